@@ -1,0 +1,107 @@
+import { parseDuration } from "../util/duration.js";
+
+export type Retention = Partial<
+  Record<"keep-last" | "keep-hourly" | "keep-daily" | "keep-weekly" | "keep-monthly" | "keep-yearly", number>
+>;
+
+/** A tier as the policy sees it: every field resolved, durations in ms. */
+export interface Tier {
+  id: string;
+  label: string;
+  /** false for "none": the guest is deliberately not backed up and never a problem. */
+  protect: boolean;
+  maxAgeMs: number;
+  schedule: string;
+  retention: Retention;
+  minCopies: number;
+  offsite: boolean;
+  verifyEveryMs: number | null;
+  allowManual: boolean;
+}
+
+/** What a tier may say in the config file (all optional; defaults fill the rest). */
+export interface TierInput {
+  label?: string;
+  max_age?: string;
+  schedule?: string;
+  retention?: Retention;
+  min_copies?: number;
+  offsite?: boolean;
+  verify_every?: string | null;
+  allow_manual?: boolean;
+  protect?: boolean;
+}
+
+/** SPEC §3 defaults: P0 critical daily, P1 important daily, P2 weekly, plus "none". */
+export const DEFAULT_TIERS: Record<string, Required<TierInput>> = {
+  P0: {
+    label: "Critical, daily",
+    max_age: "26h",
+    schedule: "02:00",
+    retention: { "keep-daily": 7, "keep-weekly": 4, "keep-monthly": 6 },
+    min_copies: 2,
+    offsite: true,
+    verify_every: "7d",
+    allow_manual: true,
+    protect: true,
+  },
+  P1: {
+    label: "Important, daily",
+    max_age: "26h",
+    schedule: "02:30",
+    retention: { "keep-daily": 7, "keep-weekly": 4 },
+    min_copies: 2,
+    offsite: false,
+    verify_every: "30d",
+    allow_manual: true,
+    protect: true,
+  },
+  P2: {
+    label: "Weekly",
+    max_age: "8d",
+    schedule: "sun 03:00",
+    retention: { "keep-weekly": 4 },
+    min_copies: 1,
+    offsite: false,
+    verify_every: null,
+    allow_manual: true,
+    protect: true,
+  },
+  none: {
+    label: "Not backed up (deliberately)",
+    max_age: "3650d",
+    schedule: "",
+    retention: {},
+    min_copies: 0,
+    offsite: false,
+    verify_every: null,
+    allow_manual: true,
+    protect: false,
+  },
+};
+
+/** Merges config tiers over the defaults, key by key. */
+export function resolveTiers(input: Record<string, TierInput> | undefined): Record<string, Tier> {
+  const merged: Record<string, Required<TierInput>> = {};
+  for (const [id, def] of Object.entries(DEFAULT_TIERS)) merged[id] = { ...def };
+  for (const [id, t] of Object.entries(input ?? {})) {
+    const base = merged[id] ?? { ...DEFAULT_TIERS.P2!, label: id };
+    merged[id] = { ...base, ...t } as Required<TierInput>;
+  }
+  const out: Record<string, Tier> = {};
+  for (const [id, t] of Object.entries(merged)) {
+    out[id] = {
+      id,
+      label: t.label,
+      protect: t.protect,
+      maxAgeMs: parseDuration(t.max_age),
+      schedule: t.schedule,
+      retention: t.retention,
+      minCopies: t.min_copies,
+      offsite: t.offsite,
+      verifyEveryMs: t.verify_every ? parseDuration(t.verify_every) : null,
+      allowManual: t.allow_manual,
+    };
+  }
+  return out;
+}

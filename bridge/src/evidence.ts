@@ -1,0 +1,100 @@
+/**
+ * Evidence: what the sources found, in plain typed objects. Sources produce it, the pure
+ * policy consumes it. Times are epoch milliseconds. Identity of a guest is source + VMID.
+ */
+
+export type GuestType = "qemu" | "lxc";
+
+export interface GuestInfo {
+  /** Name of the Proxmox source (cluster) this guest belongs to. */
+  source: string;
+  vmid: number;
+  name: string;
+  type: GuestType;
+  node: string;
+  tags: string[];
+  template: boolean;
+  pool?: string;
+  /** "backup" while PVE holds a backup lock on it. */
+  lock?: string;
+}
+
+export interface Archive {
+  source: string;
+  volid: string;
+  storage: string;
+  vmid: number;
+  ctimeMs: number;
+  size: number;
+  format: string;
+  notes?: string;
+  protected: boolean;
+  /** PBS verification state, when the storage is PBS and a verify ran. */
+  verification?: "ok" | "failed";
+}
+
+/** One guest's part of one vzdump task. */
+export interface BackupAttempt {
+  source: string;
+  vmid: number;
+  upid: string;
+  node: string;
+  startMs: number;
+  /** Undefined while running. */
+  endMs?: number;
+  result: "running" | "ok" | "warnings" | "failed";
+  /** Error text for failed attempts ("ERROR: Backup of VM 102 failed - <this>"). */
+  error?: string;
+}
+
+export interface BackupJob {
+  source: string;
+  id: string;
+  enabled: boolean;
+  schedule?: string;
+  nextRunMs?: number;
+  /** Selection: explicit VMIDs, or all (minus exclude), or a pool. */
+  vmids?: number[];
+  all?: boolean;
+  exclude?: number[];
+  pool?: string;
+  node?: string;
+  storage?: string;
+  pruneBackups?: Record<string, number>;
+  comment?: string;
+}
+
+export interface SourceHealth {
+  name: string;
+  kind: "proxmox";
+  /** Reachable and answering readable data on the last refresh. */
+  up: boolean;
+  /** Reachable but some answer could not be read (malformed JSON, wrong types). */
+  degraded: boolean;
+  error?: string;
+  lastSuccessMs?: number;
+}
+
+/**
+ * Why a guest's archives cannot be trusted to be complete on this refresh: a storage listing
+ * failed, or the token may not see this guest's backups (PVE answers 200 [] then).
+ */
+export interface VisibilityProblem {
+  source: string;
+  /** undefined = applies to every guest of the source. */
+  vmid?: number;
+  reason: string;
+}
+
+export interface Evidence {
+  sources: SourceHealth[];
+  guests: GuestInfo[];
+  archives: Archive[];
+  attempts: BackupAttempt[];
+  jobs: BackupJob[];
+  /** false when the job list could not be read (e.g. no Sys.Audit): coverage is then unknown. */
+  jobsReadable: Record<string, boolean>;
+  visibility: VisibilityProblem[];
+  /** VMIDs PVE itself lists as not covered by any job (/cluster/backup-info/not-backed-up). */
+  notBackedUp?: Record<string, number[]>;
+}

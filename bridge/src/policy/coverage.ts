@@ -1,0 +1,69 @@
+import type { BackupJob, GuestInfo } from "../evidence.js";
+import type { Tier, Retention } from "../config/tiers.js";
+import { maxGapMs } from "./calendar.js";
+import { formatDuration } from "../util/duration.js";
+
+/** Does this job select this guest (vmid list, all minus exclude, or pool; optionally one node)? */
+export function jobSelects(job: BackupJob, guest: GuestInfo): boolean {
+  if (job.source !== guest.source) return false;
+  if (job.node && job.node !== guest.node) return false;
+  if (job.vmids) return job.vmids.includes(guest.vmid);
+  if (job.pool) return guest.pool === job.pool;
+  if (job.all) return !(job.exclude ?? []).includes(guest.vmid);
+  return false;
+}
+
+export interface CoverageVerdict {
+  covered: boolean;
+  /** Reason when not covered. */
+  reason?: string;
+  /** Jobs that select the guest and are enabled. */
+  enabledJobs: BackupJob[];
+}
+
+/** "unprotected" unless an enabled, scheduled job selects the guest often enough for its tier. */
+export function coverage(guest: GuestInfo, tier: Tier, jobs: BackupJob[]): CoverageVerdict {
+  const selecting = jobs.filter((j) => jobSelects(j, guest));
+  const enabled = selecting.filter((j) => j.enabled && j.schedule);
+  const frequentEnough = enabled.filter((j) => {
+    const gap = maxGapMs(j.schedule!);
+    return gap === null || gap <= tier.maxAgeMs; // a schedule we cannot read is not held against the user
+  });
+  if (frequentEnough.length) return { covered: true, enabledJobs: enabled };
+  if (enabled.length) {
+    const j = enabled[0]!;
+    return {
+      covered: false,
+      enabledJobs: enabled,
+      reason: `job '${j.id}' runs only every ${formatDuration(maxGapMs(j.schedule!)!)} ('${j.schedule}'); tier ${tier.id} needs a backup at least every ${formatDuration(tier.maxAgeMs)}`,
+    };
+  }
+  const disabled = selecting.filter((j) => !j.enabled);
+  if (disabled.length) {
+    const ids = disabled.map((j) => `'${j.id}'`).join(", ");
+    return {
+      covered: false,
+      enabledJobs: [],
+      reason: `backup job${disabled.length > 1 ? "s" : ""} ${ids} select${disabled.length > 1 ? "" : "s"} this guest but ${disabled.length > 1 ? "are" : "is"} disabled`,
+    };
+  }
+  return { covered: false, enabledJobs: [], reason: "no scheduled backup job selects this guest" };
+}
+
+const RETENTION_KEYS = ["keep-last", "keep-hourly", "keep-daily", "keep-weekly", "keep-monthly", "keep-yearly"] as const;
+
+export function formatRetention(r: Retention | Record<string, number> | undefined): string {
+  const parts = RETENTION_KEYS.filter((k) => (r as Record<string, number> | undefined)?.[k]).map(
+    (k) => `${k}=${(r as Record<string, number>)[k]}`,
+  );
+  return parts.length ? parts.join(",") : "keep-all";
+}
+
+/** Reason text when a job's retention differs from what the tier wants; undefined when they match. */
+export function retentionDrift(job: BackupJob, tier: Tier): string | undefined {
+  if (!Object.values(tier.retention).some((v) => v)) return undefined;
+  const want = formatRetention(tier.retention);
+  if (!job.pruneBackups) return `job '${job.id}' has no retention of its own (storage default applies); tier ${tier.id} wants ${want}`;
+  const have = formatRetention(job.pruneBackups);
+  return have === want ? undefined : `job '${job.id}' keeps ${have}; tier ${tier.id} wants ${want}`;
+}

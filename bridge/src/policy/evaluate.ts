@@ -1,0 +1,205 @@
+import type { Archive, BackupAttempt, Evidence, GuestInfo } from "../evidence.js";
+import type { Tier } from "../config/tiers.js";
+import { formatDuration } from "../util/duration.js";
+import { coverage, retentionDrift } from "./coverage.js";
+import {
+  INFORMATIONAL,
+  STATUSES,
+  type Finding,
+  type GuestState,
+  type GuestStatus,
+  type OrphanGroup,
+  type PolicyResult,
+} from "./types.js";
+
+export interface PolicyInput {
+  site: string;
+  tiers: Record<string, Tier>;
+  /** From the config: key = VMID or guest name, value = tier id. */
+  guestTiers: Record<string, string>;
+  /** Set at run time (tier select in Home Assistant): key = guest id. */
+  overrides: Record<string, string>;
+  evidence: Evidence;
+  now: number;
+}
+
+const iso = (ms: number | undefined | null) => (ms === undefined || ms === null ? null : new Date(ms).toISOString());
+
+/** Guest ids are <site>_<vmid>; with several Proxmox clusters, <site>_<cluster>_<vmid> keeps them apart. */
+export function guestId(site: string, source: string, vmid: number, multiSource: boolean): string {
+  return multiSource ? `${site}_${source.replace(/-/g, "_")}_${vmid}` : `${site}_${vmid}`;
+}
+
+function resolveTier(
+  guest: GuestInfo,
+  id: string,
+  input: PolicyInput,
+): { tier: Tier | null; from: GuestState["tier_source"] } {
+  const pick = (tierId: string | undefined, from: GuestState["tier_source"]) =>
+    tierId && input.tiers[tierId] ? { tier: input.tiers[tierId]!, from } : undefined;
+  const byTag = () => {
+    const tags = guest.tags.map((t) => t.toLowerCase());
+    if (tags.includes("nobackup")) return pick("none", "tag");
+    for (const tierId of Object.keys(input.tiers)) {
+      if (tags.includes(`backup-${tierId.toLowerCase()}`)) return pick(tierId, "tag");
+    }
+    return undefined;
+  };
+  return (
+    pick(input.overrides[id], "override") ??
+    pick(input.guestTiers[String(guest.vmid)], "config") ??
+    pick(input.guestTiers[guest.name], "config") ??
+    byTag() ?? { tier: null, from: null }
+  );
+}
+
+/** The pure policy: evidence + config + now → every guest's state (SPEC §3). */
+export function evaluate(input: PolicyInput): PolicyResult {
+  const { evidence, now } = input;
+  const multi = new Set(evidence.sources.map((s) => s.name)).size > 1;
+  const sourceByName = new Map(evidence.sources.map((s) => [s.name, s]));
+  const key = (source: string, vmid: number) => `${source}/${vmid}`;
+  const archivesByGuest = groupBy(evidence.archives, (a) => key(a.source, a.vmid));
+  const attemptsByGuest = groupBy(evidence.attempts, (a) => key(a.source, a.vmid));
+
+  const guests: GuestState[] = [];
+  let nextChangeMs: number | null = null;
+  for (const guest of evidence.guests) {
+    if (guest.template) continue; // templates are not guests to protect
+    const id = guestId(input.site, guest.source, guest.vmid, multi);
+    const { tier, from } = resolveTier(guest, id, input);
+    const state = evaluateGuest(guest, id, tier, from, input, archivesByGuest.get(key(guest.source, guest.vmid)) ?? [], attemptsByGuest.get(key(guest.source, guest.vmid)) ?? []);
+    guests.push(state.state);
+    if (state.changesAt !== null && (nextChangeMs === null || state.changesAt < nextChangeMs)) nextChangeMs = state.changesAt;
+  }
+  guests.sort((a, b) => a.source.localeCompare(b.source) || a.vmid - b.vmid);
+
+  const known = new Set(evidence.guests.map((g) => key(g.source, g.vmid)));
+  const orphans: OrphanGroup[] = [];
+  for (const [k, list] of archivesByGuest) {
+    if (known.has(k) || !sourceByName.get(list[0]!.source)?.up) continue;
+    const newest = Math.max(...list.map((a) => a.ctimeMs));
+    orphans.push({ source: list[0]!.source, vmid: list[0]!.vmid, archive_count: list.length, last_backup: iso(newest)! });
+  }
+  orphans.sort((a, b) => a.vmid - b.vmid);
+
+  const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as PolicyResult["counts"];
+  counts.problem = counts.untiered = counts.excluded = 0;
+  for (const g of guests) {
+    counts[g.status]++;
+    if (g.problem) counts.problem++;
+    if (g.tier === null) counts.untiered++;
+    if (g.findings.some((f) => f.code === "excluded")) counts.excluded++;
+  }
+  return { guests, orphans, counts, nextChangeMs };
+}
+
+function evaluateGuest(
+  guest: GuestInfo,
+  id: string,
+  tier: Tier | null,
+  tierFrom: GuestState["tier_source"],
+  input: PolicyInput,
+  archives: Archive[],
+  attempts: BackupAttempt[],
+): { state: GuestState; changesAt: number | null } {
+  const { evidence, now } = input;
+  const source = evidence.sources.find((s) => s.name === guest.source);
+  const good = archives.filter((a) => a.verification !== "failed").sort((a, b) => b.ctimeMs - a.ctimeMs);
+  const newest = good[0];
+  const finished = attempts.filter((a) => a.result !== "running").sort((a, b) => (b.endMs ?? b.startMs) - (a.endMs ?? a.startMs));
+  const lastAttempt = finished[0];
+  const running = guest.lock === "backup" || attempts.some((a) => a.result === "running");
+  const hidden = evidence.visibility.filter((v) => v.source === guest.source && (v.vmid === undefined || v.vmid === guest.vmid));
+
+  const sourceReadable = !!source && source.up && !source.degraded;
+  let status: GuestStatus;
+  let statusReason: string;
+  let changesAt: number | null = null;
+  if (!sourceReadable) {
+    status = "unknown";
+    statusReason = `Proxmox source '${guest.source}' is ${!source || !source.up ? "unreachable" : "unreadable"}${source?.error ? `: ${source.error}` : ""}`;
+  } else if (hidden.length) {
+    status = "unknown";
+    statusReason = hidden.map((h) => h.reason).join("; ");
+  } else if (running) {
+    status = "running";
+    statusReason = "a backup of this guest is running";
+  } else if (lastAttempt?.result === "failed" && (!newest || newest.ctimeMs < lastAttempt.startMs)) {
+    status = "failed";
+    statusReason = `the last backup attempt (${iso(lastAttempt.startMs)}) failed: ${lastAttempt.error ?? "unknown error"}${newest ? `; newest good backup is ${formatDuration(now - newest.ctimeMs)} old` : "; no good backup exists"}`;
+  } else if (!newest) {
+    status = "missing";
+    statusReason = "no backup archive of this guest exists on any storage";
+  } else if (tier?.protect && now >= newest.ctimeMs + tier.maxAgeMs) {
+    status = "stale";
+    statusReason = `newest backup is ${formatDuration(now - newest.ctimeMs)} old; tier ${tier.id} allows ${formatDuration(tier.maxAgeMs)}`;
+  } else {
+    status = "ok";
+    statusReason = `newest backup is ${formatDuration(now - newest.ctimeMs)} old`;
+    if (tier?.protect) changesAt = newest.ctimeMs + tier.maxAgeMs;
+  }
+
+  const findings: Finding[] = [];
+  let nextBackupMs: number | undefined;
+  if (tier === null) {
+    findings.push({ code: "untiered", reason: "no tier assigned (config guests, or a PVE tag backup-p0/-p1/-p2/nobackup)" });
+  } else if (!tier.protect) {
+    findings.push({ code: "excluded", reason: `deliberately not backed up (tier ${tier.id})` });
+  } else if (sourceReadable && evidence.jobsReadable[guest.source]) {
+    const cov = coverage(guest, tier, evidence.jobs);
+    if (!cov.covered) findings.push({ code: "unprotected", reason: cov.reason! });
+    for (const job of cov.enabledJobs) {
+      const drift = retentionDrift(job, tier);
+      if (drift) findings.push({ code: "retention_drift", reason: drift });
+      if (job.nextRunMs !== undefined && (nextBackupMs === undefined || job.nextRunMs < nextBackupMs)) nextBackupMs = job.nextRunMs;
+    }
+  }
+
+  const protectedTier = tier !== null && tier.protect;
+  const statusIsProblem = status === "failed" || status === "missing" || status === "stale";
+  const problem = protectedTier && (statusIsProblem || findings.some((f) => !INFORMATIONAL.has(f.code)));
+  const reasons = [...(protectedTier && statusIsProblem ? [`${status}: ${statusReason}`] : []), ...findings.filter((f) => protectedTier || INFORMATIONAL.has(f.code)).map((f) => `${f.code}: ${f.reason}`)];
+  if (status === "unknown") reasons.unshift(`unknown: ${statusReason}`);
+
+  return {
+    changesAt,
+    state: {
+      id,
+      source: guest.source,
+      vmid: guest.vmid,
+      name: guest.name,
+      type: guest.type,
+      node: guest.node,
+      tier: tier?.id ?? null,
+      tier_source: tierFrom,
+      status,
+      status_reason: statusReason,
+      problem,
+      reasons,
+      findings,
+      last_backup: iso(newest?.ctimeMs),
+      last_backup_size: newest?.size ?? null,
+      archive_count: good.length,
+      next_backup: iso(nextBackupMs),
+      last_verified: null,
+      last_offsite: null,
+      running,
+      last_attempt: lastAttempt
+        ? { time: iso(lastAttempt.endMs ?? lastAttempt.startMs)!, result: lastAttempt.result, ...(lastAttempt.error ? { error: lastAttempt.error } : {}) }
+        : null,
+      changes_at: iso(changesAt),
+    },
+  };
+}
+
+function groupBy<T>(items: T[], keyOf: (t: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const it of items) {
+    const k = keyOf(it);
+    const list = m.get(k);
+    if (list) list.push(it);
+    else m.set(k, [it]);
+  }
+  return m;
+}

@@ -1,0 +1,68 @@
+import type { GuestType } from "../evidence.js";
+
+export const STATUSES = ["unknown", "running", "failed", "missing", "stale", "ok"] as const;
+export type GuestStatus = (typeof STATUSES)[number];
+
+export const FINDING_CODES = [
+  "unprotected",
+  "no_offsite",
+  "too_few_copies",
+  "verify_overdue",
+  "retention_drift",
+  "untiered",
+  "excluded",
+  "orphaned",
+] as const;
+export type FindingCode = (typeof FINDING_CODES)[number];
+
+/** Findings that inform but never make a problem. */
+export const INFORMATIONAL: ReadonlySet<FindingCode> = new Set(["untiered", "excluded", "orphaned"]);
+
+export interface Finding {
+  code: FindingCode;
+  reason: string;
+}
+
+/** One guest as every publisher sees it (MQTT state payload, HTTP, report). */
+export interface GuestState {
+  id: string;
+  source: string;
+  vmid: number;
+  name: string;
+  type: GuestType;
+  node: string;
+  tier: string | null;
+  tier_source: "config" | "tag" | "override" | null;
+  status: GuestStatus;
+  /** Why the status is what it is, in words. */
+  status_reason: string;
+  problem: boolean;
+  /** Human reasons: the status reason when it is a problem, then every finding. */
+  reasons: string[];
+  findings: Finding[];
+  last_backup: string | null;
+  last_backup_size: number | null;
+  archive_count: number;
+  next_backup: string | null;
+  last_verified: string | null;
+  last_offsite: string | null;
+  running: boolean;
+  last_attempt: { time: string; result: string; error?: string } | null;
+  /** When the status will change by itself (e.g. turns stale), ISO; null if never. */
+  changes_at: string | null;
+}
+
+export interface OrphanGroup {
+  source: string;
+  vmid: number;
+  archive_count: number;
+  last_backup: string;
+}
+
+export interface PolicyResult {
+  guests: GuestState[];
+  orphans: OrphanGroup[];
+  counts: Record<GuestStatus, number> & { problem: number; untiered: number; excluded: number };
+  /** Earliest instant (ms) any guest's state changes without new evidence; null if none. */
+  nextChangeMs: number | null;
+}
