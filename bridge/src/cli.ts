@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from "commander";
+import { ConfigError, loadConfig } from "./config/load.js";
+import { createLogger } from "./log.js";
+import { VERSION } from "./util/version.js";
+import { checkConfig } from "./commands/check.js";
+import { startService, stopOnSignals } from "./commands/run.js";
+
+const port = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("not a port number");
+  return n;
+};
+const positive = (v: string) => {
+  const n = Number(v);
+  if (!(n > 0)) throw new InvalidArgumentError("must be a positive number");
+  return n;
+};
+
+// Last line of defence: log and exit instead of dying silently or limping on.
+process.on("unhandledRejection", (reason) => {
+  process.stderr.write(`backup2mqtt: unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}\n`);
+  process.exitCode = 70;
+});
+
+const program = new Command()
+  .name("backup2mqtt")
+  .description("Every Proxmox VE guest's backup state as a Home Assistant device over MQTT")
+  .version(VERSION);
+
+program
+  .command("run")
+  .description("run the bridge (the service)")
+  .requiredOption("-c, --config <file>", "configuration file (YAML or JSON)")
+  .action(async (o: { config: string }) => {
+    let cfg;
+    try {
+      cfg = loadConfig(o.config);
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        process.stderr.write(`${e.message}\n`);
+        process.exit(2);
+      }
+      throw e;
+    }
+    const log = createLogger(cfg.logLevel, () => cfg.secrets);
+    log.info({ version: VERSION }, "backup2mqtt starting");
+    const running = await startService(cfg, { log });
+    stopOnSignals(running.stop, log);
+  });
+
+program
+  .command("check")
+  .description("validate the configuration and reach every source once; exits non-zero on any problem")
+  .requiredOption("-c, --config <file>", "configuration file (YAML or JSON)")
+  .action(async (o: { config: string }) => {
+    const lines = await checkConfig(o.config);
+    for (const l of lines) (l.ok ? process.stdout : process.stderr).write(`${l.ok ? "ok   " : "FAIL "} ${l.text}\n`);
+    process.exit(lines.every((l) => l.ok) ? 0 : 1);
+  });
+
+program
+  .command("demo")
+  .description("simulated Proxmox lab + embedded MQTT broker + the bridge, for a first look")
+  .option("--scenario <name>", "lab scenario: demo, seed, or a path to a scenario file", "demo")
+  .option("--mqtt-port <port>", "port of the embedded MQTT broker", port, 1883)
+  .option("--http-port <port>", "port of the HTTP API", port, 8080)
+  .option("--task-speed <factor>", "how much faster than real time simulated backups run", positive, 10)
+  .option("--poll <seconds>", "seconds between polls of the simulated lab", positive, 5)
+  .option("--log-level <level>", "log level", "info")
+  .action(async (o: { scenario: string; mqttPort: number; httpPort: number; taskSpeed: number; poll: number; logLevel: string }) => {
+    // The lab is loaded only here: production paths never import it.
+    const { runDemo, printDemoBanner, demoStopOnSignals } = await import("./commands/demo.js");
+    const d = await runDemo({ scenario: o.scenario, mqttPort: o.mqttPort, httpPort: o.httpPort, taskSpeed: o.taskSpeed, logLevel: o.logLevel, pollSeconds: o.poll });
+    printDemoBanner(d, o.scenario);
+    demoStopOnSignals(d);
+  });
+
+program.parseAsync(process.argv).catch((e: Error) => {
+  process.stderr.write(`backup2mqtt: ${e.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,72 @@
+import mqtt from "mqtt";
+import fs from "node:fs";
+import { ConfigError, loadConfig, type Config } from "../config/load.js";
+import { PveHttp, PveError } from "../sources/pve/http.js";
+import { permissionsSchema, resourcesSchema, versionSchema } from "../sources/pve/schemas.js";
+import { Permissions } from "../sources/pve/permissions.js";
+
+export interface CheckLine {
+  ok: boolean;
+  text: string;
+}
+
+/** Validates the config and reaches every source once. Returns the lines to print; any !ok fails the check. */
+export async function checkConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<CheckLine[]> {
+  let cfg: Config;
+  try {
+    cfg = loadConfig(file, env);
+  } catch (e) {
+    if (e instanceof ConfigError)
+      return e.problems.map((p) => ({ ok: false, text: `${file}:${p.line ?? "-"}:${p.column ?? "-"}: ${p.key || "(root)"}: ${p.message}` }));
+    throw e;
+  }
+  const lines: CheckLine[] = [{ ok: true, text: `${file}: configuration is valid (${cfg.proxmox.length} Proxmox source(s), tiers ${Object.keys(cfg.tiers).join(", ")})` }];
+  for (const px of cfg.proxmox) {
+    const http = new PveHttp(px, 0);
+    try {
+      const v = await http.get("/version", versionSchema);
+      const res = await http.get("/cluster/resources", resourcesSchema, { type: "vm" });
+      lines.push({ ok: true, text: `proxmox '${px.name}': reachable, PVE ${v.version}, ${res.filter((r) => r.type === "qemu" || r.type === "lxc").length} guests visible` });
+      try {
+        const perms = new Permissions(await http.get("/access/permissions", permissionsSchema));
+        const need = [
+          ["Sys.Audit", "/", "read backup jobs"],
+          ["VM.Audit", "/vms", "see guests"],
+          ["Datastore.Audit", "/storage", "see storages"],
+          ["VM.Backup", "/vms", "see archives and run backups"],
+          ["Datastore.AllocateSpace", "/storage", "see archives and run backups"],
+        ] as const;
+        for (const [priv, path, why] of need) {
+          if (!perms.has(priv, path)) lines.push({ ok: false, text: `proxmox '${px.name}': token lacks ${priv} on ${path} (needed to ${why})` });
+        }
+      } catch (e) {
+        lines.push({ ok: false, text: `proxmox '${px.name}': cannot read the token's privileges: ${(e as Error).message}` });
+      }
+    } catch (e) {
+      lines.push({ ok: false, text: `proxmox '${px.name}': ${e instanceof PveError ? `${e.kind}: ` : ""}${(e as Error).message}` });
+    } finally {
+      await http.close();
+    }
+  }
+  lines.push(await checkMqtt(cfg));
+  return lines;
+}
+
+async function checkMqtt(cfg: Config): Promise<CheckLine> {
+  return new Promise((resolve) => {
+    const client = mqtt.connect(cfg.mqtt.url, {
+      username: cfg.mqtt.username,
+      password: cfg.mqtt.password,
+      connectTimeout: 5000,
+      reconnectPeriod: 0,
+      ...(cfg.mqtt.caFile ? { ca: fs.readFileSync(cfg.mqtt.caFile) } : {}),
+    });
+    const done = (line: CheckLine) => {
+      client.end(true);
+      resolve(line);
+    };
+    client.once("connect", () => done({ ok: true, text: `mqtt: connected to ${new URL(cfg.mqtt.url).host}` }));
+    client.once("error", (e) => done({ ok: false, text: `mqtt: ${e.message}` }));
+    setTimeout(() => done({ ok: false, text: `mqtt: no answer from ${new URL(cfg.mqtt.url).host} within 6 s` }), 6000).unref();
+  });
+}

@@ -1,0 +1,84 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Config } from "../config/load.js";
+import { resolveTiers } from "../config/tiers.js";
+import { startEmbeddedBroker } from "../demo/broker.js";
+import { startLab } from "../lab/index.js";
+import { createLogger } from "../log.js";
+import { startService, stopOnSignals } from "./run.js";
+
+export interface DemoOptions {
+  scenario: string;
+  mqttPort: number;
+  httpPort: number;
+  taskSpeed: number;
+  logLevel: string;
+  /** Seconds between polls; the demo polls often so changes show quickly. */
+  pollSeconds: number;
+}
+
+/**
+ * The first look: the simulated lab, an embedded MQTT broker and the bridge, wired together.
+ * Only this command (and the tests) ever import the lab.
+ */
+export async function runDemo(o: DemoOptions) {
+  const lab = await startLab({ scenario: o.scenario, taskSpeed: o.taskSpeed });
+  const broker = await startEmbeddedBroker(o.mqttPort);
+  const token = lab.tokens[0]!;
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "backup2mqtt-demo-"));
+  const cfg: Config = {
+    site: "home",
+    mqtt: { url: broker.url, baseTopic: "backup2mqtt", discoveryPrefix: "homeassistant" },
+    proxmox: [
+      {
+        name: "pve",
+        url: lab.url,
+        tokenId: token.id,
+        tokenSecret: token.secret,
+        fingerprint: lab.fingerprint,
+        timeoutMs: 10_000,
+        pollIntervalMs: o.pollSeconds * 1000,
+        contentIntervalMs: 60_000,
+        backup: { mode: "snapshot", compress: "zstd", notesTemplate: "{{guestname}}" },
+      },
+    ],
+    tiers: resolveTiers(undefined),
+    guestTiers: {},
+    http: { host: "127.0.0.1", port: o.httpPort },
+    stateDir,
+    logLevel: o.logLevel,
+    secrets: [token.secret],
+  };
+  const log = createLogger(o.logLevel, () => cfg.secrets);
+  const service = await startService(cfg, { log });
+  const stop = async () => {
+    await service.stop();
+    await broker.close();
+    await lab.stop();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  };
+  return { lab, broker, service, cfg, stop, log };
+}
+
+export function printDemoBanner(d: Awaited<ReturnType<typeof runDemo>>, scenario: string): void {
+  const lines = [
+    "",
+    `backup2mqtt demo — scenario '${scenario}'`,
+    `  MQTT broker (embedded):  ${d.broker.url}`,
+    `  HTTP API:                ${d.service.httpUrl}/api/v1/guests`,
+    `  Simulated Proxmox VE:    ${d.lab.url}/api2/json (fingerprint ${d.lab.fingerprint})`,
+    "",
+    "  Look at it:",
+    `    mosquitto_sub -h 127.0.0.1 -p ${d.broker.port} -t 'backup2mqtt/#' -t 'homeassistant/device/#' -v`,
+    `    curl ${d.service.httpUrl}/api/v1/guests`,
+    `  Or point Home Assistant's MQTT integration at ${d.broker.url.replace("mqtt://", "")}: each guest appears as a device.`,
+    "  Press Ctrl+C to stop.",
+    "",
+  ];
+  process.stderr.write(lines.join("\n") + "\n");
+}
+
+export function demoStopOnSignals(d: Awaited<ReturnType<typeof runDemo>>): void {
+  stopOnSignals(d.stop, d.log);
+}

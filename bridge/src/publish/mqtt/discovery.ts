@@ -1,0 +1,225 @@
+import type { GuestState } from "../../policy/types.js";
+import { STATUSES } from "../../policy/types.js";
+import type { Topics } from "./topics.js";
+
+/**
+ * Home Assistant device-based discovery payloads (HA 2024.11+), built as pure data so tests can
+ * assert them exactly. Rules from reference/ha-mqtt.md §1: origin filled, every entity a stable
+ * unique_id and a default_entity_id (never object_id), names without the device name, no
+ * state_class on timestamp/enum, sensors never entity_category config, retained configs.
+ */
+
+export interface DiscoveryContext {
+  topics: Topics;
+  version: string;
+  site: string;
+  /** Base URL of the Proxmox UI per source, for configuration_url. */
+  sourceUrls: Record<string, string>;
+  tierIds: string[];
+}
+
+type Component = Record<string, unknown> & { p: string; unique_id: string };
+
+export const GUEST_EVENT_TYPES = ["backup_started", "backup_finished", "backup_failed", "command_rejected"] as const;
+
+const slug = (s: string) =>
+  s
+    .toLowerCase()
+    .normalize("NFKD")
+    .replace(/[^a-z0-9]+/g, "_")
+    .replace(/^_+|_+$/g, "") || "guest";
+
+const origin = (ctx: DiscoveryContext) => ({ name: "backup2mqtt", sw_version: ctx.version, support_url: "https://github.com/backup2mqtt/backup2mqtt" });
+
+const jsonValue = (field: string) => `{{ value_json.${field} if value_json.${field} is not none else None }}`;
+
+export function guestDeviceId(ctx: DiscoveryContext, guestId: string): string {
+  return ctx.topics.deviceId(guestId);
+}
+
+export function bridgeDeviceId(ctx: DiscoveryContext): string {
+  return ctx.topics.deviceId(`${ctx.site}_bridge`);
+}
+
+/** The discovery payload for one guest device. */
+export function guestDiscovery(ctx: DiscoveryContext, g: GuestState, entitySlug = slug(g.name)): Record<string, unknown> {
+  const t = ctx.topics;
+  const devId = guestDeviceId(ctx, g.id);
+  const uid = (key: string) => `${devId}_${key}`;
+  const eid = (domain: string, key: string) => `${domain}.${entitySlug}_${key}`;
+  const state = t.guestState(g.id);
+  const command = t.guestCommand(g.id);
+  const sensor = (key: string, name: string, extra: Record<string, unknown>): Component => ({
+    p: "sensor",
+    name,
+    unique_id: uid(key),
+    default_entity_id: eid("sensor", key),
+    state_topic: state,
+    ...extra,
+  });
+  const cmps: Record<string, Component> = {
+    last_backup: sensor("last_backup", "Last backup", { device_class: "timestamp", value_template: jsonValue("last_backup"), icon: "mdi:backup-restore" }),
+    status: sensor("backup_status", "Backup status", { device_class: "enum", options: [...STATUSES], value_template: "{{ value_json.status }}", icon: "mdi:list-status" }),
+    problem: {
+      p: "binary_sensor",
+      name: "Backup problem",
+      unique_id: uid("backup_problem"),
+      default_entity_id: eid("binary_sensor", "backup_problem"),
+      device_class: "problem",
+      state_topic: state,
+      value_template: "{{ 'ON' if value_json.problem else 'OFF' }}",
+      json_attributes_topic: state,
+      json_attributes_template: "{{ {'reasons': value_json.reasons, 'status_reason': value_json.status_reason, 'findings': value_json.findings | map(attribute='code') | list} | tojson }}",
+    },
+    size: sensor("backup_size", "Backup size", { device_class: "data_size", unit_of_measurement: "B", state_class: "measurement", value_template: jsonValue("last_backup_size"), suggested_display_precision: 0 }),
+    archives: sensor("archive_count", "Backup archives", { state_class: "measurement", value_template: "{{ value_json.archive_count }}", icon: "mdi:archive" }),
+    next_backup: sensor("next_backup", "Next scheduled backup", { device_class: "timestamp", value_template: jsonValue("next_backup"), icon: "mdi:calendar-clock" }),
+    last_verified: sensor("last_verified", "Last verified", { device_class: "timestamp", value_template: jsonValue("last_verified"), icon: "mdi:shield-check" }),
+    last_offsite: sensor("last_offsite", "Last off-site copy", { device_class: "timestamp", value_template: jsonValue("last_offsite"), icon: "mdi:cloud-upload" }),
+    tier: {
+      p: "select",
+      name: "Backup tier",
+      unique_id: uid("tier"),
+      default_entity_id: eid("select", "backup_tier"),
+      entity_category: "config",
+      options: ctx.tierIds,
+      state_topic: state,
+      value_template: jsonValue("tier"),
+      command_topic: command,
+      command_template: '{"action":"set_tier","tier":"{{ value }}"}',
+      icon: "mdi:shield-star",
+    },
+    running: {
+      p: "binary_sensor",
+      name: "Backup running",
+      unique_id: uid("backup_running"),
+      default_entity_id: eid("binary_sensor", "backup_running"),
+      device_class: "running",
+      state_topic: state,
+      value_template: "{{ 'ON' if value_json.running else 'OFF' }}",
+    },
+    backup: {
+      p: "button",
+      name: "Back up now",
+      unique_id: uid("backup_now"),
+      default_entity_id: eid("button", "back_up_now"),
+      command_topic: command,
+      payload_press: '{"action":"backup","origin":"home_assistant"}',
+      icon: "mdi:content-save-move",
+      qos: 1,
+    },
+    verify: {
+      p: "button",
+      name: "Verify now",
+      unique_id: uid("verify_now"),
+      default_entity_id: eid("button", "verify_now"),
+      command_topic: command,
+      payload_press: '{"action":"verify","origin":"home_assistant"}',
+      icon: "mdi:shield-search",
+      qos: 1,
+    },
+    event: {
+      p: "event",
+      name: "Backup event",
+      unique_id: uid("backup_event"),
+      default_entity_id: eid("event", "backup_event"),
+      state_topic: t.guestEvent(g.id),
+      event_types: [...GUEST_EVENT_TYPES],
+      icon: "mdi:history",
+    },
+  };
+  const url = ctx.sourceUrls[g.source];
+  return {
+    device: {
+      identifiers: [devId],
+      name: g.name,
+      manufacturer: "Proxmox VE",
+      model: g.type === "qemu" ? "Virtual machine" : "LXC container",
+      serial_number: `${g.source}/${g.vmid}`,
+      via_device: bridgeDeviceId(ctx),
+      ...(url ? { configuration_url: `${url}/#v1:0:=${g.type}%2F${g.vmid}` } : {}),
+    },
+    origin: origin(ctx),
+    availability: [{ topic: t.bridgeState }, { topic: t.sourceAvailability(g.source) }],
+    availability_mode: "all",
+    components: cmps,
+    qos: 1,
+  };
+}
+
+/** The discovery payload for the bridge device. */
+export function bridgeDiscovery(ctx: DiscoveryContext, sources: string[]): Record<string, unknown> {
+  const t = ctx.topics;
+  const devId = bridgeDeviceId(ctx);
+  const uid = (key: string) => `${devId}_${key}`;
+  const cmps: Record<string, Component> = {};
+  for (const s of sources) {
+    const key = `source_${s.replace(/-/g, "_")}`;
+    cmps[key] = {
+      p: "binary_sensor",
+      name: `Source ${s}`,
+      unique_id: uid(key),
+      default_entity_id: `binary_sensor.backup2mqtt_${ctx.site}_${key}`,
+      device_class: "connectivity",
+      entity_category: "diagnostic",
+      state_topic: t.bridgeInfo,
+      value_template: `{{ 'ON' if value_json.sources['${s}'].up and not value_json.sources['${s}'].degraded else 'OFF' }}`,
+      json_attributes_topic: t.bridgeInfo,
+      json_attributes_template: `{{ value_json.sources['${s}'] | tojson }}`,
+    };
+  }
+  for (const status of [...STATUSES, "problem", "untiered", "orphaned"] as const) {
+    const label = status === "problem" ? "Guests with problems" : status === "orphaned" ? "Orphaned archive groups" : `Guests ${status}`;
+    cmps[`guests_${status}`] = {
+      p: "sensor",
+      name: label,
+      unique_id: uid(`guests_${status}`),
+      default_entity_id: `sensor.backup2mqtt_${ctx.site}_guests_${status}`,
+      state_topic: t.bridgeInfo,
+      state_class: "measurement",
+      value_template: `{{ value_json.counts.${status} }}`,
+      icon: status === "problem" ? "mdi:alert" : "mdi:counter",
+    };
+  }
+  cmps.last_refresh = {
+    p: "sensor",
+    name: "Last refresh",
+    unique_id: uid("last_refresh"),
+    default_entity_id: `sensor.backup2mqtt_${ctx.site}_last_refresh`,
+    device_class: "timestamp",
+    entity_category: "diagnostic",
+    state_topic: t.bridgeInfo,
+    value_template: jsonValue("last_refresh"),
+  };
+  cmps.refresh = {
+    p: "button",
+    name: "Refresh",
+    unique_id: uid("refresh"),
+    default_entity_id: `button.backup2mqtt_${ctx.site}_refresh`,
+    command_topic: t.bridgeCommand,
+    payload_press: '{"action":"refresh","origin":"home_assistant"}',
+    entity_category: "diagnostic",
+    icon: "mdi:refresh",
+    qos: 1,
+  };
+  return {
+    device: {
+      identifiers: [devId],
+      name: `backup2mqtt ${ctx.site}`,
+      manufacturer: "backup2mqtt",
+      model: "Backup bridge",
+      sw_version: ctx.version,
+    },
+    origin: origin(ctx),
+    availability: [{ topic: t.bridgeState }],
+    components: cmps,
+    qos: 1,
+  };
+}
+
+/** Entity-id slugs per guest: the guest name, with the VMID added where two guests share a name. */
+export function entitySlugs(guests: GuestState[]): Map<string, string> {
+  const count = new Map<string, number>();
+  for (const g of guests) count.set(slug(g.name), (count.get(slug(g.name)) ?? 0) + 1);
+  return new Map(guests.map((g) => [g.id, count.get(slug(g.name))! > 1 ? `${slug(g.name)}_${g.vmid}` : slug(g.name)]));
+}

@@ -1,0 +1,191 @@
+import fs from "node:fs";
+import mqtt, { type MqttClient } from "mqtt";
+import type { Logger } from "../../log.js";
+import type { Topics } from "./topics.js";
+
+export interface MqttOptions {
+  url: string;
+  username?: string;
+  password?: string;
+  clientId?: string;
+  caFile?: string;
+}
+
+export interface PublisherHandlers {
+  /** A message on a guest or bridge command topic. */
+  onCommand(target: { kind: "guest"; id: string } | { kind: "bridge" }, payload: Buffer): void;
+}
+
+/** Stable JSON: same object → same bytes, so "unchanged" can be detected by string compare. */
+export function stableStringify(v: unknown): string {
+  if (v === null || typeof v !== "object") return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(stableStringify).join(",")}]`;
+  return `{${Object.keys(v as object)
+    .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${stableStringify((v as Record<string, unknown>)[k])}`)
+    .join(",")}}`;
+}
+
+/**
+ * The MQTT side: LWT and online state, retained diff-only publishing, Home Assistant birth
+ * handling, command subscriptions, and clearing retained discovery of devices that are gone
+ * (also those left over from before a restart).
+ */
+export class MqttPublisher {
+  private client?: MqttClient;
+  /** Every retained topic we currently own → its last payload. */
+  private readonly retained = new Map<string, string>();
+  /** Our config topics found retained on the broker at start (may be left-overs). */
+  private readonly foundConfigs = new Set<string>();
+  private birthTimer?: NodeJS.Timeout;
+  private cleanupDone = false;
+  private connectedOnce = false;
+  published = 0;
+  onHaOnline?: () => void;
+
+  constructor(
+    private readonly opts: MqttOptions,
+    private readonly topics: Topics,
+    private readonly log: Logger,
+    private readonly handlers: PublisherHandlers,
+    /** Delay before republishing after Home Assistant's birth message (HA asks for some jitter). */
+    private readonly birthDelayMs = 1000 + Math.floor(Math.random() * 1000),
+  ) {}
+
+  async start(): Promise<void> {
+    const t = this.topics;
+    this.client = mqtt.connect(this.opts.url, {
+      username: this.opts.username,
+      password: this.opts.password,
+      clientId: this.opts.clientId ?? `backup2mqtt_${t.site}_${Math.random().toString(16).slice(2, 8)}`,
+      ...(this.opts.caFile ? { ca: fs.readFileSync(this.opts.caFile) } : {}),
+      will: { topic: t.bridgeState, payload: Buffer.from("offline"), retain: true, qos: 1 },
+      reconnectPeriod: 2000,
+      connectTimeout: 10_000,
+      clean: true,
+    });
+    const client = this.client;
+    client.on("connect", () => {
+      this.log.info({ url: redactUrl(this.opts.url) }, this.connectedOnce ? "MQTT reconnected" : "MQTT connected");
+      client.publish(t.bridgeState, "online", { retain: true, qos: 1 });
+      client.subscribe(
+        [t.haStatus, `${t.base}/guest/+/command`, t.bridgeCommand, ...(this.cleanupDone ? [] : [`${t.discoveryPrefix}/device/+/config`])],
+        { qos: 1 },
+        (err) => err && this.log.error({ err: err.message }, "MQTT subscribe failed"),
+      );
+      // A broker that restarted without persistence lost our retained messages: send them again.
+      if (this.connectedOnce) this.republishAll();
+      this.connectedOnce = true;
+    });
+    client.on("message", (topic, payload, packet) => this.onMessage(topic, payload, packet.retain));
+    client.on("error", (err) => this.log.warn({ err: err.message }, "MQTT error"));
+    client.on("offline", () => this.log.warn("MQTT broker unreachable; will retry"));
+    await new Promise<void>((resolve) => {
+      if (client.connected) return resolve();
+      client.once("connect", () => resolve());
+      // Start anyway after a while: publishing queues until the broker is back.
+      setTimeout(resolve, 5000).unref();
+    });
+  }
+
+  get connected(): boolean {
+    return !!this.client?.connected;
+  }
+
+  /** Publishes a retained message unless the same payload is already retained. "" clears it. */
+  publishRetained(topic: string, payload: string | object): void {
+    const text = typeof payload === "string" ? payload : stableStringify(payload);
+    if (this.retained.get(topic) === text) return;
+    if (text === "") this.retained.delete(topic);
+    else this.retained.set(topic, text);
+    this.send(topic, text, true);
+  }
+
+  /** Clears a retained topic whether or not we published it in this run. */
+  clearRetained(topic: string): void {
+    this.retained.delete(topic);
+    this.send(topic, "", true);
+  }
+
+  publishEvent(topic: string, payload: object): void {
+    this.send(topic, JSON.stringify(payload), false);
+  }
+
+  /** Retained topics currently owned whose names start with prefix. */
+  ownedTopics(prefix: string): string[] {
+    return [...this.retained.keys()].filter((k) => k.startsWith(prefix));
+  }
+
+  /**
+   * After the first full publish: clears our retained discovery configs found on the broker that
+   * the current run no longer generates (guests removed while the bridge was down).
+   */
+  cleanupLeftovers(onLeftover: (configTopic: string) => void): void {
+    if (this.cleanupDone) return;
+    this.cleanupDone = true;
+    this.client?.unsubscribe(`${this.topics.discoveryPrefix}/device/+/config`);
+    for (const topic of this.foundConfigs) {
+      if (!this.retained.has(topic)) {
+        this.log.info({ topic }, "clearing discovery of a device that no longer exists");
+        this.clearRetained(topic);
+        onLeftover(topic);
+      }
+    }
+    this.foundConfigs.clear();
+  }
+
+  async stop(): Promise<void> {
+    if (this.birthTimer) clearTimeout(this.birthTimer);
+    const client = this.client;
+    if (!client) return;
+    if (client.connected) await client.publishAsync(this.topics.bridgeState, "offline", { retain: true, qos: 1 }).catch(() => undefined);
+    await client.endAsync().catch(() => undefined);
+  }
+
+  private send(topic: string, payload: string, retain: boolean): void {
+    this.published++;
+    this.client?.publish(topic, payload, { retain, qos: 1 }, (err) => {
+      if (err) this.log.warn({ topic, err: err.message }, "MQTT publish failed");
+    });
+  }
+
+  private republishAll(): void {
+    this.client?.publish(this.topics.bridgeState, "online", { retain: true, qos: 1 });
+    for (const [topic, payload] of this.retained) this.send(topic, payload, true);
+  }
+
+  private onMessage(topic: string, payload: Buffer, retain: boolean): void {
+    const t = this.topics;
+    if (topic === t.haStatus) {
+      if (payload.toString().trim().toLowerCase() === "online") {
+        // Home Assistant (re)started: after a short jittered delay, send discovery and states again.
+        if (this.birthTimer) clearTimeout(this.birthTimer);
+        this.birthTimer = setTimeout(() => {
+          this.log.info("Home Assistant is online: republishing discovery and states");
+          this.republishAll();
+          this.onHaOnline?.();
+        }, this.birthDelayMs);
+      }
+      return;
+    }
+    if (topic.startsWith(`${t.discoveryPrefix}/device/`)) {
+      if (retain && payload.length && topic.startsWith(t.deviceConfigPrefix) && !this.cleanupDone) this.foundConfigs.add(topic);
+      return;
+    }
+    if (retain) return; // never act on a retained command (it would re-run at every restart)
+    if (topic === t.bridgeCommand) return this.handlers.onCommand({ kind: "bridge" }, payload);
+    const m = /\/guest\/([^/]+)\/command$/.exec(topic);
+    if (m) this.handlers.onCommand({ kind: "guest", id: m[1]! }, payload);
+  }
+}
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(invalid url)";
+  }
+}

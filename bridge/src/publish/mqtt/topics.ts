@@ -1,0 +1,45 @@
+/** The MQTT topic names of SPEC §8, in one place. */
+export class Topics {
+  constructor(
+    readonly base: string,
+    readonly discoveryPrefix: string,
+    readonly site: string,
+  ) {}
+  get bridgeState() {
+    return `${this.base}/bridge/state`;
+  }
+  get bridgeInfo() {
+    return `${this.base}/bridge/info`;
+  }
+  get bridgeCommand() {
+    return `${this.base}/bridge/command`;
+  }
+  get bridgeEvent() {
+    return `${this.base}/bridge/event`;
+  }
+  get haStatus() {
+    return `${this.discoveryPrefix}/status`;
+  }
+  sourceAvailability(source: string) {
+    return `${this.base}/source/${source}/availability`;
+  }
+  guestState(id: string) {
+    return `${this.base}/guest/${id}/state`;
+  }
+  guestCommand(id: string) {
+    return `${this.base}/guest/${id}/command`;
+  }
+  guestEvent(id: string) {
+    return `${this.base}/guest/${id}/event`;
+  }
+  /** Device ids carry the site so two bridges on one broker never collide. */
+  deviceId(suffix: string) {
+    return `backup2mqtt_${suffix}`;
+  }
+  deviceConfig(deviceId: string) {
+    return `${this.discoveryPrefix}/device/${deviceId}/config`;
+  }
+  get deviceConfigPrefix() {
+    return `${this.discoveryPrefix}/device/backup2mqtt_${this.site}_`;
+  }
+}

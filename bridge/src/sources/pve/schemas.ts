@@ -1,0 +1,87 @@
+import { z } from "zod";
+
+/**
+ * Shapes of the PVE answers the bridge reads (reference/pve-api.md). Unknown fields are
+ * tolerated (zod strips them); a field of the wrong type makes the answer unreadable.
+ * PVE booleans are the integers 0/1.
+ */
+const bool01 = z.union([z.literal(0), z.literal(1)]);
+const int = z.number().int();
+
+export const versionSchema = z.object({ version: z.string(), release: z.string().optional(), repoid: z.string().optional() });
+
+export const resourceSchema = z.object({
+  id: z.string(),
+  type: z.string(),
+  node: z.string().optional(),
+  status: z.string().optional(),
+  vmid: int.optional(),
+  name: z.string().optional(),
+  template: bool01.optional(),
+  tags: z.string().optional(),
+  lock: z.string().optional(),
+  pool: z.string().optional(),
+  storage: z.string().optional(),
+  shared: bool01.optional(),
+  content: z.string().optional(),
+  plugintype: z.string().optional(),
+});
+export const resourcesSchema = z.array(resourceSchema);
+export type Resource = z.infer<typeof resourceSchema>;
+
+export const jobSchema = z.object({
+  id: z.string(),
+  type: z.string().optional(),
+  enabled: bool01.optional(),
+  schedule: z.string().optional(),
+  "next-run": int.optional(),
+  vmid: z.string().optional(),
+  all: bool01.optional(),
+  exclude: z.string().optional(),
+  pool: z.string().optional(),
+  node: z.string().optional(),
+  storage: z.string().optional(),
+  "prune-backups": z.record(z.string(), z.union([z.string(), int])).optional(),
+  comment: z.string().optional(),
+});
+export const jobsSchema = z.array(jobSchema);
+
+export const contentItemSchema = z.object({
+  volid: z.string(),
+  vmid: int.optional(),
+  ctime: int,
+  size: int.optional(),
+  format: z.string(),
+  subtype: z.string().optional(),
+  notes: z.string().optional(),
+  protected: bool01.optional(),
+  verification: z.object({ state: z.string(), upid: z.string().optional() }).optional(),
+});
+export const contentSchema = z.array(contentItemSchema);
+
+export const taskSchema = z.object({
+  upid: z.string(),
+  node: z.string(),
+  starttime: int,
+  type: z.string(),
+  id: z.string().optional(),
+  user: z.string().optional(),
+  tokenid: z.string().optional(),
+  endtime: int.optional(),
+  status: z.string().optional(),
+});
+export const tasksSchema = z.array(taskSchema);
+export type Task = z.infer<typeof taskSchema>;
+
+export const taskStatusSchema = z.object({
+  status: z.enum(["running", "stopped"]),
+  exitstatus: z.string().optional(),
+  starttime: int.optional(),
+});
+
+export const taskLogSchema = z.array(z.object({ n: int, t: z.string() }));
+
+/** GET /access/permissions: path → privilege → 1 (propagates) / 0. */
+export const permissionsSchema = z.record(z.string(), z.record(z.string(), int));
+
+export const vzdumpResultSchema = z.string();

@@ -1,0 +1,417 @@
+import type { ProxmoxSourceConfig } from "../../config/load.js";
+import type { Archive, BackupAttempt, BackupJob, GuestInfo, SourceHealth, VisibilityProblem } from "../../evidence.js";
+import type { Logger } from "../../log.js";
+import { PveError, PveHttp } from "./http.js";
+import { Permissions } from "./permissions.js";
+import {
+  contentSchema,
+  jobsSchema,
+  permissionsSchema,
+  resourcesSchema,
+  taskLogSchema,
+  tasksSchema,
+  taskStatusSchema,
+  vzdumpResultSchema,
+  type Resource,
+  type Task,
+} from "./schemas.js";
+import { parseTaskLog, type GuestOutcome } from "./tasklog.js";
+
+interface StorageRef {
+  storage: string;
+  /** A node that can list it (any node for shared storages). */
+  node: string;
+  shared: boolean;
+  available: boolean;
+}
+const storageKey = (s: { storage: string; node: string; shared: boolean }) => (s.shared ? s.storage : `${s.node}/${s.storage}`);
+
+interface TrackedTask {
+  upid: string;
+  node: string;
+  id: string;
+  startMs: number;
+  endMs?: number;
+  exitstatus?: string;
+  lines: string[];
+  outcomes: GuestOutcome[];
+  /** Seen running by this bridge: its end must trigger a content refresh and an event. */
+  seenRunning: boolean;
+  done: boolean;
+}
+
+export interface TaskEvent {
+  source: string;
+  upid: string;
+  node: string;
+  phase: "started" | "finished";
+  outcomes: GuestOutcome[];
+  exitstatus?: string;
+}
+
+const DAY = 86_400_000;
+/** How far back the first refresh reads task history: longer than the weekly tier's max age. */
+const TASK_LOOKBACK_MS = 35 * DAY;
+
+/**
+ * Proxmox VE as a source of evidence. Refresh plan (no per-guest requests):
+ * every poll: /cluster/resources + /nodes/{n}/tasks per online node (+ the log of new or running vzdump tasks);
+ * slower (content_interval, and at once after a vzdump task ended): /cluster/backup, /access/permissions,
+ * and backup content once per distinct storage (shared storages once, local ones per node).
+ */
+export class PveSource {
+  readonly name: string;
+  readonly http: PveHttp;
+  health: SourceHealth;
+  onTask?: (e: TaskEvent) => void;
+
+  private guests = new Map<number, GuestInfo>();
+  private storages: StorageRef[] = [];
+  private archives = new Map<string, Archive[]>();
+  private contentErrors = new Map<string, string>();
+  private seenArchivesOn = new Set<string>();
+  private jobs: BackupJob[] = [];
+  private jobsReadable = false;
+  private perms: Permissions | null = null;
+  private permsError: string | undefined;
+  private tasks = new Map<string, TrackedTask>();
+  private lastContentMs = 0;
+  private contentDue = true;
+  private lastTaskPollMs = 0;
+  lastRefreshRequests = 0;
+
+  constructor(
+    readonly cfg: ProxmoxSourceConfig,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.name = cfg.name;
+    this.http = new PveHttp(cfg);
+    this.health = { name: cfg.name, kind: "proxmox", up: false, degraded: false, error: "not polled yet" };
+  }
+
+  /** One poll. Never throws: failures become the source's health. */
+  async refresh(opts: { content?: boolean } = {}): Promise<void> {
+    const before = this.http.requestCount;
+    try {
+      const resources = await this.http.get("/cluster/resources", resourcesSchema);
+      this.readResources(resources);
+      const nodes = resources.filter((r) => r.type === "node" && r.status === "online" && r.node).map((r) => r.node!);
+      await this.readTasks(nodes.length ? nodes : [...new Set([...this.guests.values()].map((g) => g.node))]);
+      if (opts.content || this.contentDue || this.now() - this.lastContentMs >= this.cfg.contentIntervalMs) await this.readContent();
+      this.setHealthy();
+    } catch (e) {
+      this.setFailed(e);
+    } finally {
+      this.lastRefreshRequests = this.http.requestCount - before;
+    }
+  }
+
+  /** Follows the tasks this source knows to be running (fast loop while backups run). */
+  async pollRunningTasks(): Promise<void> {
+    for (const t of [...this.tasks.values()].filter((x) => !x.done)) {
+      try {
+        const st = await this.http.get(`/nodes/${encodeURIComponent(t.node)}/tasks/${encodeURIComponent(t.upid)}/status`, taskStatusSchema);
+        await this.readLog(t);
+        if (st.status === "stopped") this.finishTask(t, st.exitstatus ?? "unexpected status", this.now());
+        else t.outcomes = parseTaskLog(t.lines, t.id, undefined);
+      } catch (e) {
+        this.setFailed(e);
+        return;
+      }
+    }
+    if (this.contentDue) {
+      try {
+        await this.readContent();
+      } catch (e) {
+        this.setFailed(e);
+      }
+    }
+  }
+
+  hasRunningTasks(): boolean {
+    return [...this.tasks.values()].some((t) => !t.done);
+  }
+
+  guest(vmid: number): GuestInfo | undefined {
+    return this.guests.get(vmid);
+  }
+
+  /** Starts vzdump for one guest on its current node. Returns the UPID, or null when PVE answered "OK" (nothing to do there). */
+  async startBackup(vmid: number, opts: { storage?: string; mode: string; compress: string; notesTemplate: string }): Promise<string | null> {
+    const guest = this.guests.get(vmid);
+    if (!guest) throw new PveError("http", `guest ${vmid} is not known on '${this.name}'`);
+    const storage = opts.storage ?? this.defaultBackupStorage(guest);
+    const body: Record<string, string | number> = { vmid, mode: opts.mode, compress: opts.compress };
+    if (storage) {
+      body.storage = storage;
+      if (opts.notesTemplate) body["notes-template"] = opts.notesTemplate;
+    }
+    const res = await this.http.post(`/nodes/${encodeURIComponent(guest.node)}/vzdump`, vzdumpResultSchema, body);
+    if (!res.startsWith("UPID:")) return null;
+    const startMs = upidStartMs(res) ?? this.now();
+    const t: TrackedTask = { upid: res, node: guest.node, id: String(vmid), startMs, lines: [], outcomes: [{ vmid, result: "running", warnings: 0 }], seenRunning: true, done: false };
+    this.tasks.set(res, t);
+    this.onTask?.({ source: this.name, upid: res, node: guest.node, phase: "started", outcomes: t.outcomes });
+    return res;
+  }
+
+  /** The storage a manual backup goes to: the configured one, else the target of a job that selects the guest. */
+  defaultBackupStorage(guest: GuestInfo): string | undefined {
+    const job = this.jobs.find((j) => j.storage && (j.vmids?.includes(guest.vmid) || (j.all && !(j.exclude ?? []).includes(guest.vmid))));
+    return this.cfg.backup.storage ?? job?.storage ?? this.storages.find((s) => s.available)?.storage;
+  }
+
+  evidence() {
+    const archives = [...this.archives.values()].flat();
+    const attempts: BackupAttempt[] = [];
+    for (const t of this.tasks.values()) {
+      for (const o of t.outcomes) {
+        attempts.push({ source: this.name, vmid: o.vmid, upid: t.upid, node: t.node, startMs: t.startMs, endMs: t.endMs, result: o.result, ...(o.error ? { error: o.error } : {}) });
+      }
+    }
+    return {
+      health: this.health,
+      guests: [...this.guests.values()],
+      archives,
+      attempts,
+      jobs: this.jobs,
+      jobsReadable: this.jobsReadable,
+      visibility: this.visibilityProblems(),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+  }
+
+  // --- reading -------------------------------------------------------------------------------
+
+  private readResources(resources: Resource[]): void {
+    const next = new Map<number, GuestInfo>();
+    for (const r of resources) {
+      if ((r.type !== "qemu" && r.type !== "lxc") || r.vmid === undefined || !r.node) continue;
+      const prev = this.guests.get(r.vmid);
+      next.set(r.vmid, {
+        source: this.name,
+        vmid: r.vmid,
+        // An offline node reports its guests without name/template (no RRD data): keep what we knew.
+        name: r.name ?? prev?.name ?? `${r.type === "qemu" ? "VM" : "CT"} ${r.vmid}`,
+        type: r.type,
+        node: r.node,
+        tags: r.tags !== undefined ? r.tags.split(/[;,\s]+/).filter(Boolean) : r.name === undefined ? (prev?.tags ?? []) : [],
+        template: r.template !== undefined ? r.template === 1 : (prev?.template ?? false),
+        ...(r.pool ? { pool: r.pool } : {}),
+        ...(r.lock ? { lock: r.lock } : {}),
+      });
+    }
+    this.guests = next;
+    const storages = new Map<string, StorageRef>();
+    for (const r of resources) {
+      if (r.type !== "storage" || !r.storage || !r.node) continue;
+      if (!(r.content ?? "").split(",").includes("backup")) continue;
+      const ref = { storage: r.storage, node: r.node, shared: r.shared === 1, available: r.status === "available" };
+      const k = storageKey(ref);
+      const have = storages.get(k);
+      // For a shared storage any node that has it available can list it.
+      if (!have || (!have.available && ref.available)) storages.set(k, ref);
+    }
+    this.storages = [...storages.values()];
+  }
+
+  private async readTasks(nodes: string[]): Promise<void> {
+    const now = this.now();
+    const runningStarts = [...this.tasks.values()].filter((t) => !t.done).map((t) => t.startMs);
+    const sinceMs = this.lastTaskPollMs ? Math.min(this.lastTaskPollMs - 600_000, ...runningStarts) : now - TASK_LOOKBACK_MS;
+    for (const node of nodes) {
+      let start = 0;
+      for (;;) {
+        const page = await this.http.get(`/nodes/${encodeURIComponent(node)}/tasks`, tasksSchema, {
+          typefilter: "vzdump",
+          source: "all",
+          since: Math.floor(sinceMs / 1000),
+          start,
+          limit: 500,
+        });
+        for (const task of page) await this.trackTask(task);
+        if (page.length < 500) break;
+        start += page.length;
+      }
+    }
+    this.lastTaskPollMs = now;
+    // Forget old history: only the newest attempt per guest matters, and it is younger than the lookback.
+    for (const [upid, t] of this.tasks) if (t.done && now - (t.endMs ?? t.startMs) > TASK_LOOKBACK_MS) this.tasks.delete(upid);
+  }
+
+  private async trackTask(task: Task): Promise<void> {
+    if (task.type !== "vzdump") return;
+    const running = task.endtime === undefined || task.status === undefined || task.status.toUpperCase() === "RUNNING";
+    let t = this.tasks.get(task.upid);
+    if (t?.done) return;
+    if (!t) {
+      t = { upid: task.upid, node: task.node, id: task.id ?? "", startMs: task.starttime * 1000, lines: [], outcomes: [], seenRunning: running, done: false };
+      this.tasks.set(task.upid, t);
+      if (running) {
+        await this.readLog(t);
+        t.outcomes = parseTaskLog(t.lines, t.id, undefined);
+        this.onTask?.({ source: this.name, upid: t.upid, node: t.node, phase: "started", outcomes: t.outcomes });
+        return;
+      }
+    }
+    await this.readLog(t);
+    if (running) t.outcomes = parseTaskLog(t.lines, t.id, undefined);
+    else this.finishTask(t, task.status!, (task.endtime ?? task.starttime) * 1000);
+  }
+
+  private finishTask(t: TrackedTask, exitstatus: string, endMs: number): void {
+    if (t.done) return;
+    t.done = true;
+    t.exitstatus = exitstatus;
+    t.endMs = endMs;
+    t.outcomes = parseTaskLog(t.lines, t.id, exitstatus);
+    t.lines = []; // parsed: the outcome is all we keep
+    if (t.seenRunning) {
+      this.contentDue = true;
+      this.onTask?.({ source: this.name, upid: t.upid, node: t.node, phase: "finished", outcomes: t.outcomes, exitstatus });
+    }
+  }
+
+  /** Reads the log lines not read yet (the log is paged, default 50 lines). */
+  private async readLog(t: TrackedTask): Promise<void> {
+    for (;;) {
+      const page = await this.http.get(`/nodes/${encodeURIComponent(t.node)}/tasks/${encodeURIComponent(t.upid)}/log`, taskLogSchema, { start: t.lines.length, limit: 1000 });
+      const fresh = page.filter((l) => l.n > t.lines.length && !(l.n === 1 && l.t === "no content"));
+      for (const l of fresh) t.lines[l.n - 1] = l.t;
+      if (page.length < 1000 || fresh.length === 0) return;
+    }
+  }
+
+  private async readContent(): Promise<void> {
+    this.contentDue = false;
+    try {
+      const jobs = await this.http.get("/cluster/backup", jobsSchema);
+      this.jobs = jobs.map((j) => toJob(this.name, j));
+      this.jobsReadable = true;
+    } catch (e) {
+      if (!(e instanceof PveError && e.kind === "permission")) throw e;
+      this.jobsReadable = false;
+      this.log.warn({ source: this.name }, `cannot read backup jobs (${e.message}); grant Sys.Audit on / to judge coverage`);
+    }
+    try {
+      this.perms = new Permissions(await this.http.get("/access/permissions", permissionsSchema));
+      this.permsError = undefined;
+    } catch (e) {
+      if (!(e instanceof PveError) || e.kind === "network" || e.kind === "timeout") throw e;
+      this.perms = null;
+      this.permsError = e.message;
+    }
+    for (const s of this.storages) {
+      const k = storageKey(s);
+      if (!s.available) {
+        this.contentErrors.set(k, `storage '${s.storage}' is not available on node '${s.node}'`);
+        continue;
+      }
+      try {
+        const items = await this.http.get(`/nodes/${encodeURIComponent(s.node)}/storage/${encodeURIComponent(s.storage)}/content`, contentSchema, { content: "backup" });
+        const list: Archive[] = items.map((it) => ({
+          source: this.name,
+          volid: it.volid,
+          storage: s.storage,
+          vmid: it.vmid ?? vmidFromVolid(it.volid),
+          ctimeMs: it.ctime * 1000,
+          size: it.size ?? 0,
+          format: it.format,
+          ...(it.notes ? { notes: it.notes } : {}),
+          protected: it.protected === 1,
+          ...(it.verification && (it.verification.state === "ok" || it.verification.state === "failed") ? { verification: it.verification.state } : {}),
+        }));
+        this.archives.set(k, list);
+        if (list.length) this.seenArchivesOn.add(k);
+        this.contentErrors.delete(k);
+      } catch (e) {
+        if (e instanceof PveError && (e.kind === "network" || e.kind === "timeout" || e.degraded)) throw e;
+        this.contentErrors.set(k, `storage '${s.storage}' could not be listed: ${(e as Error).message}`);
+      }
+    }
+    const keys = new Set(this.storages.map(storageKey));
+    for (const k of [...this.archives.keys()]) if (!keys.has(k)) this.archives.delete(k);
+    this.lastContentMs = this.now();
+  }
+
+  /** Guests whose archives this refresh cannot vouch for: storage listing failed, or the token may not see them. */
+  private visibilityProblems(): VisibilityProblem[] {
+    const out: VisibilityProblem[] = [];
+    const jobStorages = new Set(this.jobs.map((j) => j.storage).filter((s): s is string => !!s));
+    if (this.cfg.backup.storage) jobStorages.add(this.cfg.backup.storage);
+    const relevant = this.storages.filter((s) => jobStorages.size === 0 || jobStorages.has(s.storage) || this.seenArchivesOn.has(storageKey(s)));
+    for (const s of relevant) {
+      const err = this.contentErrors.get(storageKey(s));
+      if (!err) continue;
+      for (const g of this.guests.values()) if (s.shared || g.node === s.node) out.push({ source: this.name, vmid: g.vmid, reason: err });
+    }
+    for (const g of this.guests.values()) {
+      for (const s of relevant) {
+        if (!s.shared && s.node !== g.node) continue;
+        if (this.perms) {
+          const reason = this.perms.backupVisibility(s.storage, g.vmid);
+          if (reason) out.push({ source: this.name, vmid: g.vmid, reason });
+        } else if ((this.archives.get(storageKey(s)) ?? []).length === 0 && (jobStorages.has(s.storage) || this.seenArchivesOn.has(storageKey(s)))) {
+          // Cannot ask PVE for the token's privileges: an empty listing where jobs write is not proof of "missing".
+          out.push({
+            source: this.name,
+            vmid: g.vmid,
+            reason: `storage '${s.storage}' lists no backups although a job writes there, and the token's privileges cannot be read (${this.permsError}); the token needs Datastore.AllocateSpace on /storage/${s.storage} and VM.Backup on /vms/${g.vmid}`,
+          });
+        }
+      }
+    }
+    // One reason per guest is enough.
+    const seen = new Set<number>();
+    return out.filter((p) => (seen.has(p.vmid!) ? false : (seen.add(p.vmid!), true)));
+  }
+
+  private setHealthy(): void {
+    if (!this.health.up || this.health.degraded) this.log.info({ source: this.name }, "Proxmox source is reachable");
+    this.health = { name: this.name, kind: "proxmox", up: true, degraded: false, lastSuccessMs: this.now() };
+  }
+
+  private setFailed(e: unknown): void {
+    const err = e instanceof PveError ? e : new PveError("network", (e as Error)?.message ?? String(e));
+    const up = err.degraded;
+    const changed = this.health.up !== up || this.health.degraded !== err.degraded || this.health.error !== err.message;
+    this.health = { name: this.name, kind: "proxmox", up, degraded: err.degraded, error: err.message, ...(this.health.lastSuccessMs ? { lastSuccessMs: this.health.lastSuccessMs } : {}) };
+    if (changed) this.log.warn({ source: this.name, kind: err.kind }, `Proxmox source ${err.degraded ? "degraded" : "unreachable"}: ${err.message}`);
+  }
+}
+
+function toJob(source: string, j: import("zod").infer<typeof jobsSchema>[number]): BackupJob {
+  const ids = (s?: string) => (s ? s.split(/[,\s]+/).filter(Boolean).map(Number).filter(Number.isFinite) : undefined);
+  const prune = j["prune-backups"]
+    ? Object.fromEntries(Object.entries(j["prune-backups"]).map(([k, v]) => [k, Number(v)]))
+    : undefined;
+  return {
+    source,
+    id: j.id,
+    enabled: j.enabled !== 0,
+    ...(j.schedule ? { schedule: j.schedule } : {}),
+    ...(j["next-run"] ? { nextRunMs: j["next-run"] * 1000 } : {}),
+    ...(j.vmid ? { vmids: ids(j.vmid) } : {}),
+    ...(j.all === 1 || j.exclude ? { all: true } : {}),
+    ...(j.exclude ? { exclude: ids(j.exclude) } : {}),
+    ...(j.pool ? { pool: j.pool } : {}),
+    ...(j.node ? { node: j.node } : {}),
+    ...(j.storage ? { storage: j.storage } : {}),
+    ...(prune ? { pruneBackups: prune } : {}),
+    ...(j.comment ? { comment: j.comment } : {}),
+  };
+}
+
+function vmidFromVolid(volid: string): number {
+  const m = /-([1-9][0-9]{2,8})-[^/]+$/.exec(volid) ?? /\/(?:vm|ct)\/([0-9]+)\//.exec(volid);
+  return m ? Number(m[1]) : -1;
+}
+
+export function upidStartMs(upid: string): number | undefined {
+  const m = /^UPID:[^:]+:[0-9A-Fa-f]{8}:[0-9A-Fa-f]{8,9}:([0-9A-Fa-f]{8}):/.exec(upid);
+  return m ? parseInt(m[1]!, 16) * 1000 : undefined;
+}
