@@ -4,7 +4,7 @@ import path from "node:path";
 import type { Config } from "../config/load.js";
 import { resolveTiers } from "../config/tiers.js";
 import { startEmbeddedBroker } from "../demo/broker.js";
-import { startLab } from "../lab/index.js";
+import { startLab, type Lab } from "../lab/index.js";
 import { createLogger } from "../log.js";
 import { startService, stopOnSignals } from "./run.js";
 
@@ -18,18 +18,16 @@ export interface DemoOptions {
   pollSeconds: number;
 }
 
-/**
- * The first look: the simulated lab, an embedded MQTT broker and the bridge, wired together.
- * Only this command (and the tests) ever import the lab.
- */
-export async function runDemo(o: DemoOptions) {
-  const lab = await startLab({ scenario: o.scenario, taskSpeed: o.taskSpeed });
-  const broker = await startEmbeddedBroker(o.mqttPort);
-  const token = lab.tokens[0]!;
-  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "backup2mqtt-demo-"));
-  const cfg: Config = {
+/** A bridge config pointing at a simulated lab (the demo's, and the tests'). */
+export function labConfig(
+  lab: Lab,
+  mqttUrl: string,
+  o: { stateDir: string; httpPort?: number; pollMs?: number; contentMs?: number; logLevel?: string; tokenIndex?: number; guestTiers?: Record<string, string> },
+): Config {
+  const token = lab.tokens[o.tokenIndex ?? 0]!;
+  return {
     site: "home",
-    mqtt: { url: broker.url, baseTopic: "backup2mqtt", discoveryPrefix: "homeassistant" },
+    mqtt: { url: mqttUrl, baseTopic: "backup2mqtt", discoveryPrefix: "homeassistant" },
     proxmox: [
       {
         name: "pve",
@@ -37,19 +35,30 @@ export async function runDemo(o: DemoOptions) {
         tokenId: token.id,
         tokenSecret: token.secret,
         fingerprint: lab.fingerprint,
-        timeoutMs: 10_000,
-        pollIntervalMs: o.pollSeconds * 1000,
-        contentIntervalMs: 60_000,
+        timeoutMs: 5_000,
+        pollIntervalMs: o.pollMs ?? 5_000,
+        contentIntervalMs: o.contentMs ?? 60_000,
         backup: { mode: "snapshot", compress: "zstd", notesTemplate: "{{guestname}}" },
       },
     ],
     tiers: resolveTiers(undefined),
-    guestTiers: {},
-    http: { host: "127.0.0.1", port: o.httpPort },
-    stateDir,
-    logLevel: o.logLevel,
+    guestTiers: o.guestTiers ?? {},
+    http: { host: "127.0.0.1", port: o.httpPort ?? 0 },
+    stateDir: o.stateDir,
+    logLevel: o.logLevel ?? "info",
     secrets: [token.secret],
   };
+}
+
+/**
+ * The first look: the simulated lab, an embedded MQTT broker and the bridge, wired together.
+ * Only this command (and the tests) ever import the lab.
+ */
+export async function runDemo(o: DemoOptions) {
+  const lab = await startLab({ scenario: o.scenario, taskSpeed: o.taskSpeed });
+  const broker = await startEmbeddedBroker(o.mqttPort);
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "backup2mqtt-demo-"));
+  const cfg = labConfig(lab, broker.url, { stateDir, httpPort: o.httpPort, pollMs: o.pollSeconds * 1000, logLevel: o.logLevel });
   const log = createLogger(o.logLevel, () => cfg.secrets);
   const service = await startService(cfg, { log });
   const stop = async () => {

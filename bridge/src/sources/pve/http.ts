@@ -43,8 +43,9 @@ export class PveHttp {
     const pinned = cfg.fingerprint ? normFp(cfg.fingerprint) : undefined;
     const ca = cfg.caFile ? fs.readFileSync(cfg.caFile) : undefined;
     // With a pin, chain validation is replaced by an exact certificate match, checked below
-    // before any byte of the request (and its token) is sent.
-    const connector = buildConnector({ rejectUnauthorized: !pinned, ...(ca ? { ca } : {}), timeout: cfg.timeoutMs });
+    // before any byte of the request (and its token) is sent. No TLS session resumption: a
+    // resumed session shows no peer certificate, and the pin must be checked on every connection.
+    const connector = buildConnector({ rejectUnauthorized: !pinned, ...(ca ? { ca } : {}), timeout: cfg.timeoutMs, maxCachedSessions: 0 });
     this.agent = new Agent({
       keepAliveTimeout: 30_000,
       connect: (opts, cb) => {

@@ -6,13 +6,16 @@ export class Permissions {
   constructor(private readonly byPath: Record<string, Record<string, number>>) {}
 
   has(priv: string, path: string): boolean {
-    const exact = this.byPath[path]?.[priv];
-    if (exact !== undefined) return true;
-    // Walk up: /vms/100 → /vms → /. A privilege set higher up counts if it propagates (1).
+    // The most specific path with an ACL decides; entries on deeper paths replace inherited
+    // ones (as PVE computes them). The path's own entry applies in full, an ancestor's only
+    // through its propagating privileges (value 1).
+    const own = this.byPath[path];
+    if (own) return own[priv] !== undefined;
     let p = path;
     while (p !== "/") {
       p = p.slice(0, p.lastIndexOf("/")) || "/";
-      if (this.byPath[p]?.[priv] === 1) return true;
+      const entry = this.byPath[p];
+      if (entry && Object.values(entry).some((v) => v === 1)) return entry[priv] === 1;
     }
     return false;
   }

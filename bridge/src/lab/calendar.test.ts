@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import { CalendarError, nextEvent, parseCalendar } from "./calendar.js";
+import { archiveStamp, fromLocal, toLocal } from "./timezone.js";
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+// Wednesday 2024-01-31 10:00:00 UTC
+const WED = Date.UTC(2024, 0, 31, 10, 0, 0);
+
+describe("calendar events", () => {
+  it("daily time, later today or tomorrow", () => {
+    expect(iso(nextEvent("21:00", WED, "UTC"))).toBe("2024-01-31T21:00:00.000Z");
+    expect(iso(nextEvent("02:00", WED, "UTC"))).toBe("2024-02-01T02:00:00.000Z");
+    expect(iso(nextEvent("daily", WED, "UTC"))).toBe("2024-02-01T00:00:00.000Z");
+  });
+
+  it("is strictly after the given instant", () => {
+    const t = Date.UTC(2024, 0, 31, 21, 0, 0);
+    expect(iso(nextEvent("21:00", t, "UTC"))).toBe("2024-02-01T21:00:00.000Z");
+  });
+
+  it("weekdays: single, range, list, weekly", () => {
+    expect(iso(nextEvent("sun 03:00", WED, "UTC"))).toBe("2024-02-04T03:00:00.000Z");
+    expect(iso(nextEvent("mon..fri 21:00", Date.UTC(2024, 1, 2, 22, 0), "UTC"))).toBe("2024-02-05T21:00:00.000Z");
+    expect(iso(nextEvent("sat,sun 01:30", WED, "UTC"))).toBe("2024-02-03T01:30:00.000Z");
+    expect(iso(nextEvent("weekly", WED, "UTC"))).toBe("2024-02-05T00:00:00.000Z");
+    expect(iso(nextEvent("fri..mon 00:00", WED, "UTC"))).toBe("2024-02-02T00:00:00.000Z");
+  });
+
+  it("bare value is minutes: */30, 30/10", () => {
+    expect(iso(nextEvent("*/30", Date.UTC(2024, 0, 31, 10, 10), "UTC"))).toBe("2024-01-31T10:30:00.000Z");
+    expect(iso(nextEvent("*/30", Date.UTC(2024, 0, 31, 10, 30), "UTC"))).toBe("2024-01-31T11:00:00.000Z");
+    expect(iso(nextEvent("mon..wed 30/10", Date.UTC(2024, 0, 31, 10, 55), "UTC"))).toBe("2024-01-31T11:30:00.000Z");
+  });
+
+  it("hour ranges and dates", () => {
+    expect(iso(nextEvent("fri 12..13:5/20", WED, "UTC"))).toBe("2024-02-02T12:05:00.000Z");
+    expect(iso(nextEvent("*-05", WED, "UTC"))).toBe("2024-02-05T00:00:00.000Z");
+    expect(iso(nextEvent("sat *-1..7 15:00", WED, "UTC"))).toBe("2024-02-03T15:00:00.000Z");
+    expect(nextEvent("2015-10-21", WED, "UTC")).toBeNull();
+  });
+
+  it("evaluates in the node's time zone, across DST", () => {
+    // 02:00 in Berlin (UTC+1 in winter) is 01:00 UTC.
+    expect(iso(nextEvent("02:00", WED, "Europe/Berlin"))).toBe("2024-02-01T01:00:00.000Z");
+    // After the spring change (31 March 2024) Berlin is UTC+2.
+    expect(iso(nextEvent("03:00", Date.UTC(2024, 2, 31, 12), "Europe/Berlin"))).toBe("2024-04-01T01:00:00.000Z");
+    expect(iso(nextEvent("sun 03:00", WED, "America/New_York"))).toBe("2024-02-04T08:00:00.000Z");
+  });
+
+  it("rejects nonsense with a clear error", () => {
+    expect(() => parseCalendar("25:00")).toThrow(CalendarError);
+    expect(() => parseCalendar("funday 02:00")).toThrow(/funday/);
+    expect(() => parseCalendar("")).toThrow(CalendarError);
+  });
+});
+
+describe("time zone helpers", () => {
+  it("round-trips local time and formats archive stamps", () => {
+    const t = fromLocal(2026, 7, 5, 1, 5, 14, "America/Chicago");
+    expect(t / 1000).toBe(1783231514); // the reference's real sample (node at UTC-5)
+    expect(archiveStamp(t, "America/Chicago")).toBe("2026_07_05-01_05_14");
+    expect(toLocal(t, "UTC").hour).toBe(6);
+  });
+});

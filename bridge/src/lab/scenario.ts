@@ -1,0 +1,349 @@
+/**
+ * Scenario files: the data that describes a simulated lab (nodes, storages, guests, archives,
+ * jobs, task history, tokens). YAML or JSON, validated with zod so a typo fails loudly with
+ * the file and key path instead of producing a silently different lab.
+ */
+import { readFileSync, existsSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import YAML from "yaml";
+import { z } from "zod";
+import { parseCalendar } from "./calendar.js";
+import { assertTimeZone } from "./timezone.js";
+import { ROLES } from "./acl.js";
+
+/** bridge/scenarios, from src/lab (vitest) and from dist/lab (compiled) alike. */
+export const scenariosDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "scenarios");
+
+const bool01 = z.union([z.literal(0), z.literal(1), z.boolean()]);
+const vmidNum = z.number().int().min(100).max(999_999_999);
+/** `[100, 101]` or `"100,101"` — jobs keep PVE's string form on the wire. */
+const vmidList = z.union([z.array(vmidNum), z.string().regex(/^\d+(\s*,\s*\d+)*$/, "comma-separated VMIDs")]);
+const duration = z.string().regex(/^(\d+(\.\d+)?[smhdw])+$/, "a duration like 90s, 5h, 10d, 1d12h");
+const timeZone = z.string().refine(
+  (tz) => {
+    try {
+      assertTimeZone(tz);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: "unknown IANA time zone" },
+);
+const schedule = z.string().refine(
+  (s) => {
+    try {
+      parseCalendar(s);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: "not a calendar event PVE understands (e.g. '02:00', 'sun 03:00', 'mon..fri 21:00', '*/30')" },
+);
+const pruneValue = z.union([z.string(), z.number().int().min(0)]);
+const pruneBackups = z.partialRecord(
+  z.enum(["keep-all", "keep-last", "keep-hourly", "keep-daily", "keep-weekly", "keep-monthly", "keep-yearly"]),
+  pruneValue,
+);
+const when = {
+  /** Seconds before lab start. */
+  ageSeconds: z.number().min(0).optional(),
+  /** Same as ageSeconds, as a duration string. */
+  age: duration.optional(),
+  /** Absolute time (ISO 8601). */
+  time: z.string().datetime({ offset: true }).optional(),
+};
+
+const NodeSchema = z
+  .object({
+    name: z.string().regex(/^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/, "a host name"),
+    timezone: timeZone.default("UTC"),
+    status: z.enum(["online", "offline"]).default("online"),
+    uptimeSeconds: z.number().int().min(0).default(40 * 86400),
+    maxcpu: z.number().int().min(1).default(8),
+    maxmem: z.number().int().min(1).default(34_359_738_368),
+  })
+  .strict();
+
+const StorageSchema = z
+  .object({
+    id: z.string().regex(/^[a-z][a-z0-9\-_.]*[a-z0-9]$/i, "a PVE storage id"),
+    type: z.enum(["dir", "nfs", "cifs", "pbs", "cephfs", "btrfs", "lvmthin", "zfspool"]),
+    shared: bool01.optional(),
+    content: z.union([z.array(z.string()), z.string()]).default(["backup"]),
+    /** Nodes the storage is available on; default all. */
+    nodes: z.array(z.string()).optional(),
+    path: z.string().optional(),
+    total: z.number().int().min(0).default(1_000_000_000_000),
+    used: z.number().int().min(0).default(250_000_000_000),
+    enabled: bool01.default(1),
+    /** 0 = unreachable: listed but content listing fails. */
+    active: bool01.default(1),
+    "prune-backups": pruneBackups.optional(),
+  })
+  .strict();
+
+const GuestSchema = z
+  .object({
+    vmid: vmidNum,
+    type: z.enum(["qemu", "lxc"]),
+    name: z.string().min(1),
+    node: z.string(),
+    status: z.enum(["running", "stopped", "paused"]).default("running"),
+    tags: z.union([z.array(z.string()), z.string()]).default([]),
+    template: bool01.default(0),
+    pool: z.string().optional(),
+    /** How long one backup of this guest takes (lab seconds, before taskSpeed). */
+    backupSeconds: z.number().positive().optional(),
+    /** Archive size in bytes. */
+    archiveSize: z.number().int().positive().optional(),
+    /** Every backup logs this `WARN:` line (→ task `WARNINGS: n`). */
+    warn: z.string().optional(),
+    /** Every backup fails with this reason. */
+    failReason: z.string().optional(),
+    cpus: z.number().int().min(1).default(2),
+    maxmem: z.number().int().min(1).default(4_294_967_296),
+    maxdisk: z.number().int().min(1).default(34_359_738_368),
+  })
+  .strict();
+
+const ArchiveSchema = z
+  .object({
+    vmid: vmidNum,
+    storage: z.string(),
+    /** For node-local storages: which node's copy; default the guest's node. */
+    node: z.string().optional(),
+    ...when,
+    size: z.number().int().positive().optional(),
+    format: z.enum(["vma", "vma.zst", "vma.gz", "vma.lzo", "tar", "tar.zst", "tar.gz", "tar.lzo"]).optional(),
+    /** qemu|lxc; default from the guest (needed for archives of guests that no longer exist). */
+    subtype: z.enum(["qemu", "lxc"]).optional(),
+    notes: z.string().optional(),
+    protected: bool01.optional(),
+    /** PBS only: verify state. */
+    verification: z.enum(["ok", "failed"]).optional(),
+  })
+  .strict();
+
+const JobSchema = z
+  .object({
+    id: z.string().regex(/^\S{1,50}$/, "a job id (no spaces, ≤50 chars)"),
+    schedule: schedule.optional(),
+    enabled: bool01.optional(),
+    vmid: vmidList.optional(),
+    all: bool01.optional(),
+    exclude: vmidList.optional(),
+    pool: z.string().optional(),
+    node: z.string().optional(),
+    storage: z.string().optional(),
+    mode: z.enum(["snapshot", "suspend", "stop"]).optional(),
+    compress: z.union([z.enum(["0", "1", "gzip", "lzo", "zstd"]), z.literal(0), z.literal(1)]).optional(),
+    "prune-backups": pruneBackups.optional(),
+    "notes-template": z.string().optional(),
+    comment: z.string().max(512).optional(),
+    protected: bool01.optional(),
+    "repeat-missed": bool01.optional(),
+    remove: bool01.optional(),
+    mailto: z.string().optional(),
+    mailnotification: z.enum(["always", "failure"]).optional(),
+    "notification-mode": z.enum(["auto", "legacy-sendmail", "notification-system"]).optional(),
+    quiet: bool01.optional(),
+  })
+  .strict();
+
+const TaskGuestSchema = z
+  .object({
+    vmid: vmidNum,
+    /** This guest's backup fails with this reason. */
+    fail: z.string().optional(),
+    warn: z.string().optional(),
+    seconds: z.number().positive().optional(),
+  })
+  .strict();
+
+/**
+ * A task that started before the lab did. vzdump tasks are simulated from their start time,
+ * so they write archives, logs and exit statuses exactly like live ones (and may still be
+ * running at lab start). Other types are stored as given.
+ */
+const TaskSchema = z
+  .object({
+    node: z.string().optional(),
+    type: z.string().default("vzdump"),
+    ...when,
+    user: z.string().default("root@pam"),
+    /** vzdump: take storage/mode/compress/notes-template/prune-backups from this job. */
+    job: z.string().optional(),
+    storage: z.string().optional(),
+    mode: z.enum(["snapshot", "suspend", "stop"]).optional(),
+    compress: z.string().optional(),
+    "notes-template": z.string().optional(),
+    /** vzdump: guests in order, with forced outcomes. */
+    guests: z.array(TaskGuestSchema).optional(),
+    /** non-vzdump: the task id field, exit status and duration. */
+    id: z.string().optional(),
+    exitstatus: z.string().optional(),
+    durationSeconds: z.number().min(0).optional(),
+  })
+  .strict();
+
+const privName = z.string().regex(/^[A-Z][A-Za-z]*(\.[A-Za-z]+)+$/, "a privilege like VM.Audit");
+export const AclEntrySchema = z
+  .object({
+    path: z.string().regex(/^\/[^\s]*$/, "an ACL path like /, /vms/100, /storage/local"),
+    roles: z.array(z.string().refine((r) => r in ROLES, { message: `unknown role (known: ${Object.keys(ROLES).join(", ")})` })).default([]),
+    privs: z.array(privName).default([]),
+    propagate: bool01.default(1),
+  })
+  .strict();
+
+const TokenSchema = z
+  .object({
+    id: z.string().regex(/^[^\s@!]+@[^\s@!]+![A-Za-z][A-Za-z0-9._-]*$/, "USER@REALM!TOKENID"),
+    secret: z.string().min(1),
+    /** privsep 0: the token has its user's privileges (modelled as Administrator). */
+    privsep: bool01.default(1),
+    acl: z.array(AclEntrySchema).default([]),
+    /** Epoch seconds; expired tokens get 401. */
+    expire: z.number().int().min(0).optional(),
+  })
+  .strict();
+
+export const ScenarioSchema = z
+  .object({
+    description: z.string().optional(),
+    cluster: z.string().default("homelab"),
+    version: z
+      .object({ version: z.string(), release: z.string(), repoid: z.string() })
+      .strict()
+      .default({ version: "9.1.6", release: "9.1", repoid: "1f4e0a8c2f9d3b71" }),
+    /** Default seconds per guest backup (before taskSpeed). */
+    backupSeconds: z.number().positive().default(60),
+    nodes: z.array(NodeSchema).min(1),
+    storages: z.array(StorageSchema).default([]),
+    guests: z.array(GuestSchema).default([]),
+    archives: z.array(ArchiveSchema).default([]),
+    jobs: z.array(JobSchema).default([]),
+    tasks: z.array(TaskSchema).default([]),
+    tokens: z.array(TokenSchema).default([]),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    const nodes = new Set(s.nodes.map((n) => n.name));
+    const storages = new Set(s.storages.map((x) => x.id));
+    const guests = new Set<number>();
+    const nodeRef = (name: string | undefined, p: (string | number)[]): void => {
+      if (name !== undefined && !nodes.has(name)) ctx.addIssue({ code: "custom", path: p, message: `unknown node '${name}'` });
+    };
+    const storageRef = (id: string | undefined, p: (string | number)[]): void => {
+      if (id !== undefined && !storages.has(id)) ctx.addIssue({ code: "custom", path: p, message: `unknown storage '${id}'` });
+    };
+    s.storages.forEach((st, i) => st.nodes?.forEach((n, j) => nodeRef(n, ["storages", i, "nodes", j])));
+    s.guests.forEach((g, i) => {
+      nodeRef(g.node, ["guests", i, "node"]);
+      if (guests.has(g.vmid)) ctx.addIssue({ code: "custom", path: ["guests", i, "vmid"], message: `duplicate vmid ${g.vmid}` });
+      guests.add(g.vmid);
+    });
+    s.archives.forEach((a, i) => {
+      storageRef(a.storage, ["archives", i, "storage"]);
+      nodeRef(a.node, ["archives", i, "node"]);
+      if (!guests.has(a.vmid) && !a.subtype) {
+        ctx.addIssue({ code: "custom", path: ["archives", i, "subtype"], message: `vmid ${a.vmid} is not a guest: give subtype qemu|lxc` });
+      }
+    });
+    const jobIds = new Set<string>();
+    s.jobs.forEach((j, i) => {
+      storageRef(j.storage, ["jobs", i, "storage"]);
+      nodeRef(j.node, ["jobs", i, "node"]);
+      if (jobIds.has(j.id)) ctx.addIssue({ code: "custom", path: ["jobs", i, "id"], message: `duplicate job id '${j.id}'` });
+      jobIds.add(j.id);
+      if (j.vmid !== undefined && (j.all || j.exclude !== undefined || j.pool !== undefined)) {
+        ctx.addIssue({ code: "custom", path: ["jobs", i, "vmid"], message: "vmid is mutually exclusive with all/exclude/pool" });
+      }
+      if (j.vmid === undefined && !j.all && j.exclude === undefined && j.pool === undefined) {
+        ctx.addIssue({ code: "custom", path: ["jobs", i], message: "a job selects guests with vmid, all (+exclude) or pool" });
+      }
+    });
+    s.tasks.forEach((t, i) => {
+      nodeRef(t.node, ["tasks", i, "node"]);
+      storageRef(t.storage, ["tasks", i, "storage"]);
+      if (t.job !== undefined && !jobIds.has(t.job)) ctx.addIssue({ code: "custom", path: ["tasks", i, "job"], message: `unknown job '${t.job}'` });
+      if (t.type === "vzdump" && !t.guests?.length) ctx.addIssue({ code: "custom", path: ["tasks", i, "guests"], message: "a vzdump task needs guests" });
+      if (t.ageSeconds === undefined && t.age === undefined && t.time === undefined) {
+        ctx.addIssue({ code: "custom", path: ["tasks", i], message: "give ageSeconds, age or time" });
+      }
+    });
+    s.archives.forEach((a, i) => {
+      if (a.ageSeconds === undefined && a.age === undefined && a.time === undefined) {
+        ctx.addIssue({ code: "custom", path: ["archives", i], message: "give ageSeconds, age or time" });
+      }
+    });
+  });
+
+/** What a scenario file (or object) may contain. */
+export type Scenario = z.input<typeof ScenarioSchema>;
+/** A validated scenario with defaults filled in. */
+export type ResolvedScenario = z.output<typeof ScenarioSchema>;
+export type ScenarioGuest = z.input<typeof GuestSchema>;
+export type ScenarioArchive = z.input<typeof ArchiveSchema>;
+export type ScenarioJob = z.output<typeof JobSchema>;
+export type ScenarioTask = z.output<typeof TaskSchema>;
+export type AclEntryInput = z.input<typeof AclEntrySchema>;
+export type AclEntry = z.output<typeof AclEntrySchema>;
+export { GuestSchema, ArchiveSchema, JobSchema };
+
+export class ScenarioError extends Error {}
+
+function formatIssues(source: string, error: z.ZodError): string {
+  const lines = error.issues.map((iss) => {
+    const key = iss.path.length ? iss.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "") : "(top level)";
+    return `  ${key}: ${iss.message}`;
+  });
+  return `invalid scenario ${source}:\n${lines.join("\n")}`;
+}
+
+export function validateScenario(data: unknown, source = "(object)"): ResolvedScenario {
+  const r = ScenarioSchema.safeParse(data);
+  if (!r.success) throw new ScenarioError(formatIssues(source, r.error));
+  return r.data;
+}
+
+/** Resolve "demo"/"seed" to bridge/scenarios/<name>.yaml, else treat as a file path. */
+export function scenarioPath(nameOrPath: string): string {
+  if (/^[\w-]+$/.test(nameOrPath)) {
+    const named = path.join(scenariosDir, `${nameOrPath}.yaml`);
+    if (existsSync(named)) return named;
+  }
+  return path.resolve(nameOrPath);
+}
+
+export function loadScenario(nameOrPath: string): ResolvedScenario {
+  const file = scenarioPath(nameOrPath);
+  if (!existsSync(file)) {
+    throw new ScenarioError(`scenario '${nameOrPath}' not found (looked for ${file}; named scenarios live in ${scenariosDir})`);
+  }
+  const text = readFileSync(file, "utf8");
+  let data: unknown;
+  try {
+    data = file.endsWith(".json") ? JSON.parse(text) : YAML.parse(text);
+  } catch (e) {
+    throw new ScenarioError(`scenario ${file} is not valid ${file.endsWith(".json") ? "JSON" : "YAML"}: ${(e as Error).message}`);
+  }
+  return validateScenario(data, file);
+}
+
+/** Seconds-since-lab-start helpers for `ageSeconds` / `age` / `time`. */
+export function parseDurationSeconds(text: string): number {
+  let total = 0;
+  const unit: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+  for (const m of text.matchAll(/(\d+(?:\.\d+)?)([smhdw])/g)) total += Number(m[1]) * (unit[m[2] ?? "s"] ?? 1);
+  return total;
+}
+
+export function resolveWhen(w: { ageSeconds?: number; age?: string; time?: string }, nowMs: number): number {
+  if (w.time !== undefined) return Date.parse(w.time);
+  if (w.age !== undefined) return nowMs - parseDurationSeconds(w.age) * 1000;
+  return nowMs - (w.ageSeconds ?? 0) * 1000;
+}

@@ -1,0 +1,392 @@
+/**
+ * The lab's mutable world: nodes, storages, guests, archives, jobs, tasks, tokens. Routes read
+ * it, the task engine (tasks.ts) advances it, LabControl mutates it. Built from a scenario.
+ */
+import type { Clock } from "../util/clock.js";
+import type { Token } from "./acl.js";
+import { splitTokenId } from "./acl.js";
+import { nextEvent, parseCalendar, type CalendarEvent } from "./calendar.js";
+import type { ResolvedScenario, ScenarioJob } from "./scenario.js";
+import { resolveWhen } from "./scenario.js";
+import { archiveStamp } from "./timezone.js";
+
+export interface NodeState {
+  name: string;
+  timezone: string;
+  status: "online" | "offline";
+  bootMs: number;
+  maxcpu: number;
+  maxmem: number;
+  nextPid: number;
+  /** When the vzdump lock was last released (one vzdump per node at a time). */
+  lockFreeMs: number;
+}
+
+export interface StorageState {
+  id: string;
+  type: string;
+  shared: boolean;
+  content: string[];
+  nodes: string[];
+  path: string;
+  total: number;
+  used: number;
+  enabled: boolean;
+  active: boolean;
+  pruneBackups?: Record<string, string>;
+}
+
+export interface GuestState {
+  vmid: number;
+  type: "qemu" | "lxc";
+  name: string;
+  node: string;
+  status: "running" | "stopped" | "paused";
+  tags: string[];
+  template: boolean;
+  pool?: string;
+  backupSeconds?: number;
+  archiveSize?: number;
+  warn?: string;
+  failReason?: string;
+  /** One-shot failure set by LabControl.failNextBackup. */
+  failNext?: string;
+  cpus: number;
+  maxmem: number;
+  maxdisk: number;
+}
+
+export interface ArchiveState {
+  storage: string;
+  /** Node whose local storage holds it; null on shared storages. */
+  node: string | null;
+  vmid: number;
+  subtype: "qemu" | "lxc";
+  ctime: number; // epoch seconds (from the name, node-local)
+  format: string;
+  size: number;
+  notes?: string;
+  protected: boolean;
+  verification?: "ok" | "failed";
+  /** File name in <path>/dump (file storages) or snapshot path (PBS). */
+  file: string;
+  volid: string;
+  /** The `.log` side file's lines; null for PBS (log goes into the snapshot). */
+  log: string[] | null;
+}
+
+export interface JobState {
+  /** In PVE's read form: 0/1 booleans, vmid/exclude comma strings, prune-backups string values. */
+  config: Record<string, unknown>;
+  event: CalendarEvent | null;
+  /** Scheduler bookkeeping: occurrences up to here have been handled. */
+  checkedMs: number;
+  /** Cached next occurrence after checkedMs (node-local time of the job's node). */
+  dueMs: number | null;
+}
+
+export interface GuestRun {
+  vmid: number;
+  type: "qemu" | "lxc";
+  name: string;
+}
+
+export interface ForcedOutcome {
+  fail?: string;
+  warn?: string;
+  seconds?: number;
+}
+
+export interface VzdumpOptions {
+  vmids: number[];
+  all: boolean;
+  exclude: number[];
+  pool?: string;
+  storage: string;
+  mode: string;
+  compress: string;
+  notesTemplate?: string;
+  protected: boolean;
+  pruneBackups?: Record<string, number>;
+  remove: boolean;
+  jobId?: string;
+  /** Extra options echoed into the command line. */
+  extra: Record<string, string>;
+}
+
+export interface CurrentGuest {
+  guest: GuestRun;
+  startMs: number;
+  endMs: number;
+  fail?: string;
+  warn?: string;
+  file: string;
+  volid: string;
+  lines: string[]; // for the .log side file
+}
+
+export interface VzdumpRun {
+  opts: VzdumpOptions;
+  guests: GuestRun[];
+  external: number[];
+  forced: Map<number, ForcedOutcome>;
+  phase: "waiting" | "running" | "done";
+  waited: boolean;
+  index: number;
+  current: CurrentGuest | null;
+  errors: number;
+  warnings: number;
+}
+
+export interface TaskState {
+  upid: string;
+  node: string;
+  pid: number;
+  pstart: number;
+  startMs: number;
+  starttime: number;
+  type: string;
+  id: string;
+  /** `user@realm` or `user@realm!token` as in the UPID. */
+  authid: string;
+  lines: string[];
+  endMs: number | null;
+  exitstatus: string | null;
+  vz?: VzdumpRun;
+}
+
+export const hex8 = (n: number): string => Math.max(0, Math.floor(n)).toString(16).toUpperCase().padStart(8, "0");
+
+export function makeUpid(node: string, pid: number, pstart: number, starttime: number, type: string, id: string, authid: string): string {
+  return `UPID:${node}:${hex8(pid)}:${hex8(pstart)}:${hex8(starttime)}:${type}:${id}:${authid}:`;
+}
+
+export function taskUser(t: TaskState): { user: string; tokenid?: string } {
+  if (!t.authid.includes("!")) return { user: t.authid };
+  const { user, name } = splitTokenId(t.authid);
+  return { user, tokenid: name };
+}
+
+const COMPRESS_EXT: Record<string, string> = { "0": "", "": "", "1": ".lzo", lzo: ".lzo", gzip: ".gz", zstd: ".zst" };
+
+export function archiveFormat(subtype: "qemu" | "lxc", compress: string): string {
+  return (subtype === "qemu" ? "vma" : "tar") + (COMPRESS_EXT[compress] ?? "");
+}
+
+/** vzdump's naming: node-local start time in file names, UTC in PBS snapshot ids. */
+export function archiveNames(storage: StorageState, subtype: "qemu" | "lxc", vmid: number, startMs: number, format: string, tz: string): { file: string; volid: string; format: string } {
+  if (storage.type === "pbs") {
+    const iso = new Date(Math.floor(startMs / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+    const file = `${subtype === "qemu" ? "vm" : "ct"}/${vmid}/${iso}`;
+    return { file, volid: `${storage.id}:backup/${file}`, format: subtype === "qemu" ? "pbs-vm" : "pbs-ct" };
+  }
+  const file = `vzdump-${subtype}-${vmid}-${archiveStamp(startMs, tz)}.${format}`;
+  return { file, volid: `${storage.id}:backup/${file}`, format };
+}
+
+export function logFileName(archiveFile: string): string {
+  return archiveFile.replace(/\.(vma|tar|tgz)(\.[a-z0-9]+)?$/, "") + ".log";
+}
+
+export function defaultArchiveSize(g: { type: "qemu" | "lxc"; vmid: number }): number {
+  // Deterministic per guest so counts and sizes are stable across runs.
+  return g.type === "qemu" ? 1_717_986_918 + (g.vmid % 17) * 52_428_800 : 471_859_200 + (g.vmid % 13) * 10_485_760;
+}
+
+function toVmidString(v: number[] | string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  return Array.isArray(v) ? v.join(",") : v.split(",").map((s) => s.trim()).join(",");
+}
+
+const b01 = (v: unknown): 0 | 1 => (v === true || v === 1 || v === "1" ? 1 : 0);
+
+/** A scenario job (or API body) in PVE's read form. */
+export function jobReadForm(j: Partial<ScenarioJob> & { id: string }): Record<string, unknown> {
+  const out: Record<string, unknown> = { id: j.id, type: "vzdump" };
+  for (const [k, v] of Object.entries(j)) {
+    if (v === undefined || k === "id") continue;
+    if (k === "vmid" || k === "exclude") out[k] = toVmidString(v as number[] | string);
+    else if (k === "prune-backups") out[k] = Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([pk, pv]) => [pk, String(pv)]));
+    else if (typeof v === "boolean") out[k] = v ? 1 : 0;
+    else if (k === "compress") out[k] = String(v);
+    else out[k] = v;
+  }
+  return out;
+}
+
+export class LabState {
+  readonly nodes = new Map<string, NodeState>();
+  readonly storages = new Map<string, StorageState>();
+  readonly guests = new Map<number, GuestState>();
+  archives: ArchiveState[] = [];
+  readonly jobs = new Map<string, JobState>();
+  readonly tasks: TaskState[] = [];
+  readonly tokens = new Map<string, Token>();
+  readonly cluster: string;
+  readonly version: { version: string; release: string; repoid: string };
+  readonly defaultBackupSeconds: number;
+  fingerprint = "";
+  /** Lab start on its clock: history before it runs at real speed, not taskSpeed. */
+  readonly startedMs: number;
+
+  constructor(
+    scenario: ResolvedScenario,
+    readonly clock: Clock,
+    readonly taskSpeed: number,
+  ) {
+    const now = clock.now();
+    this.startedMs = now;
+    this.cluster = scenario.cluster;
+    this.version = scenario.version;
+    this.defaultBackupSeconds = scenario.backupSeconds;
+    let pidBase = 0x1f000;
+    for (const n of scenario.nodes) {
+      this.nodes.set(n.name, {
+        name: n.name,
+        timezone: n.timezone,
+        status: n.status,
+        bootMs: now - n.uptimeSeconds * 1000,
+        maxcpu: n.maxcpu,
+        maxmem: n.maxmem,
+        nextPid: (pidBase += 0x31337),
+        lockFreeMs: -Infinity,
+      });
+    }
+    const allNodes = scenario.nodes.map((n) => n.name);
+    for (const s of scenario.storages) {
+      const shared = s.shared === undefined ? ["nfs", "cifs", "pbs", "cephfs"].includes(s.type) : Boolean(s.shared);
+      this.storages.set(s.id, {
+        id: s.id,
+        type: s.type,
+        shared,
+        content: typeof s.content === "string" ? s.content.split(",").map((c) => c.trim()) : s.content,
+        nodes: s.nodes ?? allNodes,
+        path: s.path ?? (s.type === "dir" ? (s.id === "local" ? "/var/lib/vz" : `/mnt/${s.id}`) : `/mnt/pve/${s.id}`),
+        total: s.total,
+        used: s.used,
+        enabled: Boolean(s.enabled),
+        active: Boolean(s.active),
+        ...(s["prune-backups"] ? { pruneBackups: Object.fromEntries(Object.entries(s["prune-backups"]).map(([k, v]) => [k, String(v)])) } : {}),
+      });
+    }
+    for (const g of scenario.guests) this.addGuest(g);
+    for (const a of scenario.archives) {
+      const startMs = resolveWhen(a, now);
+      const guest = this.guests.get(a.vmid);
+      const subtype = a.subtype ?? guest?.type ?? "qemu";
+      const storage = this.storages.get(a.storage);
+      if (!storage) continue; // validated already
+      const node = storage.shared ? null : a.node ?? (guest && storage.nodes.includes(guest.node) ? guest.node : storage.nodes[0] ?? null);
+      this.addArchive({
+        storage: a.storage,
+        node,
+        vmid: a.vmid,
+        subtype,
+        startMs,
+        format: a.format ?? archiveFormat(subtype, "zstd"),
+        size: a.size ?? guest?.archiveSize ?? defaultArchiveSize({ type: subtype, vmid: a.vmid }),
+        ...(a.notes !== undefined ? { notes: a.notes } : {}),
+        protected: Boolean(a.protected),
+        ...(a.verification ? { verification: a.verification } : {}),
+      });
+    }
+    for (const j of scenario.jobs) this.putJob(jobReadForm(j), now);
+    for (const t of scenario.tokens) {
+      const { user, name } = splitTokenId(t.id);
+      this.tokens.set(t.id, { id: t.id, user, name, secret: t.secret, privsep: Boolean(t.privsep), acl: t.acl, ...(t.expire !== undefined ? { expire: t.expire } : {}) });
+    }
+  }
+
+  tz(node: string | null | undefined): string {
+    return (node && this.nodes.get(node)?.timezone) || [...this.nodes.values()][0]?.timezone || "UTC";
+  }
+
+  addGuest(g: {
+    vmid: number; type: "qemu" | "lxc"; name: string; node: string; status?: GuestState["status"]; tags?: string[] | string;
+    template?: boolean | 0 | 1; pool?: string; backupSeconds?: number; archiveSize?: number; warn?: string; failReason?: string;
+    cpus?: number; maxmem?: number; maxdisk?: number;
+  }): GuestState {
+    const guest: GuestState = {
+      vmid: g.vmid,
+      type: g.type,
+      name: g.name,
+      node: g.node,
+      status: g.status ?? "running",
+      tags: typeof g.tags === "string" ? g.tags.split(/[;,\s]+/).filter(Boolean) : g.tags ?? [],
+      template: Boolean(g.template),
+      cpus: g.cpus ?? 2,
+      maxmem: g.maxmem ?? 4_294_967_296,
+      maxdisk: g.maxdisk ?? 34_359_738_368,
+      ...(g.pool !== undefined ? { pool: g.pool } : {}),
+      ...(g.backupSeconds !== undefined ? { backupSeconds: g.backupSeconds } : {}),
+      ...(g.archiveSize !== undefined ? { archiveSize: g.archiveSize } : {}),
+      ...(g.warn !== undefined ? { warn: g.warn } : {}),
+      ...(g.failReason !== undefined ? { failReason: g.failReason } : {}),
+    };
+    this.guests.set(g.vmid, guest);
+    return guest;
+  }
+
+  /** Add an archive (with its `.log` side file on file storages). */
+  addArchive(a: {
+    storage: string; node: string | null; vmid: number; subtype: "qemu" | "lxc"; startMs: number; format: string; size: number;
+    notes?: string; protected: boolean; verification?: "ok" | "failed"; log?: string[];
+  }): ArchiveState {
+    const storage = this.storages.get(a.storage);
+    if (!storage) throw new Error(`storage '${a.storage}' does not exist`);
+    const names = archiveNames(storage, a.subtype, a.vmid, a.startMs, a.format, this.tz(a.node ?? storage.nodes[0]));
+    const archive: ArchiveState = {
+      storage: a.storage,
+      node: storage.shared ? null : a.node,
+      vmid: a.vmid,
+      subtype: a.subtype,
+      ctime: Math.floor(a.startMs / 1000),
+      format: names.format,
+      size: a.size,
+      protected: a.protected,
+      file: names.file,
+      volid: names.volid,
+      log: storage.type === "pbs" ? null : a.log ?? [`${archiveStamp(a.startMs, this.tz(a.node))} INFO: Starting Backup of VM ${a.vmid} (${a.subtype})`],
+      ...(a.notes !== undefined ? { notes: a.notes } : {}),
+      ...(a.verification ? { verification: a.verification } : {}),
+    };
+    // Same name twice (same guest, same second) overwrites, as a file would.
+    this.archives = this.archives.filter((x) => !(x.volid === archive.volid && x.node === archive.node));
+    this.archives.push(archive);
+    return archive;
+  }
+
+  /** Archives visible from a node on a storage. */
+  archivesOn(storageId: string, node: string): ArchiveState[] {
+    const storage = this.storages.get(storageId);
+    if (!storage) return [];
+    return this.archives.filter((a) => a.storage === storageId && (storage.shared || a.node === node));
+  }
+
+  putJob(config: Record<string, unknown>, nowMs: number): JobState {
+    const schedule = typeof config.schedule === "string" ? config.schedule : undefined;
+    const job: JobState = { config, event: schedule ? parseCalendar(schedule) : null, checkedMs: nowMs, dueMs: null };
+    this.refreshJobDue(job);
+    this.jobs.set(String(config.id), job);
+    return job;
+  }
+
+  jobTz(job: JobState): string {
+    return this.tz(typeof job.config.node === "string" ? job.config.node : undefined);
+  }
+
+  refreshJobDue(job: JobState): void {
+    job.dueMs = job.event ? nextEvent(job.event, job.checkedMs, this.jobTz(job)) : null;
+  }
+
+  findTask(upid: string): TaskState | undefined {
+    return this.tasks.find((t) => t.upid === upid);
+  }
+
+  /** vmid → running vzdump (for `lock: "backup"`). */
+  lockedGuests(): Set<number> {
+    const out = new Set<number>();
+    for (const t of this.tasks) if (t.vz?.current && t.endMs === null) out.add(t.vz.current.guest.vmid);
+    return out;
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Node-local wall-clock time without a tz library: PVE names archives, writes task logs and
+ * evaluates schedules in the node's local time, so the lab needs epoch <-> local conversion
+ * for any IANA zone. Intl.DateTimeFormat gives us the zone's offset at an instant.
+ */
+
+export interface LocalTime {
+  year: number;
+  month: number; // 1-12
+  day: number; // 1-31
+  hour: number;
+  minute: number;
+  second: number;
+  /** 0 = Sunday … 6 = Saturday */
+  weekday: number;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(tz: string): Intl.DateTimeFormat {
+  let f = formatters.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone: tz,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+      weekday: "short",
+    });
+    formatters.set(tz, f);
+  }
+  return f;
+}
+
+/** Throws a RangeError for an unknown zone name (used by scenario validation). */
+export function assertTimeZone(tz: string): void {
+  formatter(tz);
+}
+
+const WEEKDAYS: Record<string, number> = { Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6 };
+
+export function toLocal(epochMs: number, tz: string): LocalTime {
+  const parts: Record<string, string> = {};
+  for (const p of formatter(tz).formatToParts(new Date(epochMs))) parts[p.type] = p.value;
+  return {
+    year: Number(parts.year),
+    month: Number(parts.month),
+    day: Number(parts.day),
+    hour: Number(parts.hour) % 24,
+    minute: Number(parts.minute),
+    second: Number(parts.second),
+    weekday: WEEKDAYS[parts.weekday ?? "Sun"] ?? 0,
+  };
+}
+
+/** Offset of the zone from UTC at an instant, in ms (UTC+2 → +7_200_000). */
+export function offsetMs(epochMs: number, tz: string): number {
+  const l = toLocal(epochMs, tz);
+  const asUtc = Date.UTC(l.year, l.month - 1, l.day, l.hour, l.minute, l.second);
+  return asUtc - Math.floor(epochMs / 1000) * 1000;
+}
+
+/**
+ * Epoch ms of a local wall-clock time. For times in a DST gap the result is shifted
+ * forward like most schedulers do; for ambiguous times the earlier instant wins.
+ */
+export function fromLocal(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  tz: string,
+): number {
+  const naive = Date.UTC(year, month - 1, day, hour, minute, second);
+  const first = naive - offsetMs(naive, tz);
+  const second2 = naive - offsetMs(first, tz);
+  // Prefer the earlier of the two candidates that really maps back to the wall time.
+  const candidates = [Math.min(first, second2), Math.max(first, second2)];
+  for (const c of candidates) {
+    const l = toLocal(c, tz);
+    if (l.hour === hour && l.minute === minute && l.day === day) return c;
+  }
+  return Math.max(first, second2);
+}
+
+const pad = (n: number, w = 2): string => String(n).padStart(w, "0");
+
+/** `2024_01_31-02_00_03` as in vzdump archive names. */
+export function archiveStamp(epochMs: number, tz: string): string {
+  const l = toLocal(epochMs, tz);
+  return `${l.year}_${pad(l.month)}_${pad(l.day)}-${pad(l.hour)}_${pad(l.minute)}_${pad(l.second)}`;
+}
+
+/** `2024-01-31 02:00:03` as in vzdump task logs. */
+export function logStamp(epochMs: number, tz: string): string {
+  const l = toLocal(epochMs, tz);
+  return `${l.year}-${pad(l.month)}-${pad(l.day)} ${pad(l.hour)}:${pad(l.minute)}:${pad(l.second)}`;
+}
+
+/** `00:01:23` elapsed time as vzdump prints it. */
+export function hms(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  return `${pad(Math.floor(s / 3600))}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}`;
+}

@@ -1,0 +1,93 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { startLab, type Lab, type LabOptions } from "../../bridge/src/lab/index.js";
+import { startEmbeddedBroker } from "../../bridge/src/demo/broker.js";
+import { labConfig } from "../../bridge/src/commands/demo.js";
+import { startService, type Running } from "../../bridge/src/commands/run.js";
+import { createLogger } from "../../bridge/src/log.js";
+import type { Config } from "../../bridge/src/config/load.js";
+import { startMosquitto, mosquittoBinary } from "./mosquitto.js";
+import { Observer } from "./observer.js";
+
+export type BrokerKind = "embedded" | "mosquitto";
+
+/** Brokers the integration suite runs against: always the embedded one; Mosquitto where installed (CI installs it). */
+export function brokerKinds(): BrokerKind[] {
+  if (mosquittoBinary()) return ["embedded", "mosquitto"];
+  if (process.env.CI) throw new Error("CI must install mosquitto (apt-get install -y mosquitto)");
+  process.stderr.write("note: mosquitto is not installed here; integration tests run against the embedded broker only\n");
+  return ["embedded"];
+}
+
+export interface Broker {
+  url: string;
+  stop(): Promise<void>;
+  restart?(): Promise<void>;
+}
+
+export async function startBroker(kind: BrokerKind): Promise<Broker> {
+  if (kind === "mosquitto") return startMosquitto();
+  const b = await startEmbeddedBroker(0);
+  return { url: b.url, stop: b.close };
+}
+
+export interface Stack {
+  lab: Lab;
+  broker: Broker;
+  observer: Observer;
+  service: Running;
+  cfg: Config;
+  logs: string[];
+  /** Stop just the bridge (the lab and broker stay). */
+  stopBridge(): Promise<void>;
+  startBridge(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  broker: BrokerKind;
+  lab: Omit<LabOptions, "authFailDelayMs"> & { authFailDelayMs?: number };
+  pollMs?: number;
+  contentMs?: number;
+  tokenIndex?: number;
+  guestTiers?: Record<string, string>;
+  /** Runs before the bridge starts (e.g. plant retained left-overs). */
+  beforeBridge?: (observer: Observer, broker: Broker) => Promise<void>;
+}
+
+/** Lab + broker + observer + bridge, all real, on loopback. Logs are captured to assert on them. */
+export async function startStack(o: StackOptions): Promise<Stack> {
+  const lab = await startLab({ authFailDelayMs: 0, ...o.lab });
+  const broker = await startBroker(o.broker);
+  const observer = await Observer.connect(broker.url);
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "b2m-it-"));
+  const cfg = labConfig(lab, broker.url, { stateDir, pollMs: o.pollMs ?? 500, contentMs: o.contentMs ?? 60_000, tokenIndex: o.tokenIndex, guestTiers: o.guestTiers, logLevel: "debug" });
+  const logs: string[] = [];
+  const sink = { write: (line: string) => (logs.push(line), true) } as unknown as NodeJS.WritableStream;
+  const log = createLogger("debug", () => cfg.secrets, sink);
+  await o.beforeBridge?.(observer, broker);
+  const stack: Stack = {
+    lab,
+    broker,
+    observer,
+    cfg,
+    logs,
+    service: undefined as unknown as Running,
+    async startBridge() {
+      stack.service = await startService(cfg, { log, fastPollMs: 200, birthDelayMs: 100 });
+    },
+    async stopBridge() {
+      await stack.service.stop();
+    },
+    async stop() {
+      await stack.service?.stop().catch(() => undefined);
+      await observer.close().catch(() => undefined);
+      await broker.stop();
+      await lab.stop();
+      fs.rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+  await stack.startBridge();
+  return stack;
+}
