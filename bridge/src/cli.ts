@@ -63,12 +63,12 @@ program
   .command("demo")
   .description("simulated Proxmox lab + embedded MQTT broker + the bridge, for a first look")
   .option("--scenario <name>", "lab scenario: demo, seed, or a path to a scenario file", "demo")
-  .option("--mqtt-port <port>", "port of the embedded MQTT broker", port, 1883)
-  .option("--http-port <port>", "port of the HTTP API", port, 8080)
+  .option("--mqtt-port <port>", "port of the embedded MQTT broker (default 1883, or a free one if taken)", port)
+  .option("--http-port <port>", "port of the HTTP API (default 8080, or a free one if taken)", port)
   .option("--task-speed <factor>", "how much faster than real time simulated backups run", positive, 10)
   .option("--poll <seconds>", "seconds between polls of the simulated lab", positive, 5)
   .option("--log-level <level>", "log level", "info")
-  .action(async (o: { scenario: string; mqttPort: number; httpPort: number; taskSpeed: number; poll: number; logLevel: string }) => {
+  .action(async (o: { scenario: string; mqttPort?: number; httpPort?: number; taskSpeed: number; poll: number; logLevel: string }) => {
     // The lab is loaded only here: production paths never import it.
     const { runDemo, printDemoBanner, demoStopOnSignals } = await import("./commands/demo.js");
     const d = await runDemo({ scenario: o.scenario, mqttPort: o.mqttPort, httpPort: o.httpPort, taskSpeed: o.taskSpeed, logLevel: o.logLevel, pollSeconds: o.poll });

@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import type { Config } from "../config/load.js";
@@ -10,12 +11,33 @@ import { startService, stopOnSignals } from "./run.js";
 
 export interface DemoOptions {
   scenario: string;
-  mqttPort: number;
-  httpPort: number;
+  /** undefined = 1883, or any free port when 1883 is taken. */
+  mqttPort?: number;
+  /** undefined = 8080, or any free port when 8080 is taken. */
+  httpPort?: number;
   taskSpeed: number;
   logLevel: string;
   /** Seconds between polls; the demo polls often so changes show quickly. */
   pollSeconds: number;
+}
+
+/** Binds the wanted port; the default one may fall back to any free port (a newcomer may run a broker already). */
+async function withFallbackPort<T>(wanted: number | undefined, preferred: number, start: (port: number) => Promise<T>): Promise<T> {
+  if (wanted !== undefined) return start(wanted);
+  try {
+    return await start(preferred);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EADDRINUSE") throw e;
+    return start(0);
+  }
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once("error", () => resolve(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+  });
 }
 
 /** A bridge config pointing at a simulated lab (the demo's, and the tests'). */
@@ -56,9 +78,10 @@ export function labConfig(
  */
 export async function runDemo(o: DemoOptions) {
   const lab = await startLab({ scenario: o.scenario, taskSpeed: o.taskSpeed });
-  const broker = await startEmbeddedBroker(o.mqttPort);
+  const broker = await withFallbackPort(o.mqttPort, 1883, (port) => startEmbeddedBroker(port));
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "backup2mqtt-demo-"));
-  const cfg = labConfig(lab, broker.url, { stateDir, httpPort: o.httpPort, pollMs: o.pollSeconds * 1000, logLevel: o.logLevel });
+  const httpPort = o.httpPort ?? ((await portFree(8080)) ? 8080 : 0);
+  const cfg = labConfig(lab, broker.url, { stateDir, httpPort, pollMs: o.pollSeconds * 1000, logLevel: o.logLevel });
   const log = createLogger(o.logLevel, () => cfg.secrets);
   const service = await startService(cfg, { log });
   const stop = async () => {

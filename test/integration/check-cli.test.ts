@@ -1,0 +1,98 @@
+/** `backup2mqtt check --config FILE` against broken files and against the real lab + broker. */
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startLab, type Lab } from "../../bridge/src/lab/index.js";
+import { startEmbeddedBroker, type EmbeddedBroker } from "../../bridge/src/demo/broker.js";
+
+const cli = path.resolve(import.meta.dirname, "../../bridge/dist/cli.js");
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "b2m-check-"));
+const write = (name: string, text: string) => {
+  const f = path.join(dir, name);
+  fs.writeFileSync(f, text);
+  return f;
+};
+// Asynchronous: the lab and the broker live in this process and must keep answering.
+const check = (file: string, env: Record<string, string> = {}) =>
+  new Promise<{ code: number | null; out: string }>((resolve) => {
+    const child = spawn(process.execPath, [cli, "check", "--config", file], { env: { ...process.env, ...env } });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    child.on("exit", (code) => resolve({ code, out }));
+  });
+
+let lab: Lab;
+let broker: EmbeddedBroker;
+beforeAll(async () => {
+  lab = await startLab({ scenario: "demo", authFailDelayMs: 0 });
+  broker = await startEmbeddedBroker(0);
+});
+afterAll(async () => {
+  await broker.close();
+  await lab.stop();
+});
+
+const config = (token: { id: string; secret: string }) => `site: home
+mqtt:
+  url: ${broker.url}
+proxmox:
+  - name: pve
+    url: ${lab.url}
+    token_id: "${token.id}"
+    token_secret: \${PVE_SECRET}
+    fingerprint: "${lab.fingerprint}"
+`;
+
+describe("backup2mqtt check", () => {
+  it("prints every error of a broken file with key path and line, and exits non-zero", async () => {
+    const f = write(
+      "broken.yaml",
+      `mqtt:
+  url: localhost:1883
+  base_topic: "a/#"
+proxmox:
+  - name: PVE
+    url: https://pve:8006
+    token_id: root
+    token_secret: x
+    tiemout: 5s
+tiers:
+  P0:
+    max_age: soon
+`,
+    );
+    const r = await check(f);
+    expect(r.code).not.toBe(0);
+    for (const expected of [":2:8: mqtt.url", ":3:15: mqtt.base_topic", ":5:11: proxmox[0].name", ":7:15: proxmox[0].token_id", ":9:5: proxmox[0].tiemout: unknown key", ":12:14: tiers.P0.max_age"]) {
+      expect(r.out).toContain(expected);
+    }
+    expect(r.out).not.toContain("configuration is valid");
+  });
+
+  it("validates and reaches the lab and the broker: exit 0", async () => {
+    const token = lab.tokens[0]!;
+    const r = await check(write("good.yaml", config(token)), { PVE_SECRET: token.secret });
+    expect(r.out).toMatch(/ok\s+proxmox 'pve': reachable, PVE 9\.\d+\.\d+, 5 guests visible/);
+    expect(r.out).toMatch(/ok\s+mqtt: connected/);
+    expect(r.code).toBe(0);
+    expect(r.out).not.toContain(token.secret);
+  });
+
+  it("names the missing privileges of a read-only token and exits non-zero", async () => {
+    const token = lab.tokens[1]!;
+    const r = await check(write("readonly.yaml", config(token)), { PVE_SECRET: token.secret });
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/token lacks VM\.Backup on \/vms/);
+    expect(r.out).toMatch(/token lacks Datastore\.AllocateSpace on \/storage/);
+  });
+
+  it("reports a wrong fingerprint as a TLS problem, never sending the token", async () => {
+    const token = lab.tokens[0]!;
+    const r = await check(write("pin.yaml", config(token).replace(lab.fingerprint, `${"00:".repeat(31)}00`)), { PVE_SECRET: token.secret });
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/proxmox 'pve': tls: certificate fingerprint .* does not match the pinned fingerprint/);
+  });
+});

@@ -1,0 +1,82 @@
+/**
+ * What a newcomer gets from `npm start`: the compiled CLI's demo, observed over MQTT only.
+ * (npm test builds first, so bridge/dist exists.)
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { freePort } from "../support/mosquitto.js";
+import { Observer } from "../support/observer.js";
+
+const cli = path.resolve(import.meta.dirname, "../../bridge/dist/cli.js");
+let child: ChildProcess | undefined;
+let observer: Observer | undefined;
+
+afterEach(async () => {
+  await observer?.close();
+  if (child && child.exitCode === null) {
+    const exited = new Promise((r) => child!.once("exit", r));
+    child.kill("SIGTERM");
+    await exited;
+  }
+  child = observer = undefined;
+});
+
+async function startDemo(args: string[]) {
+  const [mqttPort, httpPort] = [await freePort(), await freePort()];
+  const t0 = Date.now();
+  child = spawn(process.execPath, [cli, "demo", "--mqtt-port", String(mqttPort), "--http-port", String(httpPort), "--log-level", "warn", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let banner = "";
+  child.stderr!.on("data", (d) => (banner += d));
+  const deadline = Date.now() + 20_000;
+  while (!banner.includes("Press Ctrl+C")) {
+    if (child.exitCode !== null) throw new Error(`demo exited: ${banner}`);
+    if (Date.now() > deadline) throw new Error(`no banner: ${banner}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const url = /MQTT broker \(embedded\):\s+(mqtt:\/\/\S+)/.exec(banner)![1]!;
+  expect(url).toBe(`mqtt://127.0.0.1:${mqttPort}`);
+  expect(banner).toContain(`http://127.0.0.1:${httpPort}/api/v1/guests`);
+  observer = await Observer.connect(url, ["homeassistant/device/+/config", "backup2mqtt/#"]);
+  return { t0, httpPort };
+}
+
+describe("npm start (the demo)", () => {
+  it("shows 5 guest devices + the bridge and the statuses ok, stale, failed, missing within 45 s", async () => {
+    const { t0, httpPort } = await startDemo([]);
+    const o = observer!;
+    const statuses = await o.until(
+      "every status",
+      () => {
+        const configs = [...o.last.entries()].filter(([t, p]) => t.startsWith("homeassistant/device/backup2mqtt_") && p).length;
+        const st = new Set([...o.last.entries()].filter(([t]) => /^backup2mqtt\/guest\/[^/]+\/state$/.test(t)).map(([, p]) => JSON.parse(p).status));
+        return configs === 6 && ["ok", "stale", "failed", "missing"].every((s) => st.has(s)) && st;
+      },
+      45_000,
+    );
+    expect([...statuses]).toEqual(expect.arrayContaining(["ok", "stale", "failed", "missing"]));
+    const elapsed = Date.now() - t0;
+    expect(elapsed).toBeLessThan(45_000);
+    process.stderr.write(`demo: discovery + all statuses after ${elapsed} ms\n`);
+    const api = (await (await fetch(`http://127.0.0.1:${httpPort}/api/v1/guests`)).json()) as { guests: { id: string }[] };
+    expect(api.guests.map((g) => g.id)).toEqual(["home_100", "home_101", "home_102", "home_103", "home_105"]);
+  }, 60_000);
+
+  it("--scenario seed: all five missing with a problem naming the disabled jobs; tiers 100→P0, 102→P1, others P2", async () => {
+    await startDemo(["--scenario", "seed"]);
+    const o = observer!;
+    const ids = ["home_100", "home_101", "home_102", "home_103", "home_105"];
+    const states = await o.until("5 states", () => {
+      const s = ids.map((id) => o.json(`backup2mqtt/guest/${id}/state`));
+      return s.every(Boolean) && s;
+    });
+    expect(states.map((s: any) => [s.vmid, s.status, s.problem, s.tier])).toEqual([
+      [100, "missing", true, "P0"],
+      [101, "missing", true, "P2"],
+      [102, "missing", true, "P1"],
+      [103, "missing", true, "P2"],
+      [105, "missing", true, "P2"],
+    ]);
+    for (const s of states as any[]) expect(s.reasons.join("\n")).toMatch(/backup job '[^']+' selects this guest but is disabled/);
+  }, 60_000);
+});
