@@ -1,0 +1,102 @@
+import { describe, expect, it } from "vitest";
+import { evaluate } from "./evaluate.js";
+import { resolveTiers } from "../config/tiers.js";
+import type { Archive, Evidence, Verification } from "../evidence.js";
+
+const H = 3_600_000;
+const D = 24 * H;
+const NOW = Date.UTC(2026, 10, 26, 12);
+const tiers = resolveTiers(undefined); // P0 verify_every 7d, P1 30d, P2 none
+
+const archive = (ageMs: number, extra: Partial<Archive> = {}): Archive => ({
+  source: "pve",
+  volid: `local:backup/vzdump-qemu-100-${ageMs}.vma.zst`,
+  storage: "local",
+  vmid: 100,
+  ctimeMs: NOW - ageMs,
+  size: 10,
+  format: "vma.zst",
+  protected: false,
+  ...extra,
+});
+const check = (a: Archive, ageMs: number, ok: boolean, reason?: string): Verification => ({ source: "pve", vmid: 100, volid: a.volid, timeMs: NOW - ageMs, ok, ...(reason ? { reason } : {}) });
+
+function guest(opts: { tag?: string; archives: Archive[]; verifications?: Verification[]; verifiable?: boolean }) {
+  const evidence: Evidence = {
+    sources: [{ name: "pve", kind: "proxmox", up: true, degraded: false }],
+    guests: [{ source: "pve", vmid: 100, name: "ha", type: "qemu", node: "n1", tags: [opts.tag ?? "backup-p0"], template: false }],
+    archives: opts.archives,
+    attempts: [],
+    jobs: [{ source: "pve", id: "daily", enabled: true, schedule: "02:00", vmids: [100], storage: "local", pruneBackups: { "keep-daily": 7, "keep-weekly": 4, "keep-monthly": 6 } }],
+    jobsReadable: { pve: true },
+    visibility: [],
+    verifications: opts.verifications ?? [],
+    verifiable: { pve: opts.verifiable ?? true },
+  };
+  const r = evaluate({ site: "home", tiers, guestTiers: {}, overrides: {}, evidence, now: NOW });
+  return { g: r.guests[0]!, next: r.nextChangeMs };
+}
+
+describe("policy: verification", () => {
+  const fresh = archive(5 * H);
+  const older = archive(29 * H);
+
+  it("a corrupt newest archive is not a good backup, and the finding names it with the reason", () => {
+    const { g } = guest({ archives: [fresh, older], verifications: [check(fresh, H, false, "zstd: Corrupted block detected")] });
+    expect(g.status).toBe("stale"); // the older archive is 29 h old, P0 allows 26 h
+    expect(g.findings.map((f) => f.code)).toContain("verify_failed");
+    expect(g.reasons.join("\n")).toMatch(/failed verification .*Corrupted block detected/);
+    expect(g.problem).toBe(true);
+    expect(g.last_verification).toMatchObject({ ok: false, volid: fresh.volid });
+  });
+
+  it("the only archive corrupt → missing, saying why", () => {
+    const { g } = guest({ archives: [fresh], verifications: [check(fresh, H, false, "tar: Unexpected EOF")] });
+    expect(g.status).toBe("missing");
+    expect(g.status_reason).toMatch(/failed verification/);
+  });
+
+  it("a later successful check clears an earlier failure of the same archive", () => {
+    const { g } = guest({ archives: [fresh], verifications: [check(fresh, 3 * H, false, "x"), check(fresh, H, true)] });
+    expect(g.status).toBe("ok");
+    expect(g.findings).toEqual([]);
+    expect(g.last_verified).toBe(new Date(NOW - H).toISOString());
+  });
+
+  it("verify_overdue once verify_every has passed since the last successful check", () => {
+    const { g } = guest({ archives: [fresh], verifications: [check(archive(8 * D), 8 * D, true)] });
+    // the 8-day-old verification was of an archive that no longer exists: it does not count
+    expect(g.findings.map((f) => f.code)).toEqual([]);
+    const a = archive(5 * H);
+    const r2 = guest({ archives: [a, archive(9 * D)], verifications: [check(archive(9 * D), 8 * D, true)] });
+    expect(r2.g.findings.map((f) => f.code)).toEqual(["verify_overdue"]);
+    expect(r2.g.reasons.join()).toMatch(/last successful verification was 8d ago; tier P0 wants one every 7d/);
+  });
+
+  it("never verified: grace from the newest archive, then overdue at the exact instant", () => {
+    const a = archive(6 * D);
+    const { g, next } = guest({ archives: [a] });
+    expect(g.findings.map((f) => f.code)).not.toContain("verify_overdue");
+    expect(next).toBe(NOW - 6 * D + 7 * D); // already stale, so the next change is the verification deadline
+    expect(g.status).toBe("stale");
+    const b = archive(7 * D);
+    expect(guest({ archives: [b] }).g.reasons.join()).toMatch(/never verified|no archive of this guest was ever verified/);
+  });
+
+  it("no verify_overdue where the bridge cannot verify (no SSH) and the archive is not on PBS", () => {
+    const { g } = guest({ archives: [archive(5 * H), archive(20 * D)], verifiable: false, verifications: [] });
+    expect(g.findings.map((f) => f.code)).toEqual([]);
+  });
+
+  it("PBS verify state ok counts as verified; failed is not a good backup", () => {
+    const pbsOk = archive(5 * H, { format: "pbs-vm", volid: "pbs:backup/vm/100/2026-11-26T07:00:00Z", verification: "ok" });
+    expect(guest({ archives: [pbsOk], verifiable: false }).g.last_verified).toBe(new Date(NOW - 5 * H).toISOString());
+    const pbsBad = archive(5 * H, { format: "pbs-vm", volid: "pbs:backup/vm/100/x", verification: "failed" });
+    expect(guest({ archives: [pbsBad], verifiable: false }).g.status).toBe("missing");
+  });
+
+  it("P2 (no verify_every) is never overdue", () => {
+    const { g } = guest({ tag: "backup-p2", archives: [archive(2 * D)] });
+    expect(g.findings.map((f) => f.code)).not.toContain("verify_overdue");
+  });
+});
