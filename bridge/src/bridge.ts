@@ -11,6 +11,10 @@ import { Topics } from "./publish/mqtt/topics.js";
 import { bridgeDiscovery, entitySlugs, guestDeviceId, guestDiscovery, type DiscoveryContext } from "./publish/mqtt/discovery.js";
 import { CommandRouter, type Outcome, type Target } from "./actions/router.js";
 import { JsonFile } from "./state/json-file.js";
+import { Store } from "./state/store.js";
+import { GuestActions } from "./actions/guest-actions.js";
+import { OffsiteSources } from "./sources/offsite.js";
+import { offsiteTopics } from "./publish/mqtt/offsite-discovery.js";
 import { systemClock, type Clock } from "./util/clock.js";
 import { VERSION } from "./util/version.js";
 
@@ -23,6 +27,8 @@ export interface BridgeOptions {
   /** Fast poll of running tasks (ms). */
   fastPollMs?: number;
   birthDelayMs?: number;
+  /** How often automatic verification looks for work (ms). */
+  verifyTickMs?: number;
 }
 
 /**
@@ -35,8 +41,14 @@ export class Bridge {
   readonly topics: Topics;
   readonly publisher: MqttPublisher;
   readonly router: CommandRouter;
+  readonly store: Store;
+  readonly actions: GuestActions;
+  /** Synology Hyper Backup and PBS sources (off-site layer, 3-2-1). */
+  readonly offsite: OffsiteSources;
   result: PolicyResult | null = null;
   lastRefreshMs: number | null = null;
+  /** How long the last refresh took (wall time, ms); for /metrics. */
+  lastRefreshDurationMs: number | null = null;
   private readonly clock: Clock;
   private readonly ctx: DiscoveryContext;
   private readonly overridesFile: JsonFile<Record<string, string>>;
@@ -57,6 +69,18 @@ export class Bridge {
     this.topics = new Topics(cfg.mqtt.baseTopic, cfg.mqtt.discoveryPrefix, cfg.site);
     this.sources = cfg.proxmox.map((p) => new PveSource(p, log.child({ source: p.name }), () => this.clock.now()));
     for (const s of this.sources) s.onTask = (e) => this.onTaskEvent(e);
+    this.store = new Store(cfg.stateDir);
+    this.actions = new GuestActions({
+      cfg,
+      sources: this.sources,
+      store: this.store,
+      log: log.child({ part: "actions" }),
+      clock: this.clock,
+      guest: (id) => this.guest(id),
+      publish: () => this.publish(),
+      event: (id, payload) => this.publisher.publishEvent(this.topics.guestEvent(id), payload),
+    });
+    this.offsite = new OffsiteSources(cfg, log.child({ part: "offsite" }), () => this.clock.now(), { fastPollMs: opts.fastPollMs });
     this.ctx = {
       topics: this.topics,
       version: VERSION,
@@ -68,14 +92,21 @@ export class Bridge {
     this.overrides = this.overridesFile.read();
     this.router = new CommandRouter(
       {
-        backup: (id, cmd) => this.backup(id, cmd.storage, cmd.mode),
-        verify: async () => ({ ok: false, reason: "verification is not available: no SSH verification is configured for this bridge" }),
+        backup: (id, cmd) => this.actions.backup(id, { storage: cmd.storage, mode: cmd.mode }, cmd.origin ?? "mqtt"),
+        verify: (id, cmd) => this.actions.verify(id, cmd.origin ?? "mqtt"),
+        restoreTest: (id, cmd) => this.actions.restoreTest(id, cmd.origin ?? "mqtt"),
         setTier: (id, tier) => this.setTier(id, tier),
         refresh: async () => {
           await this.refreshAll({ content: true });
           return { ok: true, detail: "refreshed" };
         },
         report: (target, cmd, outcome) => this.reportCommand(target, cmd, outcome),
+        runHyperBackup: async (key) => {
+          const r = await this.offsite.runHyperBackup(key, (topic, payload) => this.publisher.publishEvent(topic, payload), this.topics.base);
+          this.publish();
+          return r;
+        },
+        verifyDatastore: (key) => this.offsite.verifyDatastore(key),
       },
       log.child({ part: "router" }),
     );
@@ -90,6 +121,7 @@ export class Bridge {
 
   async start(): Promise<void> {
     await this.publisher.start();
+    await this.actions.resume();
     await this.refreshAll({ content: true });
     for (const s of this.sources) this.loop(s.cfg.pollIntervalMs, () => this.refreshSource(s));
     this.loop(this.opts.fastPollMs ?? FAST_POLL_MS, async () => {
@@ -98,6 +130,10 @@ export class Bridge {
       await Promise.all(busy.map((s) => s.pollRunningTasks()));
       this.publish();
     });
+    this.offsite.start(() => this.publish());
+    this.loop(this.opts.verifyTickMs ?? 60_000, async () => {
+      if (this.result) await this.actions.autoVerifyTick(this.result.guests);
+    });
   }
 
   async stop(): Promise<void> {
@@ -105,6 +141,7 @@ export class Bridge {
     for (const t of this.timers) clearTimeout(t);
     if (this.changeTimer) clearTimeout(this.changeTimer);
     await this.refreshing?.catch(() => undefined);
+    await this.offsite.stop();
     await this.publisher.stop();
     await Promise.all(this.sources.map((s) => s.close()));
   }
@@ -113,7 +150,9 @@ export class Bridge {
   async refreshAll(opts: { content?: boolean } = {}): Promise<void> {
     if (this.refreshing) return this.refreshing;
     this.refreshing = (async () => {
-      await Promise.all(this.sources.map((s) => s.refresh(opts)));
+      const started = performance.now();
+      await Promise.all([...this.sources.map((s) => s.refresh(opts)), this.offsite.refreshAll()]);
+      this.lastRefreshDurationMs = performance.now() - started;
       this.lastRefreshMs = this.clock.now();
       this.publish();
     })().finally(() => (this.refreshing = null));
@@ -121,7 +160,9 @@ export class Bridge {
   }
 
   private async refreshSource(s: PveSource): Promise<void> {
+    const started = performance.now();
     await s.refresh();
+    this.lastRefreshDurationMs = performance.now() - started;
     this.lastRefreshMs = this.clock.now();
     this.publish();
   }
@@ -160,6 +201,8 @@ export class Bridge {
       jobs: parts.flatMap((p) => p.jobs),
       jobsReadable: Object.fromEntries(parts.map((p) => [p.health.name, p.jobsReadable])),
       visibility: parts.flatMap((p) => p.visibility),
+      ...this.actions.evidence(),
+      ...(this.offsite.configured ? { offsite: this.offsite.evidence() } : {}),
     };
   }
 
@@ -172,7 +215,7 @@ export class Bridge {
     const p = this.publisher;
     const t = this.topics;
     for (const s of this.sources) p.publishRetained(t.sourceAvailability(s.name), s.health.up && !s.health.degraded ? "online" : "offline");
-    p.publishRetained(t.deviceConfig(guestDeviceId(this.ctx, `${this.cfg.site}_bridge`)), bridgeDiscovery(this.ctx, this.sources.map((s) => s.name)));
+    p.publishRetained(t.deviceConfig(guestDeviceId(this.ctx, `${this.cfg.site}_bridge`)), bridgeDiscovery(this.ctx, [...this.sources.map((s) => s.name), ...this.offsite.health().map((h) => h.health.name)]));
     const slugs = entitySlugs(result.guests);
     const current = new Set<string>();
     for (const g of result.guests) {
@@ -201,7 +244,9 @@ export class Bridge {
       }, 3000);
       this.timers.add(timer);
     }
-    this.armChangeTimer(result.nextChangeMs, now);
+    this.offsite.publish(p, this.ctx, now);
+    const hbChange = this.offsite.nextChangeMs(now);
+    this.armChangeTimer(hbChange !== null && (result.nextChangeMs === null || hbChange < result.nextChangeMs) ? hbChange : result.nextChangeMs, now);
   }
 
   private removeGuestTopics(id: string): void {
@@ -235,7 +280,12 @@ export class Bridge {
             last_success: iso(s.health.lastSuccessMs),
             requests_last_refresh: s.lastRefreshRequests,
           },
-        ]),
+        ]).concat(
+          this.offsite.health().map(({ health: h, requests }) => [
+            h.name,
+            { kind: h.kind, up: h.up, degraded: h.degraded, ...(h.error ? { error: h.error } : {}), last_success: iso(h.lastSuccessMs), requests_last_refresh: requests },
+          ]),
+        ),
       ),
       counts: {
         guests: result.guests.length,
@@ -259,26 +309,6 @@ export class Bridge {
 
   // --- actions -------------------------------------------------------------------------------
 
-  private async backup(id: string, storage?: string, mode?: string): Promise<Outcome> {
-    const g = this.guest(id);
-    if (!g) return { ok: false, reason: `unknown guest '${id}'` };
-    const source = this.sources.find((s) => s.name === g.source)!;
-    const tier = g.tier ? this.cfg.tiers[g.tier] : undefined;
-    if (tier && !tier.allowManual) return { ok: false, reason: `tier ${tier.id} does not allow manual backups (allow_manual: false)` };
-    if (!source.health.up || source.health.degraded) return { ok: false, reason: `Proxmox source '${source.name}' is not reachable: ${source.health.error ?? "unknown error"}` };
-    if (g.running) return { ok: false, reason: `a backup of ${g.name} (${g.vmid}) is already running` };
-    const b = source.cfg.backup;
-    try {
-      const upid = await source.startBackup(g.vmid, { storage: storage ?? b.storage, mode: mode ?? b.mode, compress: b.compress, notesTemplate: b.notesTemplate });
-      this.publish();
-      if (!upid) return { ok: false, reason: `Proxmox answered "OK" without starting a task: guest ${g.vmid} is not on node '${g.node}' any more` };
-      return { ok: true, upid };
-    } catch (e) {
-      const msg = e instanceof PveError && e.kind === "permission" ? `${e.message} — the token needs VM.Backup on /vms/${g.vmid} and Datastore.AllocateSpace on the target storage` : (e as Error).message;
-      return { ok: false, reason: `Proxmox refused the backup: ${msg}` };
-    }
-  }
-
   private async setTier(id: string, tier: string): Promise<Outcome> {
     if (!this.guest(id)) return { ok: false, reason: `unknown guest '${id}'` };
     if (!this.cfg.tiers[tier]) return { ok: false, reason: `unknown tier '${tier}' (known: ${Object.keys(this.cfg.tiers).join(", ")})` };
@@ -291,7 +321,15 @@ export class Bridge {
 
   private reportCommand(target: Target, cmd: { action?: string; request_id?: string } | undefined, outcome: Outcome): void {
     if (outcome.ok) return; // accepted backups report through backup_started / finished events
-    const topic = target.kind === "guest" && this.guest(target.id) ? this.topics.guestEvent(target.id) : this.topics.bridgeEvent;
+    const off = offsiteTopics(this.topics.base);
+    const topic =
+      target.kind === "guest" && this.guest(target.id)
+        ? this.topics.guestEvent(target.id)
+        : target.kind === "hyperbackup"
+          ? off.hbEvent(target.id)
+          : target.kind === "pbs"
+            ? off.pbsEvent(target.id)
+            : this.topics.bridgeEvent;
     this.publisher.publishEvent(topic, {
       event_type: "command_rejected",
       time: new Date(this.clock.now()).toISOString(),
@@ -303,6 +341,7 @@ export class Bridge {
   }
 
   private onTaskEvent(e: TaskEvent): void {
+    this.actions.onTaskEvent(e);
     const multi = this.sources.length > 1;
     for (const o of e.outcomes) {
       const id = guestId(this.cfg.site, e.source, o.vmid, multi);

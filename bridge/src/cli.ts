@@ -76,6 +76,42 @@ program
     demoStopOnSignals(d);
   });
 
+const emit = (r: { exitCode: number; stdout: string; stderr: string }) => {
+  process.stdout.write(r.stdout);
+  process.stderr.write(r.stderr);
+  process.exitCode = r.exitCode;
+};
+
+program
+  .command("plan")
+  .description("show the PVE backup jobs the tiers imply against /cluster/backup (dry run; changes nothing)")
+  .requiredOption("-c, --config <file>", "configuration file (YAML or JSON)")
+  .option("--json", "print the plan as JSON")
+  .action(async (o: { config: string; json?: boolean }) => {
+    const { planCommand } = await import("./commands/plan.js");
+    emit(await planCommand({ config: o.config, json: o.json }));
+  });
+
+program
+  .command("apply")
+  .description("make PVE's backup jobs match the tiers (only jobs backup2mqtt created, or adopted ones)")
+  .requiredOption("-c, --config <file>", "configuration file (YAML or JSON)")
+  .option("-y, --yes", "really change PVE (without it, apply only shows what it would do)")
+  .option("--json", "print the plan, the steps and the plan after applying as JSON")
+  .action(async (o: { config: string; yes?: boolean; json?: boolean }) => {
+    const { planCommand } = await import("./commands/plan.js");
+    emit(await planCommand({ config: o.config, json: o.json, apply: true, yes: o.yes }));
+  });
+
+program
+  .command("report")
+  .description("print the backup strategy document (Markdown) generated from config + live state")
+  .requiredOption("-c, --config <file>", "configuration file (YAML or JSON)")
+  .action(async (o: { config: string }) => {
+    const { reportCommand } = await import("./commands/report.js");
+    emit(await reportCommand(o.config));
+  });
+
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`backup2mqtt: ${e.message}\n`);
   process.exit(1);

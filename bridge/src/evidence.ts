@@ -23,6 +23,8 @@ export interface Archive {
   source: string;
   volid: string;
   storage: string;
+  /** The node whose local storage holds it; undefined on shared storages. */
+  node?: string;
   vmid: number;
   ctimeMs: number;
   size: number;
@@ -45,6 +47,8 @@ export interface BackupAttempt {
   result: "running" | "ok" | "warnings" | "failed";
   /** Error text for failed attempts ("ERROR: Backup of VM 102 failed - <this>"). */
   error?: string;
+  /** Percent done while running, from the task log's progress lines. */
+  progress?: number;
 }
 
 export interface BackupJob {
@@ -66,7 +70,7 @@ export interface BackupJob {
 
 export interface SourceHealth {
   name: string;
-  kind: "proxmox";
+  kind: "proxmox" | "synology" | "pbs";
   /** Reachable and answering readable data on the last refresh. */
   up: boolean;
   /** Reachable but some answer could not be read (malformed JSON, wrong types). */
@@ -97,4 +101,59 @@ export interface Evidence {
   visibility: VisibilityProblem[];
   /** VMIDs PVE itself lists as not covered by any job (/cluster/backup-info/not-backed-up). */
   notBackedUp?: Record<string, number[]>;
+  /** Integrity checks the bridge ran itself (over SSH), newest last. Absent = none recorded. */
+  verifications?: Verification[];
+  /** Sources whose archives the bridge can verify (SSH configured): verify_overdue is judged only there. */
+  verifiable?: Record<string, boolean>;
+  /** Restore tests the bridge ran, newest last. */
+  restoreTests?: RestoreTest[];
+  /**
+   * What carries PVE backup storages elsewhere (Hyper Backup tasks, PBS sync jobs, off-site PBS).
+   * Absent when no Synology or PBS source is configured: the 3-2-1 findings are then not evaluated.
+   */
+  offsite?: OffsiteEvidence;
+}
+
+/** One thing that copies a PVE backup storage somewhere else (a Hyper Backup task, a PBS sync job). */
+export interface CopyTarget {
+  kind: "hyperbackup" | "pbs_sync";
+  /** Name of the Synology/PBS source. */
+  source: string;
+  id: string;
+  /** For reasons: "Hyper Backup task 'PVE to C2' on nas". */
+  label: string;
+  /** PVE storage ids whose archives it carries. */
+  storages: string[];
+  /** The copy lands at another site. */
+  offsite: boolean;
+  /** End of its newest successful run (ms); null = never succeeded (as far as the source says). */
+  lastSuccessMs: number | null;
+  /** false while its source is unreachable or unreadable: whether it holds a copy is unknown. */
+  readable: boolean;
+}
+
+export interface OffsiteEvidence {
+  targets: CopyTarget[];
+  /** PVE storage ids that are themselves at another site (a datastore on an off-site PBS). */
+  offsiteStorages: string[];
+}
+
+/** One integrity check of one archive (zstd -t / vma verify / tar listing over SSH). */
+export interface Verification {
+  source: string;
+  vmid: number;
+  volid: string;
+  timeMs: number;
+  ok: boolean;
+  reason?: string;
+}
+
+/** One restore of an archive to a scratch guest, checked and destroyed. */
+export interface RestoreTest {
+  source: string;
+  vmid: number;
+  volid: string;
+  timeMs: number;
+  ok: boolean;
+  reason?: string;
 }

@@ -62,6 +62,18 @@ describe("npm start (the demo)", () => {
     expect(api.guests.map((g) => g.id)).toEqual(["home_100", "home_101", "home_102", "home_103", "home_105"]);
   }, 60_000);
 
+  it("publishing {\"action\":\"backup\"} for vaultwarden (102) shows running, then a new last backup and ok within 60 s", async () => {
+    await startDemo([]);
+    const o = observer!;
+    const before = await o.until("102 failed", () => o.json("backup2mqtt/guest/home_102/state")?.status === "failed" && o.json("backup2mqtt/guest/home_102/state"));
+    const t0 = Date.now();
+    await o.publish("backup2mqtt/guest/home_102/command", '{"action":"backup"}');
+    await o.until("running", () => o.json("backup2mqtt/guest/home_102/state")?.running === true, 10_000);
+    const after = await o.until("ok", () => o.json("backup2mqtt/guest/home_102/state")?.status === "ok" && o.json("backup2mqtt/guest/home_102/state"), 60_000);
+    expect(Date.parse(after.last_backup)).toBeGreaterThan(Date.parse(before.last_backup));
+    process.stderr.write(`demo: 102 backup pressed → ok after ${Date.now() - t0} ms\n`);
+  }, 90_000);
+
   it("--scenario seed: all five missing with a problem naming the disabled jobs; tiers 100→P0, 102→P1, others P2", async () => {
     await startDemo(["--scenario", "seed"]);
     const o = observer!;

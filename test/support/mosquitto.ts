@@ -1,80 +1,120 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import fs from "node:fs";
-import net from "node:net";
-import os from "node:os";
-import path from "node:path";
+/**
+ * Debian's Mosquitto on a free loopback port with a throw-away config (no persistence), for the
+ * integration suite (test/support/stack.ts) and the real Home Assistant suite (test/ha/). One
+ * implementation for both: the process is tied to this Node process (test/support/process.ts), its
+ * log is kept for assertions, and it can be restarted on the same port (a broker restart mid-run).
+ */
+import { spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { claimDir, freePort, registerCleanup, killGroup, spawnOwned, sweepStaleDirs, Tail, tcpOpen, terminate, waitFor } from "./process.js";
+
+export { freePort } from "./process.js";
+
+export interface Mosquitto {
+  host: string;
+  port: number;
+  /** mqtt:// URL for clients */
+  url: string;
+  /** Everything Mosquitto logged (connections, errors), across restarts; the last 256 kB. */
+  logText(): string;
+  /** Kill and start again on the same port (broker restart mid-run; retained messages are lost). */
+  restart(): Promise<void>;
+  /** Stops it and removes its config dir. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface StartMosquittoOptions {
+  port?: number;
+  binary?: string;
+}
 
 const CANDIDATES = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"];
 
-/** Path of the Debian mosquitto binary, or undefined when it is not installed. */
-export function mosquittoBinary(): string | undefined {
-  const found = CANDIDATES.find((p) => fs.existsSync(p));
-  if (found) return found;
+/** Path of the mosquitto binary ($B2M_MOSQUITTO, the Debian locations, PATH), or undefined. */
+export function mosquittoBinary(explicit?: string): string | undefined {
+  for (const c of [explicit, process.env.B2M_MOSQUITTO, ...CANDIDATES]) if (c && existsSync(c)) return c;
   const which = spawnSync("sh", ["-c", "command -v mosquitto"], { encoding: "utf8" });
-  return which.status === 0 ? which.stdout.trim() : undefined;
+  const found = which.stdout.trim();
+  return which.status === 0 && found ? found : undefined;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
+export async function startMosquitto(opts: StartMosquittoOptions = {}): Promise<Mosquitto> {
+  const bin = mosquittoBinary(opts.binary);
+  if (!bin)
+    throw new Error(
+      "mosquitto binary not found (looked in /usr/sbin, /usr/bin, PATH; set B2M_MOSQUITTO to override). " +
+        "Install it with: apt-get install -y mosquitto",
+    );
+  const host = "127.0.0.1";
+  const port = opts.port ?? (await freePort(host));
+  sweepStaleDirs(tmpdir(), "b2m-mosquitto-");
+  const dir = mkdtempSync(join(tmpdir(), "b2m-mosquitto-"));
+  claimDir(dir);
+  const conf = join(dir, "mosquitto.conf");
+  const lines = [
+    `listener ${port} ${host}`,
+    "allow_anonymous true",
+    "persistence false",
+    "log_dest stdout",
+    "log_type error",
+    "log_type warning",
+    "log_type notice",
+    "log_type information",
+    "connection_messages true",
+  ];
+  // Run as the invoking user instead of dropping to the 'mosquitto' user (which may not exist).
+  if (process.getuid?.() === 0) lines.push("user root");
+  writeFileSync(conf, lines.join("\n") + "\n");
+  const tail = new Tail(256_000);
+  let child: ChildProcess | undefined;
+  let stopped = false;
+
+  const unregister = registerCleanup(() => {
+    if (child) killGroup(child, "SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
   });
-}
-
-export interface Mosquitto {
-  url: string;
-  port: number;
-  stop(): Promise<void>;
-  /** Kill and start again on the same port (broker restart mid-run). */
-  restart(): Promise<void>;
-}
-
-/** A real Mosquitto on a free loopback port with a throw-away config (no persistence). */
-export async function startMosquitto(): Promise<Mosquitto> {
-  const bin = mosquittoBinary();
-  if (!bin) throw new Error("mosquitto is not installed (Debian: apt-get install -y mosquitto)");
-  const port = await freePort();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "b2m-mosquitto-"));
-  const conf = path.join(dir, "mosquitto.conf");
-  fs.writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\nlog_type error\n`);
-  let child: ChildProcess;
   const launch = async () => {
-    child = spawn(bin, ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr!.on("data", (d) => (stderr += d));
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`mosquitto exited: ${stderr}`);
-      const ok = await new Promise<boolean>((r) => {
-        const s = net.connect(port, "127.0.0.1", () => (s.end(), r(true)));
-        s.on("error", () => r(false));
-      });
-      if (ok) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`mosquitto did not listen on ${port}: ${stderr}`);
+    const c = spawnOwned(bin, ["-c", conf]);
+    child = c;
+    c.stdout?.on("data", (d: Buffer) => tail.push(d));
+    c.stderr?.on("data", (d: Buffer) => tail.push(d));
+    await waitFor(
+      async () => {
+        if (c.exitCode !== null) throw Object.assign(new Error(`mosquitto exited with ${c.exitCode}: ${tail.text()}`), { fatal: true });
+        return await tcpOpen(host, port);
+      },
+      { timeoutMs: 10_000, intervalMs: 50, description: `mosquitto on ${host}:${port}` },
+    );
   };
-  const kill = () =>
-    new Promise<void>((resolve) => {
-      if (!child || child.exitCode !== null) return resolve();
-      child.once("exit", () => resolve());
-      child.kill("SIGKILL");
-    });
-  await launch();
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    if (child) await terminate(child, 5_000);
+    unregister();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await launch();
+  } catch (err) {
+    await stop();
+    throw err;
+  }
   return {
-    url: `mqtt://127.0.0.1:${port}`,
+    host,
     port,
+    url: `mqtt://${host}:${port}`,
+    logText: () => tail.text(),
     restart: async () => {
-      await kill();
+      if (stopped) throw new Error("restart() after stop()");
+      // SIGKILL: clients see the connection drop as on a crash (no clean shutdown).
+      if (child) {
+        killGroup(child, "SIGKILL");
+        await terminate(child, 5_000);
+      }
       await launch();
     },
-    stop: async () => {
-      await kill();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
+    stop,
   };
 }

@@ -7,6 +7,7 @@ import { labConfig } from "../../bridge/src/commands/demo.js";
 import { startService, type Running } from "../../bridge/src/commands/run.js";
 import { createLogger } from "../../bridge/src/log.js";
 import type { Config } from "../../bridge/src/config/load.js";
+import type { BridgeOptions } from "../../bridge/src/bridge.js";
 import { startMosquitto, mosquittoBinary } from "./mosquitto.js";
 import { Observer } from "./observer.js";
 
@@ -46,12 +47,17 @@ export interface Stack {
 }
 
 export interface StackOptions {
-  broker: BrokerKind;
+  /** A kind to start a broker for this stack, or a running broker the caller owns (not stopped by stop()). */
+  broker: BrokerKind | Broker;
   lab: Omit<LabOptions, "authFailDelayMs"> & { authFailDelayMs?: number };
   pollMs?: number;
   contentMs?: number;
   tokenIndex?: number;
   guestTiers?: Record<string, string>;
+  /** Bridge options (timers) over the test defaults. */
+  bridge?: BridgeOptions;
+  /** Adjusts the bridge config before the bridge starts (SSH, restore tests, tiers…). */
+  configure?: (cfg: Config, lab: Lab) => void | Promise<void>;
   /** Runs before the bridge starts (e.g. plant retained left-overs). */
   beforeBridge?: (observer: Observer, broker: Broker) => Promise<void>;
 }
@@ -59,10 +65,12 @@ export interface StackOptions {
 /** Lab + broker + observer + bridge, all real, on loopback. Logs are captured to assert on them. */
 export async function startStack(o: StackOptions): Promise<Stack> {
   const lab = await startLab({ authFailDelayMs: 0, ...o.lab });
-  const broker = await startBroker(o.broker);
+  const ownBroker = typeof o.broker === "string";
+  const broker = typeof o.broker === "string" ? await startBroker(o.broker) : o.broker;
   const observer = await Observer.connect(broker.url);
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "b2m-it-"));
   const cfg = labConfig(lab, broker.url, { stateDir, pollMs: o.pollMs ?? 500, contentMs: o.contentMs ?? 60_000, tokenIndex: o.tokenIndex, guestTiers: o.guestTiers, logLevel: "debug" });
+  await o.configure?.(cfg, lab);
   const logs: string[] = [];
   const sink = { write: (line: string) => (logs.push(line), true) } as unknown as NodeJS.WritableStream;
   const log = createLogger("debug", () => cfg.secrets, sink);
@@ -75,7 +83,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     logs,
     service: undefined as unknown as Running,
     async startBridge() {
-      stack.service = await startService(cfg, { log, fastPollMs: 200, birthDelayMs: 100 });
+      stack.service = await startService(cfg, { log, fastPollMs: 200, birthDelayMs: 100, ...o.bridge });
     },
     async stopBridge() {
       await stack.service.stop();
@@ -83,11 +91,16 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     async stop() {
       await stack.service?.stop().catch(() => undefined);
       await observer.close().catch(() => undefined);
-      await broker.stop();
+      if (ownBroker) await broker.stop();
       await lab.stop();
       fs.rmSync(stateDir, { recursive: true, force: true });
     },
   };
-  await stack.startBridge();
+  try {
+    await stack.startBridge();
+  } catch (e) {
+    await stack.stop().catch(() => undefined);
+    throw e;
+  }
   return stack;
 }

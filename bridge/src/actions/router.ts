@@ -4,19 +4,26 @@ import { describeErrors, schemaValidator } from "../util/schemas.js";
 export type Command =
   | { action: "backup"; storage?: string; mode?: "snapshot" | "suspend" | "stop"; request_id?: string; origin?: string }
   | { action: "verify"; request_id?: string; origin?: string }
+  | { action: "restore_test"; request_id?: string; origin?: string }
   | { action: "set_tier"; tier: string; request_id?: string; origin?: string }
-  | { action: "refresh"; request_id?: string; origin?: string };
+  | { action: "refresh"; request_id?: string; origin?: string }
+  | { action: "run"; request_id?: string; origin?: string };
 
-export type Target = { kind: "guest"; id: string } | { kind: "bridge" };
+export type Target = { kind: "guest"; id: string } | { kind: "bridge" } | { kind: "hyperbackup"; id: string } | { kind: "pbs"; id: string };
 
 export type Outcome = { ok: true; detail?: string; upid?: string } | { ok: false; reason: string };
 
 /** What the router needs from the bridge to carry a command out. */
 export interface ActionHandlers {
   backup(guestId: string, cmd: Extract<Command, { action: "backup" }>): Promise<Outcome>;
-  verify(guestId: string): Promise<Outcome>;
+  verify(guestId: string, cmd: Extract<Command, { action: "verify" }>): Promise<Outcome>;
+  restoreTest(guestId: string, cmd: Extract<Command, { action: "restore_test" }>): Promise<Outcome>;
   setTier(guestId: string, tier: string): Promise<Outcome>;
   refresh(): Promise<Outcome>;
+  /** Hyper Backup task device ({"action":"run"} on <base>/hyperbackup/<task>/command). */
+  runHyperBackup?(key: string): Promise<Outcome>;
+  /** PBS datastore device ({"action":"verify"} on <base>/pbs/<store>/command). */
+  verifyDatastore?(key: string): Promise<Outcome>;
   /** A rejected or accepted command is told to Home Assistant as an event. */
   report(target: Target, cmd: Partial<Command> | undefined, outcome: Outcome): void;
 }
@@ -70,14 +77,22 @@ export class CommandRouter {
 
   private dispatch(target: Target, cmd: Command): Promise<Outcome> {
     if (cmd.action === "refresh") return this.handlers.refresh();
+    if (target.kind === "hyperbackup")
+      return cmd.action === "run" && this.handlers.runHyperBackup ? this.handlers.runHyperBackup(target.id) : Promise.resolve({ ok: false, reason: `action '${cmd.action}' is not available for a Hyper Backup task (send {"action":"run"})` });
+    if (target.kind === "pbs")
+      return cmd.action === "verify" && this.handlers.verifyDatastore ? this.handlers.verifyDatastore(target.id) : Promise.resolve({ ok: false, reason: `action '${cmd.action}' is not available for a PBS datastore (send {"action":"verify"})` });
     if (target.kind !== "guest") return Promise.resolve({ ok: false, reason: `action '${cmd.action}' needs a guest command topic` });
     switch (cmd.action) {
       case "backup":
         return this.handlers.backup(target.id, cmd);
       case "verify":
-        return this.handlers.verify(target.id);
+        return this.handlers.verify(target.id, cmd);
+      case "restore_test":
+        return this.handlers.restoreTest(target.id, cmd);
       case "set_tier":
         return this.handlers.setTier(target.id, cmd.tier);
+      case "run":
+        return Promise.resolve({ ok: false, reason: "action 'run' is for Hyper Backup task devices (use 'backup' for a guest)" });
     }
   }
 }

@@ -16,7 +16,63 @@ export interface ProxmoxSourceConfig {
   timeoutMs: number;
   pollIntervalMs: number;
   contentIntervalMs: number;
-  backup: { storage?: string; mode: string; compress: string; notesTemplate: string };
+  backup: { storage?: string; mode: string; compress: string; notesTemplate: string; method: "api" | "ssh" };
+  /** SSH to the nodes (verification, vzdump over SSH); absent = not configured. */
+  ssh?: SshConfig;
+  verify: { automatic: boolean; quietHours?: string };
+  restoreTest?: { scratchVmid: number; storage: string; node?: string; timeoutMs: number };
+}
+
+export interface SshConfig {
+  host: string;
+  port: number;
+  username: string;
+  privateKey?: string;
+  password?: string;
+  hostKey: string;
+  /** Per node: another host and its own pinned host key. */
+  nodes: Record<string, { host?: string; port?: number; hostKey: string }>;
+  timeoutMs: number;
+}
+
+/** A Synology NAS whose Hyper Backup tasks carry PVE backup storages off-site (optional source). */
+export interface SynologySourceConfig {
+  name: string;
+  url: string;
+  username: string;
+  password: string;
+  /** SYNO.API.Auth session name (non-admin accounts need one they may use). */
+  session: string;
+  /** Label of the trusted device (2FA) in DSM. */
+  deviceName: string;
+  /** IANA time zone of the NAS: Hyper Backup times are NAS-local wall-clock strings. */
+  timeZone: string;
+  fingerprint?: string;
+  caFile?: string;
+  timeoutMs: number;
+  pollIntervalMs: number;
+  /** Per task (key: Hyper Backup task id or name): which PVE storages it carries and whether its target is off-site. */
+  tasks: { match: string; storages: string[]; offsite: boolean; maxAgeMs: number }[];
+  /** Max age of a task's last success before its device shows a problem, for tasks not listed. */
+  defaultMaxAgeMs: number;
+}
+
+/** A Proxmox Backup Server (optional source). */
+export interface PbsSourceConfig {
+  name: string;
+  url: string;
+  tokenId: string;
+  tokenSecret: string;
+  fingerprint?: string;
+  caFile?: string;
+  timeoutMs: number;
+  pollIntervalMs: number;
+  /** The server itself stands at another site: archives on its datastores are off-site copies. */
+  offsite: boolean;
+  /** Sync jobs that push a datastore to a remote count as off-site copies (default true). */
+  syncOffsite: boolean;
+  /** Datastore → the PVE storages (type pbs) that point at it. Only these are read when given. */
+  datastores: { store: string; storages: string[] }[];
 }
 
 export interface Config {
@@ -31,14 +87,34 @@ export interface Config {
     caFile?: string;
   };
   proxmox: ProxmoxSourceConfig[];
+  /** Optional off-site sources (absent in configs built in code before they existed). */
+  synology?: SynologySourceConfig[];
+  pbs?: PbsSourceConfig[];
   tiers: Record<string, Tier>;
   /** Keys: VMID (as string) or guest name; value: tier id. */
   guestTiers: Record<string, string>;
-  http: { host: string; port: number; token?: string };
+  http: { host: string; port: number; token?: string; webhookSecret?: string };
+  /** Policy as code (`plan`/`apply`): the PVE backup jobs the tiers imply. Absent = defaults. */
+  jobs?: JobsConfig;
   stateDir: string;
   logLevel: string;
   /** Every secret value in the config, so loggers and dumps can scrub them. */
   secrets: string[];
+}
+
+/** `jobs:` in the config file: how `plan`/`apply` shape the one PVE backup job per tier. */
+export interface JobsConfig {
+  /** false = manual-only: jobs are created disabled (Run now in PVE, Back up now in Home Assistant). */
+  enabled: boolean;
+  /** Target storage; default: proxmox[].backup.storage. */
+  storage?: string;
+  mode: string;
+  compress: string;
+  notesTemplate: string;
+  /** tier id → id of an existing PVE job that apply may take over for that tier. */
+  adopt: Record<string, string>;
+  /** Per-tier overrides. */
+  tiers: Record<string, { enabled?: boolean; storage?: string }>;
 }
 
 export interface ConfigProblem {
@@ -62,7 +138,7 @@ export class ConfigError extends Error {
   }
 }
 
-const SECRET_KEYS = new Set(["password", "token_secret", "token"]);
+const SECRET_KEYS = new Set(["password", "token_secret", "token", "webhook_secret"]);
 
 type PathPart = string | number;
 const keyText = (p: PathPart[]) =>
@@ -148,10 +224,23 @@ export function parseConfigText(text: string, file = "<config>", env: NodeJS.Pro
     if (px.fingerprint && px.ca_file) problemAt(["proxmox", i, "fingerprint"], "give either fingerprint or ca_file, not both");
   });
   const names = new Set<string>();
-  (cfg.proxmox ?? []).forEach((px: Record<string, unknown>, i: number) => {
-    if (names.has(String(px.name))) problemAt(["proxmox", i, "name"], `duplicate source name "${px.name}"`);
-    names.add(String(px.name));
-  });
+  for (const section of ["proxmox", "synology", "pbs"] as const) {
+    (cfg[section] ?? []).forEach((px: Record<string, unknown>, i: number) => {
+      if (names.has(String(px.name))) problemAt([section, i, "name"], `duplicate source name "${px.name}"`);
+      names.add(String(px.name));
+      if (section === "proxmox") return;
+      if (px.fingerprint && px.ca_file) problemAt([section, i, "fingerprint"], "give either fingerprint or ca_file, not both");
+      if (section === "synology" && px.password === undefined) problemAt([section, i], "password (or password_file) is required");
+      if (section === "pbs" && px.token_secret === undefined) problemAt([section, i], "token_secret (or token_secret_file) is required");
+      if (section === "synology" && px.timezone !== undefined) {
+        try {
+          new Intl.DateTimeFormat("en-US", { timeZone: String(px.timezone) });
+        } catch {
+          problemAt([section, i, "timezone"], `unknown IANA time zone "${px.timezone}"`);
+        }
+      }
+    });
+  }
   let tiers: Record<string, Tier> = {};
   try {
     tiers = resolveTiers(cfg.tiers as Record<string, TierInput> | undefined);
@@ -161,6 +250,13 @@ export function parseConfigText(text: string, file = "<config>", env: NodeJS.Pro
   for (const [key, g] of Object.entries((cfg.guests ?? {}) as Record<string, { tier?: string }>)) {
     if (g?.tier !== undefined && !(g.tier in tiers) && Object.keys(tiers).length)
       problemAt(["guests", key, "tier"], `unknown tier "${g.tier}" (known: ${Object.keys(tiers).join(", ")})`);
+  }
+  for (const [tierId, jobId] of Object.entries((cfg.jobs?.adopt ?? {}) as Record<string, string>)) {
+    if (Object.keys(tiers).length && !(tierId in tiers)) problemAt(["jobs", "adopt", tierId], `unknown tier "${tierId}" (known: ${Object.keys(tiers).join(", ")})`, true);
+    if (jobId.startsWith("backup2mqtt-")) problemAt(["jobs", "adopt", tierId], `job "${jobId}" is already managed by backup2mqtt; adopt names a job someone else created`);
+  }
+  for (const tierId of Object.keys((cfg.jobs?.tiers ?? {}) as Record<string, unknown>)) {
+    if (Object.keys(tiers).length && !(tierId in tiers)) problemAt(["jobs", "tiers", tierId], `unknown tier "${tierId}" (known: ${Object.keys(tiers).join(", ")})`, true);
   }
   if (problems.length) throw new ConfigError(file, dedupe(problems));
 
@@ -192,7 +288,53 @@ export function parseConfigText(text: string, file = "<config>", env: NodeJS.Pro
         mode: px.backup?.mode ?? "snapshot",
         compress: px.backup?.compress ?? "zstd",
         notesTemplate: px.backup?.notes_template ?? "{{guestname}}",
+        method: px.backup?.method ?? "api",
       },
+      ...(px.ssh
+        ? {
+            ssh: sshConfig(px, baseDir, secrets, (k, m) => {
+              const at = ["proxmox", (cfg.proxmox as unknown[]).indexOf(px), ...k];
+              throw new ConfigError(file, [{ key: keyText(at), ...posOf((nodeAt(at) as Node | undefined)?.range?.[0]), message: m }]);
+            }),
+          }
+        : {}),
+      verify: { automatic: px.verify?.automatic ?? true, ...(px.verify?.quiet_hours ? { quietHours: px.verify.quiet_hours } : {}) },
+      ...(px.restore_test
+        ? { restoreTest: { scratchVmid: px.restore_test.scratch_vmid, storage: px.restore_test.storage, ...(px.restore_test.node ? { node: px.restore_test.node } : {}), timeoutMs: parseDuration(px.restore_test.timeout ?? "2h") } }
+        : {}),
+    })),
+    synology: ((cfg.synology ?? []) as Record<string, any>[]).map((n) => ({
+      name: n.name,
+      url: String(n.url).replace(/\/+$/, ""),
+      username: n.username,
+      password: n.password,
+      session: n.session ?? "webui",
+      deviceName: n.device_name ?? "backup2mqtt",
+      timeZone: n.timezone ?? "UTC",
+      fingerprint: n.fingerprint?.toUpperCase(),
+      caFile: n.ca_file ? path.resolve(baseDir, n.ca_file) : undefined,
+      timeoutMs: parseDuration(n.timeout ?? "15s"),
+      pollIntervalMs: parseDuration(n.poll_interval ?? "5m"),
+      defaultMaxAgeMs: parseDuration(n.max_age ?? "26h"),
+      tasks: Object.entries((n.tasks ?? {}) as Record<string, { protects?: string[]; offsite?: boolean; max_age?: string }>).map(([match, t]) => ({
+        match,
+        storages: t.protects ?? [],
+        offsite: t.offsite ?? true,
+        maxAgeMs: parseDuration(t.max_age ?? n.max_age ?? "26h"),
+      })),
+    })),
+    pbs: ((cfg.pbs ?? []) as Record<string, any>[]).map((b) => ({
+      name: b.name,
+      url: String(b.url).replace(/\/+$/, ""),
+      tokenId: b.token_id,
+      tokenSecret: b.token_secret,
+      fingerprint: b.fingerprint?.toUpperCase(),
+      caFile: b.ca_file ? path.resolve(baseDir, b.ca_file) : undefined,
+      timeoutMs: parseDuration(b.timeout ?? "15s"),
+      pollIntervalMs: parseDuration(b.poll_interval ?? "5m"),
+      offsite: b.offsite ?? false,
+      syncOffsite: b.sync_offsite ?? true,
+      datastores: Object.entries((b.datastores ?? {}) as Record<string, { storages?: string[] }>).map(([store, d]) => ({ store, storages: d?.storages ?? [] })),
     })),
     tiers,
     guestTiers: Object.fromEntries(
@@ -200,10 +342,46 @@ export function parseConfigText(text: string, file = "<config>", env: NodeJS.Pro
         .filter(([, g]) => g?.tier)
         .map(([k, g]) => [k, g.tier!]),
     ),
-    http: { host, port, token: cfg.http?.token },
+    http: { host, port, token: cfg.http?.token, ...(cfg.http?.webhook_secret ? { webhookSecret: cfg.http.webhook_secret } : {}) },
+    ...(cfg.jobs ? { jobs: jobsConfig(cfg.jobs) } : {}),
     stateDir: path.resolve(baseDir, cfg.state_dir ?? "./state"),
     logLevel: cfg.log?.level ?? "info",
     secrets,
+  };
+}
+
+function jobsConfig(j: Record<string, any>): JobsConfig {
+  return {
+    enabled: j.enabled ?? true,
+    ...(j.storage ? { storage: j.storage } : {}),
+    mode: j.mode ?? "snapshot",
+    compress: j.compress ?? "zstd",
+    notesTemplate: j.notes_template ?? "{{guestname}}",
+    adopt: { ...(j.adopt ?? {}) },
+    tiers: Object.fromEntries(Object.entries((j.tiers ?? {}) as Record<string, { enabled?: boolean; storage?: string }>).map(([k, v]) => [k, { ...v }])),
+  };
+}
+
+function sshConfig(px: Record<string, any>, baseDir: string, secrets: string[], problemAt: (k: PathPart[], m: string) => void): SshConfig {
+  const ssh = px.ssh as Record<string, any>;
+  let privateKey: string | undefined;
+  if (ssh.private_key_file) {
+    try {
+      privateKey = fs.readFileSync(path.resolve(baseDir, ssh.private_key_file), "utf8");
+      secrets.push(privateKey.trim());
+    } catch (e) {
+      problemAt(["ssh", "private_key_file"], `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  return {
+    host: ssh.host ?? new URL(String(px.url)).hostname,
+    port: ssh.port ?? 22,
+    username: ssh.username ?? "root",
+    ...(privateKey ? { privateKey } : {}),
+    ...(ssh.password ? { password: ssh.password } : {}),
+    hostKey: ssh.host_key,
+    nodes: Object.fromEntries(Object.entries((ssh.nodes ?? {}) as Record<string, any>).map(([n, v]) => [n, { ...(v.host ? { host: v.host } : {}), ...(v.port ? { port: v.port } : {}), hostKey: v.host_key }])),
+    timeoutMs: parseDuration(ssh.timeout ?? "2h"),
   };
 }
 

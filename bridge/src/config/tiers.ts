@@ -17,6 +17,8 @@ export interface Tier {
   offsite: boolean;
   verifyEveryMs: number | null;
   allowManual: boolean;
+  /** Opted in to restore tests. */
+  restoreTest: boolean;
 }
 
 /** What a tier may say in the config file (all optional; defaults fill the rest). */
@@ -30,6 +32,7 @@ export interface TierInput {
   verify_every?: string | null;
   allow_manual?: boolean;
   protect?: boolean;
+  restore_test?: boolean;
 }
 
 /** SPEC §3 defaults: P0 critical daily, P1 important daily, P2 weekly, plus "none". */
@@ -44,6 +47,7 @@ export const DEFAULT_TIERS: Record<string, Required<TierInput>> = {
     verify_every: "7d",
     allow_manual: true,
     protect: true,
+    restore_test: false,
   },
   P1: {
     label: "Important, daily",
@@ -55,6 +59,7 @@ export const DEFAULT_TIERS: Record<string, Required<TierInput>> = {
     verify_every: "30d",
     allow_manual: true,
     protect: true,
+    restore_test: false,
   },
   P2: {
     label: "Weekly",
@@ -66,6 +71,7 @@ export const DEFAULT_TIERS: Record<string, Required<TierInput>> = {
     verify_every: null,
     allow_manual: true,
     protect: true,
+    restore_test: false,
   },
   none: {
     label: "Not backed up (deliberately)",
@@ -77,6 +83,7 @@ export const DEFAULT_TIERS: Record<string, Required<TierInput>> = {
     verify_every: null,
     allow_manual: true,
     protect: false,
+    restore_test: false,
   },
 };
 
@@ -101,6 +108,7 @@ export function resolveTiers(input: Record<string, TierInput> | undefined): Reco
       offsite: t.offsite,
       verifyEveryMs: t.verify_every ? parseDuration(t.verify_every) : null,
       allowManual: t.allow_manual,
+      restoreTest: t.restore_test,
     };
   }
   return out;

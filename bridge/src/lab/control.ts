@@ -33,12 +33,16 @@ export interface LabControl {
   /** Returns the new archive's volid. */
   addArchive(input: AddArchiveInput): string;
   removeArchive(volid: string): boolean;
+  /** Damage an archive's file: zstd/vma/tar run over the SSH double fail on it. */
+  corruptArchive(volid: string): void;
   /** Files in a storage's dump directory (archives plus `.log`/`.notes`/`.protected` side files). */
   listFiles(storage: string, node?: string): string[];
   /** Replace a token's ACL entries. */
   setTokenPrivileges(tokenId: string, acl: AclEntryInput[]): void;
   /** The next backup of this guest fails with `reason` (one-shot). */
   failNextBackup(vmid: number, reason: string): void;
+  /** The next restore (qmrestore/vzrestore) task fails with this error. */
+  failNextRestore(reason: string): void;
   setFault(fault: LabFault | null): void;
   /** Start every enabled job now (or the given job, enabled or not); returns the UPIDs. */
   runScheduledJobsNow(jobId?: string): string[];
@@ -111,6 +115,11 @@ export function createControl(state: LabState, server: LabServer): LabControl {
       state.archives = state.archives.filter((a) => a.volid !== volid);
       return state.archives.length !== before;
     },
+    corruptArchive(volid) {
+      const hits = state.archives.filter((a) => a.volid === volid);
+      if (!hits.length) throw new Error(`no archive ${volid}`);
+      for (const a of hits) a.corrupt = true;
+    },
     listFiles(storageId, node) {
       sync();
       const storage = must(state.storages.get(storageId), `storage '${storageId}'`);
@@ -126,6 +135,9 @@ export function createControl(state: LabState, server: LabServer): LabControl {
     setTokenPrivileges(tokenId, acl) {
       const token = must(state.tokens.get(tokenId), `token '${tokenId}'`);
       token.acl = acl.map((e) => AclEntrySchema.parse(e));
+    },
+    failNextRestore(reason) {
+      state.restoreFailNext = reason;
     },
     failNextBackup(vmid, reason) {
       sync();

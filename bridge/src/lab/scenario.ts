@@ -124,6 +124,8 @@ const ArchiveSchema = z
     protected: bool01.optional(),
     /** PBS only: verify state. */
     verification: z.enum(["ok", "failed"]).optional(),
+    /** The file is damaged (verification over SSH fails). */
+    corrupt: z.boolean().optional(),
   })
   .strict();
 

@@ -16,10 +16,11 @@ import { jobRoutes } from "./routes/jobs.js";
 import { storageRoutes } from "./routes/storage.js";
 import { taskRoutes } from "./routes/tasks.js";
 import { vzdumpRoutes } from "./routes/vzdump.js";
+import { restoreRoutes } from "./routes/restore.js";
 import type { LabState } from "./state.js";
 import { settle } from "./tasks.js";
 
-const ROUTES: Route[] = [...inventoryRoutes, ...storageRoutes, ...jobRoutes, ...taskRoutes, ...vzdumpRoutes, ...accessRoutes];
+const ROUTES: Route[] = [...inventoryRoutes, ...storageRoutes, ...jobRoutes, ...taskRoutes, ...vzdumpRoutes, ...accessRoutes, ...restoreRoutes];
 const API_PREFIX = "/api2/json";
 
 export interface CertBundle {

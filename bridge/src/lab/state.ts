@@ -68,6 +68,8 @@ export interface ArchiveState {
   notes?: string;
   protected: boolean;
   verification?: "ok" | "failed";
+  /** The file is damaged: zstd/vma/tar on the node fail on it (SSH double). */
+  corrupt?: boolean;
   /** File name in <path>/dump (file storages) or snapshot path (PBS). */
   file: string;
   volid: string;
@@ -153,6 +155,8 @@ export interface TaskState {
   endMs: number | null;
   exitstatus: string | null;
   vz?: VzdumpRun;
+  /** A non-vzdump worker (restore, destroy) that ends at finishAt and then does its work. */
+  timed?: { finishAt: number; finish: () => { error?: string; lines: string[] } };
 }
 
 export const hex8 = (n: number): string => Math.max(0, Math.floor(n)).toString(16).toUpperCase().padStart(8, "0");
@@ -226,6 +230,8 @@ export class LabState {
   readonly version: { version: string; release: string; repoid: string };
   readonly defaultBackupSeconds: number;
   fingerprint = "";
+  /** One-shot: the next restore task fails with this error (LabControl.failNextRestore). */
+  restoreFailNext: string | undefined;
   /** Lab start on its clock: history before it runs at real speed, not taskSpeed. */
   readonly startedMs: number;
 
@@ -288,6 +294,7 @@ export class LabState {
         ...(a.notes !== undefined ? { notes: a.notes } : {}),
         protected: Boolean(a.protected),
         ...(a.verification ? { verification: a.verification } : {}),
+        ...(a.corrupt ? { corrupt: true } : {}),
       });
     }
     for (const j of scenario.jobs) this.putJob(jobReadForm(j), now);
@@ -330,7 +337,7 @@ export class LabState {
   /** Add an archive (with its `.log` side file on file storages). */
   addArchive(a: {
     storage: string; node: string | null; vmid: number; subtype: "qemu" | "lxc"; startMs: number; format: string; size: number;
-    notes?: string; protected: boolean; verification?: "ok" | "failed"; log?: string[];
+    notes?: string; protected: boolean; verification?: "ok" | "failed"; log?: string[]; corrupt?: boolean;
   }): ArchiveState {
     const storage = this.storages.get(a.storage);
     if (!storage) throw new Error(`storage '${a.storage}' does not exist`);
@@ -349,6 +356,7 @@ export class LabState {
       log: storage.type === "pbs" ? null : a.log ?? [`${archiveStamp(a.startMs, this.tz(a.node))} INFO: Starting Backup of VM ${a.vmid} (${a.subtype})`],
       ...(a.notes !== undefined ? { notes: a.notes } : {}),
       ...(a.verification ? { verification: a.verification } : {}),
+      ...(a.corrupt ? { corrupt: true } : {}),
     };
     // Same name twice (same guest, same second) overwrites, as a file would.
     this.archives = this.archives.filter((x) => !(x.volid === archive.volid && x.node === archive.node));

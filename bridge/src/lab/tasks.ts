@@ -124,6 +124,29 @@ export function startVzdump(
   return task;
 }
 
+/** A worker other than vzdump (qmrestore, vzrestore, qmdestroy…) that takes durationMs, then runs `finish`. */
+export function startTimedTask(
+  state: LabState,
+  node: string,
+  type: string,
+  id: string,
+  authid: string,
+  startMs: number,
+  durationMs: number,
+  finish: () => { error?: string; lines: string[] },
+): TaskState {
+  const task = newTask(state, node, type, id, authid, startMs);
+  task.timed = { finishAt: startMs + durationMs, finish };
+  return task;
+}
+
+function finishTimedTask(t: TaskState, at: number): void {
+  const r = t.timed!.finish();
+  t.lines.push(...r.lines, r.error ? `TASK ERROR: ${r.error}` : "TASK OK");
+  t.exitstatus = r.error ?? "OK";
+  t.endMs = at;
+}
+
 /** A finished non-vzdump task (scenario history). */
 export function addPlainTask(state: LabState, node: string, type: string, id: string, authid: string, startMs: number, durationMs: number, exitstatus: string): TaskState {
   const task = newTask(state, node, type, id, authid, startMs);
@@ -372,6 +395,12 @@ export function settle(state: LabState, now: number): void {
         best = at;
         action = () => stepTask(state, head, at);
       }
+    }
+    for (const t of state.tasks) {
+      if (!t.timed || t.endMs !== null || t.timed.finishAt > now || t.timed.finishAt >= best) continue;
+      const at = t.timed.finishAt;
+      best = at;
+      action = () => finishTimedTask(t, at);
     }
     if (!action) break;
     action();

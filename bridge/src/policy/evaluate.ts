@@ -2,6 +2,8 @@ import type { Archive, BackupAttempt, Evidence, GuestInfo } from "../evidence.js
 import type { Tier } from "../config/tiers.js";
 import { formatDuration } from "../util/duration.js";
 import { coverage, retentionDrift } from "./coverage.js";
+import { evaluateCopies } from "./offsite.js";
+import { evaluateVerification } from "./verification.js";
 import {
   INFORMATIONAL,
   STATUSES,
@@ -105,7 +107,8 @@ function evaluateGuest(
 ): { state: GuestState; changesAt: number | null } {
   const { evidence, now } = input;
   const source = evidence.sources.find((s) => s.name === guest.source);
-  const good = archives.filter((a) => a.verification !== "failed").sort((a, b) => b.ctimeMs - a.ctimeMs);
+  const verification = evaluateVerification(guest, archives, tier, evidence, now);
+  const good = archives.filter((a) => a.verification !== "failed" && !verification.failedVolids.has(a.volid)).sort((a, b) => b.ctimeMs - a.ctimeMs);
   const newest = good[0];
   const finished = attempts.filter((a) => a.result !== "running").sort((a, b) => (b.endMs ?? b.startMs) - (a.endMs ?? a.startMs));
   const lastAttempt = finished[0];
@@ -130,7 +133,9 @@ function evaluateGuest(
     statusReason = `the last backup attempt (${iso(lastAttempt.startMs)}) failed: ${lastAttempt.error ?? "unknown error"}${newest ? `; newest good backup is ${formatDuration(now - newest.ctimeMs)} old` : "; no good backup exists"}`;
   } else if (!newest) {
     status = "missing";
-    statusReason = "no backup archive of this guest exists on any storage";
+    statusReason = archives.length
+      ? `no good backup: ${archives.length} archive(s) exist but failed verification`
+      : "no backup archive of this guest exists on any storage";
   } else if (tier?.protect && now >= newest.ctimeMs + tier.maxAgeMs) {
     status = "stale";
     statusReason = `newest backup is ${formatDuration(now - newest.ctimeMs)} old; tier ${tier.id} allows ${formatDuration(tier.maxAgeMs)}`;
@@ -156,6 +161,13 @@ function evaluateGuest(
     }
   }
 
+  if (sourceReadable && !hidden.length && tier?.protect) findings.push(...verification.findings);
+  if (verification.changesAt !== null && status !== "unknown" && (changesAt === null || verification.changesAt < changesAt)) changesAt = verification.changesAt;
+
+  // 3-2-1 (policy/offsite.ts): only with an off-site source configured and this guest's archives readable.
+  const copies = sourceReadable && !hidden.length ? evaluateCopies(archives, tier, evidence.offsite, now) : null;
+  if (copies) findings.push(...copies.findings);
+
   const protectedTier = tier !== null && tier.protect;
   const statusIsProblem = status === "failed" || status === "missing" || status === "stale";
   const problem = protectedTier && (statusIsProblem || findings.some((f) => !INFORMATIONAL.has(f.code)));
@@ -163,7 +175,7 @@ function evaluateGuest(
   if (status === "unknown") reasons.unshift(`unknown: ${statusReason}`);
 
   return {
-    changesAt,
+    changesAt: copies?.changesAt != null && (changesAt === null || copies.changesAt < changesAt) ? copies.changesAt : changesAt,
     state: {
       id,
       source: guest.source,
@@ -182,8 +194,12 @@ function evaluateGuest(
       last_backup_size: newest?.size ?? null,
       archive_count: good.length,
       next_backup: iso(nextBackupMs),
-      last_verified: null,
-      last_offsite: null,
+      last_verified: iso(verification.lastVerifiedMs),
+      last_verification: verification.last,
+      last_restore_test: lastRestore(evidence, guest),
+      progress: running ? (attempts.find((a) => a.result === "running")?.progress ?? null) : null,
+      last_offsite: iso(copies?.lastOffsiteMs),
+      copies: copies?.copies ?? null,
       running,
       last_attempt: lastAttempt
         ? { time: iso(lastAttempt.endMs ?? lastAttempt.startMs)!, result: lastAttempt.result, ...(lastAttempt.error ? { error: lastAttempt.error } : {}) }
@@ -191,6 +207,11 @@ function evaluateGuest(
       changes_at: iso(changesAt),
     },
   };
+}
+
+function lastRestore(evidence: Evidence, guest: GuestInfo): GuestState["last_restore_test"] {
+  const r = (evidence.restoreTests ?? []).filter((x) => x.source === guest.source && x.vmid === guest.vmid).at(-1);
+  return r ? { time: new Date(r.timeMs).toISOString(), ok: r.ok, volid: r.volid, ...(r.reason ? { reason: r.reason } : {}) } : null;
 }
 
 function groupBy<T>(items: T[], keyOf: (t: T) => string): Map<string, T[]> {

@@ -8,6 +8,7 @@ export const FINDING_CODES = [
   "no_offsite",
   "too_few_copies",
   "verify_overdue",
+  "verify_failed",
   "retention_drift",
   "untiered",
   "excluded",
@@ -45,7 +46,15 @@ export interface GuestState {
   archive_count: number;
   next_backup: string | null;
   last_verified: string | null;
+  /** The newest integrity check of one of its archives. */
+  last_verification: { time: string; ok: boolean; volid: string; reason?: string } | null;
+  /** The newest restore test. */
+  last_restore_test: { time: string; ok: boolean; volid: string; reason?: string } | null;
+  /** Percent done of the running backup, when its task log says. */
+  progress: number | null;
   last_offsite: string | null;
+  /** 3-2-1: copies of a backup no older than the tier's max age (storages + copy targets); null when not evaluated. */
+  copies: number | null;
   running: boolean;
   last_attempt: { time: string; result: string; error?: string } | null;
   /** When the status will change by itself (e.g. turns stale), ISO; null if never. */

@@ -1,56 +1,71 @@
-import crypto from "node:crypto";
 import http from "node:http";
 import express, { type Request, type Response, type NextFunction } from "express";
 import type { Bridge } from "../../bridge.js";
 import type { Logger } from "../../log.js";
+import { DEFAULT_POST_LIMIT, DEFAULT_WEBHOOK_LIMIT, postLimiter, type RateLimitOptions } from "./limits.js";
+import { createMetrics } from "./metrics.js";
+import { apiRoutes } from "./routes.js";
+import { statusPageRoutes } from "./status-page.js";
+import { webhookRoutes, type RefreshTrigger } from "./webhook.js";
 
-/** Constant-time bearer check: no early exit that would leak the token's length or prefix. */
-function tokenMatches(header: string | undefined, token: string): boolean {
-  const given = /^Bearer (.+)$/.exec(header ?? "")?.[1] ?? "";
-  const a = crypto.createHash("sha256").update(given).digest();
-  const b = crypto.createHash("sha256").update(token).digest();
-  return crypto.timingSafeEqual(a, b) && given.length > 0;
+export { bearerMatches, secretMatches } from "./auth.js";
+
+export interface HttpAppOptions {
+  /** Shared secret of the PVE notification webhook; default bridge.cfg.http.webhookSecret. */
+  webhookSecret?: string;
+  rateLimit?: RateLimitOptions;
+  webhookRateLimit?: RateLimitOptions;
 }
 
-/** The HTTP API (SPEC §8). Read routes are open on the bind address; mutating routes need the bearer token. */
-export function createHttpApp(bridge: Bridge, token: string | undefined, log: Logger): express.Express {
-  const app = express();
+export type HttpApp = express.Express & { locals: { refreshTrigger: RefreshTrigger } };
+
+/**
+ * The HTTP surface (SPEC §8): JSON API, status page, Prometheus metrics, Markdown report and the
+ * PVE webhook. Read routes are open on the bind address (default 127.0.0.1); every mutating route
+ * needs the bearer token (the webhook its own shared secret) and is rate limited. No CORS headers
+ * are ever sent, so browsers keep other sites from reading or driving it.
+ */
+export function createHttpApp(bridge: Bridge, token: string | undefined, log: Logger, opts: HttpAppOptions = {}): HttpApp {
+  const app = express() as HttpApp;
   app.disable("x-powered-by");
-  app.use(express.json({ limit: "16kb" }));
-  const requireToken = (req: Request, res: Response, next: NextFunction) => {
-    if (!token) return res.status(403).json({ error: "mutating routes are disabled: set http.token in the config" });
-    if (!tokenMatches(req.header("authorization"), token)) return res.status(401).json({ error: "missing or wrong bearer token" });
+  app.set("etag", false);
+  app.use((_req, res, next) => {
+    res.setHeader("X-Content-Type-Options", "nosniff");
+    res.setHeader("Referrer-Policy", "no-referrer");
+    res.setHeader("X-Frame-Options", "DENY");
     next();
-  };
-  app.get("/healthz", (_req, res) => {
-    const sources = bridge.sources.map((s) => ({ name: s.name, up: s.health.up, degraded: s.health.degraded }));
-    const healthy = bridge.result !== null && bridge.publisher.connected;
-    res.status(healthy ? 200 : 503).json({ status: healthy ? "ok" : "starting", mqtt: bridge.publisher.connected, sources });
   });
-  app.get("/api/v1/guests", (_req, res) => {
-    res.json({ guests: bridge.result?.guests ?? [] });
+  const limit = postLimiter(opts.rateLimit ?? DEFAULT_POST_LIMIT, "POST");
+  const webhookLimit = postLimiter(opts.webhookRateLimit ?? DEFAULT_WEBHOOK_LIMIT, "webhook");
+  const webhook = webhookRoutes(bridge, opts.webhookSecret ?? bridge.cfg.http.webhookSecret, webhookLimit, log);
+  app.locals.refreshTrigger = webhook.trigger;
+
+  app.use(apiRoutes(bridge, token, limit));
+  app.use(webhook.router);
+  app.use(statusPageRoutes(bridge, token, limit));
+
+  const registry = createMetrics(bridge);
+  app.get("/metrics", async (_req, res) => {
+    res.setHeader("Content-Type", registry.contentType);
+    res.send(await registry.metrics());
   });
-  app.get("/api/v1/guests/:id", (req, res) => {
-    const g = bridge.guest(req.params.id);
-    if (!g) return res.status(404).json({ error: `unknown guest '${req.params.id}'` });
-    res.json(g);
+
+  app.use((req: Request, res: Response) => {
+    res.status(404).json({ error: `no route ${req.method} ${req.path}` });
   });
-  app.post("/api/v1/guests/:id/backup", requireToken, async (req, res) => {
-    const body = { action: "backup", ...(typeof req.body === "object" && req.body ? req.body : {}) };
-    const outcome = await bridge.router.handle({ kind: "guest", id: String(req.params.id) }, JSON.stringify(body), "http");
-    if (outcome.ok) return res.status(202).json(outcome);
-    const status = /unknown guest/.test(outcome.reason) ? 404 : /malformed/.test(outcome.reason) ? 400 : 409;
-    res.status(status).json({ error: outcome.reason });
-  });
-  app.use((err: Error & { status?: number }, _req: Request, res: Response, _next: NextFunction) => {
-    log.warn({ err: err.message }, "HTTP request failed");
-    res.status(err.status ?? 500).json({ error: err.status && err.status < 500 ? err.message : "internal error" });
+  app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
+    const status = err.status && err.status >= 400 && err.status < 600 ? err.status : 500;
+    if (status >= 500) log.error({ err: err.message }, "HTTP request failed");
+    else log.debug({ err: err.message, status }, "HTTP request refused");
+    const message =
+      err.type === "entity.too.large" ? "request body too large" : err.type === "entity.parse.failed" ? "malformed JSON body" : status < 500 ? err.message : "internal error";
+    if (!res.headersSent) res.status(status).json({ error: message });
   });
   return app;
 }
 
 export async function startHttpServer(app: express.Express, host: string, port: number): Promise<{ server: http.Server; url: string }> {
-  const server = http.createServer(app);
+  const server = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000 }, app);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => resolve());

@@ -20,7 +20,18 @@ export interface DiscoveryContext {
 
 type Component = Record<string, unknown> & { p: string; unique_id: string };
 
-export const GUEST_EVENT_TYPES = ["backup_started", "backup_finished", "backup_failed", "command_rejected"] as const;
+export const GUEST_EVENT_TYPES = [
+  "backup_started",
+  "backup_finished",
+  "backup_failed",
+  "verify_started",
+  "verify_finished",
+  "verify_failed",
+  "restore_test_started",
+  "restore_test_finished",
+  "restore_test_failed",
+  "command_rejected",
+] as const;
 
 const slug = (s: string) =>
   s
@@ -118,6 +129,25 @@ export function guestDiscovery(ctx: DiscoveryContext, g: GuestState, entitySlug 
       icon: "mdi:shield-search",
       qos: 1,
     },
+    restore_test: {
+      p: "button",
+      name: "Restore test",
+      unique_id: uid("restore_test"),
+      default_entity_id: eid("button", "restore_test"),
+      command_topic: command,
+      payload_press: '{"action":"restore_test","origin":"home_assistant"}',
+      icon: "mdi:backup-restore",
+      entity_category: "diagnostic",
+      qos: 1,
+    },
+    last_restore_test: sensor("last_restore_test", "Last restore test", {
+      device_class: "timestamp",
+      entity_category: "diagnostic",
+      value_template: "{{ value_json.last_restore_test.time if value_json.last_restore_test else None }}",
+      json_attributes_topic: state,
+      json_attributes_template: "{{ (value_json.last_restore_test or {}) | tojson }}",
+      icon: "mdi:backup-restore",
+    }),
     event: {
       p: "event",
       name: "Backup event",

@@ -13,7 +13,7 @@ export interface MqttOptions {
 
 export interface PublisherHandlers {
   /** A message on a guest or bridge command topic. */
-  onCommand(target: { kind: "guest"; id: string } | { kind: "bridge" }, payload: Buffer): void;
+  onCommand(target: { kind: "guest"; id: string } | { kind: "bridge" } | { kind: "hyperbackup"; id: string } | { kind: "pbs"; id: string }, payload: Buffer): void;
 }
 
 /** Stable JSON: same object → same bytes, so "unchanged" can be detected by string compare. */
@@ -70,7 +70,7 @@ export class MqttPublisher {
       this.log.info({ url: redactUrl(this.opts.url) }, this.connectedOnce ? "MQTT reconnected" : "MQTT connected");
       client.publish(t.bridgeState, "online", { retain: true, qos: 1 });
       client.subscribe(
-        [t.haStatus, `${t.base}/guest/+/command`, t.bridgeCommand, ...(this.cleanupDone ? [] : [`${t.discoveryPrefix}/device/+/config`])],
+        [t.haStatus, `${t.base}/guest/+/command`, `${t.base}/hyperbackup/+/command`, `${t.base}/pbs/+/command`, t.bridgeCommand, ...(this.cleanupDone ? [] : [`${t.discoveryPrefix}/device/+/config`])],
         { qos: 1 },
         (err) => err && this.log.error({ err: err.message }, "MQTT subscribe failed"),
       );
@@ -177,6 +177,8 @@ export class MqttPublisher {
     if (topic === t.bridgeCommand) return this.handlers.onCommand({ kind: "bridge" }, payload);
     const m = /\/guest\/([^/]+)\/command$/.exec(topic);
     if (m) this.handlers.onCommand({ kind: "guest", id: m[1]! }, payload);
+    const off = /\/(hyperbackup|pbs)\/([^/]+)\/command$/.exec(topic);
+    if (off) this.handlers.onCommand({ kind: off[1] as "hyperbackup" | "pbs", id: off[2]! }, payload);
   }
 }
 

@@ -84,6 +84,11 @@ export class PveHttp {
     return this.send("POST", path, schema, undefined, body);
   }
 
+  /** PUT (partial update, e.g. /cluster/backup/{id}); never retried. */
+  put<T>(path: string, schema: z.ZodType<T>, body: Record<string, string | number>): Promise<T> {
+    return this.send("PUT", path, schema, undefined, body);
+  }
+
   delete<T>(path: string, schema: z.ZodType<T>): Promise<T> {
     return this.send("DELETE", path, schema);
   }
@@ -93,7 +98,7 @@ export class PveHttp {
   }
 
   private async send<T>(
-    method: "GET" | "POST" | "DELETE",
+    method: "GET" | "POST" | "PUT" | "DELETE",
     path: string,
     schema: z.ZodType<T>,
     query?: Record<string, string | number | undefined>,

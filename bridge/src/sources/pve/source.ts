@@ -116,6 +116,12 @@ export class PveSource {
         if (st.status === "stopped") this.finishTask(t, st.exitstatus ?? "unexpected status", this.now());
         else t.outcomes = parseTaskLog(t.lines, t.id, undefined);
       } catch (e) {
+        // A task PVE no longer knows (rotated away, wrong id after a restore of state) ends here;
+        // the source itself is fine. Network trouble is a source problem.
+        if (e instanceof PveError && (e.kind === "http" || e.kind === "permission")) {
+          this.finishTask(t, `task status unavailable: ${e.message}`, this.now());
+          continue;
+        }
         this.setFailed(e);
         return;
       }
@@ -127,6 +133,22 @@ export class PveSource {
         this.setFailed(e);
       }
     }
+  }
+
+  /**
+   * Follow a task this bridge started before a restart (ids kept in the store): its end is
+   * reported like any task seen running, even if it ended while the bridge was down.
+   */
+  resumeTask(upid: string, node: string, vmid: number): void {
+    if (this.tasks.has(upid)) return;
+    const startMs = upidStartMs(upid) ?? this.now();
+    const id = /^UPID:[^:]+:[^:]+:[^:]+:[^:]+:[^:]+:([^:]*):/.exec(upid)?.[1] ?? String(vmid);
+    this.tasks.set(upid, { upid, node, id, startMs, lines: [], outcomes: [{ vmid, result: "running", warnings: 0 }], seenRunning: true, done: false });
+  }
+
+  /** Archives of one guest as last listed. */
+  archivesOf(vmid: number): Archive[] {
+    return [...this.archives.values()].flat().filter((a) => a.vmid === vmid);
   }
 
   hasRunningTasks(): boolean {
@@ -167,7 +189,17 @@ export class PveSource {
     const attempts: BackupAttempt[] = [];
     for (const t of this.tasks.values()) {
       for (const o of t.outcomes) {
-        attempts.push({ source: this.name, vmid: o.vmid, upid: t.upid, node: t.node, startMs: t.startMs, endMs: t.endMs, result: o.result, ...(o.error ? { error: o.error } : {}) });
+        attempts.push({
+          source: this.name,
+          vmid: o.vmid,
+          upid: t.upid,
+          node: t.node,
+          startMs: t.startMs,
+          endMs: t.endMs,
+          result: o.result,
+          ...(o.error ? { error: o.error } : {}),
+          ...(o.progress !== undefined ? { progress: o.progress } : {}),
+        });
       }
     }
     return {
@@ -317,6 +349,7 @@ export class PveSource {
           source: this.name,
           volid: it.volid,
           storage: s.storage,
+          ...(s.shared ? {} : { node: s.node }),
           vmid: it.vmid ?? vmidFromVolid(it.volid),
           ctimeMs: it.ctime * 1000,
           size: it.size ?? 0,

@@ -41,6 +41,16 @@ describe("vzdump task log", () => {
     ]);
   });
 
+  it("reads the progress of the running guest from its percentage lines", () => {
+    const log = [
+      "INFO: Starting Backup of VM 100 (qemu)",
+      "INFO:   0% (0.0 B of 32.0 GiB) in 0s, read: 0 B/s, write: 0 B/s",
+      "INFO:  45% (14.5 GiB of 32.0 GiB) in 30s, read: 495.1 MiB/s, write: 180.2 MiB/s",
+    ];
+    expect(parseTaskLog(log, "100", undefined)).toEqual([{ vmid: 100, result: "running", warnings: 0, progress: 45 }]);
+    expect(parseTaskLog([...log, "INFO: 100% (32.0 GiB of 32.0 GiB) in 1m 5s", "INFO: Finished Backup of VM 100 (00:01:06)"], "100", "OK")).toEqual([{ vmid: 100, result: "ok", warnings: 0 }]);
+  });
+
   it("a single-guest task that is running before its first line", () => {
     expect(parseTaskLog([], "103", undefined)).toEqual([{ vmid: 103, result: "running", warnings: 0 }]);
   });

@@ -8,6 +8,8 @@ export interface GuestOutcome {
   result: "running" | "ok" | "warnings" | "failed";
   error?: string;
   warnings: number;
+  /** Percent done while running (qemu and PBS backups log "INFO:  45% (14.5 GiB of 32.0 GiB) in 30s, …"). */
+  progress?: number;
 }
 
 const START = /^INFO: Starting Backup of VM (\d+) \((?:qemu|lxc|openvz)\)/;
@@ -15,6 +17,7 @@ const FINISH = /^INFO: Finished Backup of VM (\d+) \((\d{2}:\d{2}:\d{2})\)/;
 const FAIL = /^ERROR: Backup of VM (\d+) failed - (.*)$/;
 const JOB_FAIL = /^ERROR: Backup job failed - (.*)$/;
 const CMDLINE = /^INFO: starting new backup job: vzdump (.*)$/;
+const PROGRESS = /^INFO:\s+(\d{1,3})% \(/;
 
 /** True for PVE's success exit statuses: OK and WARNINGS: n, in any case. */
 export function isSuccessStatus(exitstatus: string): boolean {
@@ -54,6 +57,7 @@ export function parseTaskLog(lines: string[], taskId: string | undefined, exitst
     } else if ((m = FINISH.exec(line))) {
       const g = out.get(Number(m[1])) ?? { vmid: Number(m[1]), result: "running" as const, warnings: 0 };
       g.result = g.warnings ? "warnings" : "ok";
+      delete g.progress;
       out.set(g.vmid, g);
       current = undefined;
     } else if ((m = FAIL.exec(line))) {
@@ -64,6 +68,8 @@ export function parseTaskLog(lines: string[], taskId: string | undefined, exitst
       current = undefined;
     } else if ((m = JOB_FAIL.exec(line))) {
       jobError = m[1]!.trim();
+    } else if ((m = PROGRESS.exec(line)) && current) {
+      current.progress = Math.min(100, Number(m[1]));
     } else if (line.startsWith("WARN:") && current) {
       current.warnings++;
     }

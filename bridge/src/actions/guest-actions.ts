@@ -1,0 +1,265 @@
+import type { Config } from "../config/load.js";
+import type { Archive, Evidence } from "../evidence.js";
+import type { Logger } from "../log.js";
+import { guestId } from "../policy/evaluate.js";
+import type { GuestState } from "../policy/types.js";
+import { PveError } from "../sources/pve/http.js";
+import type { PveSource, TaskEvent } from "../sources/pve/source.js";
+import { SshError, sshExec, shq } from "../sources/ssh/client.js";
+import type { Store } from "../state/store.js";
+import type { Clock } from "../util/clock.js";
+import { RestoreTester } from "./restore-test.js";
+import type { Outcome } from "./router.js";
+import { sshTargetFor, Verifier } from "./verifier.js";
+
+export interface ActionDeps {
+  cfg: Config;
+  sources: PveSource[];
+  store: Store;
+  log: Logger;
+  clock: Clock;
+  guest(id: string): GuestState | undefined;
+  /** Re-evaluate and publish now. */
+  publish(): void;
+  /** A guest event on its event topic (not retained). */
+  event(guestId: string, payload: Record<string, unknown>): void;
+}
+
+/** "01:00-06:00" → is `at` (local time) inside it? Windows may wrap midnight. */
+export function inQuietHours(window: string | undefined, at: Date): boolean {
+  if (!window) return false;
+  const [from, to] = window.split("-").map((t) => {
+    const [h, m] = t.split(":").map(Number);
+    return h! * 60 + m!;
+  }) as [number, number];
+  const now = at.getHours() * 60 + at.getMinutes();
+  return from <= to ? now >= from && now < to : now >= from || now < to;
+}
+
+/**
+ * Back up now, verify, restore test: the work behind the command router's guest actions, with
+ * durable in-flight state and an audit of every manual action. Results flow back as evidence
+ * (verifications, restore tests) and as events on the guest's event topic.
+ */
+export class GuestActions {
+  private readonly verifiers = new Map<string, Verifier>();
+  private readonly restorers = new Map<string, RestoreTester>();
+
+  constructor(private readonly d: ActionDeps) {
+    for (const s of d.sources) {
+      if (s.cfg.ssh) this.verifiers.set(s.name, new Verifier(s.name, s.cfg.ssh, d.log.child({ part: "verify", source: s.name }), () => d.clock.now()));
+      if (s.cfg.restoreTest) this.restorers.set(s.name, new RestoreTester(s.http, s.cfg.restoreTest, s.name, d.log.child({ part: "restore-test", source: s.name }), () => d.clock.now(), 500));
+    }
+  }
+
+  /** Evidence the bridge produced itself. */
+  evidence(): Pick<Evidence, "verifications" | "verifiable" | "restoreTests"> {
+    return {
+      verifications: this.d.store.verifications.map((v) => ({ source: v.source, vmid: v.vmid, volid: v.volid, timeMs: v.timeMs, ok: v.ok, ...(v.reason ? { reason: v.reason } : {}) })),
+      verifiable: Object.fromEntries(this.d.sources.map((s) => [s.name, this.verifiers.has(s.name)])),
+      restoreTests: this.d.store.restores.map((r) => ({ source: r.source, vmid: r.vmid, volid: r.volid, timeMs: r.timeMs, ok: r.ok, ...(r.reason ? { reason: r.reason } : {}) })),
+    };
+  }
+
+  /** After a restart (also after kill -9): follow the backups still in flight, clean up interrupted restore tests. */
+  async resume(): Promise<void> {
+    for (const t of this.d.store.inflight) {
+      const source = this.d.sources.find((s) => s.name === t.source);
+      if (!source) continue;
+      if (t.kind === "backup") {
+        this.d.log.info({ upid: t.upid, vmid: t.vmid }, "resuming a backup started before the restart");
+        source.resumeTask(t.upid, t.node, t.vmid);
+      } else {
+        const tester = this.restorers.get(t.source);
+        const guest = source.guest(t.vmid);
+        let cleaned = false;
+        try {
+          cleaned = tester && guest ? await tester.cleanupAfterRestart(t.node, guest.type) : false;
+        } catch (e) {
+          this.d.log.error({ err: (e as Error).message }, "cleanup after an interrupted restore test failed");
+        }
+        this.d.store.addRestore({ source: t.source, vmid: t.vmid, volid: "", scratchVmid: source.cfg.restoreTest?.scratchVmid ?? 0, timeMs: this.d.clock.now(), durationMs: this.d.clock.now() - t.startedMs, ok: false, reason: "interrupted by a bridge restart", cleanedUp: cleaned });
+        this.d.store.removeInflight(t.upid);
+      }
+    }
+  }
+
+  private locate(id: string): { g: GuestState; source: PveSource } | { refusal: string } {
+    const g = this.d.guest(id);
+    if (!g) return { refusal: `unknown guest '${id}'` };
+    const source = this.d.sources.find((s) => s.name === g.source);
+    if (!source) return { refusal: `unknown source '${g.source}'` };
+    if (!source.health.up || source.health.degraded) return { refusal: `Proxmox source '${source.name}' is not reachable: ${source.health.error ?? "unknown error"}` };
+    return { g, source };
+  }
+
+  async backup(id: string, opts: { storage?: string; mode?: string }, origin: string): Promise<Outcome> {
+    const at = this.locate(id);
+    if ("refusal" in at) return this.refuse("backup", id, origin, at.refusal);
+    const { g, source } = at;
+    const tier = g.tier ? this.d.cfg.tiers[g.tier] : undefined;
+    if (tier && !tier.allowManual) return this.refuse("backup", id, origin, `tier ${tier.id} does not allow manual backups (allow_manual: false)`);
+    if (g.running) return this.refuse("backup", id, origin, `a backup of ${g.name} (${g.vmid}) is already running`);
+    const b = source.cfg.backup;
+    const options = { storage: opts.storage ?? b.storage, mode: opts.mode ?? b.mode, compress: b.compress, notesTemplate: b.notesTemplate };
+    try {
+      if (b.method === "ssh") return await this.backupOverSsh(g, source, options, origin);
+      const upid = await source.startBackup(g.vmid, options);
+      if (!upid) return this.refuse("backup", id, origin, `Proxmox answered "OK" without starting a task: guest ${g.vmid} is not on node '${g.node}' any more`);
+      if (!this.d.store.addInflight({ kind: "backup", source: source.name, upid, node: g.node, vmid: g.vmid, startedMs: this.d.clock.now(), origin })) {
+        this.d.log.error({ err: this.d.store.lastError, upid }, "could not persist the running backup; a restart now would not report its end");
+      }
+      this.d.store.audit({ time: new Date(this.d.clock.now()).toISOString(), action: "backup", target: id, origin, result: "accepted", detail: upid });
+      this.d.publish();
+      return { ok: true, upid };
+    } catch (e) {
+      const msg = e instanceof PveError && e.kind === "permission" ? `${e.message} — the token needs VM.Backup on /vms/${g.vmid} and Datastore.AllocateSpace on the target storage` : (e as Error).message;
+      return this.refuse("backup", id, origin, `Proxmox refused the backup: ${msg}`);
+    }
+  }
+
+  /** method: ssh — vzdump on the node; the task it registers is followed like any other (the poll sees it running). */
+  private async backupOverSsh(g: GuestState, source: PveSource, o: { storage?: string; mode: string; compress: string; notesTemplate: string }, origin: string): Promise<Outcome> {
+    const ssh = source.cfg.ssh;
+    if (!ssh) return this.refuse("backup", g.id, origin, "backup.method is ssh but no ssh section is configured");
+    const storage = o.storage ?? source.defaultBackupStorage(source.guest(g.vmid)!);
+    const cmd = ["vzdump", String(g.vmid), "--mode", o.mode, "--compress", o.compress, ...(storage ? ["--storage", storage, ...(o.notesTemplate ? ["--notes-template", o.notesTemplate] : [])] : [])].map((a, i) => (i === 0 ? a : shq(a))).join(" ");
+    this.d.store.audit({ time: new Date(this.d.clock.now()).toISOString(), action: "backup", target: g.id, origin, result: "accepted", detail: "ssh" });
+    this.d.event(g.id, { event_type: "backup_started", time: new Date(this.d.clock.now()).toISOString(), guest: g.id });
+    void sshExec(sshTargetFor(ssh, g.node), cmd)
+      .then((r) => {
+        if (r.code !== 0) this.d.log.warn({ vmid: g.vmid, code: r.code }, "vzdump over SSH ended with an error");
+      })
+      .catch((e: Error) => this.d.event(g.id, { event_type: "backup_failed", time: new Date(this.d.clock.now()).toISOString(), guest: g.id, result: "failed", error: e.message }))
+      .finally(() => void source.refresh({ content: true }).then(() => this.d.publish()));
+    // Let the next poll find the task PVE registered for it.
+    setTimeout(() => void source.refresh().then(() => this.d.publish()), 500).unref();
+    return { ok: true, detail: "vzdump started over SSH" };
+  }
+
+  async verify(id: string, origin: string): Promise<Outcome> {
+    const at = this.locate(id);
+    if ("refusal" in at) return this.refuse("verify", id, origin, at.refusal);
+    const { g, source } = at;
+    const archives = source.archivesOf(g.vmid).sort((a, b) => b.ctimeMs - a.ctimeMs);
+    const newest = archives[0];
+    if (!newest) return this.refuse("verify", id, origin, `${g.name} has no archive to verify`);
+    if (newest.format.startsWith("pbs-")) {
+      return this.refuse("verify", id, origin, `the newest archive is on Proxmox Backup Server, which verifies it itself (state: ${newest.verification ?? "not verified yet"})`);
+    }
+    const verifier = this.verifiers.get(source.name);
+    if (!verifier) return this.refuse("verify", id, origin, `verification needs SSH to the nodes: add an ssh section to proxmox '${source.name}'`);
+    const node = newest.node ?? g.node;
+    if (verifier.isBusy(node)) return this.refuse("verify", id, origin, `a verification is already running on node '${node}'`);
+    this.d.store.audit({ time: new Date(this.d.clock.now()).toISOString(), action: "verify", target: id, origin, result: "accepted", detail: newest.volid });
+    void this.runVerify(verifier, g, newest, node, origin);
+    return { ok: true, detail: `verifying ${newest.volid}` };
+  }
+
+  private async runVerify(verifier: Verifier, g: GuestState, archive: Archive, node: string, origin: string): Promise<void> {
+    const time = () => new Date(this.d.clock.now()).toISOString();
+    this.d.event(g.id, { event_type: "verify_started", time: time(), guest: g.id, volid: archive.volid });
+    try {
+      const rec = await verifier.verify(archive, node);
+      this.d.store.addVerification(rec);
+      this.d.store.audit({ time: time(), action: "verify", target: g.id, origin, result: rec.ok ? "finished" : "failed", detail: rec.reason ?? archive.volid });
+      this.d.event(g.id, { event_type: rec.ok ? "verify_finished" : "verify_failed", time: time(), guest: g.id, volid: archive.volid, result: rec.ok ? "ok" : "failed", ...(rec.reason ? { error: rec.reason } : {}) });
+    } catch (e) {
+      // SSH trouble (wrong host key, auth, network) says nothing about the archive: no record, an event.
+      const reason = e instanceof SshError ? e.message : `verification could not run: ${(e as Error).message}`;
+      this.d.log.warn({ vmid: g.vmid, reason }, "verification did not run");
+      this.d.store.audit({ time: time(), action: "verify", target: g.id, origin, result: "failed", detail: reason });
+      this.d.event(g.id, { event_type: "verify_failed", time: time(), guest: g.id, volid: archive.volid, result: "not_run", error: reason });
+    }
+    this.d.publish();
+  }
+
+  async restoreTest(id: string, origin: string): Promise<Outcome> {
+    const at = this.locate(id);
+    if ("refusal" in at) return this.refuse("restore_test", id, origin, at.refusal);
+    const { g, source } = at;
+    const tier = g.tier ? this.d.cfg.tiers[g.tier] : undefined;
+    if (!tier?.restoreTest) return this.refuse("restore_test", id, origin, `tier ${g.tier ?? "(none)"} has not opted in to restore tests (restore_test: true)`);
+    const tester = this.restorers.get(source.name);
+    if (!tester) return this.refuse("restore_test", id, origin, `no restore_test section (scratch VMID and storage) for proxmox '${source.name}'`);
+    const info = source.guest(g.vmid)!;
+    const archive = source
+      .archivesOf(g.vmid)
+      .filter((a) => a.verification !== "failed")
+      .sort((a, b) => b.ctimeMs - a.ctimeMs)[0];
+    if (!archive) return this.refuse("restore_test", id, origin, `${g.name} has no archive to restore`);
+    let refusal: string | undefined;
+    try {
+      refusal = await tester.precheck(info);
+    } catch (e) {
+      refusal = `cannot check the scratch VMID: ${(e as Error).message}`;
+    }
+    if (refusal) return this.refuse("restore_test", id, origin, refusal);
+    const time = () => new Date(this.d.clock.now()).toISOString();
+    this.d.store.audit({ time: time(), action: "restore_test", target: id, origin, result: "accepted", detail: archive.volid });
+    this.d.event(g.id, { event_type: "restore_test_started", time: time(), guest: g.id, volid: archive.volid });
+    let inflight: string | undefined;
+    void tester
+      .run(info, archive, {
+        started: (upid, node) => {
+          inflight = upid;
+          this.d.store.addInflight({ kind: "restore_test", source: source.name, upid, node, vmid: g.vmid, startedMs: this.d.clock.now(), origin });
+        },
+      })
+      .then((rec) => {
+        this.d.store.addRestore(rec);
+        this.d.store.audit({ time: time(), action: "restore_test", target: id, origin, result: rec.ok ? "finished" : "failed", detail: rec.reason ?? archive.volid });
+        this.d.event(g.id, { event_type: rec.ok ? "restore_test_finished" : "restore_test_failed", time: time(), guest: g.id, volid: archive.volid, result: rec.ok ? "ok" : "failed", ...(rec.reason ? { error: rec.reason } : {}) });
+      })
+      .finally(() => {
+        if (inflight) this.d.store.removeInflight(inflight);
+        this.d.publish();
+      });
+    return { ok: true, detail: `restoring ${archive.volid} to scratch VMID ${source.cfg.restoreTest!.scratchVmid}` };
+  }
+
+  /** Task ends: forget the in-flight record, audit the result. Events are sent by the bridge for every task. */
+  onTaskEvent(e: TaskEvent): void {
+    if (e.phase !== "finished") return;
+    const mine = this.d.store.inflight.find((t) => t.upid === e.upid);
+    if (!mine) return;
+    const multi = this.d.sources.length > 1;
+    for (const o of e.outcomes) {
+      this.d.store.audit({
+        time: new Date(this.d.clock.now()).toISOString(),
+        action: "backup",
+        target: guestId(this.d.cfg.site, e.source, o.vmid, multi),
+        origin: mine.origin,
+        result: o.result === "failed" ? "failed" : "finished",
+        detail: o.error ?? e.exitstatus ?? o.result,
+      });
+    }
+    this.d.store.removeInflight(e.upid);
+  }
+
+  /** Automatic verification: archives whose tier wants it and that have not been verified, one per node, outside quiet hours. */
+  async autoVerifyTick(guests: GuestState[]): Promise<void> {
+    for (const source of this.d.sources) {
+      const verifier = this.verifiers.get(source.name);
+      if (!verifier || !source.cfg.verify.automatic || !source.health.up || source.health.degraded) continue;
+      if (inQuietHours(source.cfg.verify.quietHours, new Date(this.d.clock.now()))) continue;
+      const done = new Set(this.d.store.verifications.filter((v) => v.source === source.name).map((v) => v.volid));
+      const startedOn = new Set<string>();
+      for (const g of guests.filter((x) => x.source === source.name && x.tier && this.d.cfg.tiers[x.tier]?.verifyEveryMs && !x.running)) {
+        const overdue = g.findings.some((f) => f.code === "verify_overdue");
+        const newest = source.archivesOf(g.vmid).filter((a) => !a.format.startsWith("pbs-")).sort((a, b) => b.ctimeMs - a.ctimeMs)[0];
+        if (!newest || (done.has(newest.volid) && !overdue)) continue;
+        const node = newest.node ?? g.node;
+        if (verifier.isBusy(node) || startedOn.has(node)) continue;
+        startedOn.add(node);
+        void this.runVerify(verifier, g, newest, node, "scheduler");
+      }
+    }
+  }
+
+  private refuse(action: string, id: string, origin: string, reason: string): Outcome {
+    this.d.store.audit({ time: new Date(this.d.clock.now()).toISOString(), action, target: id, origin, result: "rejected", detail: reason });
+    return { ok: false, reason };
+  }
+}
+

@@ -1,0 +1,67 @@
+/** The `pbs` section of a lab scenario: the simulated Proxmox Backup Server. */
+import { z } from "zod";
+
+const when = { age: z.string().regex(/^(\d+(\.\d+)?[smhdw])+$/).optional(), time: z.string().datetime({ offset: true }).optional() };
+export const LastRun = z.object({ ...when, state: z.string().default("OK") }).strict();
+
+const DatastoreSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._-]*$/),
+    total: z.number().int().default(4_000_000_000_000),
+    used: z.number().int().default(1_200_000_000_000),
+    /** PVE storage ids of type pbs pointing here (for the bridge config the demo builds). */
+    storages: z.array(z.string()).default([]),
+    namespaces: z.array(z.string()).default([]),
+    snapshots: z
+      .array(
+        z
+          .object({
+            ns: z.string().default(""),
+            type: z.enum(["vm", "ct", "host"]),
+            id: z.string(),
+            ...when,
+            size: z.number().int().positive().default(34_359_738_935),
+            verification: z.enum(["ok", "failed"]).optional(),
+            comment: z.string().optional(),
+            owner: z.string().default("root@pam"),
+            encrypted: z.boolean().default(false),
+          })
+          .strict(),
+      )
+      .default([]),
+    /** null/absent = GC never ran. */
+    gc: LastRun.nullable().default(null),
+    gcSchedule: z.string().default("daily"),
+    verifyJobs: z.array(z.object({ id: z.string(), schedule: z.string().default("sat 03:00"), lastRun: LastRun.optional(), "outdated-after": z.number().int().optional() }).strict()).default([]),
+    syncJobs: z
+      .array(
+        z
+          .object({
+            id: z.string(),
+            remote: z.string().optional(),
+            remoteStore: z.string(),
+            direction: z.enum(["pull", "push"]).default("push"),
+            schedule: z.string().default("hourly"),
+            lastRun: LastRun.optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    /** Snapshots (type/id) a verify finds broken. */
+    corrupt: z.array(z.string()).default([]),
+  })
+  .strict();
+
+export const PbsScenarioSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/).default("pbs"),
+    version: z.string().default("3.2.4"),
+    offsite: z.boolean().default(false),
+    tokens: z.array(z.object({ id: z.string(), secret: z.string() }).strict()).default([{ id: "backup2mqtt@pbs!bridge", secret: "7c2e9a41-0d3b-4f8e-b5a6-1e9d3c7b2f40" }]),
+    /** Lab seconds a verify takes (before taskSpeed). */
+    verifySeconds: z.number().positive().default(30),
+    datastores: z.array(DatastoreSchema).default([]),
+  })
+  .strict();
+export type PbsScenario = z.input<typeof PbsScenarioSchema>;
+export type ResolvedPbs = z.output<typeof PbsScenarioSchema>;

@@ -1,0 +1,219 @@
+/**
+ * Home Assistant devices for the off-site layer: one per Hyper Backup task and one per PBS
+ * datastore, with the same rules as discovery.ts (device-based discovery, origin, stable
+ * unique_id, default_entity_id and never object_id, names that do not repeat the device name,
+ * no state_class on timestamps/enums, availability = bridge + that source). Payloads and states
+ * are pure data.
+ */
+import { HYPER_BACKUP_STATUSES, hyperBackupHealth } from "../../policy/offsite.js";
+import type { HyperBackupTask } from "../../sources/dsm/source.js";
+import type { PbsDatastore } from "../../sources/pbs/source.js";
+import type { DiscoveryContext } from "./discovery.js";
+
+type Component = Record<string, unknown> & { p: string; unique_id: string };
+
+export const HYPER_BACKUP_EVENT_TYPES = ["run_started", "command_rejected"] as const;
+
+const slug = (s: string) =>
+  s
+    .toLowerCase()
+    .normalize("NFKD")
+    .replace(/[^a-z0-9]+/g, "_")
+    .replace(/^_+|_+$/g, "") || "x";
+const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+const jsonValue = (field: string) => `{{ value_json.${field} if value_json.${field} is not none else None }}`;
+const origin = (ctx: DiscoveryContext) => ({ name: "backup2mqtt", sw_version: ctx.version, support_url: "https://github.com/backup2mqtt/backup2mqtt" });
+
+/** MQTT key of a task: its DSM task id, prefixed by the NAS name when several NAS are configured. */
+export const hyperBackupKey = (t: { source: string; taskId: number }, multiNas: boolean) => (multiNas ? `${slug(t.source)}_${t.taskId}` : String(t.taskId));
+export const pbsKey = (d: { source: string; store: string }, multiPbs: boolean) => (multiPbs ? `${slug(d.source)}_${slug(d.store)}` : slug(d.store));
+
+export const offsiteTopics = (base: string) => ({
+  hbState: (key: string) => `${base}/hyperbackup/${key}/state`,
+  hbCommand: (key: string) => `${base}/hyperbackup/${key}/command`,
+  hbEvent: (key: string) => `${base}/hyperbackup/${key}/event`,
+  pbsState: (key: string) => `${base}/pbs/${key}/state`,
+  pbsCommand: (key: string) => `${base}/pbs/${key}/command`,
+  pbsEvent: (key: string) => `${base}/pbs/${key}/event`,
+});
+
+export const hyperBackupDeviceId = (ctx: DiscoveryContext, key: string) => ctx.topics.deviceId(`${ctx.site}_hyperbackup_${key}`);
+export const pbsDeviceId = (ctx: DiscoveryContext, key: string) => ctx.topics.deviceId(`${ctx.site}_pbs_${key}`);
+
+/** The retained state of a Hyper Backup task device. */
+export function hyperBackupState(t: HyperBackupTask, key: string, readable: boolean, now: number) {
+  const h = hyperBackupHealth(t, readable, t.maxAgeMs, now);
+  return {
+    id: key,
+    source: t.source,
+    task_id: t.taskId,
+    name: t.name,
+    status: h.status,
+    problem: h.problem,
+    reason: h.reason,
+    state: t.state,
+    activity: t.status,
+    last_result: t.lastResult,
+    last_attempt: iso(t.lastAttemptMs),
+    last_success: iso(t.lastSuccessMs),
+    next_run: iso(t.nextRunMs),
+    progress: t.progress,
+    error: t.error,
+    error_code: t.errorCode,
+    target: t.transferType ? `${t.targetType}:${t.transferType}` : t.targetType,
+    protects: t.protects,
+    offsite: t.offsite,
+    last_integrity_check: iso(t.integrity?.timeMs),
+    integrity_ok: t.integrity ? t.integrity.ok : null,
+    changes_at: iso(h.changesAt),
+  };
+}
+
+export function hyperBackupDiscovery(ctx: DiscoveryContext, t: HyperBackupTask, key: string, nasUrl?: string): Record<string, unknown> {
+  const devId = hyperBackupDeviceId(ctx, key);
+  const ot = offsiteTopics(ctx.topics.base);
+  const state = ot.hbState(key);
+  const e = `hyper_backup_${slug(t.name)}`;
+  const uid = (k: string) => `${devId}_${k}`;
+  const sensor = (k: string, name: string, extra: Record<string, unknown>): Component => ({ p: "sensor", name, unique_id: uid(k), default_entity_id: `sensor.${e}_${k}`, state_topic: state, ...extra });
+  const components: Record<string, Component> = {
+    status: sensor("status", "Status", { device_class: "enum", options: [...HYPER_BACKUP_STATUSES], value_template: "{{ value_json.status }}", icon: "mdi:list-status" }),
+    last_result: sensor("last_result", "Last result", { value_template: jsonValue("last_result"), icon: "mdi:clipboard-check-outline" }),
+    last_success: sensor("last_success", "Last success", { device_class: "timestamp", value_template: jsonValue("last_success"), icon: "mdi:cloud-check" }),
+    last_attempt: sensor("last_attempt", "Last attempt", { device_class: "timestamp", value_template: jsonValue("last_attempt"), entity_category: "diagnostic" }),
+    next_run: sensor("next_run", "Next run", { device_class: "timestamp", value_template: jsonValue("next_run"), icon: "mdi:calendar-clock" }),
+    progress: sensor("progress", "Progress", { unit_of_measurement: "%", state_class: "measurement", value_template: jsonValue("progress"), icon: "mdi:progress-upload" }),
+    integrity: sensor("last_integrity_check", "Last integrity check", { device_class: "timestamp", value_template: jsonValue("last_integrity_check"), entity_category: "diagnostic", icon: "mdi:shield-check" }),
+    problem: {
+      p: "binary_sensor",
+      name: "Problem",
+      unique_id: uid("problem"),
+      default_entity_id: `binary_sensor.${e}_problem`,
+      device_class: "problem",
+      state_topic: state,
+      value_template: "{{ 'ON' if value_json.problem else 'OFF' }}",
+      json_attributes_topic: state,
+      json_attributes_template: "{{ {'reason': value_json.reason, 'state': value_json.state, 'error': value_json.error, 'error_code': value_json.error_code, 'protects': value_json.protects, 'target': value_json.target} | tojson }}",
+    },
+    running: {
+      p: "binary_sensor",
+      name: "Running",
+      unique_id: uid("running"),
+      default_entity_id: `binary_sensor.${e}_running`,
+      device_class: "running",
+      state_topic: state,
+      value_template: "{{ 'ON' if value_json.status == 'running' else 'OFF' }}",
+    },
+    run: { p: "button", name: "Run now", unique_id: uid("run_now"), default_entity_id: `button.${e}_run_now`, command_topic: ot.hbCommand(key), payload_press: '{"action":"run","origin":"home_assistant"}', icon: "mdi:cloud-upload", qos: 1 },
+    event: { p: "event", name: "Event", unique_id: uid("event"), default_entity_id: `event.${e}_event`, state_topic: ot.hbEvent(key), event_types: [...HYPER_BACKUP_EVENT_TYPES], icon: "mdi:history" },
+  };
+  return {
+    device: {
+      identifiers: [devId],
+      name: `Hyper Backup ${t.name}`,
+      manufacturer: "Synology",
+      model: "Hyper Backup task",
+      serial_number: `${t.source}/${t.taskId}`,
+      via_device: ctx.topics.deviceId(`${ctx.site}_bridge`),
+      ...(nasUrl ? { configuration_url: nasUrl } : {}),
+    },
+    origin: origin(ctx),
+    availability: [{ topic: ctx.topics.bridgeState }, { topic: ctx.topics.sourceAvailability(t.source) }],
+    availability_mode: "all",
+    components,
+    qos: 1,
+  };
+}
+
+/** The retained state of a PBS datastore device. */
+export function pbsDatastoreState(d: PbsDatastore, key: string) {
+  const reasons: string[] = [];
+  const bad = (what: string, r: { state: string | null; ok: boolean | null; id?: string } | null) => {
+    if (r && r.ok === false) reasons.push(`${what}${r.id ? ` '${r.id}'` : ""} failed: ${r.state}`);
+  };
+  for (const v of d.verifyJobs) bad("verify job", v);
+  for (const s of d.syncJobs) bad(`sync job (${s.direction})`, s);
+  bad("garbage collection", d.gc);
+  if (d.verification.failed) reasons.push(`${d.verification.failed} snapshot(s) failed verification`);
+  const usage = d.total > 0 ? Math.round((d.used / d.total) * 1000) / 10 : null;
+  if (usage !== null && usage >= 90) reasons.push(`datastore is ${usage}% full`);
+  return {
+    id: key,
+    source: d.source,
+    store: d.store,
+    usage,
+    used: d.used,
+    total: d.total,
+    avail: d.avail,
+    namespaces: d.namespaces,
+    group_count: d.groupCount,
+    snapshot_count: d.snapshotCount,
+    last_backup: iso(d.lastBackupMs),
+    verified_ok: d.verification.ok,
+    verified_failed: d.verification.failed,
+    unverified: d.verification.none,
+    last_verify: iso(d.lastVerify?.endMs),
+    last_verify_state: d.lastVerify?.state ?? null,
+    last_sync: iso(d.lastSync?.endMs),
+    last_sync_state: d.lastSync?.state ?? null,
+    last_gc: iso(d.gc?.endMs),
+    last_gc_state: d.gc?.state ?? null,
+    storages: d.storages,
+    offsite: d.offsite,
+    problem: reasons.length > 0,
+    reasons,
+  };
+}
+
+export function pbsDatastoreDiscovery(ctx: DiscoveryContext, d: PbsDatastore, key: string, pbsUrl?: string): Record<string, unknown> {
+  const devId = pbsDeviceId(ctx, key);
+  const ot = offsiteTopics(ctx.topics.base);
+  const state = ot.pbsState(key);
+  const e = `pbs_${key}`;
+  const uid = (k: string) => `${devId}_${k}`;
+  const sensor = (k: string, name: string, extra: Record<string, unknown>): Component => ({ p: "sensor", name, unique_id: uid(k), default_entity_id: `sensor.${e}_${k}`, state_topic: state, ...extra });
+  const stateOk = (field: string) => `{{ value_json.${field} }}`;
+  const components: Record<string, Component> = {
+    usage: sensor("usage", "Usage", { unit_of_measurement: "%", state_class: "measurement", value_template: jsonValue("usage"), icon: "mdi:harddisk", suggested_display_precision: 1 }),
+    used: sensor("used", "Used", { device_class: "data_size", unit_of_measurement: "B", state_class: "measurement", value_template: "{{ value_json.used }}", suggested_display_precision: 0 }),
+    avail: sensor("available", "Available", { device_class: "data_size", unit_of_measurement: "B", state_class: "measurement", value_template: "{{ value_json.avail }}", suggested_display_precision: 0, entity_category: "diagnostic" }),
+    snapshots: sensor("snapshots", "Snapshots", { state_class: "measurement", value_template: "{{ value_json.snapshot_count }}", icon: "mdi:archive" }),
+    unverified: sensor("unverified_snapshots", "Unverified snapshots", { state_class: "measurement", value_template: "{{ value_json.unverified }}", icon: "mdi:shield-alert-outline" }),
+    failed: sensor("failed_verifications", "Failed verifications", { state_class: "measurement", value_template: "{{ value_json.verified_failed }}", icon: "mdi:shield-remove" }),
+    last_backup: sensor("last_backup", "Last backup", { device_class: "timestamp", value_template: jsonValue("last_backup"), icon: "mdi:backup-restore" }),
+    last_verify: sensor("last_verify", "Last verify", { device_class: "timestamp", value_template: jsonValue("last_verify"), icon: "mdi:shield-check" }),
+    last_verify_state: sensor("last_verify_state", "Last verify state", { value_template: stateOk("last_verify_state"), icon: "mdi:shield-check-outline" }),
+    last_sync: sensor("last_sync", "Last sync", { device_class: "timestamp", value_template: jsonValue("last_sync"), icon: "mdi:cloud-sync" }),
+    last_sync_state: sensor("last_sync_state", "Last sync state", { value_template: stateOk("last_sync_state"), icon: "mdi:cloud-sync-outline" }),
+    last_gc: sensor("last_gc", "Last garbage collection", { device_class: "timestamp", value_template: jsonValue("last_gc"), entity_category: "diagnostic", icon: "mdi:delete-sweep" }),
+    last_gc_state: sensor("last_gc_state", "Last garbage collection state", { value_template: stateOk("last_gc_state"), entity_category: "diagnostic", icon: "mdi:delete-sweep-outline" }),
+    problem: {
+      p: "binary_sensor",
+      name: "Problem",
+      unique_id: uid("problem"),
+      default_entity_id: `binary_sensor.${e}_problem`,
+      device_class: "problem",
+      state_topic: state,
+      value_template: "{{ 'ON' if value_json.problem else 'OFF' }}",
+      json_attributes_topic: state,
+      json_attributes_template: "{{ {'reasons': value_json.reasons, 'namespaces': value_json.namespaces, 'storages': value_json.storages} | tojson }}",
+    },
+    verify: { p: "button", name: "Verify now", unique_id: uid("verify_now"), default_entity_id: `button.${e}_verify_now`, command_topic: ot.pbsCommand(key), payload_press: '{"action":"verify","origin":"home_assistant"}', icon: "mdi:shield-search", qos: 1 },
+  };
+  return {
+    device: {
+      identifiers: [devId],
+      name: `PBS ${d.store}`,
+      manufacturer: "Proxmox",
+      model: "Backup Server datastore",
+      serial_number: `${d.source}/${d.store}`,
+      via_device: ctx.topics.deviceId(`${ctx.site}_bridge`),
+      ...(pbsUrl ? { configuration_url: `${pbsUrl}/#DataStore-${encodeURIComponent(d.store)}` } : {}),
+    },
+    origin: origin(ctx),
+    availability: [{ topic: ctx.topics.bridgeState }, { topic: ctx.topics.sourceAvailability(d.source) }],
+    availability_mode: "all",
+    components,
+    qos: 1,
+  };
+}

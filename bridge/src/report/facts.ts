@@ -1,0 +1,53 @@
+/**
+ * Presentation facts about a guest that every operator surface shows the same way (status page,
+ * metrics, report): copies, newest archive, ordering "problems first". Pure functions of the
+ * policy result and the evidence.
+ */
+import type { Archive, Evidence } from "../evidence.js";
+import type { GuestState, GuestStatus } from "../policy/types.js";
+
+/** Severity for "problems first" ordering: lower sorts first. */
+const STATUS_ORDER: Record<GuestStatus, number> = { failed: 0, missing: 1, stale: 2, unknown: 3, running: 4, ok: 5 };
+
+/** Problems first, then by how bad the status is, then untiered/excluded last, then by name. */
+export function problemsFirst(guests: readonly GuestState[]): GuestState[] {
+  return [...guests].sort(
+    (a, b) =>
+      Number(b.problem) - Number(a.problem) ||
+      STATUS_ORDER[a.status] - STATUS_ORDER[b.status] ||
+      Number(a.tier === null) - Number(b.tier === null) ||
+      a.name.localeCompare(b.name) ||
+      a.vmid - b.vmid,
+  );
+}
+
+/** The guest's archives (good ones: not failed verification), newest first. */
+export function archivesOf(g: Pick<GuestState, "source" | "vmid">, evidence: Evidence): Archive[] {
+  return evidence.archives
+    .filter((a) => a.source === g.source && a.vmid === g.vmid && a.verification !== "failed")
+    .sort((a, b) => b.ctimeMs - a.ctimeMs);
+}
+
+/**
+ * Copies: the number of distinct storages holding a good archive of the guest. When the policy
+ * itself publishes a `copies` number (off-site layers included), that one wins.
+ */
+export function copiesOf(g: GuestState, evidence: Evidence): number {
+  const own = (g as GuestState & { copies?: unknown }).copies;
+  if (typeof own === "number" && Number.isFinite(own)) return own;
+  return new Set(archivesOf(g, evidence).map((a) => `${a.storage}`)).size;
+}
+
+export function ageMs(iso: string | null, now: number): number | null {
+  if (!iso) return null;
+  const t = Date.parse(iso);
+  return Number.isFinite(t) ? Math.max(0, now - t) : null;
+}
+
+/** "2026-01-05 02:00 UTC" */
+export function shortTime(iso: string | null): string {
+  if (!iso) return "never";
+  const d = new Date(iso);
+  if (!Number.isFinite(d.getTime())) return iso;
+  return `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}

@@ -1,0 +1,70 @@
+/**
+ * One look at the lab without the service: the Proxmox sources are read once (content included),
+ * the pure policy evaluates them. Used by the `report` and `plan`/`apply` commands, which must
+ * not need MQTT.
+ */
+import path from "node:path";
+import type { Config } from "../config/load.js";
+import type { Evidence } from "../evidence.js";
+import type { Logger } from "../log.js";
+import { evaluate } from "../policy/evaluate.js";
+import type { PolicyResult } from "../policy/types.js";
+import { PveSource } from "../sources/pve/source.js";
+import { versionSchema } from "../sources/pve/schemas.js";
+import { JsonFile } from "../state/json-file.js";
+
+export interface Snapshot {
+  sources: PveSource[];
+  evidence: Evidence;
+  result: PolicyResult;
+  now: number;
+  close(): Promise<void>;
+}
+
+export function mergeEvidence(sources: PveSource[]): Evidence {
+  const parts = sources.map((s) => s.evidence());
+  return {
+    sources: parts.map((p) => p.health),
+    guests: parts.flatMap((p) => p.guests),
+    archives: parts.flatMap((p) => p.archives).filter((a) => a.vmid > 0),
+    attempts: parts.flatMap((p) => p.attempts),
+    jobs: parts.flatMap((p) => p.jobs),
+    jobsReadable: Object.fromEntries(parts.map((p) => [p.health.name, p.jobsReadable])),
+    visibility: parts.flatMap((p) => p.visibility),
+  };
+}
+
+/** The tier overrides set from Home Assistant (kept by the service in state_dir). */
+export function readOverrides(cfg: Config): Record<string, string> {
+  return new JsonFile<Record<string, string>>(path.join(cfg.stateDir, "tier-overrides.json"), {}).read();
+}
+
+export async function takeSnapshot(cfg: Config, log: Logger, now: () => number = Date.now): Promise<Snapshot> {
+  const sources = cfg.proxmox.map((p) => new PveSource(p, log.child({ source: p.name }), now));
+  await Promise.all(sources.map((s) => s.refresh({ content: true })));
+  const evidence = mergeEvidence(sources);
+  const t = now();
+  const result = evaluate({ site: cfg.site, tiers: cfg.tiers, guestTiers: cfg.guestTiers, overrides: readOverrides(cfg), evidence, now: t });
+  return { sources, evidence, result, now: t, close: async () => void (await Promise.all(sources.map((s) => s.close()))) };
+}
+
+const versionCache = new WeakMap<PveSource, { at: number; version: string }>();
+
+/** PVE version per source ("9.1.6"), null when it cannot be read; cached for 10 minutes. */
+export async function pveVersions(sources: PveSource[]): Promise<Record<string, string | null>> {
+  const out: Record<string, string | null> = {};
+  await Promise.all(
+    sources.map(async (s) => {
+      const cached = versionCache.get(s);
+      if (cached && Date.now() - cached.at < 600_000) return void (out[s.name] = cached.version);
+      try {
+        const v = await s.http.get("/version", versionSchema);
+        versionCache.set(s, { at: Date.now(), version: v.version });
+        out[s.name] = v.version;
+      } catch {
+        out[s.name] = null;
+      }
+    }),
+  );
+  return out;
+}

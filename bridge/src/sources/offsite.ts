@@ -1,0 +1,169 @@
+/**
+ * The off-site layer's sources (Synology NAS with Hyper Backup, Proxmox Backup Server) behind one
+ * small interface for the bridge: poll them on their own timers, give the policy their copy
+ * targets, publish their Home Assistant devices, and carry out "run now" / "verify now".
+ * A NAS or PBS that is down or unreadable affects only its own devices and the copies it holds.
+ */
+import type { Config } from "../config/load.js";
+import type { OffsiteEvidence, SourceHealth } from "../evidence.js";
+import type { Logger } from "../log.js";
+import type { Outcome } from "../actions/router.js";
+import type { MqttPublisher } from "../publish/mqtt/publisher.js";
+import type { DiscoveryContext } from "../publish/mqtt/discovery.js";
+import {
+  hyperBackupDeviceId,
+  hyperBackupDiscovery,
+  hyperBackupKey,
+  hyperBackupState,
+  offsiteTopics,
+  pbsDatastoreDiscovery,
+  pbsDatastoreState,
+  pbsDeviceId,
+  pbsKey,
+} from "../publish/mqtt/offsite-discovery.js";
+import { SynologySource } from "./dsm/source.js";
+import { PbsSource } from "./pbs/source.js";
+
+const FAST_POLL_MS = 3000;
+
+export class OffsiteSources {
+  readonly nas: SynologySource[];
+  readonly pbs: PbsSource[];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private stopped = false;
+  /** Retained topics (configs + states) this run published, to clear devices that disappear. */
+  private published = new Set<string>();
+
+  constructor(
+    cfg: Config,
+    private readonly log: Logger,
+    private readonly now: () => number,
+    opts: { fastPollMs?: number } = {},
+  ) {
+    const secret = (s: string) => {
+      if (s && !cfg.secrets.includes(s)) cfg.secrets.push(s);
+    };
+    this.nas = (cfg.synology ?? []).map((n) => new SynologySource(n, log.child({ source: n.name }), now, cfg.stateDir, secret));
+    this.pbs = (cfg.pbs ?? []).map((b) => new PbsSource(b, log.child({ source: b.name }), now));
+    this.fastPollMs = opts.fastPollMs ?? FAST_POLL_MS;
+  }
+  private readonly fastPollMs: number;
+
+  get configured(): boolean {
+    return this.nas.length + this.pbs.length > 0;
+  }
+
+  async refreshAll(): Promise<void> {
+    await Promise.all([...this.nas.map((s) => s.refresh()), ...this.pbs.map((s) => s.refresh())]);
+  }
+
+  /** Polls each source on its own interval (a NAS with a running task every few seconds); calls onChange after each poll. */
+  start(onChange: () => void): void {
+    const schedule = (ms: () => number, fn: () => Promise<void>) => {
+      const t = setTimeout(async () => {
+        this.timers.delete(t);
+        if (this.stopped) return;
+        try {
+          await fn();
+          onChange();
+        } catch (e) {
+          this.log.error({ err: (e as Error).message }, "off-site refresh failed");
+        }
+        if (!this.stopped) schedule(ms, fn);
+      }, ms());
+      this.timers.add(t);
+    };
+    for (const s of this.nas) schedule(() => (s.tasks.some((t) => t.status !== "none" || t.lastResult === "backingup") ? Math.min(this.fastPollMs, s.cfg.pollIntervalMs) : s.cfg.pollIntervalMs), () => s.refresh());
+    for (const s of this.pbs) schedule(() => s.cfg.pollIntervalMs, () => s.refresh());
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    await Promise.all([...this.nas.map((s) => s.close()), ...this.pbs.map((s) => s.close())]);
+  }
+
+  /** For the policy; undefined when no off-site source is configured (3-2-1 is then not evaluated). */
+  evidence(): OffsiteEvidence | undefined {
+    if (!this.configured) return undefined;
+    return {
+      targets: [...this.nas.flatMap((s) => s.copyTargets()), ...this.pbs.flatMap((s) => s.copyTargets())],
+      offsiteStorages: this.pbs.flatMap((s) => s.offsiteStorages()),
+    };
+  }
+
+  health(): { health: SourceHealth; requests: number }[] {
+    return [...this.nas, ...this.pbs].map((s) => ({ health: s.health, requests: s.lastRefreshRequests }));
+  }
+
+  private hbEntries() {
+    const multi = this.nas.length > 1;
+    return this.nas.flatMap((s) => s.tasks.map((t) => ({ s, t, key: hyperBackupKey(t, multi) })));
+  }
+
+  private pbsEntries() {
+    const multi = this.pbs.length > 1;
+    return this.pbs.flatMap((s) => s.datastores.map((d) => ({ s, d, key: pbsKey(d, multi) })));
+  }
+
+  /** Publishes every task/datastore device (retained, diff-only) and clears the ones that are gone. */
+  publish(p: MqttPublisher, ctx: DiscoveryContext, now: number): void {
+    const ot = offsiteTopics(ctx.topics.base);
+    const current = new Set<string>();
+    const put = (topic: string, payload: object) => {
+      current.add(topic);
+      p.publishRetained(topic, payload);
+    };
+    for (const s of [...this.nas, ...this.pbs]) p.publishRetained(ctx.topics.sourceAvailability(s.name), s.readable ? "online" : "offline");
+    for (const { s, t, key } of this.hbEntries()) {
+      put(ctx.topics.deviceConfig(hyperBackupDeviceId(ctx, key)), hyperBackupDiscovery(ctx, t, key, s.cfg.url));
+      put(ot.hbState(key), hyperBackupState(t, key, s.readable, now));
+    }
+    for (const { s, d, key } of this.pbsEntries()) {
+      put(ctx.topics.deviceConfig(pbsDeviceId(ctx, key)), pbsDatastoreDiscovery(ctx, d, key, s.cfg.url));
+      put(ot.pbsState(key), pbsDatastoreState(d, key));
+    }
+    // Only sources that answered can remove devices (an outage keeps the last known list).
+    for (const topic of this.published) if (!current.has(topic)) p.publishRetained(topic, "");
+    this.published = current;
+  }
+
+  /** Earliest instant a task device turns stale without new evidence (ms), or null. */
+  nextChangeMs(now: number): number | null {
+    let next: number | null = null;
+    for (const { s, t } of this.hbEntries()) {
+      if (!s.readable || t.lastSuccessMs === null) continue;
+      const at = t.lastSuccessMs + t.maxAgeMs;
+      if (at > now && (next === null || at < next)) next = at;
+    }
+    return next;
+  }
+
+  async runHyperBackup(key: string, publishEvent: (topic: string, payload: object) => void, base: string): Promise<Outcome> {
+    const e = this.hbEntries().find((x) => x.key === key);
+    if (!e) return { ok: false, reason: `unknown Hyper Backup task '${key}'` };
+    if (!e.s.readable) return { ok: false, reason: `NAS '${e.s.name}' is not reachable: ${e.s.health.error ?? "unknown error"}` };
+    if (e.t.status !== "none" || e.t.lastResult === "backingup") return { ok: false, reason: `Hyper Backup task '${e.t.name}' is busy (${e.t.status})` };
+    if (e.t.state !== "backupable") return { ok: false, reason: `Hyper Backup task '${e.t.name}' cannot back up (state '${e.t.state}')` };
+    try {
+      await e.s.runTask(e.t.taskId);
+    } catch (err) {
+      return { ok: false, reason: `the NAS refused to start '${e.t.name}': ${(err as Error).message}` };
+    }
+    publishEvent(offsiteTopics(base).hbEvent(key), { event_type: "run_started", time: new Date(this.now()).toISOString(), task: key, name: e.t.name });
+    await e.s.refresh();
+    return { ok: true, detail: `Hyper Backup task '${e.t.name}' started` };
+  }
+
+  async verifyDatastore(key: string): Promise<Outcome> {
+    const e = this.pbsEntries().find((x) => x.key === key);
+    if (!e) return { ok: false, reason: `unknown PBS datastore '${key}'` };
+    if (!e.s.readable) return { ok: false, reason: `PBS '${e.s.name}' is not reachable: ${e.s.health.error ?? "unknown error"}` };
+    try {
+      const upid = await e.s.startVerify(e.d.store);
+      return { ok: true, upid, detail: `verify of ${e.d.store} started` };
+    } catch (err) {
+      return { ok: false, reason: `PBS refused the verify: ${(err as Error).message}` };
+    }
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * What Home Assistant must show for a guest and for the bridge: README.md's "Home Assistant
+ * entities" table turned into data, with, per entity, the HA state expected from a bridge
+ * GuestState. The README table itself is parsed too, so a row added to (or changed in) the README
+ * without an expectation here fails the suite instead of going untested.
+ */
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { GuestState } from "../../bridge/src/policy/types.js";
+
+const README = join(dirname(fileURLToPath(import.meta.url)), "../../README.md");
+
+export type Domain = "sensor" | "binary_sensor" | "select" | "button" | "event";
+
+export interface ExpectedEntity {
+  /** Entity name as the README gives it (HA shows "<device name> <name>"). */
+  name: string;
+  domain: Domain;
+  deviceClass?: string;
+  unit?: string;
+  category?: "config" | "diagnostic";
+  /** enum sensor / select options, event types (order-insensitive). */
+  options?: readonly string[];
+  /** The HA state this entity must show for a guest state (timestamps compared to the second). */
+  expect?: (g: GuestState) => { kind: "timestamp"; value: string | null } | { kind: "exact"; value: string };
+  /** State attributes that must equal fields of the guest state. */
+  attributes?: (g: GuestState) => Record<string, unknown>;
+}
+
+const ts = (value: string | null) => ({ kind: "timestamp" as const, value });
+const exact = (value: string) => ({ kind: "exact" as const, value });
+const onOff = (b: boolean) => exact(b ? "on" : "off");
+
+export const STATUS_OPTIONS = ["ok", "stale", "failed", "missing", "running", "unknown"] as const;
+export const TIER_OPTIONS = ["P0", "P1", "P2", "none"] as const;
+export const EVENT_TYPES = ["backup_started", "backup_finished", "backup_failed", "command_rejected"] as const;
+
+/** One row per entity of the README table, in its order. */
+export const GUEST_ENTITIES: readonly ExpectedEntity[] = [
+  { name: "Last backup", domain: "sensor", deviceClass: "timestamp", expect: (g) => ts(g.last_backup) },
+  { name: "Backup status", domain: "sensor", deviceClass: "enum", options: STATUS_OPTIONS, expect: (g) => exact(g.status) },
+  {
+    name: "Backup problem",
+    domain: "binary_sensor",
+    deviceClass: "problem",
+    expect: (g) => onOff(g.problem),
+    attributes: (g) => ({ reasons: g.reasons, status_reason: g.status_reason, findings: g.findings.map((f) => f.code) }),
+  },
+  {
+    name: "Backup size",
+    domain: "sensor",
+    deviceClass: "data_size",
+    unit: "B",
+    expect: (g) => exact(g.last_backup_size === null ? "unknown" : String(g.last_backup_size)),
+  },
+  { name: "Backup archives", domain: "sensor", expect: (g) => exact(String(g.archive_count)) },
+  { name: "Next scheduled backup", domain: "sensor", deviceClass: "timestamp", expect: (g) => ts(g.next_backup) },
+  { name: "Last verified", domain: "sensor", deviceClass: "timestamp", expect: (g) => ts(g.last_verified) },
+  { name: "Last off-site copy", domain: "sensor", deviceClass: "timestamp", expect: (g) => ts(g.last_offsite) },
+  { name: "Backup tier", domain: "select", category: "config", options: TIER_OPTIONS, expect: (g) => exact(g.tier ?? "unknown") },
+  { name: "Backup running", domain: "binary_sensor", deviceClass: "running", expect: (g) => onOff(g.running) },
+  { name: "Back up now", domain: "button" },
+  { name: "Verify now", domain: "button" },
+  { name: "Backup event", domain: "event", options: EVENT_TYPES },
+];
+
+/** The bridge device, from the README paragraph below the table (one Proxmox source named `pve`). */
+export function bridgeEntities(sources: string[]): ExpectedEntity[] {
+  return [
+    ...sources.map((s): ExpectedEntity => ({ name: `Source ${s}`, domain: "binary_sensor", deviceClass: "connectivity", category: "diagnostic" })),
+    ...["ok", "stale", "failed", "missing", "running", "unknown"].map((s): ExpectedEntity => ({ name: `Guests ${s}`, domain: "sensor" })),
+    { name: "Guests with problems", domain: "sensor" },
+    { name: "Guests untiered", domain: "sensor" },
+    { name: "Orphaned archive groups", domain: "sensor" },
+    { name: "Last refresh", domain: "sensor", deviceClass: "timestamp", category: "diagnostic" },
+    { name: "Refresh", domain: "button", category: "diagnostic" },
+  ];
+}
+
+export interface ReadmeRow {
+  name: string;
+  platform: string;
+  details: string;
+}
+
+/** Rows of the `| entity | platform | details |` table under "## Home Assistant entities". */
+export function readmeEntityTable(text = readFileSync(README, "utf8")): ReadmeRow[] {
+  const section = text.split(/^## Home Assistant entities\s*$/m)[1];
+  if (!section) throw new Error("README.md has no '## Home Assistant entities' section");
+  const lines = section.split("\n");
+  const start = lines.findIndex((l) => /^\|\s*entity\s*\|\s*platform\s*\|\s*details\s*\|/.test(l));
+  if (start < 0) throw new Error("README.md: no '| entity | platform | details |' table in the entities section");
+  const rows: ReadmeRow[] = [];
+  for (const line of lines.slice(start + 2)) {
+    if (!line.startsWith("|")) break;
+    const cells = line.split("|").slice(1, -1).map((c) => c.trim());
+    rows.push({ name: cells[0] ?? "", platform: cells[1] ?? "", details: cells[2] ?? "" });
+  }
+  return rows;
+}
+
+/** The device class a README row names: its details start with a `backticked` word. */
+export function readmeDeviceClass(row: ReadmeRow): string | undefined {
+  return /^`([a-z_]+)`/.exec(row.details)?.[1];
+}

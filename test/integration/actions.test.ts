@@ -1,0 +1,225 @@
+/**
+ * Back up now, verify, restore test — with the real broker (embedded), the simulated lab over
+ * HTTPS and an SSH double built on ssh2's server class.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { startStack, type Stack } from "../support/stack.js";
+import { startSshDouble, type SshDouble } from "../../bridge/src/lab/ssh-double.js";
+import { resolveTiers } from "../../bridge/src/config/tiers.js";
+import { schemaValidator, describeErrors } from "../../bridge/src/util/schemas.js";
+import type { Config } from "../../bridge/src/config/load.js";
+import type { Lab } from "../../bridge/src/lab/index.js";
+
+const STATE = (id: string) => `backup2mqtt/guest/${id}/state`;
+const CMD = (id: string) => `backup2mqtt/guest/${id}/command`;
+const EVENT = (id: string) => `backup2mqtt/guest/${id}/event`;
+
+let stack: Stack | undefined;
+let ssh: SshDouble | undefined;
+afterEach(async () => {
+  await stack?.stop();
+  await ssh?.stop();
+  stack = ssh = undefined;
+});
+
+function events(s: Stack, id: string, since = 0) {
+  return s.observer.messages.filter((m) => m.topic === EVENT(id) && m.at >= since).map((m) => JSON.parse(m.payload));
+}
+async function waitEvent(s: Stack, id: string, type: string, since = 0, timeoutMs = 15_000) {
+  const ev = await s.observer.until(`${type} on ${id}`, () => events(s, id, since).find((e) => e.event_type === type), timeoutMs);
+  const v = schemaValidator("event");
+  if (!v(ev)) throw new Error(describeErrors(v));
+  return ev;
+}
+
+/** SSH double for the lab, wired into the config (pinned host key, key auth). */
+function withSsh(holder: { ssh?: SshDouble }, opts: { wrongKey?: boolean } = {}) {
+  return async (cfg: Config, lab: Lab) => {
+    holder.ssh = await startSshDouble(lab);
+    ssh = holder.ssh;
+    cfg.proxmox[0]!.ssh = {
+      host: "127.0.0.1",
+      port: holder.ssh.port,
+      username: "root",
+      privateKey: holder.ssh.clientPrivateKey,
+      hostKey: opts.wrongKey ? "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" : holder.ssh.hostKeyFingerprint,
+      nodes: {},
+      timeoutMs: 10_000,
+    };
+    cfg.proxmox[0]!.verify = { automatic: false };
+  };
+}
+
+describe("back up now", () => {
+  it("press → running → finished; a second press while running is refused with the reason", async () => {
+    stack = await startStack({ broker: "embedded", lab: { scenario: "seed", taskSpeed: 20 } });
+    const s = stack;
+    await s.observer.until("state", () => s.observer.json(STATE("home_102")));
+    const t = Date.now();
+    await s.observer.publish(CMD("home_102"), '{"action":"backup","origin":"test"}');
+    await waitEvent(s, "home_102", "backup_started", t);
+    await s.observer.until("running", () => s.observer.json(STATE("home_102"))?.running);
+    await s.observer.publish(CMD("home_102"), '{"action":"backup"}');
+    const rej = await waitEvent(s, "home_102", "command_rejected", t);
+    expect(rej.reason).toMatch(/already running/);
+    const done = await waitEvent(s, "home_102", "backup_finished", t, 20_000);
+    expect(done.result).toBe("ok");
+    await s.observer.until("ok", () => s.observer.json(STATE("home_102"))?.status === "ok");
+    const audit = s.service.bridge.store.readAudit();
+    expect(audit.map((a) => [a.action, a.result])).toEqual(expect.arrayContaining([["backup", "accepted"], ["backup", "rejected"], ["backup", "finished"]]));
+    expect(audit.find((a) => a.result === "accepted")!.origin).toBe("test");
+    expect(s.service.bridge.store.inflight).toEqual([]);
+  });
+
+  it("a tier with allow_manual: false is refused", async () => {
+    stack = await startStack({
+      broker: "embedded",
+      lab: { scenario: "seed" },
+      configure: (cfg) => {
+        cfg.tiers = resolveTiers({ P0: { allow_manual: false } });
+      },
+    });
+    const s = stack;
+    await s.observer.until("state", () => s.observer.json(STATE("home_100")));
+    await s.observer.publish(CMD("home_100"), '{"action":"backup"}');
+    const rej = await waitEvent(s, "home_100", "command_rejected");
+    expect(rej.reason).toBe("tier P0 does not allow manual backups (allow_manual: false)");
+    expect(s.lab.requests.some((r) => r.method === "POST")).toBe(false);
+  });
+
+  it("a guest PVE does not let the token back up: refused with the privilege named", async () => {
+    stack = await startStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 20 } });
+    const s = stack;
+    await s.observer.until("state", () => s.observer.json(STATE("home_103")));
+    s.lab.control.setTokenPrivileges(s.lab.tokens[0]!.id, [{ path: "/", roles: ["PVEAuditor"], propagate: 1 }] as any);
+    await s.observer.publish(CMD("home_103"), '{"action":"backup"}');
+    const rej = await waitEvent(s, "home_103", "command_rejected");
+    expect(rej.reason).toMatch(/403.*VM\.Backup/);
+  });
+});
+
+describe("verify over SSH", () => {
+  it("a good archive verifies; a corrupt one fails with the tool's reason and makes a problem", async () => {
+    const holder: { ssh?: SshDouble } = {};
+    stack = await startStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 20 }, configure: withSsh(holder) });
+    const s = stack;
+    await s.observer.until("state", () => s.observer.json(STATE("home_100"))?.status === "ok");
+    let t = Date.now();
+    await s.observer.publish(CMD("home_100"), '{"action":"verify"}');
+    const ok = await waitEvent(s, "home_100", "verify_finished", t);
+    expect(ok.result).toBe("ok");
+    await s.observer.until("last_verified", () => s.observer.json(STATE("home_100"))?.last_verified);
+    expect(holder.ssh!.commands.some((c) => /zstd -q -d -c -- '.*vzdump-qemu-100-.*\.vma\.zst' \| vma verify -v -/.test(c))).toBe(true);
+
+    const newest = s.observer.json(STATE("home_100")).last_verification.volid as string;
+    s.lab.control.corruptArchive(newest);
+    t = Date.now();
+    await s.observer.publish(CMD("home_100"), '{"action":"verify"}');
+    const bad = await waitEvent(s, "home_100", "verify_failed", t);
+    expect(bad.error).toMatch(/Corrupted block detected/);
+    const st = await s.observer.until("problem", () => s.observer.json(STATE("home_100"))?.findings.some((f: any) => f.code === "verify_failed") && s.observer.json(STATE("home_100")));
+    expect(st.problem).toBe(true);
+    expect(st.reasons.join("\n")).toMatch(/verify_failed: archive .* failed verification .*Corrupted block detected/);
+    expect(st.last_verification).toMatchObject({ ok: false, volid: newest });
+  });
+
+  it("a container archive is checked with a full tar listing", async () => {
+    const holder: { ssh?: SshDouble } = {};
+    stack = await startStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 20 }, configure: withSsh(holder) });
+    const s = stack;
+    await s.observer.until("105 ok", () => s.observer.json(STATE("home_105"))?.status === "ok", 20_000);
+    const t = Date.now();
+    await s.observer.publish(CMD("home_105"), '{"action":"verify"}');
+    await waitEvent(s, "home_105", "verify_finished", t);
+    expect(holder.ssh!.commands.some((c) => /tar --zstd -tf '.*vzdump-lxc-105-.*\.tar\.zst' > \/dev\/null/.test(c))).toBe(true);
+  });
+
+  it("a wrong SSH host key is refused: nothing is judged about the archive", async () => {
+    const holder: { ssh?: SshDouble } = {};
+    stack = await startStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 20 }, configure: withSsh(holder, { wrongKey: true }) });
+    const s = stack;
+    await s.observer.until("state", () => s.observer.json(STATE("home_100")));
+    await s.observer.publish(CMD("home_100"), '{"action":"verify"}');
+    const ev = await waitEvent(s, "home_100", "verify_failed");
+    expect(ev.result).toBe("not_run");
+    expect(ev.error).toMatch(/host key SHA256:.* does not match the pinned SHA256:A+; refusing to connect/);
+    expect(holder.ssh!.commands).toEqual([]); // never authenticated, never ran anything
+    expect(s.service.bridge.store.verifications).toEqual([]);
+  });
+
+  it("automatic verification checks new archives of tiers with verify_every, one per node", async () => {
+    const holder: { ssh?: SshDouble } = {};
+    stack = await startStack({
+      broker: "embedded",
+      lab: { scenario: "demo", taskSpeed: 20 },
+      bridge: { verifyTickMs: 300 },
+      configure: async (cfg, lab) => {
+        await withSsh(holder)(cfg, lab);
+        cfg.proxmox[0]!.verify = { automatic: true };
+      },
+    });
+    const s = stack;
+    // P0 (100) and P1 (102) have verify_every; P2 guests do not.
+    await s.observer.until("100 verified", () => s.observer.json(STATE("home_100"))?.last_verified, 20_000);
+    await s.observer.until("102 verified", () => s.observer.json(STATE("home_102"))?.last_verified, 20_000);
+    expect(s.observer.json(STATE("home_101")).last_verified).toBeNull();
+    const audit = s.service.bridge.store.readAudit();
+    expect(audit.filter((a) => a.action === "verify" && a.origin === "scheduler").length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe("restore test", () => {
+  // The documented privileges for restore tests: VM.Allocate on the scratch VMID (plus what backups need).
+  const restoreCfg = (scratch = 9999) => (cfg: Config, lab: Lab) => {
+    const token = lab.control.state.tokens.get(lab.tokens[0]!.id)!;
+    lab.control.setTokenPrivileges(token.id, [...(token.acl as any[]), { path: `/vms/${scratch}`, roles: ["PVEAuditor"], privs: ["VM.Allocate", "VM.Backup"], propagate: 1 }]);
+    cfg.tiers = resolveTiers({ P0: { restore_test: true } });
+    cfg.proxmox[0]!.restoreTest = { scratchVmid: scratch, storage: "local-lvm", timeoutMs: 30_000 };
+  };
+
+  it("restores the newest archive to the scratch VMID, checks it and destroys it", async () => {
+    stack = await startStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 40 }, configure: restoreCfg() });
+    const s = stack;
+    await s.observer.until("state", () => s.observer.json(STATE("home_100"))?.status === "ok");
+    const t = Date.now();
+    await s.observer.publish(CMD("home_100"), '{"action":"restore_test"}');
+    await waitEvent(s, "home_100", "restore_test_started", t);
+    const done = await waitEvent(s, "home_100", "restore_test_finished", t, 20_000);
+    expect(done.result).toBe("ok");
+    expect(s.lab.control.state.guests.has(9999)).toBe(false); // cleaned up
+    expect(s.lab.control.state.guests.has(100)).toBe(true); // original untouched
+    const posts = s.lab.requests.filter((r) => r.method === "POST" && r.path.endsWith("/qemu"));
+    const deletes = s.lab.requests.filter((r) => r.method === "DELETE" && r.path.endsWith("/qemu/9999"));
+    expect([posts.length, deletes.length]).toEqual([1, 1]);
+    expect(s.lab.requests.some((r) => r.method === "DELETE" && /\/qemu\/100$/.test(r.path))).toBe(false);
+    await s.observer.until("published", () => s.observer.json(STATE("home_100"))?.last_restore_test?.ok === true);
+  });
+
+  it("a failing restore is reported and still cleaned up", async () => {
+    stack = await startStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 40 }, configure: restoreCfg() });
+    const s = stack;
+    await s.observer.until("state", () => s.observer.json(STATE("home_100"))?.status === "ok");
+    s.lab.control.failNextRestore("disk image 'local-lvm:vm-9999-disk-0' - no space left on device");
+    const t = Date.now();
+    await s.observer.publish(CMD("home_100"), '{"action":"restore_test"}');
+    const failed = await waitEvent(s, "home_100", "restore_test_failed", t, 20_000);
+    expect(failed.error).toMatch(/restore task failed: disk image .* no space left on device/);
+    expect(s.lab.control.state.guests.has(9999)).toBe(false);
+    const rec = s.service.bridge.store.restores.at(-1)!;
+    expect(rec).toMatchObject({ ok: false, cleanedUp: true, scratchVmid: 9999 });
+  });
+
+  it("refuses when the scratch VMID is in use, and when the tier has not opted in", async () => {
+    stack = await startStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 40 }, configure: restoreCfg(105) });
+    const s = stack;
+    await s.observer.until("state", () => s.observer.json(STATE("home_100")));
+    await s.observer.publish(CMD("home_100"), '{"action":"restore_test"}');
+    const rej = await waitEvent(s, "home_100", "command_rejected");
+    expect(rej.reason).toMatch(/scratch VMID 105 is in use \(pihole-home on proxmox-home\); refusing to touch it/);
+    await s.observer.publish(CMD("home_101"), '{"action":"restore_test"}');
+    const rej2 = await waitEvent(s, "home_101", "command_rejected");
+    expect(rej2.reason).toMatch(/tier P2 has not opted in to restore tests/);
+    expect(s.lab.requests.some((r) => r.method === "POST" || r.method === "DELETE")).toBe(false);
+    expect(s.lab.control.state.guests.get(105)!.name).toBe("pihole-home");
+  });
+});

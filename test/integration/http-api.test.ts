@@ -1,0 +1,170 @@
+/**
+ * The HTTP API over real HTTP: the express app on a bridge that reads the simulated lab (HTTPS)
+ * and publishes to a real broker. Auth, limits, schemas, no CORS, no secrets.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startStack, type Stack } from "../support/stack.js";
+import { parseConfigText } from "../../bridge/src/config/load.js";
+import { expectSchema, startHttp, until, type TestHttp } from "./http-helpers.js";
+
+const TOKEN = "http-test-token-4f1e9c2b7a";
+const IDS = ["home_100", "home_101", "home_102", "home_103", "home_105"];
+
+describe("HTTP API", () => {
+  let stack: Stack;
+  let http: TestHttp;
+  const bodies: string[] = [];
+  const get = async (path: string, init: RequestInit = {}) => {
+    const res = await fetch(http.url + path, init);
+    const text = await res.text();
+    bodies.push(text);
+    return { res, text, json: () => JSON.parse(text) };
+  };
+  const post = (path: string, body: string | undefined, headers: Record<string, string> = {}) =>
+    get(path, { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
+
+  beforeAll(async () => {
+    stack = await startStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 20 } });
+    await until("first evaluation", () => stack.service.bridge.result?.guests.length === 5);
+    http = await startHttp(stack, TOKEN, { rateLimit: { windowMs: 60_000, limit: 100 } });
+  });
+  afterAll(async () => {
+    await http?.close();
+    await stack?.stop();
+  });
+
+  it("binds to 127.0.0.1 unless told otherwise", () => {
+    const cfg = parseConfigText(`mqtt: { url: "mqtt://x:1883" }\nproxmox: [{ name: pve, url: "https://pve:8006", token_id: "a@pve!b", token_secret: s }]\n`);
+    expect(cfg.http).toEqual({ host: "127.0.0.1", port: 8080, token: undefined });
+    expect(stack.service.httpUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it("GET /healthz, /api/v1/guests and /api/v1/guests/<id> answer schema-valid JSON", async () => {
+    const h = await get("/healthz");
+    expect(h.res.status).toBe(200);
+    expectSchema("http-health", h.json());
+    expect(h.json()).toEqual({ status: "ok", mqtt: true, sources: [{ name: "pve", up: true, degraded: false }] });
+
+    const all = await get("/api/v1/guests");
+    expect(all.res.status).toBe(200);
+    expect(all.res.headers.get("content-type")).toMatch(/^application\/json/);
+    expectSchema("http-guests", all.json());
+    expect(all.json().guests.map((g: { id: string }) => g.id)).toEqual(IDS);
+
+    for (const id of IDS) {
+      const one = await get(`/api/v1/guests/${id}`);
+      expect(one.res.status).toBe(200);
+      expectSchema("guest-state", one.json());
+      expect(one.json().id).toBe(id);
+    }
+    const missing = await get("/api/v1/guests/home_999");
+    expect(missing.res.status).toBe(404);
+    expectSchema("http-error", missing.json());
+    expect(missing.json().error).toBe("unknown guest 'home_999'");
+
+    const nope = await get("/api/v2/anything");
+    expect(nope.res.status).toBe(404);
+    expectSchema("http-error", nope.json());
+  });
+
+  it("POST backup: no token → 401, wrong token → 401, right token → 202 and the backup runs", async () => {
+    const none = await post("/api/v1/guests/home_103/backup", "{}");
+    expect(none.res.status).toBe(401);
+    expect(none.res.headers.get("www-authenticate")).toMatch(/^Bearer/);
+    expectSchema("http-error", none.json());
+    const wrong = await post("/api/v1/guests/home_103/backup", "{}", { authorization: `Bearer ${TOKEN}x` });
+    expect(wrong.res.status).toBe(401);
+    const prefix = await post("/api/v1/guests/home_103/backup", "{}", { authorization: `Bearer ${TOKEN.slice(0, -1)}` });
+    expect(prefix.res.status).toBe(401);
+    const basic = await post("/api/v1/guests/home_103/backup", "{}", { authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString("base64")}` });
+    expect(basic.res.status).toBe(401);
+    expect(stack.lab.requests.filter((r) => r.method === "POST" && r.path.endsWith("/vzdump"))).toEqual([]);
+
+    const ok = await post("/api/v1/guests/home_103/backup", "{}", { authorization: `Bearer ${TOKEN}` });
+    expect(ok.res.status).toBe(202);
+    expectSchema("http-accepted", ok.json());
+    expect(ok.json().upid).toMatch(/^UPID:proxmox-home:.*:vzdump:103:/);
+    expect(stack.lab.requests.filter((r) => r.method === "POST" && r.path.endsWith("/vzdump"))).toHaveLength(1);
+    await until("103 running", async () => (await get("/api/v1/guests/home_103")).json().running === true);
+
+    const again = await post("/api/v1/guests/home_103/backup", "{}", { authorization: `Bearer ${TOKEN}` });
+    expect(again.res.status).toBe(409);
+    expect(again.json().error).toMatch(/already running/);
+    const unknown = await post("/api/v1/guests/home_999/backup", "", { authorization: `Bearer ${TOKEN}` });
+    expect(unknown.res.status).toBe(404);
+  });
+
+  it("bad input is a clear 4xx error, never a crash", async () => {
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const malformed = await post("/api/v1/guests/home_101/backup", "{not json", auth);
+    expect(malformed.res.status).toBe(400);
+    expect(malformed.json()).toEqual({ error: "malformed JSON body" });
+    const badMode = await post("/api/v1/guests/home_101/backup", JSON.stringify({ mode: "turbo" }), auth);
+    expect(badMode.res.status).toBe(400);
+    expect(badMode.json().error).toMatch(/malformed command: .*mode/);
+    const big = await post("/api/v1/guests/home_101/backup", JSON.stringify({ request_id: "x".repeat(20_000) }), auth);
+    expect(big.res.status).toBe(413);
+    expect(big.json()).toEqual({ error: "request body too large" });
+    // The route decides the action: a body cannot turn a backup into something else.
+    const sneaky = await post("/api/v1/guests/home_101/backup", JSON.stringify({ action: "set_tier", tier: "none" }), auth);
+    expect(sneaky.res.status).toBe(400);
+    expect(stack.service.bridge.guest("home_101")!.tier).toBe("P2");
+    for (const r of [malformed, badMode, big, sneaky]) expectSchema("http-error", r.json());
+    const h = await get("/healthz");
+    expect(h.res.status).toBe(200);
+  });
+
+  it("sends no CORS headers, on simple requests and on preflights", async () => {
+    const g = await get("/api/v1/guests", { headers: { origin: "https://evil.example" } });
+    expect(g.res.headers.get("access-control-allow-origin")).toBeNull();
+    const pre = await get("/api/v1/guests/home_100/backup", {
+      method: "OPTIONS",
+      headers: { origin: "https://evil.example", "access-control-request-method": "POST", "access-control-request-headers": "authorization" },
+    });
+    expect(pre.res.headers.get("access-control-allow-origin")).toBeNull();
+    expect(pre.res.headers.get("access-control-allow-headers")).toBeNull();
+  });
+
+  it("mutating routes are off (403) when no token is configured", async () => {
+    const open = await startHttp(stack, undefined);
+    try {
+      const res = await fetch(`${open.url}/api/v1/guests/home_100/backup`, { method: "POST", headers: { authorization: "Bearer " } });
+      expect(res.status).toBe(403);
+      expect((await res.json()).error).toMatch(/set http\.token/);
+    } finally {
+      await open.close();
+    }
+  });
+
+  it("rate-limits POSTs per client address (429), before the token is even checked", async () => {
+    const limited = await startHttp(stack, TOKEN, { rateLimit: { windowMs: 60_000, limit: 3 } });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const res = await fetch(`${limited.url}/api/v1/guests/home_999/backup`, { method: "POST", headers: { authorization: `Bearer wrong-${i}` } });
+        statuses.push(res.status);
+        if (res.status === 429) {
+          const body = await res.json();
+          expectSchema("http-error", body);
+          expect(body.error).toMatch(/too many POST requests: at most 3 per 60 s/);
+          expect(res.headers.get("ratelimit")).toMatch(/limit=3/);
+        } else await res.arrayBuffer();
+      }
+      expect(statuses).toEqual([401, 401, 401, 429, 429]);
+      // GETs are not limited.
+      for (let i = 0; i < 6; i++) expect((await fetch(`${limited.url}/api/v1/guests`)).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it("no secret ever appears in an answer or a log line", async () => {
+    await get("/");
+    await get("/metrics");
+    await get("/report.md");
+    const secrets = [TOKEN, ...stack.cfg.secrets];
+    expect(secrets.every((s) => s.length >= 8)).toBe(true);
+    for (const b of bodies) for (const s of secrets) expect(b).not.toContain(s);
+    for (const l of [...http.logs, ...stack.logs]) for (const s of secrets) expect(l).not.toContain(s);
+  });
+});

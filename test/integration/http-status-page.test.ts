@@ -1,0 +1,141 @@
+/**
+ * The status page in a real browser: Debian's headless Chromium (driven by playwright-core; no
+ * browser download), JavaScript off. Screenshots at phone and desktop width are written to
+ * $B2M_SCREENSHOTS (default <tmp>/backup2mqtt-screenshots) for a person to look at.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { chromium, type Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startStack, type Stack } from "../support/stack.js";
+import { renderStatusPage } from "../../bridge/src/publish/http/status-page.js";
+import { startHttp, until, type TestHttp } from "./http-helpers.js";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => fs.existsSync(p));
+if (!CHROMIUM && process.env.CI) throw new Error("CI must install Debian's chromium (apt-get install -y chromium)");
+if (!CHROMIUM) process.stderr.write("note: chromium is not installed here; the status page browser test is skipped\n");
+
+const TOKEN = "status-page-token-7d3e1a";
+const SHOTS = process.env.B2M_SCREENSHOTS ?? path.join(os.tmpdir(), "backup2mqtt-screenshots");
+
+describe.skipIf(!CHROMIUM)("status page in headless Chromium", () => {
+  let stack: Stack;
+  let http: TestHttp;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    stack = await startStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 20 } });
+    await until("first evaluation", () => stack.service.bridge.result?.guests.length === 5);
+    // The demo's running backup of 105 ends after ~6 s; wait for it so the picture is stable.
+    await until("105 finished", () => stack.service.bridge.guest("home_105")?.status === "ok", 20_000, 100);
+    http = await startHttp(stack, TOKEN);
+    fs.mkdirSync(SHOTS, { recursive: true });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      // playwright gives every launch a fresh, temporary --user-data-dir of its own.
+      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await http?.close();
+    await stack?.stop();
+  });
+
+  it("shows five guests, problems first, on a phone, without JavaScript", async () => {
+    const ctx = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    const page = await ctx.newPage();
+    const cspViolations: string[] = [];
+    page.on("console", (m) => m.type() === "error" && cspViolations.push(m.text()));
+    const res = await page.goto(`${http.url}/`);
+    expect(res!.status()).toBe(200);
+    const cards = page.locator("article.guest");
+    expect(await cards.count()).toBe(5);
+    const names = await cards.locator("h2").evaluateAll((els) => els.map((e) => e.childNodes[0]!.textContent));
+    const problem = await cards.evaluateAll((els) => els.map((e) => e.classList.contains("problem")));
+    // Problems first: every card with a problem comes before every card without.
+    expect(problem.indexOf(false)).toBe(problem.lastIndexOf(true) + 1);
+    expect(names[0]).toBe("vaultwarden"); // failed comes first
+    expect(names.at(-1)).toBe("homeassistant"); // ok and no finding
+    expect(await page.locator("script").count()).toBe(0);
+    // Readable on a phone: nothing is wider than the screen.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    // Each card shows tier, status, age, copies, off-site and last verified.
+    const first = await cards.first().innerText();
+    for (const label of ["Tier", "Last backup", "Copies", "Off-site", "Last verified"]) expect(first).toContain(label);
+    expect(first).toMatch(/FAILED|failed/);
+    const file = path.join(SHOTS, "status-page-phone.png");
+    await page.screenshot({ path: file, fullPage: true });
+    expect(fs.statSync(file).size).toBeGreaterThan(20_000);
+    expect(cspViolations).toEqual([]);
+    await ctx.close();
+  });
+
+  it("desktop width: a grid of cards; screenshot", async () => {
+    const ctx = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1280, height: 900 } });
+    const page = await ctx.newPage();
+    await page.goto(`${http.url}/`);
+    expect(await page.locator("article.guest").count()).toBe(5);
+    const tops = await page.locator("article.guest").evaluateAll((els) => els.map((e) => Math.round(e.getBoundingClientRect().top)));
+    expect(new Set(tops).size).toBeLessThan(5); // several cards per row
+    await page.screenshot({ path: path.join(SHOTS, "status-page-desktop.png"), fullPage: true });
+    await ctx.close();
+  });
+
+  it("run now: wrong token is refused, the right token starts the backup (no JavaScript)", async () => {
+    const ctx = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 390, height: 844 } });
+    const page = await ctx.newPage();
+    await page.goto(`${http.url}/`);
+    const card = page.locator("article#home_103");
+    await card.locator("summary").click();
+    await card.locator('input[name="token"]').fill("not-the-token");
+    const [wrong] = await Promise.all([page.waitForNavigation(), card.locator("button").click()]);
+    expect(wrong!.status()).toBe(401);
+    expect(await page.locator(".banner.bad").innerText()).toContain("Wrong or missing token: nothing was started.");
+    expect(stack.lab.requests.filter((r) => r.method === "POST" && r.path.endsWith("/vzdump"))).toEqual([]);
+
+    await page.goto(`${http.url}/`);
+    const again = page.locator("article#home_103");
+    await again.locator("summary").click();
+    await again.locator('input[name="token"]').fill(TOKEN);
+    const [ok] = await Promise.all([page.waitForNavigation(), again.locator("button").click()]);
+    expect(ok!.status()).toBe(202);
+    expect(await page.locator(".banner.good").innerText()).toMatch(/^Backup of download-home started \(task UPID:proxmox-home:/);
+    expect(stack.lab.requests.filter((r) => r.method === "POST" && r.path.endsWith("/vzdump"))).toHaveLength(1);
+    await page.screenshot({ path: path.join(SHOTS, "status-page-started.png"), fullPage: false });
+    await ctx.close();
+  });
+});
+
+describe("status page HTML", () => {
+  it("escapes everything that comes from PVE", () => {
+    const html = renderStatusPage({
+      cfg: { site: "home", tiers: {} },
+      result: {
+        guests: [
+          {
+            id: "home_100", source: "pve", vmid: 100, name: '<img src=x onerror="alert(1)">', type: "qemu", node: "n<1>", tier: null, tier_source: null,
+            status: "missing", status_reason: "x", problem: false, reasons: ["<script>alert(2)</script>"], findings: [], last_backup: null,
+            last_backup_size: null, archive_count: 0, next_backup: null, last_verified: null, last_offsite: null, running: false, last_attempt: null, changes_at: null,
+          },
+        ],
+        orphans: [],
+        counts: { unknown: 0, running: 0, failed: 0, missing: 1, stale: 0, ok: 0, problem: 0, untiered: 1, excluded: 0 },
+        nextChangeMs: null,
+      },
+      evidence: { sources: [], guests: [], archives: [], attempts: [], jobs: [], jobsReadable: {}, visibility: [] },
+      sources: [{ name: "pve", kind: "proxmox", up: false, degraded: false, error: "<b>down</b>" }],
+      lastRefreshMs: null,
+      now: Date.now(),
+      tokenConfigured: true,
+    });
+    expect(html).not.toContain("<img");
+    expect(html).not.toContain("<script");
+    expect(html).not.toContain("<b>down");
+    expect(html).toContain("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;");
+    expect(html).toContain("Source <strong>pve</strong> is unreachable: &lt;b&gt;down&lt;/b&gt;");
+  });
+});

@@ -1,0 +1,120 @@
+/**
+ * The strategy report: `backup2mqtt report --config FILE` (the real CLI, bridge/dist) and
+ * GET /report.md on the running bridge, both against the simulated lab.
+ */
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startLab } from "../../bridge/src/lab/index.js";
+import { startStack, type Stack } from "../support/stack.js";
+import type { GuestState } from "../../bridge/src/policy/types.js";
+import { startHttp, until, type TestHttp } from "./http-helpers.js";
+
+const cli = path.resolve(import.meta.dirname, "../../bridge/dist/cli.js");
+
+function runCli(args: string[], env: Record<string, string> = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Every guest (name, VMID, tier, status) and every finding reason is in the document. */
+function expectComplete(md: string, guests: GuestState[]) {
+  expect(guests).toHaveLength(5);
+  for (const g of guests) {
+    const rowRe = new RegExp(`^\\| ${g.name} \\| ${g.vmid} \\| ${g.type} \\| ${g.node} \\| ${g.tier ?? "untiered"} \\| ${g.status} \\|`, "m");
+    expect(md).toMatch(rowRe);
+    for (const f of g.findings) {
+      expect(md).toContain(f.reason.replace(/\|/g, "\\|"));
+      expect(md).toMatch(new RegExp(`^\\| ${g.name} \\|.*${f.code}.* \\|$`, "m"));
+    }
+    for (const r of g.reasons) expect(md).toContain(r);
+    expect(md).toContain(`#### ${g.name} (${g.type === "qemu" ? "VM" : "CT"} ${g.vmid}, node ${g.node})`);
+  }
+}
+
+describe("strategy report", () => {
+  describe("GET /report.md on the demo lab", () => {
+    let stack: Stack;
+    let http: TestHttp;
+    beforeAll(async () => {
+      stack = await startStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 20 } });
+      await until("first evaluation", () => stack.service.bridge.result?.guests.length === 5);
+      http = await startHttp(stack, undefined);
+    });
+    afterAll(async () => {
+      await http?.close();
+      await stack?.stop();
+    });
+
+    it("is Markdown with generated time, versions, tiers, every guest and finding, jobs, verification and restore", async () => {
+      const res = await fetch(`${http.url}/report.md`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toBe("text/markdown; charset=utf-8");
+      const md = await res.text();
+      const guests = stack.service.bridge.result!.guests;
+      expect(md.split("\n")[0]).toBe("# Backup strategy — home");
+      expect(md).toMatch(/^Generated \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z by backup2mqtt \d+\.\d+\.\d+ \(Node\.js v\d+[^)]*\); Proxmox VE: pve 9\.1\.6\.$/m);
+      for (const h of ["## Summary", "## Tiers and what they promise", "## Guests", "## Coverage gaps", "## Jobs that implement the tiers", "## Verification and restore-test log", "## Restore procedure"]) expect(md).toContain(`\n${h}\n`);
+      expect(md).toMatch(/^\| \*\*P0\*\* \| Critical, daily \| 1d 2h \| 02:00 \| keep-daily=7,keep-weekly=4,keep-monthly=6 \| 2 \| yes \| 7d \| yes \| homeassistant \(100\) \|$/m);
+      expectComplete(md, guests);
+      // Problems first: the failed guest's row comes before the ok one.
+      expect(md.indexOf("| vaultwarden | 102 |")).toBeLessThan(md.indexOf("| homeassistant | 100 |"));
+      expect(md).toMatch(/^\| backup-p2-weekly \| pve \| someone else \| \*\*no\*\* \| sun 03:00 \| VMIDs 101, 103 \(immich, download-home\) \| local \|/m);
+      expect(md).toContain("**No verification or restore test has been recorded yet.**");
+      expect(md).toContain("qmrestore <volid> $NEWID --unique 1 --start 0");
+      expect(md).toContain("pct restore $NEWID <volid> --unique 1 --storage <rootfs-storage>");
+      // The exact command for a guest uses its newest archive.
+      const newest100 = md.match(/Newest archive: `(synology:backup\/vzdump-qemu-100-[^`]+)`/)![1]!;
+      expect(md).toContain(`qmrestore ${newest100} $NEWID --unique 1 --start 0`);
+      expect(md).toMatch(/pct restore \$NEWID \w+:backup\/vzdump-lxc-105-\S+\.tar\.zst --unique 1/);
+      expect(md).toContain("**No archive exists: this guest cannot be restored.**"); // download-home
+    });
+  });
+
+  describe("backup2mqtt report --config", () => {
+    it("prints the same document for the seed lab on stdout; every guest missing and unprotected", async () => {
+      const lab = await startLab({ scenario: "seed", authFailDelayMs: 0 });
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "b2m-report-"));
+      try {
+        const t = lab.tokens[0]!;
+        const cfg = path.join(dir, "b2m.yaml");
+        fs.writeFileSync(
+          cfg,
+          `site: home\nmqtt: { url: "mqtt://127.0.0.1:1" }\nproxmox:\n  - { name: pve, url: "${lab.url}", token_id: "${t.id}", token_secret: "\${S}", fingerprint: "${lab.fingerprint}" }\nstate_dir: ${dir}/state\n`,
+        );
+        const r = await runCli(["report", "--config", cfg], { S: t.secret });
+        expect(r.stderr).toBe("");
+        expect(r.code).toBe(0);
+        const md = r.stdout;
+        expect(md).toContain("5 guests: 0 ok, 0 stale, 0 failed, 5 missing, 0 running, 0 unknown. **5 with problems**");
+        for (const [name, vmid, tier, job] of [
+          ["homeassistant", 100, "P0", "backup-p0-daily"],
+          ["immich", 101, "P2", "backup-p2-weekly"],
+          ["vaultwarden", 102, "P1", "backup-p1-daily"],
+          ["download-home", 103, "P2", "backup-p2-weekly"],
+          ["pihole-home", 105, "P2", "backup-p2-weekly"],
+        ] as const) {
+          expect(md).toMatch(new RegExp(`^\\| ${name} \\| ${vmid} \\| \\w+ \\| proxmox-home \\| ${tier} \\| missing \\| \\*\\*yes\\*\\* \\| never \\|.* unprotected \\|$`, "m"));
+          expect(md).toContain(`- **${name}** (${vmid}, tier ${tier}, missing):\n  - missing: no backup archive of this guest exists on any storage\n  - unprotected: backup job '${job}' selects this guest but is disabled`);
+        }
+        expect(md).toContain("Tiers with guests no enabled job protects: P0, P1, P2.");
+        expect(md).not.toContain(t.secret);
+
+        const bad = await runCli(["report", "--config", path.join(dir, "nope.yaml")]);
+        expect(bad.code).toBe(2);
+        expect(bad.stderr).toMatch(/nope\.yaml: 1 problem\(s\)\n.*cannot read file/);
+      } finally {
+        await lab.stop();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+});
