@@ -223,3 +223,43 @@ describe("restore test", () => {
     expect(s.lab.control.state.guests.get(105)!.name).toBe("pihole-home");
   });
 });
+
+describe("backups started outside the bridge", () => {
+  it("a scheduled job run shows its guests running, then their results and events", async () => {
+    stack = await startStack({ broker: "embedded", lab: { scenario: "seed", taskSpeed: 30 }, pollMs: 300 });
+    const s = stack;
+    await s.observer.until("state", () => s.observer.json(STATE("home_100")));
+    const t = Date.now();
+    s.lab.control.runScheduledJobsNow("backup-p2-weekly"); // as if the GUI's "Run now" on a disabled job
+    await s.observer.until("101 running", () => s.observer.json(STATE("home_101"))?.running === true);
+    await waitEvent(s, "home_101", "backup_started", t);
+    await waitEvent(s, "home_105", "backup_finished", t, 30_000);
+    for (const id of ["home_101", "home_103", "home_105"]) {
+      await s.observer.until(`${id} ok`, () => s.observer.json(STATE(id))?.status === "ok", 20_000);
+    }
+  });
+});
+
+describe("vzdump over SSH (backup.method: ssh)", () => {
+  it("runs vzdump on the node and follows the task PVE registered for it", async () => {
+    const holder: { ssh?: SshDouble } = {};
+    stack = await startStack({
+      broker: "embedded",
+      lab: { scenario: "seed", taskSpeed: 30 },
+      pollMs: 300,
+      configure: async (cfg, lab) => {
+        await withSsh(holder)(cfg, lab);
+        cfg.proxmox[0]!.backup = { ...cfg.proxmox[0]!.backup, method: "ssh", storage: "local" };
+      },
+    });
+    const s = stack;
+    await s.observer.until("state", () => s.observer.json(STATE("home_103")));
+    const t = Date.now();
+    await s.observer.publish(CMD("home_103"), '{"action":"backup"}');
+    await waitEvent(s, "home_103", "backup_started", t);
+    await s.observer.until("running", () => s.observer.json(STATE("home_103"))?.running === true);
+    await s.observer.until("ok", () => s.observer.json(STATE("home_103"))?.status === "ok", 20_000);
+    expect(holder.ssh!.commands).toEqual([`vzdump 103 --mode 'snapshot' --compress 'zstd' --storage 'local' --notes-template '{{guestname}}'`]);
+    expect(s.lab.requests.some((r) => r.method === "POST")).toBe(false); // nothing went through the API
+  });
+});

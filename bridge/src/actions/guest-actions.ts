@@ -123,7 +123,8 @@ export class GuestActions {
     const ssh = source.cfg.ssh;
     if (!ssh) return this.refuse("backup", g.id, origin, "backup.method is ssh but no ssh section is configured");
     const storage = o.storage ?? source.defaultBackupStorage(source.guest(g.vmid)!);
-    const cmd = ["vzdump", String(g.vmid), "--mode", o.mode, "--compress", o.compress, ...(storage ? ["--storage", storage, ...(o.notesTemplate ? ["--notes-template", o.notesTemplate] : [])] : [])].map((a, i) => (i === 0 ? a : shq(a))).join(" ");
+    const flags: [string, string][] = [["mode", o.mode], ["compress", o.compress], ...(storage ? ([["storage", storage], ...(o.notesTemplate ? [["notes-template", o.notesTemplate]] : [])] as [string, string][]) : [])];
+    const cmd = `vzdump ${g.vmid} ${flags.map(([k, v]) => `--${k} ${shq(v)}`).join(" ")}`;
     this.d.store.audit({ time: new Date(this.d.clock.now()).toISOString(), action: "backup", target: g.id, origin, result: "accepted", detail: "ssh" });
     this.d.event(g.id, { event_type: "backup_started", time: new Date(this.d.clock.now()).toISOString(), guest: g.id });
     void sshExec(sshTargetFor(ssh, g.node), cmd)
