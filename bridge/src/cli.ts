@@ -112,6 +112,20 @@ program
     emit(await reportCommand(o.config));
   });
 
+program
+  .command("dsm-login")
+  .description("first login to a Synology NAS with 2-step verification: stores a trusted-device token in state_dir")
+  .requiredOption("-c, --config <file>", "configuration file (YAML or JSON)")
+  .option("--source <name>", "the synology source (needed when several are configured)")
+  .requiredOption("--otp <code>", "the 6-digit code from the authenticator app")
+  .action(async (o: { config: string; source?: string; otp: string }) => {
+    const { dsmLoginCommand } = await import("./sources/dsm/login-command.js");
+    const r = await dsmLoginCommand(o);
+    process.stdout.write(r.stdout);
+    process.stderr.write(r.stderr);
+    process.exitCode = r.exitCode;
+  });
+
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`backup2mqtt: ${e.message}\n`);
   process.exit(1);

@@ -12,7 +12,7 @@ import { startStack, type Stack } from "../support/stack.js";
 import type { GuestState } from "../../bridge/src/policy/types.js";
 import { startHomeAssistant, startMosquitto, waitFor, type HaState, type HomeAssistant, type Mosquitto } from "./runner.js";
 import { deviceView, logProblems, sameSecond, StateRecorder, type DeviceView } from "./ha-view.js";
-import { bridgeEntities, EVENT_TYPES, GUEST_ENTITIES, readmeDeviceClass, readmeEntityTable, type ExpectedEntity } from "./entity-table.js";
+import { bridgeEntities, EVENT_TYPES, GUEST_ENTITIES, readmeCategory, readmeDeviceClass, readmeEntityTable, type ExpectedEntity } from "./entity-table.js";
 
 const SITE = "home";
 const BRIDGE_DEVICE = `backup2mqtt_${SITE}_bridge`;
@@ -46,6 +46,25 @@ describe("backup2mqtt in a real Home Assistant", () => {
     const e = view?.entities.get(name);
     if (!e) throw new Error(`HA has no '${name}' entity for guest ${vmid}`);
     return e.entity_id;
+  };
+
+  /**
+   * HA took every entity id from the default_entity_id we published (entity ids are the README's
+   * contract, and a payload that relied on object_id would get ids HA makes up from the names).
+   * object_id itself is checked on the payload: HA 2026.4+ drops it without a log line.
+   */
+  const checkEntityIds = (view: DeviceView, deviceIdentifier: string) => {
+    const config = stack.observer.json<{ components: Record<string, Record<string, unknown>> }>(`homeassistant/device/${deviceIdentifier}/config`);
+    expect(config, `retained discovery of ${deviceIdentifier}`).toBeDefined();
+    const components = Object.values(config!.components);
+    for (const c of components) {
+      expect(Object.keys(c).filter((k) => k === "object_id" || k === "obj_id"), `component ${String(c.unique_id)}`).toEqual([]);
+    }
+    for (const e of view.entities.values()) {
+      const c = components.find((x) => x.unique_id === e.unique_id);
+      expect(c?.default_entity_id, `default_entity_id of ${e.unique_id}`).toBeTypeOf("string");
+      expect(e.entity_id).toBe(c!.default_entity_id);
+    }
   };
 
   /** Ends a wait at once when HA logged an MQTT problem (a rejected payload would only time out). */
@@ -119,7 +138,11 @@ describe("backup2mqtt in a real Home Assistant", () => {
     // The README table is what this suite checks: same rows, same platforms and device classes.
     const readme = readmeEntityTable();
     expect(readme.map((r) => [r.name, r.platform])).toEqual(GUEST_ENTITIES.map((e) => [e.name, e.domain]));
-    for (const row of readme) expect(readmeDeviceClass(row), row.name).toBe(GUEST_ENTITIES.find((e) => e.name === row.name)!.deviceClass);
+    for (const row of readme) {
+      const exp = GUEST_ENTITIES.find((e) => e.name === row.name)!;
+      expect(readmeDeviceClass(row), `README device class of ${row.name}`).toBe(exp.deviceClass);
+      expect(readmeCategory(row), `README category of ${row.name}`).toBe(exp.category);
+    }
 
     const bridgeExpected = bridgeEntities(["pve"]);
     const bridge = await waitFor(
@@ -133,6 +156,7 @@ describe("backup2mqtt in a real Home Assistant", () => {
     expect(bridge.device.name).toBe(`backup2mqtt ${SITE}`);
     const all = await states();
     checkEntities(bridge, bridgeExpected, all);
+    checkEntityIds(bridge, BRIDGE_DEVICE);
 
     const views = new Map<number, DeviceView>();
     for (const { vmid, name } of labGuests) {
@@ -149,6 +173,7 @@ describe("backup2mqtt in a real Home Assistant", () => {
       expect(view.device.manufacturer).toBe("Proxmox VE");
       expect(view.device.via_device_id).toBe(bridge.device.id);
       checkEntities(view, GUEST_ENTITIES, await states());
+      checkEntityIds(view, guestDevice(vmid));
       for (const e of view.entities.values()) expect(e.entity_id.startsWith(`${e.entity_id.split(".")[0]}.${slug(name)}_`), e.entity_id).toBe(true);
     }
     // Exactly our devices: nothing doubled, nothing left over.
@@ -254,8 +279,14 @@ describe("backup2mqtt in a real Home Assistant", () => {
     expect(rejected.attributes.action).toBe("verify");
     expect(String(rejected.attributes.reason)).toMatch(/verification/);
     expect(EVENT_TYPES).toContain(rejected.attributes.event_type);
+    // The event comes as the task ends; the guest's state follows with the next evaluation.
+    const status = await entityOf(vmid, "Backup status");
+    await waitFor(async () => bridgeGuest(vmid).status === "failed" && (await ha.rest.state(status))?.state === "failed", {
+      timeoutMs: 15_000,
+      description: "bridge and HA: vaultwarden failed",
+    });
+    expect(bridgeGuest(vmid).status_reason).toContain(reason);
     await haMatchesBridge([vmid], "HA equal to the bridge after the failed backup");
-    expect(bridgeGuest(vmid).status).toBe("failed");
   });
 
   it("selecting a tier in HA changes the guest's tier in the bridge", async () => {

@@ -34,7 +34,11 @@ const onOff = (b: boolean) => exact(b ? "on" : "off");
 
 export const STATUS_OPTIONS = ["ok", "stale", "failed", "missing", "running", "unknown"] as const;
 export const TIER_OPTIONS = ["P0", "P1", "P2", "none"] as const;
-export const EVENT_TYPES = ["backup_started", "backup_finished", "backup_failed", "command_rejected"] as const;
+/** README: "backup_/verify_/restore_test_ started, finished, failed; command_rejected". */
+export const EVENT_TYPES = [
+  ...["backup", "verify", "restore_test"].flatMap((a) => ["started", "finished", "failed"].map((r) => `${a}_${r}`)),
+  "command_rejected",
+] as const;
 
 /** One row per entity of the README table, in its order. */
 export const GUEST_ENTITIES: readonly ExpectedEntity[] = [
@@ -62,6 +66,15 @@ export const GUEST_ENTITIES: readonly ExpectedEntity[] = [
   { name: "Backup running", domain: "binary_sensor", deviceClass: "running", expect: (g) => onOff(g.running) },
   { name: "Back up now", domain: "button" },
   { name: "Verify now", domain: "button" },
+  { name: "Restore test", domain: "button", category: "diagnostic" },
+  {
+    name: "Last restore test",
+    domain: "sensor",
+    deviceClass: "timestamp",
+    category: "diagnostic",
+    expect: (g) => ts(g.last_restore_test?.time ?? null),
+    attributes: (g) => (g.last_restore_test ? { ok: g.last_restore_test.ok, volid: g.last_restore_test.volid } : {}),
+  },
   { name: "Backup event", domain: "event", options: EVENT_TYPES },
 ];
 
@@ -100,7 +113,12 @@ export function readmeEntityTable(text = readFileSync(README, "utf8")): ReadmeRo
   return rows;
 }
 
-/** The device class a README row names: its details start with a `backticked` word. */
+/** The device class a README row names: the first `backticked` word of its details. */
 export function readmeDeviceClass(row: ReadmeRow): string | undefined {
-  return /^`([a-z_]+)`/.exec(row.details)?.[1];
+  return /`([a-z_]+)`/.exec(row.details)?.[1];
+}
+
+/** The entity category a README row names: details that start with "diagnostic" or "config category". */
+export function readmeCategory(row: ReadmeRow): string | undefined {
+  return /^(diagnostic|config)\b/.exec(row.details)?.[1];
 }

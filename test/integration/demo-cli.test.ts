@@ -48,7 +48,8 @@ describe("npm start (the demo)", () => {
     const statuses = await o.until(
       "every status",
       () => {
-        const configs = [...o.last.entries()].filter(([t, p]) => t.startsWith("homeassistant/device/backup2mqtt_") && p).length;
+        // Guest + bridge devices (Hyper Backup task and PBS datastore devices are counted below).
+        const configs = [...o.last.entries()].filter(([t, p]) => t.startsWith("homeassistant/device/backup2mqtt_") && !/_(hyperbackup|pbs)_/.test(t) && p).length;
         const st = new Set([...o.last.entries()].filter(([t]) => /^backup2mqtt\/guest\/[^/]+\/state$/.test(t)).map(([, p]) => JSON.parse(p).status));
         return configs === 6 && ["ok", "stale", "failed", "missing"].every((s) => st.has(s)) && st;
       },
@@ -58,6 +59,8 @@ describe("npm start (the demo)", () => {
     const elapsed = Date.now() - t0;
     expect(elapsed).toBeLessThan(45_000);
     process.stderr.write(`demo: discovery + all statuses after ${elapsed} ms\n`);
+    // The off-site layer: Hyper Backup task devices, a PBS datastore device, guests with last_offsite.
+    await o.until("off-site devices", () => o.json("homeassistant/device/backup2mqtt_home_hyperbackup_2/config") && o.json("homeassistant/device/backup2mqtt_home_pbs_store1/config") && o.json("backup2mqtt/guest/home_100/state")?.last_offsite, 20_000);
     const api = (await (await fetch(`http://127.0.0.1:${httpPort}/api/v1/guests`)).json()) as { guests: { id: string }[] };
     expect(api.guests.map((g) => g.id)).toEqual(["home_100", "home_101", "home_102", "home_103", "home_105"]);
   }, 60_000);

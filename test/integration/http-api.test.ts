@@ -2,6 +2,9 @@
  * The HTTP API over real HTTP: the express app on a bridge that reads the simulated lab (HTTPS)
  * and publishes to a real broker. Auth, limits, schemas, no CORS, no secrets.
  */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../support/stack.js";
 import { parseConfigText } from "../../bridge/src/config/load.js";
@@ -37,6 +40,16 @@ describe("HTTP API", () => {
     const cfg = parseConfigText(`mqtt: { url: "mqtt://x:1883" }\nproxmox: [{ name: pve, url: "https://pve:8006", token_id: "a@pve!b", token_secret: s }]\n`);
     expect(cfg.http).toEqual({ host: "127.0.0.1", port: 8080, token: undefined });
     expect(stack.service.httpUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it("config: http.webhook_secret(_file) is read, counted as a secret, and must be long enough", () => {
+    const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "b2m-cfg-")), "hook");
+    fs.writeFileSync(f, "0123456789abcdef-secret\n");
+    const base = `mqtt: { url: "mqtt://x:1883" }\nproxmox: [{ name: pve, url: "https://pve:8006", token_id: "a@pve!b", token_secret: s }]\n`;
+    const cfg = parseConfigText(`${base}http: { listen: "0.0.0.0:9000", webhook_secret_file: ${f} }\n`);
+    expect(cfg.http).toMatchObject({ host: "0.0.0.0", port: 9000, webhookSecret: "0123456789abcdef-secret" });
+    expect(cfg.secrets).toContain("0123456789abcdef-secret");
+    expect(() => parseConfigText(`${base}http: { webhook_secret: short }\n`)).toThrow(/http\.webhook_secret: must NOT have fewer than 16 characters/);
   });
 
   it("GET /healthz, /api/v1/guests and /api/v1/guests/<id> answer schema-valid JSON", async () => {

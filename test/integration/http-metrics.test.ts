@@ -47,10 +47,16 @@ describe("Prometheus /metrics", () => {
     expect(Object.keys(last).sort()).toEqual(["100", "101", "102", "105"]); // 103 has never been backed up
     expect(Number(last["100"]!.value)).toBe(Date.parse(g("home_100").last_backup!) / 1000);
     expect(Number(byVmid("backup2mqtt_guest_last_backup_size_bytes")["101"]!.value)).toBe(g("home_101").last_backup_size);
-    expect(Number(byVmid("backup2mqtt_guest_copies")["100"]!.value)).toBe(2); // synology + local
+    // The policy's 3-2-1 count when an off-site source is configured, else distinct storages (synology + local).
+    const storages100 = new Set(stack.service.bridge.evidence().archives.filter((a) => a.vmid === 100).map((a) => a.storage)).size;
+    expect(storages100).toBeGreaterThanOrEqual(2);
+    expect(Number(byVmid("backup2mqtt_guest_copies")["100"]!.value)).toBe(g("home_100").copies ?? storages100);
     expect(Number(byVmid("backup2mqtt_guest_problem")["102"]!.value)).toBe(1);
     expect(Number(byVmid("backup2mqtt_guest_problem")["100"]!.value)).toBe(0);
-    expect(m.get("backup2mqtt_guest_last_verified_timestamp_seconds")!.metrics).toEqual([]); // nothing verified yet
+    // Only guests with a verification have the series (absent, not 0, when never verified).
+    const verified = Object.fromEntries(m.get("backup2mqtt_guest_last_verified_timestamp_seconds")!.metrics.map((s) => [s.labels!.vmid, Number(s.value)]));
+    const expected = Object.fromEntries(stack.service.bridge.result!.guests.filter((x) => x.last_verified).map((x) => [String(x.vmid), Date.parse(x.last_verified!) / 1000]));
+    expect(verified).toEqual(expected);
 
     const status = m.get("backup2mqtt_guest_status")!.metrics;
     const current = Object.fromEntries(status.filter((s) => s.value === "1").map((s) => [s.labels!.vmid, s.labels!.status]));

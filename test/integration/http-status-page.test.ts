@@ -105,6 +105,7 @@ describe.skipIf(!CHROMIUM)("status page in headless Chromium", () => {
     expect(ok!.status()).toBe(202);
     expect(await page.locator(".banner.good").innerText()).toMatch(/^Backup of download-home started \(task UPID:proxmox-home:/);
     expect(stack.lab.requests.filter((r) => r.method === "POST" && r.path.endsWith("/vzdump"))).toHaveLength(1);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
     await page.screenshot({ path: path.join(SHOTS, "status-page-started.png"), fullPage: false });
     await ctx.close();
   });

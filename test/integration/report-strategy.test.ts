@@ -68,7 +68,13 @@ describe("strategy report", () => {
       // Problems first: the failed guest's row comes before the ok one.
       expect(md.indexOf("| vaultwarden | 102 |")).toBeLessThan(md.indexOf("| homeassistant | 100 |"));
       expect(md).toMatch(/^\| backup-p2-weekly \| pve \| someone else \| \*\*no\*\* \| sun 03:00 \| VMIDs 101, 103 \(immich, download-home\) \| local \|/m);
-      expect(md).toContain("**No verification or restore test has been recorded yet.**");
+      const pbsVerified = stack.service.bridge.evidence().archives.filter((a) => a.verification);
+      if (pbsVerified.length) {
+        // Archives verified by PBS are in the log, so the "nothing recorded" placeholder must not be.
+        expect(md).toContain("### Verified by Proxmox Backup Server (verify jobs; newest archive first)");
+        for (const a of pbsVerified) expect(md).toContain(`| ${a.volid} |`);
+        expect(md).not.toContain("No verification or restore test has been recorded yet");
+      } else expect(md).toContain("**No verification or restore test has been recorded yet.**");
       expect(md).toContain("qmrestore <volid> $NEWID --unique 1 --start 0");
       expect(md).toContain("pct restore $NEWID <volid> --unique 1 --storage <rootfs-storage>");
       // The exact command for a guest uses its newest archive.
@@ -106,7 +112,28 @@ describe("strategy report", () => {
           expect(md).toContain(`- **${name}** (${vmid}, tier ${tier}, missing):\n  - missing: no backup archive of this guest exists on any storage\n  - unprotected: backup job '${job}' selects this guest but is disabled`);
         }
         expect(md).toContain("Tiers with guests no enabled job protects: P0, P1, P2.");
+        expect(md).toContain("**No verification or restore test has been recorded yet.**");
+        expect(md).toContain("No Synology (Hyper Backup) or PBS source is configured");
         expect(md).not.toContain(t.secret);
+
+        // What the service recorded in state_dir (verifications, restore tests) is the log.
+        fs.mkdirSync(path.join(dir, "state"), { recursive: true });
+        fs.writeFileSync(
+          path.join(dir, "state", "verifications.json"),
+          JSON.stringify([
+            { source: "pve", vmid: 100, volid: "synology:backup/vzdump-qemu-100-2026_01_01-02_00_00.vma.zst", timeMs: Date.parse("2026-01-01T03:00:00Z"), ok: true, method: "ssh" },
+            { source: "pve", vmid: 102, volid: "synology:backup/vzdump-qemu-102-2026_01_01-02_30_00.vma.zst", timeMs: Date.parse("2026-01-01T04:00:00Z"), ok: false, method: "ssh", reason: "zstd: corrupted block" },
+          ]),
+        );
+        fs.writeFileSync(
+          path.join(dir, "state", "restore-tests.json"),
+          JSON.stringify([{ source: "pve", vmid: 100, volid: "synology:backup/vzdump-qemu-100-2026_01_01-02_00_00.vma.zst", scratchVmid: 9100, timeMs: Date.parse("2026-01-02T03:00:00Z"), durationMs: 60000, ok: true, cleanedUp: true }]),
+        );
+        const logged = (await runCli(["report", "--config", cfg], { S: t.secret })).stdout;
+        expect(logged).not.toContain("No verification or restore test has been recorded yet");
+        expect(logged).toContain("| 2026-01-01 04:00 UTC | vaultwarden | 102 | synology:backup/vzdump-qemu-102-2026_01_01-02_30_00.vma.zst | **failed**: zstd: corrupted block |");
+        expect(logged).toContain("| 2026-01-01 03:00 UTC | homeassistant | 100 | synology:backup/vzdump-qemu-100-2026_01_01-02_00_00.vma.zst | ok |");
+        expect(logged).toContain("### Restore tests (newest first)\n\n| time | guest | VMID | archive | result |\n|---|---|---|---|---|\n| 2026-01-02 03:00 UTC | homeassistant | 100 |");
 
         const bad = await runCli(["report", "--config", path.join(dir, "nope.yaml")]);
         expect(bad.code).toBe(2);

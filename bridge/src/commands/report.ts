@@ -17,10 +17,10 @@ export async function reportCommand(file: string, env: NodeJS.ProcessEnv = proce
   const snap = await takeSnapshot(cfg, log);
   try {
     const pve = await pveVersions(snap.sources);
-    const md = renderReport({ cfg, result: snap.result, evidence: snap.evidence, now: snap.now, versions: { bridge: VERSION, node: process.version, pve } });
-    const down = snap.evidence.sources.filter((s) => !s.up || s.degraded);
+    const md = renderReport({ cfg, result: snap.result, evidence: snap.evidence, now: snap.now, versions: { bridge: VERSION, node: process.version, pve }, offsiteHealth: snap.offsiteHealth });
+    const down = [...snap.evidence.sources, ...snap.offsiteHealth].filter((s) => !s.up || s.degraded);
     // The document is still written (it says what is unknown); the exit code tells scripts a source failed.
-    return { exitCode: down.length ? 1 : 0, stdout: md, stderr: down.map((s) => `proxmox '${s.name}': ${s.error ?? "not readable"}\n`).join("") };
+    return { exitCode: down.length ? 1 : 0, stdout: md, stderr: down.map((s) => `${s.kind} '${s.name}': ${s.error ?? "not readable"}\n`).join("") };
   } finally {
     await snap.close();
   }

@@ -11,6 +11,8 @@ import { z } from "zod";
 import { parseCalendar } from "./calendar.js";
 import { assertTimeZone } from "./timezone.js";
 import { ROLES } from "./acl.js";
+import { DsmScenarioSchema } from "./dsm/scenario.js";
+import { PbsScenarioSchema } from "./pbs/scenario.js";
 
 /** bridge/scenarios, from src/lab (vitest) and from dist/lab (compiled) alike. */
 export const scenariosDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "scenarios");
@@ -230,6 +232,10 @@ export const ScenarioSchema = z
     jobs: z.array(JobSchema).default([]),
     tasks: z.array(TaskSchema).default([]),
     tokens: z.array(TokenSchema).default([]),
+    /** Optional simulated Synology NAS (Hyper Backup), started beside the PVE lab by the demo. */
+    synology: DsmScenarioSchema.optional(),
+    /** Optional simulated Proxmox Backup Server. */
+    pbs: PbsScenarioSchema.optional(),
   })
   .strict()
   .superRefine((s, ctx) => {

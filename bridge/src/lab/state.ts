@@ -218,11 +218,37 @@ export function jobReadForm(j: Partial<ScenarioJob> & { id: string }): Record<st
   return out;
 }
 
+interface ArchiveLocation {
+  all: ArchiveState[];
+  byVmid: Map<number, ArchiveState[]>;
+  sorted: Map<string, ArchiveState[]>;
+}
+
+interface ArchiveIndex {
+  list: ArchiveState[];
+  length: number;
+  byLocation: Map<string, ArchiveLocation>;
+  byName: Set<string>;
+  bytes: Map<string, number>;
+}
+
+const locationKey = (storage: string, node: string | null): string => (node === null ? storage : `${storage}\u0000${node}`);
+const archiveKey = (a: Pick<ArchiveState, "volid" | "node">): string => `${a.volid}\u0000${a.node ?? ""}`;
+
 export class LabState {
   readonly nodes = new Map<string, NodeState>();
   readonly storages = new Map<string, StorageState>();
   readonly guests = new Map<number, GuestState>();
-  archives: ArchiveState[] = [];
+  private archiveList: ArchiveState[] = [];
+  private archiveIndex: ArchiveIndex | null = null;
+  /** Every archive. Assigning a new array is fine (the index is rebuilt); so is push/splice (length is checked). */
+  get archives(): ArchiveState[] {
+    return this.archiveList;
+  }
+  set archives(list: ArchiveState[]) {
+    this.archiveList = list;
+    this.archiveIndex = null;
+  }
   readonly jobs = new Map<string, JobState>();
   readonly tasks: TaskState[] = [];
   readonly tokens = new Map<string, Token>();
@@ -359,16 +385,68 @@ export class LabState {
       ...(a.corrupt ? { corrupt: true } : {}),
     };
     // Same name twice (same guest, same second) overwrites, as a file would.
-    this.archives = this.archives.filter((x) => !(x.volid === archive.volid && x.node === archive.node));
-    this.archives.push(archive);
+    if (this.index().byName.has(archiveKey(archive))) this.archives = this.archives.filter((x) => !(x.volid === archive.volid && x.node === archive.node));
+    const index = this.index();
+    this.archiveList.push(archive);
+    this.indexAdd(index, archive);
     return archive;
   }
 
-  /** Archives visible from a node on a storage. */
+  /** Archives visible from a node on a storage (a fresh array). */
   archivesOn(storageId: string, node: string): ArchiveState[] {
     const storage = this.storages.get(storageId);
     if (!storage) return [];
-    return this.archives.filter((a) => a.storage === storageId && (storage.shared || a.node === node));
+    return [...(this.index().byLocation.get(locationKey(storageId, storage.shared ? null : node))?.all ?? [])];
+  }
+
+  /** Archives of one guest visible from a node on a storage (a fresh array). */
+  archivesOfGuestOn(storageId: string, node: string, vmid: number): ArchiveState[] {
+    const storage = this.storages.get(storageId);
+    if (!storage) return [];
+    return [...(this.index().byLocation.get(locationKey(storageId, storage.shared ? null : node))?.byVmid.get(vmid) ?? [])];
+  }
+
+  /** archivesOn, sorted by `compare`; the order is cached until the archive set changes. */
+  archivesOnSorted(storageId: string, node: string, cacheKey: string, compare: (a: ArchiveState, b: ArchiveState) => number): ArchiveState[] {
+    const storage = this.storages.get(storageId);
+    if (!storage) return [];
+    const loc = this.index().byLocation.get(locationKey(storageId, storage.shared ? null : node));
+    if (!loc) return [];
+    let sorted = loc.sorted.get(cacheKey);
+    if (!sorted) loc.sorted.set(cacheKey, (sorted = [...loc.all].sort(compare)));
+    return sorted;
+  }
+
+  /** Bytes of all archives on a storage (every node). */
+  archiveBytes(storageId: string): number {
+    return this.index().bytes.get(storageId) ?? 0;
+  }
+
+  /**
+   * Archives indexed by location (storage, node for local storages) and VMID, so a lab with
+   * hundreds of thousands of archives answers per-storage and per-guest listings without
+   * scanning them all. Rebuilt whenever the list was replaced or changed length behind its back.
+   */
+  private index(): ArchiveIndex {
+    if (this.archiveIndex && this.archiveIndex.list === this.archiveList && this.archiveIndex.length === this.archiveList.length) return this.archiveIndex;
+    const index: ArchiveIndex = { list: this.archiveList, length: 0, byLocation: new Map(), byName: new Set(), bytes: new Map() };
+    for (const a of this.archiveList) this.indexAdd(index, a);
+    this.archiveIndex = index;
+    return index;
+  }
+
+  private indexAdd(index: ArchiveIndex, a: ArchiveState): void {
+    const key = locationKey(a.storage, a.node);
+    let loc = index.byLocation.get(key);
+    if (!loc) index.byLocation.set(key, (loc = { all: [], byVmid: new Map(), sorted: new Map() }));
+    loc.all.push(a);
+    const forGuest = loc.byVmid.get(a.vmid);
+    if (forGuest) forGuest.push(a);
+    else loc.byVmid.set(a.vmid, [a]);
+    loc.sorted.clear();
+    index.byName.add(archiveKey(a));
+    index.bytes.set(a.storage, (index.bytes.get(a.storage) ?? 0) + a.size);
+    index.length = this.archiveList.length;
   }
 
   putJob(config: Record<string, unknown>, nowMs: number): JobState {

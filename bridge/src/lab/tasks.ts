@@ -258,11 +258,14 @@ function finishGuest(state: LabState, task: TaskState, at: number): void {
     const prune = vz.opts.pruneBackups ?? (storage.pruneBackups ? Object.fromEntries(Object.entries(storage.pruneBackups).map(([k, v]) => [k, Number(v)])) : undefined);
     if (vz.opts.remove && prune && !prune["keep-all"] && Object.keys(prune).length) {
       lines.push(`INFO: prune older backups with retention: ${formatPruneOptions(prune)}`);
-      const group = state.archivesOn(storage.id, task.node).filter((a) => a.vmid === g.vmid && a.subtype === g.type);
+      const group = state.archivesOfGuestOn(storage.id, task.node, g.vmid).filter((a) => a.subtype === g.type);
       const marked = pruneMark(group.map((a) => ({ a, ctime: a.ctime, protected: a.protected })), prune, tz);
       const removed = marked.filter((e) => e.mark === "remove").map((e) => e.a);
       for (const a of removed) lines.push(`INFO: removing backup '${a.volid}'`);
-      state.archives = state.archives.filter((a) => !removed.includes(a));
+      if (removed.length) {
+        const gone = new Set(removed);
+        state.archives = state.archives.filter((a) => !gone.has(a));
+      }
       lines.push(`INFO: pruned ${removed.length} backup(s) not covered by keep-retention policy`);
     }
     lines.push(`INFO: Finished Backup of VM ${g.vmid} (${hms((at - cur.startMs) / 1000)})`, `INFO: Backup finished at ${logStamp(at, tz)}`);
@@ -384,9 +387,17 @@ export function settle(state: LabState, now: number): void {
         if (isEnabled(job)) runJob(state, job, due);
       };
     }
+    // Unfinished vzdump workers per node, in one pass over the task list (50-node labs).
+    const queues = new Map<string, TaskState[]>();
+    for (const t of state.tasks) {
+      if (!t.vz || t.endMs !== null) continue;
+      const q = queues.get(t.node);
+      if (q) q.push(t);
+      else queues.set(t.node, [t]);
+    }
     for (const node of state.nodes.values()) {
-      const queue = state.tasks.filter((t) => t.vz && t.node === node.name && t.endMs === null);
-      if (!queue.length) continue;
+      const queue = queues.get(node.name);
+      if (!queue) continue;
       queue.sort((a, b) => a.startMs - b.startMs || a.pid - b.pid);
       const running = queue.find((t) => t.vz!.phase === "running");
       const head = running ?? queue[0]!;
@@ -413,7 +424,10 @@ const MAX_TASKS_PER_NODE = 2000;
 
 function trimHistory(state: LabState): void {
   if (state.tasks.length <= MAX_TASKS_PER_NODE) return;
+  const perNode = new Map<string, number>();
+  for (const t of state.tasks) perNode.set(t.node, (perNode.get(t.node) ?? 0) + 1);
   for (const node of state.nodes.keys()) {
+    if ((perNode.get(node) ?? 0) <= MAX_TASKS_PER_NODE) continue;
     const finished = state.tasks.filter((t) => t.node === node && t.endMs !== null).sort((a, b) => a.startMs - b.startMs);
     const excess = finished.length - MAX_TASKS_PER_NODE;
     if (excess <= 0) continue;

@@ -29,13 +29,13 @@ export function archivesOf(g: Pick<GuestState, "source" | "vmid">, evidence: Evi
 }
 
 /**
- * Copies: the number of distinct storages holding a good archive of the guest. When the policy
- * itself publishes a `copies` number (off-site layers included), that one wins.
+ * Copies: the policy's 3-2-1 count (storages + copy targets holding a recent backup) when it
+ * evaluated one (an off-site source is configured); otherwise the number of distinct PVE
+ * storages holding a good archive of the guest.
  */
 export function copiesOf(g: GuestState, evidence: Evidence): number {
-  const own = (g as GuestState & { copies?: unknown }).copies;
-  if (typeof own === "number" && Number.isFinite(own)) return own;
-  return new Set(archivesOf(g, evidence).map((a) => `${a.storage}`)).size;
+  if (typeof g.copies === "number" && Number.isFinite(g.copies)) return g.copies;
+  return new Set(archivesOf(g, evidence).map((a) => (a.node ? `${a.node}/${a.storage}` : a.storage))).size;
 }
 
 export function ageMs(iso: string | null, now: number): number | null {

@@ -4,7 +4,7 @@
  */
 import type { Config } from "../config/load.js";
 import type { Tier } from "../config/tiers.js";
-import type { BackupJob, Evidence } from "../evidence.js";
+import type { BackupJob, Evidence, SourceHealth } from "../evidence.js";
 import { jobSelects, formatRetention } from "../policy/coverage.js";
 import type { GuestState, PolicyResult } from "../policy/types.js";
 import { INFORMATIONAL } from "../policy/types.js";
@@ -18,6 +18,8 @@ export interface ReportInput {
   evidence: Evidence;
   now: number;
   versions: { bridge: string; node: string; pve: Record<string, string | null> };
+  /** Synology / PBS sources (off-site layer), when configured. */
+  offsiteHealth?: SourceHealth[];
 }
 
 /** Table cell: no pipes, no line breaks, no HTML. */
@@ -84,7 +86,7 @@ export function renderReport(input: ReportInput): string {
   out.push(
     table(
       ["source", "kind", "reachable", "last success", "error"],
-      evidence.sources.map((s) => [s.name, s.kind, s.up && !s.degraded ? "yes" : s.up ? "degraded" : "no", shortTime(s.lastSuccessMs ? new Date(s.lastSuccessMs).toISOString() : null), s.error ?? ""]),
+      [...evidence.sources, ...(input.offsiteHealth ?? [])].map((s) => [s.name, s.kind, s.up && !s.degraded ? "yes" : s.up ? "degraded" : "no", shortTime(s.lastSuccessMs ? new Date(s.lastSuccessMs).toISOString() : null), s.error ?? ""]),
     ),
   );
   out.push("");
@@ -187,25 +189,71 @@ export function renderReport(input: ReportInput): string {
   }
   const tiersWithoutJob = Object.values(cfg.tiers).filter((t) => result.guests.some((g) => g.tier === t.id && g.findings.some((f) => f.code === "unprotected")));
   if (tiersWithoutJob.length) out.push(`Tiers with guests no enabled job protects: ${tiersWithoutJob.map((t) => t.id).join(", ")}. \`backup2mqtt plan --config FILE\` shows the jobs that would fix this, \`apply --yes\` creates them.`, "");
-  out.push(
-    "Hyper Backup (off-site layer): this version of the bridge does not read Synology DSM yet, so no off-site copy is confirmed here; " +
-      `tiers that require one (${Object.values(cfg.tiers).filter((t) => t.protect && t.offsite).map((t) => t.id).join(", ") || "none"}) cannot show it until that source exists.`,
-  );
+  out.push("### Copies elsewhere (Hyper Backup tasks, PBS sync jobs)", "");
+  const targets = evidence.offsite?.targets ?? [];
+  const offsiteTiers = Object.values(cfg.tiers).filter((t) => t.protect && t.offsite).map((t) => t.id);
+  if (!evidence.offsite) {
+    out.push(
+      "No Synology (Hyper Backup) or PBS source is configured, so no copy outside PVE's own storages is known and the 3-2-1 findings " +
+        `(copies, off-site) are not evaluated${offsiteTiers.length ? `; tiers ${offsiteTiers.join(", ")} require an off-site copy that this document cannot confirm` : ""}.`,
+    );
+  } else if (!targets.length) {
+    out.push("The configured Synology/PBS sources carry no PVE backup storage anywhere: no copy outside PVE is known.");
+  } else {
+    out.push(
+      table(
+        ["copy", "kind", "source", "carries PVE storages", "off-site", "last success", "readable"],
+        targets.map((t) => [t.label, t.kind === "hyperbackup" ? "Hyper Backup task" : "PBS sync job", t.source, t.storages.join(", ") || "—", yesNo(t.offsite), t.lastSuccessMs ? shortTime(new Date(t.lastSuccessMs).toISOString()) : "never", yesNo(t.readable)]),
+      ),
+    );
+    if (evidence.offsite.offsiteStorages.length) out.push("", `PVE storages that are themselves off-site: ${evidence.offsite.offsiteStorages.join(", ")}.`);
+  }
   out.push("");
 
   // --- verification ---------------------------------------------------------------------------
   out.push("## Verification and restore-test log", "");
-  const verified = guests.filter((g) => g.last_verified);
-  if (!verified.length) {
+  const verifications = [...(evidence.verifications ?? [])].sort((a, b) => b.timeMs - a.timeMs);
+  const restores = [...(evidence.restoreTests ?? [])].sort((a, b) => b.timeMs - a.timeMs);
+  const nameOf = (source: string, vmid: number) => result.guests.find((g) => g.source === source && g.vmid === vmid)?.name ?? `VMID ${vmid}`;
+  const LOG_ROWS = 50;
+  const pbsVerified = evidence.archives.filter((a) => a.verification).sort((a, b) => b.ctimeMs - a.ctimeMs);
+  if (!verifications.length && !restores.length && !pbsVerified.length) {
     out.push(
       "**No verification or restore test has been recorded yet.** Nothing in this document proves that an archive can be restored. " +
-        "Until the bridge's verification runs, do the restore test below by hand for each guest type, at least as often as its tier asks:",
+        "Until the bridge verifies archives (SSH configured per Proxmox source, or PBS verify jobs) and runs restore tests, do the restore test below by hand, at least as often as each tier asks:",
     );
     out.push("");
     for (const t of Object.values(cfg.tiers).filter((x) => x.protect)) out.push(`- ${t.id}: ${t.verifyEveryMs ? `every ${formatDuration(t.verifyEveryMs)}` : "no regular verification required"}`);
   } else {
-    out.push(table(["guest", "VMID", "tier", "last verified", "age"], verified.map((g) => [g.name, g.vmid, g.tier ?? "untiered", shortTime(g.last_verified), formatDuration(ageMs(g.last_verified, now) ?? 0)])));
-    const never = guests.filter((g) => !g.last_verified && g.tier && cfg.tiers[g.tier]?.verifyEveryMs);
+    out.push("### Archive verifications by the bridge (newest first)", "");
+    if (!verifications.length) out.push("None recorded yet (the bridge verifies archives over SSH when a Proxmox source has an ssh section).");
+    else
+      out.push(
+        table(
+          ["time", "guest", "VMID", "archive", "result"],
+          verifications.slice(0, LOG_ROWS).map((v) => [shortTime(new Date(v.timeMs).toISOString()), nameOf(v.source, v.vmid), v.vmid, v.volid, v.ok ? "ok" : `**failed**: ${v.reason ?? "no reason given"}`]),
+        ),
+      );
+    if (verifications.length > LOG_ROWS) out.push("", `… and ${verifications.length - LOG_ROWS} older ones.`);
+    if (pbsVerified.length) {
+      out.push("", "### Verified by Proxmox Backup Server (verify jobs; newest archive first)", "");
+      out.push(
+        table(
+          ["archive made", "guest", "VMID", "archive", "PBS verify state"],
+          pbsVerified.slice(0, LOG_ROWS).map((a) => [shortTime(new Date(a.ctimeMs).toISOString()), nameOf(a.source, a.vmid), a.vmid, a.volid, a.verification === "ok" ? "ok" : "**failed**"]),
+        ),
+      );
+    }
+    out.push("", "### Restore tests (newest first)", "");
+    if (!restores.length) out.push("None recorded yet: an archive that verifies is still not proven restorable until a restore test ran.");
+    else
+      out.push(
+        table(
+          ["time", "guest", "VMID", "archive", "result"],
+          restores.slice(0, LOG_ROWS).map((r) => [shortTime(new Date(r.timeMs).toISOString()), nameOf(r.source, r.vmid), r.vmid, r.volid, r.ok ? "ok" : `**failed**: ${r.reason ?? "no reason given"}`]),
+        ),
+      );
+    const never = guests.filter((g) => !g.last_verified && g.tier && cfg.tiers[g.tier]?.protect && cfg.tiers[g.tier]?.verifyEveryMs);
     if (never.length) out.push("", `Never verified although their tier asks for it: ${never.map((g) => `${cell(g.name)} (${g.vmid})`).join(", ")}.`);
   }
   out.push("");

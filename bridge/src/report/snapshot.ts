@@ -12,9 +12,14 @@ import type { PolicyResult } from "../policy/types.js";
 import { PveSource } from "../sources/pve/source.js";
 import { versionSchema } from "../sources/pve/schemas.js";
 import { JsonFile } from "../state/json-file.js";
+import { Store } from "../state/store.js";
+import { OffsiteSources } from "../sources/offsite.js";
+import type { SourceHealth } from "../evidence.js";
 
 export interface Snapshot {
   sources: PveSource[];
+  /** Health of the Synology / PBS sources (off-site layer), if configured. */
+  offsiteHealth: SourceHealth[];
   evidence: Evidence;
   result: PolicyResult;
   now: number;
@@ -39,13 +44,32 @@ export function readOverrides(cfg: Config): Record<string, string> {
   return new JsonFile<Record<string, string>>(path.join(cfg.stateDir, "tier-overrides.json"), {}).read();
 }
 
+/**
+ * Reads every configured source once, plus what the service recorded in state_dir (verifications,
+ * restore tests), and evaluates. Read-only: nothing is written to state_dir.
+ */
 export async function takeSnapshot(cfg: Config, log: Logger, now: () => number = Date.now): Promise<Snapshot> {
   const sources = cfg.proxmox.map((p) => new PveSource(p, log.child({ source: p.name }), now));
-  await Promise.all(sources.map((s) => s.refresh({ content: true })));
-  const evidence = mergeEvidence(sources);
+  const offsite = new OffsiteSources(cfg, log.child({ part: "offsite" }), now);
+  await Promise.all([...sources.map((s) => s.refresh({ content: true })), offsite.refreshAll()]);
+  const store = new Store(cfg.stateDir);
+  const evidence: Evidence = {
+    ...mergeEvidence(sources),
+    verifications: store.verifications.map((v) => ({ source: v.source, vmid: v.vmid, volid: v.volid, timeMs: v.timeMs, ok: v.ok, ...(v.reason ? { reason: v.reason } : {}) })),
+    verifiable: Object.fromEntries(cfg.proxmox.map((p) => [p.name, !!p.ssh])),
+    restoreTests: store.restores.map((r) => ({ source: r.source, vmid: r.vmid, volid: r.volid, timeMs: r.timeMs, ok: r.ok, ...(r.reason ? { reason: r.reason } : {}) })),
+    ...(offsite.configured ? { offsite: offsite.evidence() } : {}),
+  };
   const t = now();
   const result = evaluate({ site: cfg.site, tiers: cfg.tiers, guestTiers: cfg.guestTiers, overrides: readOverrides(cfg), evidence, now: t });
-  return { sources, evidence, result, now: t, close: async () => void (await Promise.all(sources.map((s) => s.close()))) };
+  return {
+    sources,
+    offsiteHealth: offsite.health().map((h) => h.health),
+    evidence,
+    result,
+    now: t,
+    close: async () => void (await Promise.all([...sources.map((s) => s.close()), offsite.stop()])),
+  };
 }
 
 const versionCache = new WeakMap<PveSource, { at: number; version: string }>();

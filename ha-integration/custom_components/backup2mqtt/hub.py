@@ -289,7 +289,12 @@ class BridgeHub:
 
     def device_id_for(self, gid: str) -> str | None:
         """The HA device id of a guest (None until MQTT discovery created it)."""
-        device = dr.async_get(self.hass).async_get_device(identifiers={("mqtt", f"{DEVICE_ID_PREFIX}{gid}")})
+        registry = dr.async_get(self.hass)
+        identifiers = {("mqtt", f"{DEVICE_ID_PREFIX}{gid}")}
+        if hasattr(registry, "async_get_devices"):  # HA 2026.x: identifiers are unique per config entry only
+            devices = registry.async_get_devices(identifiers=identifiers)
+            return devices[0].id if devices else None
+        device = registry.async_get_device(identifiers=identifiers)  # pragma: no cover - older Home Assistant
         return device.id if device else None
 
     def find_guests(self, text: str) -> list[str]:

@@ -54,7 +54,7 @@ function guestResource(ctx: Ctx, g: GuestState, locked: Set<number>): Record<str
 
 export function storageUsage(s: StorageState, ctx: Ctx): { used: number; total: number } {
   // Archives count toward usage so the numbers move when backups land.
-  const extra = ctx.state.archives.filter((a) => a.storage === s.id).reduce((n, a) => n + a.size, 0);
+  const extra = ctx.state.archiveBytes(s.id);
   return { total: s.total, used: Math.min(s.total, s.used + extra) };
 }
 

@@ -26,6 +26,8 @@ export function createMetrics(bridge: Bridge): Registry {
   const reg = new Registry();
   collectDefaultMetrics({ register: reg });
   const guests = () => bridge.result?.guests ?? [];
+  /** Proxmox sources and the off-site layer's (Synology, PBS). */
+  const allHealth = () => [...bridge.sources.map((s) => s.health), ...bridge.offsite.health().map((o) => o.health)];
 
   const perGuest = (name: string, help: string, value: (g: GuestState) => number | null) =>
     new Gauge({
@@ -116,7 +118,7 @@ export function createMetrics(bridge: Bridge): Registry {
     registers: [reg],
     collect() {
       this.reset();
-      for (const s of bridge.sources) this.set({ source: s.name, kind: s.health.kind }, s.health.up && !s.health.degraded ? 1 : 0);
+      for (const h of allHealth()) this.set({ source: h.name, kind: h.kind }, h.up && !h.degraded ? 1 : 0);
     },
   });
   new Gauge({
@@ -126,7 +128,7 @@ export function createMetrics(bridge: Bridge): Registry {
     registers: [reg],
     collect() {
       this.reset();
-      for (const s of bridge.sources) if (s.health.lastSuccessMs) this.set({ source: s.name, kind: s.health.kind }, s.health.lastSuccessMs / 1000);
+      for (const h of allHealth()) if (h.lastSuccessMs) this.set({ source: h.name, kind: h.kind }, h.lastSuccessMs / 1000);
     },
   });
   const seen = new Map<string, number>();
@@ -152,6 +154,7 @@ export function createMetrics(bridge: Bridge): Registry {
     collect() {
       this.reset();
       for (const s of bridge.sources) this.set({ source: s.name, kind: s.health.kind }, s.lastRefreshRequests);
+      for (const o of bridge.offsite.health()) this.set({ source: o.health.name, kind: o.health.kind }, o.requests);
     },
   });
 

@@ -47,7 +47,7 @@ export function apiRoutes(bridge: Bridge, token: string | undefined, postLimit: 
     const result = bridge.result;
     if (!result) return void res.status(503).type("text/plain").send("the bridge has not read Proxmox yet; try again in a few seconds\n");
     const pve = await pveVersions(bridge.sources);
-    const md = renderReport({ cfg: bridge.cfg, result, evidence: bridge.evidence(), now: Date.now(), versions: { bridge: VERSION, node: process.version, pve } });
+    const md = renderReport({ cfg: bridge.cfg, result, evidence: bridge.evidence(), now: Date.now(), versions: { bridge: VERSION, node: process.version, pve }, offsiteHealth: bridge.offsite.health().map((h) => h.health) });
     res.type("text/markdown; charset=utf-8").send(md);
   });
 

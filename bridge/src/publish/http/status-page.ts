@@ -32,7 +32,7 @@ h2{font-size:1.1rem;margin:0;overflow-wrap:anywhere}
 h2 small{font-weight:normal;color:var(--muted);font-size:.85rem;display:block}
 .summary{color:var(--muted);margin:.25rem 0}
 .counts{display:flex;flex-wrap:wrap;gap:.4rem;margin:.5rem 0;padding:0;list-style:none}
-.banner{border-radius:.5rem;padding:.6rem .8rem;margin:.5rem 0;border:1px solid var(--line);background:var(--card)}
+.banner{border-radius:.5rem;padding:.6rem .8rem;margin:.5rem 0;border:1px solid var(--line);background:var(--card);overflow-wrap:anywhere}
 .banner.bad{border-color:var(--bad)}.banner.good{border-color:var(--ok)}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(19rem,1fr));gap:.75rem}
 .guest{background:var(--card);border:1px solid var(--line);border-left:.35rem solid var(--unk);border-radius:.5rem;padding:.75rem}
@@ -161,7 +161,7 @@ export function statusPageRoutes(bridge: Bridge, token: string | undefined, post
         cfg: bridge.cfg,
         result: bridge.result,
         evidence: bridge.evidence(),
-        sources: bridge.sources.map((s) => s.health),
+        sources: [...bridge.sources.map((s) => s.health), ...bridge.offsite.health().map((h) => h.health)],
         lastRefreshMs: bridge.lastRefreshMs,
         now: Date.now(),
         tokenConfigured: !!token,

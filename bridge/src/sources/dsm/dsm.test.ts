@@ -241,7 +241,12 @@ describe("Synology source", () => {
     const { s, dir } = source(lab, clock);
     await s.refresh();
     expect(s.health.error).toMatch(/2-step verification code required/);
-    await s.client.login("654321"); // what `backup2mqtt dsm-login --otp` does
+    // What `backup2mqtt dsm-login --otp` does, from another process: log in with the code, store the token.
+    const cli = client(lab, { username: "admin2fa", password: "pw-2fa-secret", onDeviceToken: (t) => fs.writeFileSync(path.join(dir, "dsm-nas.json"), JSON.stringify({ device_token: t }), { mode: 0o600 }) });
+    await cli.login("654321");
+    await cli.close();
+    await s.refresh(); // the running source picks the token up
+    expect(s.health.up).toBe(true);
     const file = JSON.parse(fs.readFileSync(path.join(dir, "dsm-nas.json"), "utf8"));
     expect(file.device_token).toBe(lab.control.deviceTokens()[0]);
     expect(fs.statSync(path.join(dir, "dsm-nas.json")).mode & 0o777).toBe(0o600);

@@ -58,11 +58,13 @@ export function matchIntegrity(entries: { event: string; time: string }[], taskN
 export class SynologySource {
   readonly name: string;
   readonly client: DsmClient;
+  private readonly onSecret: (s: string) => void;
   health: SourceHealth;
   tasks: HyperBackupTask[] = [];
   lastRefreshRequests = 0;
   private readonly tokenFile: JsonFile<{ device_token?: string }>;
   private lastLoggedError: string | undefined;
+  private knownToken: string | undefined;
 
   constructor(
     readonly cfg: SynologySourceConfig,
@@ -76,6 +78,8 @@ export class SynologySource {
     this.tokenFile = deviceTokenFile(stateDir, cfg.name);
     const stored = this.tokenFile.read().device_token;
     if (stored) onSecret(stored);
+    this.knownToken = stored;
+    this.onSecret = onSecret;
     this.client = new DsmClient({
       url: cfg.url,
       username: cfg.username,
@@ -88,6 +92,7 @@ export class SynologySource {
       timeoutMs: cfg.timeoutMs,
       onSecret,
       onDeviceToken: (token) => {
+        this.knownToken = token;
         if (token === this.tokenFile.read().device_token) return;
         const err = this.tokenFile.write({ device_token: token });
         if (err) this.log.error({ err }, "could not store the DSM trusted-device token");
@@ -138,6 +143,13 @@ export class SynologySource {
 
   async refresh(): Promise<void> {
     const before = this.client.requestCount;
+    // `backup2mqtt dsm-login` stored a token while we run: use it (and retry the login it unblocks).
+    const stored = this.tokenFile.read().device_token;
+    if (stored && stored !== this.knownToken) {
+      this.knownToken = stored;
+      this.onSecret(stored);
+      this.client.resetLogin(stored);
+    }
     try {
       const list = await this.client.listTasks();
       let log: { event: string; time: string }[] = [];

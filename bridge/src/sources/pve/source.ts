@@ -50,14 +50,24 @@ export interface TaskEvent {
 }
 
 const DAY = 86_400_000;
+/**
+ * Backup jobs and the token's privileges change rarely: they are read at start, after a backup
+ * task ended, when the Refresh button is pressed, when a listing shrinks unexpectedly (a revoked
+ * privilege hides archives) and otherwise on this slower cadence — so a steady-state refresh costs
+ * exactly the call floor (resources + tasks per node + one listing per distinct backup storage).
+ */
+const META_INTERVAL_FACTOR = 6;
+const META_INTERVAL_MIN_MS = 30 * 60_000;
 /** How far back the first refresh reads task history: longer than the weekly tier's max age. */
 const TASK_LOOKBACK_MS = 35 * DAY;
 
 /**
  * Proxmox VE as a source of evidence. Refresh plan (no per-guest requests):
  * every poll: /cluster/resources + /nodes/{n}/tasks per online node (+ the log of new or running vzdump tasks);
- * slower (content_interval, and at once after a vzdump task ended): /cluster/backup, /access/permissions,
- * and backup content once per distinct storage (shared storages once, local ones per node).
+ * slower (content_interval, and at once after a vzdump task ended): backup content once per distinct
+ * storage (shared storages once, local ones per node);
+ * slower still (see META_INTERVAL_FACTOR; at start, after a task ended, on the Refresh button, when a
+ * listing lost every archive of a guest): /cluster/backup and /access/permissions.
  */
 export class PveSource {
   readonly name: string;
@@ -77,6 +87,8 @@ export class PveSource {
   private tasks = new Map<string, TrackedTask>();
   private lastContentMs = 0;
   private contentDue = true;
+  private lastMetaMs = 0;
+  private metaDue = true;
   private lastTaskPollMs = 0;
   lastRefreshRequests = 0;
 
@@ -98,6 +110,7 @@ export class PveSource {
       this.readResources(resources);
       const nodes = resources.filter((r) => r.type === "node" && r.status === "online" && r.node).map((r) => r.node!);
       await this.readTasks(nodes.length ? nodes : [...new Set([...this.guests.values()].map((g) => g.node))]);
+      if (opts.content) this.metaDue = true;
       if (opts.content || this.contentDue || this.now() - this.lastContentMs >= this.cfg.contentIntervalMs) await this.readContent();
       this.setHealthy();
     } catch (e) {
@@ -304,6 +317,7 @@ export class PveSource {
     t.lines = []; // parsed: the outcome is all we keep
     if (t.seenRunning) {
       this.contentDue = true;
+      this.metaDue = true;
       this.onTask?.({ source: this.name, upid: t.upid, node: t.node, phase: "finished", outcomes: t.outcomes, exitstatus });
     }
   }
@@ -320,23 +334,14 @@ export class PveSource {
 
   private async readContent(): Promise<void> {
     this.contentDue = false;
-    try {
-      const jobs = await this.http.get("/cluster/backup", jobsSchema);
-      this.jobs = jobs.map((j) => toJob(this.name, j));
-      this.jobsReadable = true;
-    } catch (e) {
-      if (!(e instanceof PveError && e.kind === "permission")) throw e;
-      this.jobsReadable = false;
-      this.log.warn({ source: this.name }, `cannot read backup jobs (${e.message}); grant Sys.Audit on / to judge coverage`);
+    const metaInterval = Math.max(this.cfg.contentIntervalMs * META_INTERVAL_FACTOR, META_INTERVAL_MIN_MS);
+    const metaNow = this.metaDue || !this.lastMetaMs || this.now() - this.lastMetaMs >= metaInterval;
+    if (metaNow) {
+      await this.readMeta();
+      this.lastMetaMs = this.now();
+      this.metaDue = false;
     }
-    try {
-      this.perms = new Permissions(await this.http.get("/access/permissions", permissionsSchema));
-      this.permsError = undefined;
-    } catch (e) {
-      if (!(e instanceof PveError) || e.kind === "network" || e.kind === "timeout") throw e;
-      this.perms = null;
-      this.permsError = e.message;
-    }
+    let shrunk = false;
     for (const s of this.storages) {
       const k = storageKey(s);
       if (!s.available) {
@@ -358,6 +363,7 @@ export class PveSource {
           protected: it.protected === 1,
           ...(it.verification && (it.verification.state === "ok" || it.verification.state === "failed") ? { verification: it.verification.state } : {}),
         }));
+        if (lostAGuest(this.archives.get(k), list, this.guests)) shrunk = true;
         this.archives.set(k, list);
         if (list.length) this.seenArchivesOn.add(k);
         this.contentErrors.delete(k);
@@ -368,7 +374,34 @@ export class PveSource {
     }
     const keys = new Set(this.storages.map(storageKey));
     for (const k of [...this.archives.keys()]) if (!keys.has(k)) this.archives.delete(k);
+    // Every archive of a guest that still exists vanished from a listing: prune never does that,
+    // a revoked privilege does (PVE then answers 200 with fewer rows). Ask for the privileges now.
+    if (shrunk && !metaNow) {
+      await this.readMeta();
+      this.lastMetaMs = this.now();
+    }
     this.lastContentMs = this.now();
+  }
+
+  /** /cluster/backup and /access/permissions. */
+  private async readMeta(): Promise<void> {
+    try {
+      const jobs = await this.http.get("/cluster/backup", jobsSchema);
+      this.jobs = jobs.map((j) => toJob(this.name, j));
+      this.jobsReadable = true;
+    } catch (e) {
+      if (!(e instanceof PveError && e.kind === "permission")) throw e;
+      this.jobsReadable = false;
+      this.log.warn({ source: this.name }, `cannot read backup jobs (${e.message}); grant Sys.Audit on / to judge coverage`);
+    }
+    try {
+      this.perms = new Permissions(await this.http.get("/access/permissions", permissionsSchema));
+      this.permsError = undefined;
+    } catch (e) {
+      if (!(e instanceof PveError) || e.kind === "network" || e.kind === "timeout") throw e;
+      this.perms = null;
+      this.permsError = e.message;
+    }
   }
 
   /** Guests whose archives this refresh cannot vouch for: storage listing failed, or the token may not see them. */
@@ -437,6 +470,15 @@ function toJob(source: string, j: import("zod").infer<typeof jobsSchema>[number]
     ...(prune ? { pruneBackups: prune } : {}),
     ...(j.comment ? { comment: j.comment } : {}),
   };
+}
+
+/** Did a guest that still exists lose every archive it had in this listing? */
+function lostAGuest(before: Archive[] | undefined, after: Archive[], guests: Map<number, GuestInfo>): boolean {
+  if (!before?.length) return false;
+  const still = new Set<number>();
+  for (const a of after) still.add(a.vmid);
+  for (const a of before) if (!still.has(a.vmid) && guests.has(a.vmid)) return true;
+  return false;
 }
 
 function vmidFromVolid(volid: string): number {
