@@ -21,7 +21,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 INTEGRATION_DIR=$(cd "$HERE/.." && pwd)
 REPO=$(cd "$INTEGRATION_DIR/.." && pwd)
 CACHE="${B2M_HA_CACHE:-/var/cache/backup2mqtt-ha}"
-SCRIPT_VERSION=1
+SCRIPT_VERSION=2
 # PHACC releases track Home Assistant releases (patch bump = new HA). Newest on the index when this
 # was written: 0.13.375, generated from HA 2026.10.4; there is no PHACC for 2026.11.0 yet, so its
 # helpers run on the root's 2026.11.0 (installed --no-deps; the homeassistant pin is not taken).
@@ -62,6 +62,10 @@ build_layer() {
   in_root "$tmp" /bin/sh -euc "
     python3 -m venv /mnt/venv
     echo /opt/venv/lib/python3.14/site-packages > /mnt/venv/lib/python3.14/site-packages/b2m-ha-root.pth
+    # Home Assistant 2026.x makes \`import httpx\` resolve to httpx2 when it is imported; PHACC's test
+    # requirements bring the real httpx, which a pytest plugin may import first. Alias at start-up,
+    # as Home Assistant itself would (a no-op when homeassistant calls it again).
+    echo 'import httpx2; httpx2.alias_httpx()' > /mnt/venv/lib/python3.14/site-packages/b2m-ha-zz-httpx-alias.pth
     cd /mnt
     /mnt/venv/bin/pip download --no-deps -q -d /mnt/dl pytest-homeassistant-custom-component==$PHACC_VERSION
     whl=\$(ls /mnt/dl/*.whl)

@@ -4,6 +4,10 @@ import { ConfigError, loadConfig, type Config } from "../config/load.js";
 import { PveHttp, PveError } from "../sources/pve/http.js";
 import { permissionsSchema, resourcesSchema, versionSchema } from "../sources/pve/schemas.js";
 import { Permissions } from "../sources/pve/permissions.js";
+import { DsmClient } from "../sources/dsm/client.js";
+import { deviceTokenFile } from "../sources/dsm/source.js";
+import { PbsClient } from "../sources/pbs/client.js";
+import { Datastores } from "../sources/pbs/schemas.js";
 
 export interface CheckLine {
   ok: boolean;
@@ -48,8 +52,47 @@ export async function checkConfig(file: string, env: NodeJS.ProcessEnv = process
       await http.close();
     }
   }
+  for (const nas of cfg.synology ?? []) lines.push(await checkSynology(cfg, nas));
+  for (const pbs of cfg.pbs ?? []) lines.push(await checkPbs(pbs));
   lines.push(await checkMqtt(cfg));
   return lines;
+}
+
+async function checkSynology(cfg: Config, nas: NonNullable<Config["synology"]>[number]): Promise<CheckLine> {
+  const client = new DsmClient({
+    url: nas.url,
+    username: nas.username,
+    password: nas.password,
+    session: nas.session,
+    deviceName: nas.deviceName,
+    deviceToken: deviceTokenFile(cfg.stateDir, nas.name).read().device_token,
+    ...(nas.fingerprint ? { fingerprint: nas.fingerprint } : {}),
+    ...(nas.caFile ? { caFile: nas.caFile } : {}),
+    timeoutMs: nas.timeoutMs,
+  });
+  try {
+    await client.discover();
+    await client.login();
+    const tasks = await client.listTasks();
+    await client.logout();
+    return { ok: true, text: `synology '${nas.name}': reachable, logged in, ${tasks.task_list.length} Hyper Backup task(s)` };
+  } catch (e) {
+    return { ok: false, text: `synology '${nas.name}': ${(e as Error).message}` };
+  } finally {
+    await client.close();
+  }
+}
+
+async function checkPbs(pbs: NonNullable<Config["pbs"]>[number]): Promise<CheckLine> {
+  const client = new PbsClient({ url: pbs.url, tokenId: pbs.tokenId, tokenSecret: pbs.tokenSecret, ...(pbs.fingerprint ? { fingerprint: pbs.fingerprint } : {}), ...(pbs.caFile ? { caFile: pbs.caFile } : {}), timeoutMs: pbs.timeoutMs });
+  try {
+    const stores = await client.get("/admin/datastore", Datastores);
+    return { ok: true, text: `pbs '${pbs.name}': reachable, ${stores.length} datastore(s) visible${stores.length ? "" : " (the token may lack Datastore.Audit)"}` };
+  } catch (e) {
+    return { ok: false, text: `pbs '${pbs.name}': ${(e as Error).message}` };
+  } finally {
+    await client.close();
+  }
 }
 
 async function checkMqtt(cfg: Config): Promise<CheckLine> {
