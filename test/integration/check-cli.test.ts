@@ -6,6 +6,9 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLab, type Lab } from "../../bridge/src/lab/index.js";
 import { startEmbeddedBroker, type EmbeddedBroker } from "../../bridge/src/demo/broker.js";
+import { startOffsiteLabs } from "../../bridge/src/commands/demo.js";
+import { dsmLabSourceConfig } from "../../bridge/src/lab/dsm/index.js";
+import { pbsLabSourceConfig } from "../../bridge/src/lab/pbs/index.js";
 
 const cli = path.resolve(import.meta.dirname, "../../bridge/dist/cli.js");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "b2m-check-"));
@@ -26,12 +29,15 @@ const check = (file: string, env: Record<string, string> = {}) =>
 
 let lab: Lab;
 let broker: EmbeddedBroker;
+let offsite: Awaited<ReturnType<typeof startOffsiteLabs>>;
 beforeAll(async () => {
   lab = await startLab({ scenario: "demo", authFailDelayMs: 0 });
+  offsite = await startOffsiteLabs("demo", lab.clock);
   broker = await startEmbeddedBroker(0);
 });
 afterAll(async () => {
   await broker.close();
+  await offsite.stop();
   await lab.stop();
 });
 
@@ -94,5 +100,34 @@ tiers:
     const r = await check(write("pin.yaml", config(token).replace(lab.fingerprint, `${"00:".repeat(31)}00`)), { PVE_SECRET: token.secret });
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/proxmox 'pve': tls: certificate fingerprint .* does not match the pinned fingerprint/);
+  });
+
+  it("reaches the Synology NAS and the PBS too, and names a wrong NAS password", async () => {
+    const token = lab.tokens[0]!;
+    const nas = dsmLabSourceConfig(offsite.dsm!);
+    const pbs = pbsLabSourceConfig(offsite.pbs!);
+    const extra = (password: string) => `synology:
+  - name: ${nas.name}
+    url: ${nas.url}
+    username: ${nas.username}
+    password: "${password}"
+    timezone: ${nas.timeZone}
+    fingerprint: "${nas.fingerprint}"
+pbs:
+  - name: ${pbs.name}
+    url: ${pbs.url}
+    token_id: "${pbs.tokenId}"
+    token_secret: "${pbs.tokenSecret}"
+    fingerprint: "${pbs.fingerprint}"
+state_dir: ${path.join(dir, "state")}
+`;
+    const r = await check(write("offsite.yaml", config(token) + extra(nas.password)), { PVE_SECRET: token.secret });
+    expect(r.out).toMatch(/ok\s+synology '[^']+': reachable, logged in, \d+ Hyper Backup task\(s\)/);
+    expect(r.out).toMatch(/ok\s+pbs '[^']+': reachable, \d+ datastore\(s\) visible/);
+    expect(r.code).toBe(0);
+    const bad = await check(write("offsite-bad.yaml", config(token) + extra("wrong-password")), { PVE_SECRET: token.secret });
+    expect(bad.code).toBe(1);
+    expect(bad.out).toMatch(/FAIL\s+synology '[^']+': .*(password|account)/i);
+    expect(bad.out).not.toContain(nas.password);
   });
 });
