@@ -5,6 +5,7 @@ import type { Logger } from "./log.js";
 import { evaluate, guestId } from "./policy/evaluate.js";
 import type { GuestState, PolicyResult } from "./policy/types.js";
 import { PveSource, type TaskEvent } from "./sources/pve/source.js";
+import { mergeEvidence } from "./sources/pve/merge.js";
 import { PveError } from "./sources/pve/http.js";
 import { MqttPublisher } from "./publish/mqtt/publisher.js";
 import { Topics } from "./publish/mqtt/topics.js";
@@ -192,15 +193,8 @@ export class Bridge {
   }
 
   evidence(): Evidence {
-    const parts = this.sources.map((s) => s.evidence());
     return {
-      sources: parts.map((p) => p.health),
-      guests: parts.flatMap((p) => p.guests),
-      archives: parts.flatMap((p) => p.archives).filter((a) => a.vmid > 0),
-      attempts: parts.flatMap((p) => p.attempts),
-      jobs: parts.flatMap((p) => p.jobs),
-      jobsReadable: Object.fromEntries(parts.map((p) => [p.health.name, p.jobsReadable])),
-      visibility: parts.flatMap((p) => p.visibility),
+      ...mergeEvidence(this.sources),
       ...this.actions.evidence(),
       ...(this.offsite.configured ? { offsite: this.offsite.evidence() } : {}),
     };

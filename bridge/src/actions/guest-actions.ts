@@ -54,11 +54,7 @@ export class GuestActions {
 
   /** Evidence the bridge produced itself. */
   evidence(): Pick<Evidence, "verifications" | "verifiable" | "restoreTests"> {
-    return {
-      verifications: this.d.store.verifications.map((v) => ({ source: v.source, vmid: v.vmid, volid: v.volid, timeMs: v.timeMs, ok: v.ok, ...(v.reason ? { reason: v.reason } : {}) })),
-      verifiable: Object.fromEntries(this.d.sources.map((s) => [s.name, this.verifiers.has(s.name)])),
-      restoreTests: this.d.store.restores.map((r) => ({ source: r.source, vmid: r.vmid, volid: r.volid, timeMs: r.timeMs, ok: r.ok, ...(r.reason ? { reason: r.reason } : {}) })),
-    };
+    return { ...this.d.store.evidence(), verifiable: Object.fromEntries(this.d.sources.map((s) => [s.name, this.verifiers.has(s.name)])) };
   }
 
   /** After a restart (also after kill -9): follow the backups still in flight, clean up interrupted restore tests. */

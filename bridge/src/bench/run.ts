@@ -97,6 +97,8 @@ interface Seen {
   payload: string;
 }
 
+const lastBridgeOutput: string[] = [];
+
 async function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "b2m-bench-"));
   const children: ChildProcess[] = [];
@@ -168,7 +170,7 @@ state_dir: ${path.join(tmp, "state")}
 log: { level: warn }
 `,
     );
-    const bridgeOut: string[] = [];
+    const bridgeOut = lastBridgeOutput;
     const t0 = Date.now();
     const bridge = spawn(process.execPath, [cli, "run", "--config", cfgFile], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, BENCH_PVE_SECRET: BENCH_TOKEN.secret } });
     children.push(bridge);
@@ -215,7 +217,9 @@ log: { level: warn }
         return discoveredAt;
       },
       120_000,
-    );
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}: ${configs.size} configs, ${states.size} states, ${seen.length} messages seen, ${lab.requests.length} lab requests`);
+    });
     const discoveryS = (discoveredAt - t0) / 1000;
     log(`discovery: ${configs.size} device configs and ${states.size} states in ${discoveryS.toFixed(2)} s`);
 
@@ -316,6 +320,9 @@ log: { level: warn }
     process.stdout.write(JSON.stringify(result) + "\n");
     const met = callsPerRefresh <= floor && naive.calls >= 10 * callsPerRefresh && refreshCpuMs < 1000 && idlePublishes === 0 && discoveryS < 15 && rssMb < 250 && buttonMs < 1000 && staleLateMs <= 1000 && staleLateMs >= 0;
     process.exitCode = met ? 0 : 1;
+  } catch (e) {
+    if (lastBridgeOutput.length) process.stderr.write(`bridge output (last lines):\n${lastBridgeOutput.join("")}\n`);
+    throw e;
   } finally {
     await stopAll();
   }

@@ -43,7 +43,41 @@ export function assertTimeZone(tz: string): void {
 
 const WEEKDAYS: Record<string, number> = { Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6 };
 
+/**
+ * Local time of an instant. Intl is slow (a lab of 250,000 archives names each one), so the
+ * zone's offset is cached per quarter hour — only when it is the same at both ends of that
+ * quarter, i.e. no transition falls inside it; otherwise Intl answers directly.
+ */
 export function toLocal(epochMs: number, tz: string): LocalTime {
+  if (tz === "UTC" || tz === "Etc/UTC") return utcParts(epochMs);
+  const bucket = Math.floor(epochMs / OFFSET_BUCKET_MS);
+  let cache = offsetCache.get(tz);
+  if (!cache) offsetCache.set(tz, (cache = new Map()));
+  let off = cache.get(bucket);
+  if (off === undefined) {
+    const a = intlOffsetMs(bucket * OFFSET_BUCKET_MS, tz);
+    const b = intlOffsetMs((bucket + 1) * OFFSET_BUCKET_MS - 1000, tz);
+    off = a === b ? a : NaN;
+    if (cache.size > 200_000) cache.clear();
+    cache.set(bucket, off);
+  }
+  return Number.isNaN(off) ? intlLocal(epochMs, tz) : utcParts(Math.floor(epochMs / 1000) * 1000 + off);
+}
+
+const OFFSET_BUCKET_MS = 900_000;
+const offsetCache = new Map<string, Map<number, number>>();
+
+function utcParts(ms: number): LocalTime {
+  const d = new Date(ms);
+  return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds(), weekday: d.getUTCDay() };
+}
+
+function intlOffsetMs(epochMs: number, tz: string): number {
+  const l = intlLocal(epochMs, tz);
+  return Date.UTC(l.year, l.month - 1, l.day, l.hour, l.minute, l.second) - Math.floor(epochMs / 1000) * 1000;
+}
+
+function intlLocal(epochMs: number, tz: string): LocalTime {
   const parts: Record<string, string> = {};
   for (const p of formatter(tz).formatToParts(new Date(epochMs))) parts[p.type] = p.value;
   return {

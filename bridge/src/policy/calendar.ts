@@ -81,6 +81,18 @@ export function parseSchedule(schedule: string): ParsedSchedule | null {
 
 /** The longest time between two consecutive runs, in ms; null when the schedule is not understood. */
 export function maxGapMs(schedule: string): number | null {
+  // Pure, and asked once per guest per job: remember the answer per schedule string.
+  let gap = gapCache.get(schedule);
+  if (gap === undefined) {
+    gap = computeMaxGapMs(schedule);
+    if (gapCache.size > 1000) gapCache.clear();
+    gapCache.set(schedule, gap);
+  }
+  return gap;
+}
+const gapCache = new Map<string, number | null>();
+
+function computeMaxGapMs(schedule: string): number | null {
   const p = parseSchedule(schedule);
   if (!p) return null;
   // Two weeks of minutes from a Sunday 00:00: enough to see every weekly pattern wrap.

@@ -10,6 +10,7 @@ import type { Logger } from "../log.js";
 import { evaluate } from "../policy/evaluate.js";
 import type { PolicyResult } from "../policy/types.js";
 import { PveSource } from "../sources/pve/source.js";
+import { mergeEvidence } from "../sources/pve/merge.js";
 import { versionSchema } from "../sources/pve/schemas.js";
 import { JsonFile } from "../state/json-file.js";
 import { Store } from "../state/store.js";
@@ -24,19 +25,6 @@ export interface Snapshot {
   result: PolicyResult;
   now: number;
   close(): Promise<void>;
-}
-
-export function mergeEvidence(sources: PveSource[]): Evidence {
-  const parts = sources.map((s) => s.evidence());
-  return {
-    sources: parts.map((p) => p.health),
-    guests: parts.flatMap((p) => p.guests),
-    archives: parts.flatMap((p) => p.archives).filter((a) => a.vmid > 0),
-    attempts: parts.flatMap((p) => p.attempts),
-    jobs: parts.flatMap((p) => p.jobs),
-    jobsReadable: Object.fromEntries(parts.map((p) => [p.health.name, p.jobsReadable])),
-    visibility: parts.flatMap((p) => p.visibility),
-  };
 }
 
 /** The tier overrides set from Home Assistant (kept by the service in state_dir). */
@@ -55,9 +43,8 @@ export async function takeSnapshot(cfg: Config, log: Logger, now: () => number =
   const store = new Store(cfg.stateDir);
   const evidence: Evidence = {
     ...mergeEvidence(sources),
-    verifications: store.verifications.map((v) => ({ source: v.source, vmid: v.vmid, volid: v.volid, timeMs: v.timeMs, ok: v.ok, ...(v.reason ? { reason: v.reason } : {}) })),
+    ...store.evidence(),
     verifiable: Object.fromEntries(cfg.proxmox.map((p) => [p.name, !!p.ssh])),
-    restoreTests: store.restores.map((r) => ({ source: r.source, vmid: r.vmid, volid: r.volid, timeMs: r.timeMs, ok: r.ok, ...(r.reason ? { reason: r.reason } : {}) })),
     ...(offsite.configured ? { offsite: offsite.evidence() } : {}),
   };
   const t = now();

@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import type { Evidence } from "../evidence.js";
 import { JsonFile } from "./json-file.js";
 
 /** A vzdump (or restore test) the bridge started and has not seen end yet. */
@@ -102,6 +103,15 @@ export class Store {
     } catch (e) {
       this.lastError = `audit log: ${(e as Error).message}`;
     }
+  }
+
+  /** What the bridge recorded, as policy evidence. */
+  evidence(): Pick<Evidence, "verifications" | "restoreTests"> {
+    const strip = <T extends { reason?: string }>(r: T) => (r.reason ? { reason: r.reason } : {});
+    return {
+      verifications: this.verifications.map((v) => ({ source: v.source, vmid: v.vmid, volid: v.volid, timeMs: v.timeMs, ok: v.ok, ...strip(v) })),
+      restoreTests: this.restores.map((r) => ({ source: r.source, vmid: r.vmid, volid: r.volid, timeMs: r.timeMs, ok: r.ok, ...strip(r) })),
+    };
   }
 
   readAudit(limit = 200): AuditRecord[] {

@@ -18,13 +18,37 @@ export interface PublisherHandlers {
 
 /** Stable JSON: same object → same bytes, so "unchanged" can be detected by string compare. */
 export function stableStringify(v: unknown): string {
-  if (v === null || typeof v !== "object") return JSON.stringify(v);
-  if (Array.isArray(v)) return `[${v.map(stableStringify).join(",")}]`;
-  return `{${Object.keys(v as object)
-    .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${stableStringify((v as Record<string, unknown>)[k])}`)
-    .join(",")}}`;
+  switch (typeof v) {
+    case "string":
+      return JSON.stringify(v);
+    case "number":
+      return Number.isFinite(v) ? String(v) : "null";
+    case "boolean":
+      return v ? "true" : "false";
+    case "object":
+      break;
+    default:
+      return JSON.stringify(v);
+  }
+  if (v === null) return "null";
+  if (Array.isArray(v)) {
+    let out = "[";
+    for (let i = 0; i < v.length; i++) {
+      const s = stableStringify(v[i]) as string | undefined;
+      out += (i ? "," : "") + (s === undefined ? "" : s);
+    }
+    return out + "]";
+  }
+  const o = v as Record<string, unknown>;
+  let out = "{";
+  let first = true;
+  for (const k of Object.keys(o).sort()) {
+    const x = o[k];
+    if (x === undefined) continue;
+    out += (first ? "" : ",") + JSON.stringify(k) + ":" + stableStringify(x);
+    first = false;
+  }
+  return out + "}";
 }
 
 /**
@@ -36,6 +60,12 @@ export class MqttPublisher {
   private client?: MqttClient;
   /** Every retained topic we currently own → its last payload. */
   private readonly retained = new Map<string, string>();
+  /**
+   * Per retained topic, the native JSON.stringify of the last object given: when it is the same
+   * again nothing changed, and the (slower) stable form is not even computed — with thousands of
+   * guests most publishes of an idle refresh end here.
+   */
+  private readonly quick = new Map<string, string>();
   /** Our config topics found retained on the broker at start (may be left-overs). */
   private readonly foundConfigs = new Set<string>();
   private birthTimer?: NodeJS.Timeout;
@@ -95,7 +125,16 @@ export class MqttPublisher {
 
   /** Publishes a retained message unless the same payload is already retained. "" clears it. */
   publishRetained(topic: string, payload: string | object): void {
-    const text = typeof payload === "string" ? payload : stableStringify(payload);
+    let text: string;
+    if (typeof payload === "string") {
+      text = payload;
+      this.quick.delete(topic);
+    } else {
+      const quick = JSON.stringify(payload);
+      if (this.retained.has(topic) && this.quick.get(topic) === quick) return;
+      this.quick.set(topic, quick);
+      text = stableStringify(payload);
+    }
     if (this.retained.get(topic) === text) return;
     if (text === "") this.retained.delete(topic);
     else this.retained.set(topic, text);
@@ -105,6 +144,7 @@ export class MqttPublisher {
   /** Clears a retained topic whether or not we published it in this run. */
   clearRetained(topic: string): void {
     this.retained.delete(topic);
+    this.quick.delete(topic);
     this.send(topic, "", true);
   }
 

@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 import fs from "node:fs";
 import tls from "node:tls";
 import { Agent, buildConnector, request } from "undici";
@@ -79,6 +80,27 @@ export class PveHttp {
     }
   }
 
+  /**
+   * GET for big listings: when the answer's bytes are the same as last time (same digest), it is
+   * neither decoded nor parsed — `unchanged` says so and the caller keeps what it had.
+   */
+  async getIfChanged<T>(path: string, schema: z.ZodType<T>, query: Record<string, string | number | undefined> | undefined, previousDigest: string | undefined): Promise<{ unchanged: true; digest: string } | { unchanged: false; digest: string; value: T }> {
+    let attempt = 0;
+    for (;;) {
+      const digest: { previous?: string; current?: string } = { previous: previousDigest };
+      try {
+        const value = await this.send("GET", path, schema, query, undefined, digest);
+        return digest.current === previousDigest && previousDigest !== undefined ? { unchanged: true, digest: previousDigest } : { unchanged: false, digest: digest.current!, value };
+      } catch (e) {
+        if (e === UNCHANGED) return { unchanged: true, digest: previousDigest! };
+        const retryable = e instanceof PveError && (e.kind === "network" || e.kind === "timeout" || (e.kind === "http" && (e.status ?? 0) >= 500));
+        if (!retryable || attempt >= this.retries) throw e;
+        attempt++;
+        await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+      }
+    }
+  }
+
   /** POSTs are never retried: a vzdump must not start twice. */
   post<T>(path: string, schema: z.ZodType<T>, body: Record<string, string | number>): Promise<T> {
     return this.send("POST", path, schema, undefined, body);
@@ -103,6 +125,7 @@ export class PveHttp {
     schema: z.ZodType<T>,
     query?: Record<string, string | number | undefined>,
     body?: Record<string, string | number>,
+    digest?: { previous?: string; current?: string },
   ): Promise<T> {
     const qs = query
       ? new URLSearchParams(Object.entries(query).filter((e): e is [string, string | number] => e[1] !== undefined).map(([k, v]) => [k, String(v)])).toString()
@@ -128,8 +151,14 @@ export class PveHttp {
     }
     let text: string;
     try {
-      text = await res.body.text();
+      if (digest && res.statusCode === 200) {
+        const bytes = Buffer.from(await res.body.arrayBuffer());
+        digest.current = crypto.createHash("sha1").update(bytes).digest("base64");
+        if (digest.current === digest.previous) throw UNCHANGED;
+        text = bytes.toString("utf8");
+      } else text = await res.body.text();
     } catch (e) {
+      if (e === UNCHANGED) throw e;
       throw toNetworkError(e);
     }
     if (res.statusCode === 401) throw new PveError("auth", "authentication failure (401): check token_id and token_secret, or whether the token expired", 401);
@@ -150,6 +179,9 @@ export class PveHttp {
     return parsed.data;
   }
 }
+
+/** Internal marker: the answer's bytes did not change (getIfChanged). */
+const UNCHANGED = Symbol("unchanged");
 
 function reasonOf(text: string, status: number): string {
   try {

@@ -78,6 +78,10 @@ export class PveSource {
   private guests = new Map<number, GuestInfo>();
   private storages: StorageRef[] = [];
   private archives = new Map<string, Archive[]>();
+  /** Digest of each storage listing's bytes: an unchanged listing is not parsed again. */
+  private contentDigests = new Map<string, string>();
+  /** All archives as one array, kept until a listing changes (evidence() is asked on every publish). */
+  private flatArchives: Archive[] | null = null;
   private contentErrors = new Map<string, string>();
   private seenArchivesOn = new Set<string>();
   private jobs: BackupJob[] = [];
@@ -161,7 +165,12 @@ export class PveSource {
 
   /** Archives of one guest as last listed. */
   archivesOf(vmid: number): Archive[] {
-    return [...this.archives.values()].flat().filter((a) => a.vmid === vmid);
+    return this.allArchives().filter((a) => a.vmid === vmid);
+  }
+
+  private allArchives(): Archive[] {
+    this.flatArchives ??= [...this.archives.values()].flat();
+    return this.flatArchives;
   }
 
   hasRunningTasks(): boolean {
@@ -198,7 +207,7 @@ export class PveSource {
   }
 
   evidence() {
-    const archives = [...this.archives.values()].flat();
+    const archives = this.allArchives();
     const attempts: BackupAttempt[] = [];
     for (const t of this.tasks.values()) {
       for (const o of t.outcomes) {
@@ -349,8 +358,12 @@ export class PveSource {
         continue;
       }
       try {
-        const items = await this.http.get(`/nodes/${encodeURIComponent(s.node)}/storage/${encodeURIComponent(s.storage)}/content`, contentSchema, { content: "backup" });
-        const list: Archive[] = items.map((it) => ({
+        const answer = await this.http.getIfChanged(`/nodes/${encodeURIComponent(s.node)}/storage/${encodeURIComponent(s.storage)}/content`, contentSchema, { content: "backup" }, this.archives.has(k) ? this.contentDigests.get(k) : undefined);
+        if (answer.unchanged) {
+          this.contentErrors.delete(k);
+          continue;
+        }
+        const list: Archive[] = answer.value.map((it) => ({
           source: this.name,
           volid: it.volid,
           storage: s.storage,
@@ -365,6 +378,8 @@ export class PveSource {
         }));
         if (lostAGuest(this.archives.get(k), list, this.guests)) shrunk = true;
         this.archives.set(k, list);
+        this.contentDigests.set(k, answer.digest);
+        this.flatArchives = null;
         if (list.length) this.seenArchivesOn.add(k);
         this.contentErrors.delete(k);
       } catch (e) {
@@ -373,7 +388,12 @@ export class PveSource {
       }
     }
     const keys = new Set(this.storages.map(storageKey));
-    for (const k of [...this.archives.keys()]) if (!keys.has(k)) this.archives.delete(k);
+    for (const k of [...this.archives.keys()]) {
+      if (keys.has(k)) continue;
+      this.archives.delete(k);
+      this.contentDigests.delete(k);
+      this.flatArchives = null;
+    }
     // Every archive of a guest that still exists vanished from a listing: prune never does that,
     // a revoked privilege does (PVE then answers 200 with fewer rows). Ask for the privileges now.
     if (shrunk && !metaNow) {

@@ -1,0 +1,16 @@
+import type { Evidence } from "../../evidence.js";
+import type { PveSource } from "./source.js";
+
+/** The Proxmox part of the evidence, merged over every configured cluster. */
+export function mergeEvidence(sources: PveSource[]): Evidence {
+  const parts = sources.map((s) => s.evidence());
+  return {
+    sources: parts.map((p) => p.health),
+    guests: parts.flatMap((p) => p.guests),
+    archives: parts.flatMap((p) => p.archives).filter((a) => a.vmid > 0),
+    attempts: parts.flatMap((p) => p.attempts),
+    jobs: parts.flatMap((p) => p.jobs),
+    jobsReadable: Object.fromEntries(parts.map((p) => [p.health.name, p.jobsReadable])),
+    visibility: parts.flatMap((p) => p.visibility),
+  };
+}
