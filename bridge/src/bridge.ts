@@ -93,7 +93,7 @@ export class Bridge {
     this.overrides = this.overridesFile.read();
     this.router = new CommandRouter(
       {
-        backup: (id, cmd) => this.actions.backup(id, { storage: cmd.storage, mode: cmd.mode }, cmd.origin ?? "mqtt"),
+        backup: (id, cmd) => this.actions.backup(id, { storage: cmd.storage, mode: cmd.mode, requestId: cmd.request_id }, cmd.origin ?? "mqtt"),
         verify: (id, cmd) => this.actions.verify(id, cmd.origin ?? "mqtt"),
         restoreTest: (id, cmd) => this.actions.restoreTest(id, cmd.origin ?? "mqtt"),
         setTier: (id, tier) => this.setTier(id, tier),
@@ -339,7 +339,7 @@ export class Bridge {
     const multi = this.sources.length > 1;
     for (const o of e.outcomes) {
       const id = guestId(this.cfg.site, e.source, o.vmid, multi);
-      const base = { time: new Date(this.clock.now()).toISOString(), guest: id, upid: e.upid };
+      const base = { time: new Date(this.clock.now()).toISOString(), guest: id, upid: e.upid, ...(e.requestId ? { request_id: e.requestId } : {}) };
       if (e.phase === "started") this.publisher.publishEvent(this.topics.guestEvent(id), { event_type: "backup_started", ...base });
       else if (o.result === "failed") this.publisher.publishEvent(this.topics.guestEvent(id), { event_type: "backup_failed", ...base, result: "failed", error: o.error ?? e.exitstatus ?? "unknown error" });
       else this.publisher.publishEvent(this.topics.guestEvent(id), { event_type: "backup_finished", ...base, result: o.result });

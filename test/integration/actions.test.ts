@@ -56,8 +56,9 @@ describe("back up now", () => {
     const s = stack;
     await s.observer.until("state", () => s.observer.json(STATE("home_102")));
     const t = Date.now();
-    await s.observer.publish(CMD("home_102"), '{"action":"backup","origin":"test"}');
-    await waitEvent(s, "home_102", "backup_started", t);
+    await s.observer.publish(CMD("home_102"), '{"action":"backup","origin":"test","request_id":"req-1"}');
+    const startedEv = await waitEvent(s, "home_102", "backup_started", t);
+    expect(startedEv.request_id).toBe("req-1"); // callers (the custom integration) match their command to its result
     await s.observer.until("running", () => s.observer.json(STATE("home_102"))?.running);
     await s.observer.publish(CMD("home_102"), '{"action":"backup"}');
     const rej = await waitEvent(s, "home_102", "command_rejected", t);

@@ -89,7 +89,7 @@ export class GuestActions {
     return { g, source };
   }
 
-  async backup(id: string, opts: { storage?: string; mode?: string }, origin: string): Promise<Outcome> {
+  async backup(id: string, opts: { storage?: string; mode?: string; requestId?: string }, origin: string): Promise<Outcome> {
     const at = this.locate(id);
     if ("refusal" in at) return this.refuse("backup", id, origin, at.refusal);
     const { g, source } = at;
@@ -97,7 +97,7 @@ export class GuestActions {
     if (tier && !tier.allowManual) return this.refuse("backup", id, origin, `tier ${tier.id} does not allow manual backups (allow_manual: false)`);
     if (g.running) return this.refuse("backup", id, origin, `a backup of ${g.name} (${g.vmid}) is already running`);
     const b = source.cfg.backup;
-    const options = { storage: opts.storage ?? b.storage, mode: opts.mode ?? b.mode, compress: b.compress, notesTemplate: b.notesTemplate };
+    const options = { storage: opts.storage ?? b.storage, mode: opts.mode ?? b.mode, compress: b.compress, notesTemplate: b.notesTemplate, ...(opts.requestId ? { requestId: opts.requestId } : {}) };
     try {
       if (b.method === "ssh") return await this.backupOverSsh(g, source, options, origin);
       const upid = await source.startBackup(g.vmid, options);
@@ -115,14 +115,14 @@ export class GuestActions {
   }
 
   /** method: ssh — vzdump on the node; the task it registers is followed like any other (the poll sees it running). */
-  private async backupOverSsh(g: GuestState, source: PveSource, o: { storage?: string; mode: string; compress: string; notesTemplate: string }, origin: string): Promise<Outcome> {
+  private async backupOverSsh(g: GuestState, source: PveSource, o: { storage?: string; mode: string; compress: string; notesTemplate: string; requestId?: string }, origin: string): Promise<Outcome> {
     const ssh = source.cfg.ssh;
     if (!ssh) return this.refuse("backup", g.id, origin, "backup.method is ssh but no ssh section is configured");
     const storage = o.storage ?? source.defaultBackupStorage(source.guest(g.vmid)!);
     const flags: [string, string][] = [["mode", o.mode], ["compress", o.compress], ...(storage ? ([["storage", storage], ...(o.notesTemplate ? [["notes-template", o.notesTemplate]] : [])] as [string, string][]) : [])];
     const cmd = `vzdump ${g.vmid} ${flags.map(([k, v]) => `--${k} ${shq(v)}`).join(" ")}`;
     this.d.store.audit({ time: new Date(this.d.clock.now()).toISOString(), action: "backup", target: g.id, origin, result: "accepted", detail: "ssh" });
-    this.d.event(g.id, { event_type: "backup_started", time: new Date(this.d.clock.now()).toISOString(), guest: g.id });
+    this.d.event(g.id, { event_type: "backup_started", time: new Date(this.d.clock.now()).toISOString(), guest: g.id, ...(o.requestId ? { request_id: o.requestId } : {}) });
     void sshExec(sshTargetFor(ssh, g.node), cmd)
       .then((r) => {
         if (r.code !== 0) this.d.log.warn({ vmid: g.vmid, code: r.code }, "vzdump over SSH ended with an error");

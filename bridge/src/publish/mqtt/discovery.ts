@@ -80,7 +80,7 @@ export function guestDiscovery(ctx: DiscoveryContext, g: GuestState, entitySlug 
       state_topic: state,
       value_template: "{{ 'ON' if value_json.problem else 'OFF' }}",
       json_attributes_topic: state,
-      json_attributes_template: "{{ {'reasons': value_json.reasons, 'status_reason': value_json.status_reason, 'findings': value_json.findings | map(attribute='code') | list} | tojson }}",
+      json_attributes_template: "{{ {'status': value_json.status, 'reasons': value_json.reasons, 'status_reason': value_json.status_reason, 'findings': value_json.findings | map(attribute='code') | list} | tojson }}",
     },
     size: sensor("backup_size", "Backup size", { device_class: "data_size", unit_of_measurement: "B", state_class: "measurement", value_template: jsonValue("last_backup_size"), suggested_display_precision: 0 }),
     archives: sensor("archive_count", "Backup archives", { state_class: "measurement", value_template: "{{ value_json.archive_count }}", icon: "mdi:archive" }),

@@ -43,6 +43,8 @@ interface TrackedTask {
 export interface TaskEvent {
   source: string;
   upid: string;
+  /** The request_id of the command that started it, when this bridge did. */
+  requestId?: string;
   node: string;
   phase: "started" | "finished";
   outcomes: GuestOutcome[];
@@ -182,7 +184,7 @@ export class PveSource {
   }
 
   /** Starts vzdump for one guest on its current node. Returns the UPID, or null when PVE answered "OK" (nothing to do there). */
-  async startBackup(vmid: number, opts: { storage?: string; mode: string; compress: string; notesTemplate: string }): Promise<string | null> {
+  async startBackup(vmid: number, opts: { storage?: string; mode: string; compress: string; notesTemplate: string; requestId?: string }): Promise<string | null> {
     const guest = this.guests.get(vmid);
     if (!guest) throw new PveError("http", `guest ${vmid} is not known on '${this.name}'`);
     const storage = opts.storage ?? this.defaultBackupStorage(guest);
@@ -196,7 +198,7 @@ export class PveSource {
     const startMs = upidStartMs(res) ?? this.now();
     const t: TrackedTask = { upid: res, node: guest.node, id: String(vmid), startMs, lines: [], outcomes: [{ vmid, result: "running", warnings: 0 }], seenRunning: true, done: false };
     this.tasks.set(res, t);
-    this.onTask?.({ source: this.name, upid: res, node: guest.node, phase: "started", outcomes: t.outcomes });
+    this.onTask?.({ source: this.name, upid: res, node: guest.node, phase: "started", outcomes: t.outcomes, ...(opts.requestId ? { requestId: opts.requestId } : {}) });
     return res;
   }
 
