@@ -3,14 +3,18 @@
 #
 # Usage (root):  bash ha-integration/tests/run.sh [pytest args…]
 #
-# The Home Assistant root (Debian testing + Python 3.14 + /opt/venv with the pinned homeassistant)
-# comes from test/ha/build-env.sh (built if missing, reused when cached). Next to it, in the same
-# cache folder, this script keeps a small *layered* venv: its site-packages sees the root's
-# /opt/venv site-packages (a .pth file), so it tests against exactly the Home Assistant the real-HA
-# suite runs, and adds pytest-homeassistant-custom-component (PHACC) and PHACC's test
-# requirements on top. The root itself is never modified: the venv lives in
-# <cache>/phacc-<key>/venv and is bind-mounted at /mnt inside the root only in a private mount
-# namespace, together with this repo's ha-integration/ at /srv.
+# It runs inside the Home Assistant root that test/ha/build-env.sh builds and caches (Debian testing,
+# Python 3.14), with its own venv kept next to that root in the same cache folder
+# (<cache>/phacc-<key>/venv, bind-mounted at /mnt inside the root only in a private mount
+# namespace, with this repo's ha-integration/ at /srv). The root itself is never modified.
+#
+# That venv holds pytest-homeassistant-custom-component (PHACC) with exactly the homeassistant it
+# pins, plus the requirements of the integrations ours depends on (mqtt, http, frontend,
+# conversation, recursively, under Home Assistant's package_constraints.txt). PHACC's helpers are
+# generated from one Home Assistant release and break on another (0.13.375 on 2026.11.0 fails at
+# import), so the unit tests run on PHACC's release while test/ha runs the pinned 2026.11.0:
+# PHACC 0.13.375 (the newest on the index when this was written) = homeassistant 2026.10.4.
+# Bump PHACC_VERSION when a PHACC for the pinned release appears.
 #
 # Environment:
 #   B2M_HA_CACHE         cache folder (default /var/cache/backup2mqtt-ha), as build-env.sh
@@ -21,10 +25,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 INTEGRATION_DIR=$(cd "$HERE/.." && pwd)
 REPO=$(cd "$INTEGRATION_DIR/.." && pwd)
 CACHE="${B2M_HA_CACHE:-/var/cache/backup2mqtt-ha}"
-SCRIPT_VERSION=2
-# PHACC releases track Home Assistant releases (patch bump = new HA). Newest on the index when this
-# was written: 0.13.375, generated from HA 2026.10.4; there is no PHACC for 2026.11.0 yet, so its
-# helpers run on the root's 2026.11.0 (installed --no-deps; the homeassistant pin is not taken).
+SCRIPT_VERSION=3
+# PHACC releases track Home Assistant releases (patch bump = new HA); see above.
 PHACC_VERSION="${B2M_PHACC_VERSION:-0.13.375}"
 
 log() { printf '[ha-integration/tests] %s\n' "$*" >&2; }
@@ -57,42 +59,42 @@ build_layer() {
   local tmp
   tmp=$(mktemp -d "$CACHE/.tmp-phacc-XXXXXX")
   trap 'rm -rf --one-file-system "$tmp"' EXIT
-  log "building layered venv $KEY (PHACC $PHACC_VERSION on $(cat "$ROOT/opt/b2m-ha-version"))"
+  log "building the pytest venv $KEY (PHACC $PHACC_VERSION, with the homeassistant it pins)"
   local start=$SECONDS
   in_root "$tmp" /bin/sh -euc "
     python3 -m venv /mnt/venv
-    echo /opt/venv/lib/python3.14/site-packages > /mnt/venv/lib/python3.14/site-packages/b2m-ha-root.pth
-    # Home Assistant 2026.x makes \`import httpx\` resolve to httpx2 when it is imported; PHACC's test
-    # requirements bring the real httpx, which a pytest plugin may import first. Alias at start-up,
+    # Home Assistant 2026.x aliases httpx to httpx2 when imported; PHACC's test requirements bring
+    # the real httpx, which another pytest plugin may import first. Alias at interpreter start-up,
     # as Home Assistant itself would (a no-op when homeassistant calls it again).
-    echo 'import httpx2; httpx2.alias_httpx()' > /mnt/venv/lib/python3.14/site-packages/b2m-ha-zz-httpx-alias.pth
-    cd /mnt
-    /mnt/venv/bin/pip download --no-deps -q -d /mnt/dl pytest-homeassistant-custom-component==$PHACC_VERSION
-    whl=\$(ls /mnt/dl/*.whl)
-    /mnt/venv/bin/python - \"\$whl\" <<'PY'
-import re, sys, zipfile
-whl = sys.argv[1]
-z = zipfile.ZipFile(whl)
-meta = next(n for n in z.namelist() if n.endswith('.dist-info/METADATA'))
-reqs = [l.split(':', 1)[1].strip() for l in z.read(meta).decode().splitlines() if l.startswith('Requires-Dist:')]
-norm = lambda s: re.split(r'[<>=!~ @\\[]', s.strip(), maxsplit=1)[0].lower().replace('_', '-')
-root = [l.strip() for l in open('/opt/b2m-pip-freeze.txt') if '==' in l]
-root_names = {norm(l) for l in root}
-# What the root already has (homeassistant included) stays exactly as the real-HA suite runs it.
-reqs = [r for r in reqs if ';' not in r and norm(r) not in root_names and norm(r) != 'homeassistant']
-open('/mnt/reqs.txt', 'w').write('\n'.join(reqs) + '\n')
-open('/mnt/constraints.txt', 'w').write('\n'.join(root) + '\n')
+    printf '%s\\n' 'import sys; exec(\"try:\\n import httpx2; httpx2.alias_httpx()\\nexcept ImportError:\\n pass\")' \\
+      > /mnt/venv/lib/python3.14/site-packages/b2m-httpx-alias.pth
+    /mnt/venv/bin/pip install -q pytest-homeassistant-custom-component==$PHACC_VERSION
+    # Requirements of the integrations the custom integration depends on (recursively), pinned by
+    # Home Assistant's own package_constraints.txt, as hass would install them at runtime.
+    /mnt/venv/bin/python - <<'PY' > /mnt/reqs.txt
+import json, pathlib, homeassistant
+comp = pathlib.Path(homeassistant.__file__).parent / 'components'
+todo = list(json.load(open('/srv/custom_components/backup2mqtt/manifest.json'))['dependencies'])
+seen, reqs = set(), set()
+while todo:
+    d = todo.pop()
+    if d in seen or not (comp / d / 'manifest.json').exists():
+        continue
+    seen.add(d)
+    m = json.load(open(comp / d / 'manifest.json'))
+    reqs.update(m.get('requirements', []))
+    todo += m.get('dependencies', []) + m.get('after_dependencies', [])
+print('\\n'.join(sorted(reqs)))
 PY
-    /mnt/venv/bin/pip install -q --no-deps \"\$whl\"
-    /mnt/venv/bin/pip install -q -r /mnt/reqs.txt -c /mnt/constraints.txt
-    /mnt/venv/bin/python -c 'import homeassistant.const as c, pytest_homeassistant_custom_component; print(\"HA\", c.__version__)'
-    rm -rf /mnt/dl /root/.cache/pip
+    /mnt/venv/bin/pip install -q -r /mnt/reqs.txt -c \$(/mnt/venv/bin/python -c 'import homeassistant, os; print(os.path.dirname(homeassistant.__file__))')/package_constraints.txt
+    /mnt/venv/bin/python -c 'import homeassistant.const as c, pytest_homeassistant_custom_component; print(\"pytest venv: homeassistant\", c.__version__)'
+    rm -rf /root/.cache/pip
   "
   touch "$tmp/.b2m-complete"
   rm -rf --one-file-system "$LAYER"
   mv "$tmp" "$LAYER"
   trap - EXIT
-  log "layered venv ready in $((SECONDS - start)) s: $LAYER"
+  log "pytest venv ready in $((SECONDS - start)) s: $LAYER"
 }
 
 (
@@ -101,4 +103,4 @@ PY
 ) 9>"$CACHE/.lock-phacc"
 
 cd "$INTEGRATION_DIR"
-in_root "$LAYER" /bin/sh -c 'cd /srv && exec python -m pytest -p no:cacheprovider tests "$@"' pytest "$@"
+in_root "$LAYER" /bin/sh -c 'cd /srv && exec python -m pytest -p no:cacheprovider "$@"' pytest "$@"

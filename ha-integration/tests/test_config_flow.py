@@ -80,7 +80,7 @@ async def test_user_step_waits_for_the_bridge(hass: HomeAssistant, mqtt_mock: An
         await asyncio.sleep(0.01)
         if any(c.args[0] == "site2/bridge/info" for c in mqtt_mock.async_subscribe.call_args_list):
             break
-    async_fire_mqtt_message(hass, "site2/bridge/info", json.dumps({**INFO, "site": "cabin"}), retain=True)
+    async_fire_mqtt_message(hass, "site2/bridge/info", json.dumps({**INFO, "site": "cabin"}))
     result = await task
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"] == {CONF_BASE_TOPIC: "site2", CONF_SITE: "cabin"}

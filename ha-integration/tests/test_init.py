@@ -144,7 +144,7 @@ async def test_repairs_issue_for_unprotected_p0_and_p1_only(hass: HomeAssistant,
     assert registry.async_get_issue(DOMAIN, "unprotected_home_104") is None
 
     # a guest removed from the bridge takes its issue with it
-    async_fire_mqtt_message(hass, f"{BASE}/guest/home_102/state", "", retain=True)
+    async_fire_mqtt_message(hass, f"{BASE}/guest/home_102/state", "")
     await hass.async_block_till_done()
     assert registry.async_get_issue(DOMAIN, "unprotected_home_102") is None
 
@@ -152,7 +152,7 @@ async def test_repairs_issue_for_unprotected_p0_and_p1_only(hass: HomeAssistant,
 async def test_repairs_issue_for_a_bridge_offline_too_long(hass: HomeAssistant, setup_entry: MockConfigEntry) -> None:
     registry = ir.async_get(hass)
     issue_id = f"bridge_offline_{BASE}"
-    async_fire_mqtt_message(hass, f"{BASE}/bridge/state", "offline", retain=True)
+    async_fire_mqtt_message(hass, f"{BASE}/bridge/state", "offline")
     await hass.async_block_till_done()
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=14))
     await hass.async_block_till_done()
@@ -166,15 +166,15 @@ async def test_repairs_issue_for_a_bridge_offline_too_long(hass: HomeAssistant, 
     res = await hass.services.async_call(DOMAIN, "get_status", {}, blocking=True, return_response=True)
     assert res["bridges"][0]["online"] is False and res["bridges"][0]["offline_since"]
 
-    async_fire_mqtt_message(hass, f"{BASE}/bridge/state", "online", retain=True)
+    async_fire_mqtt_message(hass, f"{BASE}/bridge/state", "online")
     await hass.async_block_till_done()
     assert registry.async_get_issue(DOMAIN, issue_id) is None
 
 
 async def test_bridge_back_before_the_threshold_raises_nothing(hass: HomeAssistant, setup_entry: MockConfigEntry) -> None:
-    async_fire_mqtt_message(hass, f"{BASE}/bridge/state", "offline", retain=True)
+    async_fire_mqtt_message(hass, f"{BASE}/bridge/state", "offline")
     await hass.async_block_till_done()
-    async_fire_mqtt_message(hass, f"{BASE}/bridge/state", "online", retain=True)
+    async_fire_mqtt_message(hass, f"{BASE}/bridge/state", "online")
     await hass.async_block_till_done()
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=30))
     await hass.async_block_till_done()
@@ -183,7 +183,7 @@ async def test_bridge_back_before_the_threshold_raises_nothing(hass: HomeAssista
 
 async def test_diagnostics_are_redacted(hass: HomeAssistant, hass_client: Any, setup_entry: MockConfigEntry) -> None:
     info = {**INFO, "sources": {"pve": {**INFO["sources"]["pve"], "url": "https://pve.lan:8006", "token_secret": "s3cr3t-value"}}}
-    async_fire_mqtt_message(hass, f"{BASE}/bridge/info", json.dumps(info), retain=True)
+    async_fire_mqtt_message(hass, f"{BASE}/bridge/info", json.dumps(info))
     await hass.async_block_till_done()
     diag = await get_diagnostics_for_config_entry(hass, hass_client, setup_entry)
     text = json.dumps(diag)

@@ -40,13 +40,18 @@ describe("backup2mqtt in a real Home Assistant", () => {
     return g;
   };
   const states = async () => new Map((await ha.rest.states()).map((s) => [s.entity_id, s]));
-  /** The registry entity id of a guest's entity, by the entity's README name. */
-  const entityOf = async (vmid: number, name: string): Promise<string> => {
-    const view = await deviceView(ha, guestDevice(vmid));
-    const e = view?.entities.get(name);
-    if (!e) throw new Error(`HA has no '${name}' entity for guest ${vmid}`);
-    return e.entity_id;
-  };
+  /** The entity id of a guest's entity (by its README name), once HA has it and it is available. */
+  const entityOf = async (vmid: number, name: string): Promise<string> =>
+    await waitFor(
+      async () => {
+        const e = (await deviceView(ha, guestDevice(vmid)))?.entities.get(name);
+        if (!e) throw new Error(`HA has no '${name}' entity for guest ${vmid}`);
+        const s = await ha.rest.state(e.entity_id);
+        if (!s || s.state === "unavailable") throw new Error(`${e.entity_id} is ${s?.state ?? "missing"}`);
+        return e.entity_id;
+      },
+      { timeoutMs: 10_000, description: `'${name}' of guest ${vmid}` },
+    );
 
   /**
    * HA took every entity id from the default_entity_id we published (entity ids are the README's
@@ -237,13 +242,21 @@ describe("backup2mqtt in a real Home Assistant", () => {
       },
       { timeoutMs: 20_000, description: "HA: new Last backup, status ok, running off" },
     );
-    // Order as HA saw it: running on, before the status became ok.
-    const runOn = recorder.changes.find((c) => c.entity_id === running && c.at >= t0 && c.state?.state === "on")!;
-    const statusOk = recorder.changes.find((c) => c.entity_id === status && c.at >= t0 && c.state?.state === "ok")!;
-    expect(runOn.at).toBeLessThanOrEqual(statusOk.at);
+    // The same story from HA's state_changed events (the WebSocket may deliver them just after REST shows the end).
+    const seen = await waitFor(
+      () => {
+        const runOn = recorder.states(running, t0).find((s) => s.state === "on");
+        const statusOk = recorder.states(status, t0).find((s) => s.state === "ok");
+        const events = recorder.states(event, t0).filter((s) => s.state !== "unavailable");
+        return runOn && statusOk && events.length >= 2 ? { runOn, statusOk, events } : undefined;
+      },
+      { timeoutMs: 10_000, description: "state_changed events: running on, status ok, two events" },
+    );
+    // Order as HA saw it (its own change times): running on before the status became ok.
+    expect(Date.parse(seen.runOn.last_changed)).toBeLessThanOrEqual(Date.parse(seen.statusOk.last_changed));
     expect(recorder.states(status, t0).map((s) => s.state)).toContain("running");
 
-    const events = recorder.states(event, t0).filter((s) => s.state !== "unavailable");
+    const events = seen.events;
     expect(events.map((s) => s.attributes.event_type)).toEqual(["backup_started", "backup_finished"]);
     for (const s of events) {
       expect(s.attributes.upid).toBe(task.upid);

@@ -208,7 +208,8 @@ describe("backup2mqtt inside Home Assistant", () => {
       guests: { name: string; status: string; problem: boolean; tier: string; findings: string[]; device_id: string | null }[];
       summary: { guests: number; problems: number; all_ok: boolean };
     }>("backup2mqtt", "get_status", {});
-    expect(all.bridges).toEqual([expect.objectContaining({ site: "home", online: true })]);
+    expect(all.bridges).toEqual([expect.objectContaining({ site: "home", online: true, version: expect.any(String) })]);
+    expect(all.bridges[0]!.counts).toMatchObject({ guests: 5 });
     expect(all.guests.map((g) => g.name).sort()).toEqual(["homeassistant", "immich", "nextcloud", "pihole-home", "vaultwarden"]);
     expect(all.summary).toEqual({ guests: 5, problems: 3, all_ok: false });
     // problems first

@@ -57,7 +57,7 @@ async function startBroker(dir: string): Promise<{ url: string; kind: string; st
   }
   const port = await freePort();
   const conf = path.join(dir, "mosquitto.conf");
-  fs.writeFileSync(conf, [`listener ${port} 127.0.0.1`, "allow_anonymous true", "persistence false", "log_type error", ...(process.getuid?.() === 0 ? ["user root"] : [])].join("\n") + "\n");
+  fs.writeFileSync(conf, [`listener ${port} 127.0.0.1`, "allow_anonymous true", "persistence false", "max_queued_messages 0", "max_queued_bytes 0", "log_type error", ...(process.getuid?.() === 0 ? ["user root"] : [])].join("\n") + "\n");
   const child = spawn(bin, ["-c", conf], { stdio: "ignore" });
   await until("mosquitto", () => child.exitCode === null && true, 1000);
   const open = () => new Promise<boolean>((r) => net.connect(port, "127.0.0.1").once("connect", function (this: net.Socket) { this.destroy(); r(true); }).once("error", () => r(false)));
