@@ -70,7 +70,7 @@ describe("policy: verification", () => {
     const a = archive(5 * H);
     const r2 = guest({ archives: [a, archive(9 * D)], verifications: [check(archive(9 * D), 8 * D, true)] });
     expect(r2.g.findings.map((f) => f.code)).toEqual(["verify_overdue"]);
-    expect(r2.g.reasons.join()).toMatch(/last successful verification was 8d ago; tier P0 wants one every 7d/);
+    expect(r2.g.reasons.join()).toMatch(/last successful verification 2026-11-18T12:00:00.000Z; tier P0 wants one every 7d \(overdue since 2026-11-25T12:00:00.000Z\)/);
   });
 
   it("never verified: grace from the newest archive, then overdue at the exact instant", () => {

@@ -47,7 +47,7 @@ export function evaluateVerification(guest: { source: string; vmid: number }, ar
       findings.push({
         code: "verify_overdue",
         reason: lastVerifiedMs
-          ? `last successful verification was ${formatDuration(now - lastVerifiedMs)} ago; tier ${tier.id} wants one every ${formatDuration(tier.verifyEveryMs)}`
+          ? `last successful verification ${new Date(lastVerifiedMs).toISOString()}; tier ${tier.id} wants one every ${formatDuration(tier.verifyEveryMs)} (overdue since ${new Date(due).toISOString()})`
           : `no archive of this guest was ever verified; tier ${tier.id} wants a verification every ${formatDuration(tier.verifyEveryMs)}`,
       });
     } else changesAt = due;
