@@ -126,9 +126,10 @@ describe("verify over SSH", () => {
 
   it("a container archive is checked with a full tar listing", async () => {
     const holder: { ssh?: SshDouble } = {};
-    stack = await startStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 20 }, configure: withSsh(holder) });
+    // 105's backup runs at start (120 s of lab time): fast tasks keep the wait short on a busy machine.
+    stack = await startStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 120 }, configure: withSsh(holder) });
     const s = stack;
-    await s.observer.until("105 ok", () => s.observer.json(STATE("home_105"))?.status === "ok", 20_000);
+    await s.observer.until("105 ok", () => s.observer.json(STATE("home_105"))?.status === "ok", 30_000);
     const t = Date.now();
     await s.observer.publish(CMD("home_105"), '{"action":"verify"}');
     await waitEvent(s, "home_105", "verify_finished", t);
