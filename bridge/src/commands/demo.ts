@@ -125,7 +125,7 @@ export function printDemoBanner(d: Awaited<ReturnType<typeof runDemo>>, scenario
     ...(d.offsiteLabs.pbs ? [`  Simulated PBS:           ${d.offsiteLabs.pbs.url}/api2/json (${d.offsiteLabs.pbs.scenario.datastores.length} datastore(s))`] : []),
     "",
     "  Look at it:",
-    `    mosquitto_sub -h 127.0.0.1 -p ${d.broker.port} -t 'backup2mqtt/#' -t 'homeassistant/device/#' -v`,
+    `    mosquitto_sub -h 127.0.0.1 -p ${d.broker.port} -t 'backup2mqtt/#' -t 'homeassistant/device/#' -v   (mosquitto-clients)`,
     `    curl ${d.service.httpUrl}/api/v1/guests`,
     `  Or point Home Assistant's MQTT integration at ${d.broker.url.replace("mqtt://", "")}: each guest appears as a device.`,
     "  Press Ctrl+C to stop.",
