@@ -203,7 +203,13 @@ export function parseConfigText(text: string, file = "<config>", env: NodeJS.Pro
   expandTree(doc, doc.contents as Node | null, [], env, problemAt, secrets);
   if (problems.length) throw new ConfigError(file, problems);
 
-  const data = (doc.toJS() ?? {}) as Record<string, unknown>;
+  let data: Record<string, unknown>;
+  try {
+    data = (doc.toJS() ?? {}) as Record<string, unknown>;
+  } catch (e) {
+    // e.g. an alias (*name) whose anchor (&name) is missing
+    throw new ConfigError(file, [{ key: "", message: `syntax: ${(e as Error).message.split("\n")[0]}` }]);
+  }
   if (typeof data !== "object" || Array.isArray(data)) throw new ConfigError(file, [{ key: "", message: "the file must hold a mapping (key: value)" }]);
   const validate = validator();
   if (!validate(data)) {
@@ -219,13 +225,15 @@ export function parseConfigText(text: string, file = "<config>", env: NodeJS.Pro
   }
   // Cross-field checks the schema cannot express.
   const cfg = data as Record<string, any>;
-  (cfg.proxmox ?? []).forEach((px: Record<string, unknown>, i: number) => {
+  // The schema has reported wrong types already; the checks below only look at well-formed lists.
+  const list = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v.filter((x) => x && typeof x === "object") : []);
+  list(cfg.proxmox).forEach((px: Record<string, unknown>, i: number) => {
     if (px.token_secret === undefined) problemAt(["proxmox", i], "token_secret (or token_secret_file) is required");
     if (px.fingerprint && px.ca_file) problemAt(["proxmox", i, "fingerprint"], "give either fingerprint or ca_file, not both");
   });
   const names = new Set<string>();
   for (const section of ["proxmox", "synology", "pbs"] as const) {
-    (cfg[section] ?? []).forEach((px: Record<string, unknown>, i: number) => {
+    list(cfg[section]).forEach((px: Record<string, unknown>, i: number) => {
       if (names.has(String(px.name))) problemAt([section, i, "name"], `duplicate source name "${px.name}"`);
       names.add(String(px.name));
       if (section === "proxmox") return;

@@ -9,7 +9,9 @@ export type LabFault =
   | { kind: "garbage"; pathPrefix?: string }
   | { kind: "wrongTypes"; pathPrefix?: string }
   | { kind: "slow"; ms: number; pathPrefix?: string }
-  | { kind: "unauthorized" };
+  | { kind: "unauthorized" }
+  /** The connection drops in the middle of the answer (headers and half the body sent, then closed). */
+  | { kind: "reset"; pathPrefix?: string };
 
 /** Does a fault with an optional pathPrefix apply to this API path (with or without /api2/json)? */
 export function faultApplies(fault: LabFault, apiPath: string): boolean {

@@ -229,6 +229,12 @@ export class LabServer {
         this.send(req, res, fullPath, 200, GARBAGE_BODY);
         return;
       }
+      if (fault?.kind === "reset" && faultApplies(fault, apiPath)) {
+        const body = JSON.stringify(envelope);
+        res.writeHead(200, { "Content-Type": "application/json;charset=UTF-8", "Content-Length": Buffer.byteLength(body) });
+        res.write(body.slice(0, Math.max(1, Math.floor(body.length / 2))), () => req.socket.destroy());
+        return;
+      }
       if (fault?.kind === "wrongTypes" && faultApplies(fault, apiPath)) envelope = { ...envelope, data: wrongTypes(envelope.data) };
       this.send(req, res, fullPath, 200, JSON.stringify(envelope));
     } catch (e) {

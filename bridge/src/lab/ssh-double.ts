@@ -33,7 +33,7 @@ interface Result {
 
 const fingerprintOf = (blob: Buffer) => `SHA256:${crypto.createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
 
-export async function startSshDouble(lab: Lab, opts: { node?: string; username?: string } = {}): Promise<SshDouble> {
+export async function startSshDouble(lab: Lab, opts: { node?: string; username?: string; /** Each command takes at least this long (a verify to interrupt). */ execDelayMs?: number } = {}): Promise<SshDouble> {
   const state = lab.control.state;
   const node = opts.node ?? [...state.nodes.keys()][0]!;
   const username = opts.username ?? "root";
@@ -61,7 +61,8 @@ export async function startSshDouble(lab: Lab, opts: { node?: string; username?:
         session.on("exec", (acceptExec, _reject, info) => {
           const channel = acceptExec();
           commands.push(info.command);
-          void runLine(state, lab, node, info.command, channel).then(
+          const delay = opts.execDelayMs ? new Promise((r) => setTimeout(r, opts.execDelayMs)) : Promise.resolve();
+          void delay.then(() => runLine(state, lab, node, info.command, channel)).then(
             (code) => {
               channel.exit(code);
               channel.end();

@@ -94,7 +94,7 @@ const P2 = (vmid = 100, extra: Partial<GuestInfo> = {}) => guest(vmid, { tags: [
 const cases: Case[] = [
   { name: "fresh archive, covered → ok", archives: [archive(100, 5 * H)], expect: { status: "ok", problem: false, findings: [], changes_at: new Date(NOW - 5 * H + 26 * H).toISOString() } },
   { name: "no archive ever → missing, problem", expect: { status: "missing", problem: true, reason: /no backup archive/ } },
-  { name: "P0 archive 27h old → stale", archives: [archive(100, 27 * H)], expect: { status: "stale", problem: true, reason: /1d 3h old; tier P0 allows 1d 2h/ } },
+  { name: "P0 archive 27h old → stale", archives: [archive(100, 27 * H)], expect: { status: "stale", problem: true, reason: /older than tier P0 allows \(1d 2h\); stale since 2026-/ } },
   { name: "P0 archive exactly at max_age → stale at the instant", archives: [archive(100, 26 * H)], expect: { status: "stale" } },
   { name: "P0 archive 1 ms before max_age → ok, changes at deadline", archives: [archive(100, 26 * H - 1)], expect: { status: "ok", changes_at: new Date(NOW + 1).toISOString() } },
   { name: "P2 archive 7 days old → ok", guests: [P2()], jobs: [dailyJob([100], { schedule: "sun 03:00", pruneBackups: { "keep-weekly": 4 } })], archives: [archive(100, 7 * D)], expect: { status: "ok", problem: false } },

@@ -130,7 +130,7 @@ function evaluateGuest(
     statusReason = "a backup of this guest is running";
   } else if (lastAttempt?.result === "failed" && (!newest || newest.ctimeMs < lastAttempt.startMs)) {
     status = "failed";
-    statusReason = `the last backup attempt (${iso(lastAttempt.startMs)}) failed: ${lastAttempt.error ?? "unknown error"}${newest ? `; newest good backup is ${formatDuration(now - newest.ctimeMs)} old` : "; no good backup exists"}`;
+    statusReason = `the last backup attempt (${iso(lastAttempt.startMs)}) failed: ${lastAttempt.error ?? "unknown error"}${newest ? `; newest good backup is from ${iso(newest.ctimeMs)}` : "; no good backup exists"}`;
   } else if (!newest) {
     status = "missing";
     statusReason = archives.length
@@ -138,11 +138,16 @@ function evaluateGuest(
       : "no backup archive of this guest exists on any storage";
   } else if (tier?.protect && now >= newest.ctimeMs + tier.maxAgeMs) {
     status = "stale";
-    statusReason = `newest backup is ${formatDuration(now - newest.ctimeMs)} old; tier ${tier.id} allows ${formatDuration(tier.maxAgeMs)}`;
+    // Reasons name instants, never "N hours ago": an age in the text would change the state (and
+    // republish every guest) as the clock moves, with nothing new to say.
+    statusReason = `newest backup ${iso(newest.ctimeMs)} is older than tier ${tier.id} allows (${formatDuration(tier.maxAgeMs)}); stale since ${iso(newest.ctimeMs + tier.maxAgeMs)}`;
   } else {
     status = "ok";
-    statusReason = `newest backup is ${formatDuration(now - newest.ctimeMs)} old`;
-    if (tier?.protect) changesAt = newest.ctimeMs + tier.maxAgeMs;
+    statusReason = `newest backup ${iso(newest.ctimeMs)}`;
+    if (tier?.protect) {
+      changesAt = newest.ctimeMs + tier.maxAgeMs;
+      statusReason += `; stale at ${iso(changesAt)} without a newer one (tier ${tier.id} allows ${formatDuration(tier.maxAgeMs)})`;
+    }
   }
 
   const findings: Finding[] = [];

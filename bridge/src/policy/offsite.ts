@@ -65,7 +65,7 @@ export function evaluateCopies(archives: Archive[], tier: Tier | null, offsite: 
     if (isFresh) {
       copies++;
       noteExpiry(newest);
-      counted.push(`storage '${storage}' (archive ${formatDuration(now - newest.ctimeMs)} old${offsiteStorages.has(storage) ? ", off-site" : ""})`);
+      counted.push(`storage '${storage}' (archive of ${iso(newest.ctimeMs)}${offsiteStorages.has(storage) ? ", off-site" : ""})`);
       if (offsiteStorages.has(storage)) offsiteFresh = true;
     }
     if (offsiteStorages.has(storage) && (lastOffsiteMs === null || newest.ctimeMs > lastOffsiteMs)) lastOffsiteMs = newest.ctimeMs;
@@ -94,7 +94,7 @@ export function evaluateCopies(archives: Archive[], tier: Tier | null, offsite: 
       const newest = onStorages.reduce((a, b) => (b.ctimeMs > a.ctimeMs ? b : a));
       misses.push(
         included
-          ? `${t.label} last succeeded ${iso(t.lastSuccessMs)}; the archive it holds (${iso(included.ctimeMs)}) is ${formatDuration(now - included.ctimeMs)} old`
+          ? `${t.label} last succeeded ${iso(t.lastSuccessMs)}; the archive it holds (${iso(included.ctimeMs)}) is older than the tier allows`
           : `${t.label} last succeeded ${iso(t.lastSuccessMs)}, before the newest archive on '${newest.storage}' (${iso(newest.ctimeMs)})`,
       );
     }
@@ -155,8 +155,8 @@ export function hyperBackupHealth(t: HyperBackupTaskFacts | null, readable: bool
   if (failedResult) return { status: "failed", problem: true, reason: `last run ended '${t.lastResult}'${errText}`, changesAt: null };
   if (t.lastSuccessMs === null) return { status: "never", problem: true, reason: "the task has never completed a backup", changesAt: null };
   if (now >= t.lastSuccessMs + maxAgeMs)
-    return { status: "stale", problem: true, reason: `last success is ${formatDuration(now - t.lastSuccessMs)} old (allowed ${formatDuration(maxAgeMs)})`, changesAt: null };
-  return { status: "ok", problem: false, reason: `last success ${formatDuration(now - t.lastSuccessMs)} ago`, changesAt: t.lastSuccessMs + maxAgeMs };
+    return { status: "stale", problem: true, reason: `last success ${iso(t.lastSuccessMs)} is older than allowed (${formatDuration(maxAgeMs)}); stale since ${iso(t.lastSuccessMs + maxAgeMs)}`, changesAt: null };
+  return { status: "ok", problem: false, reason: `last success ${iso(t.lastSuccessMs)}; stale at ${iso(t.lastSuccessMs + maxAgeMs)} without a newer one`, changesAt: t.lastSuccessMs + maxAgeMs };
 }
 
 /** PBS `last-run-state`: "OK", "WARNINGS: n", "unknown", or the raw error text (anything else ⇒ failure). */

@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 import fs from "node:fs";
 import mqtt, { type MqttClient } from "mqtt";
 import type { Logger } from "../../log.js";
@@ -61,9 +62,9 @@ export class MqttPublisher {
   /** Every retained topic we currently own → its last payload. */
   private readonly retained = new Map<string, string>();
   /**
-   * Per retained topic, the native JSON.stringify of the last object given: when it is the same
-   * again nothing changed, and the (slower) stable form is not even computed — with thousands of
-   * guests most publishes of an idle refresh end here.
+   * Per retained topic, a digest of the native JSON.stringify of the last object given: when it is
+   * the same again nothing changed, and the (slower) stable form is not even computed — with
+   * thousands of guests most publishes of an idle refresh end here.
    */
   private readonly quick = new Map<string, string>();
   /** Our config topics found retained on the broker at start (may be left-overs). */
@@ -130,7 +131,7 @@ export class MqttPublisher {
       text = payload;
       this.quick.delete(topic);
     } else {
-      const quick = JSON.stringify(payload);
+      const quick = crypto.createHash("sha1").update(JSON.stringify(payload)).digest("base64");
       if (this.retained.has(topic) && this.quick.get(topic) === quick) return;
       this.quick.set(topic, quick);
       text = stableStringify(payload);

@@ -152,10 +152,16 @@ export class PveHttp {
     let text: string;
     try {
       if (digest && res.statusCode === 200) {
-        const bytes = Buffer.from(await res.body.arrayBuffer());
-        digest.current = crypto.createHash("sha1").update(bytes).digest("base64");
+        // Hash as the chunks arrive; only a changed answer is joined, decoded and parsed.
+        const hash = crypto.createHash("sha1");
+        const chunks: Buffer[] = [];
+        for await (const chunk of res.body as AsyncIterable<Buffer>) {
+          hash.update(chunk);
+          chunks.push(chunk);
+        }
+        digest.current = hash.digest("base64");
         if (digest.current === digest.previous) throw UNCHANGED;
-        text = bytes.toString("utf8");
+        text = Buffer.concat(chunks).toString("utf8");
       } else text = await res.body.text();
     } catch (e) {
       if (e === UNCHANGED) throw e;

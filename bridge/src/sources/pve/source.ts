@@ -3,8 +3,9 @@ import type { Archive, BackupAttempt, BackupJob, GuestInfo, SourceHealth, Visibi
 import type { Logger } from "../../log.js";
 import { PveError, PveHttp } from "./http.js";
 import { Permissions } from "./permissions.js";
+import { z } from "zod";
 import {
-  contentSchema,
+  contentItemSchema,
   jobsSchema,
   permissionsSchema,
   resourcesSchema,
@@ -360,24 +361,13 @@ export class PveSource {
         continue;
       }
       try {
-        const answer = await this.http.getIfChanged(`/nodes/${encodeURIComponent(s.node)}/storage/${encodeURIComponent(s.storage)}/content`, contentSchema, { content: "backup" }, this.archives.has(k) ? this.contentDigests.get(k) : undefined);
+        const path = `/nodes/${encodeURIComponent(s.node)}/storage/${encodeURIComponent(s.storage)}/content`;
+        const answer = await this.http.getIfChanged(path, rowsSchema, { content: "backup" }, this.archives.has(k) ? this.contentDigests.get(k) : undefined);
         if (answer.unchanged) {
           this.contentErrors.delete(k);
           continue;
         }
-        const list: Archive[] = answer.value.map((it) => ({
-          source: this.name,
-          volid: it.volid,
-          storage: s.storage,
-          ...(s.shared ? {} : { node: s.node }),
-          vmid: it.vmid ?? vmidFromVolid(it.volid),
-          ctimeMs: it.ctime * 1000,
-          size: it.size ?? 0,
-          format: it.format,
-          ...(it.notes ? { notes: it.notes } : {}),
-          protected: it.protected === 1,
-          ...(it.verification && (it.verification.state === "ok" || it.verification.state === "failed") ? { verification: it.verification.state } : {}),
-        }));
+        const list = this.toArchives(answer.value, s, path, this.archives.get(k));
         if (lostAGuest(this.archives.get(k), list, this.guests)) shrunk = true;
         this.archives.set(k, list);
         this.contentDigests.set(k, answer.digest);
@@ -403,6 +393,45 @@ export class PveSource {
       this.lastMetaMs = this.now();
     }
     this.lastContentMs = this.now();
+  }
+
+  /**
+   * Content rows → archives. Checked field by field as contentItemSchema would (a wrong type makes
+   * the listing unreadable) but without zod's copy of every row, and archives that did not change
+   * since the last listing are kept as they were: with 250,000 archives a new listing then costs
+   * little more memory than the answer itself.
+   */
+  private toArchives(rows: unknown[], s: StorageRef, path: string, before: Archive[] | undefined): Archive[] {
+    const previous = new Map<string, Archive>();
+    for (const a of before ?? []) previous.set(a.volid, a);
+    const list: Archive[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const it = rows[i] as ContentRow;
+      const bad = contentRowProblem(it);
+      if (bad) throw new PveError("schema", `GET ${path}: unexpected answer at data[${i}]${bad}`);
+      const vmid = it.vmid ?? vmidFromVolid(it.volid);
+      const verification = it.verification && (it.verification.state === "ok" || it.verification.state === "failed") ? it.verification.state : undefined;
+      const notes = it.notes ? it.notes : undefined;
+      const old = previous.get(it.volid);
+      if (old && old.vmid === vmid && old.ctimeMs === it.ctime * 1000 && old.size === (it.size ?? 0) && old.format === it.format && old.notes === notes && old.protected === (it.protected === 1) && old.verification === verification) {
+        list[i] = old;
+        continue;
+      }
+      list[i] = {
+        source: this.name,
+        volid: it.volid,
+        storage: s.storage,
+        ...(s.shared ? {} : { node: s.node }),
+        vmid,
+        ctimeMs: it.ctime * 1000,
+        size: it.size ?? 0,
+        format: it.format,
+        ...(notes ? { notes } : {}),
+        protected: it.protected === 1,
+        ...(verification ? { verification } : {}),
+      };
+    }
+    return list;
   }
 
   /** /cluster/backup and /access/permissions. */
@@ -492,6 +521,35 @@ function toJob(source: string, j: import("zod").infer<typeof jobsSchema>[number]
     ...(prune ? { pruneBackups: prune } : {}),
     ...(j.comment ? { comment: j.comment } : {}),
   };
+}
+
+/** A backup content row as PVE sends it (contentItemSchema's shape). */
+type ContentRow = z.infer<typeof contentItemSchema>;
+
+/** The listing as an array, rows checked one by one in toArchives. */
+const rowsSchema = z.custom<unknown[]>((v) => Array.isArray(v), { message: "expected array" });
+
+const isInt = (v: unknown): boolean => typeof v === "number" && Number.isSafeInteger(v);
+
+/** Where a content row breaks contentItemSchema (`.field: expected …`), or undefined when it fits. */
+export function contentRowProblem(it: unknown): string | undefined {
+  if (typeof it !== "object" || it === null || Array.isArray(it)) return ": expected object";
+  const r = it as Record<string, unknown>;
+  if (typeof r.volid !== "string") return ".volid: expected string";
+  if (r.vmid !== undefined && !isInt(r.vmid)) return ".vmid: expected int";
+  if (!isInt(r.ctime)) return ".ctime: expected int";
+  if (r.size !== undefined && !isInt(r.size)) return ".size: expected int";
+  if (typeof r.format !== "string") return ".format: expected string";
+  if (r.subtype !== undefined && typeof r.subtype !== "string") return ".subtype: expected string";
+  if (r.notes !== undefined && typeof r.notes !== "string") return ".notes: expected string";
+  if (r.protected !== undefined && r.protected !== 0 && r.protected !== 1) return ".protected: expected 0 or 1";
+  if (r.verification !== undefined) {
+    const v = r.verification as Record<string, unknown> | null;
+    if (typeof v !== "object" || v === null || Array.isArray(v)) return ".verification: expected object";
+    if (typeof v.state !== "string") return ".verification.state: expected string";
+    if (v.upid !== undefined && typeof v.upid !== "string") return ".verification.upid: expected string";
+  }
+  return undefined;
 }
 
 /** Did a guest that still exists lose every archive it had in this listing? */
