@@ -5,7 +5,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { freePort } from "../support/mosquitto.js";
 import { Observer } from "../support/observer.js";
 
 const cli = path.resolve(import.meta.dirname, "../../bridge/dist/cli.js");
@@ -22,10 +21,10 @@ afterEach(async () => {
   child = observer = undefined;
 });
 
+/** Port 0: the demo binds free ports itself and prints them (a port picked here could be taken by a parallel test before the demo binds it). */
 async function startDemo(args: string[]) {
-  const [mqttPort, httpPort] = [await freePort(), await freePort()];
   const t0 = Date.now();
-  child = spawn(process.execPath, [cli, "demo", "--mqtt-port", String(mqttPort), "--http-port", String(httpPort), "--log-level", "warn", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  child = spawn(process.execPath, [cli, "demo", "--mqtt-port", "0", "--http-port", "0", "--log-level", "warn", ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let banner = "";
   child.stderr!.on("data", (d) => (banner += d));
   const deadline = Date.now() + 20_000;
@@ -34,10 +33,11 @@ async function startDemo(args: string[]) {
     if (Date.now() > deadline) throw new Error(`no banner: ${banner}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  const url = /MQTT broker \(embedded\):\s+(mqtt:\/\/\S+)/.exec(banner)![1]!;
-  expect(url).toBe(`mqtt://127.0.0.1:${mqttPort}`);
-  expect(banner).toContain(`http://127.0.0.1:${httpPort}/api/v1/guests`);
-  observer = await Observer.connect(url, ["homeassistant/device/+/config", "backup2mqtt/#"]);
+  const url = /MQTT broker \(embedded\):\s+(mqtt:\/\/127\.0\.0\.1:\d+)/.exec(banner)?.[1];
+  const httpPort = Number(/HTTP API:\s+http:\/\/127\.0\.0\.1:(\d+)\/api\/v1\/guests/.exec(banner)?.[1]);
+  expect(url).toMatch(/^mqtt:\/\/127\.0\.0\.1:[1-9]\d*$/);
+  expect(httpPort).toBeGreaterThan(0);
+  observer = await Observer.connect(url!, ["homeassistant/device/+/config", "backup2mqtt/#"]);
   return { t0, httpPort };
 }
 

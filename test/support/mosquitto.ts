@@ -41,6 +41,17 @@ export function mosquittoBinary(explicit?: string): string | undefined {
 }
 
 export async function startMosquitto(opts: StartMosquittoOptions = {}): Promise<Mosquitto> {
+  // A free port found here can be taken by a parallel test before mosquitto binds it: try another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startMosquittoOnce(opts);
+    } catch (e) {
+      if (opts.port !== undefined || attempt >= 3 || !/exited/.test((e as Error).message)) throw e;
+    }
+  }
+}
+
+async function startMosquittoOnce(opts: StartMosquittoOptions): Promise<Mosquitto> {
   const bin = mosquittoBinary(opts.binary);
   if (!bin)
     throw new Error(
