@@ -148,12 +148,5 @@ export interface Verification {
   reason?: string;
 }
 
-/** One restore of an archive to a scratch guest, checked and destroyed. */
-export interface RestoreTest {
-  source: string;
-  vmid: number;
-  volid: string;
-  timeMs: number;
-  ok: boolean;
-  reason?: string;
-}
+/** One restore of an archive to a scratch guest, checked and destroyed: the same facts as a check. */
+export type RestoreTest = Verification;
