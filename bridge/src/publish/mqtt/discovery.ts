@@ -33,16 +33,32 @@ export const GUEST_EVENT_TYPES = [
   "command_rejected",
 ] as const;
 
-const slug = (s: string) =>
+/** An entity-id fragment: lower case, [a-z0-9_] only; `fallback` when nothing is left. */
+export const slug = (s: string, fallback = "guest") =>
   s
     .toLowerCase()
     .normalize("NFKD")
     .replace(/[^a-z0-9]+/g, "_")
-    .replace(/^_+|_+$/g, "") || "guest";
+    .replace(/^_+|_+$/g, "") || fallback;
 
-const origin = (ctx: DiscoveryContext) => ({ name: "backup2mqtt", sw_version: ctx.version, support_url: "https://github.com/backup2mqtt/backup2mqtt" });
+export const origin = (ctx: DiscoveryContext) => ({ name: "backup2mqtt", sw_version: ctx.version, support_url: "https://github.com/backup2mqtt/backup2mqtt" });
 
-const jsonValue = (field: string) => `{{ value_json.${field} if value_json.${field} is not none else None }}`;
+export const jsonValue = (field: string) => `{{ value_json.${field} if value_json.${field} is not none else None }}`;
+
+/** A `problem` binary sensor on a device's JSON state, its reasons as attributes. */
+export function problemComponent(name: string, uniqueId: string, entityId: string, stateTopic: string, attributesTemplate: string): Component {
+  return {
+    p: "binary_sensor",
+    name,
+    unique_id: uniqueId,
+    default_entity_id: entityId,
+    device_class: "problem",
+    state_topic: stateTopic,
+    value_template: "{{ 'ON' if value_json.problem else 'OFF' }}",
+    json_attributes_topic: stateTopic,
+    json_attributes_template: attributesTemplate,
+  };
+}
 
 export function guestDeviceId(ctx: DiscoveryContext, guestId: string): string {
   return ctx.topics.deviceId(guestId);
@@ -71,17 +87,13 @@ export function guestDiscovery(ctx: DiscoveryContext, g: GuestState, entitySlug 
   const cmps: Record<string, Component> = {
     last_backup: sensor("last_backup", "Last backup", { device_class: "timestamp", value_template: jsonValue("last_backup"), icon: "mdi:backup-restore" }),
     status: sensor("backup_status", "Backup status", { device_class: "enum", options: [...STATUSES], value_template: "{{ value_json.status }}", icon: "mdi:list-status" }),
-    problem: {
-      p: "binary_sensor",
-      name: "Backup problem",
-      unique_id: uid("backup_problem"),
-      default_entity_id: eid("binary_sensor", "backup_problem"),
-      device_class: "problem",
-      state_topic: state,
-      value_template: "{{ 'ON' if value_json.problem else 'OFF' }}",
-      json_attributes_topic: state,
-      json_attributes_template: "{{ {'status': value_json.status, 'reasons': value_json.reasons, 'status_reason': value_json.status_reason, 'findings': value_json.findings | map(attribute='code') | list} | tojson }}",
-    },
+    problem: problemComponent(
+      "Backup problem",
+      uid("backup_problem"),
+      eid("binary_sensor", "backup_problem"),
+      state,
+      "{{ {'status': value_json.status, 'reasons': value_json.reasons, 'status_reason': value_json.status_reason, 'findings': value_json.findings | map(attribute='code') | list} | tojson }}",
+    ),
     size: sensor("backup_size", "Backup size", { device_class: "data_size", unit_of_measurement: "B", state_class: "measurement", value_template: jsonValue("last_backup_size"), suggested_display_precision: 0 }),
     archives: sensor("archive_count", "Backup archives", { state_class: "measurement", value_template: "{{ value_json.archive_count }}", icon: "mdi:archive" }),
     next_backup: sensor("next_backup", "Next scheduled backup", { device_class: "timestamp", value_template: jsonValue("next_backup"), icon: "mdi:calendar-clock" }),

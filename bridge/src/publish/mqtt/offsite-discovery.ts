@@ -8,25 +8,17 @@
 import { HYPER_BACKUP_STATUSES, hyperBackupHealth } from "../../policy/offsite.js";
 import type { HyperBackupTask } from "../../sources/dsm/source.js";
 import type { PbsDatastore } from "../../sources/pbs/source.js";
-import type { DiscoveryContext } from "./discovery.js";
+import { jsonValue, origin, problemComponent, slug, type DiscoveryContext } from "./discovery.js";
 
 type Component = Record<string, unknown> & { p: string; unique_id: string };
 
 export const HYPER_BACKUP_EVENT_TYPES = ["run_started", "command_rejected"] as const;
 
-const slug = (s: string) =>
-  s
-    .toLowerCase()
-    .normalize("NFKD")
-    .replace(/[^a-z0-9]+/g, "_")
-    .replace(/^_+|_+$/g, "") || "x";
 const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
-const jsonValue = (field: string) => `{{ value_json.${field} if value_json.${field} is not none else None }}`;
-const origin = (ctx: DiscoveryContext) => ({ name: "backup2mqtt", sw_version: ctx.version, support_url: "https://github.com/backup2mqtt/backup2mqtt" });
 
 /** MQTT key of a task: its DSM task id, prefixed by the NAS name when several NAS are configured. */
-export const hyperBackupKey = (t: { source: string; taskId: number }, multiNas: boolean) => (multiNas ? `${slug(t.source)}_${t.taskId}` : String(t.taskId));
-export const pbsKey = (d: { source: string; store: string }, multiPbs: boolean) => (multiPbs ? `${slug(d.source)}_${slug(d.store)}` : slug(d.store));
+export const hyperBackupKey = (t: { source: string; taskId: number }, multiNas: boolean) => (multiNas ? `${slug(t.source, "x")}_${t.taskId}` : String(t.taskId));
+export const pbsKey = (d: { source: string; store: string }, multiPbs: boolean) => (multiPbs ? `${slug(d.source, "x")}_${slug(d.store, "x")}` : slug(d.store, "x"));
 
 export const offsiteTopics = (base: string) => ({
   hbState: (key: string) => `${base}/hyperbackup/${key}/state`,
@@ -73,7 +65,7 @@ export function hyperBackupDiscovery(ctx: DiscoveryContext, t: HyperBackupTask, 
   const devId = hyperBackupDeviceId(ctx, key);
   const ot = offsiteTopics(ctx.topics.base);
   const state = ot.hbState(key);
-  const e = `hyper_backup_${slug(t.name)}`;
+  const e = `hyper_backup_${slug(t.name, "x")}`;
   const uid = (k: string) => `${devId}_${k}`;
   const sensor = (k: string, name: string, extra: Record<string, unknown>): Component => ({ p: "sensor", name, unique_id: uid(k), default_entity_id: `sensor.${e}_${k}`, state_topic: state, ...extra });
   const components: Record<string, Component> = {
@@ -84,17 +76,7 @@ export function hyperBackupDiscovery(ctx: DiscoveryContext, t: HyperBackupTask, 
     next_run: sensor("next_run", "Next run", { device_class: "timestamp", value_template: jsonValue("next_run"), icon: "mdi:calendar-clock" }),
     progress: sensor("progress", "Progress", { unit_of_measurement: "%", state_class: "measurement", value_template: jsonValue("progress"), icon: "mdi:progress-upload" }),
     integrity: sensor("last_integrity_check", "Last integrity check", { device_class: "timestamp", value_template: jsonValue("last_integrity_check"), entity_category: "diagnostic", icon: "mdi:shield-check" }),
-    problem: {
-      p: "binary_sensor",
-      name: "Problem",
-      unique_id: uid("problem"),
-      default_entity_id: `binary_sensor.${e}_problem`,
-      device_class: "problem",
-      state_topic: state,
-      value_template: "{{ 'ON' if value_json.problem else 'OFF' }}",
-      json_attributes_topic: state,
-      json_attributes_template: "{{ {'reason': value_json.reason, 'state': value_json.state, 'error': value_json.error, 'error_code': value_json.error_code, 'protects': value_json.protects, 'target': value_json.target} | tojson }}",
-    },
+    problem: problemComponent("Problem", uid("problem"), `binary_sensor.${e}_problem`, state, "{{ {'reason': value_json.reason, 'state': value_json.state, 'error': value_json.error, 'error_code': value_json.error_code, 'protects': value_json.protects, 'target': value_json.target} | tojson }}"),
     running: {
       p: "binary_sensor",
       name: "Running",
@@ -187,17 +169,7 @@ export function pbsDatastoreDiscovery(ctx: DiscoveryContext, d: PbsDatastore, ke
     last_sync_state: sensor("last_sync_state", "Last sync state", { value_template: stateOk("last_sync_state"), icon: "mdi:cloud-sync-outline" }),
     last_gc: sensor("last_gc", "Last garbage collection", { device_class: "timestamp", value_template: jsonValue("last_gc"), entity_category: "diagnostic", icon: "mdi:delete-sweep" }),
     last_gc_state: sensor("last_gc_state", "Last garbage collection state", { value_template: stateOk("last_gc_state"), entity_category: "diagnostic", icon: "mdi:delete-sweep-outline" }),
-    problem: {
-      p: "binary_sensor",
-      name: "Problem",
-      unique_id: uid("problem"),
-      default_entity_id: `binary_sensor.${e}_problem`,
-      device_class: "problem",
-      state_topic: state,
-      value_template: "{{ 'ON' if value_json.problem else 'OFF' }}",
-      json_attributes_topic: state,
-      json_attributes_template: "{{ {'reasons': value_json.reasons, 'namespaces': value_json.namespaces, 'storages': value_json.storages} | tojson }}",
-    },
+    problem: problemComponent("Problem", uid("problem"), `binary_sensor.${e}_problem`, state, "{{ {'reasons': value_json.reasons, 'namespaces': value_json.namespaces, 'storages': value_json.storages} | tojson }}"),
     verify: { p: "button", name: "Verify now", unique_id: uid("verify_now"), default_entity_id: `button.${e}_verify_now`, command_topic: ot.pbsCommand(key), payload_press: '{"action":"verify","origin":"home_assistant"}', icon: "mdi:shield-search", qos: 1 },
   };
   return {
