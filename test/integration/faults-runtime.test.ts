@@ -18,6 +18,7 @@ import { startSshDouble, type SshDouble } from "../../bridge/src/lab/ssh-double.
 import { freePort, mosquittoBinary, startMosquitto, type Mosquitto } from "../support/mosquitto.js";
 import { Observer } from "../support/observer.js";
 import { startStack, type Stack } from "../support/stack.js";
+import { writeLabConfigFile } from "../support/config-file.js";
 
 const STATE = (id: string) => `backup2mqtt/guest/${id}/state`;
 const CONFIG = (id: string) => `homeassistant/device/backup2mqtt_${id}/config`;
@@ -148,25 +149,10 @@ describe("kill -9 during a verification", () => {
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     const keyFile = path.join(dir, "id");
     fs.writeFileSync(keyFile, ssh.clientPrivateKey, { mode: 0o600 });
-    const cfgFile = path.join(dir, "backup2mqtt.yaml");
-    fs.writeFileSync(
-      cfgFile,
-      `site: home
-mqtt: { url: "${broker.url}" }
-proxmox:
-  - name: pve
-    url: ${lab.url}
-    token_id: "${lab.tokens[0]!.id}"
-    token_secret: \${PVE_SECRET}
-    fingerprint: "${lab.fingerprint}"
-    poll_interval: 1s
-    ssh: { host: 127.0.0.1, port: ${ssh.port}, username: root, private_key_file: ${keyFile}, host_key: "${ssh.hostKeyFingerprint}" }
-    verify: { automatic: false }
-http: { listen: "127.0.0.1:0" }
-state_dir: ${path.join(dir, "state")}
-log: { level: warn }
-`,
-    );
+    const cfgFile = writeLabConfigFile(dir, lab, broker.url, [
+      `ssh: { host: 127.0.0.1, port: ${ssh.port}, username: root, private_key_file: ${keyFile}, host_key: "${ssh.hostKeyFingerprint}" }`,
+      "verify: { automatic: false }",
+    ]);
     const children: ChildProcess[] = [];
     cleanups.push(() => children.forEach((c) => c.exitCode === null && c.kill("SIGKILL")));
     const run = () => {

@@ -10,6 +10,7 @@ import { afterEach, expect, it } from "vitest";
 import { startLab, type Lab } from "../../bridge/src/lab/index.js";
 import { startEmbeddedBroker, type EmbeddedBroker } from "../../bridge/src/demo/broker.js";
 import { Observer } from "../support/observer.js";
+import { writeLabConfigFile } from "../support/config-file.js";
 
 const cli = path.resolve(import.meta.dirname, "../../bridge/dist/cli.js");
 let lab: Lab | undefined;
@@ -37,23 +38,7 @@ it("kill -9 mid-backup → restart → the outcome is published", async () => {
   broker = await startEmbeddedBroker(0);
   observer = await Observer.connect(broker.url);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "b2m-restart-"));
-  const cfg = path.join(dir, "backup2mqtt.yaml");
-  fs.writeFileSync(
-    cfg,
-    `site: home
-mqtt: { url: "${broker.url}" }
-proxmox:
-  - name: pve
-    url: ${lab.url}
-    token_id: "${lab.tokens[0]!.id}"
-    token_secret: \${PVE_SECRET}
-    fingerprint: "${lab.fingerprint}"
-    poll_interval: 1s
-http: { listen: "127.0.0.1:0" }
-state_dir: ${path.join(dir, "state")}
-log: { level: warn }
-`,
-  );
+  const cfg = writeLabConfigFile(dir, lab, broker.url);
   const o = observer;
   const first = runBridge(cfg);
   await o.until("bridge up", () => o.json("backup2mqtt/guest/home_102/state"), 20_000);
