@@ -6,9 +6,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, type Stack } from "../support/stack.js";
+import { type Stack } from "../support/stack.js";
 import { parseConfigText } from "../../bridge/src/config/load.js";
-import { expectSchema, startHttp, until, type TestHttp } from "./http-helpers.js";
+import { expectSchema, startHttp, until, type TestHttp, startHttpStack } from "./http-helpers.js";
 
 const TOKEN = "http-test-token-4f1e9c2b7a";
 const IDS = ["home_100", "home_101", "home_102", "home_103", "home_105"];
@@ -27,9 +27,7 @@ describe("HTTP API", () => {
     get(path, { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
 
   beforeAll(async () => {
-    stack = await startStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 20 } });
-    await until("first evaluation", () => stack.service.bridge.result?.guests.length === 5);
-    http = await startHttp(stack, TOKEN, { rateLimit: { windowMs: 60_000, limit: 100 } });
+    ({ stack, http } = await startHttpStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 20 } }, TOKEN, { rateLimit: { windowMs: 60_000, limit: 100 } }));
   });
   afterAll(async () => {
     await http?.close();

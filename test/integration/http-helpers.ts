@@ -5,7 +5,7 @@ import { Ajv } from "ajv";
 import addFormatsModule from "ajv-formats";
 import { createHttpApp, startHttpServer, type HttpAppOptions } from "../../bridge/src/publish/http/server.js";
 import { createLogger } from "../../bridge/src/log.js";
-import type { Stack } from "../support/stack.js";
+import { startStack, type Stack, type StackOptions } from "../support/stack.js";
 
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (a: Ajv) => Ajv;
 const schemasDir = path.resolve(import.meta.dirname, "../../schemas");
@@ -25,6 +25,13 @@ export interface TestHttp {
   logs: string[];
   app: ReturnType<typeof createHttpApp>;
   close(): Promise<void>;
+}
+
+/** A stack whose bridge has evaluated all five demo/seed guests, with the HTTP app on it. */
+export async function startHttpStack(stackOpts: StackOptions, token: string | undefined, opts: HttpAppOptions = {}): Promise<{ stack: Stack; http: TestHttp }> {
+  const stack = await startStack(stackOpts);
+  await until("first evaluation", () => stack.service.bridge.result?.guests.length === 5);
+  return { stack, http: await startHttp(stack, token, opts) };
 }
 
 /** The real express app over real HTTP on 127.0.0.1, on the stack's bridge, with the given token and options. */

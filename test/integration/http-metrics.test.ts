@@ -1,8 +1,8 @@
 /** GET /metrics parsed with a Prometheus text-format parser (not a regex), against the demo lab. */
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, type Stack } from "../support/stack.js";
-import { startHttp, until, type TestHttp } from "./http-helpers.js";
+import { type Stack } from "../support/stack.js";
+import { until, type TestHttp, startHttpStack } from "./http-helpers.js";
 
 interface Family {
   name: string;
@@ -23,9 +23,7 @@ describe("Prometheus /metrics", () => {
   };
 
   beforeAll(async () => {
-    stack = await startStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 20 } });
-    await until("first evaluation", () => stack.service.bridge.result?.guests.length === 5);
-    http = await startHttp(stack, undefined);
+    ({ stack, http } = await startHttpStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 20 } }, undefined));
   });
   afterAll(async () => {
     await http?.close();

@@ -4,8 +4,8 @@
  * content refresh would have seen the new archive.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, type Stack } from "../support/stack.js";
-import { expectSchema, startHttp, until, type TestHttp } from "./http-helpers.js";
+import { type Stack } from "../support/stack.js";
+import { expectSchema, startHttp, until, type TestHttp, startHttpStack } from "./http-helpers.js";
 
 const SECRET = "pve-webhook-secret-0c6d2e8f91";
 const HEADER = "X-Backup2mqtt-Secret";
@@ -25,9 +25,7 @@ describe("PVE notification webhook", () => {
 
   beforeAll(async () => {
     // Slow polls and a 10-minute content cadence: only the webhook can make the new archive show quickly.
-    stack = await startStack({ broker: "embedded", lab: { scenario: "seed" }, pollMs: 60_000, contentMs: 600_000 });
-    await until("first evaluation", () => stack.service.bridge.result?.guests.length === 5);
-    http = await startHttp(stack, "some-api-token-123456", { webhookSecret: SECRET });
+    ({ stack, http } = await startHttpStack({ broker: "embedded", lab: { scenario: "seed" }, pollMs: 60_000, contentMs: 600_000 }, "some-api-token-123456", { webhookSecret: SECRET }));
   });
   afterAll(async () => {
     await http?.close();

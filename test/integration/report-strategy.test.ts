@@ -8,9 +8,9 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLab } from "../../bridge/src/lab/index.js";
-import { startStack, type Stack } from "../support/stack.js";
+import { type Stack } from "../support/stack.js";
 import type { GuestState } from "../../bridge/src/policy/types.js";
-import { startHttp, until, type TestHttp } from "./http-helpers.js";
+import { type TestHttp, startHttpStack } from "./http-helpers.js";
 
 const cli = path.resolve(import.meta.dirname, "../../bridge/dist/cli.js");
 
@@ -45,9 +45,7 @@ describe("strategy report", () => {
     let stack: Stack;
     let http: TestHttp;
     beforeAll(async () => {
-      stack = await startStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 20 } });
-      await until("first evaluation", () => stack.service.bridge.result?.guests.length === 5);
-      http = await startHttp(stack, undefined);
+      ({ stack, http } = await startHttpStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 20 } }, undefined));
     });
     afterAll(async () => {
       await http?.close();
