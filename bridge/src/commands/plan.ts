@@ -2,12 +2,10 @@
  * `backup2mqtt plan --config FILE [--json]` and `backup2mqtt apply --config FILE [--yes] [--json]`:
  * the PVE backup jobs the tiers imply, against /cluster/backup; apply makes PVE match.
  */
-import { ConfigError, loadConfig, type Config } from "../config/load.js";
-import { createLogger } from "../log.js";
 import { applyPlan, makePlan, type ApplyStep } from "../plan/apply.js";
 import { hasChanges, type Plan } from "../plan/model.js";
 import { renderPlan } from "../plan/render.js";
-import { takeSnapshot } from "../report/snapshot.js";
+import { withSnapshot, type CommandResult } from "./one-shot.js";
 
 export interface PlanCommandOptions {
   config: string;
@@ -16,23 +14,10 @@ export interface PlanCommandOptions {
   yes?: boolean;
 }
 
-export interface PlanCommandResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
+export type PlanCommandResult = CommandResult;
 
-export async function planCommand(o: PlanCommandOptions, env: NodeJS.ProcessEnv = process.env): Promise<PlanCommandResult> {
-  let cfg: Config;
-  try {
-    cfg = loadConfig(o.config, env);
-  } catch (e) {
-    if (e instanceof ConfigError) return { exitCode: 2, stdout: "", stderr: `${e.message}\n` };
-    throw e;
-  }
-  const log = createLogger(cfg.logLevel === "info" ? "warn" : cfg.logLevel, () => cfg.secrets, process.stderr);
-  const snap = await takeSnapshot(cfg, log);
-  try {
+export function planCommand(o: PlanCommandOptions, env: NodeJS.ProcessEnv = process.env): Promise<PlanCommandResult> {
+  return withSnapshot(o.config, env, async (cfg, snap) => {
     const plan = await makePlan(cfg, snap.sources, snap.result, snap.now);
     const cmd = `backup2mqtt apply --config ${o.config} --yes`;
     if (!o.apply) {
@@ -61,9 +46,7 @@ export async function planCommand(o: PlanCommandOptions, env: NodeJS.ProcessEnv 
     const lines = [renderPlan(plan).trimEnd(), "", ...steps.map(stepLine), ""];
     lines.push(ok ? "Applied: PVE's backup jobs now match the tiers." : hasChanges(after) ? "PVE still differs from the tiers:\n" + renderPlan(after) : `${failed.length} step(s) failed.`);
     return { exitCode: ok ? 0 : 1, stdout: lines.join("\n") + "\n", stderr: "" };
-  } finally {
-    await snap.close();
-  }
+  });
 }
 
 const stepLine = (s: ApplyStep) => `${s.ok ? "ok    " : "FAILED"} ${s.op} ${s.id} on '${s.source}'${s.error ? `: ${s.error}` : ""}`;
