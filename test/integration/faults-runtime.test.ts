@@ -58,6 +58,20 @@ describe.skipIf(!haveMosquitto && !process.env.CI)("MQTT broker faults (Mosquitt
     expect(unhandled).toEqual([]);
   }, 40_000);
 
+  it("broker frozen at shutdown (connection open, nothing answered): the bridge still stops within its grace period", async () => {
+    const stack: Stack = await startStack({ broker: "mosquitto", lab: { scenario: "demo", taskSpeed: 20 } });
+    cleanups.push(() => stack.stop());
+    const o = stack.observer;
+    await o.until("states", () => IDS.every((id) => o.json(STATE(id))));
+    const broker = stack.broker as Mosquitto;
+    broker.pause(true);
+    cleanups.push(() => broker.pause(false));
+    const t = performance.now();
+    await stack.service.stop(); // "offline" (QoS 1) gets no PUBACK and the graceful end never completes
+    expect(performance.now() - t).toBeLessThan(8_000);
+    expect(unhandled).toEqual([]);
+  }, 40_000);
+
   it("broker killed and restarted in the middle of a publish burst: every retained topic is back afterwards", async () => {
     const stack: Stack = await startStack({ broker: "mosquitto", lab: { scenario: "demo", taskSpeed: 20 } });
     cleanups.push(() => stack.stop());

@@ -21,6 +21,8 @@ export interface Mosquitto {
   logText(): string;
   /** Kill and start again on the same port (broker restart mid-run; retained messages are lost). */
   restart(): Promise<void>;
+  /** Freezes (SIGSTOP) or thaws (SIGCONT) the broker: connections stay open, nothing is answered. */
+  pause(frozen: boolean): void;
   /** Stops it and removes its config dir. Idempotent. */
   stop(): Promise<void>;
 }
@@ -102,6 +104,7 @@ async function startMosquittoOnce(opts: StartMosquittoOptions): Promise<Mosquitt
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    if (child) killGroup(child, "SIGCONT"); // a frozen broker would not see SIGTERM
     if (child) await terminate(child, 5_000);
     unregister();
     rmSync(dir, { recursive: true, force: true });
@@ -125,6 +128,9 @@ async function startMosquittoOnce(opts: StartMosquittoOptions): Promise<Mosquitt
         await terminate(child, 5_000);
       }
       await launch();
+    },
+    pause: (frozen) => {
+      if (child) killGroup(child, frozen ? "SIGSTOP" : "SIGCONT");
     },
     stop,
   };

@@ -180,8 +180,10 @@ export class MqttPublisher {
     if (this.birthTimer) clearTimeout(this.birthTimer);
     const client = this.client;
     if (!client) return;
-    if (client.connected) await client.publishAsync(this.topics.bridgeState, "offline", { retain: true, qos: 1 }).catch(() => undefined);
-    await client.endAsync().catch(() => undefined);
+    // Bounded: if the broker vanished a moment ago, `connected` may still be true and a QoS 1
+    // PUBACK (or a graceful end waiting for in-flight messages) would never come.
+    if (client.connected) await settleWithin(client.publishAsync(this.topics.bridgeState, "offline", { retain: true, qos: 1 }), STOP_GRACE_MS);
+    if (!(await settleWithin(client.endAsync(), STOP_GRACE_MS))) await client.endAsync(true).catch(() => undefined);
   }
 
   private send(topic: string, payload: string, retain: boolean): void {
@@ -230,5 +232,18 @@ function redactUrl(url: string): string {
     return u.toString();
   } catch {
     return "(invalid url)";
+  }
+}
+
+const STOP_GRACE_MS = 2_000;
+
+/** True when the promise settled (either way) within `ms`; never rejects. */
+async function settleWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true as const, () => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
