@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { startLab, type Lab, type LabOptions } from "../../bridge/src/lab/index.js";
 import { startEmbeddedBroker } from "../../bridge/src/demo/broker.js";
-import { labConfig } from "../../bridge/src/commands/demo.js";
+import { labConfig, startOffsiteLabs, withOffsiteLabs } from "../../bridge/src/commands/demo.js";
 import { startService, type Running } from "../../bridge/src/commands/run.js";
 import { createLogger } from "../../bridge/src/log.js";
 import type { Config } from "../../bridge/src/config/load.js";
@@ -33,8 +33,12 @@ export async function startBroker(kind: BrokerKind): Promise<Broker> {
   return { url: b.url, stop: b.close };
 }
 
+export type OffsiteLabs = Awaited<ReturnType<typeof startOffsiteLabs>>;
+
 export interface Stack {
   lab: Lab;
+  /** The simulated NAS / PBS of the scenario, when `offsite` was asked for. */
+  offsite?: OffsiteLabs;
   broker: Broker;
   observer: Observer;
   service: Running;
@@ -54,6 +58,8 @@ export interface StackOptions {
   contentMs?: number;
   tokenIndex?: number;
   guestTiers?: Record<string, string>;
+  /** Also start the scenario's simulated NAS and PBS (its `synology` / `pbs` sections) and add them as sources polled every pollMs (default: the PVE pollMs). */
+  offsite?: { pollMs?: number };
   /** Bridge options (timers) over the test defaults. */
   bridge?: BridgeOptions;
   /** Adjusts the bridge config before the bridge starts (SSH, restore tests, tiers…). */
@@ -68,8 +74,10 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const ownBroker = typeof o.broker === "string";
   const broker = typeof o.broker === "string" ? await startBroker(o.broker) : o.broker;
   const observer = await Observer.connect(broker.url);
+  const offsite = o.offsite ? await startOffsiteLabs(o.lab.scenario, lab.clock, o.lab.taskSpeed) : undefined;
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "b2m-it-"));
-  const cfg = labConfig(lab, broker.url, { stateDir, pollMs: o.pollMs ?? 500, contentMs: o.contentMs ?? 60_000, tokenIndex: o.tokenIndex, guestTiers: o.guestTiers, logLevel: "debug" });
+  let cfg = labConfig(lab, broker.url, { stateDir, pollMs: o.pollMs ?? 500, contentMs: o.contentMs ?? 60_000, tokenIndex: o.tokenIndex, guestTiers: o.guestTiers, logLevel: "debug" });
+  if (offsite) cfg = withOffsiteLabs(cfg, offsite, o.offsite?.pollMs ?? o.pollMs ?? 500);
   await o.configure?.(cfg, lab);
   const logs: string[] = [];
   const sink = { write: (line: string) => (logs.push(line), true) } as unknown as NodeJS.WritableStream;
@@ -77,6 +85,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   await o.beforeBridge?.(observer, broker);
   const stack: Stack = {
     lab,
+    offsite,
     broker,
     observer,
     cfg,
@@ -93,6 +102,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       await observer.close().catch(() => undefined);
       if (ownBroker) await broker.stop();
       await lab.stop();
+      await offsite?.stop();
       fs.rmSync(stateDir, { recursive: true, force: true });
     },
   };

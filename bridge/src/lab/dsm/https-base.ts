@@ -7,6 +7,7 @@ import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { labCertificate } from "../server.js";
+import { wrongTypes } from "../faults.js";
 
 export interface SimRequest {
   method: string;
@@ -29,7 +30,22 @@ export interface SimRecord {
   what?: string;
 }
 
-export type SimFault = { kind: "down" } | { kind: "garbage"; match?: string } | { kind: "http500"; match?: string } | { kind: "slow"; ms: number };
+/** `match`: only requests whose path or API/route name (e.g. "SYNO.Backup.Task", "/snapshots") contains it. */
+export type SimFault =
+  | { kind: "down" }
+  | { kind: "garbage"; match?: string }
+  | { kind: "http500"; match?: string }
+  | { kind: "slow"; ms: number }
+  /** Valid JSON whose `data` has every type wrong (see lab/faults.ts wrongTypes). */
+  | { kind: "wrongTypes"; match?: string }
+  /** The connection drops in the middle of the answer (headers and half the body sent, then closed). */
+  | { kind: "reset"; match?: string }
+  /**
+   * The credentials were revoked. By default the PBS way: HTTP 401 with a plain-text body. A lab
+   * whose API says it differently (DSM: HTTP 200, `success:false`, sessions gone, login refused)
+   * handles it itself and passes `ownsUnauthorized`.
+   */
+  | { kind: "unauthorized" };
 
 export class SimHttpsServer {
   readonly requests: SimRecord[] = [];
@@ -40,7 +56,10 @@ export class SimHttpsServer {
   private server: https.Server | null = null;
   private readonly sockets = new Set<Socket>();
 
-  constructor(private readonly handler: (req: SimRequest) => SimResponse & { what?: string }) {}
+  constructor(
+    private readonly handler: (req: SimRequest) => SimResponse & { what?: string },
+    private readonly opts: { ownsUnauthorized?: boolean } = {},
+  ) {}
 
   async listen(host: string, port: number): Promise<void> {
     const cert = await labCertificate();
@@ -98,17 +117,33 @@ export class SimHttpsServer {
         }
       } else for (const [k, v] of new URLSearchParams(raw)) params[k] = v;
     }
+    const f = this.fault;
     let out: SimResponse & { what?: string };
     try {
-      out = this.handler({ method, path: url.pathname, params, headers: req.headers });
+      // A revoked credential is refused before the request does anything.
+      if (f?.kind === "unauthorized" && !this.opts.ownsUnauthorized) out = { status: 401, body: "authentication failed - invalid credentials\n", contentType: "application/json;charset=UTF-8" };
+      else out = this.handler({ method, path: url.pathname, params, headers: req.headers });
     } catch (e) {
       out = { status: 500, body: (e as Error).message, contentType: "text/plain" };
     }
-    const f = this.fault;
     const applies = (m?: string) => !m || url.pathname.includes(m) || (out.what ?? "").includes(m);
     if (f?.kind === "garbage" && applies(f.match)) out = { ...out, status: 200, body: '{"success": true, "data": {"task_list": [ {"task_id": 1' };
     if (f?.kind === "http500" && applies(f.match)) out = { ...out, status: 500, body: "Internal Server Error", contentType: "text/plain" };
+    if (f?.kind === "wrongTypes" && applies(f.match) && out.status === 200) {
+      try {
+        const env = JSON.parse(out.body) as Record<string, unknown>;
+        if (env && typeof env === "object" && "data" in env) out = { ...out, body: JSON.stringify({ ...env, data: wrongTypes(env.data) }) };
+      } catch {
+        /* not JSON: left as it is */
+      }
+    }
     if (res.destroyed) return;
+    if (f?.kind === "reset" && applies(f.match)) {
+      res.writeHead(200, { "Content-Type": out.contentType ?? "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(out.body) });
+      res.write(out.body.slice(0, Math.max(1, Math.floor(out.body.length / 2))), () => req.socket.destroy());
+      this.requests.push({ method, path: url.pathname, status: 200, ...(out.what ? { what: out.what } : {}) });
+      return;
+    }
     res.statusCode = out.status;
     res.setHeader("Content-Type", out.contentType ?? "application/json; charset=utf-8");
     for (const [k, v] of Object.entries(out.headers ?? {})) res.setHeader(k, v);

@@ -216,6 +216,8 @@ export async function startDsmLab(o: { scenario: DsmScenario; clock: Clock; task
       if (p.method !== "login") return reply(fail(103));
       const user = sc.users.find((u) => u.account === p.account);
       if (!user || user.password !== p.passwd) return reply(fail(400));
+      // Fault "unauthorized": an administrator disabled the account (A2: login error 401).
+      if (server.fault?.kind === "unauthorized") return reply(fail(401));
       if (!user.admin && p.session !== "webui") return reply(fail(402));
       let newToken: string | undefined;
       if (user.otp) {
@@ -287,7 +289,9 @@ export async function startDsmLab(o: { scenario: DsmScenario; clock: Clock; task
     return reply(fail(103));
   };
 
-  const server = new SimHttpsServer(handler);
+  // A revoked credential on DSM is not an HTTP 401: sessions end (119 on the next call) and the
+  // login answers HTTP 200 with success:false — handled above, not by the generic fault.
+  const server = new SimHttpsServer(handler, { ownsUnauthorized: true });
   await server.listen(o.host ?? "127.0.0.1", o.port ?? 0);
   return {
     url: `https://127.0.0.1:${server.port}`,
@@ -297,7 +301,10 @@ export async function startDsmLab(o: { scenario: DsmScenario; clock: Clock; task
     scenario: sc,
     requests: server.requests,
     control: {
-      setFault: (f) => server.setFault(f),
+      setFault: (f) => {
+        if (f?.kind === "unauthorized") sessions.clear();
+        server.setFault(f);
+      },
       expireSessions: () => {
         for (const s of sessions.values()) s.expired = true;
       },

@@ -49,6 +49,11 @@ export class DsmClient {
     return this.sid !== null;
   }
 
+  /** A refused login is waiting for a human (see `call`): no new login is tried until `resetLogin()`. */
+  get loginRefused(): boolean {
+    return this.loginBlocked !== null;
+  }
+
   /** SYNO.API.Info: where each API lives and which versions it speaks. */
   async discover(): Promise<ApiInfo> {
     const data = await this.raw("query.cgi", { api: "SYNO.API.Info", version: "1", method: "query", query: WANTED_APIS.join(",") }, ApiInfo, { api: "SYNO.API.Info", method: "query" });

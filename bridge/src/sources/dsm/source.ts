@@ -174,7 +174,10 @@ export class SynologySource {
       const up = err.degraded || err.kind === "api" || err.kind === "permission";
       this.health = { name: this.name, kind: "synology", up, degraded: err.degraded || up, error: err.message, ...(this.health.lastSuccessMs ? { lastSuccessMs: this.health.lastSuccessMs } : {}) };
       if (this.lastLoggedError !== err.message) {
-        this.log.warn({ err: err.message, kind: err.kind }, err.degraded ? "Synology source degraded" : "Synology source unreachable");
+        // A refused login is not retried by itself (lockout risk): say so, or the owner who re-enables
+        // the account waits for a recovery that never comes.
+        const what = err.degraded ? "Synology source degraded" : this.client.loginRefused ? "Synology login refused; not retried until the bridge restarts (or `backup2mqtt dsm-login` stores a device token)" : "Synology source unreachable";
+        this.log.warn({ err: err.message, kind: err.kind }, what);
         this.lastLoggedError = err.message;
       }
     } finally {
