@@ -7,7 +7,8 @@ import { Permissions } from "../sources/pve/permissions.js";
 import { DsmClient } from "../sources/dsm/client.js";
 import { deviceTokenFile } from "../sources/dsm/source.js";
 import { PbsClient } from "../sources/pbs/client.js";
-import { Datastores } from "../sources/pbs/schemas.js";
+import { Datastores, Permissions as PbsPermissionsSchema } from "../sources/pbs/schemas.js";
+import { PbsPermissions } from "../sources/pbs/permissions.js";
 
 export interface CheckLine {
   ok: boolean;
@@ -53,7 +54,7 @@ export async function checkConfig(file: string, env: NodeJS.ProcessEnv = process
     }
   }
   for (const nas of cfg.synology ?? []) lines.push(await checkSynology(cfg, nas));
-  for (const pbs of cfg.pbs ?? []) lines.push(await checkPbs(pbs));
+  for (const pbs of cfg.pbs ?? []) lines.push(...(await checkPbs(pbs)));
   lines.push(await checkMqtt(cfg));
   return lines;
 }
@@ -83,13 +84,28 @@ async function checkSynology(cfg: Config, nas: NonNullable<Config["synology"]>[n
   }
 }
 
-async function checkPbs(pbs: NonNullable<Config["pbs"]>[number]): Promise<CheckLine> {
+/** Reachable, and the token may list every configured datastore (and see sync jobs to remotes); "Verify now" is a note. */
+async function checkPbs(pbs: NonNullable<Config["pbs"]>[number]): Promise<CheckLine[]> {
   const client = new PbsClient({ url: pbs.url, tokenId: pbs.tokenId, tokenSecret: pbs.tokenSecret, ...(pbs.fingerprint ? { fingerprint: pbs.fingerprint } : {}), ...(pbs.caFile ? { caFile: pbs.caFile } : {}), timeoutMs: pbs.timeoutMs });
   try {
     const stores = await client.get("/admin/datastore", Datastores);
-    return { ok: true, text: `pbs '${pbs.name}': reachable, ${stores.length} datastore(s) visible${stores.length ? "" : " (the token may lack Datastore.Audit)"}` };
+    const lines: CheckLine[] = [{ ok: true, text: `pbs '${pbs.name}': reachable, ${stores.length} datastore(s) visible${stores.length ? "" : " (the token may lack Datastore.Audit)"}` }];
+    try {
+      const perms = new PbsPermissions(await client.get("/access/permissions", PbsPermissionsSchema), pbs.tokenId);
+      const names = pbs.datastores.length ? pbs.datastores.map((d) => d.store) : stores.map((d) => d.store);
+      for (const store of names) {
+        const why = perms.listingAccess(store);
+        if (why) lines.push({ ok: false, text: `pbs '${pbs.name}': token lacks Datastore.Audit on /datastore/${store}: ${why}` });
+        else if (perms.verifyAccess(store)) lines.push({ ok: true, text: `pbs '${pbs.name}': note: "Verify now" on ${store} needs Datastore.Verify: ${perms.verifyAccess(store)}` });
+      }
+      const sync = pbs.syncOffsite ? perms.syncAccess() : null;
+      if (sync) lines.push({ ok: false, text: `pbs '${pbs.name}': token lacks Remote.Audit: ${sync}` });
+    } catch (e) {
+      lines.push({ ok: false, text: `pbs '${pbs.name}': cannot read the token's privileges: ${(e as Error).message}` });
+    }
+    return lines;
   } catch (e) {
-    return { ok: false, text: `pbs '${pbs.name}': ${(e as Error).message}` };
+    return [{ ok: false, text: `pbs '${pbs.name}': ${(e as Error).message}` }];
   } finally {
     await client.close();
   }

@@ -121,7 +121,7 @@ export class OffsiteSources {
     }
     for (const { s, d, key } of this.pbsEntries()) {
       put(ctx.topics.deviceConfig(pbsDeviceId(ctx, key)), pbsDatastoreDiscovery(ctx, d, key, s.cfg.url));
-      put(ot.pbsState(key), pbsDatastoreState(d, key));
+      put(ot.pbsState(key), pbsDatastoreState(d, key, s.readable));
     }
     // Only sources that answered can remove devices (an outage keeps the last known list).
     for (const topic of this.published) if (!current.has(topic)) p.publishRetained(topic, "");
@@ -159,6 +159,8 @@ export class OffsiteSources {
     const e = this.pbsEntries().find((x) => x.key === key);
     if (!e) return { ok: false, reason: `unknown PBS datastore '${key}'` };
     if (!e.s.readable) return { ok: false, reason: `PBS '${e.s.name}' is not reachable: ${e.s.health.error ?? "unknown error"}` };
+    const refused = e.s.verifyRefusal(e.d.store);
+    if (refused) return { ok: false, reason: refused };
     try {
       const upid = await e.s.startVerify(e.d.store);
       return { ok: true, upid, detail: `verify of ${e.d.store} started` };

@@ -1,8 +1,29 @@
 /** The `pbs` section of a lab scenario: the simulated Proxmox Backup Server. */
 import { z } from "zod";
+import { PBS_ROLE_NAMES, type PbsAclEntry } from "./acl.js";
 
 const when = { age: z.string().regex(/^(\d+(\.\d+)?[smhdw])+$/).optional(), time: z.string().datetime({ offset: true }).optional() };
 export const LastRun = z.object({ ...when, state: z.string().default("OK") }).strict();
+
+/** One `proxmox-backup-manager acl update <path> <role> --auth-id <id> [--propagate false]`. */
+const AclEntry = z
+  .object({
+    path: z.string().regex(/^\/[A-Za-z0-9_.\/-]*$/),
+    role: z.enum(PBS_ROLE_NAMES),
+    propagate: z.boolean().default(true),
+  })
+  .strict();
+export type PbsAclEntryInput = z.input<typeof AclEntry>;
+
+/**
+ * What a token (and its user) may do when the scenario does not say: the README's least-privilege
+ * roles with *Verify now* (DatastoreReader on the datastores, RemoteAudit to see push sync jobs),
+ * on /datastore and /remote so that they cover every datastore and remote a scenario has.
+ */
+export const DEFAULT_PBS_ACL: PbsAclEntry[] = [
+  { path: "/datastore", role: "DatastoreReader", propagate: true },
+  { path: "/remote", role: "RemoteAudit", propagate: true },
+];
 
 const DatastoreSchema = z
   .object({
@@ -57,7 +78,14 @@ export const PbsScenarioSchema = z
     name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/).default("pbs"),
     version: z.string().default("3.2.4"),
     offsite: z.boolean().default(false),
-    tokens: z.array(z.object({ id: z.string(), secret: z.string() }).strict()).default([{ id: "backup2mqtt@pbs!bridge", secret: "7c2e9a41-0d3b-4f8e-b5a6-1e9d3c7b2f40" }]),
+    /**
+     * API tokens (`user@realm!name`). `acl`: the token's own ACL entries; omitted = DEFAULT_PBS_ACL.
+     * A token only gets what its user has too (PBS intersects them), so its user gets the same
+     * entries unless `users` lists it with its own.
+     */
+    tokens: z.array(z.object({ id: z.string().regex(/^[^!\s]+@[^!\s]+![A-Za-z0-9_][A-Za-z0-9._-]*$/), secret: z.string(), acl: z.array(AclEntry).optional() }).strict()).default([{ id: "backup2mqtt@pbs!bridge", secret: "7c2e9a41-0d3b-4f8e-b5a6-1e9d3c7b2f40" }]),
+    /** Users (`user@realm`) with their own ACL entries (root@pam is the superuser regardless). */
+    users: z.array(z.object({ id: z.string().regex(/^[^!\s]+@[^!\s]+$/), acl: z.array(AclEntry).default([]) }).strict()).default([]),
     /** Lab seconds a verify takes (before taskSpeed). */
     verifySeconds: z.number().positive().default(30),
     datastores: z.array(DatastoreSchema).default([]),

@@ -50,8 +50,10 @@ describe("off-site discovery", () => {
     checkRules(d, "backup2mqtt_home_pbs_store1");
     expect(d.components.used).toMatchObject({ device_class: "data_size", unit_of_measurement: "B" });
     expect(d.components.verify.command_topic).toBe("backup2mqtt/pbs/store1/command");
-    const st = pbsDatastoreState(ds, "store1");
-    expect(st).toMatchObject({ usage: 95, problem: true, last_gc_state: "OK" });
+    const st = pbsDatastoreState(ds, "store1", true);
+    expect(st).toMatchObject({ status: "problem", usage: 95, problem: true, last_gc_state: "OK" });
     expect(st.reasons).toEqual(["verify job 'v' failed: verification failed - please check the log", "1 snapshot(s) failed verification", "datastore is 95% full"]);
+    // PBS unreachable/unreadable: unknown, no problem judged from the last answer.
+    expect(pbsDatastoreState(ds, "store1", false)).toMatchObject({ status: "unknown", problem: false, reasons: [] });
   });
 });

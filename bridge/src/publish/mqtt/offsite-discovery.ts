@@ -107,8 +107,18 @@ export function hyperBackupDiscovery(ctx: DiscoveryContext, t: HyperBackupTask, 
   };
 }
 
-/** The retained state of a PBS datastore device. */
-export function pbsDatastoreState(d: PbsDatastore, key: string) {
+/**
+ * The retained state of a PBS datastore device. `status`: ok / problem, or unknown while the PBS
+ * is unreachable or unreadable — then no problem is judged from the last answer (like a Hyper
+ * Backup task: unknown, never the last good data presented as current). Also unknown when the
+ * API token may not read the datastore (its numbers are then null, not 0) or not see its sync
+ * jobs (those fields null); `status_reason` names the privilege to grant.
+ */
+export function pbsDatastoreState(d: PbsDatastore, key: string, readable: boolean) {
+  // A token that may not read the datastore: nothing below is known (null, never a 0 that looks real).
+  const known = !d.unreadable;
+  const syncKnown = known && !d.syncUnreadable;
+  const k = <T>(v: T) => (known ? v : null);
   const reasons: string[] = [];
   const bad = (what: string, r: { state: string | null; ok: boolean | null; id?: string } | null) => {
     if (r && r.ok === false) reasons.push(`${what}${r.id ? ` '${r.id}'` : ""} failed: ${r.state}`);
@@ -119,31 +129,36 @@ export function pbsDatastoreState(d: PbsDatastore, key: string) {
   if (d.verification.failed) reasons.push(`${d.verification.failed} snapshot(s) failed verification`);
   const usage = d.total > 0 ? Math.round((d.used / d.total) * 1000) / 10 : null;
   if (usage !== null && usage >= 90) reasons.push(`datastore is ${usage}% full`);
+  const judged = readable && known;
+  const unknownWhy = !readable ? null : (d.unreadable ?? d.syncUnreadable ?? null);
   return {
     id: key,
     source: d.source,
     store: d.store,
-    usage,
-    used: d.used,
-    total: d.total,
-    avail: d.avail,
-    namespaces: d.namespaces,
-    group_count: d.groupCount,
-    snapshot_count: d.snapshotCount,
+    usage: k(usage),
+    used: k(d.used),
+    total: k(d.total),
+    avail: k(d.avail),
+    namespaces: k(d.namespaces),
+    group_count: k(d.groupCount),
+    snapshot_count: k(d.snapshotCount),
     last_backup: iso(d.lastBackupMs),
-    verified_ok: d.verification.ok,
-    verified_failed: d.verification.failed,
-    unverified: d.verification.none,
+    verified_ok: k(d.verification.ok),
+    verified_failed: k(d.verification.failed),
+    unverified: k(d.verification.none),
     last_verify: iso(d.lastVerify?.endMs),
     last_verify_state: d.lastVerify?.state ?? null,
-    last_sync: iso(d.lastSync?.endMs),
-    last_sync_state: d.lastSync?.state ?? null,
+    last_sync: syncKnown ? iso(d.lastSync?.endMs) : null,
+    last_sync_state: syncKnown ? (d.lastSync?.state ?? null) : null,
     last_gc: iso(d.gc?.endMs),
     last_gc_state: d.gc?.state ?? null,
     storages: d.storages,
     offsite: d.offsite,
-    problem: reasons.length > 0,
-    reasons,
+    // Without this the state stayed the last good one (problem false) while the PBS was away.
+    status: !readable || unknownWhy ? "unknown" : reasons.length > 0 ? "problem" : "ok",
+    status_reason: unknownWhy,
+    problem: judged && reasons.length > 0,
+    reasons: judged ? reasons : [],
   };
 }
 
@@ -169,7 +184,11 @@ export function pbsDatastoreDiscovery(ctx: DiscoveryContext, d: PbsDatastore, ke
     last_sync_state: sensor("last_sync_state", "Last sync state", { value_template: stateOk("last_sync_state"), icon: "mdi:cloud-sync-outline" }),
     last_gc: sensor("last_gc", "Last garbage collection", { device_class: "timestamp", value_template: jsonValue("last_gc"), entity_category: "diagnostic", icon: "mdi:delete-sweep" }),
     last_gc_state: sensor("last_gc_state", "Last garbage collection state", { value_template: stateOk("last_gc_state"), entity_category: "diagnostic", icon: "mdi:delete-sweep-outline" }),
-    problem: problemComponent("Problem", uid("problem"), `binary_sensor.${e}_problem`, state, "{{ {'reasons': value_json.reasons, 'namespaces': value_json.namespaces, 'storages': value_json.storages} | tojson }}"),
+    problem: {
+      ...problemComponent("Problem", uid("problem"), `binary_sensor.${e}_problem`, state, "{{ {'reasons': value_json.reasons, 'status': value_json.status, 'status_reason': value_json.status_reason, 'namespaces': value_json.namespaces, 'storages': value_json.storages} | tojson }}"),
+      // A problem that is known shows; otherwise unknown is unknown ("None"), never OFF (= "OK").
+      value_template: "{{ 'ON' if value_json.problem else (None if value_json.status == 'unknown' else 'OFF') }}",
+    },
     verify: { p: "button", name: "Verify now", unique_id: uid("verify_now"), default_entity_id: `button.${e}_verify_now`, command_topic: ot.pbsCommand(key), payload_press: '{"action":"verify","origin":"home_assistant"}', icon: "mdi:shield-search", qos: 1 },
   };
   return {

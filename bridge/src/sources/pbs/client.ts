@@ -76,7 +76,8 @@ export class PbsClient {
     if (res.statusCode >= 400) {
       const msg = plainMessage(text, res.statusCode);
       if (res.statusCode === 401) throw new PbsError("auth", `authentication failed (401): ${msg} — check token_id (user@realm!name) and token_secret`, 401);
-      if (res.statusCode === 403) throw new PbsError("permission", `permission denied (403): ${msg} — the token needs Datastore.Audit on /datastore/<store>`, 403);
+      // PBS names the missing privilege and path itself ("permission check failed - missing …"); callers add what to grant.
+      if (res.statusCode === 403) throw new PbsError("permission", `${method} ${path}: permission denied (403): ${msg}`, 403);
       throw new PbsError("http", `${method} ${path}: HTTP ${res.statusCode}: ${msg}`, res.statusCode);
     }
     let json: unknown;

@@ -80,3 +80,6 @@ export type SyncJob = z.infer<typeof SyncJobs>[number];
 
 export const Upid = z.string().startsWith("UPID:");
 export const TaskStatus = z.looseObject({ upid: z.string(), status: z.enum(["running", "stopped"]), exitstatus: z.string().optional() });
+
+/** GET /access/permissions: ACL path → privilege → propagates (booleans in PBS; 0/1 tolerated). */
+export const Permissions = z.record(z.string(), z.record(z.string(), z.union([z.boolean(), z.number()]).transform((v) => v === true || v === 1)));
