@@ -16,10 +16,19 @@
  * - POST …/verify: Datastore.Verify, or Datastore.Backup and then only owned groups are verified;
  * - GET …/gc: Datastore.Audit (router check → 403 "permission check failed");
  * - /admin/gc, /admin/verify, /admin/sync: silently filtered (sync jobs with a remote also need
- *   Remote.Audit on /remote/<remote>);
+ *   Remote.Audit on /remote/<remote>; from 3.3 a push job on /remote/<remote>/<remote-store>);
  * - task status: own tasks, or Sys.Audit on /system/tasks, else 400 "task access not allowed";
  * - GET /access/permissions: the caller's privileges per ACL path, propagate flags as booleans.
  * Privileges are checked before a datastore's existence, as PBS does (no existence leak).
+ *
+ * The scenario's `version` (default 3.2.4) decides what GET /admin/sync takes and lists, as in
+ * proxmox-backup src/api2/admin/sync.rs: up to 3.2 (`list_sync_jobs`) its only parameter is
+ * `store`, and any other is refused by the router's schema check with 400 "parameter verification
+ * failed - '<name>': schema does not allow additional properties." (proxmox-schema
+ * ParameterError, proxmox-rest-server error_to_response); from 3.3.0 (`list_config_sync_jobs`,
+ * commits 397e9c99 and 403ad1f6) it also takes `sync-direction` = pull|push|all and, without it,
+ * lists only pull jobs ("FIXME: 4.x make 'all' the default", still so in 4.2). Push sync jobs do
+ * not exist before 3.3; a 3.2 scenario that has them anyway gets them listed with the others.
  */
 import type { z } from "zod";
 import { PbsScenarioSchema, type PbsScenario, type LastRun, type ResolvedPbs as Resolved } from "./scenario.js";
@@ -39,6 +48,17 @@ const sec = (ms: number) => Math.floor(ms / 1000);
 const hex = (n: number, w = 8) => n.toString(16).toUpperCase().padStart(w, "0");
 /** systemd unit escaping of a worker id, as in UPIDs (`store1:vm/100` → `store1\x3avm-100`). */
 const escapeId = (s: string) => s.replace(/[^A-Za-z0-9_./]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`).replace(/\//g, "-");
+/** Whether a PBS version string ("3.2.4", "4.0.11") is at least major.minor. */
+export function pbsVersionAtLeast(version: string, major: number, minor: number): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(version);
+  if (!m) return true; // not a release number: the newest behaviour
+  const [a, b] = [Number(m[1]), Number(m[2])];
+  return a > major || (a === major && b >= minor);
+}
+/** The router's refusal of parameters a method's schema does not know (proxmox-schema ParameterError's Display). */
+export function pbsParameterError(errors: [name: string, message: string][]): string {
+  return errors.length === 1 ? `parameter verification failed - '${errors[0]![0]}': ${errors[0]![1]}` : `parameter verification failed:\n${errors.map(([k, m]) => `- '${k}': ${m}`).join("\n")}`;
+}
 
 export interface PbsLab {
   url: string;
@@ -132,10 +152,17 @@ export async function startPbsLab(o: { scenario: PbsScenario; clock: Clock; task
     return { upid: st.gc.upid, "index-file-count": st.snaps.length, "index-data-bytes": st.snaps.reduce((a, s) => a + s.size, 0), "disk-bytes": Math.floor(st.cfg.used), "disk-chunks": 4096, "removed-bytes": 0, "removed-chunks": 0, "pending-bytes": 0, "pending-chunks": 0, "removed-bad": 0, "still-bad": 0 };
   };
 
-  /** check_sync_job_read_access: Datastore.Audit on the local store, and Remote.Audit on the remote (or Audit on the local source store). */
-  const syncReadable = (who: string, store: string, j: { remote?: string | undefined; remoteStore: string }) => {
+  /** Push sync jobs and the `sync-direction` parameter of GET /admin/sync: proxmox-backup 3.3.0. */
+  const hasPush = pbsVersionAtLeast(sc.version, 3, 3);
+  /**
+   * check_sync_job_read_access: Datastore.Audit on the local store, and Remote.Audit on the remote
+   * (or Audit on the local source store); from 3.3 a push job: Remote.Audit on
+   * /remote/<remote>/<remote-store> (remote_acl_path), never without a remote.
+   */
+  const syncReadable = (who: string, store: string, j: { remote?: string | undefined; remoteStore: string; direction: "pull" | "push" }) => {
     const p = (path: string[]) => lookupPrivs(acl, who, path);
     if (!(p(["datastore", store]) & PRIV["Datastore.Audit"])) return false;
+    if (hasPush && j.direction === "push") return j.remote ? (p(["remote", j.remote, j.remoteStore]) & PRIV["Remote.Audit"]) !== 0 : false;
     return j.remote ? (p(["remote", j.remote]) & PRIV["Remote.Audit"]) !== 0 : (p(["datastore", j.remoteStore]) & PRIV["Datastore.Audit"]) !== 0;
   };
   const handler = (req: { method: string; path: string; params: Record<string, string>; headers: Record<string, string | string[] | undefined> }): SimResponse & { what?: string } => {
@@ -285,16 +312,28 @@ export async function startPbsLab(o: { scenario: PbsScenario; clock: Clock; task
     if (req.method === "GET" && p === "/admin/gc") return r(json([...stores.keys()].filter((s) => (!q.store || s === q.store) && gcVisible(s)).map((s) => ({ store: s, ...gcStatus(s), schedule: stores.get(s)!.cfg.gcSchedule, ...jobStatus(stores.get(s)!.gc, nextDay) }))));
     if (req.method === "GET" && p === "/admin/verify")
       return r(json([...stores.entries()].filter(([s]) => (!q.store || s === q.store) && privs(["datastore", s]) & (PRIV["Datastore.Audit"] | PRIV["Datastore.Verify"])).flatMap(([s, st]) => st.cfg.verifyJobs.map((j) => ({ id: j.id, store: s, schedule: j.schedule, ...(j["outdated-after"] ? { "outdated-after": j["outdated-after"] } : {}), ...jobStatus(st.verify.get(j.id)!, nextDay) })))));
-    if (req.method === "GET" && p === "/admin/sync")
+    if (req.method === "GET" && p === "/admin/sync") {
+      // The router checks the query against the method's schema before the method runs.
+      const known = hasPush ? ["store", "sync-direction"] : ["store"];
+      const bad: [string, string][] = Object.keys(q)
+        .filter((k) => k !== "_dc" && !known.includes(k))
+        .map((k) => [k, "schema does not allow additional properties."]);
+      const direction = q["sync-direction"] ?? "pull";
+      if (hasPush && !["pull", "push", "all"].includes(direction)) bad.push(["sync-direction", `value '${direction}' is not defined in the enumeration.`]);
+      if (bad.length) return r(err(400, pbsParameterError(bad)));
       return r(
         json(
           [...stores.entries()]
             .filter(([s]) => !q.store || s === q.store)
             .flatMap(([s, st]) =>
-              st.cfg.syncJobs.filter((j) => syncReadable(me, s, j)).map((j) => ({ id: j.id, store: s, ...(j.remote ? { remote: j.remote } : {}), "remote-store": j.remoteStore, ...(j.direction === "push" ? { "sync-direction": "push" } : {}), schedule: j.schedule, ...jobStatus(st.sync.get(j.id)!, sec(now) + 3600) })),
+              st.cfg.syncJobs
+                .filter((j) => !hasPush || direction === "all" || j.direction === direction)
+                .filter((j) => syncReadable(me, s, j))
+                .map((j) => ({ id: j.id, store: s, ...(j.remote ? { remote: j.remote } : {}), "remote-store": j.remoteStore, ...(j.direction === "push" ? { "sync-direction": "push" } : {}), schedule: j.schedule, ...jobStatus(st.sync.get(j.id)!, sec(now) + 3600) })),
             ),
         ),
       );
+    }
     const task = /^\/nodes\/localhost\/tasks\/([^/]+)\/status$/.exec(p);
     if (req.method === "GET" && task) {
       const id = decodeURIComponent(task[1]!);

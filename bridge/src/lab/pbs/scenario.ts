@@ -76,7 +76,12 @@ const DatastoreSchema = z
 export const PbsScenarioSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/).default("pbs"),
-    version: z.string().default("3.2.4"),
+    /**
+     * The proxmox-backup release the lab answers as (GET /version, and behaviour that changed):
+     * from 3.3 GET /admin/sync takes `sync-direction` and lists only pull jobs without it; before,
+     * it refuses that parameter with 400 and lists every job.
+     */
+    version: z.string().regex(/^\d+\.\d+/, "a release number such as 3.2.4").default("3.2.4"),
     offsite: z.boolean().default(false),
     /**
      * API tokens (`user@realm!name`). `acl`: the token's own ACL entries; omitted = DEFAULT_PBS_ACL.

@@ -60,13 +60,13 @@ describe("PBS client against the simulated PBS", () => {
   it("plain-text errors: wrong secret → 401 auth error with the server's text, never the secret", async () => {
     const { lab } = await start();
     const c = new PbsClient({ url: lab.url, tokenId: lab.tokens[0]!.id, tokenSecret: "not-the-secret-123", fingerprint: lab.fingerprint, timeoutMs: 3000 });
-    const e = await c.get("/admin/datastore", z.unknown()).catch((x) => x);
+    const e = (await c.get("/admin/datastore", z.unknown()).catch((x: unknown) => x)) as PbsError;
     expect(e).toBeInstanceOf(PbsError);
     expect(e.kind).toBe("auth");
     expect(e.message).toMatch(/authentication failed - invalid credentials/);
     expect(e.message).not.toContain("not-the-secret-123");
     const bad = new PbsClient({ url: lab.url, tokenId: lab.tokens[0]!.id, tokenSecret: lab.tokens[0]!.secret, fingerprint: lab.fingerprint, timeoutMs: 3000 });
-    const e2 = await bad.get("/admin/datastore/nope/status", z.unknown()).catch((x) => x);
+    const e2 = (await bad.get("/admin/datastore/nope/status", z.unknown()).catch((x: unknown) => x)) as PbsError;
     expect(e2.message).toMatch(/HTTP 400: datastore 'nope' does not exist/);
     await c.close();
     await bad.close();
@@ -133,6 +133,70 @@ describe("PBS source", () => {
     lab.control.setFault(null);
     await s.refresh();
     expect(s.readable).toBe(true);
+    await s.close();
+  });
+});
+
+describe("PBS source: sync jobs on every release (GET /admin/sync)", () => {
+  /** The /admin/sync requests of the last poll: their statuses, in order. */
+  const syncCalls = (lab: PbsLab, from: number) => lab.requests.slice(from).filter((r) => r.path === "/api2/json/admin/sync").map((r) => r.status);
+
+  async function poll(s: PbsSource, lab: PbsLab) {
+    const from = lab.requests.length;
+    await s.refresh();
+    return syncCalls(lab, from);
+  }
+
+  it.each(["3.3.0", "3.4.1", "4.0.11"])("%s lists only pull jobs unless asked: the source asks for sync-direction=all, one request per poll", async (version) => {
+    const clock = new ManualClock(T0);
+    lab = await startPbsLab({ scenario: { ...scenario, version }, clock });
+    const s = new PbsSource(pbsLabSourceConfig(lab), log, () => clock.now());
+    expect(await poll(s, lab)).toEqual([200]);
+    expect(s.datastores.find((d) => d.store === "store1")!.syncJobs.map((j) => `${j.id}:${j.direction}`).sort()).toEqual(["s-offsite:push", "s-pull:pull"]);
+    expect(s.copyTargets()).toEqual([expect.objectContaining({ kind: "pbs_sync", id: "s-offsite", offsite: true, lastSuccessMs: T0 - 4 * H, readable: true })]);
+    expect(await poll(s, lab)).toEqual([200]);
+    await s.close();
+  });
+
+  it("3.2 refuses sync-direction (400): the source lists without it, remembers that, and asks again after an hour or an outage", async () => {
+    const clock = new ManualClock(T0);
+    lab = await startPbsLab({ scenario, clock }); // default version 3.2.4
+    expect(lab.scenario.version).toBe("3.2.4");
+    const lines: string[] = [];
+    const s = new PbsSource(pbsLabSourceConfig(lab), createLogger("info", () => [], { write: (l: string) => (lines.push(l), true) } as unknown as NodeJS.WritableStream), () => clock.now());
+    expect(await poll(s, lab)).toEqual([400, 200]);
+    expect(s.health).toMatchObject({ up: true, degraded: false });
+    expect(s.datastores.find((d) => d.store === "store1")!.syncJobs.map((j) => j.id).sort()).toEqual(["s-offsite", "s-pull"]);
+    expect(s.copyTargets()).toEqual([expect.objectContaining({ id: "s-offsite", lastSuccessMs: T0 - 4 * H, readable: true })]);
+    expect(lines.filter((l) => l.includes("older than 3.3"))).toHaveLength(1);
+    // Remembered: no refused request on the following polls.
+    expect(await poll(s, lab)).toEqual([200]);
+    clock.advance(30 * 60_000);
+    expect(await poll(s, lab)).toEqual([200]);
+    // An hour after the refusal it is asked again (an upgrade to 3.3 would be noticed), logged once.
+    clock.advance(30 * 60_000);
+    expect(await poll(s, lab)).toEqual([400, 200]);
+    expect(await poll(s, lab)).toEqual([200]);
+    // After an outage (PBS restarts when upgraded) too.
+    lab.control.setFault({ kind: "down" });
+    await s.refresh();
+    lab.control.setFault(null);
+    expect(await poll(s, lab)).toEqual([400, 200]);
+    expect(lines.filter((l) => l.includes("older than 3.3"))).toHaveLength(1);
+    expect(s.copyTargets()).toEqual([expect.objectContaining({ id: "s-offsite", readable: true })]);
+    await s.close();
+  });
+
+  it("other refusals of /admin/sync are not taken for an old PBS", async () => {
+    const clock = new ManualClock(T0);
+    lab = await startPbsLab({ scenario: { ...scenario, version: "3.3.0" }, clock });
+    const s = new PbsSource(pbsLabSourceConfig(lab), log, () => clock.now());
+    lab.control.setFault({ kind: "http500", match: "/admin/sync" });
+    expect(await poll(s, lab)).toEqual([500]);
+    expect(s.health).toMatchObject({ up: true, degraded: true });
+    lab.control.setFault(null);
+    expect(await poll(s, lab)).toEqual([200]);
+    expect(s.copyTargets()).toEqual([expect.objectContaining({ id: "s-offsite", readable: true })]);
     await s.close();
   });
 });

@@ -68,6 +68,11 @@ const run = (id: string, j: { "last-run-state"?: string; "last-run-endtime"?: nu
 });
 const newest = (runs: JobRun[]) => runs.filter((r) => r.endMs !== null).sort((a, b) => b.endMs! - a.endMs!)[0] ?? null;
 
+/** How long a PBS that refused `sync-direction` (older than 3.3) is believed before it is asked again (an upgrade). */
+export const SYNC_DIRECTION_REPROBE_MS = 3_600_000;
+/** PBS < 3.3 refusing the parameter: 400 "parameter verification failed - 'sync-direction': schema does not allow additional properties." */
+const refusesSyncDirection = (e: unknown) => e instanceof PbsError && e.kind === "http" && e.status === 400 && /'sync-direction'/.test(e.message);
+
 export class PbsSource {
   readonly name: string;
   readonly client: PbsClient;
@@ -81,6 +86,15 @@ export class PbsSource {
   /** What was last logged per datastore ("" = readable), so each change is logged once. */
   private loggedAccess = new Map<string, string>();
   private loggedSync = "";
+  /**
+   * GET /admin/sync lists only pull jobs on PBS ≥ 3.3 unless asked for `sync-direction=all`, and
+   * PBS < 3.3 refuses that parameter (400; it lists every job without it, and has no push jobs).
+   * When PBS last refused it (this.now() ms), else null: asked with it. Asked again after
+   * SYNC_DIRECTION_REPROBE_MS or after PBS was unreachable (an upgrade restarts it).
+   */
+  private syncDirectionRefusedAt: number | null = null;
+  /** Whether the last answer about sync-direction was a refusal (logged once per change). */
+  private syncDirectionOld = false;
   private loggedNoDatastore = false;
 
   constructor(
@@ -225,6 +239,26 @@ export class PbsSource {
     return this.unreadableDatastore(store, reason, syncUnreadable);
   }
 
+  /** Every sync job, pull and push, in one request per poll (two on the poll that finds a PBS older than 3.3). */
+  private async readSyncJobs(): Promise<SyncJob[]> {
+    const refused = this.syncDirectionRefusedAt;
+    if (refused === null || this.now() - refused >= SYNC_DIRECTION_REPROBE_MS) {
+      try {
+        const jobs = await this.client.get("/admin/sync", SyncJobs, { "sync-direction": "all" });
+        if (this.syncDirectionOld) this.log.info({}, `PBS '${this.name}' now takes sync-direction (3.3 or newer): push sync jobs are listed`);
+        this.syncDirectionOld = false;
+        this.syncDirectionRefusedAt = null;
+        return jobs;
+      } catch (e) {
+        if (!refusesSyncDirection(e)) throw e;
+        if (!this.syncDirectionOld) this.log.info({}, `PBS '${this.name}' is older than 3.3 (it refuses sync-direction and has no push sync jobs): sync jobs are listed without it`);
+        this.syncDirectionOld = true;
+        this.syncDirectionRefusedAt = this.now();
+      }
+    }
+    return this.client.get("/admin/sync", SyncJobs);
+  }
+
   /** One log line per datastore whose readability changed (no secret: ids and PBS's own text only). */
   private logAccess(stores: PbsDatastore[]): void {
     for (const d of stores) {
@@ -250,7 +284,7 @@ export class PbsSource {
       const listed = new Set(all.map((d) => d.store));
       // Configured datastores are shown even when PBS does not list them (then unknown, with why).
       const wanted = this.cfg.datastores.length ? this.cfg.datastores.map((c) => c.store) : [...listed];
-      const syncJobs = await this.client.get("/admin/sync", SyncJobs);
+      const syncJobs = await this.readSyncJobs();
       const syncUnreadable = this.cfg.syncOffsite ? (this.perms?.syncAccess() ?? null) : null;
       // Nothing configured and nothing listed: say so once (there is no device to carry it).
       if (!wanted.length && !this.loggedNoDatastore) this.log.warn({}, `PBS '${this.name}' lists no datastore to the API token: ${pbsGrant(this.cfg.tokenId, "Datastore.Audit", "/datastore/<store>", "DatastoreAudit")}`);
@@ -264,6 +298,8 @@ export class PbsSource {
       this.lastLoggedError = undefined;
     } catch (e) {
       const err = e instanceof PbsError ? e : new PbsError("http", (e as Error).message);
+      // PBS restarts when upgraded: ask for sync-direction again on the next poll.
+      if (err.kind === "network" || err.kind === "timeout") this.syncDirectionRefusedAt = null;
       const up = err.degraded || err.kind === "permission" || err.kind === "http";
       this.health = { name: this.name, kind: "pbs", up, degraded: up, error: err.message, ...(this.health.lastSuccessMs ? { lastSuccessMs: this.health.lastSuccessMs } : {}) };
       if (this.lastLoggedError !== err.message) {
