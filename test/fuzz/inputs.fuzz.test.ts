@@ -10,6 +10,7 @@ import v8 from "node:v8";
 import { runInNewContext } from "node:vm";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ZodType } from "zod";
 import { CommandRouter, type ActionHandlers, type Outcome, type Target } from "../../bridge/src/actions/router.js";
 import { ConfigError, parseConfigText } from "../../bridge/src/config/load.js";
 import { createLogger } from "../../bridge/src/log.js";
@@ -218,7 +219,7 @@ describe("PVE HTTP answers", () => {
       fc.string({ maxLength: 300 }),
       fc.constant('{"data": [ {"vmid": 10'),
     );
-    const schemas = [contentSchema, resourcesSchema, tasksSchema, taskLogSchema];
+    const schemas: ZodType<unknown>[] = [contentSchema, resourcesSchema, tasksSchema, taskLogSchema];
     await fc.assert(
       fc.asyncProperty(body, fc.constantFrom(200, 200, 200, 400, 401, 403, 500, 596), fc.nat(3), async (b, status, which) => {
         next = { status, body: b };

@@ -26,7 +26,8 @@ function events(s: Stack, id: string, since = 0) {
   return s.observer.messages.filter((m) => m.topic === EVENT(id) && m.at >= since).map((m) => JSON.parse(m.payload));
 }
 async function waitEvent(s: Stack, id: string, type: string, since = 0, timeoutMs = 15_000) {
-  const ev = await s.observer.until(`${type} on ${id}`, () => events(s, id, since).find((e) => e.event_type === type), timeoutMs);
+  // Typed before the schema check: ajv's guard (`data is unknown`) would narrow `any` to unknown.
+  const ev: Record<string, any> = await s.observer.until(`${type} on ${id}`, () => events(s, id, since).find((e) => e.event_type === type), timeoutMs);
   const v = schemaValidator("event");
   if (!v(ev)) throw new Error(describeErrors(v));
   return ev;

@@ -120,7 +120,8 @@ describe("status page HTML", () => {
           {
             id: "home_100", source: "pve", vmid: 100, name: '<img src=x onerror="alert(1)">', type: "qemu", node: "n<1>", tier: null, tier_source: null,
             status: "missing", status_reason: "x", problem: false, reasons: ["<script>alert(2)</script>"], findings: [], last_backup: null,
-            last_backup_size: null, archive_count: 0, next_backup: null, last_verified: null, last_offsite: null, running: false, last_attempt: null, changes_at: null,
+            last_backup_size: null, archive_count: 0, next_backup: null, last_verified: null, last_verification: null, last_restore_test: null, progress: null,
+            last_offsite: null, copies: null, running: false, last_attempt: null, changes_at: null,
           },
         ],
         orphans: [],

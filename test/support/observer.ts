@@ -7,6 +7,9 @@ export interface Seen {
   at: number;
 }
 
+/** What is left of T once a truthiness check passed. */
+type Truthy<T> = Exclude<T, undefined | null | false | 0 | "">;
+
 /** An MQTT client that records everything it sees, for exact-publish assertions. */
 export class Observer {
   readonly messages: Seen[] = [];
@@ -39,12 +42,12 @@ export class Observer {
     return this.messages.filter((m) => m.at >= since && pred(m)).length;
   }
 
-  /** Waits until pred holds, polling; fails with what was last seen. */
-  async until<T>(what: string, pred: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
+  /** Waits until pred returns something truthy, polling, and returns that. */
+  async until<T>(what: string, pred: () => T, timeoutMs = 15_000): Promise<Truthy<T>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const v = pred();
-      if (v) return v;
+      if (v) return v as Truthy<T>;
       if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
       await new Promise((r) => setTimeout(r, 50));
     }

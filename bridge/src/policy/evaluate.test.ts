@@ -74,7 +74,8 @@ interface Case {
   };
 }
 
-function run(c: Case) {
+/** A case's inputs (the one-off checks below have no name). */
+function run(c: Omit<Case, "name">) {
   const evidence: Evidence = {
     sources: [{ name: "pve", kind: "proxmox", up: true, degraded: false }],
     guests: c.guests ?? [guest(100, { tags: ["backup-p0"] })],

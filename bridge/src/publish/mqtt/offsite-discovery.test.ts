@@ -15,7 +15,7 @@ const task: HyperBackupTask = {
 const ds: PbsDatastore = {
   source: "pbs", store: "store1", total: 100, used: 95, avail: 5, namespaces: [""], groupCount: 1, snapshotCount: 2, lastBackupMs: NOW - H, verification: { ok: 1, failed: 1, none: 0 },
   verifyJobs: [{ id: "v", state: "verification failed - please check the log", ok: false, endMs: NOW - H, nextMs: null }], syncJobs: [], gc: { id: "gc", state: "OK", ok: true, endMs: NOW - 2 * H, nextMs: null },
-  lastVerify: null, lastSync: null, storages: ["pbs"], offsite: false,
+  lastVerify: null, lastSync: null, storages: ["pbs"], offsite: false, unreadable: null, syncUnreadable: null,
 };
 
 function checkRules(payload: any, devId: string) {
