@@ -115,7 +115,7 @@ export class Bridge {
       cfg.mqtt,
       this.topics,
       log.child({ part: "mqtt" }),
-      { onCommand: (target, payload) => void this.router.handle(target, payload, "mqtt") },
+      { onCommand: (target, payload) => void this.router.handle(target, payload, "mqtt"), republish: () => this.publish() },
       opts.birthDelayMs,
     );
   }
@@ -214,7 +214,9 @@ export class Bridge {
     const current = new Set<string>();
     for (const g of result.guests) {
       current.add(g.id);
-      p.publishRetained(t.deviceConfig(guestDeviceId(this.ctx, g.id)), guestDiscovery(this.ctx, g, slugs.get(g.id)));
+      // guestDiscovery reads only these fields of the guest (and the fixed context).
+      const slug = slugs.get(g.id);
+      p.publishDerived(t.deviceConfig(guestDeviceId(this.ctx, g.id)), JSON.stringify([g.id, g.name, g.source, g.type, g.vmid, slug]), () => guestDiscovery(this.ctx, g, slug));
       p.publishRetained(t.guestState(g.id), g);
     }
     // Guests that left their cluster: clear their device. Only when their source answered (a source

@@ -3,6 +3,8 @@
  * policy consumes it. Times are epoch milliseconds. Identity of a guest is source + VMID.
  */
 
+import type { ArchiveSet } from "./archive-set.js";
+
 export type GuestType = "qemu" | "lxc";
 
 export interface GuestInfo {
@@ -93,7 +95,8 @@ export interface VisibilityProblem {
 export interface Evidence {
   sources: SourceHealth[];
   guests: GuestInfo[];
-  archives: Archive[];
+  /** Read per guest (archive-set.ts); build one from a list with archiveSet(). */
+  archives: ArchiveSet;
   attempts: BackupAttempt[];
   jobs: BackupJob[];
   /** false when the job list could not be read (e.g. no Sys.Audit): coverage is then unknown. */

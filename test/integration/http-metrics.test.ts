@@ -46,7 +46,7 @@ describe("Prometheus /metrics", () => {
     expect(Number(last["100"]!.value)).toBe(Date.parse(g("home_100").last_backup!) / 1000);
     expect(Number(byVmid("backup2mqtt_guest_last_backup_size_bytes")["101"]!.value)).toBe(g("home_101").last_backup_size);
     // The policy's 3-2-1 count when an off-site source is configured, else distinct storages (synology + local).
-    const storages100 = new Set(stack.service.bridge.evidence().archives.filter((a) => a.vmid === 100).map((a) => a.storage)).size;
+    const storages100 = new Set(stack.service.bridge.evidence().archives.of("pve", 100).map((a) => a.storage)).size;
     expect(storages100).toBeGreaterThanOrEqual(2);
     expect(Number(byVmid("backup2mqtt_guest_copies")["100"]!.value)).toBe(g("home_100").copies ?? storages100);
     expect(Number(byVmid("backup2mqtt_guest_problem")["102"]!.value)).toBe(1);

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../support/stack.js";
 import { renderStatusPage } from "../../bridge/src/publish/http/status-page.js";
 import { startHttp, until, type TestHttp } from "./http-helpers.js";
+import { archiveSet } from "../../bridge/src/archive-set.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => fs.existsSync(p));
 if (!CHROMIUM && process.env.CI) throw new Error("CI must install Debian's chromium (apt-get install -y chromium)");
@@ -128,7 +129,7 @@ describe("status page HTML", () => {
         counts: { unknown: 0, running: 0, failed: 0, missing: 1, stale: 0, ok: 0, problem: 0, untiered: 1, excluded: 0 },
         nextChangeMs: null,
       },
-      evidence: { sources: [], guests: [], archives: [], attempts: [], jobs: [], jobsReadable: {}, visibility: [] },
+      evidence: { sources: [], guests: [], archives: archiveSet([]), attempts: [], jobs: [], jobsReadable: {}, visibility: [] },
       sources: [{ name: "pve", kind: "proxmox", up: false, degraded: false, error: "<b>down</b>" }],
       lastRefreshMs: null,
       now: Date.now(),

@@ -11,6 +11,7 @@ import { startLab } from "../../bridge/src/lab/index.js";
 import { type Stack } from "../support/stack.js";
 import type { GuestState } from "../../bridge/src/policy/types.js";
 import { type TestHttp, startHttpStack } from "./http-helpers.js";
+import { allArchives } from "../../bridge/src/archive-set.js";
 
 const cli = path.resolve(import.meta.dirname, "../../bridge/dist/cli.js");
 
@@ -66,7 +67,7 @@ describe("strategy report", () => {
       // Problems first: the failed guest's row comes before the ok one.
       expect(md.indexOf("| vaultwarden | 102 |")).toBeLessThan(md.indexOf("| homeassistant | 100 |"));
       expect(md).toMatch(/^\| backup-p2-weekly \| pve \| someone else \| \*\*no\*\* \| sun 03:00 \| VMIDs 101, 103 \(immich, download-home\) \| local \|/m);
-      const pbsVerified = stack.service.bridge.evidence().archives.filter((a) => a.verification);
+      const pbsVerified = allArchives(stack.service.bridge.evidence().archives).filter((a) => a.verification);
       if (pbsVerified.length) {
         // Archives verified by PBS are in the log, so the "nothing recorded" placeholder must not be.
         expect(md).toContain("### Verified by Proxmox Backup Server (verify jobs; newest archive first)");

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { evaluate, type PolicyInput } from "./evaluate.js";
 import { resolveTiers } from "../config/tiers.js";
 import type { Archive, BackupAttempt, BackupJob, Evidence, GuestInfo } from "../evidence.js";
+import { archiveSet } from "../archive-set.js";
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -79,7 +80,7 @@ function run(c: Omit<Case, "name">) {
   const evidence: Evidence = {
     sources: [{ name: "pve", kind: "proxmox", up: true, degraded: false }],
     guests: c.guests ?? [guest(100, { tags: ["backup-p0"] })],
-    archives: c.archives ?? [],
+    archives: archiveSet(c.archives ?? []),
     attempts: c.attempts ?? [],
     jobs: c.jobs ?? [dailyJob([100])],
     jobsReadable: { pve: true },

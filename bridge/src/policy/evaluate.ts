@@ -61,7 +61,6 @@ export function evaluate(input: PolicyInput): PolicyResult {
   const multi = new Set(evidence.sources.map((s) => s.name)).size > 1;
   const sourceByName = new Map(evidence.sources.map((s) => [s.name, s]));
   const key = (source: string, vmid: number) => `${source}/${vmid}`;
-  const archivesByGuest = groupBy(evidence.archives, (a) => key(a.source, a.vmid));
   const attemptsByGuest = groupBy(evidence.attempts, (a) => key(a.source, a.vmid));
 
   const guests: GuestState[] = [];
@@ -70,7 +69,8 @@ export function evaluate(input: PolicyInput): PolicyResult {
     if (guest.template) continue; // templates are not guests to protect
     const id = guestId(input.site, guest.source, guest.vmid, multi);
     const { tier, from } = resolveTier(guest, id, input);
-    const state = evaluateGuest(guest, id, tier, from, input, archivesByGuest.get(key(guest.source, guest.vmid)) ?? [], attemptsByGuest.get(key(guest.source, guest.vmid)) ?? []);
+    // Archive objects exist for one guest at a time (see archive-set.ts).
+    const state = evaluateGuest(guest, id, tier, from, input, evidence.archives.of(guest.source, guest.vmid), attemptsByGuest.get(key(guest.source, guest.vmid)) ?? []);
     guests.push(state.state);
     if (state.changesAt !== null && (nextChangeMs === null || state.changesAt < nextChangeMs)) nextChangeMs = state.changesAt;
   }
@@ -78,10 +78,11 @@ export function evaluate(input: PolicyInput): PolicyResult {
 
   const known = new Set(evidence.guests.map((g) => key(g.source, g.vmid)));
   const orphans: OrphanGroup[] = [];
-  for (const [k, list] of archivesByGuest) {
-    if (known.has(k) || !sourceByName.get(list[0]!.source)?.up) continue;
-    const newest = Math.max(...list.map((a) => a.ctimeMs));
-    orphans.push({ source: list[0]!.source, vmid: list[0]!.vmid, archive_count: list.length, last_backup: iso(newest)! });
+  for (const { source, vmid } of evidence.archives.guests()) {
+    if (known.has(key(source, vmid)) || !sourceByName.get(source)?.up) continue;
+    const list = evidence.archives.of(source, vmid);
+    const newest = list.reduce((m, a) => Math.max(m, a.ctimeMs), -Infinity);
+    orphans.push({ source, vmid, archive_count: list.length, last_backup: iso(newest)! });
   }
   orphans.sort((a, b) => a.vmid - b.vmid);
 

@@ -3,6 +3,7 @@ import { evaluate } from "./evaluate.js";
 import { evaluateCopies, hyperBackupHealth, pbsRunStateOk, type HyperBackupTaskFacts } from "./offsite.js";
 import { resolveTiers } from "../config/tiers.js";
 import type { Archive, BackupJob, CopyTarget, Evidence, GuestInfo, OffsiteEvidence } from "../evidence.js";
+import { archiveSet } from "../archive-set.js";
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -104,7 +105,7 @@ function run(c: Case) {
   const evidence: Evidence = {
     sources: [{ name: "pve", kind: "proxmox", up: true, degraded: false }],
     guests: [guest(100, c.tag ?? "backup-p0")],
-    archives: c.archives,
+    archives: archiveSet(c.archives),
     attempts: [],
     jobs: [job(c.archives[0]?.storage ?? "synology", c.tag === "backup-p1" ? { "keep-daily": 7, "keep-weekly": 4 } : c.tag === "backup-p2" ? { "keep-weekly": 4 } : undefined)],
     jobsReadable: { pve: false },
@@ -133,7 +134,7 @@ describe("3-2-1 table", () => {
     const evidence: Evidence = {
       sources: [{ name: "pve", kind: "proxmox", up: true, degraded: false }],
       guests: [guest(100, "backup-p1")],
-      archives: [archive(2 * H), archive(20 * H, "local")],
+      archives: archiveSet([archive(2 * H), archive(20 * H, "local")]),
       attempts: [],
       jobs: [],
       jobsReadable: { pve: false },
@@ -152,7 +153,7 @@ describe("3-2-1 table", () => {
     const evidence: Evidence = {
       sources: [{ name: "pve", kind: "proxmox", up: false, degraded: false }],
       guests: [guest(100, "backup-p0")],
-      archives: [archive(2 * H)],
+      archives: archiveSet([archive(2 * H)]),
       attempts: [],
       jobs: [],
       jobsReadable: { pve: false },

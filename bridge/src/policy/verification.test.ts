@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { evaluate } from "./evaluate.js";
 import { resolveTiers } from "../config/tiers.js";
 import type { Archive, Evidence, Verification } from "../evidence.js";
+import { archiveSet } from "../archive-set.js";
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -25,7 +26,7 @@ function guest(opts: { tag?: string; archives: Archive[]; verifications?: Verifi
   const evidence: Evidence = {
     sources: [{ name: "pve", kind: "proxmox", up: true, degraded: false }],
     guests: [{ source: "pve", vmid: 100, name: "ha", type: "qemu", node: "n1", tags: [opts.tag ?? "backup-p0"], template: false }],
-    archives: opts.archives,
+    archives: archiveSet(opts.archives),
     attempts: [],
     jobs: [{ source: "pve", id: "daily", enabled: true, schedule: "02:00", vmids: [100], storage: "local", pruneBackups: { "keep-daily": 7, "keep-weekly": 4, "keep-monthly": 6 } }],
     jobsReadable: { pve: true },

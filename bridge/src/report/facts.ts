@@ -24,7 +24,8 @@ export function problemsFirst(guests: readonly GuestState[]): GuestState[] {
 /** The guest's archives (good ones: not failed verification), newest first. */
 export function archivesOf(g: Pick<GuestState, "source" | "vmid">, evidence: Evidence): Archive[] {
   return evidence.archives
-    .filter((a) => a.source === g.source && a.vmid === g.vmid && a.verification !== "failed")
+    .of(g.source, g.vmid)
+    .filter((a) => a.verification !== "failed")
     .sort((a, b) => b.ctimeMs - a.ctimeMs);
 }
 

@@ -10,6 +10,7 @@ import type { GuestState, PolicyResult } from "../policy/types.js";
 import { INFORMATIONAL } from "../policy/types.js";
 import { formatDuration } from "../util/duration.js";
 import { isManagedId } from "../plan/model.js";
+import { allArchives } from "../archive-set.js";
 import { ageMs, archivesOf, copiesOf, problemsFirst, shortTime } from "./facts.js";
 
 export interface ReportInput {
@@ -216,7 +217,9 @@ export function renderReport(input: ReportInput): string {
   const restores = [...(evidence.restoreTests ?? [])].sort((a, b) => b.timeMs - a.timeMs);
   const nameOf = (source: string, vmid: number) => result.guests.find((g) => g.source === source && g.vmid === vmid)?.name ?? `VMID ${vmid}`;
   const LOG_ROWS = 50;
-  const pbsVerified = evidence.archives.filter((a) => a.verification).sort((a, b) => b.ctimeMs - a.ctimeMs);
+  const pbsVerified = allArchives(evidence.archives)
+    .filter((a) => a.verification)
+    .sort((a, b) => b.ctimeMs - a.ctimeMs);
   if (!verifications.length && !restores.length && !pbsVerified.length) {
     out.push(
       "**No verification or restore test has been recorded yet.** Nothing in this document proves that an archive can be restored. " +

@@ -30,7 +30,11 @@ const guest: GuestState = {
   archive_count: 3,
   next_backup: null,
   last_verified: null,
+  last_verification: null,
+  last_restore_test: null,
+  progress: null,
   last_offsite: null,
+  copies: null,
   running: false,
   last_attempt: null,
   changes_at: null,
@@ -38,6 +42,29 @@ const guest: GuestState = {
 
 describe("guest discovery payload", () => {
   const payload = guestDiscovery(ctx, guest) as any;
+
+  it("depends only on id, name, source, type, vmid and slug (the bridge skips rebuilding it when those are unchanged)", () => {
+    const other: GuestState = {
+      ...guest,
+      node: "elsewhere",
+      tier: "P0",
+      tier_source: "override",
+      status: "failed",
+      status_reason: "x",
+      problem: true,
+      reasons: ["y"],
+      findings: [{ code: "unprotected", reason: "z" }],
+      last_backup: null,
+      last_backup_size: null,
+      archive_count: 0,
+      running: true,
+      changes_at: "2026-11-27T00:00:00.000Z",
+    };
+    expect(guestDiscovery(ctx, other)).toEqual(payload);
+    for (const change of [{ id: "home_999" }, { name: "renamed" }, { source: "pve2" }, { type: "lxc" as const }, { vmid: 999 }])
+      expect(guestDiscovery(ctx, { ...guest, ...change })).not.toEqual(payload);
+    expect(guestDiscovery(ctx, guest, "another_slug")).not.toEqual(payload);
+  });
 
   it("is device-based with device, origin and availability on both the bridge and the source", () => {
     expect(payload.device).toEqual({

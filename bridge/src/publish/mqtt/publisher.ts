@@ -15,6 +15,12 @@ export interface MqttOptions {
 export interface PublisherHandlers {
   /** A message on a guest or bridge command topic. */
   onCommand(target: { kind: "guest"; id: string } | { kind: "bridge" } | { kind: "hyperbackup"; id: string } | { kind: "pbs"; id: string }, payload: Buffer): void;
+  /**
+   * Publish every retained topic again (broker restarted, Home Assistant came online). The
+   * publisher keeps only digests of what it sent, not the payloads — with thousands of devices
+   * those were the largest strings in the process — so the owner regenerates them.
+   */
+  republish(): void;
 }
 
 /** Stable JSON: same object → same bytes, so "unchanged" can be detected by string compare. */
@@ -59,14 +65,18 @@ export function stableStringify(v: unknown): string {
  */
 export class MqttPublisher {
   private client?: MqttClient;
-  /** Every retained topic we currently own → its last payload. */
+  /** Every retained topic we currently own → a digest of its last payload. */
   private readonly retained = new Map<string, string>();
+  /** While true (inside republishAll), unchanged payloads are sent anyway. */
+  private forcing = false;
   /**
    * Per retained topic, a digest of the native JSON.stringify of the last object given: when it is
    * the same again nothing changed, and the (slower) stable form is not even computed — with
    * thousands of guests most publishes of an idle refresh end here.
    */
   private readonly quick = new Map<string, string>();
+  /** Per retained topic built by publishDerived: the inputs it was built from. */
+  private readonly inputs = new Map<string, string>();
   /** Our config topics found retained on the broker at start (may be left-overs). */
   private readonly foundConfigs = new Set<string>();
   private birthTimer?: NodeJS.Timeout;
@@ -130,22 +140,38 @@ export class MqttPublisher {
     if (typeof payload === "string") {
       text = payload;
       this.quick.delete(topic);
+      this.inputs.delete(topic);
     } else {
-      const quick = crypto.createHash("sha1").update(JSON.stringify(payload)).digest("base64");
-      if (this.retained.has(topic) && this.quick.get(topic) === quick) return;
+      const quick = digestOf(JSON.stringify(payload));
+      if (!this.forcing && this.retained.has(topic) && this.quick.get(topic) === quick) return;
       this.quick.set(topic, quick);
       text = stableStringify(payload);
     }
-    if (this.retained.get(topic) === text) return;
     if (text === "") this.retained.delete(topic);
-    else this.retained.set(topic, text);
+    else {
+      const digest = digestOf(text);
+      if (!this.forcing && this.retained.get(topic) === digest) return;
+      this.retained.set(topic, digest);
+    }
     this.send(topic, text, true);
+  }
+
+  /**
+   * publishRetained for a payload that is a pure function of `inputs`: when they are the same as
+   * last time, the payload is not even built (discovery configs: thousands per refresh, each
+   * several kB, almost never different).
+   */
+  publishDerived(topic: string, inputs: string, build: () => object): void {
+    if (!this.forcing && this.retained.has(topic) && this.inputs.get(topic) === inputs) return;
+    this.publishRetained(topic, build());
+    this.inputs.set(topic, inputs);
   }
 
   /** Clears a retained topic whether or not we published it in this run. */
   clearRetained(topic: string): void {
     this.retained.delete(topic);
     this.quick.delete(topic);
+    this.inputs.delete(topic);
     this.send(topic, "", true);
   }
 
@@ -195,7 +221,12 @@ export class MqttPublisher {
 
   private republishAll(): void {
     this.client?.publish(this.topics.bridgeState, "online", { retain: true, qos: 1 });
-    for (const [topic, payload] of this.retained) this.send(topic, payload, true);
+    this.forcing = true;
+    try {
+      this.handlers.republish();
+    } finally {
+      this.forcing = false;
+    }
   }
 
   private onMessage(topic: string, payload: Buffer, retain: boolean): void {
@@ -236,6 +267,11 @@ function redactUrl(url: string): string {
 }
 
 const STOP_GRACE_MS = 2_000;
+
+/** 20 bytes of SHA-1 (as base64): enough to tell "same payload as last time". */
+function digestOf(text: string): string {
+  return crypto.createHash("sha1").update(text).digest("base64");
+}
 
 /** True when the promise settled (either way) within `ms`; never rejects. */
 async function settleWithin(p: Promise<unknown>, ms: number): Promise<boolean> {

@@ -2,8 +2,19 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import tls from "node:tls";
 import { Agent, buildConnector, request } from "undici";
-import type { z } from "zod";
+import { z } from "zod";
 import type { ProxmoxSourceConfig } from "../../config/load.js";
+import { forEachRow, NotARowListing } from "./rows.js";
+
+/** The rows of a listing, parsed one at a time (see rows.ts). */
+export interface Rows {
+  /**
+   * Calls fn with each row in order and returns the count. If the answer turns out not to be a
+   * plain row listing part way, it starts again from index 0 with a full parse: fn must let a
+   * later call for an index replace an earlier one. Throws PveError("parse"/"schema").
+   */
+  forEach(fn: (row: unknown, index: number) => void): number;
+}
 
 /** Why a request failed: decides whether the source is down (network/http/auth) or degraded (parse/schema). */
 export type PveErrorKind = "network" | "timeout" | "tls" | "auth" | "permission" | "http" | "parse" | "schema";
@@ -70,7 +81,7 @@ export class PveHttp {
     let attempt = 0;
     for (;;) {
       try {
-        return await this.send("GET", path, schema, query);
+        return await this.send("GET", path, (buf) => parseJson("GET", path, buf, schema), query);
       } catch (e) {
         const retryable = e instanceof PveError && (e.kind === "network" || e.kind === "timeout" || (e.kind === "http" && (e.status ?? 0) >= 500));
         if (!retryable || attempt >= this.retries) throw e;
@@ -84,12 +95,24 @@ export class PveHttp {
    * GET for big listings: when the answer's bytes are the same as last time (same digest), it is
    * neither decoded nor parsed — `unchanged` says so and the caller keeps what it had.
    */
-  async getIfChanged<T>(path: string, schema: z.ZodType<T>, query: Record<string, string | number | undefined> | undefined, previousDigest: string | undefined): Promise<{ unchanged: true; digest: string } | { unchanged: false; digest: string; value: T }> {
+  getIfChanged<T>(path: string, schema: z.ZodType<T>, query: Record<string, string | number | undefined> | undefined, previousDigest: string | undefined): Promise<{ unchanged: true; digest: string } | { unchanged: false; digest: string; value: T }> {
+    return this.getChanged(path, (buf) => parseJson("GET", path, buf, schema), query, previousDigest);
+  }
+
+  /**
+   * getIfChanged for a `{"data":[rows]}` listing whose rows are read one at a time (rows.ts):
+   * the answer is never held as text nor as one object tree.
+   */
+  getRowsIfChanged(path: string, query: Record<string, string | number | undefined> | undefined, previousDigest: string | undefined): Promise<{ unchanged: true; digest: string } | { unchanged: false; digest: string; value: Rows }> {
+    return this.getChanged(path, (buf) => listingRows("GET", path, buf), query, previousDigest);
+  }
+
+  private async getChanged<T>(path: string, parse: (buf: Buffer[]) => T, query: Record<string, string | number | undefined> | undefined, previousDigest: string | undefined): Promise<{ unchanged: true; digest: string } | { unchanged: false; digest: string; value: T }> {
     let attempt = 0;
     for (;;) {
       const digest: { previous?: string; current?: string } = { previous: previousDigest };
       try {
-        const value = await this.send("GET", path, schema, query, undefined, digest);
+        const value = await this.send("GET", path, parse, query, undefined, digest);
         return digest.current === previousDigest && previousDigest !== undefined ? { unchanged: true, digest: previousDigest } : { unchanged: false, digest: digest.current!, value };
       } catch (e) {
         if (e === UNCHANGED) return { unchanged: true, digest: previousDigest! };
@@ -103,16 +126,16 @@ export class PveHttp {
 
   /** POSTs are never retried: a vzdump must not start twice. */
   post<T>(path: string, schema: z.ZodType<T>, body: Record<string, string | number>): Promise<T> {
-    return this.send("POST", path, schema, undefined, body);
+    return this.send("POST", path, (buf) => parseJson("POST", path, buf, schema), undefined, body);
   }
 
   /** PUT (partial update, e.g. /cluster/backup/{id}); never retried. */
   put<T>(path: string, schema: z.ZodType<T>, body: Record<string, string | number>): Promise<T> {
-    return this.send("PUT", path, schema, undefined, body);
+    return this.send("PUT", path, (buf) => parseJson("PUT", path, buf, schema), undefined, body);
   }
 
   delete<T>(path: string, schema: z.ZodType<T>): Promise<T> {
-    return this.send("DELETE", path, schema);
+    return this.send("DELETE", path, (buf) => parseJson("DELETE", path, buf, schema));
   }
 
   async close(): Promise<void> {
@@ -122,7 +145,7 @@ export class PveHttp {
   private async send<T>(
     method: "GET" | "POST" | "PUT" | "DELETE",
     path: string,
-    schema: z.ZodType<T>,
+    parse: (body: Buffer[]) => T,
     query?: Record<string, string | number | undefined>,
     body?: Record<string, string | number>,
     digest?: { previous?: string; current?: string },
@@ -149,42 +172,66 @@ export class PveHttp {
     } catch (e) {
       throw toNetworkError(e);
     }
-    let text: string;
+    const raw: Buffer[] = [];
     try {
       if (digest && res.statusCode === 200) {
-        // Hash as the chunks arrive; only a changed answer is joined, decoded and parsed.
+        // Hash as the chunks arrive; only a changed answer is parsed (never joined: see rows.ts).
         const hash = crypto.createHash("sha1");
-        const chunks: Buffer[] = [];
         for await (const chunk of res.body as AsyncIterable<Buffer>) {
           hash.update(chunk);
-          chunks.push(chunk);
+          raw.push(chunk);
         }
         digest.current = hash.digest("base64");
         if (digest.current === digest.previous) throw UNCHANGED;
-        text = Buffer.concat(chunks).toString("utf8");
-      } else text = await res.body.text();
+      } else raw.push(Buffer.from(await res.body.arrayBuffer()));
     } catch (e) {
       if (e === UNCHANGED) throw e;
       throw toNetworkError(e);
     }
+    const text = () => Buffer.concat(raw).toString("utf8");
     if (res.statusCode === 401) throw new PveError("auth", "authentication failure (401): check token_id and token_secret, or whether the token expired", 401);
-    if (res.statusCode === 403) throw new PveError("permission", `permission denied (403): ${reasonOf(text, res.statusCode)}`, 403);
-    if (res.statusCode >= 400) throw new PveError("http", `HTTP ${res.statusCode}: ${reasonOf(text, res.statusCode)}`, res.statusCode);
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new PveError("parse", `${method} ${path}: answer is not JSON (${text.length} bytes)`);
-    }
-    const data = (json as { data?: unknown } | null)?.data;
-    const parsed = schema.safeParse(data);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw new PveError("schema", `${method} ${path}: unexpected answer at data${issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("")}: ${issue.message}`);
-    }
-    return parsed.data;
+    if (res.statusCode === 403) throw new PveError("permission", `permission denied (403): ${reasonOf(text(), res.statusCode)}`, 403);
+    if (res.statusCode >= 400) throw new PveError("http", `HTTP ${res.statusCode}: ${reasonOf(text(), res.statusCode)}`, res.statusCode);
+    return parse(raw);
   }
 }
+
+/** The `data` of a JSON answer, checked against its schema. */
+function parseJson<T>(method: string, path: string, chunks: Buffer[], schema: z.ZodType<T>): T {
+  let json: unknown;
+  const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  try {
+    json = JSON.parse(body.toString("utf8"));
+  } catch {
+    throw new PveError("parse", `${method} ${path}: answer is not JSON (${body.length} bytes)`);
+  }
+  const data = (json as { data?: unknown } | null)?.data;
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new PveError("schema", `${method} ${path}: unexpected answer at data${issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("")}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** A listing's rows: split from the chunks when the frame is the usual one, else a full parse. */
+function listingRows(method: string, path: string, chunks: Buffer[]): Rows {
+  return {
+    forEach: (fn) => {
+      try {
+        return forEachRow(chunks, fn);
+      } catch (e) {
+        if (e instanceof SyntaxError) throw new PveError("parse", `${method} ${path}: answer is not JSON (a row is malformed)`);
+        if (!(e instanceof NotARowListing)) throw e;
+      }
+      const list = parseJson(method, path, chunks, LIST);
+      list.forEach(fn);
+      return list.length;
+    },
+  };
+}
+
+const LIST = z.custom<unknown[]>((v) => Array.isArray(v), { message: "expected array" });
 
 /** Internal marker: the answer's bytes did not change (getIfChanged). */
 const UNCHANGED = Symbol("unchanged");

@@ -1,3 +1,4 @@
+import { unionOf } from "../../archive-set.js";
 import type { Evidence } from "../../evidence.js";
 import type { PveSource } from "./source.js";
 
@@ -7,7 +8,7 @@ export function mergeEvidence(sources: PveSource[]): Evidence {
   return {
     sources: parts.map((p) => p.health),
     guests: parts.flatMap((p) => p.guests),
-    archives: parts.flatMap((p) => p.archives).filter((a) => a.vmid > 0),
+    archives: unionOf(parts.map((p) => p.archives)),
     attempts: parts.flatMap((p) => p.attempts),
     jobs: parts.flatMap((p) => p.jobs),
     jobsReadable: Object.fromEntries(parts.map((p) => [p.health.name, p.jobsReadable])),

@@ -1,7 +1,8 @@
 import type { ProxmoxSourceConfig } from "../../config/load.js";
 import type { Archive, BackupAttempt, BackupJob, GuestInfo, SourceHealth, VisibilityProblem } from "../../evidence.js";
 import type { Logger } from "../../log.js";
-import { PveError, PveHttp } from "./http.js";
+import { PveError, PveHttp, type Rows } from "./http.js";
+import { ArchiveColumns, unionOf, type ArchiveSet } from "../../archive-set.js";
 import { Permissions } from "./permissions.js";
 import { z } from "zod";
 import {
@@ -80,11 +81,11 @@ export class PveSource {
 
   private guests = new Map<number, GuestInfo>();
   private storages: StorageRef[] = [];
-  private archives = new Map<string, Archive[]>();
+  private archives = new Map<string, ArchiveColumns>();
   /** Digest of each storage listing's bytes: an unchanged listing is not parsed again. */
   private contentDigests = new Map<string, string>();
-  /** All archives as one array, kept until a listing changes (evidence() is asked on every publish). */
-  private flatArchives: Archive[] | null = null;
+  /** All listings read as one, kept until a listing changes (evidence() is asked on every publish). */
+  private allListings: ArchiveSet | null = null;
   private contentErrors = new Map<string, string>();
   private seenArchivesOn = new Set<string>();
   private jobs: BackupJob[] = [];
@@ -168,12 +169,12 @@ export class PveSource {
 
   /** Archives of one guest as last listed. */
   archivesOf(vmid: number): Archive[] {
-    return this.allArchives().filter((a) => a.vmid === vmid);
+    return this.allArchives().of(this.name, vmid);
   }
 
-  private allArchives(): Archive[] {
-    this.flatArchives ??= [...this.archives.values()].flat();
-    return this.flatArchives;
+  private allArchives(): ArchiveSet {
+    this.allListings ??= unionOf([...this.archives.values()]);
+    return this.allListings;
   }
 
   hasRunningTasks(): boolean {
@@ -362,17 +363,17 @@ export class PveSource {
       }
       try {
         const path = `/nodes/${encodeURIComponent(s.node)}/storage/${encodeURIComponent(s.storage)}/content`;
-        const answer = await this.http.getIfChanged(path, rowsSchema, { content: "backup" }, this.archives.has(k) ? this.contentDigests.get(k) : undefined);
+        const answer = await this.http.getRowsIfChanged(path, { content: "backup" }, this.archives.has(k) ? this.contentDigests.get(k) : undefined);
         if (answer.unchanged) {
           this.contentErrors.delete(k);
           continue;
         }
-        const list = this.toArchives(answer.value, s, path, this.archives.get(k));
+        const list = this.toArchives(answer.value, s, path);
         if (lostAGuest(this.archives.get(k), list, this.guests)) shrunk = true;
         this.archives.set(k, list);
         this.contentDigests.set(k, answer.digest);
-        this.flatArchives = null;
-        if (list.length) this.seenArchivesOn.add(k);
+        this.allListings = null;
+        if (list.size) this.seenArchivesOn.add(k);
         this.contentErrors.delete(k);
       } catch (e) {
         if (e instanceof PveError && (e.kind === "network" || e.kind === "timeout" || e.degraded)) throw e;
@@ -384,7 +385,7 @@ export class PveSource {
       if (keys.has(k)) continue;
       this.archives.delete(k);
       this.contentDigests.delete(k);
-      this.flatArchives = null;
+      this.allListings = null;
     }
     // Every archive of a guest that still exists vanished from a listing: prune never does that,
     // a revoked privilege does (PVE then answers 200 with fewer rows). Ask for the privileges now.
@@ -396,42 +397,33 @@ export class PveSource {
   }
 
   /**
-   * Content rows → archives. Checked field by field as contentItemSchema would (a wrong type makes
-   * the listing unreadable) but without zod's copy of every row, and archives that did not change
-   * since the last listing are kept as they were: with 250,000 archives a new listing then costs
-   * little more memory than the answer itself.
+   * Content rows → the listing's columns. Checked field by field as contentItemSchema would (a
+   * wrong type makes the listing unreadable) but without zod's copy of every row. Rows whose
+   * VMID cannot be told (neither the field nor the volid names it) belong to no guest and are left out.
    */
-  private toArchives(rows: unknown[], s: StorageRef, path: string, before: Archive[] | undefined): Archive[] {
-    const previous = new Map<string, Archive>();
-    for (const a of before ?? []) previous.set(a.volid, a);
-    const list: Archive[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const it = rows[i] as ContentRow;
+  private toArchives(rows: Rows, s: StorageRef, path: string): ArchiveColumns {
+    let list = new ArchiveColumns(this.name, s.storage, s.shared ? undefined : s.node);
+    rows.forEach((row, i) => {
+      // Rows restart from 0 if the answer had to be parsed in full after all (see Rows).
+      if (i === 0 && list.size) list = new ArchiveColumns(this.name, s.storage, s.shared ? undefined : s.node);
+      const it = row as ContentRow;
       const bad = contentRowProblem(it);
       if (bad) throw new PveError("schema", `GET ${path}: unexpected answer at data[${i}]${bad}`);
       const vmid = it.vmid ?? vmidFromVolid(it.volid);
+      if (!(vmid > 0)) return;
       const verification = it.verification && (it.verification.state === "ok" || it.verification.state === "failed") ? it.verification.state : undefined;
-      const notes = it.notes ? it.notes : undefined;
-      const old = previous.get(it.volid);
-      if (old && old.vmid === vmid && old.ctimeMs === it.ctime * 1000 && old.size === (it.size ?? 0) && old.format === it.format && old.notes === notes && old.protected === (it.protected === 1) && old.verification === verification) {
-        list[i] = old;
-        continue;
-      }
-      list[i] = {
-        source: this.name,
+      list.add({
         volid: it.volid,
-        storage: s.storage,
-        ...(s.shared ? {} : { node: s.node }),
         vmid,
         ctimeMs: it.ctime * 1000,
         size: it.size ?? 0,
         format: it.format,
-        ...(notes ? { notes } : {}),
+        ...(it.notes ? { notes: it.notes } : {}),
         protected: it.protected === 1,
         ...(verification ? { verification } : {}),
-      };
-    }
-    return list;
+      });
+    });
+    return list.done();
   }
 
   /** /cluster/backup and /access/permissions. */
@@ -472,7 +464,7 @@ export class PveSource {
         if (this.perms) {
           const reason = this.perms.backupVisibility(s.storage, g.vmid);
           if (reason) out.push({ source: this.name, vmid: g.vmid, reason });
-        } else if ((this.archives.get(storageKey(s)) ?? []).length === 0 && (jobStorages.has(s.storage) || this.seenArchivesOn.has(storageKey(s)))) {
+        } else if (!this.archives.get(storageKey(s))?.size && (jobStorages.has(s.storage) || this.seenArchivesOn.has(storageKey(s)))) {
           // Cannot ask PVE for the token's privileges: an empty listing where jobs write is not proof of "missing".
           out.push({
             source: this.name,
@@ -526,9 +518,6 @@ function toJob(source: string, j: import("zod").infer<typeof jobsSchema>[number]
 /** A backup content row as PVE sends it (contentItemSchema's shape). */
 type ContentRow = z.infer<typeof contentItemSchema>;
 
-/** The listing as an array, rows checked one by one in toArchives. */
-const rowsSchema = z.custom<unknown[]>((v) => Array.isArray(v), { message: "expected array" });
-
 const isInt = (v: unknown): boolean => typeof v === "number" && Number.isSafeInteger(v);
 
 /** Where a content row breaks contentItemSchema (`.field: expected …`), or undefined when it fits. */
@@ -553,11 +542,9 @@ export function contentRowProblem(it: unknown): string | undefined {
 }
 
 /** Did a guest that still exists lose every archive it had in this listing? */
-function lostAGuest(before: Archive[] | undefined, after: Archive[], guests: Map<number, GuestInfo>): boolean {
-  if (!before?.length) return false;
-  const still = new Set<number>();
-  for (const a of after) still.add(a.vmid);
-  for (const a of before) if (!still.has(a.vmid) && guests.has(a.vmid)) return true;
+function lostAGuest(before: ArchiveColumns | undefined, after: ArchiveColumns, guests: Map<number, GuestInfo>): boolean {
+  if (!before) return false;
+  for (const vmid of before.vmidsPresent()) if (!after.hasGuest(vmid) && guests.has(vmid)) return true;
   return false;
 }
 

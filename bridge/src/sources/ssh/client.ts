@@ -1,5 +1,12 @@
 import crypto from "node:crypto";
-import { Client } from "ssh2";
+import type { Client } from "ssh2";
+
+/**
+ * ssh2 is loaded on the first SSH command, not at start: importing it allocates ~14 MB (its
+ * WebAssembly Poly1305), which a bridge without `ssh:` configured never needs.
+ */
+let ssh2Client: Promise<typeof Client> | undefined;
+const loadClient = () => (ssh2Client ??= import("ssh2").then((m) => m.default.Client));
 
 export interface SshTarget {
   host: string;
@@ -45,8 +52,8 @@ export function shq(s: string): string {
  */
 export function sshExec(t: SshTarget, command: string, onStdout?: (chunk: string) => void): Promise<ExecResult> {
   const pinned = t.hostKey.replace(/=+$/, "");
-  return new Promise((resolve, reject) => {
-    const conn = new Client();
+  return loadClient().then((SshClient) => new Promise<ExecResult>((resolve, reject) => {
+    const conn = new SshClient();
     let seenKey: string | undefined;
     let settled = false;
     const finish = (err: Error | null, res?: ExecResult) => {
@@ -92,5 +99,5 @@ export function sshExec(t: SshTarget, command: string, onStdout?: (chunk: string
         return seenKey === pinned;
       },
     });
-  });
+  }));
 }

@@ -1,0 +1,160 @@
+/**
+ * Archives as evidence, read per guest. With 250,000 archives an object per archive (plus its
+ * volid string and two boxed numbers) was most of the bridge's memory; a storage listing is kept
+ * here as columns instead (plain arrays of numbers are stored unboxed), and Archive objects are
+ * made only for the guest being looked at, and dropped with it.
+ */
+import type { Archive } from "./evidence.js";
+
+export interface ArchiveSet {
+  /** How many archives (rows) there are. */
+  readonly size: number;
+  /** Every archive of one guest, as new objects (the caller may sort or keep them). */
+  of(source: string, vmid: number): Archive[];
+  /** Every guest that has archives here, once each. */
+  guests(): Iterable<GuestKey>;
+}
+
+export interface GuestKey {
+  source: string;
+  vmid: number;
+}
+
+const key = (source: string, vmid: number) => `${source}\u0000${vmid}`;
+
+/** An ArchiveSet over a plain list (tests, small inputs). */
+export function archiveSet(list: readonly Archive[]): ArchiveSet {
+  const byGuest = new Map<string, Archive[]>();
+  for (const a of list) {
+    const k = key(a.source, a.vmid);
+    const g = byGuest.get(k);
+    if (g) g.push(a);
+    else byGuest.set(k, [a]);
+  }
+  return {
+    size: list.length,
+    of: (source, vmid) => (byGuest.get(key(source, vmid)) ?? []).map((a) => ({ ...a })),
+    *guests() {
+      for (const g of byGuest.values()) yield { source: g[0]!.source, vmid: g[0]!.vmid };
+    },
+  };
+}
+
+/** Several sets read as one (every storage of a cluster, every cluster). */
+export function unionOf(sets: readonly ArchiveSet[]): ArchiveSet {
+  return {
+    size: sets.reduce((n, s) => n + s.size, 0),
+    of: (source, vmid) => sets.flatMap((s) => s.of(source, vmid)),
+    *guests() {
+      const seen = new Set<string>();
+      for (const s of sets)
+        for (const g of s.guests()) {
+          const k = key(g.source, g.vmid);
+          if (seen.has(k)) continue;
+          seen.add(k);
+          yield g;
+        }
+    },
+  };
+}
+
+/** Every archive as an object (the report, tests): only where all of them are really wanted. */
+export function allArchives(set: ArchiveSet): Archive[] {
+  const out: Archive[] = [];
+  for (const g of set.guests()) out.push(...set.of(g.source, g.vmid));
+  return out;
+}
+
+const VERIFIED_OK = 1;
+const VERIFIED_FAILED = 2;
+const PROTECTED = 4;
+
+/** One storage listing of one Proxmox source, as columns. Rows are added once, then read. */
+export class ArchiveColumns implements ArchiveSet {
+  private readonly volids: string[] = [];
+  private readonly vmids: number[] = [];
+  private readonly ctimes: number[] = [];
+  private readonly sizes: number[] = [];
+  private readonly flags: number[] = [];
+  private readonly formatOf: number[] = [];
+  private readonly formats: string[] = [];
+  /** Notes per row; most are repeated (the same template per guest), so the strings are shared. */
+  private readonly notes: (string | null)[] = [];
+  private readonly interned = new Map<string, string>();
+  private readonly rowsOf = new Map<number, number[]>();
+
+  constructor(
+    readonly source: string,
+    readonly storage: string,
+    /** The node of a local storage; undefined for a shared one. */
+    readonly node: string | undefined,
+  ) {}
+
+  get size(): number {
+    return this.volids.length;
+  }
+
+  add(a: Omit<Archive, "source" | "storage" | "node">): void {
+    const row = this.volids.length;
+    this.volids.push(a.volid);
+    this.vmids.push(a.vmid);
+    this.ctimes.push(+a.ctimeMs);
+    this.sizes.push(+a.size);
+    this.flags.push((a.verification === "ok" ? VERIFIED_OK : a.verification === "failed" ? VERIFIED_FAILED : 0) | (a.protected ? PROTECTED : 0));
+    let f = this.formats.indexOf(a.format);
+    if (f < 0) f = this.formats.push(a.format) - 1;
+    this.formatOf.push(f);
+    this.notes.push(a.notes ? this.intern(a.notes) : null);
+    const rows = this.rowsOf.get(a.vmid);
+    if (rows) rows.push(row);
+    else this.rowsOf.set(a.vmid, [row]);
+  }
+
+  /** Called when every row was added: the notes map is only needed while adding. */
+  done(): this {
+    this.interned.clear();
+    return this;
+  }
+
+  hasGuest(vmid: number): boolean {
+    return this.rowsOf.has(vmid);
+  }
+
+  vmidsPresent(): Iterable<number> {
+    return this.rowsOf.keys();
+  }
+
+  of(source: string, vmid: number): Archive[] {
+    if (source !== this.source) return [];
+    return (this.rowsOf.get(vmid) ?? []).map((i) => this.archive(i));
+  }
+
+  *guests(): Iterable<GuestKey> {
+    for (const vmid of this.rowsOf.keys()) yield { source: this.source, vmid };
+  }
+
+  private archive(i: number): Archive {
+    const flags = this.flags[i]!;
+    const notes = this.notes[i];
+    return {
+      source: this.source,
+      volid: this.volids[i]!,
+      storage: this.storage,
+      ...(this.node !== undefined ? { node: this.node } : {}),
+      vmid: this.vmids[i]!,
+      ctimeMs: this.ctimes[i]!,
+      size: this.sizes[i]!,
+      format: this.formats[this.formatOf[i]!]!,
+      ...(notes ? { notes } : {}),
+      protected: (flags & PROTECTED) !== 0,
+      ...(flags & VERIFIED_OK ? { verification: "ok" as const } : flags & VERIFIED_FAILED ? { verification: "failed" as const } : {}),
+    };
+  }
+
+  private intern(s: string): string {
+    const known = this.interned.get(s);
+    if (known !== undefined) return known;
+    this.interned.set(s, s);
+    return s;
+  }
+}
