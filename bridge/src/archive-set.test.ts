@@ -62,6 +62,16 @@ describe("ArchiveSet", () => {
     );
   });
 
+  it("holds listings larger than one column block (8,192 rows) intact", () => {
+    const c = new ArchiveColumns("pve", "nas", undefined);
+    for (let i = 0; i < 20_000; i++) c.add({ volid: `nas:backup/${i}`, vmid: 100 + (i % 7), ctimeMs: i * 1000, size: 2 ** 35 + i, format: "vma.zst", protected: i % 3 === 0 });
+    c.done();
+    expect(c.size).toBe(20_000);
+    const rows = c.of("pve", 103);
+    expect(rows.length).toBe(Math.ceil((20_000 - 3) / 7));
+    expect(rows.every((a) => Number(a.volid.slice(11)) % 7 === 3 && a.ctimeMs === Number(a.volid.slice(11)) * 1000 && a.size === 2 ** 35 + Number(a.volid.slice(11)))).toBe(true);
+  });
+
   it("of() hands out new objects: a caller changing one does not change the evidence", () => {
     const set = archiveSet([{ source: "pve", volid: "v", storage: "nas", vmid: 100, ctimeMs: 1, size: 1, format: "vma", protected: false }]);
     set.of("pve", 100)[0]!.size = 99;

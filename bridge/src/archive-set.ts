@@ -71,15 +71,15 @@ const PROTECTED = 4;
 
 /** One storage listing of one Proxmox source, as columns. Rows are added once, then read. */
 export class ArchiveColumns implements ArchiveSet {
-  private readonly volids: string[] = [];
-  private readonly vmids: number[] = [];
-  private readonly ctimes: number[] = [];
-  private readonly sizes: number[] = [];
-  private readonly flags: number[] = [];
-  private readonly formatOf: number[] = [];
+  private readonly volids = new Column<string>();
+  private readonly vmids = new Column<number>();
+  private readonly ctimes = new Column<number>();
+  private readonly sizes = new Column<number>();
+  private readonly flags = new Column<number>();
+  private readonly formatOf = new Column<number>();
   private readonly formats: string[] = [];
   /** Notes per row; most are repeated (the same template per guest), so the strings are shared. */
-  private readonly notes: (string | null)[] = [];
+  private readonly notes = new Column<string | null>();
   private readonly interned = new Map<string, string>();
   private readonly rowsOf = new Map<number, number[]>();
 
@@ -134,17 +134,17 @@ export class ArchiveColumns implements ArchiveSet {
   }
 
   private archive(i: number): Archive {
-    const flags = this.flags[i]!;
-    const notes = this.notes[i];
+    const flags = this.flags.at(i);
+    const notes = this.notes.at(i);
     return {
       source: this.source,
-      volid: this.volids[i]!,
+      volid: this.volids.at(i),
       storage: this.storage,
       ...(this.node !== undefined ? { node: this.node } : {}),
-      vmid: this.vmids[i]!,
-      ctimeMs: this.ctimes[i]!,
-      size: this.sizes[i]!,
-      format: this.formats[this.formatOf[i]!]!,
+      vmid: this.vmids.at(i),
+      ctimeMs: this.ctimes.at(i),
+      size: this.sizes.at(i),
+      format: this.formats[this.formatOf.at(i)]!,
       ...(notes ? { notes } : {}),
       protected: (flags & PROTECTED) !== 0,
       ...(flags & VERIFIED_OK ? { verification: "ok" as const } : flags & VERIFIED_FAILED ? { verification: "failed" as const } : {}),
@@ -156,5 +156,27 @@ export class ArchiveColumns implements ArchiveSet {
     if (known !== undefined) return known;
     this.interned.set(s, s);
     return s;
+  }
+}
+
+const BLOCK_BITS = 13;
+const BLOCK = 1 << BLOCK_BITS;
+
+/**
+ * An append-only column in blocks of 8,192 values (64 kB: ordinary heap objects). One growing
+ * array would be copied at each doubling and live in V8's large-object space, where every
+ * rebuilt 200,000-row listing left twice its size as garbage until the next full collection.
+ */
+class Column<T> {
+  private readonly blocks: T[][] = [];
+  length = 0;
+  push(v: T): void {
+    const b = this.length >> BLOCK_BITS;
+    if (b === this.blocks.length) this.blocks.push([]);
+    this.blocks[b]!.push(v);
+    this.length++;
+  }
+  at(i: number): T {
+    return this.blocks[i >> BLOCK_BITS]![i & (BLOCK - 1)]!;
   }
 }

@@ -93,7 +93,11 @@ export class PveHttp {
 
   /**
    * GET for big listings: when the answer's bytes are the same as last time (same digest), it is
-   * neither decoded nor parsed — `unchanged` says so and the caller keeps what it had.
+   * neither decoded nor parsed — `unchanged` says so and the caller keeps what it had. While a
+   * digest is known, the bytes of an answer are kept only up to KEEP_WHILE_HASHING: a big listing
+   * that did change is then asked for once more to be parsed. Keeping every big answer until its
+   * digest is known held tens of MB per refresh that the collector freed only much later; a
+   * changed listing (a backup ended on that storage) is rare by comparison.
    */
   getIfChanged<T>(path: string, schema: z.ZodType<T>, query: Record<string, string | number | undefined> | undefined, previousDigest: string | undefined): Promise<{ unchanged: true; digest: string } | { unchanged: false; digest: string; value: T }> {
     return this.getChanged(path, (buf) => parseJson("GET", path, buf, schema), query, previousDigest);
@@ -109,13 +113,18 @@ export class PveHttp {
 
   private async getChanged<T>(path: string, parse: (buf: Buffer[]) => T, query: Record<string, string | number | undefined> | undefined, previousDigest: string | undefined): Promise<{ unchanged: true; digest: string } | { unchanged: false; digest: string; value: T }> {
     let attempt = 0;
+    let keepLimit = previousDigest === undefined ? Infinity : KEEP_WHILE_HASHING;
     for (;;) {
-      const digest: { previous?: string; current?: string } = { previous: previousDigest };
+      const digest: Digest = { previous: previousDigest, keepLimit };
       try {
         const value = await this.send("GET", path, parse, query, undefined, digest);
         return digest.current === previousDigest && previousDigest !== undefined ? { unchanged: true, digest: previousDigest } : { unchanged: false, digest: digest.current!, value };
       } catch (e) {
         if (e === UNCHANGED) return { unchanged: true, digest: previousDigest! };
+        if (e === REFETCH) {
+          keepLimit = Infinity;
+          continue;
+        }
         const retryable = e instanceof PveError && (e.kind === "network" || e.kind === "timeout" || (e.kind === "http" && (e.status ?? 0) >= 500));
         if (!retryable || attempt >= this.retries) throw e;
         attempt++;
@@ -148,7 +157,7 @@ export class PveHttp {
     parse: (body: Buffer[]) => T,
     query?: Record<string, string | number | undefined>,
     body?: Record<string, string | number>,
-    digest?: { previous?: string; current?: string },
+    digest?: Digest,
   ): Promise<T> {
     const qs = query
       ? new URLSearchParams(Object.entries(query).filter((e): e is [string, string | number] => e[1] !== undefined).map(([k, v]) => [k, String(v)])).toString()
@@ -177,15 +186,23 @@ export class PveHttp {
       if (digest && res.statusCode === 200) {
         // Hash as the chunks arrive; only a changed answer is parsed (never joined: see rows.ts).
         const hash = crypto.createHash("sha1");
+        let kept = 0;
+        let dropped = false;
         for await (const chunk of res.body as AsyncIterable<Buffer>) {
           hash.update(chunk);
-          raw.push(chunk);
+          if (dropped) continue;
+          kept += chunk.length;
+          if (kept > digest.keepLimit) {
+            raw.length = 0;
+            dropped = true;
+          } else raw.push(chunk);
         }
         digest.current = hash.digest("base64");
         if (digest.current === digest.previous) throw UNCHANGED;
+        if (dropped) throw REFETCH;
       } else raw.push(Buffer.from(await res.body.arrayBuffer()));
     } catch (e) {
-      if (e === UNCHANGED) throw e;
+      if (e === UNCHANGED || e === REFETCH) throw e;
       throw toNetworkError(e);
     }
     const text = () => Buffer.concat(raw).toString("utf8");
@@ -235,6 +252,16 @@ const LIST = z.custom<unknown[]>((v) => Array.isArray(v), { message: "expected a
 
 /** Internal marker: the answer's bytes did not change (getIfChanged). */
 const UNCHANGED = Symbol("unchanged");
+/** Internal marker: the answer changed but was too big to keep while hashing: ask again. */
+const REFETCH = Symbol("refetch");
+const KEEP_WHILE_HASHING = 1 << 20;
+
+interface Digest {
+  previous?: string;
+  current?: string;
+  /** Bytes kept while hashing; beyond this a changed answer is fetched again (REFETCH). */
+  keepLimit: number;
+}
 
 function reasonOf(text: string, status: number): string {
   try {
