@@ -3,9 +3,11 @@
  * not parsed; a changed one bigger than what is kept while hashing is asked for once more and
  * parsed; a small changed one is parsed from the first answer.
  */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLab, type Lab } from "../../lab/index.js";
-import { PveHttp, type Rows } from "./http.js";
+import { PveHttp } from "./http.js";
 
 let lab: Lab;
 let http: PveHttp;
@@ -21,11 +23,14 @@ afterAll(async () => {
 });
 
 const node = "proxmox-home";
-const list = (storage: string, digest: string | undefined) => http.getRowsIfChanged(`/nodes/${node}/storage/${storage}/content`, { content: "backup" }, digest);
-const volids = (rows: Rows) => {
-  const out: string[] = [];
-  rows.forEach((r, i) => (out[i] = (r as { volid: string }).volid));
-  return out;
+/** The listing's volids as they were handed over row by row (empty when unchanged). */
+let seen: string[] = [];
+const list = (storage: string, digest: string | undefined) => {
+  seen = [];
+  return http.getRowsIfChanged(`/nodes/${node}/storage/${storage}/content`, { content: "backup" }, digest, (r, i) => {
+    if (i === 0) seen = [];
+    seen[i] = (r as { volid: string }).volid;
+  });
 };
 const counted = async <T>(fn: () => Promise<T>) => {
   const before = http.requestCount;
@@ -38,18 +43,21 @@ describe("PveHttp.getRowsIfChanged", () => {
     const first = await counted(() => list("synology", undefined));
     expect(first.requests).toBe(1);
     if (first.value.unchanged) throw new Error("first read cannot be unchanged");
-    const all = volids(first.value.value);
+    const all = seen;
     expect(all.length).toBeGreaterThan(10_000);
+    expect(first.value.count).toBe(all.length);
 
     const same = await counted(() => list("synology", first.value.digest));
     expect(same).toEqual({ value: { unchanged: true, digest: first.value.digest }, requests: 1 });
+    expect(seen).toEqual([]);
 
     const added = lab.control.addArchive({ vmid: 102, storage: "synology", ageSeconds: 10 });
     const changed = await counted(() => list("synology", first.value.digest));
     expect(changed.requests).toBe(2);
     if (changed.value.unchanged) throw new Error("the listing changed");
-    const now = volids(changed.value.value);
+    const now = seen;
     expect(now.length).toBe(all.length + 1);
+    expect(changed.value.count).toBe(now.length);
     expect(now).toContain(added);
     expect(changed.value.digest).not.toBe(first.value.digest);
   });
@@ -60,5 +68,28 @@ describe("PveHttp.getRowsIfChanged", () => {
     const changed = await counted(() => list("local", first.digest));
     expect(changed.requests).toBe(1);
     expect(changed.value.unchanged).toBe(false);
+  });
+
+  it("a listing that is not a plain row frame is parsed whole (one more request), with the same rows", async () => {
+    // A real HTTP server answering with an extra top-level key, as a gateway might add.
+    const rows = [{ volid: "nas:backup/a", ctime: 1 }, { volid: "nas:backup/b", ctime: 2 }];
+    let served = 0;
+    const server = createServer((_req, res) => {
+      served++;
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ total: rows.length, data: rows }));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const plain = new PveHttp({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, tokenId: "t@pve!x", tokenSecret: "s", timeoutMs: 5000 }, 0);
+    try {
+      const got: unknown[] = [];
+      const r = await plain.getRowsIfChanged("/nodes/n/storage/nas/content", undefined, undefined, (row, i) => (got[i] = row));
+      expect(r).toMatchObject({ unchanged: false, count: 2 });
+      expect(got).toEqual(rows);
+      expect(served).toBe(2);
+    } finally {
+      await plain.close();
+      server.close();
+    }
   });
 });

@@ -4,7 +4,7 @@ import tls from "node:tls";
 import { Agent, buildConnector, request } from "undici";
 import { z } from "zod";
 import type { ProxmoxSourceConfig } from "../../config/load.js";
-import { forEachRow, NotARowListing } from "./rows.js";
+import { forEachRow, NotARowListing, rowSplitter } from "./rows.js";
 
 /** The rows of a listing, parsed one at a time (see rows.ts). */
 export interface Rows {
@@ -92,40 +92,63 @@ export class PveHttp {
   }
 
   /**
-   * GET for big listings: when the answer's bytes are the same as last time (same digest), it is
-   * neither decoded nor parsed — `unchanged` says so and the caller keeps what it had. While a
-   * digest is known, the bytes of an answer are kept only up to KEEP_WHILE_HASHING: a big listing
-   * that did change is then asked for once more to be parsed. Keeping every big answer until its
-   * digest is known held tens of MB per refresh that the collector freed only much later; a
-   * changed listing (a backup ended on that storage) is rare by comparison.
+   * GET of a `{"data":[rows]}` listing (storage content: up to hundreds of thousands of rows),
+   * handing each row to onRow as it is parsed (rows.ts): the answer is never held as text nor as
+   * one object tree. When the answer's bytes are the same as last time (same digest) nothing is
+   * parsed and `unchanged` says so: the caller keeps what it had.
+   *
+   * With a digest to compare, at most KEEP_WHILE_HASHING bytes are kept while hashing; a changed
+   * listing bigger than that is asked for once more, and parsed as it streams in. (Keeping every
+   * big answer until its digest was known held tens of MB per refresh that the collector freed
+   * only much later; a changed listing — a backup ended on that storage — is rare by comparison.)
+   * onRow may see index 0 again: then the rows before it are void (see Rows).
    */
-  getIfChanged<T>(path: string, schema: z.ZodType<T>, query: Record<string, string | number | undefined> | undefined, previousDigest: string | undefined): Promise<{ unchanged: true; digest: string } | { unchanged: false; digest: string; value: T }> {
-    return this.getChanged(path, (buf) => parseJson("GET", path, buf, schema), query, previousDigest);
+  async getRowsIfChanged(
+    path: string,
+    query: Record<string, string | number | undefined> | undefined,
+    previousDigest: string | undefined,
+    onRow: (row: unknown, index: number) => void,
+  ): Promise<{ unchanged: true; digest: string } | { unchanged: false; digest: string; count: number }> {
+    if (previousDigest !== undefined) {
+      try {
+        const r = await this.getChanged(path, (raw) => raw, query, { previous: previousDigest, keepLimit: KEEP_WHILE_HASHING });
+        if (r.unchanged) return r;
+        return { unchanged: false, digest: r.digest, count: listingRows("GET", path, r.value).forEach(onRow) };
+      } catch (e) {
+        if (e !== REFETCH) throw e;
+      }
+    }
+    let split = rowSplitter(onRow);
+    try {
+      const r = await this.getChanged(path, () => split.end(), query, {
+        previous: previousDigest,
+        keepLimit: 0,
+        begin: () => (split = rowSplitter(onRow)),
+        sink: (chunk) => split.push(chunk),
+      });
+      return r.unchanged ? r : { unchanged: false, digest: r.digest, count: r.value };
+    } catch (e) {
+      if (e instanceof SyntaxError) throw new PveError("parse", `GET ${path}: answer is not JSON (a row is malformed)`);
+      if (!(e instanceof NotARowListing)) throw e;
+    }
+    // Not a plain row listing after all: ask once more and parse it whole (which names what is wrong).
+    const r = await this.getChanged(path, (raw) => listingRows("GET", path, raw), query, { keepLimit: Infinity });
+    if (r.unchanged) return r;
+    return { unchanged: false, digest: r.digest, count: r.value.forEach(onRow) };
   }
 
-  /**
-   * getIfChanged for a `{"data":[rows]}` listing whose rows are read one at a time (rows.ts):
-   * the answer is never held as text nor as one object tree.
-   */
-  getRowsIfChanged(path: string, query: Record<string, string | number | undefined> | undefined, previousDigest: string | undefined): Promise<{ unchanged: true; digest: string } | { unchanged: false; digest: string; value: Rows }> {
-    return this.getChanged(path, (buf) => listingRows("GET", path, buf), query, previousDigest);
-  }
-
-  private async getChanged<T>(path: string, parse: (buf: Buffer[]) => T, query: Record<string, string | number | undefined> | undefined, previousDigest: string | undefined): Promise<{ unchanged: true; digest: string } | { unchanged: false; digest: string; value: T }> {
+  private async getChanged<T>(path: string, parse: (buf: Buffer[]) => T, query: Record<string, string | number | undefined> | undefined, opts: Omit<Digest, "current">): Promise<{ unchanged: true; digest: string } | { unchanged: false; digest: string; value: T }> {
     let attempt = 0;
-    let keepLimit = previousDigest === undefined ? Infinity : KEEP_WHILE_HASHING;
     for (;;) {
-      const digest: Digest = { previous: previousDigest, keepLimit };
+      const digest: Digest = { ...opts };
+      opts.begin?.();
       try {
         const value = await this.send("GET", path, parse, query, undefined, digest);
-        return digest.current === previousDigest && previousDigest !== undefined ? { unchanged: true, digest: previousDigest } : { unchanged: false, digest: digest.current!, value };
+        return { unchanged: false, digest: digest.current!, value };
       } catch (e) {
-        if (e === UNCHANGED) return { unchanged: true, digest: previousDigest! };
-        if (e === REFETCH) {
-          keepLimit = Infinity;
-          continue;
-        }
+        if (e === UNCHANGED) return { unchanged: true, digest: opts.previous! };
         const retryable = e instanceof PveError && (e.kind === "network" || e.kind === "timeout" || (e.kind === "http" && (e.status ?? 0) >= 500));
+        // A retry after rows were streamed to the caller starts again at index 0 (see Rows).
         if (!retryable || attempt >= this.retries) throw e;
         attempt++;
         await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
@@ -190,7 +213,8 @@ export class PveHttp {
         let dropped = false;
         for await (const chunk of res.body as AsyncIterable<Buffer>) {
           hash.update(chunk);
-          if (dropped) continue;
+          if (digest.sink) digest.sink(chunk);
+          if (dropped || digest.sink) continue;
           kept += chunk.length;
           if (kept > digest.keepLimit) {
             raw.length = 0;
@@ -202,7 +226,8 @@ export class PveHttp {
         if (dropped) throw REFETCH;
       } else raw.push(Buffer.from(await res.body.arrayBuffer()));
     } catch (e) {
-      if (e === UNCHANGED || e === REFETCH) throw e;
+      // What the sink threw (a row that is not JSON, not a row listing, a row of the wrong shape) is not a network error.
+      if (e === UNCHANGED || e === REFETCH || e instanceof NotARowListing || e instanceof SyntaxError) throw e;
       throw toNetworkError(e);
     }
     const text = () => Buffer.concat(raw).toString("utf8");
@@ -261,6 +286,10 @@ interface Digest {
   current?: string;
   /** Bytes kept while hashing; beyond this a changed answer is fetched again (REFETCH). */
   keepLimit: number;
+  /** Given each chunk as it arrives instead of keeping it (then parse gets no bytes). */
+  sink?: (chunk: Buffer) => void;
+  /** Called before each attempt (a retry starts the sink over). */
+  begin?: () => void;
 }
 
 function reasonOf(text: string, status: number): string {

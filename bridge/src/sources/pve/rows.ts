@@ -35,6 +35,16 @@ const isWs = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
  * NotARowListing when the frame is not `{"data":[objects]}`, SyntaxError when a row is not JSON.
  */
 export function forEachRow(chunks: readonly Buffer[], onRow: (row: unknown, index: number) => void): number {
+  const split = rowSplitter(onRow);
+  for (const chunk of chunks) split.push(chunk);
+  return split.end();
+}
+
+/**
+ * forEachRow fed one chunk at a time as the answer arrives (nothing of it is kept): push() calls
+ * onRow for every row completed so far, end() returns the count. Throws as forEachRow does.
+ */
+export function rowSplitter(onRow: (row: unknown, index: number) => void): { push(chunk: Buffer): void; end(): number } {
   let state = S.Open as S;
   let keyAt = 0;
   let depth = 0;
@@ -47,7 +57,7 @@ export function forEachRow(chunks: readonly Buffer[], onRow: (row: unknown, inde
     pieces = [];
     onRow(JSON.parse(text), count++);
   };
-  for (const chunk of chunks) {
+  const push = (chunk: Buffer) => {
     let rowStart = state === S.Row ? 0 : -1;
     for (let i = 0; i < chunk.length; i++) {
       const c = chunk[i]!;
@@ -111,7 +121,12 @@ export function forEachRow(chunks: readonly Buffer[], onRow: (row: unknown, inde
       }
     }
     if (state === S.Row) pieces.push(chunk.subarray(rowStart));
-  }
-  if (state !== S.End) throw new NotARowListing();
-  return count;
+  };
+  return {
+    push,
+    end: () => {
+      if (state !== S.End) throw new NotARowListing();
+      return count;
+    },
+  };
 }

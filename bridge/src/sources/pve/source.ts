@@ -1,7 +1,7 @@
 import type { ProxmoxSourceConfig } from "../../config/load.js";
 import type { Archive, BackupAttempt, BackupJob, GuestInfo, SourceHealth, VisibilityProblem } from "../../evidence.js";
 import type { Logger } from "../../log.js";
-import { PveError, PveHttp, type Rows } from "./http.js";
+import { PveError, PveHttp } from "./http.js";
 import { ArchiveColumns, unionOf, type ArchiveSet } from "../../archive-set.js";
 import { Permissions } from "./permissions.js";
 import { z } from "zod";
@@ -363,12 +363,13 @@ export class PveSource {
       }
       try {
         const path = `/nodes/${encodeURIComponent(s.node)}/storage/${encodeURIComponent(s.storage)}/content`;
-        const answer = await this.http.getRowsIfChanged(path, { content: "backup" }, this.archives.has(k) ? this.contentDigests.get(k) : undefined);
+        const rows = this.listingBuilder(s, path);
+        const answer = await this.http.getRowsIfChanged(path, { content: "backup" }, this.archives.has(k) ? this.contentDigests.get(k) : undefined, rows.add);
         if (answer.unchanged) {
           this.contentErrors.delete(k);
           continue;
         }
-        const list = this.toArchives(answer.value, s, path);
+        const list = rows.list();
         if (lostAGuest(this.archives.get(k), list, this.guests)) shrunk = true;
         this.archives.set(k, list);
         this.contentDigests.set(k, answer.digest);
@@ -397,14 +398,14 @@ export class PveSource {
   }
 
   /**
-   * Content rows → the listing's columns. Checked field by field as contentItemSchema would (a
+   * Content rows → the listing's columns, as they are parsed. Checked field by field as contentItemSchema would (a
    * wrong type makes the listing unreadable) but without zod's copy of every row. Rows whose
    * VMID cannot be told (neither the field nor the volid names it) belong to no guest and are left out.
    */
-  private toArchives(rows: Rows, s: StorageRef, path: string): ArchiveColumns {
+  private listingBuilder(s: StorageRef, path: string): { add(row: unknown, i: number): void; list(): ArchiveColumns } {
     let list = new ArchiveColumns(this.name, s.storage, s.shared ? undefined : s.node);
-    rows.forEach((row, i) => {
-      // Rows restart from 0 if the answer had to be parsed in full after all (see Rows).
+    const add = (row: unknown, i: number) => {
+      // Rows start again from 0 after a retry or a full parse (see Rows): drop what came before.
       if (i === 0 && list.size) list = new ArchiveColumns(this.name, s.storage, s.shared ? undefined : s.node);
       const it = row as ContentRow;
       const bad = contentRowProblem(it);
@@ -422,8 +423,8 @@ export class PveSource {
         protected: it.protected === 1,
         ...(verification ? { verification } : {}),
       });
-    });
-    return list.done();
+    };
+    return { add, list: () => list.done() };
   }
 
   /** /cluster/backup and /access/permissions. */
