@@ -72,16 +72,16 @@ const PROTECTED = 4;
 /** One storage listing of one Proxmox source, as columns. Rows are added once, then read. */
 export class ArchiveColumns implements ArchiveSet {
   private readonly volids = new Column<string>();
-  private readonly vmids = new Column<number>();
-  private readonly ctimes = new Column<number>();
-  private readonly sizes = new Column<number>();
-  private readonly flags = new Column<number>();
-  private readonly formatOf = new Column<number>();
+  private readonly ctimes = new NumberColumn((n) => new Float64Array(n));
+  private readonly sizes = new NumberColumn((n) => new Float64Array(n));
+  private readonly flags = new NumberColumn((n) => new Uint8Array(n));
+  private readonly formatOf = new NumberColumn((n) => new Uint8Array(n));
   private readonly formats: string[] = [];
   /** Notes per row; most are repeated (the same template per guest), so the strings are shared. */
   private readonly notes = new Column<string | null>();
   private readonly interned = new Map<string, string>();
-  private readonly rowsOf = new Map<number, number[]>();
+  /** The rows of each guest (its VMID is the key: no column needed for it). */
+  private readonly rowsOf = new Map<number, number[] | Int32Array>();
 
   constructor(
     readonly source: string,
@@ -97,22 +97,30 @@ export class ArchiveColumns implements ArchiveSet {
   add(a: Omit<Archive, "source" | "storage" | "node">): void {
     const row = this.volids.length;
     this.volids.push(a.volid);
-    this.vmids.push(a.vmid);
     this.ctimes.push(+a.ctimeMs);
     this.sizes.push(+a.size);
     this.flags.push((a.verification === "ok" ? VERIFIED_OK : a.verification === "failed" ? VERIFIED_FAILED : 0) | (a.protected ? PROTECTED : 0));
     let f = this.formats.indexOf(a.format);
-    if (f < 0) f = this.formats.push(a.format) - 1;
+    if (f < 0) {
+      if (this.formats.length === 255) throw new Error(`more than 255 archive formats on one storage (${this.storage})`);
+      f = this.formats.push(a.format) - 1;
+    }
     this.formatOf.push(f);
     this.notes.push(a.notes ? this.intern(a.notes) : null);
     const rows = this.rowsOf.get(a.vmid);
-    if (rows) rows.push(row);
+    if (Array.isArray(rows)) rows.push(row);
+    else if (rows) throw new Error("ArchiveColumns.add after done()");
     else this.rowsOf.set(a.vmid, [row]);
   }
 
-  /** Called when every row was added: the notes map is only needed while adding. */
+  /** Called when every row was added: what is only needed while adding goes, the rest is packed. */
   done(): this {
     this.interned.clear();
+    for (const [vmid, rows] of this.rowsOf) if (Array.isArray(rows)) this.rowsOf.set(vmid, Int32Array.from(rows));
+    this.ctimes.pack();
+    this.sizes.pack();
+    this.flags.pack();
+    this.formatOf.pack();
     return this;
   }
 
@@ -126,14 +134,17 @@ export class ArchiveColumns implements ArchiveSet {
 
   of(source: string, vmid: number): Archive[] {
     if (source !== this.source) return [];
-    return (this.rowsOf.get(vmid) ?? []).map((i) => this.archive(i));
+    const rows = this.rowsOf.get(vmid);
+    const out: Archive[] = [];
+    if (rows) for (const i of rows) out.push(this.archive(i, vmid));
+    return out;
   }
 
   *guests(): Iterable<GuestKey> {
     for (const vmid of this.rowsOf.keys()) yield { source: this.source, vmid };
   }
 
-  private archive(i: number): Archive {
+  private archive(i: number, vmid: number): Archive {
     const flags = this.flags.at(i);
     const notes = this.notes.at(i);
     return {
@@ -141,7 +152,7 @@ export class ArchiveColumns implements ArchiveSet {
       volid: this.volids.at(i),
       storage: this.storage,
       ...(this.node !== undefined ? { node: this.node } : {}),
-      vmid: this.vmids.at(i),
+      vmid,
       ctimeMs: this.ctimes.at(i),
       size: this.sizes.at(i),
       format: this.formats[this.formatOf.at(i)]!,
@@ -178,5 +189,41 @@ class Column<T> {
   }
   at(i: number): T {
     return this.blocks[i >> BLOCK_BITS]![i & (BLOCK - 1)]!;
+  }
+}
+
+/**
+ * An append-only column of numbers in typed-array blocks of 8,192 (outside V8's heap, no boxed
+ * numbers). The last block grows by doubling and is trimmed by pack().
+ */
+class NumberColumn {
+  private readonly blocks: (Float64Array | Uint8Array)[] = [];
+  private tail: Float64Array | Uint8Array;
+  length = 0;
+  constructor(private readonly make: (n: number) => Float64Array | Uint8Array) {
+    this.tail = make(16);
+  }
+  push(v: number): void {
+    const at = this.length & (BLOCK - 1);
+    if (at === 0 && this.length > 0) {
+      this.blocks.push(this.tail);
+      this.tail = this.make(16);
+    }
+    if (at === this.tail.length) {
+      const grown = this.make(Math.min(BLOCK, this.tail.length * 2));
+      grown.set(this.tail);
+      this.tail = grown;
+    }
+    this.tail[at] = v;
+    this.length++;
+  }
+  at(i: number): number {
+    const b = i >> BLOCK_BITS;
+    return (b < this.blocks.length ? this.blocks[b]! : this.tail)[i & (BLOCK - 1)]!;
+  }
+  /** Trims the last block to what is used. */
+  pack(): void {
+    const used = this.length - this.blocks.length * BLOCK;
+    if (used < this.tail.length) this.tail = this.tail.slice(0, used);
   }
 }
