@@ -9,6 +9,8 @@ import type { Archive } from "./evidence.js";
 export interface ArchiveSet {
   /** How many archives (rows) there are. */
   readonly size: number;
+  /** Differs whenever the contents may differ (a new set, or a member set replaced). */
+  readonly version: string;
   /** Every archive of one guest, as new objects (the caller may sort or keep them). */
   of(source: string, vmid: number): Archive[];
   /** Every guest that has archives here, once each. */
@@ -21,6 +23,8 @@ export interface GuestKey {
 }
 
 const key = (source: string, vmid: number) => `${source}\u0000${vmid}`;
+let instances = 0;
+const newVersion = () => `a${++instances}`;
 
 /** An ArchiveSet over a plain list (tests, small inputs). */
 export function archiveSet(list: readonly Archive[]): ArchiveSet {
@@ -33,6 +37,7 @@ export function archiveSet(list: readonly Archive[]): ArchiveSet {
   }
   return {
     size: list.length,
+    version: newVersion(),
     of: (source, vmid) => (byGuest.get(key(source, vmid)) ?? []).map((a) => ({ ...a })),
     *guests() {
       for (const g of byGuest.values()) yield { source: g[0]!.source, vmid: g[0]!.vmid };
@@ -44,6 +49,7 @@ export function archiveSet(list: readonly Archive[]): ArchiveSet {
 export function unionOf(sets: readonly ArchiveSet[]): ArchiveSet {
   return {
     size: sets.reduce((n, s) => n + s.size, 0),
+    version: sets.map((s) => s.version).join(","),
     of: (source, vmid) => sets.flatMap((s) => s.of(source, vmid)),
     *guests() {
       const seen = new Set<string>();
@@ -82,6 +88,7 @@ export class ArchiveColumns implements ArchiveSet {
   private readonly interned = new Map<string, string>();
   /** The rows of each guest (its VMID is the key: no column needed for it). */
   private readonly rowsOf = new Map<number, number[] | Int32Array>();
+  readonly version = newVersion();
 
   constructor(
     readonly source: string,

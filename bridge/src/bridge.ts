@@ -2,7 +2,7 @@ import path from "node:path";
 import type { Config } from "./config/load.js";
 import type { Evidence } from "./evidence.js";
 import type { Logger } from "./log.js";
-import { evaluate, guestId } from "./policy/evaluate.js";
+import { evaluate, GuestMemo, guestId } from "./policy/evaluate.js";
 import type { GuestState, PolicyResult } from "./policy/types.js";
 import { PveSource, type TaskEvent } from "./sources/pve/source.js";
 import { mergeEvidence } from "./sources/pve/merge.js";
@@ -54,6 +54,8 @@ export class Bridge {
   private readonly ctx: DiscoveryContext;
   private readonly overridesFile: JsonFile<Record<string, string>>;
   private overrides: Record<string, string>;
+  /** Guests whose facts did not change are not judged again (see GuestMemo). */
+  private readonly memo = new GuestMemo();
   private readonly timers = new Set<NodeJS.Timeout>();
   private changeTimer?: NodeJS.Timeout;
   private publishedGuests = new Set<string>();
@@ -204,7 +206,7 @@ export class Bridge {
   publish(): void {
     if (this.stopped) return;
     const now = this.clock.now();
-    const result = evaluate({ site: this.cfg.site, tiers: this.cfg.tiers, guestTiers: this.cfg.guestTiers, overrides: this.overrides, evidence: this.evidence(), now });
+    const result = evaluate({ site: this.cfg.site, tiers: this.cfg.tiers, guestTiers: this.cfg.guestTiers, overrides: this.overrides, evidence: this.evidence(), now }, this.memo);
     this.result = result;
     const p = this.publisher;
     const t = this.topics;

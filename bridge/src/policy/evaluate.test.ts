@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { evaluate, type PolicyInput } from "./evaluate.js";
+import { evaluate, GuestMemo, type PolicyInput } from "./evaluate.js";
 import { resolveTiers } from "../config/tiers.js";
 import type { Archive, BackupAttempt, BackupJob, Evidence, GuestInfo } from "../evidence.js";
 import { archiveSet } from "../archive-set.js";
@@ -76,7 +76,12 @@ interface Case {
 }
 
 /** A case's inputs (the one-off checks below have no name). */
-function run(c: Omit<Case, "name">) {
+type Inputs = Omit<Case, "name" | "expect"> & { expect?: Case["expect"] };
+function run(c: Inputs, memo?: GuestMemo) {
+  return evaluate(input(c), memo);
+}
+
+function input(c: Inputs): PolicyInput {
   const evidence: Evidence = {
     sources: [{ name: "pve", kind: "proxmox", up: true, degraded: false }],
     guests: c.guests ?? [guest(100, { tags: ["backup-p0"] })],
@@ -87,7 +92,7 @@ function run(c: Omit<Case, "name">) {
     visibility: [],
     ...c.evidence,
   };
-  return evaluate({ site: "home", tiers, guestTiers: {}, overrides: {}, evidence, now: c.now ?? NOW, ...c.config });
+  return { site: "home", tiers, guestTiers: {}, overrides: {}, evidence, now: c.now ?? NOW, ...c.config };
 }
 
 const P0 = (vmid = 100, extra: Partial<GuestInfo> = {}) => guest(vmid, { tags: ["backup-p0"], ...extra });
@@ -154,6 +159,37 @@ describe("policy table", () => {
   }
 
   it("has at least 30 cases", () => expect(cases.length).toBeGreaterThanOrEqual(30));
+});
+
+describe("GuestMemo", () => {
+  it("every table case: with a memo, the first and the remembered evaluation equal the plain one", () => {
+    for (const c of cases) {
+      const memo = new GuestMemo();
+      const inp = input(c);
+      const plain = evaluate(inp);
+      expect(evaluate(inp, memo), c.name).toEqual(plain);
+      expect(evaluate(inp, memo), c.name).toEqual(plain);
+      expect(memo.hits, c.name).toBe(plain.guests.length);
+    }
+  });
+
+  it("judges again only the guest whose facts changed; shared facts or a change time passing judge again", () => {
+    // One archive set throughout (the bridge's stays the same object until a listing changes).
+    const archives = archiveSet([archive(100, 5 * H), archive(101, 5 * H), archive(102, 5 * H)]);
+    const base = { guests: [P0(100), P0(101), P0(102)], jobs: [dailyJob([100, 101, 102])], evidence: { archives } };
+    const memo = new GuestMemo();
+    run(base, memo);
+    expect([memo.hits, memo.misses]).toEqual([0, 3]);
+    const running = { ...base, attempts: [attempt(101, 60_000, "running")] };
+    expect(run(running, memo).guests.find((g) => g.vmid === 101)!.status).toBe("running");
+    expect([memo.hits, memo.misses]).toEqual([2, 4]);
+    run({ ...running, jobs: [dailyJob([100, 101])] }, memo); // jobs are shared: all again
+    expect([memo.hits, memo.misses]).toEqual([2, 7]);
+    // 21 h later the 26 h deadline of the (5 h old) archives has passed: judged again, stale.
+    const later = run({ ...running, jobs: [dailyJob([100, 101])], now: NOW + 21 * H }, memo);
+    expect(later.guests.find((g) => g.vmid === 100)!.status).toBe("stale");
+    expect(later).toEqual(run({ ...running, jobs: [dailyJob([100, 101])], now: NOW + 21 * H }));
+  });
 });
 
 describe("policy result", () => {

@@ -55,25 +55,88 @@ function resolveTier(
   );
 }
 
+/**
+ * Remembers each guest's last evaluation with a key of everything it was computed from. A guest
+ * whose key is the same and whose next change time has not come would be evaluated to the same
+ * state again (the policy is pure, and reads the clock only against those change times), so
+ * evaluate() reuses it: with thousands of guests and one backup running, a refresh then judges
+ * one guest instead of all (and makes no Archive objects for the others).
+ */
+export class GuestMemo {
+  private shared = "";
+  private readonly entries = new Map<string, { key: string; value: GuestVerdict }>();
+  hits = 0;
+  misses = 0;
+  /** Starts an evaluation; a different shared key (facts every guest may depend on) forgets all. */
+  begin(shared: string): void {
+    if (shared !== this.shared) this.entries.clear();
+    this.shared = shared;
+  }
+  get(id: string, key: string, now: number): GuestVerdict | undefined {
+    const e = this.entries.get(id);
+    return e && e.key === key && (e.value.changesAt === null || now < e.value.changesAt) ? e.value : undefined;
+  }
+  set(id: string, key: string, value: GuestVerdict): void {
+    this.entries.set(id, { key, value });
+  }
+  /** Forgets guests that are gone. */
+  keepOnly(ids: Set<string>): void {
+    for (const id of this.entries.keys()) if (!ids.has(id)) this.entries.delete(id);
+  }
+}
+
+type GuestVerdict = { state: GuestState; changesAt: number | null };
+
 /** The pure policy: evidence + config + now → every guest's state (SPEC §3). */
-export function evaluate(input: PolicyInput): PolicyResult {
+export function evaluate(input: PolicyInput, memo?: GuestMemo): PolicyResult {
   const { evidence, now } = input;
   const multi = new Set(evidence.sources.map((s) => s.name)).size > 1;
   const sourceByName = new Map(evidence.sources.map((s) => [s.name, s]));
   const key = (source: string, vmid: number) => `${source}/${vmid}`;
   const attemptsByGuest = groupBy(evidence.attempts, (a) => key(a.source, a.vmid));
+  // What every guest's state may depend on, beyond its own facts (for the memo's keys).
+  // (Source health without its last-success time, which changes every poll and is not judged.)
+  memo?.begin(
+    JSON.stringify([
+      input.site,
+      input.tiers,
+      multi,
+      evidence.sources.map((s) => [s.name, s.kind, s.up, s.degraded, s.error]),
+      evidence.jobs,
+      evidence.jobsReadable,
+      evidence.visibility,
+      evidence.verifiable,
+      evidence.verifications,
+      evidence.restoreTests,
+      evidence.offsite,
+      evidence.archives.version,
+    ]),
+  );
 
   const guests: GuestState[] = [];
+  const ids = new Set<string>();
   let nextChangeMs: number | null = null;
   for (const guest of evidence.guests) {
     if (guest.template) continue; // templates are not guests to protect
     const id = guestId(input.site, guest.source, guest.vmid, multi);
+    ids.add(id);
     const { tier, from } = resolveTier(guest, id, input);
-    // Archive objects exist for one guest at a time (see archive-set.ts).
-    const state = evaluateGuest(guest, id, tier, from, input, evidence.archives.of(guest.source, guest.vmid), attemptsByGuest.get(key(guest.source, guest.vmid)) ?? []);
+    const attempts = attemptsByGuest.get(key(guest.source, guest.vmid)) ?? [];
+    const memoKey = memo ? JSON.stringify([guest, tier?.id ?? null, from, attempts]) : "";
+    let state: GuestVerdict | undefined = memo?.get(id, memoKey, now);
+    if (state) memo!.hits++;
+    else {
+      // Archive objects exist for one guest at a time (see archive-set.ts).
+      state = evaluateGuest(guest, id, tier, from, input, evidence.archives.of(guest.source, guest.vmid), attempts);
+      if (memo) {
+        memo.misses++;
+        memo.set(id, memoKey, state);
+      }
+    }
     guests.push(state.state);
     if (state.changesAt !== null && (nextChangeMs === null || state.changesAt < nextChangeMs)) nextChangeMs = state.changesAt;
   }
+  memo?.keepOnly(ids);
   guests.sort((a, b) => a.source.localeCompare(b.source) || a.vmid - b.vmid);
 
   const known = new Set(evidence.guests.map((g) => key(g.source, g.vmid)));
