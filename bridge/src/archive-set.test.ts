@@ -72,6 +72,17 @@ describe("ArchiveSet", () => {
     expect(rows.every((a) => Number(a.volid.slice(11)) % 7 === 3 && a.ctimeMs === Number(a.volid.slice(11)) * 1000 && a.size === 2 ** 35 + Number(a.volid.slice(11)))).toBe(true);
   });
 
+  it("sameVolid walks a guest's rows in order (a rebuilt listing shares the strings it already had)", () => {
+    const c = new ArchiveColumns("pve", "nas", undefined);
+    for (const v of ["a1", "a2", "a3", "a4", "a5"]) c.add({ volid: v, vmid: 100, ctimeMs: 0, size: 0, format: "vma", protected: false });
+    c.done();
+    expect(c.sameVolid(100, "a1", 0)).toEqual({ volid: "a1", next: 1 });
+    expect(c.sameVolid(100, "a3", 1)).toEqual({ volid: "a3", next: 3 }); // a2 pruned: found one further on
+    expect(c.sameVolid(100, "new", 3)).toEqual({ volid: "new", next: 3 }); // a new archive: cursor stays
+    expect(c.sameVolid(100, "a1", 3)).toEqual({ volid: "a1", next: 3 }); // out of the window: not searched
+    expect(c.sameVolid(101, "a1", 0)).toEqual({ volid: "a1", next: 0 });
+  });
+
   it("of() hands out new objects: a caller changing one does not change the evidence", () => {
     const set = archiveSet([{ source: "pve", volid: "v", storage: "nas", vmid: 100, ctimeMs: 1, size: 1, format: "vma", protected: false }]);
     set.of("pve", 100)[0]!.size = 99;

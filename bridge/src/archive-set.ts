@@ -131,6 +131,22 @@ export class ArchiveColumns implements ArchiveSet {
     return this;
   }
 
+  /**
+   * The volid string this listing already holds for `volid` of guest `vmid`, if it is at or just
+   * after `cursor` among that guest's rows (listings come in the same order each time): a rebuilt
+   * listing then shares its strings with the one it replaces instead of holding a second copy.
+   * Returns the string to keep and the cursor to use next.
+   */
+  sameVolid(vmid: number, volid: string, cursor: number): { volid: string; next: number } {
+    const rows = this.rowsOf.get(vmid);
+    if (rows)
+      for (let c = cursor; c < rows.length && c < cursor + 3; c++) {
+        const old = this.volids.at(rows[c]!);
+        if (old === volid) return { volid: old, next: c + 1 };
+      }
+    return { volid, next: cursor };
+  }
+
   hasGuest(vmid: number): boolean {
     return this.rowsOf.has(vmid);
   }

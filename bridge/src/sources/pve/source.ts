@@ -3,6 +3,7 @@ import type { Archive, BackupAttempt, BackupJob, GuestInfo, SourceHealth, Visibi
 import type { Logger } from "../../log.js";
 import { PveError, PveHttp } from "./http.js";
 import { ArchiveColumns, unionOf, type ArchiveSet } from "../../archive-set.js";
+import { collectGarbage } from "../../util/gc.js";
 import { Permissions } from "./permissions.js";
 import { z } from "zod";
 import {
@@ -355,6 +356,7 @@ export class PveSource {
       this.metaDue = false;
     }
     let shrunk = false;
+    let dropped = false;
     for (const s of this.storages) {
       const k = storageKey(s);
       if (!s.available) {
@@ -370,8 +372,10 @@ export class PveSource {
           continue;
         }
         const list = rows.list();
-        if (lostAGuest(this.archives.get(k), list, this.guests)) shrunk = true;
+        const replaced = this.archives.get(k);
+        if (lostAGuest(replaced, list, this.guests)) shrunk = true;
         this.archives.set(k, list);
+        if ((replaced?.size ?? 0) >= BIG_LISTING_ROWS) dropped = true;
         this.contentDigests.set(k, answer.digest);
         this.allListings = null;
         if (list.size) this.seenArchivesOn.add(k);
@@ -381,6 +385,8 @@ export class PveSource {
         this.contentErrors.set(k, `storage '${s.storage}' could not be listed: ${(e as Error).message}`);
       }
     }
+    // A big listing was replaced: its old columns are tens of MB of garbage in the old generation.
+    if (dropped) collectGarbage();
     const keys = new Set(this.storages.map(storageKey));
     for (const k of [...this.archives.keys()]) {
       if (keys.has(k)) continue;
@@ -404,17 +410,28 @@ export class PveSource {
    */
   private listingBuilder(s: StorageRef, path: string): { add(row: unknown, i: number): void; list(): ArchiveColumns } {
     let list = new ArchiveColumns(this.name, s.storage, s.shared ? undefined : s.node);
+    const before = this.archives.get(storageKey(s));
+    let cursors = new Map<number, number>();
     const add = (row: unknown, i: number) => {
       // Rows start again from 0 after a retry or a full parse (see Rows): drop what came before.
-      if (i === 0 && list.size) list = new ArchiveColumns(this.name, s.storage, s.shared ? undefined : s.node);
+      if (i === 0 && list.size) {
+        list = new ArchiveColumns(this.name, s.storage, s.shared ? undefined : s.node);
+        cursors = new Map();
+      }
       const it = row as ContentRow;
       const bad = contentRowProblem(it);
       if (bad) throw new PveError("schema", `GET ${path}: unexpected answer at data[${i}]${bad}`);
       const vmid = it.vmid ?? vmidFromVolid(it.volid);
       if (!(vmid > 0)) return;
       const verification = it.verification && (it.verification.state === "ok" || it.verification.state === "failed") ? it.verification.state : undefined;
+      let volid = it.volid;
+      if (before) {
+        const same = before.sameVolid(vmid, volid, cursors.get(vmid) ?? 0);
+        volid = same.volid;
+        cursors.set(vmid, same.next);
+      }
       list.add({
-        volid: it.volid,
+        volid,
         vmid,
         ctimeMs: it.ctime * 1000,
         size: it.size ?? 0,
@@ -515,6 +532,9 @@ function toJob(source: string, j: import("zod").infer<typeof jobsSchema>[number]
     ...(j.comment ? { comment: j.comment } : {}),
   };
 }
+
+/** A listing this big, once replaced, is worth a full collection (see collectGarbage). */
+const BIG_LISTING_ROWS = 50_000;
 
 /** A backup content row as PVE sends it (contentItemSchema's shape). */
 type ContentRow = z.infer<typeof contentItemSchema>;
