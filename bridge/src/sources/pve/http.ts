@@ -7,7 +7,7 @@ import type { ProxmoxSourceConfig } from "../../config/load.js";
 import { forEachRow, NotARowListing, rowSplitter } from "./rows.js";
 
 /** The rows of a listing, parsed one at a time (see rows.ts). */
-export interface Rows {
+interface Rows {
   /**
    * Calls fn with each row in order and returns the count. If the answer turns out not to be a
    * plain row listing part way, it starts again from index 0 with a full parse: fn must let a
@@ -77,16 +77,19 @@ export class PveHttp {
     });
   }
 
-  async get<T>(path: string, schema: z.ZodType<T>, query?: Record<string, string | number | undefined>): Promise<T> {
-    let attempt = 0;
-    for (;;) {
+  get<T>(path: string, schema: z.ZodType<T>, query?: Record<string, string | number | undefined>): Promise<T> {
+    return this.retrying(() => this.send("GET", path, (buf) => parseJson("GET", path, buf, schema), query));
+  }
+
+  /** Runs a GET again, with backoff, after a network error, a timeout or a 5xx (GETs only: see post). */
+  private async retrying<T>(attempt: () => Promise<T>): Promise<T> {
+    for (let n = 0; ; n++) {
       try {
-        return await this.send("GET", path, (buf) => parseJson("GET", path, buf, schema), query);
+        return await attempt();
       } catch (e) {
         const retryable = e instanceof PveError && (e.kind === "network" || e.kind === "timeout" || (e.kind === "http" && (e.status ?? 0) >= 500));
-        if (!retryable || attempt >= this.retries) throw e;
-        attempt++;
-        await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+        if (!retryable || n >= this.retries) throw e;
+        await new Promise((r) => setTimeout(r, 200 * 2 ** (n + 1)));
       }
     }
   }
@@ -113,7 +116,7 @@ export class PveHttp {
       try {
         const r = await this.getChanged(path, (raw) => raw, query, { previous: previousDigest, keepLimit: KEEP_WHILE_HASHING });
         if (r.unchanged) return r;
-        return { unchanged: false, digest: r.digest, count: listingRows("GET", path, r.value).forEach(onRow) };
+        return { unchanged: false, digest: r.digest, count: listingRows(path, r.value).forEach(onRow) };
       } catch (e) {
         if (e !== REFETCH) throw e;
       }
@@ -128,32 +131,27 @@ export class PveHttp {
       });
       return r.unchanged ? r : { unchanged: false, digest: r.digest, count: r.value };
     } catch (e) {
-      if (e instanceof SyntaxError) throw new PveError("parse", `GET ${path}: answer is not JSON (a row is malformed)`);
-      if (!(e instanceof NotARowListing)) throw e;
+      notARowListing(e, path);
     }
     // Not a plain row listing after all: ask once more and parse it whole (which names what is wrong).
-    const r = await this.getChanged(path, (raw) => listingRows("GET", path, raw), query, { keepLimit: Infinity });
+    const r = await this.getChanged(path, (raw) => listingRows(path, raw), query, { keepLimit: Infinity });
     if (r.unchanged) return r;
     return { unchanged: false, digest: r.digest, count: r.value.forEach(onRow) };
   }
 
-  private async getChanged<T>(path: string, parse: (buf: Buffer[]) => T, query: Record<string, string | number | undefined> | undefined, opts: Omit<Digest, "current">): Promise<{ unchanged: true; digest: string } | { unchanged: false; digest: string; value: T }> {
-    let attempt = 0;
-    for (;;) {
+  /** A GET whose bytes are hashed (see Digest); a retry after rows were streamed to the caller starts again at index 0. */
+  private getChanged<T>(path: string, parse: (buf: Buffer[]) => T, query: Record<string, string | number | undefined> | undefined, opts: Omit<Digest, "current">): Promise<{ unchanged: true; digest: string } | { unchanged: false; digest: string; value: T }> {
+    return this.retrying(async () => {
       const digest: Digest = { ...opts };
       opts.begin?.();
       try {
         const value = await this.send("GET", path, parse, query, undefined, digest);
-        return { unchanged: false, digest: digest.current!, value };
+        return { unchanged: false as const, digest: digest.current!, value };
       } catch (e) {
-        if (e === UNCHANGED) return { unchanged: true, digest: opts.previous! };
-        const retryable = e instanceof PveError && (e.kind === "network" || e.kind === "timeout" || (e.kind === "http" && (e.status ?? 0) >= 500));
-        // A retry after rows were streamed to the caller starts again at index 0 (see Rows).
-        if (!retryable || attempt >= this.retries) throw e;
-        attempt++;
-        await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+        if (e === UNCHANGED) return { unchanged: true as const, digest: opts.previous! };
+        throw e;
       }
-    }
+    });
   }
 
   /** POSTs are never retried: a vzdump must not start twice. */
@@ -257,16 +255,15 @@ function parseJson<T>(method: string, path: string, chunks: Buffer[], schema: z.
 }
 
 /** A listing's rows: split from the chunks when the frame is the usual one, else a full parse. */
-function listingRows(method: string, path: string, chunks: Buffer[]): Rows {
+function listingRows(path: string, chunks: Buffer[]): Rows {
   return {
     forEach: (fn) => {
       try {
         return forEachRow(chunks, fn);
       } catch (e) {
-        if (e instanceof SyntaxError) throw new PveError("parse", `${method} ${path}: answer is not JSON (a row is malformed)`);
-        if (!(e instanceof NotARowListing)) throw e;
+        notARowListing(e, path);
       }
-      const list = parseJson(method, path, chunks, LIST);
+      const list = parseJson("GET", path, chunks, LIST);
       list.forEach(fn);
       return list.length;
     },
@@ -275,7 +272,13 @@ function listingRows(method: string, path: string, chunks: Buffer[]): Rows {
 
 const LIST = z.custom<unknown[]>((v) => Array.isArray(v), { message: "expected array" });
 
-/** Internal marker: the answer's bytes did not change (getIfChanged). */
+/** After splitting rows failed: returns when the answer is just not a plain row listing (parse it whole), else throws. */
+function notARowListing(e: unknown, path: string): void {
+  if (e instanceof SyntaxError) throw new PveError("parse", `GET ${path}: answer is not JSON (a row is malformed)`);
+  if (!(e instanceof NotARowListing)) throw e;
+}
+
+/** Internal marker: the answer's bytes did not change (getRowsIfChanged). */
 const UNCHANGED = Symbol("unchanged");
 /** Internal marker: the answer changed but was too big to keep while hashing: ask again. */
 const REFETCH = Symbol("refetch");
