@@ -77,14 +77,14 @@ const PROTECTED = 4;
 
 /** One storage listing of one Proxmox source, as columns. Rows are added once, then read. */
 export class ArchiveColumns implements ArchiveSet {
-  private readonly volids = new Column<string>();
-  private readonly ctimes = new NumberColumn((n) => new Float64Array(n));
-  private readonly sizes = new NumberColumn((n) => new Float64Array(n));
-  private readonly flags = new NumberColumn((n) => new Uint8Array(n));
-  private readonly formatOf = new NumberColumn((n) => new Uint8Array(n));
+  private readonly volids = new Column<string>((n) => new Array<string>(n));
+  private readonly ctimes = new Column<number>((n) => new Float64Array(n));
+  private readonly sizes = new Column<number>((n) => new Float64Array(n));
+  private readonly flags = new Column<number>((n) => new Uint8Array(n));
+  private readonly formatOf = new Column<number>((n) => new Uint8Array(n));
   private readonly formats: string[] = [];
   /** Notes per row; most are repeated (the same template per guest), so the strings are shared. */
-  private readonly notes = new Column<string | null>();
+  private readonly notes = new Column<string | null>((n) => new Array<string | null>(n));
   private readonly interned = new Map<string, string>();
   /** The rows of each guest (its VMID is the key: no column needed for it). */
   private readonly rowsOf = new Map<number, number[] | Int32Array>();
@@ -124,10 +124,7 @@ export class ArchiveColumns implements ArchiveSet {
   done(): this {
     this.interned.clear();
     for (const [vmid, rows] of this.rowsOf) if (Array.isArray(rows)) this.rowsOf.set(vmid, Int32Array.from(rows));
-    this.ctimes.pack();
-    this.sizes.pack();
-    this.flags.pack();
-    this.formatOf.pack();
+    for (const c of [this.volids, this.ctimes, this.sizes, this.flags, this.formatOf, this.notes]) c.pack();
     return this;
   }
 
@@ -196,37 +193,27 @@ export class ArchiveColumns implements ArchiveSet {
 const BLOCK_BITS = 13;
 const BLOCK = 1 << BLOCK_BITS;
 
-/**
- * An append-only column in blocks of 8,192 values (64 kB: ordinary heap objects). One growing
- * array would be copied at each doubling and live in V8's large-object space, where every
- * rebuilt 200,000-row listing left twice its size as garbage until the next full collection.
- */
-class Column<T> {
-  private readonly blocks: T[][] = [];
-  length = 0;
-  push(v: T): void {
-    const b = this.length >> BLOCK_BITS;
-    if (b === this.blocks.length) this.blocks.push([]);
-    this.blocks[b]!.push(v);
-    this.length++;
-  }
-  at(i: number): T {
-    return this.blocks[i >> BLOCK_BITS]![i & (BLOCK - 1)]!;
-  }
+/** What a column block is: a typed array for numbers, a plain array for strings. */
+interface Block<T> {
+  readonly length: number;
+  [i: number]: T;
+  slice(start: number, end: number): Block<T>;
 }
 
 /**
- * An append-only column of numbers in typed-array blocks of 8,192 (outside V8's heap, no boxed
- * numbers). The last block grows by doubling and is trimmed by pack().
+ * An append-only column in blocks of 8,192 values. One growing array would be copied at each
+ * doubling and live in V8's large-object space, where every rebuilt 200,000-row listing left
+ * twice its size as garbage until the next full collection. Numbers go in typed arrays (outside
+ * V8's heap, never boxed). The last block grows by doubling and is trimmed by pack().
  */
-class NumberColumn {
-  private readonly blocks: (Float64Array | Uint8Array)[] = [];
-  private tail: Float64Array | Uint8Array;
+class Column<T> {
+  private readonly blocks: Block<T>[] = [];
+  private tail: Block<T>;
   length = 0;
-  constructor(private readonly make: (n: number) => Float64Array | Uint8Array) {
+  constructor(private readonly make: (n: number) => Block<T>) {
     this.tail = make(16);
   }
-  push(v: number): void {
+  push(v: T): void {
     const at = this.length & (BLOCK - 1);
     if (at === 0 && this.length > 0) {
       this.blocks.push(this.tail);
@@ -234,13 +221,13 @@ class NumberColumn {
     }
     if (at === this.tail.length) {
       const grown = this.make(Math.min(BLOCK, this.tail.length * 2));
-      grown.set(this.tail);
+      for (let k = 0; k < at; k++) grown[k] = this.tail[k]!;
       this.tail = grown;
     }
     this.tail[at] = v;
     this.length++;
   }
-  at(i: number): number {
+  at(i: number): T {
     const b = i >> BLOCK_BITS;
     return (b < this.blocks.length ? this.blocks[b]! : this.tail)[i & (BLOCK - 1)]!;
   }
