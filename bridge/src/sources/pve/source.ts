@@ -404,18 +404,20 @@ export class PveSource {
   }
 
   /**
-   * Content rows → the listing's columns, as they are parsed. Checked field by field as contentItemSchema would (a
-   * wrong type makes the listing unreadable) but without zod's copy of every row. Rows whose
+   * Content rows → the listing's columns, as they are parsed. Checked field by field as
+   * contentItemSchema would (a wrong type makes the listing unreadable; the fuzz suite holds the
+   * two equal) but without zod's copy of every row. Rows whose
    * VMID cannot be told (neither the field nor the volid names it) belong to no guest and are left out.
    */
   private listingBuilder(s: StorageRef, path: string): { add(row: unknown, i: number): void; list(): ArchiveColumns } {
-    let list = new ArchiveColumns(this.name, s.storage, s.shared ? undefined : s.node);
+    const fresh = () => new ArchiveColumns(this.name, s.storage, s.shared ? undefined : s.node);
+    let list = fresh();
     const before = this.archives.get(storageKey(s));
     let cursors = new Map<number, number>();
     const add = (row: unknown, i: number) => {
       // Rows start again from 0 after a retry or a full parse (see Rows): drop what came before.
       if (i === 0 && list.size) {
-        list = new ArchiveColumns(this.name, s.storage, s.shared ? undefined : s.node);
+        list = fresh();
         cursors = new Map();
       }
       const it = row as ContentRow;
