@@ -4,7 +4,7 @@
  */
 import type { Config } from "../config/load.js";
 import type { Tier } from "../config/tiers.js";
-import type { BackupJob, Evidence, SourceHealth } from "../evidence.js";
+import type { BackupJob, Evidence, SourceHealth, Verification } from "../evidence.js";
 import { jobSelects, formatRetention } from "../policy/coverage.js";
 import type { GuestState, PolicyResult } from "../policy/types.js";
 import { INFORMATIONAL } from "../policy/types.js";
@@ -217,6 +217,12 @@ export function renderReport(input: ReportInput): string {
   const restores = [...(evidence.restoreTests ?? [])].sort((a, b) => b.timeMs - a.timeMs);
   const nameOf = (source: string, vmid: number) => result.guests.find((g) => g.source === source && g.vmid === vmid)?.name ?? `VMID ${vmid}`;
   const LOG_ROWS = 50;
+  // Verifications and restore tests record the same facts (RestoreTest is a Verification).
+  const checksTable = (checks: Verification[]) =>
+    table(
+      ["time", "guest", "VMID", "archive", "result"],
+      checks.slice(0, LOG_ROWS).map((v) => [shortTime(new Date(v.timeMs).toISOString()), nameOf(v.source, v.vmid), v.vmid, v.volid, v.ok ? "ok" : `**failed**: ${v.reason ?? "no reason given"}`]),
+    );
   const pbsVerified = allArchives(evidence.archives)
     .filter((a) => a.verification)
     .sort((a, b) => b.ctimeMs - a.ctimeMs);
@@ -231,12 +237,7 @@ export function renderReport(input: ReportInput): string {
     out.push("### Archive verifications by the bridge (newest first)", "");
     if (!verifications.length) out.push("None recorded yet (the bridge verifies archives over SSH when a Proxmox source has an ssh section).");
     else
-      out.push(
-        table(
-          ["time", "guest", "VMID", "archive", "result"],
-          verifications.slice(0, LOG_ROWS).map((v) => [shortTime(new Date(v.timeMs).toISOString()), nameOf(v.source, v.vmid), v.vmid, v.volid, v.ok ? "ok" : `**failed**: ${v.reason ?? "no reason given"}`]),
-        ),
-      );
+      out.push(checksTable(verifications));
     if (verifications.length > LOG_ROWS) out.push("", `… and ${verifications.length - LOG_ROWS} older ones.`);
     if (pbsVerified.length) {
       out.push("", "### Verified by Proxmox Backup Server (verify jobs; newest archive first)", "");
@@ -250,12 +251,7 @@ export function renderReport(input: ReportInput): string {
     out.push("", "### Restore tests (newest first)", "");
     if (!restores.length) out.push("None recorded yet: an archive that verifies is still not proven restorable until a restore test ran.");
     else
-      out.push(
-        table(
-          ["time", "guest", "VMID", "archive", "result"],
-          restores.slice(0, LOG_ROWS).map((r) => [shortTime(new Date(r.timeMs).toISOString()), nameOf(r.source, r.vmid), r.vmid, r.volid, r.ok ? "ok" : `**failed**: ${r.reason ?? "no reason given"}`]),
-        ),
-      );
+      out.push(checksTable(restores));
     const never = guests.filter((g) => !g.last_verified && g.tier && cfg.tiers[g.tier]?.protect && cfg.tiers[g.tier]?.verifyEveryMs);
     if (never.length) out.push("", `Never verified although their tier asks for it: ${never.map((g) => `${cell(g.name)} (${g.vmid})`).join(", ")}.`);
   }
