@@ -5,7 +5,7 @@ import { guestId } from "../policy/evaluate.js";
 import type { GuestState } from "../policy/types.js";
 import { PveError } from "../sources/pve/http.js";
 import type { PveSource, TaskEvent } from "../sources/pve/source.js";
-import { SshError, sshExec, shq } from "../sources/ssh/client.js";
+import { preloadSsh, SshError, sshExec, shq } from "../sources/ssh/client.js";
 import type { Store } from "../state/store.js";
 import type { Clock } from "../util/clock.js";
 import { RestoreTester } from "./restore-test.js";
@@ -47,7 +47,10 @@ export class GuestActions {
 
   constructor(private readonly d: ActionDeps) {
     for (const s of d.sources) {
-      if (s.cfg.ssh) this.verifiers.set(s.name, new Verifier(s.name, s.cfg.ssh, d.log.child({ part: "verify", source: s.name }), () => d.clock.now()));
+      if (s.cfg.ssh) {
+        preloadSsh();
+        this.verifiers.set(s.name, new Verifier(s.name, s.cfg.ssh, d.log.child({ part: "verify", source: s.name }), () => d.clock.now()));
+      }
       if (s.cfg.restoreTest) this.restorers.set(s.name, new RestoreTester(s.http, s.cfg.restoreTest, s.name, d.log.child({ part: "restore-test", source: s.name }), () => d.clock.now(), 500));
     }
   }

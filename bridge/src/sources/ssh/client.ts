@@ -8,6 +8,11 @@ import type { Client } from "ssh2";
 let ssh2Client: Promise<typeof Client> | undefined;
 const loadClient = () => (ssh2Client ??= import("ssh2").then((m) => m.default.Client));
 
+/** Loads ssh2 now (SSH is configured): the first verification should not wait for the import. */
+export function preloadSsh(): void {
+  loadClient().catch(() => undefined); // a failure shows on the first sshExec, which awaits the same promise
+}
+
 export interface SshTarget {
   host: string;
   port: number;
