@@ -157,7 +157,10 @@ export async function startPbsLab(o: { scenario: PbsScenario; clock: Clock; task
   /**
    * check_sync_job_read_access: Datastore.Audit on the local store, and Remote.Audit on the remote
    * (or Audit on the local source store); from 3.3 a push job: Remote.Audit on
-   * /remote/<remote>/<remote-store> (remote_acl_path), never without a remote.
+   * /remote/<remote>/<remote-store> (remote_acl_path), never without a remote. The 3.3+ rule is
+   * read from src/api2/config/sync.rs of a public proxmox-backup mirror: the code checks
+   * PRIV_REMOTE_AUDIT there, although the endpoint's access text says "RemoteDatastore.Audit".
+   * The lab's jobs have no remote namespace, so the path ends at the remote store.
    */
   const syncReadable = (who: string, store: string, j: { remote?: string | undefined; remoteStore: string; direction: "pull" | "push" }) => {
     const p = (path: string[]) => lookupPrivs(acl, who, path);
