@@ -181,7 +181,8 @@ describe("kill -9 during a verification", () => {
     const t = Date.now();
     await o.publish("backup2mqtt/guest/home_100/command", '{"action":"verify","origin":"fault-test"}');
     await o.until("verify_started", () => o.messages.some((m) => m.at >= t && m.topic.endsWith("/event") && m.payload.includes("verify_started")));
-    await o.until("the node is running the check", () => ssh.commands.length > 0);
+    // A fresh process connects over SSH first (key exchange, auth): allow for a loaded CI machine.
+    await o.until("the node is running the check", () => ssh.commands.length > 0, 30_000);
     first.kill("SIGKILL");
     await new Promise((r) => first.once("exit", r));
     await o.until("will", () => o.last.get("backup2mqtt/bridge/state") === "offline");
