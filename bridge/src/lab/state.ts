@@ -125,6 +125,8 @@ export interface CurrentGuest {
   file: string;
   volid: string;
   lines: string[]; // for the .log side file
+  /** qemu backups that will succeed print "NN% (x of y) in …" lines: the next tenth to print (1–9), else absent. */
+  nextTenth?: number;
 }
 
 export interface VzdumpRun {

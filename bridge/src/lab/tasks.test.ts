@@ -16,6 +16,18 @@ async function start(): Promise<{ lab: Lab; clock: ManualClock }> {
   return { lab, clock };
 }
 
+let second: Lab | null = null;
+afterEach(async () => {
+  await second?.stop();
+  second = null;
+});
+/** A second lab beside `lab`, for comparing two runs of the same scenario. */
+async function startSecond(): Promise<{ lab: Lab; clock: ManualClock }> {
+  const clock = new ManualClock(T0);
+  second = await startLab({ scenario: twoNodeScenario(), clock, authFailDelayMs: 0 });
+  return { lab: second, clock };
+}
+
 const enc = encodeURIComponent;
 const logOf = async (l: Lab, node: string, upid: string): Promise<string[]> =>
   (await api(l, `/nodes/${node}/tasks/${enc(upid)}/log?limit=0`)).json.data.map((x: { t: string }) => x.t);
@@ -114,6 +126,38 @@ describe("task lifecycle", () => {
     const list = (await api(lab, "/nodes/pve1/tasks?typefilter=vzdump&vmid=100")).json;
     expect(list.total).toBe(1);
     expect(list.data[0]).toMatchObject({ upid, status: "OK", endtime: T0 / 1000 + 60, user: "backup2mqtt@pve", tokenid: "bridge" });
+  });
+
+  it("a VM backup prints vzdump's progress lines as time passes (a container prints none); polling does not change the log", async () => {
+    const { lab, clock } = await start();
+    const upid = (await api(lab, "/nodes/pve1/vzdump", { token: BRIDGE, form: { vmid: "100,101", storage: "local" } })).json.data;
+    const progress = (lines: string[]) => lines.filter((l) => /^INFO:\s+\d{1,3}% \(/.test(l));
+    let lines = await logOf(lab, "pve1", upid);
+    expect(lines).toContain("INFO: Starting Backup of VM 100 (qemu)");
+    expect(lines.some((l) => /^INFO: started backup task '[0-9a-f-]{36}'$/.test(l))).toBe(true);
+    expect(progress(lines)).toEqual([]); // PVE's first status line comes after more than 2 s
+    clock.advance(25_000); // VM 100 takes 60 s: the 10 … 40 % marks are due at 6, 12, 18 and 24 s
+    lines = await logOf(lab, "pve1", upid);
+    expect(progress(lines).map((l) => /(\d+)%/.exec(l)![1])).toEqual(["10", "20", "30", "40"]);
+    expect(progress(lines)[3]).toBe("INFO:  40% (12.8 GiB of 32.0 GiB) in 24s, read: 546.1 MiB/s, write: 513.4 MiB/s");
+    clock.advance(70_000); // the VM ends at 60 s, the container (30 s) at 90 s
+    lines = await logOf(lab, "pve1", upid);
+    expect(lines.at(-1)).toBe("TASK OK");
+    const vm = lines.slice(lines.indexOf("INFO: Starting Backup of VM 100 (qemu)"), lines.indexOf("INFO: Finished Backup of VM 100 (00:01:00)") + 1);
+    expect(progress(vm).map((l) => /(\d+)%/.exec(l)![1])).toEqual(["10", "20", "30", "40", "50", "60", "70", "80", "90", "100"]);
+    const last = vm.indexOf("INFO: 100% (32.0 GiB of 32.0 GiB) in 1m, read: 546.1 MiB/s, write: 513.4 MiB/s");
+    expect(last).toBeGreaterThan(0);
+    expect(vm[last + 1]).toBe("INFO: transferred 32.00 GiB in 60 seconds (546.1 MiB/s)");
+    expect(vm[last + 2]).toMatch(/^INFO: archive file size: /);
+    const ct = lines.slice(lines.indexOf("INFO: Starting Backup of VM 101 (lxc)"));
+    expect(progress(ct)).toEqual([]); // tar prints no percentages
+
+    // The same world read once at the end: identical apart from the random backup task id.
+    const { lab: lab2, clock: clock2 } = await startSecond();
+    const upid2 = (await api(lab2, "/nodes/pve1/vzdump", { token: BRIDGE, form: { vmid: "100,101", storage: "local" } })).json.data;
+    clock2.advance(95_000);
+    const uuidless = (l: string[]) => l.map((x) => x.replace(/'[0-9a-f-]{36}'/, "'…'"));
+    expect(uuidless(await logOf(lab2, "pve1", upid2))).toEqual(uuidless(lines));
   });
 
   it("one vzdump per node: the second waits for the lock", async () => {

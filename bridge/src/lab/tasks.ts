@@ -4,6 +4,7 @@
  * acquisition, guest start/finish), so a ManualClock test sees exactly the same world no
  * matter how often it polls. One vzdump per node at a time, like /var/run/vzdump.lock.
  */
+import { randomUUID } from "node:crypto";
 import { formatPruneOptions, pruneMark } from "./prune.js";
 import {
   archiveFormat,
@@ -30,6 +31,59 @@ export function formatSize(size: number): string {
   const gb = mb / 1024;
   if (gb < 1024) return `${gb.toFixed(2)}GB`;
   return `${(gb / 1024).toFixed(2)}TB`;
+}
+
+/** PVE::Format::render_bytes: binary units, `precision` decimals (2 unless given). */
+function renderBytes(value: number, precision = 2): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+  const unit = value > 1023 ? Math.min(Math.floor(Math.log(value) / Math.log(1024)), units.length - 1) : 0;
+  return `${(value / 1024 ** unit).toFixed(precision)} ${units[unit]}`;
+}
+
+/** PVE::Format::render_duration: "0s", "45s", "1m", "1m 5s", "2h 3m 4s" (zero units left out). */
+function renderDuration(seconds: number): string {
+  let rest = Math.round(seconds);
+  if (!rest) return "0s";
+  const parts: string[] = [];
+  for (const [unit, len] of [["w", 604800], ["d", 86400], ["h", 3600], ["m", 60], ["s", 1]] as const) {
+    const v = Math.floor(rest / len);
+    if (v > 0) {
+      parts.push(`${v}${unit}`);
+      rest -= v * len;
+    }
+  }
+  return parts.join(" ");
+}
+
+/** QemuServer's backup loop `$get_mbps`: "0 B/s", else whole bytes per second rendered with one decimal. */
+function rate(bytes: number, seconds: number): string {
+  return bytes <= 0 ? "0 B/s" : `${renderBytes(Math.floor(bytes / Math.max(seconds, 1)), 1)}/s`;
+}
+
+/** The disk every simulated VM backs up ("include disk 'scsi0' … 32G"). */
+const QEMU_DISK_BYTES = 32 * 1024 ** 3;
+
+/**
+ * One status line of QemuServer's backup loop, at a steady speed:
+ * "INFO:  40% (12.8 GiB of 32.0 GiB) in 24s, read: 546.1 MiB/s, write: 513.4 MiB/s".
+ * (PVE prints one whenever the percentage changed and more than 2 s passed; the lab prints tenths.)
+ */
+function progressLine(percent: number, elapsedMs: number, sinceLastMs: number): string {
+  const done = (QEMU_DISK_BYTES * percent) / 100;
+  const read = elapsedMs > 0 ? (done * sinceLastMs) / elapsedMs : 0; // bytes since the previous line
+  const secs = sinceLastMs / 1000;
+  return `INFO: ${String(percent).padStart(3)}% (${renderBytes(done, 1)} of ${renderBytes(QEMU_DISK_BYTES, 1)}) in ${renderDuration(elapsedMs / 1000)}, read: ${rate(read, secs)}, write: ${rate(read * 0.94, secs)}`;
+}
+
+/** Prints the progress lines of the running guest due by `upTo` (a tenth of the run each). */
+function catchUpProgress(task: TaskState, cur: CurrentGuest, upTo: number): void {
+  const span = cur.endMs - cur.startMs;
+  while (cur.nextTenth !== undefined && cur.nextTenth <= 9 && cur.startMs + (span * cur.nextTenth) / 10 <= upTo) {
+    const line = progressLine(cur.nextTenth * 10, (span * cur.nextTenth) / 10, span / 10);
+    task.lines.push(line);
+    cur.lines.push(line);
+    cur.nextTenth++;
+  }
 }
 
 function shellQuote(v: string): string {
@@ -206,6 +260,9 @@ function beginGuest(state: LabState, task: TaskState, at: number): void {
   lines.push(`INFO: backup mode: ${mode}`, "INFO: ionice priority: 7");
   if (storage.type === "pbs") lines.push(`INFO: creating Proxmox Backup Server archive '${names.file}'`);
   else lines.push(`INFO: creating vzdump archive '${storage.path}/dump/${names.file}'`);
+  // A qemu backup that gets going reports its progress (reference §5.7); tar (containers) prints none.
+  const progresses = g.type === "qemu" && fail === undefined;
+  if (progresses) lines.push(`INFO: started backup task '${randomUUID()}'`);
   const current: CurrentGuest = {
     guest: g,
     startMs: at,
@@ -215,6 +272,7 @@ function beginGuest(state: LabState, task: TaskState, at: number): void {
     lines: [...lines],
     ...(fail !== undefined ? { fail } : {}),
     ...(warn !== undefined ? { warn } : {}),
+    ...(progresses ? { nextTenth: 1 } : {}),
   };
   vz.current = current;
   task.lines.push(...lines);
@@ -231,6 +289,13 @@ function finishGuest(state: LabState, task: TaskState, at: number): void {
     lines.push(`ERROR: Backup of VM ${g.vmid} failed - ${cur.fail}`, `INFO: Failed at ${logStamp(at, tz)}`);
     vz.errors++;
   } else {
+    if (cur.nextTenth !== undefined) {
+      // The last status line (100 %), then the loop's summary: "transferred 32.00 GiB in 60 seconds (546.1 MiB/s)".
+      catchUpProgress(task, cur, at);
+      const span = at - cur.startMs;
+      const secs = Math.round(span / 1000);
+      lines.push(progressLine(100, span, span / 10), secs ? `INFO: transferred ${renderBytes(QEMU_DISK_BYTES)} in ${secs} seconds (${rate(QEMU_DISK_BYTES, secs)})` : `INFO: transferred ${renderBytes(QEMU_DISK_BYTES)} in <1 seconds`);
+    }
     if (cur.warn !== undefined) {
       lines.push(`WARN: ${cur.warn}`);
       vz.warnings++;
@@ -416,6 +481,8 @@ export function settle(state: LabState, now: number): void {
     if (!action) break;
     action();
   }
+  // Progress lines are not events: the running guests print the tenths due by now.
+  for (const t of state.tasks) if (t.vz?.current && t.endMs === null) catchUpProgress(t, t.vz.current, now);
   trimHistory(state);
 }
 
