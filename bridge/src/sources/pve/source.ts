@@ -18,7 +18,7 @@ import {
   type Resource,
   type Task,
 } from "./schemas.js";
-import { parseTaskLog, type GuestOutcome } from "./tasklog.js";
+import { isProgressLine, parseTaskLog, type GuestOutcome } from "./tasklog.js";
 
 interface StorageRef {
   storage: string;
@@ -36,7 +36,10 @@ interface TrackedTask {
   startMs: number;
   endMs?: number;
   exitstatus?: string;
+  /** The log as far as read, with each run of progress lines kept as its newest line only. */
   lines: string[];
+  /** Log lines read so far (the offset of the next page). */
+  read: number;
   outcomes: GuestOutcome[];
   /** Seen running by this bridge: its end must trigger a content refresh and an event. */
   seenRunning: boolean;
@@ -165,7 +168,7 @@ export class PveSource {
     if (this.tasks.has(upid)) return;
     const startMs = upidStartMs(upid) ?? this.now();
     const id = /^UPID:[^:]+:[^:]+:[^:]+:[^:]+:[^:]+:([^:]*):/.exec(upid)?.[1] ?? String(vmid);
-    this.tasks.set(upid, { upid, node, id, startMs, lines: [], outcomes: [{ vmid, result: "running", warnings: 0 }], seenRunning: true, done: false });
+    this.tasks.set(upid, { upid, node, id, startMs, lines: [], read: 0, outcomes: [{ vmid, result: "running", warnings: 0 }], seenRunning: true, done: false });
   }
 
   /** Archives of one guest as last listed. */
@@ -199,7 +202,7 @@ export class PveSource {
     const res = await this.http.post(`/nodes/${encodeURIComponent(guest.node)}/vzdump`, vzdumpResultSchema, body);
     if (!res.startsWith("UPID:")) return null;
     const startMs = upidStartMs(res) ?? this.now();
-    const t: TrackedTask = { upid: res, node: guest.node, id: String(vmid), startMs, lines: [], outcomes: [{ vmid, result: "running", warnings: 0 }], seenRunning: true, done: false };
+    const t: TrackedTask = { upid: res, node: guest.node, id: String(vmid), startMs, lines: [], read: 0, outcomes: [{ vmid, result: "running", warnings: 0 }], seenRunning: true, done: false };
     this.tasks.set(res, t);
     this.onTask?.({ source: this.name, upid: res, node: guest.node, phase: "started", outcomes: t.outcomes, ...(opts.requestId ? { requestId: opts.requestId } : {}) });
     return res;
@@ -308,7 +311,7 @@ export class PveSource {
     let t = this.tasks.get(task.upid);
     if (t?.done) return;
     if (!t) {
-      t = { upid: task.upid, node: task.node, id: task.id ?? "", startMs: task.starttime * 1000, lines: [], outcomes: [], seenRunning: running, done: false };
+      t = { upid: task.upid, node: task.node, id: task.id ?? "", startMs: task.starttime * 1000, lines: [], read: 0, outcomes: [], seenRunning: running, done: false };
       this.tasks.set(task.upid, t);
       if (running) {
         await this.readLog(t);
@@ -339,9 +342,15 @@ export class PveSource {
   /** Reads the log lines not read yet (the log is paged, default 50 lines). */
   private async readLog(t: TrackedTask): Promise<void> {
     for (;;) {
-      const page = await this.http.get(`/nodes/${encodeURIComponent(t.node)}/tasks/${encodeURIComponent(t.upid)}/log`, taskLogSchema, { start: t.lines.length, limit: 1000 });
-      const fresh = page.filter((l) => l.n > t.lines.length && !(l.n === 1 && l.t === "no content"));
-      for (const l of fresh) t.lines[l.n - 1] = l.t;
+      const page = await this.http.get(`/nodes/${encodeURIComponent(t.node)}/tasks/${encodeURIComponent(t.upid)}/log`, taskLogSchema, { start: t.read, limit: 1000 });
+      const fresh = page.filter((l) => l.n > t.read && !(l.n === 1 && l.t === "no content")).sort((a, b) => a.n - b.n);
+      for (const l of fresh) {
+        // A qemu backup prints a progress line about every percent: only the newest says anything,
+        // so a 50-guest job keeps a few hundred lines, not thousands, while it runs.
+        if (isProgressLine(l.t) && t.lines.length && isProgressLine(t.lines[t.lines.length - 1]!)) t.lines[t.lines.length - 1] = l.t;
+        else t.lines.push(l.t);
+        t.read = l.n;
+      }
       if (page.length < 1000 || fresh.length === 0) return;
     }
   }

@@ -19,6 +19,11 @@ const JOB_FAIL = /^ERROR: Backup job failed - (.*)$/;
 const CMDLINE = /^INFO: starting new backup job: vzdump (.*)$/;
 const PROGRESS = /^INFO:\s+(\d{1,3})% \(/;
 
+/** A qemu/PBS backup status line ("INFO:  45% (14.5 GiB of 32.0 GiB) in 30s, …"). */
+export function isProgressLine(line: string): boolean {
+  return PROGRESS.test(line);
+}
+
 /** True for PVE's success exit statuses: OK and WARNINGS: n, in any case. */
 export function isSuccessStatus(exitstatus: string): boolean {
   return /^ok$/i.test(exitstatus.trim()) || /^warnings: \d+$/i.test(exitstatus.trim());
