@@ -64,6 +64,7 @@ export const GUEST_ENTITIES: readonly ExpectedEntity[] = [
   { name: "Last off-site copy", domain: "sensor", deviceClass: "timestamp", expect: (g) => ts(g.last_offsite) },
   { name: "Backup tier", domain: "select", category: "config", options: TIER_OPTIONS, expect: (g) => exact(g.tier ?? "unknown") },
   { name: "Backup running", domain: "binary_sensor", deviceClass: "running", expect: (g) => onOff(g.running) },
+  { name: "Backup progress", domain: "sensor", unit: "%", expect: (g) => exact(g.progress === null ? "unknown" : String(g.progress)) },
   { name: "Back up now", domain: "button" },
   { name: "Verify now", domain: "button" },
   { name: "Restore test", domain: "button", category: "diagnostic" },

@@ -76,7 +76,7 @@ export class Backup2MqttCard extends LitElement {
       <div class="row ${r.problem ? "problem" : ""}" data-guest=${r.name}>
         <div class="name" title=${r.guestId ?? r.name}>${r.name}</div>
         <div class="tier">${r.tier ? html`<span class="tier-chip">${r.tier}</span>` : html`<span class="muted">—</span>`}</div>
-        <div class="status"><span class="chip ${r.status}" title=${title}>${STATUS_LABEL[r.status]}</span></div>
+        <div class="status"><span class="chip ${r.status}" title=${title}>${STATUS_LABEL[r.status]}${r.status === "running" && r.progress !== null ? ` ${r.progress}%` : ""}</span></div>
         <div class="age" title=${r.lastBackup ?? "never"}>${formatAge(r.lastBackup, now)}</div>
         ${compact
           ? nothing

@@ -57,6 +57,7 @@ export interface GuestEntities {
   last_verified?: string;
   tier?: string;
   running?: string;
+  progress?: string;
   back_up_now?: string;
 }
 
@@ -72,6 +73,8 @@ export interface GuestRow {
   lastOffsite: string | null;
   lastVerified: string | null;
   running: boolean;
+  /** Percent done of a running VM backup, when vzdump reports it. */
+  progress: number | null;
   entities: GuestEntities;
 }
 
@@ -84,6 +87,7 @@ const ROLES: [keyof GuestEntities, RegExp][] = [
   ["last_verified", /^sensor\..+_last_verified(_\d+)?$/],
   ["tier", /^select\..+_backup_tier(_\d+)?$/],
   ["running", /^binary_sensor\..+_backup_running(_\d+)?$/],
+  ["progress", /^sensor\..+_backup_progress(_\d+)?$/],
   ["back_up_now", /^button\..+_back_up_now(_\d+)?$/],
 ];
 
@@ -91,6 +95,12 @@ const STATUS_RANK: Record<Status, number> = { failed: 0, missing: 1, stale: 2, u
 
 const usable = (s: HassEntityState | undefined): string | null =>
   s && s.state !== "unknown" && s.state !== "unavailable" && s.state !== "" ? s.state : null;
+
+/** A sensor state "45" / "45.0" as a whole percent in 0–100, else null. */
+function percent(state: string | null): number | null {
+  const n = state === null ? NaN : Number(state);
+  return Number.isFinite(n) && n >= 0 && n <= 100 ? Math.round(n) : null;
+}
 
 /** The guest id (`<site>_<vmid>`) of a backup2mqtt guest device, from its MQTT identifier. */
 export function guestIdOf(device: HassDeviceEntry): string | null {
@@ -125,6 +135,7 @@ export function collectGuests(hass: HassLike, config: CardConfig = {}): GuestRow
     const status = (statusState?.state === "unavailable" ? "unavailable" : (usable(statusState) ?? "unknown")) as Status;
     const problemState = ents.problem ? hass.states[ents.problem] : undefined;
     const reasons = Array.isArray(problemState?.attributes.reasons) ? (problemState.attributes.reasons as unknown[]).map(String) : [];
+    const running = (ents.running ? hass.states[ents.running]?.state === "on" : false) || status === "running";
     rows.push({
       deviceId,
       guestId,
@@ -136,7 +147,8 @@ export function collectGuests(hass: HassLike, config: CardConfig = {}): GuestRow
       lastBackup: ents.last_backup ? usable(hass.states[ents.last_backup]) : null,
       lastOffsite: ents.last_offsite ? usable(hass.states[ents.last_offsite]) : null,
       lastVerified: ents.last_verified ? usable(hass.states[ents.last_verified]) : null,
-      running: (ents.running ? hass.states[ents.running]?.state === "on" : false) || status === "running",
+      running,
+      progress: running ? percent(ents.progress ? usable(hass.states[ents.progress]) : null) : null,
       entities: ents,
     });
   }

@@ -35,6 +35,7 @@ export function demoHass(now = Date.parse("2026-11-26T12:00:00Z"), calls: unknow
     add(`sensor.${g.slug}_last_verified`, dev, g.verified);
     add(`select.${g.slug}_backup_tier`, dev, g.tier);
     add(`binary_sensor.${g.slug}_backup_running`, dev, g.status === "running" ? "on" : "off");
+    add(`sensor.${g.slug}_backup_progress`, dev, null, { unit_of_measurement: "%" }); // unknown: containers print no progress
     add(`button.${g.slug}_back_up_now`, dev, "unknown");
   }
   // not ours: a bridge sensor and a lamp

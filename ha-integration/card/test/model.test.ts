@@ -22,6 +22,18 @@ describe("collectGuests", () => {
     expect(rows.find((r) => r.name === "pihole-home")!.running).toBe(true);
   });
 
+  it("reads a running VM backup's progress; none when unknown, out of range, or not running", () => {
+    const rowOf = (hass: ReturnType<typeof demoHass>, name: string) => collectGuests(hass).find((r) => r.name === name)!;
+    const hass = demoHass(NOW);
+    expect(rowOf(hass, "pihole-home")).toMatchObject({ running: true, progress: null, entities: { progress: "sensor.pihole_home_backup_progress" } });
+    hass.states["sensor.pihole_home_backup_progress"]!.state = "45.4";
+    expect(rowOf(hass, "pihole-home").progress).toBe(45);
+    hass.states["sensor.pihole_home_backup_progress"]!.state = "140";
+    expect(rowOf(hass, "pihole-home").progress).toBeNull();
+    hass.states["sensor.homeassistant_backup_progress"]!.state = "30";
+    expect(rowOf(hass, "homeassistant")).toMatchObject({ running: false, progress: null });
+  });
+
   it("hides ok guests when asked, and filters by name or guest id", () => {
     expect(collectGuests(demoHass(NOW), { show_ok: false }).map((r) => r.name)).toEqual(["vaultwarden", "download-home", "immich", "pihole-home"]);
     expect(collectGuests(demoHass(NOW), { guests: ["Immich", "home_100"] }).map((r) => r.name)).toEqual(["immich", "homeassistant"]);

@@ -83,7 +83,7 @@ describe("guest discovery payload", () => {
 
   it("has every entity SPEC §4 asks for", () => {
     expect(Object.keys(payload.components).sort()).toEqual(
-      ["archives", "backup", "event", "last_backup", "last_offsite", "last_restore_test", "last_verified", "next_backup", "problem", "restore_test", "running", "size", "status", "tier", "verify"].sort(),
+      ["archives", "backup", "event", "last_backup", "last_offsite", "last_restore_test", "last_verified", "next_backup", "problem", "progress", "restore_test", "running", "size", "status", "tier", "verify"].sort(),
     );
   });
 

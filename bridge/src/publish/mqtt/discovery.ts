@@ -121,6 +121,8 @@ export function guestDiscovery(ctx: DiscoveryContext, g: GuestState, entitySlug 
       state_topic: state,
       value_template: "{{ 'ON' if value_json.running else 'OFF' }}",
     },
+    // vzdump's own percentage while a VM backup runs (containers' tar prints none): unknown otherwise.
+    progress: sensor("backup_progress", "Backup progress", { unit_of_measurement: "%", value_template: jsonValue("progress"), icon: "mdi:progress-clock" }),
     backup: {
       p: "button",
       name: "Back up now",
