@@ -73,6 +73,29 @@ describe("back up now", () => {
     expect(s.service.bridge.store.inflight).toEqual([]);
   });
 
+  it("a VM backup shows vzdump's progress while it runs, rising, and none once finished; the bridge keeps only the newest progress line", async () => {
+    // vaultwarden (102, a VM) takes 45 s of lab time: at speed 5 that is 9 s, a tenth every 0.9 s, polled every 300 ms.
+    stack = await startStack({ broker: "embedded", lab: { scenario: "seed", taskSpeed: 5 }, pollMs: 300 });
+    const s = stack;
+    await s.observer.until("state", () => s.observer.json(STATE("home_102")));
+    const t = Date.now();
+    await s.observer.publish(CMD("home_102"), '{"action":"backup"}');
+    await waitEvent(s, "home_102", "backup_started", t);
+    await s.observer.until("progress past 30 %", () => (s.observer.json(STATE("home_102"))?.progress ?? 0) >= 30, 20_000);
+    // White box: the tracked task holds one progress line, however many the log has had.
+    const tasks = [...((s.service.bridge.sources[0] as unknown as { tasks: Map<string, { lines: string[]; read: number; done: boolean }> }).tasks.values())].filter((x) => !x.done);
+    expect(tasks).toHaveLength(1);
+    expect(tasks[0]!.lines.filter((l) => /^INFO:\s+\d+% \(/.test(l))).toHaveLength(1);
+    expect(tasks[0]!.read).toBeGreaterThan(tasks[0]!.lines.length); // lines were read, then folded
+    await waitEvent(s, "home_102", "backup_finished", t, 30_000);
+    const done = await s.observer.until("ok", () => s.observer.json(STATE("home_102"))?.status === "ok" && s.observer.json(STATE("home_102")));
+    expect(done.progress).toBeNull();
+    const seen = s.observer.messages.filter((m) => m.topic === STATE("home_102") && m.at >= t).map((m) => JSON.parse(m.payload).progress).filter((p): p is number => typeof p === "number");
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+    expect(seen).toEqual([...seen].sort((a, b) => a - b)); // never goes back
+    expect(seen.every((p) => p >= 10 && p <= 100 && p % 10 === 0)).toBe(true);
+  });
+
   it("a tier with allow_manual: false is refused", async () => {
     stack = await startStack({
       broker: "embedded",
@@ -172,7 +195,11 @@ describe("verify over SSH", () => {
     // P0 (100) and P1 (102) have verify_every; P2 guests do not.
     // last_verification, not last_verified: 100's PBS snapshot is verified already, so last_verified is set from the start.
     for (const id of ["home_100", "home_102"]) {
-      const st = await s.observer.until(`${id} checked by the bridge`, () => s.observer.json(STATE(id))?.last_verification, 20_000);
+      const st = await s.observer.until(`${id} checked by the bridge`, () => s.observer.json(STATE(id))?.last_verification, 30_000).catch((e: Error) => {
+        // What the bridge did instead: its verification log lines, the audit, the commands the node saw.
+        const lines = s.logs.filter((l) => /verif|ssh/i.test(l)).slice(-20);
+        throw new Error(`${e.message}\nlog:\n${lines.join("")}\naudit: ${JSON.stringify(s.service.bridge.store.readAudit())}\nssh: ${JSON.stringify(holder.ssh!.commands)}\nstate: ${JSON.stringify(s.observer.json(STATE(id)))}`);
+      });
       expect(st).toMatchObject({ ok: true });
     }
     expect(s.observer.json(STATE("home_101")).last_verified).toBeNull();
@@ -180,7 +207,7 @@ describe("verify over SSH", () => {
     const audit = s.service.bridge.store.readAudit();
     const finished = audit.filter((a) => a.action === "verify" && a.origin === "scheduler" && a.result === "finished").map((a) => a.target);
     expect(new Set(finished)).toEqual(new Set(["home_100", "home_102"]));
-  });
+  }, 75_000);
 });
 
 describe("restore test", () => {
