@@ -4,28 +4,17 @@ import { startLab, type Lab } from "./index.js";
 import { UPID_RE } from "./routes/tasks.js";
 import { ADMIN, api, BRIDGE, T0, twoNodeScenario } from "./testing.js";
 
-let lab: Lab | null = null;
+/** Labs started by a test, stopped after it (a test may compare two runs of the same scenario). */
+const labs: Lab[] = [];
 afterEach(async () => {
-  await lab?.stop();
-  lab = null;
+  await Promise.all(labs.splice(0).map((l) => l.stop()));
 });
 
-async function start(): Promise<{ lab: Lab; clock: ManualClock }> {
+async function start(scenario: Parameters<typeof startLab>[0]["scenario"] = twoNodeScenario(), taskSpeed?: number): Promise<{ lab: Lab; clock: ManualClock }> {
   const clock = new ManualClock(T0);
-  lab = await startLab({ scenario: twoNodeScenario(), clock, authFailDelayMs: 0 });
+  const lab = await startLab({ scenario, clock, authFailDelayMs: 0, ...(taskSpeed ? { taskSpeed } : {}) });
+  labs.push(lab);
   return { lab, clock };
-}
-
-let second: Lab | null = null;
-afterEach(async () => {
-  await second?.stop();
-  second = null;
-});
-/** A second lab beside `lab`, for comparing two runs of the same scenario. */
-async function startSecond(): Promise<{ lab: Lab; clock: ManualClock }> {
-  const clock = new ManualClock(T0);
-  second = await startLab({ scenario: twoNodeScenario(), clock, authFailDelayMs: 0 });
-  return { lab: second, clock };
 }
 
 const enc = encodeURIComponent;
@@ -153,7 +142,7 @@ describe("task lifecycle", () => {
     expect(progress(ct)).toEqual([]); // tar prints no percentages
 
     // The same world read once at the end: identical apart from the random backup task id.
-    const { lab: lab2, clock: clock2 } = await startSecond();
+    const { lab: lab2, clock: clock2 } = await start();
     const upid2 = (await api(lab2, "/nodes/pve1/vzdump", { token: BRIDGE, form: { vmid: "100,101", storage: "local" } })).json.data;
     clock2.advance(95_000);
     const uuidless = (l: string[]) => l.map((x) => x.replace(/'[0-9a-f-]{36}'/, "'…'"));
@@ -193,10 +182,9 @@ describe("task lifecycle", () => {
   });
 
   it("a warning guest ends in WARNINGS: 1", async () => {
-    const clock = new ManualClock(T0);
     const sc = twoNodeScenario();
     sc.guests![1] = { ...sc.guests![1]!, warn: "no efidisk configured! Using temporary efivars disk." };
-    lab = await startLab({ scenario: sc, clock, authFailDelayMs: 0 });
+    const { lab, clock } = await start(sc);
     const upid = (await api(lab, "/nodes/pve1/vzdump", { token: BRIDGE, form: { vmid: 101, storage: "local" } })).json.data;
     clock.advance(60_000);
     expect((await api(lab, `/nodes/pve1/tasks/${enc(upid)}/status`)).json.data.exitstatus).toBe("WARNINGS: 1");
@@ -251,8 +239,7 @@ describe("task lifecycle", () => {
 
 describe("history from scenarios", () => {
   it("the demo's failed job task 2 h ago: 102 failed, 105 ok, exit `job errors`; 105 running at start", async () => {
-    const clock = new ManualClock(T0);
-    lab = await startLab({ scenario: "demo", clock, authFailDelayMs: 0, taskSpeed: 10 });
+    const { lab, clock } = await start("demo", 10);
     const tasks = (await api(lab, "/nodes/proxmox-home/tasks?source=all&typefilter=vzdump")).json.data;
     expect(tasks[0]).toMatchObject({ status: "RUNNING", id: "105" });
     const failed = tasks.find((t: { status: string }) => t.status === "job errors");
