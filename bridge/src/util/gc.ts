@@ -4,9 +4,10 @@ import vm from "node:vm";
 /**
  * A full garbage collection, on purpose. Used only right after the bridge dropped a large amount
  * of long-lived data at once (a storage listing of tens of thousands of archives replaced by its
- * new version, which happens when a backup ended on that storage): V8 would otherwise let the
- * old generation grow by that much, again and again, before its next full collection, and the
- * process would hold the difference. It costs tens of milliseconds, and only then.
+ * new version, which happens when a backup ended on that storage), and — through
+ * collectGarbageIfGrown — after a content cycle of a large lab grew the process: V8 would
+ * otherwise let the old generation grow by that much, again and again, before its next full
+ * collection, and the process would hold the difference. It costs tens of milliseconds, and only then.
  * Node exposes gc() only with --expose-gc; setting the flag at run time makes it available to
  * contexts created afterwards.
  */
@@ -23,4 +24,20 @@ export function collectGarbage(): boolean {
   if (!gc) return false;
   gc();
   return true;
+}
+
+/** RSS right after the last collection made by collectGarbageIfGrown. */
+let rssAfterLast = 0;
+
+/**
+ * A full collection only when the process grew by more than `slackBytes` since the last one made
+ * here: after a big read whose garbage V8 would otherwise keep until its own timing, without
+ * paying a collection every time (a full one also makes V8 shrink its heap and collect more often
+ * afterwards).
+ */
+export function collectGarbageIfGrown(slackBytes: number): boolean {
+  if (process.memoryUsage.rss() - rssAfterLast <= slackBytes) return false;
+  const done = collectGarbage();
+  rssAfterLast = process.memoryUsage.rss();
+  return done;
 }
