@@ -12,6 +12,8 @@ import vm from "node:vm";
  * contexts created afterwards.
  */
 let gc: (() => void) | null | undefined;
+/** RSS right after the last collection made here, whatever asked for it. */
+let rssAfterLast = 0;
 export function collectGarbage(): boolean {
   if (gc === undefined) {
     try {
@@ -23,21 +25,16 @@ export function collectGarbage(): boolean {
   }
   if (!gc) return false;
   gc();
+  rssAfterLast = process.memoryUsage.rss();
   return true;
 }
 
-/** RSS right after the last collection made by collectGarbageIfGrown. */
-let rssAfterLast = 0;
-
 /**
  * A full collection only when the process grew by more than `slackBytes` since the last one made
- * here: after a big read whose garbage V8 would otherwise keep until its own timing, without
- * paying a collection every time (a full one also makes V8 shrink its heap and collect more often
- * afterwards).
+ * here (for any reason): after a big read whose garbage V8 would otherwise keep until its own
+ * timing, without paying a collection every time (a full one also makes V8 shrink its heap and
+ * collect more often afterwards).
  */
 export function collectGarbageIfGrown(slackBytes: number): boolean {
-  if (process.memoryUsage.rss() - rssAfterLast <= slackBytes) return false;
-  const done = collectGarbage();
-  rssAfterLast = process.memoryUsage.rss();
-  return done;
+  return process.memoryUsage.rss() - rssAfterLast > slackBytes && collectGarbage();
 }
