@@ -27,7 +27,10 @@ function events(s: Stack, id: string, since = 0) {
 }
 async function waitEvent(s: Stack, id: string, type: string, since = 0, timeoutMs = 15_000) {
   // Typed before the schema check: ajv's guard (`data is unknown`) would narrow `any` to unknown.
-  const ev: Record<string, any> = await s.observer.until(`${type} on ${id}`, () => events(s, id, since).find((e) => e.event_type === type), timeoutMs);
+  const ev: Record<string, any> = await s.observer.until(`${type} on ${id}`, () => events(s, id, since).find((e) => e.event_type === type), timeoutMs).catch((e: Error) => {
+    // What happened instead (a verify_failed "not_run" names the SSH trouble).
+    throw new Error(`${e.message}\nevents on ${id}: ${JSON.stringify(events(s, id))}`);
+  });
   const v = schemaValidator("event");
   if (!v(ev)) throw new Error(describeErrors(v));
   return ev;
@@ -198,7 +201,7 @@ describe("verify over SSH", () => {
       const st = await s.observer.until(`${id} checked by the bridge`, () => s.observer.json(STATE(id))?.last_verification, 30_000).catch((e: Error) => {
         // What the bridge did instead: its verification log lines, the audit, the commands the node saw.
         const lines = s.logs.filter((l) => /verif|ssh/i.test(l)).slice(-20);
-        throw new Error(`${e.message}\nlog:\n${lines.join("")}\naudit: ${JSON.stringify(s.service.bridge.store.readAudit())}\nssh: ${JSON.stringify(holder.ssh!.commands)}\nstate: ${JSON.stringify(s.observer.json(STATE(id)))}`);
+        throw new Error(`${e.message}\nlog:\n${lines.join("")}\naudit: ${JSON.stringify(s.service.bridge.store.readAudit())}\nstate: ${JSON.stringify(s.observer.json(STATE(id)))}\nevents on ${id}: ${JSON.stringify(events(s, id))}\nssh: ${JSON.stringify(holder.ssh!.commands)}`);
       });
       expect(st).toMatchObject({ ok: true });
     }
