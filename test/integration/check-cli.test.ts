@@ -9,6 +9,7 @@ import { startEmbeddedBroker, type EmbeddedBroker } from "../../bridge/src/demo/
 import { startOffsiteLabs } from "../../bridge/src/commands/demo.js";
 import { dsmLabSourceConfig } from "../../bridge/src/lab/dsm/index.js";
 import { pbsLabSourceConfig } from "../../bridge/src/lab/pbs/index.js";
+import { ed25519KeyPair, startSshDouble } from "../../bridge/src/lab/ssh-double.js";
 
 const cli = path.resolve(import.meta.dirname, "../../bridge/dist/cli.js");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "b2m-check-"));
@@ -129,5 +130,46 @@ state_dir: ${path.join(dir, "state")}
     expect(bad.code).toBe(1);
     expect(bad.out).toMatch(/FAIL\s+synology '[^']+': .*(password|account)/i);
     expect(bad.out).not.toContain(nas.password);
+  });
+
+  it("logs in over SSH with the pinned host key and names a wrong host key or a key the node refuses", async () => {
+    const token = lab.tokens[0]!;
+    const node = await startSshDouble(lab);
+    try {
+      const keyFile = write("id_ed25519", node.clientPrivateKey);
+      const otherKey = write("other_ed25519", ed25519KeyPair().private);
+      const withSsh = (hostKey: string, key = keyFile) =>
+        config(token) +
+        `    ssh:
+      host: 127.0.0.1
+      port: ${node.port}
+      private_key_file: ${key}
+      host_key: "${hostKey}"
+      nodes: { proxmox-home: { host: 127.0.0.1, port: ${node.port}, host_key: "${node.hostKeyFingerprint}" } }
+`;
+      const r = await check(write("ssh.yaml", withSsh(node.hostKeyFingerprint)), { PVE_SECRET: token.secret });
+      expect(r.out).toMatch(/ok\s+proxmox 'pve': ssh default root@127\.0\.0\.1:\d+: host key matches, logged in, pve-manager\/9\.\d+\.\d+\//);
+      expect(r.out).toMatch(/ok\s+proxmox 'pve': ssh node 'proxmox-home' root@127\.0\.0\.1:\d+: host key matches/);
+      expect(r.code).toBe(0);
+      expect(node.commands).toEqual(["pveversion", "pveversion"]);
+
+      const wrongHost = await check(write("ssh-hostkey.yaml", withSsh(`SHA256:${"A".repeat(43)}`)), { PVE_SECRET: token.secret });
+      expect(wrongHost.code).toBe(1);
+      expect(wrongHost.out).toMatch(/FAIL\s+proxmox 'pve': ssh default .*: host key SHA256:\S+ does not match the pinned SHA256:A{43}; refusing to connect/);
+      expect(wrongHost.out).toMatch(/ok\s+proxmox 'pve': ssh node 'proxmox-home'/); // the per-node entry pins its own key
+
+      const refused = await check(write("ssh-key.yaml", withSsh(node.hostKeyFingerprint, otherKey)), { PVE_SECRET: token.secret });
+      expect(refused.code).toBe(1);
+      expect(refused.out).toMatch(/FAIL\s+proxmox 'pve': ssh default .*: authentication failed for user root/);
+      expect(refused.out).not.toContain("PRIVATE KEY");
+
+      const garbled = write("garbled_key", "-----BEGIN OPENSSH PRIVATE KEY-----\nbm90IGEga2V5\n-----END OPENSSH PRIVATE KEY-----\n");
+      const unreadable = await check(write("ssh-garbled.yaml", withSsh(node.hostKeyFingerprint, garbled)), { PVE_SECRET: token.secret });
+      expect(unreadable.code).toBe(1);
+      expect(unreadable.out).toMatch(/FAIL\s+proxmox 'pve': ssh default .*: Cannot parse privateKey/);
+      expect(node.commands).toHaveLength(3); // only the good host key of the second run got that far
+    } finally {
+      await node.stop();
+    }
   });
 });

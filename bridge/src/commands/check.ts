@@ -1,6 +1,6 @@
 import mqtt from "mqtt";
 import fs from "node:fs";
-import { ConfigError, loadConfig, type Config } from "../config/load.js";
+import { ConfigError, loadConfig, type Config, type SshConfig } from "../config/load.js";
 import { PveHttp, PveError } from "../sources/pve/http.js";
 import { permissionsSchema, resourcesSchema, versionSchema } from "../sources/pve/schemas.js";
 import { Permissions } from "../sources/pve/permissions.js";
@@ -9,6 +9,8 @@ import { deviceTokenFile } from "../sources/dsm/source.js";
 import { PbsClient } from "../sources/pbs/client.js";
 import { Datastores, Permissions as PbsPermissionsSchema } from "../sources/pbs/schemas.js";
 import { PbsPermissions } from "../sources/pbs/permissions.js";
+import { sshExec } from "../sources/ssh/client.js";
+import { sshTargetFor } from "../actions/verifier.js";
 
 export interface CheckLine {
   ok: boolean;
@@ -52,10 +54,38 @@ export async function checkConfig(file: string, env: NodeJS.ProcessEnv = process
     } finally {
       await http.close();
     }
+    if (px.ssh) lines.push(...(await checkSsh(px.name, px.ssh)));
   }
   for (const nas of cfg.synology ?? []) lines.push(await checkSynology(cfg, nas));
   for (const pbs of cfg.pbs ?? []) lines.push(...(await checkPbs(pbs)));
   lines.push(await checkMqtt(cfg));
+  return lines;
+}
+
+/**
+ * Verification, restore checks and `backup.method: ssh` need SSH to each node: log in to the default
+ * host and to every per-node entry, with the pinned host key, and run `pveversion` (a Proxmox VE
+ * node answers; anything else is not the machine the config means). A bad key file, a wrong host
+ * key or a refused login shows here instead of at the first verification.
+ */
+async function checkSsh(source: string, ssh: SshConfig): Promise<CheckLine[]> {
+  const targets: [string, string | undefined][] = [["default", undefined], ...Object.keys(ssh.nodes).map((n): [string, string] => [`node '${n}'`, n])];
+  const lines: CheckLine[] = [];
+  for (const [label, node] of targets) {
+    const t = { ...sshTargetFor(ssh, node ?? ""), timeoutMs: Math.min(ssh.timeoutMs, 15_000) };
+    const where = `proxmox '${source}': ssh ${label} ${t.username}@${t.host}:${t.port}`;
+    try {
+      const r = await sshExec(t, "pveversion");
+      const first = (r.code === 0 ? r.stdout : r.stderr).trim().split("\n")[0] ?? "";
+      lines.push(
+        r.code === 0
+          ? { ok: true, text: `${where}: host key matches, logged in, ${first}` }
+          : { ok: false, text: `${where}: logged in, but \`pveversion\` failed (exit ${r.code}${first ? `: ${first}` : ""}) — is this a Proxmox VE node?` },
+      );
+    } catch (e) {
+      lines.push({ ok: false, text: `${where}: ${(e as Error).message}` });
+    }
+  }
   return lines;
 }
 

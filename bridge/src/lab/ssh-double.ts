@@ -10,7 +10,7 @@ const { Server, utils } = ssh2;
 /**
  * A Proxmox node's shell over real SSH (ssh2's server class), for the verify, restore and
  * "vzdump over SSH" paths. It understands the commands the bridge runs — `pvesm path`, `zstd`,
- * `gzip`/`zcat`, `vma verify`, `tar -t…`, `vzdump` — against the lab's archives (damaged ones
+ * `gzip`/`zcat`, `vma verify`, `tar -t…`, `vzdump`, `pveversion` (what `check` runs) — against the lab's archives (damaged ones
  * fail as the real tools do) and answers anything else with "command not found".
  */
 export interface SshDouble {
@@ -237,6 +237,8 @@ async function runCommand(state: LabState, lab: Lab, node: string, argv: string[
     }
     case "vzdump":
       return runVzdump(state, lab, node, args, ch);
+    case "pveversion":
+      return ok(`pve-manager/${state.version.version}/${state.version.repoid} (running kernel: 6.17.2-1-pve)\n`);
     default:
       return fail(127, `bash: ${cmd}: command not found`);
   }
