@@ -5,12 +5,12 @@ import { guestId } from "../policy/evaluate.js";
 import type { GuestState } from "../policy/types.js";
 import { PveError } from "../sources/pve/http.js";
 import type { PveSource, TaskEvent } from "../sources/pve/source.js";
-import { preloadSsh, SshError, sshExec, shq } from "../sources/ssh/client.js";
+import { preloadSsh, SshError, sshExec, sshTargetFor, shq } from "../sources/ssh/client.js";
 import type { Store } from "../state/store.js";
 import type { Clock } from "../util/clock.js";
 import { RestoreTester } from "./restore-test.js";
 import type { Outcome } from "./router.js";
-import { sshTargetFor, Verifier } from "./verifier.js";
+import { Verifier } from "./verifier.js";
 
 export interface ActionDeps {
   cfg: Config;

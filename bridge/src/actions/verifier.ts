@@ -1,23 +1,9 @@
 import type { SshConfig } from "../config/load.js";
 import type { Archive } from "../evidence.js";
 import type { Logger } from "../log.js";
-import { sshExec, type SshTarget } from "../sources/ssh/client.js";
+import { sshExec, sshTargetFor } from "../sources/ssh/client.js";
 import type { VerificationRecord } from "../state/store.js";
 import { pathCommand, verifyCommand } from "./verify-commands.js";
-
-/** Where to reach one node over SSH: the per-node entry, else the cluster default. */
-export function sshTargetFor(ssh: SshConfig, node: string): SshTarget {
-  const n = ssh.nodes[node];
-  return {
-    host: n?.host ?? ssh.host,
-    port: n?.port ?? ssh.port,
-    username: ssh.username,
-    ...(ssh.privateKey ? { privateKey: ssh.privateKey } : {}),
-    ...(ssh.password ? { password: ssh.password } : {}),
-    hostKey: n?.hostKey ?? ssh.hostKey,
-    timeoutMs: ssh.timeoutMs,
-  };
-}
 
 /**
  * Checks archive integrity on the node that holds it, over SSH: the path from `pvesm path`, then

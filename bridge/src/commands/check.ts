@@ -9,8 +9,7 @@ import { deviceTokenFile } from "../sources/dsm/source.js";
 import { PbsClient } from "../sources/pbs/client.js";
 import { Datastores, Permissions as PbsPermissionsSchema } from "../sources/pbs/schemas.js";
 import { PbsPermissions } from "../sources/pbs/permissions.js";
-import { sshExec } from "../sources/ssh/client.js";
-import { sshTargetFor } from "../actions/verifier.js";
+import { sshExec, sshTargetFor } from "../sources/ssh/client.js";
 
 export interface CheckLine {
   ok: boolean;

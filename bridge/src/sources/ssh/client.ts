@@ -1,5 +1,6 @@
 import crypto from "node:crypto";
 import type { Client } from "ssh2";
+import type { SshConfig } from "../../config/load.js";
 
 /**
  * ssh2 is loaded on the first SSH command, not at start: importing it allocates ~14 MB (its
@@ -22,6 +23,20 @@ export interface SshTarget {
   /** Pinned host key, OpenSSH form "SHA256:<base64 without padding>". Required: no trust-on-first-use. */
   hostKey: string;
   timeoutMs: number;
+}
+
+/** Where to reach one node over SSH: the per-node entry, else the cluster default. */
+export function sshTargetFor(ssh: SshConfig, node: string): SshTarget {
+  const n = ssh.nodes[node];
+  return {
+    host: n?.host ?? ssh.host,
+    port: n?.port ?? ssh.port,
+    username: ssh.username,
+    ...(ssh.privateKey ? { privateKey: ssh.privateKey } : {}),
+    ...(ssh.password ? { password: ssh.password } : {}),
+    hostKey: n?.hostKey ?? ssh.hostKey,
+    timeoutMs: ssh.timeoutMs,
+  };
 }
 
 export interface ExecResult {
