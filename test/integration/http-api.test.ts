@@ -6,7 +6,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Stack } from "../support/stack.js";
+import { startBroker, startStack, type Stack } from "../support/stack.js";
+import { startEmbeddedBroker } from "../../bridge/src/demo/broker.js";
 import { parseConfigText } from "../../bridge/src/config/load.js";
 import { expectSchema, startHttp, until, type TestHttp, startHttpStack } from "./http-helpers.js";
 
@@ -54,7 +55,10 @@ describe("HTTP API", () => {
     const h = await get("/healthz");
     expect(h.res.status).toBe(200);
     expectSchema("http-health", h.json());
-    expect(h.json()).toEqual({ status: "ok", mqtt: true, sources: [{ name: "pve", up: true, degraded: false }] });
+    expect(h.json()).toEqual({ status: "ok", mqtt: true, sources: [{ name: "pve", kind: "proxmox", up: true, degraded: false }] });
+    const live = await get("/livez");
+    expect(live.res.status).toBe(200);
+    expectSchema("http-live", live.json());
 
     const all = await get("/api/v1/guests");
     expect(all.res.status).toBe(200);
@@ -107,22 +111,66 @@ describe("HTTP API", () => {
 
   it("bad input is a clear 4xx error, never a crash", async () => {
     const auth = { authorization: `Bearer ${TOKEN}` };
+    const vzdumpsBefore = stack.lab.requests.filter((r) => r.method === "POST" && r.path.endsWith("/vzdump")).length;
     const malformed = await post("/api/v1/guests/home_101/backup", "{not json", auth);
     expect(malformed.res.status).toBe(400);
-    expect(malformed.json()).toEqual({ error: "malformed JSON body" });
+    expect(malformed.json()).toEqual({ error: 'the request body is not valid JSON; send a JSON object such as {"storage":"nas"}, or no body at all' });
     const badMode = await post("/api/v1/guests/home_101/backup", JSON.stringify({ mode: "turbo" }), auth);
     expect(badMode.res.status).toBe(400);
-    expect(badMode.json().error).toMatch(/malformed command: .*mode/);
+    expect(badMode.json().error).toBe("'mode' must be one of snapshot, suspend, stop (got 'turbo')");
     const big = await post("/api/v1/guests/home_101/backup", JSON.stringify({ request_id: "x".repeat(20_000) }), auth);
     expect(big.res.status).toBe(413);
-    expect(big.json()).toEqual({ error: "request body too large" });
+    expect(big.json()).toEqual({ error: "the request body is too large (at most 16 KiB)" });
     // The route decides the action: a body cannot turn a backup into something else.
     const sneaky = await post("/api/v1/guests/home_101/backup", JSON.stringify({ action: "set_tier", tier: "none" }), auth);
     expect(sneaky.res.status).toBe(400);
+    expect(sneaky.json().error).toBe("this route only starts backups: leave 'action' out of the body (got 'set_tier')");
     expect(stack.service.bridge.guest("home_101")!.tier).toBe("P2");
-    for (const r of [malformed, badMode, big, sneaky]) expectSchema("http-error", r.json());
+    const verify = await post("/api/v1/guests/home_101/backup", JSON.stringify({ action: "verify" }), auth);
+    expect(verify.res.status).toBe(400);
+    const extra = await post("/api/v1/guests/home_101/backup", JSON.stringify({ storage: "local", foo: 1 }), auth);
+    expect(extra.res.status).toBe(400);
+    expect(extra.json().error).toBe("unknown field 'foo' (valid fields: storage, mode, request_id, origin)");
+    for (const r of [malformed, badMode, big, sneaky, verify, extra]) expectSchema("http-error", r.json());
+    expect(stack.lab.requests.filter((r) => r.method === "POST" && r.path.endsWith("/vzdump")).length).toBe(vzdumpsBefore);
     const h = await get("/healthz");
     expect(h.res.status).toBe(200);
+  });
+
+  it("POST bodies: empty needs no Content-Type; otherwise a JSON object as application/json (415 for other types, 400 for arrays and scalars) — nothing starts", async () => {
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const vzdumps = () => stack.lab.requests.filter((r) => r.method === "POST" && r.path.endsWith("/vzdump")).length;
+    const before = vzdumps();
+    const send = (body: BodyInit | undefined, headers: Record<string, string> = {}) => get("/api/v1/guests/home_100/backup", { method: "POST", body, headers: { ...auth, ...headers } });
+    // JSON that is not an object: 400 with the sentence, never a backup.
+    for (const [body, kind] of [["[]", "an array"], ['["nas"]', "an array"], ['"nas"', "a string"], ["5", "a number"], ["null", "null"], ["true", "a boolean"]] as const) {
+      const r = await send(body, { "content-type": "application/json" });
+      expect([body, r.res.status]).toEqual([body, 400]);
+      expect(r.json()).toEqual({ error: `the request body must be a JSON object such as {"storage":"nas"} (got ${kind})` });
+    }
+    // A body in another type is refused, not ignored: 415 with what to send.
+    const plain = await send('{"storage":"nas"}', { "content-type": "text/plain" });
+    expect(plain.res.status).toBe(415);
+    expect(plain.json().error).toBe("the request body must be JSON sent with Content-Type: application/json (got Content-Type text/plain); send no body at all for no options");
+    const untyped = await send(new Uint8Array(Buffer.from('{"storage":"nas"}'))); // a body without Content-Type
+    expect(untyped.res.status).toBe(415);
+    expect(untyped.json().error).toMatch(/^the request body must be JSON sent with Content-Type: application\/json \(got no Content-Type\)/);
+    const form = await send("storage=nas", { "content-type": "application/x-www-form-urlencoded" });
+    expect(form.res.status).toBe(415);
+    const latin1 = await send('{"storage":"nas"}', { "content-type": "application/json; charset=latin1" });
+    expect(latin1.res.status).toBe(415);
+    expect(latin1.json().error).toBe("the request body must be UTF-8 (got charset latin1)");
+    for (const r of [plain, untyped, form, latin1]) expectSchema("http-error", r.json());
+    expect(vzdumps()).toBe(before);
+    // A charset parameter is fine: the body reaches the router (unknown guest → 404, nothing started).
+    const charset = await get("/api/v1/guests/home_999/backup", { method: "POST", body: '{"mode":"snapshot"}', headers: { ...auth, "content-type": "application/json; charset=UTF-8" } });
+    expect(charset.res.status).toBe(404);
+    expect(charset.json().error).toBe("unknown guest 'home_999'");
+    // An empty body without any Content-Type (the README's curl) means "no options": the backup starts.
+    const empty = await send(undefined);
+    expect(empty.res.status).toBe(202);
+    expectSchema("http-accepted", empty.json());
+    expect(vzdumps()).toBe(before + 1);
   });
 
   it("sends no CORS headers, on simple requests and on preflights", async () => {
@@ -178,4 +226,73 @@ describe("HTTP API", () => {
     for (const b of bodies) for (const s of secrets) expect(b).not.toContain(s);
     for (const l of [...http.logs, ...stack.logs]) for (const s of secrets) expect(l).not.toContain(s);
   });
+});
+
+describe("GET /healthz and /livez against real faults", () => {
+  let stack: Stack | undefined;
+  let broker: Awaited<ReturnType<typeof startBroker>> | undefined;
+  afterAll(async () => {
+    await stack?.stop();
+    await broker?.stop();
+  });
+
+  it("200 only with MQTT connected and a readable source; 503 with the reason when the source is down or the broker stopped; /livez 200 throughout", async () => {
+    broker = await startBroker("embedded");
+    const port = Number(new URL(broker.url).port);
+    stack = await startStack({ broker, lab: { scenario: "seed" }, pollMs: 300 });
+    const base = stack.service.httpUrl!;
+    const health = async () => {
+      const res = await fetch(`${base}/healthz`);
+      const body = await res.json();
+      expectSchema("http-health", body);
+      return { status: res.status, body };
+    };
+    const live = async () => {
+      const res = await fetch(`${base}/livez`);
+      const body = await res.json();
+      expectSchema("http-live", body);
+      expect(body).toEqual({ status: "alive" });
+      return res.status;
+    };
+    const healthIs = (status: number) => until(`healthz ${status}`, async () => ((await health()).status === status ? health() : undefined), 15_000);
+
+    // Both fine.
+    const ok = await healthIs(200);
+    expect(ok.body).toEqual({ status: "ok", mqtt: true, sources: [{ name: "pve", kind: "proxmox", up: true, degraded: false }] });
+    expect(await live()).toBe(200);
+
+    // The only Proxmox source is down: 503 with the reason.
+    stack.lab.control.setFault({ kind: "http500" });
+    const down = await healthIs(503);
+    expect(down.body.status).toBe("unhealthy");
+    expect(down.body.mqtt).toBe(true);
+    expect(down.body.reason).toMatch(/^no source is readable: proxmox 'pve' is unreachable: .*HTTP 500/);
+    expect(down.body.sources[0]).toMatchObject({ name: "pve", up: false, error: expect.stringMatching(/HTTP 500/) });
+    expect(await live()).toBe(200);
+    stack.lab.control.setFault(null);
+    await healthIs(200);
+
+    // Unreadable answers (degraded) are not readable either.
+    stack.lab.control.setFault({ kind: "garbage", pathPrefix: "/api2/json/cluster/resources" });
+    const garbage = await healthIs(503);
+    expect(garbage.body.reason).toMatch(/^no source is readable: proxmox 'pve' (is unreachable|answers but could not be read): .*not JSON/);
+    stack.lab.control.setFault(null);
+    await healthIs(200);
+
+    // The broker stopped: 503 "MQTT broker not connected"; and with the source down as well, both reasons.
+    await broker.stop();
+    const noMqtt = await healthIs(503);
+    expect(noMqtt.body).toMatchObject({ status: "unhealthy", mqtt: false, reason: "MQTT broker not connected" });
+    expect(await live()).toBe(200);
+    stack.lab.control.setFault({ kind: "http500" });
+    const both = await until("both reasons", async () => ((await health()).body.reason?.includes("no source") ? health() : undefined), 15_000);
+    expect(both.body.reason).toMatch(/^MQTT broker not connected; no source is readable: proxmox 'pve' is unreachable: /);
+    expect(await live()).toBe(200);
+
+    // Everything back (a broker on the same port): 200 again.
+    stack.lab.control.setFault(null);
+    const again = await startEmbeddedBroker(port);
+    broker = { url: again.url, stop: again.close };
+    await healthIs(200);
+  }, 60_000);
 });

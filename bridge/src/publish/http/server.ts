@@ -57,11 +57,28 @@ export function createHttpApp(bridge: Bridge, token: string | undefined, log: Lo
     const status = err.status && err.status >= 400 && err.status < 600 ? err.status : 500;
     if (status >= 500) log.error({ err: err.message }, "HTTP request failed");
     else log.debug({ err: err.message, status }, "HTTP request refused");
-    const message =
-      err.type === "entity.too.large" ? "request body too large" : err.type === "entity.parse.failed" ? "malformed JSON body" : status < 500 ? err.message : "internal error";
+    const message = bodyError(err) ?? (status < 500 ? err.message : "internal error");
     if (!res.headersSent) res.status(status).json({ error: message });
   });
   return app;
+}
+
+/** body-parser's refusals as sentences (its own messages are terse: "request entity too large"). */
+function bodyError(err: Error & { type?: string; limit?: number; charset?: string; encoding?: string }): string | undefined {
+  switch (err.type) {
+    case "entity.too.large":
+      return `the request body is too large (at most ${(err.limit ?? 0) >= 1048576 ? `${Math.round((err.limit ?? 0) / 1048576)} MiB` : `${Math.round((err.limit ?? 0) / 1024)} KiB`})`;
+    case "entity.parse.failed":
+      return "the request body could not be parsed";
+    case "charset.unsupported":
+      return `the request body must be UTF-8 (got charset ${String(err.charset).slice(0, 40)})`;
+    case "encoding.unsupported":
+      return `the request body's Content-Encoding ${String(err.encoding).slice(0, 40)} is not supported (send it uncompressed, or gzip, deflate or br)`;
+    case "request.aborted":
+      return "the request was aborted before its body arrived";
+    default:
+      return undefined;
+  }
 }
 
 export async function startHttpServer(app: express.Express, host: string, port: number): Promise<{ server: http.Server; url: string }> {
