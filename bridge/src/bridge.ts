@@ -72,7 +72,7 @@ export class Bridge {
     this.topics = new Topics(cfg.mqtt.baseTopic, cfg.mqtt.discoveryPrefix, cfg.site);
     this.sources = cfg.proxmox.map((p) => new PveSource(p, log.child({ source: p.name }), () => this.clock.now()));
     for (const s of this.sources) s.onTask = (e) => this.onTaskEvent(e);
-    this.store = new Store(cfg.stateDir);
+    this.store = new Store(cfg.stateDir, { log });
     this.actions = new GuestActions({
       cfg,
       sources: this.sources,
@@ -91,7 +91,7 @@ export class Bridge {
       sourceUrls: Object.fromEntries(cfg.proxmox.map((p) => [p.name, p.url])),
       tierIds: Object.keys(cfg.tiers),
     };
-    this.overridesFile = new JsonFile(path.join(cfg.stateDir, "tier-overrides.json"), {});
+    this.overridesFile = this.store.tierOverridesFile;
     this.overrides = this.overridesFile.read();
     this.router = new CommandRouter(
       {

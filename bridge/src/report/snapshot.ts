@@ -3,7 +3,6 @@
  * the pure policy evaluates them. Used by the `report` and `plan`/`apply` commands, which must
  * not need MQTT.
  */
-import path from "node:path";
 import type { Config } from "../config/load.js";
 import type { Evidence } from "../evidence.js";
 import type { Logger } from "../log.js";
@@ -12,8 +11,7 @@ import type { PolicyResult } from "../policy/types.js";
 import { PveSource } from "../sources/pve/source.js";
 import { mergeEvidence } from "../sources/pve/merge.js";
 import { versionSchema } from "../sources/pve/schemas.js";
-import { JsonFile } from "../state/json-file.js";
-import { Store } from "../state/store.js";
+import { Store, tierOverridesFile } from "../state/store.js";
 import { OffsiteSources } from "../sources/offsite.js";
 import type { SourceHealth } from "../evidence.js";
 
@@ -28,8 +26,8 @@ export interface Snapshot {
 }
 
 /** The tier overrides set from Home Assistant (kept by the service in state_dir). */
-export function readOverrides(cfg: Config): Record<string, string> {
-  return new JsonFile<Record<string, string>>(path.join(cfg.stateDir, "tier-overrides.json"), {}).read();
+export function readOverrides(cfg: Config, log?: Logger): Record<string, string> {
+  return tierOverridesFile(cfg.stateDir, { log, readOnly: true }).read();
 }
 
 /**
@@ -40,7 +38,7 @@ export async function takeSnapshot(cfg: Config, log: Logger, now: () => number =
   const sources = cfg.proxmox.map((p) => new PveSource(p, log.child({ source: p.name }), now));
   const offsite = new OffsiteSources(cfg, log.child({ part: "offsite" }), now);
   await Promise.all([...sources.map((s) => s.refresh({ content: true })), offsite.refreshAll()]);
-  const store = new Store(cfg.stateDir);
+  const store = new Store(cfg.stateDir, { log, readOnly: true });
   const evidence: Evidence = {
     ...mergeEvidence(sources),
     ...store.evidence(),
@@ -48,7 +46,7 @@ export async function takeSnapshot(cfg: Config, log: Logger, now: () => number =
     ...(offsite.configured ? { offsite: offsite.evidence() } : {}),
   };
   const t = now();
-  const result = evaluate({ site: cfg.site, tiers: cfg.tiers, guestTiers: cfg.guestTiers, overrides: readOverrides(cfg), evidence, now: t });
+  const result = evaluate({ site: cfg.site, tiers: cfg.tiers, guestTiers: cfg.guestTiers, overrides: readOverrides(cfg, log), evidence, now: t });
   return {
     sources,
     offsiteHealth: offsite.health().map((h) => h.health),

@@ -1,7 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
+import { z } from "zod";
 import type { Evidence } from "../evidence.js";
-import { JsonFile } from "./json-file.js";
+import type { Logger } from "../log.js";
+import { JsonFile, type ReadProblem } from "./json-file.js";
 
 /** A vzdump (or restore test) the bridge started and has not seen end yet. */
 export interface InflightTask {
@@ -48,6 +50,70 @@ export interface AuditRecord {
 
 const KEEP_RECORDS = 5000;
 
+/*
+ * The shapes of the state files. Fields the bridge reads are checked; fields it does not know
+ * (written by a newer version) are kept as they are.
+ */
+const int = z.number().int();
+const time = z.number().finite();
+const inflightSchema: z.ZodType<InflightTask> = z.looseObject({
+  kind: z.enum(["backup", "restore_test"]),
+  source: z.string(),
+  upid: z.string().min(1),
+  node: z.string(),
+  vmid: int,
+  startedMs: time,
+  origin: z.string(),
+});
+const verificationSchema: z.ZodType<VerificationRecord> = z.looseObject({
+  source: z.string(),
+  vmid: int,
+  volid: z.string(),
+  timeMs: time,
+  ok: z.boolean(),
+  method: z.enum(["ssh", "pbs"]),
+  reason: z.string().optional(),
+});
+const restoreSchema: z.ZodType<RestoreRecord> = z.looseObject({
+  source: z.string(),
+  vmid: int,
+  volid: z.string(),
+  scratchVmid: int,
+  timeMs: time,
+  durationMs: z.number().finite(),
+  ok: z.boolean(),
+  reason: z.string().optional(),
+  cleanedUp: z.boolean(),
+});
+const auditSchema: z.ZodType<AuditRecord> = z.looseObject({
+  time: z.string(),
+  action: z.string(),
+  target: z.string(),
+  origin: z.string(),
+  result: z.enum(["accepted", "rejected", "finished", "failed"]),
+  detail: z.string().optional(),
+});
+/** Guest id → tier id, set from Home Assistant. */
+const tierOverridesSchema = z.record(z.string(), z.string());
+
+const were = (n: number | undefined, one: string, many: string) => (n === 1 ? `${one} was` : `${n === undefined ? "" : `${n} `}${many} were`);
+
+export interface StoreOptions {
+  /** Where the one line about each unreadable state file goes. */
+  log?: Logger;
+  /** Leave unreadable files where they are (report, plan: they change nothing in state_dir). */
+  readOnly?: boolean;
+}
+
+/** tier-overrides.json: the tiers set from Home Assistant, validated like every state file. */
+export function tierOverridesFile(dir: string, opts: StoreOptions = {}): JsonFile<Record<string, string>> {
+  return new JsonFile<Record<string, string>>(path.join(dir, "tier-overrides.json"), {}, {
+    schema: tierOverridesSchema,
+    loss: (n) => (n === undefined ? "every tier set from Home Assistant is forgotten and those guests are back on their configured tier" : `${n === 1 ? "that guest is" : "those guests are"} back on ${n === 1 ? "its" : "their"} configured tier`),
+    ...opts,
+  });
+}
+
 /**
  * What no upstream remembers for us, in state_dir: in-flight task ids (so a restart — even after
  * kill -9 — resumes following them), verification and restore-test results, and an append-only
@@ -59,19 +125,44 @@ export class Store {
   private readonly verificationsFile: JsonFile<VerificationRecord[]>;
   private readonly restoresFile: JsonFile<RestoreRecord[]>;
   private readonly auditPath: string;
+  /** tier-overrides.json (read and written by the bridge's set_tier). */
+  readonly tierOverridesFile: JsonFile<Record<string, string>>;
   inflight: InflightTask[];
   verifications: VerificationRecord[];
   restores: RestoreRecord[];
   lastError: string | undefined;
+  /** What was wrong with the state files when they were read (each also logged once). */
+  readonly problems: ReadProblem[] = [];
+  private auditSkipReported = false;
+  private auditNeedsNewline: boolean;
 
-  constructor(readonly dir: string) {
-    this.inflightFile = new JsonFile(path.join(dir, "inflight.json"), []);
-    this.verificationsFile = new JsonFile(path.join(dir, "verifications.json"), []);
-    this.restoresFile = new JsonFile(path.join(dir, "restore-tests.json"), []);
+  /** Never throws: an unreadable file is moved aside, logged, and its content starts empty. */
+  constructor(
+    readonly dir: string,
+    private readonly opts: StoreOptions = {},
+  ) {
+    this.inflightFile = new JsonFile<InflightTask[]>(path.join(dir, "inflight.json"), [], {
+      schema: z.array(inflightSchema),
+      loss: (n) => `the bridge will not report the end of ${n === undefined ? "the backups and restore tests that were" : were(n, "a backup or restore test that", "backups or restore tests that")} running before this start`,
+      ...opts,
+    });
+    this.verificationsFile = new JsonFile<VerificationRecord[]>(path.join(dir, "verifications.json"), [], {
+      schema: z.array(verificationSchema),
+      loss: (n) => `${n === undefined ? "earlier archive verification results are" : n === 1 ? "that verification result is" : "those verification results are"} forgotten, so those archives count as not verified until they are verified again`,
+      ...opts,
+    });
+    this.restoresFile = new JsonFile<RestoreRecord[]>(path.join(dir, "restore-tests.json"), [], {
+      schema: z.array(restoreSchema),
+      loss: (n) => `${n === undefined ? "earlier restore test results are" : n === 1 ? "that restore test result is" : "those restore test results are"} forgotten until the next restore test`,
+      ...opts,
+    });
+    this.tierOverridesFile = tierOverridesFile(dir, opts);
     this.auditPath = path.join(dir, "audit.jsonl");
     this.inflight = this.inflightFile.read();
     this.verifications = this.verificationsFile.read();
     this.restores = this.restoresFile.read();
+    for (const f of [this.inflightFile, this.verificationsFile, this.restoresFile]) if (f.problem) this.problems.push(f.problem);
+    this.auditNeedsNewline = endsWithoutNewline(this.auditPath);
   }
 
   /** Returns false when the record could not be made durable (the caller must not acknowledge). */
@@ -99,7 +190,10 @@ export class Store {
   audit(r: AuditRecord): void {
     try {
       fs.mkdirSync(this.dir, { recursive: true });
-      fs.appendFileSync(this.auditPath, JSON.stringify(r) + "\n", { mode: 0o600 });
+      // A line cut off by a crash is closed first, so it does not swallow this record.
+      const prefix = this.auditNeedsNewline ? "\n" : "";
+      fs.appendFileSync(this.auditPath, prefix + JSON.stringify(r) + "\n", { mode: 0o600 });
+      this.auditNeedsNewline = false;
     } catch (e) {
       this.lastError = `audit log: ${(e as Error).message}`;
     }
@@ -114,18 +208,57 @@ export class Store {
     };
   }
 
+  /** The last `limit` readable records of the audit; a damaged line is skipped, never the whole log. */
   readAudit(limit = 200): AuditRecord[] {
+    let text: string;
     try {
-      const lines = fs.readFileSync(this.auditPath, "utf8").trim().split("\n").filter(Boolean);
-      return lines.slice(-limit).map((l) => JSON.parse(l) as AuditRecord);
+      text = fs.readFileSync(this.auditPath, "utf8");
     } catch {
       return [];
     }
+    const out: AuditRecord[] = [];
+    let skipped = 0;
+    const lines = text.split("\n");
+    for (let i = lines.length - 1; i >= 0 && out.length < limit; i--) {
+      const line = lines[i]!.trim();
+      if (!line) continue;
+      let rec: AuditRecord | undefined;
+      try {
+        const r = auditSchema.safeParse(JSON.parse(line));
+        if (r.success) rec = r.data;
+      } catch {
+        /* not JSON */
+      }
+      if (rec) out.push(rec);
+      else skipped++;
+    }
+    if (skipped && !this.auditSkipReported) {
+      this.auditSkipReported = true;
+      this.opts.log?.warn({ file: this.auditPath, skipped }, `audit.jsonl has ${skipped === 1 ? "a line" : `${skipped} lines`} that could not be read; ${skipped === 1 ? "it is" : "they are"} skipped and the rest of the audit is shown`);
+    }
+    return out.reverse();
   }
 
   private save<T>(file: JsonFile<T>, value: T): boolean {
     const err = file.write(value);
     this.lastError = err;
     return err === undefined;
+  }
+}
+
+/** True when the file exists, is not empty and its last byte is not a newline. */
+function endsWithoutNewline(file: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, "r");
+    const size = fs.fstatSync(fd).size;
+    if (size === 0) return false;
+    const b = Buffer.alloc(1);
+    fs.readSync(fd, b, 0, 1, size - 1);
+    return b[0] !== 0x0a;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
 }
