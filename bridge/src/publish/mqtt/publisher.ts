@@ -247,12 +247,15 @@ export class MqttPublisher {
       if (retain && payload.length && topic.startsWith(t.deviceConfigPrefix) && !this.cleanupDone) this.foundConfigs.add(topic);
       return;
     }
-    if (retain) return; // never act on a retained command (it would re-run at every restart)
+    // An empty message clears a retained command: nothing was asked.
+    if (!payload.length) return void this.log.debug({ topic }, "empty command ignored (a retained command was cleared)");
+    if (retain) return void this.log.info({ topic }, "ignoring a command retained from before the bridge started (clear it by publishing an empty retained message)");
     if (topic === t.bridgeCommand) return this.handlers.onCommand({ kind: "bridge" }, payload);
-    const m = /\/guest\/([^/]+)\/command$/.exec(topic);
-    if (m) this.handlers.onCommand({ kind: "guest", id: m[1]! }, payload);
-    const off = /\/(hyperbackup|pbs)\/([^/]+)\/command$/.exec(topic);
-    if (off) this.handlers.onCommand({ kind: off[1] as "hyperbackup" | "pbs", id: off[2]! }, payload);
+    // <base>/<guest|hyperbackup|pbs>/<id>/command, the id one non-empty level ('+' also matches an empty one).
+    const parts = topic.startsWith(`${t.base}/`) ? topic.slice(t.base.length + 1).split("/") : [];
+    const kind = parts[0];
+    if (parts.length === 3 && parts[1] && parts[2] === "command" && (kind === "guest" || kind === "hyperbackup" || kind === "pbs")) return this.handlers.onCommand({ kind, id: parts[1] }, payload);
+    this.log.debug({ topic }, `ignoring a message on a malformed command topic (expected ${t.base}/guest/<id>/command)`);
   }
 }
 
