@@ -21,16 +21,29 @@ import {
   pbsDeviceId,
   pbsKey,
 } from "../publish/mqtt/offsite-discovery.js";
+import { ActionGuard, type GuardClaim } from "../actions/guard.js";
 import { SynologySource } from "./dsm/source.js";
 import { PbsSource } from "./pbs/source.js";
 
 const FAST_POLL_MS = 3000;
+/** A Hyper Backup run the NAS never showed as running is taken as over after this long. */
+const HB_NEVER_SEEN_MS = 2 * 60_000;
+
+/** Who asked for a run / verify (named when a second one is refused). */
+export type Requester = Omit<GuardClaim, "what">;
 
 export class OffsiteSources {
   readonly nas: SynologySource[];
   readonly pbs: PbsSource[];
   private readonly timers = new Set<NodeJS.Timeout>();
   private stopped = false;
+  /**
+   * One "run now" per Hyper Backup task and one "verify now" per PBS datastore, from the command
+   * to the end of the work (a NAS refresh that shows the task idle again, the PBS task stopped).
+   */
+  readonly guard: ActionGuard;
+  /** Hyper Backup runs this bridge started: seen busy on the NAS yet? */
+  private readonly hbRuns = new Map<string, { seenBusy: boolean }>();
   /** Retained topics (configs + states) this run published, to clear devices that disappear. */
   private published = new Set<string>();
 
@@ -46,6 +59,7 @@ export class OffsiteSources {
     this.nas = (cfg.synology ?? []).map((n) => new SynologySource(n, log.child({ source: n.name }), now, cfg.stateDir, secret));
     this.pbs = (cfg.pbs ?? []).map((b) => new PbsSource(b, log.child({ source: b.name }), now));
     this.fastPollMs = opts.fastPollMs ?? FAST_POLL_MS;
+    this.guard = new ActionGuard(now, log);
   }
   private readonly fastPollMs: number;
 
@@ -54,7 +68,8 @@ export class OffsiteSources {
   }
 
   async refreshAll(): Promise<void> {
-    await Promise.all([...this.nas.map((s) => s.refresh()), ...this.pbs.map((s) => s.refresh())]);
+    await Promise.all([...this.nas.map((s) => s.refresh()), ...this.pbs.map((s) => s.refresh().then(() => this.followVerifies(s)))]);
+    this.settleRuns();
   }
 
   /** Polls each source on its own interval (a NAS with a running task every few seconds); calls onChange after each poll. */
@@ -73,8 +88,12 @@ export class OffsiteSources {
       }, ms());
       this.timers.add(t);
     };
-    for (const s of this.nas) schedule(() => (s.tasks.some((t) => t.status !== "none" || t.lastResult === "backingup") ? Math.min(this.fastPollMs, s.cfg.pollIntervalMs) : s.cfg.pollIntervalMs), () => s.refresh());
-    for (const s of this.pbs) schedule(() => s.cfg.pollIntervalMs, () => s.refresh());
+    for (const s of this.nas)
+      schedule(
+        () => (s.tasks.some((t) => t.status !== "none" || t.lastResult === "backingup") ? Math.min(this.fastPollMs, s.cfg.pollIntervalMs) : s.cfg.pollIntervalMs),
+        () => s.refresh().then(() => this.settleRuns()),
+      );
+    for (const s of this.pbs) schedule(() => s.cfg.pollIntervalMs, () => s.refresh().then(() => this.followVerifies(s)));
   }
 
   async stop(): Promise<void> {
@@ -139,33 +158,94 @@ export class OffsiteSources {
     return next;
   }
 
-  async runHyperBackup(key: string, publishEvent: (topic: string, payload: object) => void, base: string): Promise<Outcome> {
+  async runHyperBackup(key: string, publishEvent: (topic: string, payload: object) => void, base: string, by: Requester = { origin: "a command" }): Promise<Outcome> {
     const e = this.hbEntries().find((x) => x.key === key);
     if (!e) return { ok: false, reason: `unknown Hyper Backup task '${key}'` };
     if (!e.s.readable) return { ok: false, reason: `NAS '${e.s.name}' is not reachable: ${e.s.health.error ?? "unknown error"}` };
     if (e.t.status !== "none" || e.t.lastResult === "backingup") return { ok: false, reason: `Hyper Backup task '${e.t.name}' is busy (${e.t.status})` };
     if (e.t.state !== "backupable") return { ok: false, reason: `Hyper Backup task '${e.t.name}' cannot back up (state '${e.t.state}')` };
+    // Checked and claimed before the first await: presses while the NAS answers the first are refused.
+    const gk = hbKey(key);
+    const busy = this.guard.claim(gk, { what: `a run of Hyper Backup task '${e.t.name}'`, ...by });
+    if (busy) return { ok: false, reason: busy };
     try {
       await e.s.runTask(e.t.taskId);
     } catch (err) {
+      this.guard.release(gk);
       return { ok: false, reason: `the NAS refused to start '${e.t.name}': ${(err as Error).message}` };
     }
+    // Held until a refresh shows the task idle again (settleRuns).
+    this.hbRuns.set(gk, { seenBusy: false });
     publishEvent(offsiteTopics(base).hbEvent(key), { event_type: "run_started", time: new Date(this.now()).toISOString(), task: key, name: e.t.name });
     await e.s.refresh();
+    this.settleRuns();
     return { ok: true, detail: `Hyper Backup task '${e.t.name}' started` };
   }
 
-  async verifyDatastore(key: string): Promise<Outcome> {
+  /** Releases the guard of each started Hyper Backup run whose task the NAS shows idle again (or never showed busy for a while). */
+  private settleRuns(): void {
+    const now = this.now();
+    const entries = new Map(this.hbEntries().map((x) => [hbKey(x.key), x]));
+    for (const { key, sinceMs } of this.guard.entries()) {
+      const run = this.hbRuns.get(key);
+      if (!run) continue; // still being started (runHyperBackup holds it)
+      const e = entries.get(key);
+      if (!e) {
+        this.releaseRun(key);
+        continue;
+      }
+      if (!e.s.readable) continue;
+      const busy = e.t.status !== "none" || e.t.lastResult === "backingup";
+      if (busy) run.seenBusy = true;
+      else if (run.seenBusy || now - sinceMs >= HB_NEVER_SEEN_MS) this.releaseRun(key);
+    }
+  }
+
+  private releaseRun(key: string): void {
+    this.guard.release(key);
+    this.hbRuns.delete(key);
+  }
+
+  async verifyDatastore(key: string, by: Requester = { origin: "a command" }): Promise<Outcome> {
     const e = this.pbsEntries().find((x) => x.key === key);
     if (!e) return { ok: false, reason: `unknown PBS datastore '${key}'` };
     if (!e.s.readable) return { ok: false, reason: `PBS '${e.s.name}' is not reachable: ${e.s.health.error ?? "unknown error"}` };
     const refused = e.s.verifyRefusal(e.d.store);
     if (refused) return { ok: false, reason: refused };
+    // Checked and claimed before the first await, held until the PBS task is seen stopped (followVerifies).
+    const gk = pbsVerifyKey(e.s.name, e.d.store);
+    const busy = this.guard.claim(gk, { what: `a verification of PBS datastore '${e.d.store}'`, ...by });
+    if (busy) return { ok: false, reason: busy };
     try {
       const upid = await e.s.startVerify(e.d.store);
+      this.guard.bind(gk, upid);
       return { ok: true, upid, detail: `verify of ${e.d.store} started` };
     } catch (err) {
+      this.guard.release(gk);
       return { ok: false, reason: `PBS refused the verify: ${(err as Error).message}` };
     }
   }
+
+  /** After a PBS poll: release the guard of each verify this bridge started whose task stopped. */
+  private async followVerifies(s: PbsSource): Promise<void> {
+    const prefix = pbsVerifyKey(s.name, "");
+    for (const { key, upid } of this.guard.entries()) {
+      if (!upid || !key.startsWith(prefix)) continue;
+      try {
+        const st = await s.taskStatus(upid);
+        if (st.status === "stopped") this.guard.release(key);
+      } catch (err) {
+        // PBS answered but will not tell (no such task, task access not allowed): nothing to wait
+        // for. Network trouble: ask again on the next poll.
+        const kind = (err as { kind?: string }).kind;
+        if (kind === "http" || kind === "permission") {
+          this.log.warn({ upid, err: (err as Error).message }, "cannot follow the PBS verify this bridge started; a new verify of its datastore is accepted again");
+          this.guard.release(key);
+        }
+      }
+    }
+  }
 }
+
+const hbKey = (key: string) => `hyperbackup:${key}`;
+const pbsVerifyKey = (source: string, store: string) => `pbs-verify:${source}/${store}`;
