@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from "commander";
 import { ConfigError, loadConfig } from "./config/load.js";
-import { createLogger } from "./log.js";
+import { createLogger, LOG_FORMATS, setDefaultLogFormat, type LogFormat } from "./log.js";
 import { VERSION } from "./util/version.js";
 import { checkConfig } from "./commands/check.js";
 import { startService, stopOnSignals } from "./commands/run.js";
@@ -11,6 +11,11 @@ const port = (v: string) => {
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("not a port number");
   return n;
 };
+const logFormat = (v: string): LogFormat => {
+  if (!(LOG_FORMATS as readonly string[]).includes(v)) throw new InvalidArgumentError(`use ${LOG_FORMATS.join(" or ")}`);
+  return v as LogFormat;
+};
+const LOG_FORMAT_HELP = "json (one object a line: for services and log collectors) or pretty (for a person at a terminal)";
 const positive = (v: string) => {
   const n = Number(v);
   if (!(n > 0)) throw new InvalidArgumentError("must be a positive number");
@@ -28,10 +33,19 @@ const program = new Command()
   .description("Every Proxmox VE guest's backup state as a Home Assistant device over MQTT")
   .version(VERSION);
 
+program.addHelpText("after", "\nLogs are JSON lines by default; add --log-format pretty to run, demo, plan, apply or report for lines a person reads.");
+
+// --log-format of the command being run sets the format of every logger it makes.
+program.hook("preAction", (_program, command) => {
+  const f = command.opts().logFormat as LogFormat | undefined;
+  if (f) setDefaultLogFormat(f);
+});
+
 program
   .command("run")
   .description("run the bridge (the service)")
   .requiredOption("-c, --config <file>", "configuration file (YAML or JSON)")
+  .option("--log-format <format>", LOG_FORMAT_HELP, logFormat, "json")
   .action(async (o: { config: string }) => {
     let cfg;
     try {
@@ -68,6 +82,7 @@ program
   .option("--task-speed <factor>", "how much faster than real time simulated backups run", positive, 10)
   .option("--poll <seconds>", "seconds between polls of the simulated lab", positive, 5)
   .option("--log-level <level>", "log level", "info")
+  .option("--log-format <format>", LOG_FORMAT_HELP, logFormat, "json")
   .action(async (o: { scenario: string; mqttPort?: number; httpPort?: number; taskSpeed: number; poll: number; logLevel: string }) => {
     // The lab is loaded only here: production paths never import it.
     const { runDemo, printDemoBanner, demoStopOnSignals } = await import("./commands/demo.js");
@@ -87,6 +102,7 @@ program
   .description("show the PVE backup jobs the tiers imply against /cluster/backup (dry run; changes nothing)")
   .requiredOption("-c, --config <file>", "configuration file (YAML or JSON)")
   .option("--json", "print the plan as JSON")
+  .option("--log-format <format>", `${LOG_FORMAT_HELP}; logs go to stderr`, logFormat, "json")
   .action(async (o: { config: string; json?: boolean }) => {
     const { planCommand } = await import("./commands/plan.js");
     emit(await planCommand({ config: o.config, json: o.json }));
@@ -98,6 +114,7 @@ program
   .requiredOption("-c, --config <file>", "configuration file (YAML or JSON)")
   .option("-y, --yes", "really change PVE (without it, apply only shows what it would do)")
   .option("--json", "print the plan, the steps and the plan after applying as JSON")
+  .option("--log-format <format>", `${LOG_FORMAT_HELP}; logs go to stderr`, logFormat, "json")
   .action(async (o: { config: string; yes?: boolean; json?: boolean }) => {
     const { planCommand } = await import("./commands/plan.js");
     emit(await planCommand({ config: o.config, json: o.json, apply: true, yes: o.yes }));
@@ -107,6 +124,7 @@ program
   .command("report")
   .description("print the backup strategy document (Markdown) generated from config + live state")
   .requiredOption("-c, --config <file>", "configuration file (YAML or JSON)")
+  .option("--log-format <format>", `${LOG_FORMAT_HELP}; logs go to stderr`, logFormat, "json")
   .action(async (o: { config: string }) => {
     const { reportCommand } = await import("./commands/report.js");
     emit(await reportCommand(o.config));
