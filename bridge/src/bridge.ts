@@ -345,6 +345,7 @@ export class Bridge {
       const id = guestId(this.cfg.site, e.source, o.vmid, multi);
       const base = { time: new Date(this.clock.now()).toISOString(), guest: id, upid: e.upid, ...(e.requestId ? { request_id: e.requestId } : {}) };
       if (e.phase === "started") this.publisher.publishEvent(this.topics.guestEvent(id), { event_type: "backup_started", ...base });
+      else if (e.phase === "unknown") this.publisher.publishEvent(this.topics.guestEvent(id), { event_type: "backup_unknown", ...base, reason: e.reason ?? "Proxmox does not know the task" });
       else if (o.result === "failed") this.publisher.publishEvent(this.topics.guestEvent(id), { event_type: "backup_failed", ...base, result: "failed", error: o.error ?? e.exitstatus ?? "unknown error" });
       else this.publisher.publishEvent(this.topics.guestEvent(id), { event_type: "backup_finished", ...base, result: o.result });
     }

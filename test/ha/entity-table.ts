@@ -34,9 +34,10 @@ const onOff = (b: boolean) => exact(b ? "on" : "off");
 
 export const STATUS_OPTIONS = ["ok", "stale", "failed", "missing", "running", "unknown"] as const;
 export const TIER_OPTIONS = ["P0", "P1", "P2", "none"] as const;
-/** README: "backup_/verify_/restore_test_ started, finished, failed; command_rejected". */
+/** README: "backup_/verify_/restore_test_ started, finished, failed; backup_unknown; command_rejected". */
 export const EVENT_TYPES = [
   ...["backup", "verify", "restore_test"].flatMap((a) => ["started", "finished", "failed"].map((r) => `${a}_${r}`)),
+  "backup_unknown",
   "command_rejected",
 ] as const;
 

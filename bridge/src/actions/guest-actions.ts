@@ -8,6 +8,7 @@ import type { PveSource, TaskEvent } from "../sources/pve/source.js";
 import { preloadSsh, SshError, sshExec, sshTargetFor, shq } from "../sources/ssh/client.js";
 import type { Store } from "../state/store.js";
 import type { Clock } from "../util/clock.js";
+import { ActionGuard } from "./guard.js";
 import { RestoreTester } from "./restore-test.js";
 import type { Outcome } from "./router.js";
 import { Verifier } from "./verifier.js";
@@ -44,8 +45,14 @@ export function inQuietHours(window: string | undefined, at: Date): boolean {
 export class GuestActions {
   private readonly verifiers = new Map<string, Verifier>();
   private readonly restorers = new Map<string, RestoreTester>();
+  /**
+   * One backup, one verification and one restore test per guest at a time, from the command's
+   * acceptance to the end of its work (and one restore test per source: its scratch VMID).
+   */
+  readonly guard: ActionGuard;
 
   constructor(private readonly d: ActionDeps) {
+    this.guard = new ActionGuard(() => d.clock.now(), d.log);
     for (const s of d.sources) {
       if (s.cfg.ssh) {
         preloadSsh();
@@ -67,6 +74,10 @@ export class GuestActions {
       if (!source) continue;
       if (t.kind === "backup") {
         this.d.log.info({ upid: t.upid, vmid: t.vmid }, "resuming a backup started before the restart");
+        // Its guard again, so "Back up now" stays refused until its end is seen.
+        const g = source.guest(t.vmid);
+        const id = guestId(this.d.cfg.site, source.name, t.vmid, this.d.sources.length > 1);
+        if (!this.guard.claim(backupKey(id), { what: `a backup of ${g?.name ?? `guest ${t.vmid}`} (${t.vmid})`, origin: t.origin })) this.guard.bind(backupKey(id), t.upid);
         source.resumeTask(t.upid, t.node, t.vmid);
       } else {
         const tester = this.restorers.get(t.source);
@@ -98,13 +109,28 @@ export class GuestActions {
     const { g, source } = at;
     const tier = g.tier ? this.d.cfg.tiers[g.tier] : undefined;
     if (tier && !tier.allowManual) return this.refuse("backup", id, origin, `tier ${tier.id} does not allow manual backups (allow_manual: false)`);
-    if (g.running) return this.refuse("backup", id, origin, `a backup of ${g.name} (${g.vmid}) is already running`);
+    const what = `a backup of ${g.name} (${g.vmid})`;
+    if (g.running) return this.refuse("backup", id, origin, `${what} is already running`);
+    // Check and claim in one synchronous step, before the first await: a burst of presses while
+    // Proxmox still answers the first POST finds the guard taken.
+    const key = backupKey(g.id);
+    const busy = this.guard.claim(key, { what, origin, ...(opts.requestId ? { requestId: opts.requestId } : {}) });
+    if (busy) return this.refuse("backup", id, origin, busy);
     const b = source.cfg.backup;
     const options = { storage: opts.storage ?? b.storage, mode: opts.mode ?? b.mode, compress: b.compress, notesTemplate: b.notesTemplate, ...(opts.requestId ? { requestId: opts.requestId } : {}) };
+    // Released here unless handed to the task's end (onTaskEvent) or to the SSH session's end.
+    let handedOver = false;
     try {
-      if (b.method === "ssh") return await this.backupOverSsh(g, source, options, origin);
+      if (b.method === "ssh") {
+        const out = await this.backupOverSsh(g, source, options, origin, key);
+        handedOver = out.ok;
+        return out;
+      }
       const upid = await source.startBackup(g.vmid, options);
       if (!upid) return this.refuse("backup", id, origin, `Proxmox answered "OK" without starting a task: guest ${g.vmid} is not on node '${g.node}' any more`);
+      this.guard.bind(key, upid);
+      // A poll may have seen the task end while the POST's answer was on its way.
+      handedOver = !source.taskEnded(upid);
       if (!this.d.store.addInflight({ kind: "backup", source: source.name, upid, node: g.node, vmid: g.vmid, startedMs: this.d.clock.now(), origin })) {
         this.d.log.error({ err: this.d.store.lastError, upid }, "could not persist the running backup; a restart now would not report its end");
       }
@@ -114,11 +140,13 @@ export class GuestActions {
     } catch (e) {
       const msg = e instanceof PveError && e.kind === "permission" ? `${e.message} — the token needs VM.Backup on /vms/${g.vmid} and Datastore.AllocateSpace on the target storage` : (e as Error).message;
       return this.refuse("backup", id, origin, `Proxmox refused the backup: ${msg}`);
+    } finally {
+      if (!handedOver) this.guard.release(key);
     }
   }
 
   /** method: ssh — vzdump on the node; the task it registers is followed like any other (the poll sees it running). */
-  private async backupOverSsh(g: GuestState, source: PveSource, o: { storage?: string; mode: string; compress: string; notesTemplate: string; requestId?: string }, origin: string): Promise<Outcome> {
+  private async backupOverSsh(g: GuestState, source: PveSource, o: { storage?: string; mode: string; compress: string; notesTemplate: string; requestId?: string }, origin: string, key: string): Promise<Outcome> {
     const ssh = source.cfg.ssh;
     if (!ssh) return this.refuse("backup", g.id, origin, "backup.method is ssh but no ssh section is configured");
     const storage = o.storage ?? source.defaultBackupStorage(source.guest(g.vmid)!);
@@ -131,13 +159,17 @@ export class GuestActions {
         if (r.code !== 0) this.d.log.warn({ vmid: g.vmid, code: r.code }, "vzdump over SSH ended with an error");
       })
       .catch((e: Error) => this.d.event(g.id, { event_type: "backup_failed", time: new Date(this.d.clock.now()).toISOString(), guest: g.id, result: "failed", error: e.message }))
-      .finally(() => void source.refresh({ content: true }).then(() => this.d.publish()));
+      .finally(() => {
+        // vzdump over SSH returns when the backup ended: the guard's end.
+        this.guard.release(key);
+        void source.refresh({ content: true }).then(() => this.d.publish());
+      });
     // Let the next poll find the task PVE registered for it.
     setTimeout(() => void source.refresh().then(() => this.d.publish()), 500).unref();
     return { ok: true, detail: "vzdump started over SSH" };
   }
 
-  async verify(id: string, origin: string): Promise<Outcome> {
+  async verify(id: string, origin: string, requestId?: string): Promise<Outcome> {
     const at = this.locate(id);
     if ("refusal" in at) return this.refuse("verify", id, origin, at.refusal);
     const { g, source } = at;
@@ -150,16 +182,23 @@ export class GuestActions {
     const verifier = this.verifiers.get(source.name);
     if (!verifier) return this.refuse("verify", id, origin, `verification needs SSH to the nodes: add an ssh section to proxmox '${source.name}'`);
     const node = newest.node ?? g.node;
-    if (verifier.isBusy(node)) return this.refuse("verify", id, origin, `a verification is already running on node '${node}'`);
+    const key = verifyKey(g.id);
+    const busy = this.guard.claim(key, { what: `a verification of ${g.name} (${g.vmid})`, origin, ...(requestId ? { requestId } : {}) });
+    if (busy) return this.refuse("verify", id, origin, busy);
+    if (verifier.isBusy(node)) {
+      this.guard.release(key);
+      return this.refuse("verify", id, origin, `a verification is already running on node '${node}'`);
+    }
     this.d.store.audit({ time: new Date(this.d.clock.now()).toISOString(), action: "verify", target: id, origin, result: "accepted", detail: newest.volid });
-    void this.runVerify(verifier, g, newest, node, origin);
+    void this.runVerify(verifier, g, newest, node, origin, key);
     return { ok: true, detail: `verifying ${newest.volid}` };
   }
 
-  private async runVerify(verifier: Verifier, g: GuestState, archive: Archive, node: string, origin: string): Promise<void> {
+  /** Runs one verification; releases the guard `key` (claimed by the caller) at its end, whatever happens. */
+  private async runVerify(verifier: Verifier, g: GuestState, archive: Archive, node: string, origin: string, key: string): Promise<void> {
     const time = () => new Date(this.d.clock.now()).toISOString();
-    this.d.event(g.id, { event_type: "verify_started", time: time(), guest: g.id, volid: archive.volid });
     try {
+      this.d.event(g.id, { event_type: "verify_started", time: time(), guest: g.id, volid: archive.volid });
       const rec = await verifier.verify(archive, node);
       this.d.store.addVerification(rec);
       this.d.store.audit({ time: time(), action: "verify", target: g.id, origin, result: rec.ok ? "finished" : "failed", detail: rec.reason ?? archive.volid });
@@ -170,11 +209,13 @@ export class GuestActions {
       this.d.log.warn({ vmid: g.vmid, reason }, "verification did not run");
       this.d.store.audit({ time: time(), action: "verify", target: g.id, origin, result: "failed", detail: reason });
       this.d.event(g.id, { event_type: "verify_failed", time: time(), guest: g.id, volid: archive.volid, result: "not_run", error: reason });
+    } finally {
+      this.guard.release(key);
     }
     this.d.publish();
   }
 
-  async restoreTest(id: string, origin: string): Promise<Outcome> {
+  async restoreTest(id: string, origin: string, requestId?: string): Promise<Outcome> {
     const at = this.locate(id);
     if ("refusal" in at) return this.refuse("restore_test", id, origin, at.refusal);
     const { g, source } = at;
@@ -188,13 +229,31 @@ export class GuestActions {
       .filter((a) => a.verification !== "failed")
       .sort((a, b) => b.ctimeMs - a.ctimeMs)[0];
     if (!archive) return this.refuse("restore_test", id, origin, `${g.name} has no archive to restore`);
+    // The guest's guard and the source's (one scratch VMID per source), claimed before the first await.
+    const claim = { what: `a restore test of ${g.name} (${g.vmid})`, origin, ...(requestId ? { requestId } : {}) };
+    const key = restoreKey(g.id);
+    const sourceKey = `restore_test@${source.name}`;
+    const busy = this.guard.claim(key, claim) ?? (tester.busy ? "a restore test is already running" : undefined);
+    if (busy) return this.refuse("restore_test", id, origin, busy);
+    const sourceBusy = this.guard.claim(sourceKey, claim);
+    if (sourceBusy) {
+      this.guard.release(key);
+      return this.refuse("restore_test", id, origin, `${sourceBusy.replace(/ is already running/, " is already running on proxmox '" + source.name + "'")}; one restore test at a time uses its scratch VMID`);
+    }
+    const release = () => {
+      this.guard.release(key);
+      this.guard.release(sourceKey);
+    };
     let refusal: string | undefined;
     try {
       refusal = await tester.precheck(info);
     } catch (e) {
       refusal = `cannot check the scratch VMID: ${(e as Error).message}`;
     }
-    if (refusal) return this.refuse("restore_test", id, origin, refusal);
+    if (refusal) {
+      release();
+      return this.refuse("restore_test", id, origin, refusal);
+    }
     const time = () => new Date(this.d.clock.now()).toISOString();
     this.d.store.audit({ time: time(), action: "restore_test", target: id, origin, result: "accepted", detail: archive.volid });
     this.d.event(g.id, { event_type: "restore_test_started", time: time(), guest: g.id, volid: archive.volid });
@@ -211,7 +270,12 @@ export class GuestActions {
         this.d.store.audit({ time: time(), action: "restore_test", target: id, origin, result: rec.ok ? "finished" : "failed", detail: rec.reason ?? archive.volid });
         this.d.event(g.id, { event_type: rec.ok ? "restore_test_finished" : "restore_test_failed", time: time(), guest: g.id, volid: archive.volid, result: rec.ok ? "ok" : "failed", ...(rec.reason ? { error: rec.reason } : {}) });
       })
+      .catch((e: Error) => {
+        this.d.log.error({ vmid: g.vmid, err: e.message }, "restore test could not run");
+        this.d.event(g.id, { event_type: "restore_test_failed", time: time(), guest: g.id, volid: archive.volid, result: "not_run", error: e.message });
+      })
       .finally(() => {
+        release();
         if (inflight) this.d.store.removeInflight(inflight);
         this.d.publish();
       });
@@ -220,9 +284,17 @@ export class GuestActions {
 
   /** Task ends: forget the in-flight record, audit the result. Events are sent by the bridge for every task. */
   onTaskEvent(e: TaskEvent): void {
-    if (e.phase !== "finished") return;
+    if (e.phase === "started") return;
+    this.guard.releaseTask(e.upid);
     const mine = this.d.store.inflight.find((t) => t.upid === e.upid);
     if (!mine) return;
+    if (e.phase === "unknown") {
+      for (const o of e.outcomes) {
+        this.d.store.audit({ time: new Date(this.d.clock.now()).toISOString(), action: "backup", target: guestId(this.d.cfg.site, e.source, o.vmid, this.d.sources.length > 1), origin: mine.origin, result: "finished", detail: e.reason ?? "Proxmox does not know the task" });
+      }
+      this.d.store.removeInflight(e.upid);
+      return;
+    }
     const multi = this.d.sources.length > 1;
     for (const o of e.outcomes) {
       this.d.store.audit({
@@ -251,8 +323,10 @@ export class GuestActions {
         if (!newest || (done.has(newest.volid) && !overdue)) continue;
         const node = newest.node ?? g.node;
         if (verifier.isBusy(node) || startedOn.has(node)) continue;
+        // A verification of this guest that a command started is not repeated beside it.
+        if (this.guard.claim(verifyKey(g.id), { what: `a verification of ${g.name} (${g.vmid})`, origin: "scheduler" })) continue;
         startedOn.add(node);
-        void this.runVerify(verifier, g, newest, node, "scheduler");
+        void this.runVerify(verifier, g, newest, node, "scheduler", verifyKey(g.id));
       }
     }
   }
@@ -263,3 +337,7 @@ export class GuestActions {
   }
 }
 
+
+const backupKey = (guest: string) => `backup:${guest}`;
+const verifyKey = (guest: string) => `verify:${guest}`;
+const restoreKey = (guest: string) => `restore_test:${guest}`;

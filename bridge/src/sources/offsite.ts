@@ -21,21 +21,29 @@ import {
   pbsDeviceId,
   pbsKey,
 } from "../publish/mqtt/offsite-discovery.js";
+import { ActionGuard, type GuardClaim } from "../actions/guard.js";
 import { SynologySource } from "./dsm/source.js";
 import { PbsSource } from "./pbs/source.js";
 
 const FAST_POLL_MS = 3000;
-
-export class OffsiteSources {
 /** A Hyper Backup run the NAS never showed as running is taken as over after this long. */
 const HB_NEVER_SEEN_MS = 2 * 60_000;
 
 /** Who asked for a run / verify (named when a second one is refused). */
 export type Requester = Omit<GuardClaim, "what">;
+
+export class OffsiteSources {
   readonly nas: SynologySource[];
   readonly pbs: PbsSource[];
   private readonly timers = new Set<NodeJS.Timeout>();
   private stopped = false;
+  /**
+   * One "run now" per Hyper Backup task and one "verify now" per PBS datastore, from the command
+   * to the end of the work (a NAS refresh that shows the task idle again, the PBS task stopped).
+   */
+  readonly guard: ActionGuard;
+  /** Hyper Backup runs this bridge started: seen busy on the NAS yet? */
+  private readonly hbRuns = new Map<string, { seenBusy: boolean }>();
   /** Retained topics (configs + states) this run published, to clear devices that disappear. */
   private published = new Set<string>();
 
@@ -51,6 +59,7 @@ export type Requester = Omit<GuardClaim, "what">;
     this.nas = (cfg.synology ?? []).map((n) => new SynologySource(n, log.child({ source: n.name }), now, cfg.stateDir, secret));
     this.pbs = (cfg.pbs ?? []).map((b) => new PbsSource(b, log.child({ source: b.name }), now));
     this.fastPollMs = opts.fastPollMs ?? FAST_POLL_MS;
+    this.guard = new ActionGuard(now, log);
   }
   private readonly fastPollMs: number;
 
@@ -58,7 +67,6 @@ export type Requester = Omit<GuardClaim, "what">;
     return this.nas.length + this.pbs.length > 0;
   }
 
-    this.guard = new ActionGuard(now, log);
   async refreshAll(): Promise<void> {
     await Promise.all([...this.nas.map((s) => s.refresh()), ...this.pbs.map((s) => s.refresh().then(() => this.followVerifies(s)))]);
     this.settleRuns();
@@ -156,13 +164,21 @@ export type Requester = Omit<GuardClaim, "what">;
     if (!e.s.readable) return { ok: false, reason: `NAS '${e.s.name}' is not reachable: ${e.s.health.error ?? "unknown error"}` };
     if (e.t.status !== "none" || e.t.lastResult === "backingup") return { ok: false, reason: `Hyper Backup task '${e.t.name}' is busy (${e.t.status})` };
     if (e.t.state !== "backupable") return { ok: false, reason: `Hyper Backup task '${e.t.name}' cannot back up (state '${e.t.state}')` };
+    // Checked and claimed before the first await: presses while the NAS answers the first are refused.
+    const gk = hbKey(key);
+    const busy = this.guard.claim(gk, { what: `a run of Hyper Backup task '${e.t.name}'`, ...by });
+    if (busy) return { ok: false, reason: busy };
     try {
       await e.s.runTask(e.t.taskId);
     } catch (err) {
+      this.guard.release(gk);
       return { ok: false, reason: `the NAS refused to start '${e.t.name}': ${(err as Error).message}` };
     }
+    // Held until a refresh shows the task idle again (settleRuns).
+    this.hbRuns.set(gk, { seenBusy: false });
     publishEvent(offsiteTopics(base).hbEvent(key), { event_type: "run_started", time: new Date(this.now()).toISOString(), task: key, name: e.t.name });
     await e.s.refresh();
+    this.settleRuns();
     return { ok: true, detail: `Hyper Backup task '${e.t.name}' started` };
   }
 
@@ -196,28 +212,19 @@ export type Requester = Omit<GuardClaim, "what">;
     if (!e.s.readable) return { ok: false, reason: `PBS '${e.s.name}' is not reachable: ${e.s.health.error ?? "unknown error"}` };
     const refused = e.s.verifyRefusal(e.d.store);
     if (refused) return { ok: false, reason: refused };
-    try {
-      const upid = await e.s.startVerify(e.d.store);
-      return { ok: true, upid, detail: `verify of ${e.d.store} started` };
-    } catch (err) {
-      return { ok: false, reason: `PBS refused the verify: ${(err as Error).message}` };
-    }
-  }
-    // Checked and claimed before the first await: presses while the NAS answers the first are refused.
-    const gk = hbKey(key);
-    const busy = this.guard.claim(gk, { what: `a run of Hyper Backup task '${e.t.name}'`, ...by });
-    if (busy) return { ok: false, reason: busy };
-}
-      this.guard.release(gk);
-    // Held until a refresh shows the task idle again (settleRuns).
-    this.hbRuns.set(gk, { seenBusy: false });
-    this.settleRuns();
     // Checked and claimed before the first await, held until the PBS task is seen stopped (followVerifies).
     const gk = pbsVerifyKey(e.s.name, e.d.store);
     const busy = this.guard.claim(gk, { what: `a verification of PBS datastore '${e.d.store}'`, ...by });
     if (busy) return { ok: false, reason: busy };
+    try {
+      const upid = await e.s.startVerify(e.d.store);
       this.guard.bind(gk, upid);
+      return { ok: true, upid, detail: `verify of ${e.d.store} started` };
+    } catch (err) {
       this.guard.release(gk);
+      return { ok: false, reason: `PBS refused the verify: ${(err as Error).message}` };
+    }
+  }
 
   /** After a PBS poll: release the guard of each verify this bridge started whose task stopped. */
   private async followVerifies(s: PbsSource): Promise<void> {
@@ -238,6 +245,7 @@ export type Requester = Omit<GuardClaim, "what">;
       }
     }
   }
+}
 
 const hbKey = (key: string) => `hyperbackup:${key}`;
 const pbsVerifyKey = (source: string, store: string) => `pbs-verify:${source}/${store}`;

@@ -19,7 +19,9 @@ function taskOf(ctx: Ctx): TaskState {
   const m = UPID_RE.exec(upid);
   if (!m) throw paramError({ upid: `unable to parse worker upid '${upid}'` });
   const t = ctx.state.findTask(upid);
-  if (!t || t.node !== node.name || t.startMs > ctx.now) throw new ApiError(500, `no such task`);
+  // Real PVE looks for the task's file on the node and answers a parameter error when it is not
+  // there (pve-manager PVE/API2/Tasks.pm: raise_param_exc({ upid => "no such task" })).
+  if (!t || t.node !== node.name || t.startMs > ctx.now) throw paramError({ upid: "no such task" });
   if (!mayRead(ctx, t)) throw permError(`/nodes/${t.node}`, "Sys.Audit");
   return t;
 }

@@ -111,7 +111,7 @@ describe("guest discovery payload", () => {
       qos: 1,
     });
     expect(payload.components.tier).toMatchObject({ p: "select", options: ["P0", "P1", "P2", "none"], entity_category: "config", command_template: '{"action":"set_tier","tier":"{{ value }}"}' });
-    expect(payload.components.event).toMatchObject({ p: "event", state_topic: "backup2mqtt/guest/home_102/event", event_types: ["backup_started", "backup_finished", "backup_failed", "verify_started", "verify_finished", "verify_failed", "restore_test_started", "restore_test_finished", "restore_test_failed", "command_rejected"] });
+    expect(payload.components.event).toMatchObject({ p: "event", state_topic: "backup2mqtt/guest/home_102/event", event_types: ["backup_started", "backup_finished", "backup_failed", "backup_unknown", "verify_started", "verify_finished", "verify_failed", "restore_test_started", "restore_test_finished", "restore_test_failed", "command_rejected"] });
   });
 
   it("follows Home Assistant's rules for every component", () => {

@@ -24,6 +24,7 @@ export const GUEST_EVENT_TYPES = [
   "backup_started",
   "backup_finished",
   "backup_failed",
+  "backup_unknown",
   "verify_started",
   "verify_finished",
   "verify_failed",

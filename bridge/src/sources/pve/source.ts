@@ -44,6 +44,9 @@ interface TrackedTask {
   /** Seen running by this bridge: its end must trigger a content refresh and an event. */
   seenRunning: boolean;
   done: boolean;
+  /** Consecutive polls whose status request failed (other than "no such task"), and since when. */
+  statusFailures?: number;
+  firstStatusFailureMs?: number;
 }
 
 export interface TaskEvent {
@@ -52,9 +55,33 @@ export interface TaskEvent {
   /** The request_id of the command that started it, when this bridge did. */
   requestId?: string;
   node: string;
-  phase: "started" | "finished";
+  /**
+   * started / finished as seen; unknown: Proxmox does not know the task (or its status could not
+   * be read for a long time) — it is no longer followed and says nothing about the backup, the
+   * guest is judged from its archives.
+   */
+  phase: "started" | "finished" | "unknown";
   outcomes: GuestOutcome[];
   exitstatus?: string;
+  /** For phase unknown: why, as a sentence. */
+  reason?: string;
+}
+
+/**
+ * A task status that keeps failing (a proxy's 500, a 403 after a privilege change) is asked again
+ * on later polls; after this many consecutive failures spanning at least STATUS_GIVE_UP_MS the task
+ * is given up like one Proxmox does not know.
+ */
+const STATUS_GIVE_UP_FAILURES = 5;
+const STATUS_GIVE_UP_MS = 10 * 60_000;
+
+/**
+ * PVE's answer for a UPID whose task file does not exist on the node (pve-manager
+ * PVE/API2/Tasks.pm read_task_status: `raise_param_exc({ upid => "no such task" })`, HTTP 400
+ * "Parameter verification failed."). Some proxies turn it into a 404 or 500 with the same text.
+ */
+function isNoSuchTask(e: unknown): boolean {
+  return e instanceof PveError && e.kind === "http" && [400, 404, 500].includes(e.status ?? 0) && /no such task/i.test(e.message);
 }
 
 const DAY = 86_400_000;
@@ -97,6 +124,8 @@ export class PveSource {
   private perms: Permissions | null = null;
   private permsError: string | undefined;
   private tasks = new Map<string, TrackedTask>();
+  /** Tasks given up as unknown: never followed again (their end in the task list is still history). */
+  private givenUp = new Set<string>();
   private lastContentMs = 0;
   private contentDue = true;
   private lastMetaMs = 0;
@@ -137,14 +166,30 @@ export class PveSource {
     for (const t of [...this.tasks.values()].filter((x) => !x.done)) {
       try {
         const st = await this.http.get(`/nodes/${encodeURIComponent(t.node)}/tasks/${encodeURIComponent(t.upid)}/status`, taskStatusSchema);
+        t.statusFailures = undefined;
+        t.firstStatusFailureMs = undefined;
         await this.readLog(t);
         if (st.status === "stopped") this.finishTask(t, st.exitstatus ?? "unexpected status", this.now());
         else t.outcomes = parseTaskLog(t.lines, t.id, undefined);
       } catch (e) {
-        // A task PVE no longer knows (rotated away, wrong id after a restore of state) ends here;
-        // the source itself is fine. Network trouble is a source problem.
+        // A task PVE does not know (state_dir restored onto a rebuilt node, history rotated away)
+        // says nothing about the backup: stop following it, judge the guest from its archives.
+        if (isNoSuchTask(e)) {
+          this.giveUpTask(t, `Proxmox does not know the task ${t.upid} on node '${t.node}' (it may have been restored onto a rebuilt node); the guest is judged from its archives`);
+          continue;
+        }
+        // Other answers about this one task (a proxy's 500, a 403): ask again on later polls, give up
+        // after several failures over some minutes. Network trouble is a source problem.
         if (e instanceof PveError && (e.kind === "http" || e.kind === "permission")) {
-          this.finishTask(t, `task status unavailable: ${e.message}`, this.now());
+          const now = this.now();
+          t.statusFailures = (t.statusFailures ?? 0) + 1;
+          t.firstStatusFailureMs ??= now;
+          if (t.statusFailures >= STATUS_GIVE_UP_FAILURES && now - t.firstStatusFailureMs >= STATUS_GIVE_UP_MS) {
+            const minutes = Math.round((now - t.firstStatusFailureMs) / 60_000);
+            this.giveUpTask(t, `the status of task ${t.upid} could not be read ${t.statusFailures} times in a row over ${minutes} minutes (last answer: ${e.message}); it is no longer followed and the guest is judged from its archives`);
+          } else if (t.statusFailures === 1) {
+            this.log.warn({ upid: t.upid, err: e.message }, "could not read a task's status; asking again on the next polls");
+          }
           continue;
         }
         this.setFailed(e);
@@ -158,6 +203,20 @@ export class PveSource {
         this.setFailed(e);
       }
     }
+  }
+
+  /** Stops following a task (see TaskEvent phase "unknown"): one log line, one event. */
+  private giveUpTask(t: TrackedTask, reason: string): void {
+    this.tasks.delete(t.upid);
+    this.givenUp.add(t.upid);
+    this.contentDue = true;
+    this.log.warn({ upid: t.upid, node: t.node }, reason);
+    this.onTask?.({ source: this.name, upid: t.upid, node: t.node, phase: "unknown", outcomes: t.outcomes, reason });
+  }
+
+  /** Has this task ended (or been given up)? False while it runs or when it is not followed. */
+  taskEnded(upid: string): boolean {
+    return this.givenUp.has(upid) || this.tasks.get(upid)?.done === true;
   }
 
   /**
@@ -189,6 +248,16 @@ export class PveSource {
     return this.guests.get(vmid);
   }
 
+  /**
+   * Does this source vouch that guest `vmid` does not exist? Only after a successful read whose
+   * token may see it: /cluster/resources silently leaves out guests without VM.Audit, so a guest
+   * missing from a token without that privilege may still exist.
+   */
+  confirmsAbsent(vmid: number): boolean {
+    if (!this.health.up || this.health.degraded || this.guests.has(vmid)) return false;
+    return this.perms?.has("VM.Audit", `/vms/${vmid}`) ?? false;
+  }
+
   /** Starts vzdump for one guest on its current node. Returns the UPID, or null when PVE answered "OK" (nothing to do there). */
   async startBackup(vmid: number, opts: { storage?: string; mode: string; compress: string; notesTemplate: string; requestId?: string }): Promise<string | null> {
     const guest = this.guests.get(vmid);
@@ -201,6 +270,8 @@ export class PveSource {
     }
     const res = await this.http.post(`/nodes/${encodeURIComponent(guest.node)}/vzdump`, vzdumpResultSchema, body);
     if (!res.startsWith("UPID:")) return null;
+    // A poll that ran while the POST was answered may have found the task already: it announced it.
+    if (this.tasks.has(res)) return res;
     const startMs = upidStartMs(res) ?? this.now();
     const t: TrackedTask = { upid: res, node: guest.node, id: String(vmid), startMs, lines: [], read: 0, outcomes: [{ vmid, result: "running", warnings: 0 }], seenRunning: true, done: false };
     this.tasks.set(res, t);
@@ -310,6 +381,8 @@ export class PveSource {
     const running = task.endtime === undefined || task.status === undefined || task.status.toUpperCase() === "RUNNING";
     let t = this.tasks.get(task.upid);
     if (t?.done) return;
+    // Given up while it ran: its end in the list is history, nothing is announced again.
+    if (!t && this.givenUp.has(task.upid) && running) return;
     if (!t) {
       t = { upid: task.upid, node: task.node, id: task.id ?? "", startMs: task.starttime * 1000, lines: [], read: 0, outcomes: [], seenRunning: running, done: false };
       this.tasks.set(task.upid, t);
