@@ -56,9 +56,9 @@ export class GuestActions {
     for (const s of d.sources) {
       if (s.cfg.ssh) {
         preloadSsh();
-        this.verifiers.set(s.name, new Verifier(s.name, s.cfg.ssh, d.log.child({ part: "verify", source: s.name }), () => d.clock.now()));
+        this.verifiers.set(s.name, new Verifier(s.name, s.cfg.ssh, d.log.child({ action: "verify", source: s.name }), () => d.clock.now()));
       }
-      if (s.cfg.restoreTest) this.restorers.set(s.name, new RestoreTester(s.http, s.cfg.restoreTest, s.name, d.log.child({ part: "restore-test", source: s.name }), () => d.clock.now(), 500));
+      if (s.cfg.restoreTest) this.restorers.set(s.name, new RestoreTester(s.http, s.cfg.restoreTest, s.name, d.log.child({ action: "restore_test", source: s.name }), () => d.clock.now(), 500));
     }
   }
 

@@ -544,7 +544,7 @@ export class PveSource {
     } catch (e) {
       if (!(e instanceof PveError && e.kind === "permission")) throw e;
       this.jobsReadable = false;
-      this.log.warn({ source: this.name }, `cannot read backup jobs (${e.message}); grant Sys.Audit on / to judge coverage`);
+      this.log.warn(`cannot read backup jobs (${e.message}); grant Sys.Audit on / to judge coverage`);
     }
     try {
       this.perms = new Permissions(await this.http.get("/access/permissions", permissionsSchema));
@@ -589,7 +589,7 @@ export class PveSource {
   }
 
   private setHealthy(): void {
-    if (!this.health.up || this.health.degraded) this.log.info({ source: this.name }, "Proxmox source is reachable");
+    if (!this.health.up || this.health.degraded) this.log.info("Proxmox source is reachable");
     this.health = { name: this.name, kind: "proxmox", up: true, degraded: false, lastSuccessMs: this.now() };
   }
 
@@ -598,7 +598,7 @@ export class PveSource {
     const up = err.degraded;
     const changed = this.health.up !== up || this.health.degraded !== err.degraded || this.health.error !== err.message;
     this.health = { name: this.name, kind: "proxmox", up, degraded: err.degraded, error: err.message, ...(this.health.lastSuccessMs ? { lastSuccessMs: this.health.lastSuccessMs } : {}) };
-    if (changed) this.log.warn({ source: this.name, kind: err.kind }, `Proxmox source ${err.degraded ? "degraded" : "unreachable"}: ${err.message}`);
+    if (changed) this.log.warn({ kind: err.kind }, `Proxmox source ${err.degraded ? "degraded" : "unreachable"}: ${err.message}`);
   }
 }
 
