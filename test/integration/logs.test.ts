@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../support/stack.js";
 import { startSshDouble, type SshDouble } from "../../bridge/src/lab/ssh-double.js";
 import { resolveTiers } from "../../bridge/src/config/tiers.js";
+import { startEmbeddedBroker, type EmbeddedBroker } from "../../bridge/src/demo/broker.js";
 
 const STATE = (id: string) => `backup2mqtt/guest/${id}/state`;
 const CMD = (id: string) => `backup2mqtt/guest/${id}/command`;
@@ -18,10 +19,12 @@ const EVENT = (id: string) => `backup2mqtt/guest/${id}/event`;
 
 let stack: Stack | undefined;
 let ssh: SshDouble | undefined;
+let broker: EmbeddedBroker | undefined;
 afterEach(async () => {
   await stack?.stop();
   await ssh?.stop();
-  stack = ssh = undefined;
+  await broker?.close();
+  stack = ssh = broker = undefined;
 });
 
 /** The keys that occur twice in one object of a JSON text (JSON.parse keeps the last and says nothing). */
@@ -119,4 +122,27 @@ describe("log lines", () => {
     const withDuplicates = lines.map((l) => ({ keys: duplicateKeys(l), line: l })).filter((d) => d.keys.length);
     expect(withDuplicates).toEqual([]);
   }, 90_000);
+
+  it("while the broker is down, its warnings are written once, then how often they repeated, before 'MQTT reconnected'", async () => {
+    broker = await startEmbeddedBroker(0);
+    const port = broker.port;
+    const owned = { url: broker.url, stop: async () => undefined };
+    stack = await startStack({ broker: owned, lab: { scenario: "seed" } });
+    const s = stack;
+    await s.observer.until("a guest state", () => s.observer.json(STATE("home_100")));
+    const from = s.logs.length;
+    await broker.close();
+    broker = undefined;
+    await new Promise((r) => setTimeout(r, 7_000)); // the bridge retries every 2 s
+    broker = await startEmbeddedBroker(port);
+    const msgs = () => s.logs.slice(from).map((l) => (JSON.parse(l) as { msg: string }).msg);
+    await s.observer.until("MQTT reconnected", () => msgs().includes("MQTT reconnected"), 15_000);
+    const seen = msgs().filter((m) => /^MQTT (broker unreachable|error)|^MQTT reconnected/.test(m));
+    // mqtt.js says "offline" once and "error" (ECONNREFUSED) on every retry.
+    expect(seen.filter((m) => m === "MQTT broker unreachable; will retry"), JSON.stringify(seen)).toHaveLength(1);
+    expect(seen.filter((m) => m === "MQTT error"), JSON.stringify(seen)).toHaveLength(1);
+    const summary = seen.find((m) => /^MQTT error \(repeated (once|\d+ times) in 60 s\)$/.test(m));
+    expect(summary, JSON.stringify(seen)).toBeDefined();
+    expect(seen.indexOf(summary!)).toBeLessThan(seen.indexOf("MQTT reconnected"));
+  }, 60_000);
 });
