@@ -19,7 +19,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
 });
 
-async function setup(kind: Parameters<typeof startBroker>[0], before?: (o: Observer) => Promise<void>) {
+async function setup(kind: Parameters<typeof startBroker>[0], before?: (o: Observer) => Promise<unknown>) {
   const broker: Broker = await startBroker(kind);
   cleanups.push(() => broker.stop());
   const observer = await Observer.connect(broker.url);
