@@ -14,6 +14,8 @@ import { sshExec, sshTargetFor } from "../sources/ssh/client.js";
 export interface CheckLine {
   ok: boolean;
   text: string;
+  /** Works, but probably not as meant (a config warning): printed as WARN, does not fail the check. */
+  warn?: boolean;
 }
 
 /** Validates the config and reaches every source once. Returns the lines to print; any !ok fails the check. */
@@ -27,6 +29,7 @@ export async function checkConfig(file: string, env: NodeJS.ProcessEnv = process
     throw e;
   }
   const lines: CheckLine[] = [{ ok: true, text: `${file}: configuration is valid (${cfg.proxmox.length} Proxmox source(s), tiers ${Object.keys(cfg.tiers).join(", ")})` }];
+  for (const w of cfg.warnings ?? []) lines.push({ ok: true, warn: true, text: `${file}:${w.line ?? "-"}:${w.column ?? "-"}: ${w.key || "(root)"}: ${w.message}` });
   for (const px of cfg.proxmox) {
     const http = new PveHttp(px, 0);
     try {

@@ -116,3 +116,52 @@ guests:
     expect(JSON.stringify(p)).not.toContain("11111111-2222-3333-4444-555555555555");
   });
 });
+
+describe("config: issue 12 bounds and new keys", () => {
+  it("mqtt.removal_grace: default 24h, 0s allowed, bounds 0s-365d", () => {
+    expect(parseConfigText(VALID, "x.yaml", {}).mqtt.removalGraceMs).toBe(24 * 3600_000);
+    const zero = parseConfigText(VALID.replace("url: mqtt://127.0.0.1:1883", "url: mqtt://127.0.0.1:1883\n  removal_grace: 0s"), "x.yaml", {});
+    expect(zero.mqtt.removalGraceMs).toBe(0);
+    expect(problems(VALID.replace("url: mqtt://127.0.0.1:1883", "url: mqtt://127.0.0.1:1883\n  removal_grace: 366d"))).toEqual([
+      expect.objectContaining({ key: "mqtt.removal_grace", line: 5, message: "366d is too long: the removal grace period must be between 0s and 365d" }),
+    ]);
+  });
+
+  it("http.listen takes HOST:PORT and [IPv6]:PORT, port 0-65535", () => {
+    const listen = (l: string) => parseConfigText(`${VALID}http: { listen: "${l}" }\n`, "x.yaml", {}).http;
+    expect(listen("127.0.0.1:0")).toMatchObject({ host: "127.0.0.1", port: 0 });
+    expect(listen("[::1]:8080")).toMatchObject({ host: "::1", port: 8080 });
+    expect(listen(":65535")).toMatchObject({ host: "127.0.0.1", port: 65535 });
+    expect(problems(`${VALID}http: { listen: "0.0.0.0:65536" }\n`)[0]).toMatchObject({ key: "http.listen", line: 14 });
+  });
+
+  it("a source URL may end in a lone slash (dropped), but has no path", () => {
+    expect(parseConfigText(VALID.replace("https://pve.lan:8006", "https://pve.lan:8006/"), "x.yaml", {}).proxmox[0]!.url).toBe("https://pve.lan:8006");
+    expect(problems(VALID.replace("https://pve.lan:8006", "https://pve.lan:8006/?x=1"))[0]!.message).toMatch(/must not have a path \(\/\?x=1\)/);
+  });
+
+  it("schedules: PVE's full grammar is accepted; no derivable frequency, or one slower than max_age, is a warning", () => {
+    const c = parseConfigText(`${VALID}tiers:\n  P0: { schedule: "mon..sun 21:00" }\n  P1: { schedule: "*-*-01 04:00" }\n  P2: { schedule: "sat *-1..7 15:00", max_age: 40d }\n  gold: { schedule: "2027-06-01" }\n`, "x.yaml", {});
+    expect(c.tiers.P0!.schedule).toBe("mon..sun 21:00");
+    expect(c.warnings).toEqual([
+      expect.objectContaining({ key: "tiers.P1.schedule", line: 16, message: expect.stringContaining("runs only every 31d, but tier P1 allows backups at most 1d 2h old") }),
+      expect.objectContaining({ key: "tiers.gold.schedule", line: 18, message: expect.stringContaining("cannot be derived (it names years") }),
+    ]);
+  });
+
+  it("guests: VMIDs and names are fine, wrong keys are named with their line", () => {
+    const c = parseConfigText(`${VALID}  999999999: { tier: P2 }\n  db-01.lan: { tier: P2 }\n`, "x.yaml", {});
+    expect(c.guestTiers).toMatchObject({ "999999999": "P2", "db-01.lan": "P2" });
+    const p = problems(`${VALID}  "0100": { tier: P2 }\n  1000000000: { tier: P2 }\n  -web: { tier: P2 }\n`);
+    expect(p).toEqual([
+      expect.objectContaining({ key: "guests.0100", line: 14, message: "VMID 0100 has a leading zero; write 100" }),
+      expect.objectContaining({ key: "guests.1000000000", line: 15, message: expect.stringContaining("VMIDs are 100-999999999") }),
+      expect.objectContaining({ key: "guests.-web", line: 16, message: expect.stringContaining("neither a VMID nor a guest name") }),
+    ]);
+  });
+
+  it("a duplicate key anywhere is named with both lines", () => {
+    const p = problems(VALID.replace("site: home", "site: home\nsite: lab"));
+    expect(p).toEqual([expect.objectContaining({ key: "site", line: 3, message: 'duplicate key "site" (first on line 2)' })]);
+  });
+});
