@@ -12,6 +12,7 @@ import { Topics } from "./publish/mqtt/topics.js";
 import { bridgeDiscovery, entitySlugs, guestDeviceId, guestDiscovery, type DiscoveryContext } from "./publish/mqtt/discovery.js";
 import { CommandRouter, type Outcome, type Target } from "./actions/router.js";
 import { JsonFile } from "./state/json-file.js";
+import { DeviceRegistry, ownFoundDevice, type DeviceEntry, type PresentDevice } from "./state/devices.js";
 import { Store } from "./state/store.js";
 import { GuestActions } from "./actions/guest-actions.js";
 import { OffsiteSources } from "./sources/offsite.js";
@@ -30,7 +31,13 @@ export interface BridgeOptions {
   birthDelayMs?: number;
   /** How often automatic verification looks for work (ms). */
   verifyTickMs?: number;
+  /** The bridge cannot go on (its MQTT topics turned out to be another bridge's); the caller ends the process. */
+  onFatal?: (err: Error) => void;
 }
+
+const DAY_MS = 86_400_000;
+/** Device ids are `backup2mqtt_<object id>` (Topics.deviceId). */
+const DEVICE_PREFIX = "backup2mqtt_";
 
 /**
  * The bridge: sources → evidence → pure policy → publishers, and actions back in through one
@@ -58,10 +65,10 @@ export class Bridge {
   private readonly memo = new GuestMemo();
   private readonly timers = new Set<NodeJS.Timeout>();
   private changeTimer?: NodeJS.Timeout;
-  private publishedGuests = new Set<string>();
+  /** Every device this bridge published (also in earlier runs): removed only when confirmed gone for a grace period. */
+  readonly devices: DeviceRegistry;
   private stopped = false;
   private refreshing: Promise<void> | null = null;
-  private firstPublishDone = false;
 
   constructor(
     readonly cfg: Config,
@@ -73,6 +80,7 @@ export class Bridge {
     this.sources = cfg.proxmox.map((p) => new PveSource(p, log.child({ source: p.name }), () => this.clock.now()));
     for (const s of this.sources) s.onTask = (e) => this.onTaskEvent(e);
     this.store = new Store(cfg.stateDir, { log });
+    this.devices = new DeviceRegistry(cfg.stateDir, log.child({ part: "devices" }));
     this.actions = new GuestActions({
       cfg,
       sources: this.sources,
@@ -110,6 +118,7 @@ export class Bridge {
           return r;
         },
         verifyDatastore: (key) => this.offsite.verifyDatastore(key),
+        forget: (id) => this.forgetDevice(id),
       },
       log.child({ part: "router" }),
     );
@@ -117,7 +126,12 @@ export class Bridge {
       cfg.mqtt,
       this.topics,
       log.child({ part: "mqtt" }),
-      { onCommand: (target, payload) => void this.router.handle(target, payload, "mqtt"), republish: () => this.publish() },
+      {
+        onCommand: (target, payload) => void this.router.handle(target, payload, "mqtt"),
+        republish: () => this.publish(),
+        onFoundConfig: (topic, payload) => this.foundConfig(topic, payload),
+        onFatal: (err) => (opts.onFatal ? opts.onFatal(err) : this.log.error({ err: err.message }, "the bridge cannot go on")),
+      },
       opts.birthDelayMs,
     );
   }
@@ -202,54 +216,129 @@ export class Bridge {
     };
   }
 
+  /**
+   * Each guest's id: pinned in the device registry once given (adding a second Proxmox source
+   * renames nobody), else `<site>_<vmid>`, or `<site>_<source>_<vmid>` with several sources.
+   */
+  private guestIds(evidence: Evidence): Map<string, string> {
+    const names = new Set(this.cfg.proxmox.map((p) => p.name));
+    const multi = new Set(evidence.sources.map((s) => s.name)).size > 1;
+    const out = new Map<string, string>();
+    for (const g of evidence.guests) {
+      if (g.template) continue;
+      const preferred = guestId(this.cfg.site, g.source, g.vmid, multi);
+      out.set(`${g.source}/${g.vmid}`, this.devices.guestId(g.source, g.vmid, preferred, guestId(this.cfg.site, g.source, g.vmid, false), DEVICE_PREFIX, (s) => names.has(s)));
+    }
+    return out;
+  }
+
+  /** The id of a guest of a source, as published (for task events). */
+  idOf(source: string, vmid: number): string {
+    const pinned = this.devices.guestIdOf(source, vmid, DEVICE_PREFIX);
+    return pinned ?? guestId(this.cfg.site, source, vmid, this.sources.length > 1);
+  }
+
+  /** A retained discovery config of ours found at start: remembered, so it is removed only when confirmed gone. */
+  private foundConfig(topic: string, payload: string): void {
+    const own = ownFoundDevice(topic, payload, { discoveryPrefix: this.topics.discoveryPrefix, base: this.topics.base, site: this.cfg.site });
+    if (own) this.devices.found(own.deviceId, own.entry);
+  }
+
+  /** May a device that was not published now be taken as gone (see DeviceRegistry.sweep)? */
+  private confirmedGone(e: DeviceEntry): boolean {
+    if (e.kind !== "guest") return this.offsite.confirmsAbsent(e.kind, e.source);
+    if (e.vmid === undefined) return false;
+    if (e.source === null) return this.sources.every((s) => s.confirmsAbsent(e.vmid!));
+    const s = this.sources.find((x) => x.name === e.source);
+    // Its Proxmox source was removed from the config: nothing will ever vouch for it again.
+    return s ? s.confirmsAbsent(e.vmid) : true;
+  }
+
   /** Evaluates the policy at this instant and publishes what changed. */
   publish(): void {
     if (this.stopped) return;
     const now = this.clock.now();
-    const result = evaluate({ site: this.cfg.site, tiers: this.cfg.tiers, guestTiers: this.cfg.guestTiers, overrides: this.overrides, evidence: this.evidence(), now }, this.memo);
+    const evidence = this.evidence();
+    const result = evaluate({ site: this.cfg.site, tiers: this.cfg.tiers, guestTiers: this.cfg.guestTiers, overrides: this.overrides, evidence, now, guestIds: this.guestIds(evidence) }, this.memo);
     this.result = result;
     const p = this.publisher;
     const t = this.topics;
     for (const s of this.sources) p.publishRetained(t.sourceAvailability(s.name), s.health.up && !s.health.degraded ? "online" : "offline");
     p.publishRetained(t.deviceConfig(guestDeviceId(this.ctx, `${this.cfg.site}_bridge`)), bridgeDiscovery(this.ctx, [...this.sources.map((s) => s.name), ...this.offsite.health().map((h) => h.health.name)]));
     const slugs = entitySlugs(result.guests);
-    const current = new Set<string>();
+    const present: PresentDevice[] = [];
     for (const g of result.guests) {
-      current.add(g.id);
       // guestDiscovery reads only these fields of the guest (and the fixed context).
       const slug = slugs.get(g.id);
-      p.publishDerived(t.deviceConfig(guestDeviceId(this.ctx, g.id)), JSON.stringify([g.id, g.name, g.source, g.type, g.vmid, slug]), () => guestDiscovery(this.ctx, g, slug));
+      const deviceId = guestDeviceId(this.ctx, g.id);
+      const configTopic = t.deviceConfig(deviceId);
+      p.publishDerived(configTopic, JSON.stringify([g.id, g.name, g.source, g.type, g.vmid, slug]), () => guestDiscovery(this.ctx, g, slug));
       p.publishRetained(t.guestState(g.id), g);
+      present.push({ deviceId, kind: "guest", source: g.source, vmid: g.vmid, name: g.name, configTopic, stateTopic: t.guestState(g.id) });
     }
-    // Guests that left their cluster: clear their device. Only when their source answered (a source
-    // that is down keeps its last inventory, so nothing is removed by an outage).
-    for (const id of this.publishedGuests) {
-      if (!current.has(id)) {
-        this.log.info({ guest: id }, "guest no longer exists: removing its device");
-        this.removeGuestTopics(id);
-      }
-    }
-    this.publishedGuests = current;
+    present.push(...this.offsite.publish(p, this.ctx, now));
+    this.removeGoneDevices(present, now);
     p.publishRetained(t.bridgeInfo, this.bridgeInfo(result));
-    if (!this.firstPublishDone) {
-      this.firstPublishDone = true;
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        p.cleanupLeftovers((configTopic) => {
-          const m = /\/device\/backup2mqtt_([^/]+)\/config$/.exec(configTopic);
-          if (m) p.clearRetained(t.guestState(m[1]!));
-        });
-      }, 3000);
-      this.timers.add(timer);
-    }
-    this.offsite.publish(p, this.ctx, now);
     const hbChange = this.offsite.nextChangeMs(now);
     this.armChangeTimer(hbChange !== null && (result.nextChangeMs === null || hbChange < result.nextChangeMs) ? hbChange : result.nextChangeMs, now);
   }
 
-  private removeGuestTopics(id: string): void {
-    this.publisher.publishRetained(this.topics.deviceConfig(guestDeviceId(this.ctx, id)), "");
-    this.publisher.publishRetained(this.topics.guestState(id), "");
+  /**
+   * Devices this publish did not produce: each waits out mqtt.removal_grace from the moment a
+   * complete read of its source first showed it gone, then its retained config and state are
+   * cleared (Home Assistant deletes the device then). Unconfirmed absences never remove anything.
+   */
+  private removeGoneDevices(present: PresentDevice[], now: number): void {
+    const ids = new Set<string>();
+    for (const d of present) {
+      this.devices.present(d);
+      ids.add(d.deviceId);
+    }
+    const grace = this.cfg.mqtt.removalGraceMs ?? DAY_MS;
+    const { remove, newlyGone } = this.devices.sweep(ids, now, grace, (e) => this.confirmedGone(e));
+    for (const e of newlyGone) {
+      if (grace === 0) continue;
+      this.log.info({ device: e.deviceId }, `${describeDevice(e)} is gone from ${e.source ? `'${e.source}'` : "its source"}; its Home Assistant device will be removed ${this.whenText(e.removeAtMs)} unless it comes back`);
+    }
+    for (const e of remove) {
+      this.log.info({ device: e.deviceId }, `removing the Home Assistant device of ${describeDevice(e)}: gone from ${e.source ? `'${e.source}'` : "its source"} since ${this.whenText(e.goneSinceMs ?? now)}`);
+      this.clearDevice(e);
+    }
+    this.devices.save();
+  }
+
+  private clearDevice(e: { configTopic: string; stateTopic?: string }): void {
+    this.publisher.clearRetained(e.configTopic);
+    if (e.stateTopic) this.publisher.clearRetained(e.stateTopic);
+  }
+
+  private whenText(ms: number): string {
+    return new Date(ms).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" });
+  }
+
+  /**
+   * Forgets a device at once (bridge command `forget`, `backup2mqtt forget <id>`): clears its
+   * retained config and state. A guest that still exists is refused: it would come back at the
+   * next poll (exclude it with tier none instead).
+   */
+  async forgetDevice(id: string): Promise<Outcome> {
+    const deviceId = id.startsWith(DEVICE_PREFIX) ? id : DEVICE_PREFIX + id;
+    const objectId = deviceId.slice(DEVICE_PREFIX.length);
+    const live = this.guest(objectId);
+    if (live) return { ok: false, reason: `${live.name} (${live.id}) still exists in Proxmox '${live.source}', so its device would come back at the next poll; to stop watching it, set its tier to none` };
+    const e = this.devices.get(deviceId);
+    if (!e) {
+      const pending = this.devices.pending().map((d) => d.deviceId.slice(DEVICE_PREFIX.length));
+      return { ok: false, reason: `this bridge knows no device '${objectId}'${pending.length ? `; devices waiting to be removed: ${pending.join(", ")}` : ""}` };
+    }
+    if (this.devices.isPresent(deviceId)) return { ok: false, reason: `${describeDevice({ ...e, deviceId })} still exists, so its device would come back at the next poll` };
+    this.devices.forget(deviceId);
+    this.devices.save();
+    this.clearDevice(e);
+    this.log.info({ device: deviceId }, `forgot the Home Assistant device of ${describeDevice({ ...e, deviceId })}, as asked`);
+    this.publisher.publishEvent(this.topics.bridgeEvent, { event_type: "device_forgotten", time: new Date(this.clock.now()).toISOString(), device: objectId });
+    this.publish();
+    return { ok: true, detail: `forgot ${objectId}` };
   }
 
   /** A guest turns stale at an exact instant: wake up then, not at the next poll. */
@@ -298,6 +387,12 @@ export class Bridge {
         orphaned: result.orphans.length,
       },
       last_refresh: iso(this.lastRefreshMs),
+      pending_removal: this.devices.pending().map((d) => ({
+        device: d.deviceId.slice(DEVICE_PREFIX.length),
+        ...(d.name ? { name: d.name } : {}),
+        gone_since: iso(d.goneSinceMs),
+        remove_after: iso((d.goneSinceMs ?? 0) + (this.cfg.mqtt.removalGraceMs ?? DAY_MS)),
+      })),
     };
   }
 
@@ -350,4 +445,10 @@ export class Bridge {
       else this.publisher.publishEvent(this.topics.guestEvent(id), { event_type: "backup_finished", ...base, result: o.result });
     }
   }
+}
+
+function describeDevice(e: { kind: string; name?: string; deviceId: string }): string {
+  const id = e.deviceId.slice(DEVICE_PREFIX.length);
+  const what = e.kind === "hyperbackup" ? "Hyper Backup task " : e.kind === "pbs" ? "PBS datastore " : "";
+  return e.name ? `${what}${e.name} (${id})` : `${what}${id}`;
 }

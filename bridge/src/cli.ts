@@ -5,6 +5,7 @@ import { createLogger, LOG_FORMATS, setDefaultLogFormat, type LogFormat } from "
 import { VERSION } from "./util/version.js";
 import { checkConfig } from "./commands/check.js";
 import { startService, stopOnSignals } from "./commands/run.js";
+import { TopicOwnerError } from "./publish/mqtt/publisher.js";
 
 const port = (v: string) => {
   const n = Number(v);
@@ -59,8 +60,38 @@ program
     }
     const log = createLogger(cfg.logLevel, () => cfg.secrets);
     log.info({ version: VERSION }, "backup2mqtt starting");
-    const running = await startService(cfg, { log });
+    const fatal = (e: Error) => {
+      process.stderr.write(`backup2mqtt: ${e.message}\n`);
+      process.exit(1);
+    };
+    let running;
+    try {
+      running = await startService(cfg, { log, onFatal: fatal });
+    } catch (e) {
+      if (e instanceof TopicOwnerError) fatal(e);
+      throw e;
+    }
     stopOnSignals(running.stop, log);
+  });
+
+program
+  .command("forget")
+  .description("remove a device from Home Assistant now (a guest that is gone), instead of waiting for mqtt.removal_grace")
+  .argument("<id>", "the device's id, e.g. home_103 (as in its MQTT topics)")
+  .requiredOption("-c, --config <file>", "configuration file (YAML or JSON)")
+  .action(async (id: string, o: { config: string }) => {
+    let cfg;
+    try {
+      cfg = loadConfig(o.config);
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        process.stderr.write(`${e.message}\n`);
+        process.exit(2);
+      }
+      throw e;
+    }
+    const { forgetCommand } = await import("./commands/forget.js");
+    emit(await forgetCommand(cfg, id));
   });
 
 program

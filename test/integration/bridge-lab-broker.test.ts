@@ -178,8 +178,8 @@ for (const broker of brokerKinds()) {
       expect(s.observer.count((m) => m.topic === "backup2mqtt/bridge/state" && m.payload === "online", t)).toBeGreaterThanOrEqual(1);
     });
 
-    it("a guest removed from the lab leaves: retained config and state cleared", async () => {
-      stack = await startStack({ broker, lab: { scenario: "seed" }, pollMs: 300 });
+    it("a guest removed from the lab leaves (after mqtt.removal_grace, here 0): retained config and state cleared", async () => {
+      stack = await startStack({ broker, lab: { scenario: "seed" }, pollMs: 300, configure: (cfg) => void (cfg.mqtt.removalGraceMs = 0) });
       const s = stack;
       await s.observer.until("states", () => haveAllStates(s));
       s.lab.control.removeGuest(103);
@@ -189,19 +189,26 @@ for (const broker of brokerKinds()) {
       expect(s.observer.json("backup2mqtt/bridge/info").counts.guests).toBe(4);
     });
 
-    it("clears left-over retained discovery of guests removed while the bridge was down", async () => {
+    it("clears left-over retained discovery of guests removed while the bridge was down (once PVE confirms them gone for mqtt.removal_grace)", async () => {
       const ghost = CONFIG("home_999");
       stack = await startStack({
         broker,
         lab: { scenario: "seed" },
+        configure: (cfg) => void (cfg.mqtt.removalGraceMs = 500),
         beforeBridge: async (o) => {
-          await o.publish(ghost, JSON.stringify({ device: { identifiers: ["backup2mqtt_home_999"], name: "ghost" }, origin: { name: "backup2mqtt" }, components: {} }), true);
+          // What this bridge published for a guest in an earlier run (its availability names this bridge's state topic).
+          const config = { device: { identifiers: ["backup2mqtt_home_999"], name: "ghost" }, origin: { name: "backup2mqtt" }, availability: [{ topic: "backup2mqtt/bridge/state" }, { topic: "backup2mqtt/source/pve/availability" }], components: { status: { p: "sensor", state_topic: STATE("home_999") } } };
+          await o.publish(ghost, JSON.stringify(config), true);
+          // Not this bridge's: another bridge's device under the same id prefix stays.
+          await o.publish(CONFIG("home_2_100"), JSON.stringify({ ...config, availability: [{ topic: "elsewhere/bridge/state" }] }), true);
           await o.publish(STATE("home_999"), JSON.stringify({ vmid: 999 }), true);
         },
       });
       const s = stack;
       await s.observer.until("ghost cleared", () => s.observer.last.get(ghost) === "", 10_000);
       await s.observer.until("ghost state cleared", () => s.observer.last.get(STATE("home_999")) === "");
+      expect(s.observer.last.get(CONFIG("home_2_100"))).toContain("elsewhere/bridge/state");
+      await s.observer.publish(CONFIG("home_2_100"), "", true);
     });
 
     it("'back up now' runs vzdump and reports started → running → finished; malformed commands are rejected", async () => {

@@ -8,7 +8,8 @@ export type Command =
   | { action: "restore_test"; request_id?: string; origin?: string }
   | { action: "set_tier"; tier: string; request_id?: string; origin?: string }
   | { action: "refresh"; request_id?: string; origin?: string }
-  | { action: "run"; request_id?: string; origin?: string };
+  | { action: "run"; request_id?: string; origin?: string }
+  | { action: "forget"; guest: string; request_id?: string; origin?: string };
 
 export type Target = { kind: "guest"; id: string } | { kind: "bridge" } | { kind: "hyperbackup"; id: string } | { kind: "pbs"; id: string };
 
@@ -29,6 +30,8 @@ export interface ActionHandlers {
   runHyperBackup?(key: string): Promise<Outcome>;
   /** PBS datastore device ({"action":"verify"} on <base>/pbs/<store>/command). */
   verifyDatastore?(key: string): Promise<Outcome>;
+  /** Bridge device ({"action":"forget","guest":"<id>"}): remove a gone device's Home Assistant device now. */
+  forget?(deviceId: string): Promise<Outcome>;
   /**
    * A rejected or accepted command is told to Home Assistant as an event. For a command that
    * failed validation, `cmd` holds only its `action` and `request_id` when they are short strings.
@@ -38,7 +41,7 @@ export interface ActionHandlers {
 
 const MAX_PAYLOAD = 4096;
 
-const ALL_ACTIONS = ["backup", "verify", "restore_test", "set_tier", "refresh", "run"] as const;
+const ALL_ACTIONS = ["backup", "verify", "restore_test", "set_tier", "refresh", "run", "forget"] as const;
 const TARGET_NAMES: Record<Target["kind"], string> = { guest: "a guest", bridge: "the bridge", hyperbackup: "a Hyper Backup task", pbs: "a PBS datastore" };
 
 /** One validator per action, from the matching branch of schemas/command.schema.json, and the fields it allows. */
@@ -73,7 +76,7 @@ export class CommandRouter {
       case "guest":
         return ["backup", "verify", "restore_test", "set_tier", "refresh"];
       case "bridge":
-        return ["refresh"];
+        return ["refresh", ...(this.handlers.forget ? ["forget"] : [])];
       case "hyperbackup":
         return [...(this.handlers.runHyperBackup ? ["run"] : []), "refresh"];
       case "pbs":
@@ -147,6 +150,7 @@ export class CommandRouter {
 
   private dispatch(target: Target, cmd: Command): Promise<Outcome> {
     if (cmd.action === "refresh") return this.handlers.refresh();
+    if (target.kind === "bridge" && cmd.action === "forget" && this.handlers.forget) return this.handlers.forget(cmd.guest);
     if (target.kind === "hyperbackup" && cmd.action === "run" && this.handlers.runHyperBackup) return this.handlers.runHyperBackup(target.id);
     if (target.kind === "pbs" && cmd.action === "verify" && this.handlers.verifyDatastore) return this.handlers.verifyDatastore(target.id);
     if (target.kind === "guest")

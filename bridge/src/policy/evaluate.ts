@@ -23,6 +23,11 @@ export interface PolicyInput {
   overrides: Record<string, string>;
   evidence: Evidence;
   now: number;
+  /**
+   * Ids pinned earlier, key `<source>/<vmid>` (the service keeps them in state_dir so adding a
+   * second Proxmox source renames nobody); a guest not listed gets guestId()'s form.
+   */
+  guestIds?: ReadonlyMap<string, string>;
 }
 
 const iso = (ms: number | undefined | null) => (ms === undefined || ms === null ? null : new Date(ms).toISOString());
@@ -118,7 +123,7 @@ export function evaluate(input: PolicyInput, memo?: GuestMemo): PolicyResult {
   let nextChangeMs: number | null = null;
   for (const guest of evidence.guests) {
     if (guest.template) continue; // templates are not guests to protect
-    const id = guestId(input.site, guest.source, guest.vmid, multi);
+    const id = input.guestIds?.get(key(guest.source, guest.vmid)) ?? guestId(input.site, guest.source, guest.vmid, multi);
     ids.add(id);
     const { tier, from } = resolveTier(guest, id, input);
     const attempts = attemptsByGuest.get(key(guest.source, guest.vmid)) ?? [];

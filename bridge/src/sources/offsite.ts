@@ -21,6 +21,7 @@ import {
   pbsDeviceId,
   pbsKey,
 } from "../publish/mqtt/offsite-discovery.js";
+import type { PresentDevice } from "../state/devices.js";
 import { ActionGuard, type GuardClaim } from "../actions/guard.js";
 import { SynologySource } from "./dsm/source.js";
 import { PbsSource } from "./pbs/source.js";
@@ -44,8 +45,6 @@ export class OffsiteSources {
   readonly guard: ActionGuard;
   /** Hyper Backup runs this bridge started: seen busy on the NAS yet? */
   private readonly hbRuns = new Map<string, { seenBusy: boolean }>();
-  /** Retained topics (configs + states) this run published, to clear devices that disappear. */
-  private published = new Set<string>();
 
   constructor(
     cfg: Config,
@@ -125,26 +124,42 @@ export class OffsiteSources {
     return this.pbs.flatMap((s) => s.datastores.map((d) => ({ s, d, key: pbsKey(d, multi) })));
   }
 
-  /** Publishes every task/datastore device (retained, diff-only) and clears the ones that are gone. */
-  publish(p: MqttPublisher, ctx: DiscoveryContext, now: number): void {
+  /**
+   * Publishes every task/datastore device (retained, diff-only) and returns them. Devices that
+   * are gone are removed by the bridge's device registry, after a grace period and only when their
+   * source was read completely (see confirmsAbsent).
+   */
+  publish(p: MqttPublisher, ctx: DiscoveryContext, now: number): PresentDevice[] {
     const ot = offsiteTopics(ctx.topics.base);
-    const current = new Set<string>();
-    const put = (topic: string, payload: object) => {
-      current.add(topic);
-      p.publishRetained(topic, payload);
-    };
+    const present: PresentDevice[] = [];
     for (const s of [...this.nas, ...this.pbs]) p.publishRetained(ctx.topics.sourceAvailability(s.name), s.readable ? "online" : "offline");
     for (const { s, t, key } of this.hbEntries()) {
-      put(ctx.topics.deviceConfig(hyperBackupDeviceId(ctx, key)), hyperBackupDiscovery(ctx, t, key, s.cfg.url));
-      put(ot.hbState(key), hyperBackupState(t, key, s.readable, now));
+      const deviceId = hyperBackupDeviceId(ctx, key);
+      const configTopic = ctx.topics.deviceConfig(deviceId);
+      p.publishRetained(configTopic, hyperBackupDiscovery(ctx, t, key, s.cfg.url));
+      p.publishRetained(ot.hbState(key), hyperBackupState(t, key, s.readable, now));
+      present.push({ deviceId, kind: "hyperbackup", source: s.name, name: t.name, configTopic, stateTopic: ot.hbState(key) });
     }
     for (const { s, d, key } of this.pbsEntries()) {
-      put(ctx.topics.deviceConfig(pbsDeviceId(ctx, key)), pbsDatastoreDiscovery(ctx, d, key, s.cfg.url));
-      put(ot.pbsState(key), pbsDatastoreState(d, key, s.readable));
+      const deviceId = pbsDeviceId(ctx, key);
+      const configTopic = ctx.topics.deviceConfig(deviceId);
+      p.publishRetained(configTopic, pbsDatastoreDiscovery(ctx, d, key, s.cfg.url));
+      p.publishRetained(ot.pbsState(key), pbsDatastoreState(d, key, s.readable));
+      present.push({ deviceId, kind: "pbs", source: s.name, name: d.store, configTopic, stateTopic: ot.pbsState(key) });
     }
-    // Only sources that answered can remove devices (an outage keeps the last known list).
-    for (const topic of this.published) if (!current.has(topic)) p.publishRetained(topic, "");
-    this.published = current;
+    return present;
+  }
+
+  /**
+   * May a device of this kind and source that was not published be taken as gone? Only when its
+   * NAS / PBS answered in full (a source removed from the config counts as an answer); null source =
+   * found on the broker with no owner known: every source of that kind must have answered.
+   */
+  confirmsAbsent(kind: "hyperbackup" | "pbs", source: string | null): boolean {
+    const all: Array<{ name: string; readable: boolean }> = kind === "hyperbackup" ? this.nas : this.pbs;
+    if (source === null) return all.every((s) => s.readable);
+    const s = all.find((x) => x.name === source);
+    return !s || s.readable;
   }
 
   /** Earliest instant a task device turns stale without new evidence (ms), or null. */

@@ -21,7 +21,14 @@ export interface PublisherHandlers {
    * those were the largest strings in the process — so the owner regenerates them.
    */
   republish(): void;
+  /** A retained discovery config found on the broker at start, under this bridge's device-id prefix. */
+  onFoundConfig?(topic: string, payload: string): void;
+  /** The topics turned out to belong to another bridge after start() had returned (broker was down at start). */
+  onFatal?(err: Error): void;
 }
+
+/** Another bridge (another site) already owns this base topic. */
+export class TopicOwnerError extends Error {}
 
 /** Stable JSON: same object → same bytes, so "unchanged" can be detected by string compare. */
 export function stableStringify(v: unknown): string {
@@ -77,11 +84,16 @@ export class MqttPublisher {
   private readonly quick = new Map<string, string>();
   /** Per retained topic built by publishDerived: the inputs it was built from. */
   private readonly inputs = new Map<string, string>();
-  /** Our config topics found retained on the broker at start (may be left-overs). */
-  private readonly foundConfigs = new Set<string>();
   private birthTimer?: NodeJS.Timeout;
-  private cleanupDone = false;
   private connectedOnce = false;
+  /**
+   * False until the retained `<base>/bridge/info` on the broker was read and names this site (or
+   * nothing): until then nothing is published, so a bridge started with another site's base topic
+   * never touches that bridge's topics.
+   */
+  private owned = false;
+  private scanned!: Promise<void>;
+  private markScanned!: (err?: Error) => void;
   published = 0;
   onHaOnline?: () => void;
 
@@ -94,8 +106,17 @@ export class MqttPublisher {
     private readonly birthDelayMs = 1000 + Math.floor(Math.random() * 1000),
   ) {}
 
+  /**
+   * Connects, checks that the base topic is this bridge's own, and collects the retained discovery
+   * configs found under this bridge's prefix (handed to onFoundConfig). Resolves when that is done,
+   * or after 5 s if the broker cannot be reached (publishing waits until it can); rejects with a
+   * TopicOwnerError when the base topic belongs to a bridge of another site.
+   */
   async start(): Promise<void> {
     const t = this.topics;
+    this.scanned = new Promise<void>((resolve, reject) => {
+      this.markScanned = (err) => (err ? reject(err) : resolve());
+    });
     this.client = mqtt.connect(this.opts.url, {
       username: this.opts.username,
       password: this.opts.password,
@@ -109,25 +130,109 @@ export class MqttPublisher {
     const client = this.client;
     client.on("connect", () => {
       this.log.info({ url: redactUrl(this.opts.url) }, this.connectedOnce ? "MQTT reconnected" : "MQTT connected");
-      client.publish(t.bridgeState, "online", { retain: true, qos: 1 });
-      client.subscribe(
-        [t.haStatus, `${t.base}/guest/+/command`, `${t.base}/hyperbackup/+/command`, `${t.base}/pbs/+/command`, t.bridgeCommand, ...(this.cleanupDone ? [] : [`${t.discoveryPrefix}/device/+/config`])],
-        { qos: 1 },
-        (err) => err && this.log.error({ err: err.message }, "MQTT subscribe failed"),
-      );
-      // A broker that restarted without persistence lost our retained messages: send them again.
-      if (this.connectedOnce) this.republishAll();
-      this.connectedOnce = true;
+      if (!this.owned) return void this.claimTopics(client);
+      this.goOnline(client);
     });
-    client.on("message", (topic, payload, packet) => this.onMessage(topic, payload, packet.retain));
+    client.on("message", (topic, payload, packet) => {
+      if (!this.owned) return this.onScanMessage(topic, payload, packet.retain);
+      this.onMessage(topic, payload, packet.retain);
+    });
     client.on("error", (err) => this.log.warn({ err: err.message }, "MQTT error"));
     client.on("offline", () => this.log.warn("MQTT broker unreachable; will retry"));
-    await new Promise<void>((resolve) => {
-      if (client.connected) return resolve();
-      client.once("connect", () => resolve());
-      // Start anyway after a while: publishing queues until the broker is back.
-      setTimeout(resolve, 5000).unref();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      // Start anyway after a while when the broker cannot be reached: publishing waits until it can.
+      await Promise.race([this.scanned, new Promise<void>((resolve) => (timer = setTimeout(resolve, 5000)))]);
+    } catch (e) {
+      await settleWithin(client.endAsync(), STOP_GRACE_MS);
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+    this.scanned.catch((e: Error) => {
+      // The broker came back after start() returned and the topics are another bridge's.
+      void settleWithin(client.endAsync(), STOP_GRACE_MS);
+      this.handlers.onFatal?.(e);
     });
+  }
+
+  /** Resolves once the broker's retained state was read at start (the found configs are all in). */
+  whenScanned(): Promise<void> {
+    return this.scanned.catch(() => undefined);
+  }
+
+  private goOnline(client: MqttClient): void {
+    const t = this.topics;
+    client.publish(t.bridgeState, "online", { retain: true, qos: 1 });
+    // The `+/+` forms only exist to log a command sent one level too deep (a malformed topic) instead of losing it silently.
+    const commands = ["guest", "hyperbackup", "pbs"].flatMap((k) => [`${t.base}/${k}/+/command`, `${t.base}/${k}/+/+/command`]);
+    client.subscribe([t.haStatus, ...commands, t.bridgeCommand], { qos: 1 }, (err) => err && this.log.error({ err: err.message }, "MQTT subscribe failed"));
+    // A broker that restarted without persistence lost our retained messages (and before the first
+    // connection nothing was sent at all): send them again.
+    if (this.connectedOnce || this.retained.size > 0) this.republishAll();
+    this.connectedOnce = true;
+  }
+
+  private foreignSite: string | undefined;
+  private scanQuietTimer?: NodeJS.Timeout;
+
+  /**
+   * First connection: read the retained bridge info under our base topic and our retained device
+   * configs. The broker sends retained messages right after the subscription; they are taken as
+   * complete once none arrived for SCAN_QUIET_MS after the SUBACK (and at most SCAN_MAX_MS).
+   */
+  private claimTopics(client: MqttClient): void {
+    const t = this.topics;
+    const configs = `${t.discoveryPrefix}/device/+/config`;
+    const started = Date.now();
+    let subscribed = false;
+    const finish = () => {
+      this.scanQuietTimer = undefined;
+      client.unsubscribe([t.bridgeInfo, configs]);
+      if (this.foreignSite !== undefined) {
+        const err = new TopicOwnerError(
+          `the MQTT topics under '${t.base}' belong to the bridge of site '${this.foreignSite}' (its retained ${t.bridgeInfo} says so), and this bridge is site '${t.site}'. ` +
+            `Give this bridge a base topic of its own, for example mqtt.base_topic: ${t.base}_${t.site}`,
+        );
+        this.log.error({ base_topic: t.base, other_site: this.foreignSite }, err.message);
+        this.markScanned(err);
+        return;
+      }
+      this.owned = true;
+      this.goOnline(client);
+      this.markScanned();
+    };
+    this.rearmScan = () => {
+      if (!subscribed) return;
+      if (this.scanQuietTimer) clearTimeout(this.scanQuietTimer);
+      this.scanQuietTimer = setTimeout(finish, Math.max(0, Math.min(SCAN_QUIET_MS, started + SCAN_MAX_MS - Date.now())));
+    };
+    client.subscribe([t.bridgeInfo, configs], { qos: 1 }, (err) => {
+      if (err) {
+        this.log.error({ err: err.message }, "MQTT subscribe failed; cannot check who owns the base topic");
+        return;
+      }
+      subscribed = true;
+      this.rearmScan();
+    });
+  }
+  private rearmScan = () => {};
+
+  private onScanMessage(topic: string, payload: Buffer, retain: boolean): void {
+    const t = this.topics;
+    if (!retain) return;
+    if (topic === t.bridgeInfo) {
+      let site: unknown;
+      try {
+        site = (JSON.parse(payload.toString("utf8")) as { site?: unknown })?.site;
+      } catch {
+        site = undefined;
+      }
+      this.foreignSite = typeof site === "string" && site !== t.site ? site : undefined;
+    } else if (payload.length && topic.startsWith(t.deviceConfigPrefix)) {
+      this.handlers.onFoundConfig?.(topic, payload.toString("utf8"));
+    }
+    this.rearmScan();
   }
 
   get connected(): boolean {
@@ -184,35 +289,20 @@ export class MqttPublisher {
     return [...this.retained.keys()].filter((k) => k.startsWith(prefix));
   }
 
-  /**
-   * After the first full publish: clears our retained discovery configs found on the broker that
-   * the current run no longer generates (guests removed while the bridge was down).
-   */
-  cleanupLeftovers(onLeftover: (configTopic: string) => void): void {
-    if (this.cleanupDone) return;
-    this.cleanupDone = true;
-    this.client?.unsubscribe(`${this.topics.discoveryPrefix}/device/+/config`);
-    for (const topic of this.foundConfigs) {
-      if (!this.retained.has(topic)) {
-        this.log.info({ topic }, "clearing discovery of a device that no longer exists");
-        this.clearRetained(topic);
-        onLeftover(topic);
-      }
-    }
-    this.foundConfigs.clear();
-  }
-
   async stop(): Promise<void> {
     if (this.birthTimer) clearTimeout(this.birthTimer);
     const client = this.client;
     if (!client) return;
     // Bounded: if the broker vanished a moment ago, `connected` may still be true and a QoS 1
     // PUBACK (or a graceful end waiting for in-flight messages) would never come.
-    if (client.connected) await settleWithin(client.publishAsync(this.topics.bridgeState, "offline", { retain: true, qos: 1 }), STOP_GRACE_MS);
+    if (this.scanQuietTimer) clearTimeout(this.scanQuietTimer);
+    if (client.connected && this.owned) await settleWithin(client.publishAsync(this.topics.bridgeState, "offline", { retain: true, qos: 1 }), STOP_GRACE_MS);
     if (!(await settleWithin(client.endAsync(), STOP_GRACE_MS))) await client.endAsync(true).catch(() => undefined);
   }
 
   private send(topic: string, payload: string, retain: boolean): void {
+    // Not yet known to be ours: nothing goes out (retained topics are all sent again once it is).
+    if (!this.owned) return;
     this.published++;
     this.client?.publish(topic, payload, { retain, qos: 1 }, (err) => {
       if (err) this.log.warn({ topic, err: err.message }, "MQTT publish failed");
@@ -244,7 +334,6 @@ export class MqttPublisher {
       return;
     }
     if (topic.startsWith(`${t.discoveryPrefix}/device/`)) {
-      if (retain && payload.length && topic.startsWith(t.deviceConfigPrefix) && !this.cleanupDone) this.foundConfigs.add(topic);
       return;
     }
     // An empty message clears a retained command: nothing was asked.
@@ -270,6 +359,9 @@ function redactUrl(url: string): string {
 }
 
 const STOP_GRACE_MS = 2_000;
+/** Retained messages follow the SUBACK at once; this long without one more ends the start-up scan. */
+const SCAN_QUIET_MS = 400;
+const SCAN_MAX_MS = 5_000;
 
 /** 20 bytes of SHA-1 (as base64): enough to tell "same payload as last time". */
 function digestOf(text: string): string {

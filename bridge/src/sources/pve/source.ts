@@ -338,6 +338,13 @@ export class PveSource {
         ...(r.lock ? { lock: r.lock } : {}),
       });
     }
+    // A guest that appeared or vanished: read jobs, privileges and listings again at once (a token
+    // whose privileges changed shows exactly this, and an absence is only vouched for with fresh
+    // privileges — see confirmsAbsent).
+    if (next.size !== this.guests.size || [...next.keys()].some((v) => !this.guests.has(v))) {
+      this.metaDue = true;
+      this.contentDue = true;
+    }
     this.guests = next;
     const storages = new Map<string, StorageRef>();
     for (const r of resources) {
