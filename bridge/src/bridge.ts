@@ -90,6 +90,7 @@ export class Bridge {
       guest: (id) => this.guest(id),
       publish: () => this.publish(),
       event: (id, payload) => this.publisher.publishEvent(this.topics.guestEvent(id), payload),
+      idOf: (source, vmid) => this.idOf(source, vmid),
     });
     this.offsite = new OffsiteSources(cfg, log.child({ part: "offsite" }), () => this.clock.now(), { fastPollMs: opts.fastPollMs });
     this.ctx = {
@@ -104,20 +105,20 @@ export class Bridge {
     this.router = new CommandRouter(
       {
         backup: (id, cmd) => this.actions.backup(id, { storage: cmd.storage, mode: cmd.mode, requestId: cmd.request_id }, cmd.origin ?? "mqtt"),
-        verify: (id, cmd) => this.actions.verify(id, cmd.origin ?? "mqtt"),
-        restoreTest: (id, cmd) => this.actions.restoreTest(id, cmd.origin ?? "mqtt"),
+        verify: (id, cmd) => this.actions.verify(id, cmd.origin ?? "mqtt", cmd.request_id),
+        restoreTest: (id, cmd) => this.actions.restoreTest(id, cmd.origin ?? "mqtt", cmd.request_id),
         setTier: (id, tier) => this.setTier(id, tier),
         refresh: async () => {
           await this.refreshAll({ content: true });
           return { ok: true, detail: "refreshed" };
         },
         report: (target, cmd, outcome) => this.reportCommand(target, cmd, outcome),
-        runHyperBackup: async (key) => {
-          const r = await this.offsite.runHyperBackup(key, (topic, payload) => this.publisher.publishEvent(topic, payload), this.topics.base);
+        runHyperBackup: async (key, cmd) => {
+          const r = await this.offsite.runHyperBackup(key, (topic, payload) => this.publisher.publishEvent(topic, payload), this.topics.base, requester(cmd));
           this.publish();
           return r;
         },
-        verifyDatastore: (key) => this.offsite.verifyDatastore(key),
+        verifyDatastore: (key, cmd) => this.offsite.verifyDatastore(key, requester(cmd)),
         forget: (id) => this.forgetDevice(id),
       },
       log.child({ part: "router" }),
@@ -263,7 +264,6 @@ export class Bridge {
     this.result = result;
     const p = this.publisher;
     const t = this.topics;
-    for (const s of this.sources) p.publishRetained(t.sourceAvailability(s.name), s.health.up && !s.health.degraded ? "online" : "offline");
     p.publishRetained(t.deviceConfig(guestDeviceId(this.ctx, `${this.cfg.site}_bridge`)), bridgeDiscovery(this.ctx, [...this.sources.map((s) => s.name), ...this.offsite.health().map((h) => h.health.name)]));
     const slugs = entitySlugs(result.guests);
     const present: PresentDevice[] = [];
@@ -278,6 +278,7 @@ export class Bridge {
     }
     present.push(...this.offsite.publish(p, this.ctx, now));
     this.removeGoneDevices(present, now);
+    for (const s of this.sources) p.publishRetained(t.sourceAvailability(s.name), s.health.up && !s.health.degraded && !this.hidesGuests(s) ? "online" : "offline");
     p.publishRetained(t.bridgeInfo, this.bridgeInfo(result));
     const hbChange = this.offsite.nextChangeMs(now);
     this.armChangeTimer(hbChange !== null && (result.nextChangeMs === null || hbChange < result.nextChangeMs) ? hbChange : result.nextChangeMs, now);
@@ -305,6 +306,26 @@ export class Bridge {
       this.clearDevice(e);
     }
     this.devices.save();
+  }
+
+  private hiding = new Map<string, number>();
+
+  /**
+   * A source that answers but whose token may no longer see guests it saw before (VM.Audit taken
+   * away): their devices stay, and the source's guests are shown unavailable rather than as a
+   * picture of the past. Logged once per change of the count.
+   */
+  private hidesGuests(s: PveSource): boolean {
+    const hidden = this.devices.hiddenGuests(s.name, (vmid) => s.mayBeHidden(vmid)).map((id) => id.slice(DEVICE_PREFIX.length)).sort();
+    if ((this.hiding.get(s.name) ?? 0) !== hidden.length) {
+      this.hiding.set(s.name, hidden.length);
+      if (hidden.length)
+        this.log.warn(
+          { proxmox: s.name },
+          `the token of Proxmox '${s.name}' may no longer see ${hidden.length === 1 ? "1 guest" : `${hidden.length} guests`} it saw before (${hidden.slice(0, 5).join(", ")}${hidden.length > 5 ? ", …" : ""}); grant VM.Audit on /vms. Their devices are kept and shown unavailable`,
+        );
+    }
+    return hidden.length > 0;
   }
 
   private clearDevice(e: { configTopic: string; stateTopic?: string }): void {
@@ -435,9 +456,8 @@ export class Bridge {
 
   private onTaskEvent(e: TaskEvent): void {
     this.actions.onTaskEvent(e);
-    const multi = this.sources.length > 1;
     for (const o of e.outcomes) {
-      const id = guestId(this.cfg.site, e.source, o.vmid, multi);
+      const id = this.idOf(e.source, o.vmid);
       const base = { time: new Date(this.clock.now()).toISOString(), guest: id, upid: e.upid, ...(e.requestId ? { request_id: e.requestId } : {}) };
       if (e.phase === "started") this.publisher.publishEvent(this.topics.guestEvent(id), { event_type: "backup_started", ...base });
       else if (e.phase === "unknown") this.publisher.publishEvent(this.topics.guestEvent(id), { event_type: "backup_unknown", ...base, reason: e.reason ?? "Proxmox does not know the task" });
@@ -451,4 +471,9 @@ function describeDevice(e: { kind: string; name?: string; deviceId: string }): s
   const id = e.deviceId.slice(DEVICE_PREFIX.length);
   const what = e.kind === "hyperbackup" ? "Hyper Backup task " : e.kind === "pbs" ? "PBS datastore " : "";
   return e.name ? `${what}${e.name} (${id})` : `${what}${id}`;
+}
+
+/** Who asked, for the one-action-at-a-time refusals ("started by home_assistant, request abc"). */
+function requester(cmd: { origin?: string; request_id?: string }): { origin: string; requestId?: string } {
+  return { origin: cmd.origin ?? "mqtt", ...(cmd.request_id ? { requestId: cmd.request_id } : {}) };
 }

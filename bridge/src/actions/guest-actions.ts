@@ -1,7 +1,6 @@
 import type { Config } from "../config/load.js";
 import type { Archive, Evidence } from "../evidence.js";
 import type { Logger } from "../log.js";
-import { guestId } from "../policy/evaluate.js";
 import type { GuestState } from "../policy/types.js";
 import { PveError } from "../sources/pve/http.js";
 import type { PveSource, TaskEvent } from "../sources/pve/source.js";
@@ -24,6 +23,8 @@ export interface ActionDeps {
   publish(): void;
   /** A guest event on its event topic (not retained). */
   event(guestId: string, payload: Record<string, unknown>): void;
+  /** The published id of a guest of a source (pinned ids: see the device registry). */
+  idOf(source: string, vmid: number): string;
 }
 
 /** "01:00-06:00" → is `at` (local time) inside it? Windows may wrap midnight. */
@@ -76,7 +77,7 @@ export class GuestActions {
         this.d.log.info({ upid: t.upid, vmid: t.vmid }, "resuming a backup started before the restart");
         // Its guard again, so "Back up now" stays refused until its end is seen.
         const g = source.guest(t.vmid);
-        const id = guestId(this.d.cfg.site, source.name, t.vmid, this.d.sources.length > 1);
+        const id = this.d.idOf(source.name, t.vmid);
         if (!this.guard.claim(backupKey(id), { what: `a backup of ${g?.name ?? `guest ${t.vmid}`} (${t.vmid})`, origin: t.origin })) this.guard.bind(backupKey(id), t.upid);
         source.resumeTask(t.upid, t.node, t.vmid);
       } else {
@@ -290,17 +291,16 @@ export class GuestActions {
     if (!mine) return;
     if (e.phase === "unknown") {
       for (const o of e.outcomes) {
-        this.d.store.audit({ time: new Date(this.d.clock.now()).toISOString(), action: "backup", target: guestId(this.d.cfg.site, e.source, o.vmid, this.d.sources.length > 1), origin: mine.origin, result: "finished", detail: e.reason ?? "Proxmox does not know the task" });
+        this.d.store.audit({ time: new Date(this.d.clock.now()).toISOString(), action: "backup", target: this.d.idOf(e.source, o.vmid), origin: mine.origin, result: "finished", detail: e.reason ?? "Proxmox does not know the task" });
       }
       this.d.store.removeInflight(e.upid);
       return;
     }
-    const multi = this.d.sources.length > 1;
     for (const o of e.outcomes) {
       this.d.store.audit({
         time: new Date(this.d.clock.now()).toISOString(),
         action: "backup",
-        target: guestId(this.d.cfg.site, e.source, o.vmid, multi),
+        target: this.d.idOf(e.source, o.vmid),
         origin: mine.origin,
         result: o.result === "failed" ? "failed" : "finished",
         detail: o.error ?? e.exitstatus ?? o.result,

@@ -27,9 +27,9 @@ export interface ActionHandlers {
   setTier(guestId: string, tier: string): Promise<Outcome>;
   refresh(): Promise<Outcome>;
   /** Hyper Backup task device ({"action":"run"} on <base>/hyperbackup/<task>/command). */
-  runHyperBackup?(key: string): Promise<Outcome>;
+  runHyperBackup?(key: string, cmd: Extract<Command, { action: "run" }>): Promise<Outcome>;
   /** PBS datastore device ({"action":"verify"} on <base>/pbs/<store>/command). */
-  verifyDatastore?(key: string): Promise<Outcome>;
+  verifyDatastore?(key: string, cmd: Extract<Command, { action: "verify" }>): Promise<Outcome>;
   /** Bridge device ({"action":"forget","guest":"<id>"}): remove a gone device's Home Assistant device now. */
   forget?(deviceId: string): Promise<Outcome>;
   /**
@@ -151,8 +151,8 @@ export class CommandRouter {
   private dispatch(target: Target, cmd: Command): Promise<Outcome> {
     if (cmd.action === "refresh") return this.handlers.refresh();
     if (target.kind === "bridge" && cmd.action === "forget" && this.handlers.forget) return this.handlers.forget(cmd.guest);
-    if (target.kind === "hyperbackup" && cmd.action === "run" && this.handlers.runHyperBackup) return this.handlers.runHyperBackup(target.id);
-    if (target.kind === "pbs" && cmd.action === "verify" && this.handlers.verifyDatastore) return this.handlers.verifyDatastore(target.id);
+    if (target.kind === "hyperbackup" && cmd.action === "run" && this.handlers.runHyperBackup) return this.handlers.runHyperBackup(target.id, cmd);
+    if (target.kind === "pbs" && cmd.action === "verify" && this.handlers.verifyDatastore) return this.handlers.verifyDatastore(target.id, cmd);
     if (target.kind === "guest")
       switch (cmd.action) {
         case "backup":

@@ -1,4 +1,3 @@
-import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import type { Logger } from "../log.js";
@@ -68,9 +67,16 @@ export class DeviceRegistry {
     stateDir: string,
     private readonly log: Logger,
   ) {
-    const file = path.join(stateDir, "devices.json");
-    this.file = new JsonFile(file, { version: 1, devices: {} });
-    for (const [id, e] of Object.entries(this.read(file).devices)) this.set(id, e);
+    // A damaged file is moved aside (kept for the user) and the list starts empty.
+    this.file = new JsonFile(path.join(stateDir, "devices.json"), { version: 1, devices: {} }, {
+      schema: fileSchema,
+      log,
+      loss: (n) =>
+        n === undefined
+          ? "devices of guests that were already gone wait a full grace period again before removal, and guest ids are assigned afresh (those found on the broker are adopted)"
+          : "those devices wait a full grace period again if they are gone",
+    });
+    for (const [id, e] of Object.entries(this.file.read().devices)) this.set(id, e);
   }
 
   /**
@@ -163,6 +169,13 @@ export class DeviceRegistry {
     return this.devices.get(deviceId);
   }
 
+  /** Guests of `source` known from earlier that the last publish did not produce and `hidden` says may only be hidden. */
+  hiddenGuests(source: string, hidden: (vmid: number) => boolean): string[] {
+    const out: string[] = [];
+    for (const [id, e] of this.devices) if (e.kind === "guest" && e.source === source && e.vmid !== undefined && !this.present_.has(id) && hidden(e.vmid)) out.push(id);
+    return out;
+  }
+
   /** Was it published by the last publish? */
   isPresent(deviceId: string): boolean {
     return this.present_.has(deviceId);
@@ -198,37 +211,6 @@ export class DeviceRegistry {
     if (e?.kind === "guest" && e.source !== null && e.vmid !== undefined && this.byGuest.get(`${e.source}/${e.vmid}`) === deviceId) this.byGuest.delete(`${e.source}/${e.vmid}`);
     this.devices.delete(deviceId);
     this.dirty = true;
-  }
-
-  /** A file that is not what we wrote is moved aside (kept for the user) and the list starts empty. */
-  private read(file: string): DevicesFile {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, "utf8");
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return { version: 1, devices: {} };
-      text = "";
-    }
-    let problem: string;
-    try {
-      const parsed = fileSchema.safeParse(JSON.parse(text));
-      if (parsed.success) return parsed.data;
-      const issue = parsed.error.issues[0]!;
-      problem = `${issue.path.join(".") || "the top level"}: ${issue.message}`;
-    } catch (e) {
-      problem = (e as Error).message;
-    }
-    const aside = `${file}.corrupt-${new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}`;
-    try {
-      fs.renameSync(file, aside);
-    } catch {
-      /* leave it where it is; it is overwritten at the next save */
-    }
-    this.log.error(
-      { file, movedTo: aside },
-      `${path.basename(file)} could not be read (${problem}); moved it aside. Devices of guests that were already gone wait a full grace period again before removal, and guest ids are assigned afresh`,
-    );
-    return { version: 1, devices: {} };
   }
 }
 

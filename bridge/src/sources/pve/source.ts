@@ -253,6 +253,11 @@ export class PveSource {
    * token may see it: /cluster/resources silently leaves out guests without VM.Audit, so a guest
    * missing from a token without that privilege may still exist.
    */
+  /** A guest missing from a successful read that the token may not see (no VM.Audit on it): hidden, not gone. */
+  mayBeHidden(vmid: number): boolean {
+    return this.health.up && !this.health.degraded && !this.guests.has(vmid) && !(this.perms?.has("VM.Audit", `/vms/${vmid}`) ?? false);
+  }
+
   confirmsAbsent(vmid: number): boolean {
     if (!this.health.up || this.health.degraded || this.guests.has(vmid)) return false;
     return this.perms?.has("VM.Audit", `/vms/${vmid}`) ?? false;
