@@ -60,6 +60,7 @@ program
     }
     const log = createLogger(cfg.logLevel, () => cfg.secrets);
     log.info({ version: VERSION }, "backup2mqtt starting");
+    for (const w of cfg.warnings ?? []) log.warn({ config: o.config, key: w.key, line: w.line }, `config: ${w.message}`);
     const fatal = (e: Error) => {
       process.stderr.write(`backup2mqtt: ${e.message}\n`);
       process.exit(1);
@@ -100,7 +101,7 @@ program
   .requiredOption("-c, --config <file>", "configuration file (YAML or JSON)")
   .action(async (o: { config: string }) => {
     const lines = await checkConfig(o.config);
-    for (const l of lines) (l.ok ? process.stdout : process.stderr).write(`${l.ok ? "ok   " : "FAIL "} ${l.text}\n`);
+    for (const l of lines) (l.ok ? process.stdout : process.stderr).write(`${l.ok ? (l.warn ? "WARN " : "ok   ") : "FAIL "} ${l.text}\n`);
     process.exit(lines.every((l) => l.ok) ? 0 : 1);
   });
 

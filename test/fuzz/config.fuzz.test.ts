@@ -111,7 +111,23 @@ describe("schedules whose frequency cannot be derived are accepted with a warnin
     const f = path.join(dir, "warn.yaml");
     fs.writeFileSync(f, `${GOOD}tiers:\n  P1:\n    schedule: "02-30 02:00"\n`);
     const r = await check(f);
-    expect(r.out).toContain(`${f}:12:15: tiers.P1.schedule: PVE accepts the schedule '02-30 02:00', but how often it runs cannot be derived (no date ever matches)`);
+    expect(r.out).toContain(`WARN  ${f}:12:15: tiers.P1.schedule: PVE accepts the schedule '02-30 02:00', but how often it runs cannot be derived (no date ever matches)`);
+  });
+
+  it("run logs it", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "b2m-warn-"));
+    const f = path.join(dir, "warn.yaml");
+    fs.writeFileSync(f, `${GOOD}tiers:\n  P1:\n    schedule: "02-30 02:00"\nstate_dir: ${path.join(dir, "state")}\nhttp: { listen: "127.0.0.1:0" }\n`);
+    const child = spawn(process.execPath, [cli, "run", "--config", f], { env: { ...process.env, NODE_OPTIONS: "" } });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    const deadline = Date.now() + 15_000;
+    while (!out.includes("cannot be derived") && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    child.kill("SIGKILL");
+    const line = out.split("\n").find((l) => l.includes("cannot be derived"));
+    expect(line, out).toBeDefined();
+    expect(JSON.parse(line!)).toMatchObject({ level: 40, key: "tiers.P1.schedule", line: 12, msg: expect.stringContaining("config: PVE accepts the schedule '02-30 02:00'") });
   });
 });
 
