@@ -194,7 +194,7 @@ function durationProblem(text: string, b: DurationBounds): string | undefined {
 const SOURCE_URL_EXAMPLE = { proxmox: "https://pve.lan:8006", synology: "https://nas.lan:5001", pbs: "https://pbs.lan:8007" } as const;
 
 /** A URL the clients can use: it parses, has a host, no credentials; source URLs have no path, query or fragment (a lone "/" is fine). */
-function urlProblem(text: string, o: { example: string; allowPath: boolean }): string | undefined {
+function urlProblem(text: string, o: { example: string; allowPath: boolean; allowCredentials?: boolean }): string | undefined {
   let u: URL;
   try {
     u = new URL(text);
@@ -202,7 +202,7 @@ function urlProblem(text: string, o: { example: string; allowPath: boolean }): s
     return `"${text}" is not a valid URL (is the host missing, or the port above 65535?); write e.g. ${o.example}`;
   }
   if (!u.hostname) return `"${text}" has no host; write e.g. ${o.example}`;
-  if (u.username || u.password) return `the URL must not hold a user name or password; write e.g. ${o.example}`;
+  if ((u.username || u.password) && !o.allowCredentials) return `the URL must not hold a user name or password; write e.g. ${o.example}`;
   if (!o.allowPath && ((u.pathname && u.pathname !== "/") || u.search || u.hash))
     return `the URL must not have a path (${u.pathname}${u.search}${u.hash}): the API paths are added by backup2mqtt; write only the scheme, host and port, e.g. ${o.example}`;
   return undefined;
@@ -388,7 +388,7 @@ export function parseConfigText(text: string, file = "<config>", env: NodeJS.Pro
   const mqttCfg = obj(cfg.mqtt);
   if (mqttCfg) {
     if (typeof mqttCfg.url === "string" && fresh(["mqtt", "url"])) {
-      const problem = urlProblem(mqttCfg.url, { example: "mqtt://192.168.1.10:1883", allowPath: true });
+      const problem = urlProblem(mqttCfg.url, { example: "mqtt://192.168.1.10:1883", allowPath: true, allowCredentials: true });
       if (problem) problemAt(["mqtt", "url"], problem);
     }
     caFile(["mqtt", "ca_file"], mqttCfg.ca_file);

@@ -452,6 +452,11 @@ export class PveSource {
     let shrunk = false;
     let dropped = false;
     let rowsRead = 0;
+    // A listing that lost a guest takes effect only after the privileges were read again: a publish
+    // from the fast loop in between would otherwise judge it with the old privileges and show
+    // `missing` for a guest whose backups the token may no longer see. (Others apply at once, so
+    // their old columns can be collected as before.)
+    const staged: Array<{ k: string; list: ArchiveColumns; digest: string }> = [];
     for (const s of this.storages) {
       const k = storageKey(s);
       if (!s.available) {
@@ -470,18 +475,24 @@ export class PveSource {
         rowsRead += answer.count;
         const list = rows.list();
         const replaced = this.archives.get(k);
-        if (lostAGuest(replaced, list, this.guests)) shrunk = true;
-        this.archives.set(k, list);
         if ((replaced?.size ?? 0) >= BIG_LISTING_ROWS) dropped = true;
-        this.contentDigests.set(k, answer.digest);
-        this.allListings = null;
-        if (list.size) this.seenArchivesOn.add(k);
+        if (lostAGuest(replaced, list, this.guests)) {
+          shrunk = true;
+          staged.push({ k, list, digest: answer.digest });
+        } else this.applyListing(k, list, answer.digest);
         this.contentErrors.delete(k);
       } catch (e) {
         if (e instanceof PveError && (e.kind === "network" || e.kind === "timeout" || e.degraded)) throw e;
         this.contentErrors.set(k, `storage '${s.storage}' could not be listed: ${(e as Error).message}`);
       }
     }
+    // Every archive of a guest that still exists vanished from a listing: prune never does that,
+    // a revoked privilege does (PVE then answers 200 with fewer rows). Ask for the privileges now.
+    if (shrunk && !metaNow) {
+      await this.readMeta();
+      this.lastMetaMs = this.now();
+    }
+    for (const { k, list, digest } of staged.splice(0)) this.applyListing(k, list, digest);
     // A big listing was replaced: its old columns are tens of MB of garbage in the old generation.
     if (dropped) collectGarbage();
     // This cycle read so many rows that their buffers and strings wait for V8's own timing (the
@@ -495,13 +506,14 @@ export class PveSource {
       this.contentDigests.delete(k);
       this.allListings = null;
     }
-    // Every archive of a guest that still exists vanished from a listing: prune never does that,
-    // a revoked privilege does (PVE then answers 200 with fewer rows). Ask for the privileges now.
-    if (shrunk && !metaNow) {
-      await this.readMeta();
-      this.lastMetaMs = this.now();
-    }
     this.lastContentMs = this.now();
+  }
+
+  private applyListing(k: string, list: ArchiveColumns, digest: string): void {
+    this.archives.set(k, list);
+    this.contentDigests.set(k, digest);
+    this.allListings = null;
+    if (list.size) this.seenArchivesOn.add(k);
   }
 
   /**
