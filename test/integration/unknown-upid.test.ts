@@ -35,7 +35,7 @@ describe("a UPID Proxmox does not know", () => {
     const s = stack;
     const ev = await s.observer.until("backup_unknown", () => s.observer.messages.filter((m) => m.topic === EVENT).map((m) => JSON.parse(m.payload)).find((e) => e.event_type === "backup_unknown"), 5_000);
     const v = schemaValidator("event");
-    if (!v(ev)) throw new Error(describeErrors(v));
+    if (!v(ev as object)) throw new Error(describeErrors(v));
     expect(ev).toMatchObject({ guest: "home_102", upid: UPID });
     expect(ev.reason).toBe(`Proxmox does not know the task ${UPID} on node 'proxmox-home' (it may have been restored onto a rebuilt node); the guest is judged from its archives`);
     // Gone from the in-flight list, on disk too.
