@@ -9,6 +9,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../support/stack.js";
+
+const REMOVAL_GRACE_MS = 4000;
 import type { GuestState } from "../../bridge/src/policy/types.js";
 import { startHomeAssistant, startMosquitto, waitFor, type HaState, type HomeAssistant, type Mosquitto } from "./runner.js";
 import { deviceView, logProblems, sameSecond, StateRecorder, type DeviceView } from "./ha-view.js";
@@ -125,7 +127,8 @@ describe("backup2mqtt in a real Home Assistant", () => {
     recorder = new StateRecorder(ha);
     await recorder.start();
     // taskSpeed 30: a 90 s vzdump of the lab takes 3 s; polls every 500 ms.
-    stack = await startStack({ broker, lab: { scenario: "demo", taskSpeed: 30 }, pollMs: 500 });
+    // A short removal grace, so the "guest removed" test sees both the wait and the removal.
+    stack = await startStack({ broker, lab: { scenario: "demo", taskSpeed: 30 }, pollMs: 500, configure: (cfg) => void (cfg.mqtt.removalGraceMs = REMOVAL_GRACE_MS) });
     labGuests = [...stack.lab.control.state.guests.values()].map((g) => ({ vmid: g.vmid, name: g.name }));
   });
 
@@ -354,6 +357,35 @@ describe("backup2mqtt in a real Home Assistant", () => {
     await haMatchesBridge(vmids, "HA equal to the bridge after the outage");
   });
 
+  it("the bridge restarts while Proxmox is down (a power cut) → every device and entity stays in HA, unavailable, and comes back when Proxmox answers", async () => {
+    const vmids = labGuests.map((g) => g.vmid);
+    const devicesBefore = (await ha.ws.deviceRegistry()).filter((d) => JSON.stringify(d.identifiers ?? []).includes("backup2mqtt_")).map((d) => d.id).sort();
+    const entitiesBefore = (await ha.ws.entityRegistry()).filter((e) => e.unique_id.startsWith("backup2mqtt_")).map((e) => e.entity_id).sort();
+    const guestEntities = (await ha.ws.entityRegistry()).filter((e) => /^backup2mqtt_home_\d+_/.test(e.unique_id)).map((e) => e.entity_id);
+    await stack.stopBridge();
+    stack.lab.control.setFault({ kind: "down" });
+    try {
+      await stack.startBridge();
+      // Longer than the removal grace and the old start-up cleanup (3 s).
+      await new Promise((r) => setTimeout(r, REMOVAL_GRACE_MS + 2000));
+      expect((await ha.ws.deviceRegistry()).filter((d) => JSON.stringify(d.identifiers ?? []).includes("backup2mqtt_")).map((d) => d.id).sort()).toEqual(devicesBefore);
+      expect((await ha.ws.entityRegistry()).filter((e) => e.unique_id.startsWith("backup2mqtt_")).map((e) => e.entity_id).sort()).toEqual(entitiesBefore);
+      await waitFor(
+        async () => {
+          const all = await states();
+          const still = guestEntities.filter((id) => all.get(id)?.state !== "unavailable");
+          if (still.length) throw new Error(`still available: ${still.join(", ")}`);
+          return true;
+        },
+        { timeoutMs: 20_000, description: "guest entities unavailable while Proxmox is down" },
+      );
+    } finally {
+      stack.lab.control.setFault(null);
+    }
+    await haMatchesBridge(vmids, "HA equal to the bridge once Proxmox answers");
+    expect((await ha.ws.entityRegistry()).filter((e) => e.unique_id.startsWith("backup2mqtt_")).map((e) => e.entity_id).sort()).toEqual(entitiesBefore);
+  });
+
   it("HA restarts → its birth message makes the bridge republish; entities and states come back without restarting the bridge", async () => {
     const vmids = labGuests.map((g) => g.vmid);
     const bridgeBefore = stack.service.bridge;
@@ -382,17 +414,25 @@ describe("backup2mqtt in a real Home Assistant", () => {
     expect(stack.logs.slice(logsBefore).some((l) => l.includes("MQTT reconnected"))).toBe(false);
   });
 
-  it("a guest removed from the lab → its device and entities leave HA", async () => {
+  it("a guest removed from the lab → its device stays for mqtt.removal_grace, then it and its entities leave HA", async () => {
     const vmid = 103;
     const view = (await deviceView(ha, guestDevice(vmid)))!;
     const ids = [...view.entities.values()].map((e) => e.entity_id);
     expect(ids).toHaveLength(GUEST_ENTITIES.length);
 
     stack.lab.control.removeGuest(vmid);
+    const removedAt = Date.now();
+    await waitFor(async () => (stack.observer.json("backup2mqtt/bridge/info")?.pending_removal ?? []).some((p: { device: string }) => p.device === `home_${vmid}`), {
+      timeoutMs: 10_000,
+      description: "103 waiting for removal in the bridge info",
+    });
+    // Still in HA during the grace period.
+    expect((await ha.ws.deviceRegistry()).some((d) => d.id === view.device.id)).toBe(true);
     await waitFor(async () => !(await ha.ws.deviceRegistry()).some((d) => d.id === view.device.id), {
       timeoutMs: 20_000,
       description: "the device of 103 gone from HA's device registry",
     });
+    expect(Date.now() - removedAt).toBeGreaterThanOrEqual(REMOVAL_GRACE_MS);
     const registry = await ha.ws.entityRegistry();
     expect(registry.filter((e) => e.unique_id.startsWith(`${guestDevice(vmid)}_`) || ids.includes(e.entity_id))).toEqual([]);
     const all = await states();
