@@ -37,6 +37,19 @@ const program = new Command()
 program.addHelpText("after", "\nLogs are JSON lines by default; add --log-format pretty to run, demo, plan, apply or report for lines a person reads.");
 
 // --log-format of the command being run sets the format of every logger it makes.
+/** The config, or exit 2 with its problems (key path and line each). */
+function loadConfigOrExit(file: string) {
+  try {
+    return loadConfig(file);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+}
+
 program.hook("preAction", (_program, command) => {
   const f = command.opts().logFormat as LogFormat | undefined;
   if (f) setDefaultLogFormat(f);
@@ -48,16 +61,7 @@ program
   .requiredOption("-c, --config <file>", "configuration file (YAML or JSON)")
   .option("--log-format <format>", LOG_FORMAT_HELP, logFormat, "json")
   .action(async (o: { config: string }) => {
-    let cfg;
-    try {
-      cfg = loadConfig(o.config);
-    } catch (e) {
-      if (e instanceof ConfigError) {
-        process.stderr.write(`${e.message}\n`);
-        process.exit(2);
-      }
-      throw e;
-    }
+    const cfg = loadConfigOrExit(o.config);
     const log = createLogger(cfg.logLevel, () => cfg.secrets);
     log.info({ version: VERSION }, "backup2mqtt starting");
     for (const w of cfg.warnings ?? []) log.warn({ config: o.config, key: w.key, line: w.line }, `config: ${w.message}`);
@@ -81,16 +85,7 @@ program
   .argument("<id>", "the device's id, e.g. home_103 (as in its MQTT topics)")
   .requiredOption("-c, --config <file>", "configuration file (YAML or JSON)")
   .action(async (id: string, o: { config: string }) => {
-    let cfg;
-    try {
-      cfg = loadConfig(o.config);
-    } catch (e) {
-      if (e instanceof ConfigError) {
-        process.stderr.write(`${e.message}\n`);
-        process.exit(2);
-      }
-      throw e;
-    }
+    const cfg = loadConfigOrExit(o.config);
     const { forgetCommand } = await import("./commands/forget.js");
     emit(await forgetCommand(cfg, id));
   });

@@ -50,6 +50,13 @@ async function allPublished(s: Stack): Promise<Map<string, string>> {
   return retainedDevices(s.observer);
 }
 
+/** A config fixed by the user is read at the next start. */
+async function restartWithGoodConfig(s: Stack, good: Config["proxmox"][number]): Promise<void> {
+  await s.stopBridge();
+  s.cfg.proxmox[0] = good;
+  await s.startBridge();
+}
+
 /** Clears everything retained on the shared broker, so the next test starts from an empty one. */
 async function clearBroker(s: Stack): Promise<void> {
   await s.service?.stop().catch(() => undefined);
@@ -74,26 +81,8 @@ for (const kind of brokerKinds()) {
 
     // `heal` may restart the bridge (a fixed config is read at start).
     const restartCases: Array<{ name: string; sourceUp: boolean; spoil: (s: Stack) => void; heal: (s: Stack, good: Config["proxmox"][number]) => Promise<void> | void }> = [
-      {
-        name: "PVE host down",
-        sourceUp: false,
-        spoil: (s) => (s.cfg.proxmox[0]!.url = "https://127.0.0.1:1"),
-        heal: async (s, good) => {
-          await s.stopBridge();
-          s.cfg.proxmox[0]!.url = good.url;
-          await s.startBridge();
-        },
-      },
-      {
-        name: "wrong token secret",
-        sourceUp: false,
-        spoil: (s) => (s.cfg.proxmox[0]!.tokenSecret = "00000000-0000-0000-0000-000000000000"),
-        heal: async (s, good) => {
-          await s.stopBridge();
-          s.cfg.proxmox[0]!.tokenSecret = good.tokenSecret;
-          await s.startBridge();
-        },
-      },
+      { name: "PVE host down", sourceUp: false, spoil: (s) => (s.cfg.proxmox[0]!.url = "https://127.0.0.1:1"), heal: restartWithGoodConfig },
+      { name: "wrong token secret", sourceUp: false, spoil: (s) => (s.cfg.proxmox[0]!.tokenSecret = "00000000-0000-0000-0000-000000000000"), heal: restartWithGoodConfig },
       {
         // PVE answers 200 with the guests left out: the source is readable, but cannot vouch that they are gone.
         name: "token without VM.Audit (PVE lists no guests, 200)",
@@ -232,41 +221,31 @@ for (const kind of brokerKinds()) {
       fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    it("adding a second Proxmox source keeps every existing guest id (no device is renamed or removed)", async () => {
-      stack = await startStack({ broker, lab: { scenario: "seed" }, pollMs: 300, configure: (cfg) => void (cfg.mqtt.removalGraceMs = 0) });
-      const s = stack;
-      const before = await allPublished(s);
-      await s.stopBridge();
-      // The same lab under a second name: the same VMIDs appear in two sources.
-      s.cfg.proxmox.push({ ...structuredClone(s.cfg.proxmox[0]!), name: "pve2" });
-      const t = Date.now();
-      await s.startBridge();
-      await s.observer.until("second source's guests", () => [100, 101, 102, 103, 105].every((v) => s.observer.last.get(CONFIG(`home_pve2_${v}`))));
-      await sleep(1500);
-      // Nothing cleared; each device keeps its identifiers, unique ids and topics. (The same lab twice
-      // means every name twice, so the suggested entity ids gain the VMID — Home Assistant keeps the
-      // entity ids it already assigned.)
-      expect(s.observer.messages.filter((m) => m.at >= t && m.payload === "").map((m) => m.topic)).toEqual([]);
-      for (const id of GUESTS) expect(identity(s.observer.last.get(CONFIG(id)))).toEqual(identity(before.get(CONFIG(id))));
-      expect(s.observer.last.get(CONFIG("home_pve_100"))).toBeUndefined();
-      expect(s.observer.json("backup2mqtt/bridge/info").counts.guests).toBe(10);
-    });
-
-    it("an upgrade that adds the second source in the same step adopts the ids found on the broker (no devices.json yet)", async () => {
-      stack = await startStack({ broker, lab: { scenario: "seed" }, pollMs: 300, configure: (cfg) => void (cfg.mqtt.removalGraceMs = 0) });
-      const s = stack;
-      const before = await allPublished(s);
-      await s.stopBridge();
-      fs.rmSync(path.join(s.cfg.stateDir, "devices.json"));
-      s.cfg.proxmox.push({ ...structuredClone(s.cfg.proxmox[0]!), name: "pve2" });
-      const t = Date.now();
-      await s.startBridge();
-      await s.observer.until("second source's guests", () => [100, 101, 102, 103, 105].every((v) => s.observer.last.get(CONFIG(`home_pve2_${v}`))));
-      await sleep(1500);
-      expect(s.observer.messages.filter((m) => m.at >= t && m.payload === "").map((m) => m.topic)).toEqual([]);
-      for (const id of GUESTS) expect(identity(s.observer.last.get(CONFIG(id)))).toEqual(identity(before.get(CONFIG(id))));
-      expect(s.observer.last.get(CONFIG("home_pve_100"))).toBeUndefined();
-    });
+    // The same lab under a second name: the same VMIDs appear in two sources. Nothing is cleared and
+    // each device keeps its identifiers, unique ids and topics. (The same lab twice means every name
+    // twice, so the suggested entity ids gain the VMID — Home Assistant keeps the ids it assigned.)
+    const secondSourceCases = [
+      { name: "adding a second Proxmox source keeps every existing guest id (no device is renamed or removed)", withoutDevicesFile: false },
+      { name: "an upgrade that adds the second source in the same step adopts the ids found on the broker (no devices.json yet)", withoutDevicesFile: true },
+    ];
+    for (const c of secondSourceCases) {
+      it(c.name, async () => {
+        stack = await startStack({ broker, lab: { scenario: "seed" }, pollMs: 300, configure: (cfg) => void (cfg.mqtt.removalGraceMs = 0) });
+        const s = stack;
+        const before = await allPublished(s);
+        await s.stopBridge();
+        if (c.withoutDevicesFile) fs.rmSync(path.join(s.cfg.stateDir, "devices.json"));
+        s.cfg.proxmox.push({ ...structuredClone(s.cfg.proxmox[0]!), name: "pve2" });
+        const t = Date.now();
+        await s.startBridge();
+        await s.observer.until("second source's guests", () => [100, 101, 102, 103, 105].every((v) => s.observer.last.get(CONFIG(`home_pve2_${v}`))));
+        await sleep(1500);
+        expect(s.observer.messages.filter((m) => m.at >= t && m.payload === "").map((m) => m.topic)).toEqual([]);
+        for (const id of GUESTS) expect(identity(s.observer.last.get(CONFIG(id)))).toEqual(identity(before.get(CONFIG(id))));
+        expect(s.observer.last.get(CONFIG("home_pve_100"))).toBeUndefined();
+        expect(s.observer.json("backup2mqtt/bridge/info").counts.guests).toBe(10);
+      });
+    }
 
     it("two bridges of different sites on one broker: the same base topic is refused before anything is published; separate base topics never touch each other", async () => {
       stack = await startStack({ broker, lab: { scenario: "seed" }, pollMs: 300, configure: (cfg) => void (cfg.mqtt.removalGraceMs = 300) });
