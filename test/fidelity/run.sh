@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Points real third-party clients at the simulated lab (SPEC §6): proxmoxer from PyPI, in a venv
+# Points real third-party clients at the simulated lab, to show it answers as real PVE does: proxmoxer from PyPI, in a venv
 # cached outside the repo. Needs `npm run build` first (it runs bridge/dist/lab/serve.js).
 set -euo pipefail
 cd "$(dirname "$0")/../.."

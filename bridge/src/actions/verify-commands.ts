@@ -4,7 +4,7 @@ import { shq } from "../sources/ssh/client.js";
 export const pathCommand = (volid: string) => `pvesm path ${shq(volid)}`;
 
 /**
- * The integrity check for one archive file, by format (reference §6): the compression layer is
+ * The integrity check for one archive file, by format (vzdump writes .vma for VMs and .tar for containers, each compressed with zstd, gzip or lzo): the compression layer is
  * tested, then the content is read through — `vma verify` for VM archives, a full tar listing
  * for containers. `pipefail` makes a failing decompressor fail the whole pipeline. Null for
  * formats that cannot be checked this way (PBS snapshots use PBS's own verification state).

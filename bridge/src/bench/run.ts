@@ -232,7 +232,7 @@ log: { level: warn }
       const next = measured[i + 1]!;
       const reqs = lab.requests.slice(c.reqIndex, next.reqIndex);
       const pubs = seen.slice(c.seenIndex, next.seenIndex).filter((m) => m.topic !== "$ready");
-      // The bridge's own heartbeat (bridge/info: "last poll", SPEC §4) changes every poll by design;
+      // The bridge's own heartbeat (bridge/info: "last poll" entity) changes every poll by design;
       // everything else — discovery, guest states, events — must stay silent when nothing changed.
       const heartbeat = pubs.filter((m) => m.topic === "backup2mqtt/bridge/info");
       const other = pubs.filter((m) => m.topic !== "backup2mqtt/bridge/info");

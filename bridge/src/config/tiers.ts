@@ -35,7 +35,7 @@ export interface TierInput {
   restore_test?: boolean;
 }
 
-/** SPEC §3 defaults: P0 critical daily, P1 important daily, P2 weekly, plus "none". */
+/** The default tiers: P0 critical daily, P1 important daily, P2 weekly, plus "none" (excluded). */
 export const DEFAULT_TIERS: Record<string, Required<TierInput>> = {
   P0: {
     label: "Critical, daily",

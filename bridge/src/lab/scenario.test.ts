@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { loadScenario, ScenarioError, validateScenario } from "./scenario.js";
 
 describe("scenarios", () => {
-  it("seed is SPEC §1: five guests, three disabled jobs, no archives, no tasks", () => {
+  it("seed is the home lab before any backup: five guests, three disabled jobs, no archives, no tasks", () => {
     const s = loadScenario("seed");
     expect(s.nodes.map((n) => n.name)).toEqual(["proxmox-home"]);
     expect(s.guests.map((g) => [g.vmid, g.type, g.name])).toEqual([

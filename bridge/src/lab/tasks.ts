@@ -260,7 +260,7 @@ function beginGuest(state: LabState, task: TaskState, at: number): void {
   lines.push(`INFO: backup mode: ${mode}`, "INFO: ionice priority: 7");
   if (storage.type === "pbs") lines.push(`INFO: creating Proxmox Backup Server archive '${names.file}'`);
   else lines.push(`INFO: creating vzdump archive '${storage.path}/dump/${names.file}'`);
-  // A qemu backup that gets going reports its progress (reference §5.7); tar (containers) prints none.
+  // A qemu backup that gets going reports its progress (QemuServer's "INFO:  40% (…)" status lines); tar (containers) prints none.
   const progresses = g.type === "qemu" && fail === undefined;
   if (progresses) lines.push(`INFO: started backup task '${randomUUID()}'`);
   const current: CurrentGuest = {

@@ -92,7 +92,7 @@ export class GuestMemo {
 
 type GuestVerdict = { state: GuestState; changesAt: number | null };
 
-/** The pure policy: evidence + config + now → every guest's state (SPEC §3). */
+/** The pure policy: evidence + config + now → every guest's state (status and findings as the README's "Status" paragraph lists them). */
 export function evaluate(input: PolicyInput, memo?: GuestMemo): PolicyResult {
   const { evidence, now } = input;
   const multi = new Set(evidence.sources.map((s) => s.name)).size > 1;

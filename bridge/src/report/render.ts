@@ -1,5 +1,5 @@
 /**
- * The living strategy document (SPEC §5): Markdown generated from config + live state, so it
+ * The living strategy document: Markdown generated from config + live state, so it
  * stays true. Pure: everything it says comes from its input.
  */
 import type { Config } from "../config/load.js";

@@ -1,7 +1,7 @@
 /**
  * Storage status and backup content. The important quirk lives here: backup rows a token may
  * not "access" are silently dropped (200 with a shorter or empty list), never 403 — see
- * pve-storage `check_volume_access` and reference §1.4.
+ * pve-storage `check_volume_access` (PVE/Storage.pm).
  */
 import { hasAnyPriv, hasPriv, type Token } from "../acl.js";
 import { parsePruneOptions, pruneMark, type PruneMark } from "../prune.js";

@@ -20,7 +20,7 @@ export interface HttpAppOptions {
 export type HttpApp = express.Express & { locals: { refreshTrigger: RefreshTrigger } };
 
 /**
- * The HTTP surface (SPEC §8): JSON API, status page, Prometheus metrics, Markdown report and the
+ * The HTTP surface: JSON API, status page, Prometheus metrics, Markdown report and the
  * PVE webhook. Read routes are open on the bind address (default 127.0.0.1); every mutating route
  * needs the bearer token (the webhook its own shared secret) and is rate limited. No CORS headers
  * are ever sent, so browsers keep other sites from reading or driving it.

@@ -81,7 +81,7 @@ describe("guest discovery payload", () => {
     expect(payload.availability_mode).toBe("all");
   });
 
-  it("has every entity SPEC §4 asks for", () => {
+  it("has every entity the README's entity table lists", () => {
     expect(Object.keys(payload.components).sort()).toEqual(
       ["archives", "backup", "event", "last_backup", "last_offsite", "last_restore_test", "last_verified", "next_backup", "problem", "progress", "restore_test", "running", "size", "status", "tier", "verify"].sort(),
     );

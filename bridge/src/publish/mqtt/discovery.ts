@@ -4,7 +4,7 @@ import type { Topics } from "./topics.js";
 
 /**
  * Home Assistant device-based discovery payloads (HA 2024.11+), built as pure data so tests can
- * assert them exactly. Rules from reference/ha-mqtt.md §1: origin filled, every entity a stable
+ * assert them exactly. Rules of Home Assistant's MQTT discovery (https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery): origin filled, every entity a stable
  * unique_id and a default_entity_id (never object_id), names without the device name, no
  * state_class on timestamp/enum, sensors never entity_category config, retained configs.
  */

@@ -1,4 +1,4 @@
-/** The MQTT topic names of SPEC §8, in one place. */
+/** The MQTT topic names (a stable interface: the README's "MQTT topics" table), in one place. */
 export class Topics {
   constructor(
     readonly base: string,

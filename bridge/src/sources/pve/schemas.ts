@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /**
- * Shapes of the PVE answers the bridge reads (reference/pve-api.md). Unknown fields are
+ * Shapes of the PVE answers the bridge reads (as the PVE API viewer documents them: https://pve.proxmox.com/pve-docs/api-viewer/). Unknown fields are
  * tolerated (zod strips them); a field of the wrong type makes the answer unreadable.
  * PVE booleans are the integers 0/1.
  */

@@ -1,5 +1,5 @@
 /**
- * Per-guest outcome of a vzdump task, from its log (reference §5.7). A job task covers many
+ * Per-guest outcome of a vzdump task, from its log (the lines pve-manager's PVE/VZDump.pm writes). A job task covers many
  * guests and ends "job errors" when one fails, so the task's exit status alone cannot say
  * which guest failed. Lines carry no timestamps.
  */
