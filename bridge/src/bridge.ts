@@ -319,10 +319,11 @@ export class Bridge {
     const hidden = this.devices.hiddenGuests(s.name, (vmid) => s.mayBeHidden(vmid)).map((id) => id.slice(DEVICE_PREFIX.length)).sort();
     if ((this.hiding.get(s.name) ?? 0) !== hidden.length) {
       this.hiding.set(s.name, hidden.length);
-      if (hidden.length)
+      if (!hidden.length) this.log.info({ proxmox: s.name }, `the token of Proxmox '${s.name}' sees every guest it saw before again`);
+      else
         this.log.warn(
           { proxmox: s.name },
-          `the token of Proxmox '${s.name}' may no longer see ${hidden.length === 1 ? "1 guest" : `${hidden.length} guests`} it saw before (${hidden.slice(0, 5).join(", ")}${hidden.length > 5 ? ", …" : ""}); grant VM.Audit on /vms. Their devices are kept and shown unavailable`,
+          `the token of Proxmox '${s.name}' may no longer see ${hidden.length === 1 ? "1 guest" : `${hidden.length} guests`} it saw before (${hidden.slice(0, 5).join(", ")}${hidden.length > 5 ? ", …" : ""}); grant VM.Audit on /vms. Their devices are kept, and every guest of '${s.name}' is shown unavailable until the token sees them again`,
         );
     }
     return hidden.length > 0;

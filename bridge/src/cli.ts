@@ -84,10 +84,11 @@ program
   .description("remove a device from Home Assistant now (a guest that is gone), instead of waiting for mqtt.removal_grace")
   .argument("<id>", "the device's id, e.g. home_103 (as in its MQTT topics)")
   .requiredOption("-c, --config <file>", "configuration file (YAML or JSON)")
-  .action(async (id: string, o: { config: string }) => {
+  .option("--force", "with the bridge stopped: forget a device even though the bridge last saw its guest in Proxmox")
+  .action(async (id: string, o: { config: string; force?: boolean }) => {
     const cfg = loadConfigOrExit(o.config);
     const { forgetCommand } = await import("./commands/forget.js");
-    emit(await forgetCommand(cfg, id));
+    emit(await forgetCommand(cfg, id, { force: o.force }));
   });
 
 program

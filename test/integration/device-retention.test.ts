@@ -209,6 +209,12 @@ for (const kind of brokerKinds()) {
           p.stderr.on("data", (d) => (err += d));
           p.on("close", (code) => resolve({ code, out, err }));
         });
+      const live = await run(["forget", "home_100", "--config", file]);
+      expect(live.code).toBe(1);
+      expect(live.err).toBe(
+        "backup2mqtt forget: homeassistant (home_100) still existed in Proxmox 'pve' when the bridge last ran, so its device would come back at the next start; start the bridge to let it notice the guest is gone, or add --force if you are sure\n",
+      );
+      expect(s.observer.last.get(CONFIG("home_100"))).toBeTruthy();
       const nothing = await run(["forget", "home_999", "--config", file]);
       expect(nothing.code).toBe(1);
       expect(nothing.err).toMatch(/there is no device 'home_999' of this bridge/);

@@ -111,12 +111,16 @@ export class GuestActions {
     const tier = g.tier ? this.d.cfg.tiers[g.tier] : undefined;
     if (tier && !tier.allowManual) return this.refuse("backup", id, origin, `tier ${tier.id} does not allow manual backups (allow_manual: false)`);
     const what = `a backup of ${g.name} (${g.vmid})`;
-    if (g.running) return this.refuse("backup", id, origin, `${what} is already running`);
     // Check and claim in one synchronous step, before the first await: a burst of presses while
-    // Proxmox still answers the first POST finds the guard taken.
+    // Proxmox still answers the first POST finds the guard taken, and its refusal names the first request.
     const key = backupKey(g.id);
     const busy = this.guard.claim(key, { what, origin, ...(opts.requestId ? { requestId: opts.requestId } : {}) });
     if (busy) return this.refuse("backup", id, origin, busy);
+    if (g.running) {
+      // Not ours (ours hold the guard until their task ends): a scheduled job, the GUI, another client.
+      this.guard.release(key);
+      return this.refuse("backup", id, origin, `${what} is already running (started outside this bridge, e.g. by a backup job or in the Proxmox web interface)`);
+    }
     const b = source.cfg.backup;
     const options = { storage: opts.storage ?? b.storage, mode: opts.mode ?? b.mode, compress: b.compress, notesTemplate: b.notesTemplate, ...(opts.requestId ? { requestId: opts.requestId } : {}) };
     // Released here unless handed to the task's end (onTaskEvent) or to the SSH session's end.

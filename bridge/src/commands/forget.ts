@@ -21,7 +21,7 @@ const ANSWER_WAIT_MS = 10_000;
  * (bridge command `forget`), so its own list stays right; otherwise the retained config and state are
  * cleared here and the device is dropped from state_dir/devices.json.
  */
-export async function forgetCommand(cfg: Config, id: string): Promise<CommandResult> {
+export async function forgetCommand(cfg: Config, id: string, opts: { force?: boolean } = {}): Promise<CommandResult> {
   const t = new Topics(cfg.mqtt.baseTopic, cfg.mqtt.discoveryPrefix, cfg.site);
   const objectId = id.replace(/^backup2mqtt_/, "");
   if (!/^[A-Za-z0-9_.-]+$/.test(objectId)) return fail(`'${id}' is not a device id (expected something like ${cfg.site}_100)`);
@@ -51,14 +51,19 @@ export async function forgetCommand(cfg: Config, id: string): Promise<CommandRes
     const payload = retained.get(configTopic);
     const found = payload ? ownFoundDevice(configTopic, payload, { discoveryPrefix: t.discoveryPrefix, base: t.base, site: cfg.site }) : null;
     if (!known && !found) return fail(`there is no device '${objectId}' of this bridge on the broker (nothing retained on ${configTopic})`);
+    // The bridge saw it in its source when it last ran: deleting it now would only make Home Assistant
+    // create it again, as a new device, at the next start.
+    if (known && known.goneSinceMs === undefined && !opts.force)
+      return fail(
+        `${known.name ? `${known.name} (${objectId})` : objectId} still existed in Proxmox${known.source ? ` '${known.source}'` : ""} when the bridge last ran, so its device would come back at the next start; start the bridge to let it notice the guest is gone, or add --force if you are sure`,
+      );
     const stateTopic = known?.stateTopic ?? found?.entry.stateTopic;
     await client.publishAsync(configTopic, "", { retain: true, qos: 1 });
     if (stateTopic) await client.publishAsync(stateTopic, "", { retain: true, qos: 1 });
     registry.forget(t.deviceId(objectId));
     registry.save();
     const name = known?.name ?? found?.entry.name;
-    const warn = known && known.goneSinceMs === undefined ? `note: the bridge saw ${objectId} in its source when it last ran; if it still exists, it comes back at the next start\n` : "";
-    return { exitCode: 0, stdout: `Forgot ${name ? `${name} (${objectId})` : objectId}: its Home Assistant device is removed.\n`, stderr: warn };
+    return { exitCode: 0, stdout: `Forgot ${name ? `${name} (${objectId})` : objectId}: its Home Assistant device is removed.\n`, stderr: "" };
   } finally {
     await client.endAsync().catch(() => undefined);
   }
