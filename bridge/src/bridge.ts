@@ -1,4 +1,3 @@
-import path from "node:path";
 import type { Config } from "./config/load.js";
 import type { Evidence } from "./evidence.js";
 import type { Logger } from "./log.js";
@@ -8,7 +7,7 @@ import { PveSource, type TaskEvent } from "./sources/pve/source.js";
 import { mergeEvidence } from "./sources/pve/merge.js";
 import { PveError } from "./sources/pve/http.js";
 import { MqttPublisher } from "./publish/mqtt/publisher.js";
-import { Topics } from "./publish/mqtt/topics.js";
+import { DEVICE_ID_PREFIX as DEVICE_PREFIX, Topics } from "./publish/mqtt/topics.js";
 import { bridgeDiscovery, entitySlugs, guestDeviceId, guestDiscovery, type DiscoveryContext } from "./publish/mqtt/discovery.js";
 import { CommandRouter, type Outcome, type Target } from "./actions/router.js";
 import { JsonFile } from "./state/json-file.js";
@@ -36,8 +35,6 @@ export interface BridgeOptions {
 }
 
 const DAY_MS = 86_400_000;
-/** Device ids are `backup2mqtt_<object id>` (Topics.deviceId). */
-const DEVICE_PREFIX = "backup2mqtt_";
 
 /**
  * The bridge: sources → evidence → pure policy → publishers, and actions back in through one
@@ -228,14 +225,14 @@ export class Bridge {
     for (const g of evidence.guests) {
       if (g.template) continue;
       const preferred = guestId(this.cfg.site, g.source, g.vmid, multi);
-      out.set(`${g.source}/${g.vmid}`, this.devices.guestId(g.source, g.vmid, preferred, guestId(this.cfg.site, g.source, g.vmid, false), DEVICE_PREFIX, (s) => names.has(s)));
+      out.set(`${g.source}/${g.vmid}`, this.devices.guestId(g.source, g.vmid, preferred, guestId(this.cfg.site, g.source, g.vmid, false), (s) => names.has(s)));
     }
     return out;
   }
 
   /** The id of a guest of a source, as published (for task events). */
   idOf(source: string, vmid: number): string {
-    const pinned = this.devices.guestIdOf(source, vmid, DEVICE_PREFIX);
+    const pinned = this.devices.guestIdOf(source, vmid);
     return pinned ?? guestId(this.cfg.site, source, vmid, this.sources.length > 1);
   }
 
@@ -295,7 +292,7 @@ export class Bridge {
       this.devices.present(d);
       ids.add(d.deviceId);
     }
-    const grace = this.cfg.mqtt.removalGraceMs ?? DAY_MS;
+    const grace = this.removalGraceMs;
     const { remove, newlyGone } = this.devices.sweep(ids, now, grace, (e) => this.confirmedGone(e));
     for (const e of newlyGone) {
       if (grace === 0) continue;
@@ -306,6 +303,11 @@ export class Bridge {
       this.clearDevice(e);
     }
     this.devices.save();
+  }
+
+  /** mqtt.removal_grace (the loader always sets it; a config built in code may not). */
+  private get removalGraceMs(): number {
+    return this.cfg.mqtt.removalGraceMs ?? DAY_MS;
   }
 
   private hiding = new Map<string, number>();
@@ -413,7 +415,7 @@ export class Bridge {
         device: d.deviceId.slice(DEVICE_PREFIX.length),
         ...(d.name ? { name: d.name } : {}),
         gone_since: iso(d.goneSinceMs),
-        remove_after: iso((d.goneSinceMs ?? 0) + (this.cfg.mqtt.removalGraceMs ?? DAY_MS)),
+        remove_after: iso((d.goneSinceMs ?? 0) + this.removalGraceMs),
       })),
     };
   }

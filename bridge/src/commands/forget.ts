@@ -2,7 +2,7 @@ import fs from "node:fs";
 import mqtt, { type MqttClient } from "mqtt";
 import type { Config } from "../config/load.js";
 import { createLogger } from "../log.js";
-import { Topics } from "../publish/mqtt/topics.js";
+import { DEVICE_ID_PREFIX, Topics } from "../publish/mqtt/topics.js";
 import { DeviceRegistry, ownFoundDevice } from "../state/devices.js";
 
 export interface CommandResult {
@@ -23,7 +23,7 @@ const ANSWER_WAIT_MS = 10_000;
  */
 export async function forgetCommand(cfg: Config, id: string, opts: { force?: boolean } = {}): Promise<CommandResult> {
   const t = new Topics(cfg.mqtt.baseTopic, cfg.mqtt.discoveryPrefix, cfg.site);
-  const objectId = id.replace(/^backup2mqtt_/, "");
+  const objectId = id.startsWith(DEVICE_ID_PREFIX) ? id.slice(DEVICE_ID_PREFIX.length) : id;
   if (!/^[A-Za-z0-9_.-]+$/.test(objectId)) return fail(`'${id}' is not a device id (expected something like ${cfg.site}_100)`);
   let client: MqttClient;
   try {

@@ -75,19 +75,19 @@ describe("DeviceRegistry.guestId: ids that do not move", () => {
   it("a pinned id wins over the multi-source form", () => {
     const r = new DeviceRegistry(tmp(), log);
     r.present(guest(100));
-    expect(r.guestId("pve", 100, "home_pve_100", "home_100", "backup2mqtt_", configured)).toBe("home_100");
-    expect(r.guestId("pve2", 100, "home_pve2_100", "home_100", "backup2mqtt_", configured)).toBe("home_pve2_100");
+    expect(r.guestId("pve", 100, "home_pve_100", "home_100", configured)).toBe("home_100");
+    expect(r.guestId("pve2", 100, "home_pve2_100", "home_100", configured)).toBe("home_pve2_100");
   });
   it("an id found on the broker is adopted once: the first source to ask claims it in the same pass", () => {
     const r = new DeviceRegistry(tmp(), log);
     r.found("backup2mqtt_home_100", { kind: "guest", vmid: 100, configTopic: "t" });
-    expect(r.guestId("pve", 100, "home_pve_100", "home_100", "backup2mqtt_", configured)).toBe("home_100");
-    expect(r.guestId("pve2", 100, "home_pve2_100", "home_100", "backup2mqtt_", configured)).toBe("home_pve2_100");
+    expect(r.guestId("pve", 100, "home_pve_100", "home_100", configured)).toBe("home_100");
+    expect(r.guestId("pve2", 100, "home_pve2_100", "home_100", configured)).toBe("home_pve2_100");
   });
   it("a renamed source takes over the ids of the source that is no longer configured", () => {
     const r = new DeviceRegistry(tmp(), log);
     r.present(guest(100, "home_100", "old-name"));
-    expect(r.guestId("pve", 100, "home_100", "home_100", "backup2mqtt_", configured)).toBe("home_100");
+    expect(r.guestId("pve", 100, "home_100", "home_100", configured)).toBe("home_100");
   });
 });
 

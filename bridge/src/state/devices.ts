@@ -2,6 +2,7 @@ import path from "node:path";
 import { z } from "zod";
 import type { Logger } from "../log.js";
 import { JsonFile } from "./json-file.js";
+import { DEVICE_ID_PREFIX } from "../publish/mqtt/topics.js";
 
 /**
  * Every Home Assistant device this bridge has published, remembered in state_dir/devices.json.
@@ -85,17 +86,17 @@ export class DeviceRegistry {
    * (`<site>_<vmid>`): a device of that id found on the broker with no owner yet is adopted,
    * which keeps ids across an upgrade that adds a source in the same step.
    */
-  guestId(source: string, vmid: number, preferred: string, legacy: string, prefix: string, configured: (source: string) => boolean): string {
+  guestId(source: string, vmid: number, preferred: string, legacy: string, configured: (source: string) => boolean): string {
     const pinned = this.byGuest.get(`${source}/${vmid}`);
-    if (pinned) return pinned.slice(prefix.length);
+    if (pinned) return pinned.slice(DEVICE_ID_PREFIX.length);
     for (const candidate of legacy === preferred ? [preferred] : [legacy, preferred]) {
-      const e = this.devices.get(prefix + candidate);
+      const e = this.devices.get(DEVICE_ID_PREFIX + candidate);
       if (!e) continue;
       // A leftover with no owner, or one whose source is no longer configured (renamed source), is taken over.
       if (e.kind === "guest" && e.vmid === vmid && (e.source === null || e.source === source || !configured(e.source))) {
         // Claimed at once, so a second source with the same VMID in this same pass cannot take it too.
         if (e.source !== source) {
-          this.set(prefix + candidate, { ...e, source });
+          this.set(DEVICE_ID_PREFIX + candidate, { ...e, source });
           this.dirty = true;
         }
         return candidate;
@@ -181,9 +182,9 @@ export class DeviceRegistry {
     return this.present_.has(deviceId);
   }
 
-  /** The pinned object id (device id without `prefix`) of a guest, if it has one. */
-  guestIdOf(source: string, vmid: number, prefix: string): string | undefined {
-    return this.byGuest.get(`${source}/${vmid}`)?.slice(prefix.length);
+  /** The pinned object id (device id without its prefix) of a guest, if it has one. */
+  guestIdOf(source: string, vmid: number): string | undefined {
+    return this.byGuest.get(`${source}/${vmid}`)?.slice(DEVICE_ID_PREFIX.length);
   }
 
   /** Devices that are gone and waiting out their grace period. */
@@ -228,7 +229,7 @@ export function ownFoundDevice(
   payload: string,
   o: { discoveryPrefix: string; base: string; site: string },
 ): { deviceId: string; entry: Omit<DeviceEntry, "source" | "goneSinceMs"> } | null {
-  const m = new RegExp(`^${escapeRe(o.discoveryPrefix)}/device/(backup2mqtt_${escapeRe(o.site)}_([^/]+))/config$`).exec(configTopic);
+  const m = new RegExp(`^${escapeRe(o.discoveryPrefix)}/device/(${DEVICE_ID_PREFIX}${escapeRe(o.site)}_([^/]+))/config$`).exec(configTopic);
   if (!m) return null;
   const [, deviceId, rest] = m as unknown as [string, string, string];
   if (rest === "bridge") return null;

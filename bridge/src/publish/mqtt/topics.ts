@@ -1,3 +1,6 @@
+/** Every device id is this prefix + an object id (`home_100`, `home_bridge`, `home_hyperbackup_2`). */
+export const DEVICE_ID_PREFIX = "backup2mqtt_";
+
 /** The MQTT topic names (a stable interface: the README's "MQTT topics" table), in one place. */
 export class Topics {
   constructor(
@@ -34,12 +37,12 @@ export class Topics {
   }
   /** Device ids carry the site so two bridges on one broker never collide. */
   deviceId(suffix: string) {
-    return `backup2mqtt_${suffix}`;
+    return `${DEVICE_ID_PREFIX}${suffix}`;
   }
   deviceConfig(deviceId: string) {
     return `${this.discoveryPrefix}/device/${deviceId}/config`;
   }
   get deviceConfigPrefix() {
-    return `${this.discoveryPrefix}/device/backup2mqtt_${this.site}_`;
+    return `${this.discoveryPrefix}/device/${DEVICE_ID_PREFIX}${this.site}_`;
   }
 }
