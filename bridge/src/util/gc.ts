@@ -33,8 +33,9 @@ export function collectGarbage(): boolean {
  * A full collection only when the process grew by more than `slackBytes` since the last one made
  * here (for any reason): after a big read whose garbage V8 would otherwise keep until its own
  * timing, without paying a collection every time (a full one also makes V8 shrink its heap and
- * collect more often afterwards).
+ * collect more often afterwards). A negative slack means "always" (RSS may have shrunk below the
+ * reference since, as the OS took pages back, so the difference alone would not say so).
  */
 export function collectGarbageIfGrown(slackBytes: number): boolean {
-  return process.memoryUsage.rss() - rssAfterLast > slackBytes && collectGarbage();
+  return (slackBytes < 0 || process.memoryUsage.rss() - rssAfterLast > slackBytes) && collectGarbage();
 }
