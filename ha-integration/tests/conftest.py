@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from datetime import timedelta
 import json
 from typing import Any
 
@@ -12,8 +11,7 @@ import pytest
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
-from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_mqtt_message, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_mqtt_message
 
 from custom_components.backup2mqtt.const import CONF_BASE_TOPIC, CONF_SITE, DOMAIN
 
@@ -26,16 +24,33 @@ INFO: dict[str, Any] = {
     "site": "home",
     "base_topic": BASE,
     "sources": {"pve": {"kind": "pve", "up": True, "degraded": False, "last_success": "2026-11-26T05:00:00Z"}},
-    "counts": {"guests": 3, "ok": 1, "stale": 1, "failed": 0, "missing": 0, "running": 0, "unknown": 0, "problem": 2, "untiered": 0, "orphaned": 0},
+    "counts": {
+        "guests": 3,
+        "ok": 1,
+        "stale": 1,
+        "failed": 0,
+        "missing": 0,
+        "running": 0,
+        "unknown": 0,
+        "problem": 2,
+        "untiered": 0,
+        "orphaned": 0,
+    },
     "last_refresh": "2026-11-26T05:00:00Z",
 }
 
 
-def guest(vmid: int, name: str, tier: str | None, status: str, *, findings: list[dict[str, str]] | None = None, **extra: Any) -> dict[str, Any]:
+def guest(
+    vmid: int, name: str, tier: str | None, status: str, *, findings: list[dict[str, str]] | None = None, **extra: Any
+) -> dict[str, Any]:
     """A guest state as the bridge publishes it (schemas/guest-state.schema.json)."""
     findings = findings or []
-    problem = status in ("stale", "failed", "missing") or any(f["code"] not in ("untiered", "excluded", "orphaned") for f in findings)
-    reasons = ([f"{status}: example"] if status in ("stale", "failed", "missing") else []) + [f"{f['code']}: {f['reason']}" for f in findings]
+    problem = status in ("stale", "failed", "missing") or any(
+        f["code"] not in ("untiered", "excluded", "orphaned") for f in findings
+    )
+    reasons = ([f"{status}: example"] if status in ("stale", "failed", "missing") else []) + [
+        f"{f['code']}: {f['reason']}" for f in findings
+    ]
     return {
         "id": f"home_{vmid}",
         "source": "pve",
@@ -97,7 +112,9 @@ async def core_integration(hass: HomeAssistant) -> AsyncGenerator[None]:
 @pytest.fixture
 async def setup_entry(hass: HomeAssistant, mqtt_mock: Any) -> MockConfigEntry:
     """The integration set up for site 'home', with the bridge's retained messages delivered."""
-    entry = MockConfigEntry(domain=DOMAIN, unique_id=BASE, title="backup2mqtt home", data={CONF_BASE_TOPIC: BASE, CONF_SITE: "home"})
+    entry = MockConfigEntry(
+        domain=DOMAIN, unique_id=BASE, title="backup2mqtt home", data={CONF_BASE_TOPIC: BASE, CONF_SITE: "home"}
+    )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()

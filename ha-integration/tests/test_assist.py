@@ -29,7 +29,9 @@ def test_sentence_file_covers_the_three_intents() -> None:
     assert all(sentences.values())
 
 
-async def test_back_up_sentence_sends_the_command(hass: HomeAssistant, setup_entry: MockConfigEntry, mqtt_mock: Any) -> None:
+async def test_back_up_sentence_sends_the_command(
+    hass: HomeAssistant, setup_entry: MockConfigEntry, mqtt_mock: Any
+) -> None:
     assert await async_setup_component(hass, "conversation", {})
     task = hass.async_create_task(say(hass, "back up vaultwarden"))
     topic = f"{BASE}/guest/home_102/command"
@@ -39,7 +41,11 @@ async def test_back_up_sentence_sends_the_command(hass: HomeAssistant, setup_ent
         await asyncio.sleep(0.01)
     command = json.loads(next(c.args[1] for c in mqtt_mock.async_publish.call_args_list if c.args[0] == topic))
     assert command["action"] == "backup"
-    async_fire_mqtt_message(hass, f"{BASE}/guest/home_102/event", json.dumps({"event_type": "backup_started", "time": "2026-11-26T05:00:00Z", "guest": "home_102", "upid": "U"}))
+    async_fire_mqtt_message(
+        hass,
+        f"{BASE}/guest/home_102/event",
+        json.dumps({"event_type": "backup_started", "time": "2026-11-26T05:00:00Z", "guest": "home_102", "upid": "U"}),
+    )
     assert await task == "Started a backup of vaultwarden."
 
 

@@ -44,7 +44,9 @@ async def test_discovery_confirm_creates_entry(hass: HomeAssistant, mqtt_mock: A
 async def test_discovery_base_topic_from_topic_when_info_has_none(hass: HomeAssistant, mqtt_mock: Any) -> None:
     info = {k: v for k, v in INFO.items() if k != "base_topic"}
     result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": config_entries.SOURCE_MQTT}, data=discovery(json.dumps(info), topic="lab2/bridge/info")
+        DOMAIN,
+        context={"source": config_entries.SOURCE_MQTT},
+        data=discovery(json.dumps(info), topic="lab2/bridge/info"),
     )
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["data"][CONF_BASE_TOPIC] == "lab2"
@@ -75,7 +77,9 @@ async def test_user_step_waits_for_the_bridge(hass: HomeAssistant, mqtt_mock: An
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
 
-    task = hass.async_create_task(hass.config_entries.flow.async_configure(result["flow_id"], {CONF_BASE_TOPIC: "site2/"}))
+    task = hass.async_create_task(
+        hass.config_entries.flow.async_configure(result["flow_id"], {CONF_BASE_TOPIC: "site2/"})
+    )
     for _ in range(50):
         await asyncio.sleep(0.01)
         if any(c.args[0] == "site2/bridge/info" for c in mqtt_mock.async_subscribe.call_args_list):

@@ -48,14 +48,20 @@ async def test_get_status_returns_every_guest_problems_first(hass: HomeAssistant
 async def test_get_status_filters(hass: HomeAssistant, setup_entry: MockConfigEntry) -> None:
     res = await hass.services.async_call(DOMAIN, "get_status", {"status": ["ok"]}, blocking=True, return_response=True)
     assert sorted(g["name"] for g in res["guests"]) == ["homeassistant", "nextcloud", "vaultwarden"]
-    res = await hass.services.async_call(DOMAIN, "get_status", {"problems_only": True}, blocking=True, return_response=True)
+    res = await hass.services.async_call(
+        DOMAIN, "get_status", {"problems_only": True}, blocking=True, return_response=True
+    )
     assert [g["name"] for g in res["guests"]] == ["immich", "nextcloud"]
-    res = await hass.services.async_call(DOMAIN, "get_status", {"guest": ["Vault Warden"]}, blocking=True, return_response=True)
+    res = await hass.services.async_call(
+        DOMAIN, "get_status", {"guest": ["Vault Warden"]}, blocking=True, return_response=True
+    )
     assert [g["name"] for g in res["guests"]] == ["vaultwarden"]
     res = await hass.services.async_call(DOMAIN, "get_status", {"guest": "104"}, blocking=True, return_response=True)
     assert [g["name"] for g in res["guests"]] == ["nextcloud"]
     with pytest.raises(ServiceValidationError) as err:
-        await hass.services.async_call(DOMAIN, "get_status", {"guest": ["toaster"]}, blocking=True, return_response=True)
+        await hass.services.async_call(
+            DOMAIN, "get_status", {"guest": ["toaster"]}, blocking=True, return_response=True
+        )
     assert err.value.translation_key == "unknown_guest"
 
 
@@ -65,11 +71,17 @@ async def test_get_status_by_device(hass: HomeAssistant, setup_entry: MockConfig
     device = dr.async_get(hass).async_get_or_create(
         config_entry_id=mqtt_entry.entry_id, identifiers={("mqtt", "backup2mqtt_home_102")}, name="vaultwarden"
     )
-    res = await hass.services.async_call(DOMAIN, "get_status", {"device_id": device.id}, blocking=True, return_response=True)
+    res = await hass.services.async_call(
+        DOMAIN, "get_status", {"device_id": device.id}, blocking=True, return_response=True
+    )
     assert [(g["name"], g["device_id"]) for g in res["guests"]] == [("vaultwarden", device.id)]
-    other = dr.async_get(hass).async_get_or_create(config_entry_id=mqtt_entry.entry_id, identifiers={("mqtt", "zigbee_lamp")}, name="lamp")
+    other = dr.async_get(hass).async_get_or_create(
+        config_entry_id=mqtt_entry.entry_id, identifiers={("mqtt", "zigbee_lamp")}, name="lamp"
+    )
     with pytest.raises(ServiceValidationError):
-        await hass.services.async_call(DOMAIN, "get_status", {"device_id": other.id}, blocking=True, return_response=True)
+        await hass.services.async_call(
+            DOMAIN, "get_status", {"device_id": other.id}, blocking=True, return_response=True
+        )
 
 
 async def _answer_command(hass: HomeAssistant, mqtt_mock: Any, gid: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -99,20 +111,36 @@ async def test_back_up_publishes_the_command_and_returns_the_bridge_answer(
     command = await _answer_command(hass, mqtt_mock, "home_102", {"event_type": "backup_started", "upid": "UPID:x"})
     res = await call
     assert command["action"] == "backup" and command["origin"] == "home_assistant" and len(command["request_id"]) == 16
-    assert res == {"results": [{"guest": "home_102", "name": "vaultwarden", "request_id": command["request_id"], "outcome": "started", "upid": "UPID:x"}]}
+    assert res == {
+        "results": [
+            {
+                "guest": "home_102",
+                "name": "vaultwarden",
+                "request_id": command["request_id"],
+                "outcome": "started",
+                "upid": "UPID:x",
+            }
+        ]
+    }
 
     mqtt_mock.async_publish.reset_mock()
     call = hass.async_create_task(
         hass.services.async_call(DOMAIN, "back_up", {"guest": ["vaultwarden"]}, blocking=True, return_response=True)
     )
-    await _answer_command(hass, mqtt_mock, "home_102", {"event_type": "command_rejected", "reason": "a backup of 102 is already running"})
+    await _answer_command(
+        hass, mqtt_mock, "home_102", {"event_type": "command_rejected", "reason": "a backup of 102 is already running"}
+    )
     res = await call
     assert res["results"][0]["outcome"] == "rejected"
     assert res["results"][0]["reason"] == "a backup of 102 is already running"
 
 
-async def test_back_up_without_answer_says_sent(hass: HomeAssistant, setup_entry: MockConfigEntry, mqtt_mock: Any) -> None:
-    res = await hass.services.async_call(DOMAIN, "back_up", {"guest": "homeassistant", "wait": 0.05}, blocking=True, return_response=True)
+async def test_back_up_without_answer_says_sent(
+    hass: HomeAssistant, setup_entry: MockConfigEntry, mqtt_mock: Any
+) -> None:
+    res = await hass.services.async_call(
+        DOMAIN, "back_up", {"guest": "homeassistant", "wait": 0.05}, blocking=True, return_response=True
+    )
     assert res["results"][0]["outcome"] == "sent"
     # an unrelated guest's rejection is not taken as the answer
     assert mqtt_mock.async_publish.call_args.args[0] == f"{BASE}/guest/home_100/command"
@@ -131,7 +159,12 @@ async def test_repairs_issue_for_unprotected_p0_and_p1_only(hass: HomeAssistant,
     issue = ours["unprotected_home_104"]
     assert issue.severity is ir.IssueSeverity.ERROR
     assert issue.translation_key == "unprotected_guest"
-    assert issue.translation_placeholders == {"guest": "nextcloud", "vmid": "104", "tier": "P0", "reason": UNPROTECTED["reason"]}
+    assert issue.translation_placeholders == {
+        "guest": "nextcloud",
+        "vmid": "104",
+        "tier": "P0",
+        "reason": UNPROTECTED["reason"],
+    }
 
     # vaultwarden (P1) loses its job: a warning
     publish_guest(hass, guest(102, "vaultwarden", "P1", "ok", findings=[UNPROTECTED]))
@@ -171,7 +204,9 @@ async def test_repairs_issue_for_a_bridge_offline_too_long(hass: HomeAssistant, 
     assert registry.async_get_issue(DOMAIN, issue_id) is None
 
 
-async def test_bridge_back_before_the_threshold_raises_nothing(hass: HomeAssistant, setup_entry: MockConfigEntry) -> None:
+async def test_bridge_back_before_the_threshold_raises_nothing(
+    hass: HomeAssistant, setup_entry: MockConfigEntry
+) -> None:
     async_fire_mqtt_message(hass, f"{BASE}/bridge/state", "offline")
     await hass.async_block_till_done()
     async_fire_mqtt_message(hass, f"{BASE}/bridge/state", "online")
@@ -182,7 +217,10 @@ async def test_bridge_back_before_the_threshold_raises_nothing(hass: HomeAssista
 
 
 async def test_diagnostics_are_redacted(hass: HomeAssistant, hass_client: Any, setup_entry: MockConfigEntry) -> None:
-    info = {**INFO, "sources": {"pve": {**INFO["sources"]["pve"], "url": "https://pve.lan:8006", "token_secret": "s3cr3t-value"}}}
+    info = {
+        **INFO,
+        "sources": {"pve": {**INFO["sources"]["pve"], "url": "https://pve.lan:8006", "token_secret": "s3cr3t-value"}},
+    }
     async_fire_mqtt_message(hass, f"{BASE}/bridge/info", json.dumps(info))
     await hass.async_block_till_done()
     diag = await get_diagnostics_for_config_entry(hass, hass_client, setup_entry)
@@ -194,7 +232,9 @@ async def test_diagnostics_are_redacted(hass: HomeAssistant, hass_client: Any, s
     assert diag["entry"]["data"] == {"base_topic": BASE, "site": "home"}
 
 
-async def test_card_is_served_and_registered(hass: HomeAssistant, hass_client: Any, setup_entry: MockConfigEntry) -> None:
+async def test_card_is_served_and_registered(
+    hass: HomeAssistant, hass_client: Any, setup_entry: MockConfigEntry
+) -> None:
     from homeassistant.components.frontend import DATA_EXTRA_MODULE_URL  # noqa: PLC0415
 
     urls = [u for u in hass.data[DATA_EXTRA_MODULE_URL].urls if "backup2mqtt" in u]

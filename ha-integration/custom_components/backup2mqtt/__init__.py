@@ -13,6 +13,7 @@ import hashlib
 import logging
 from pathlib import Path
 
+from homeassistant.components import mqtt
 from homeassistant.components.frontend import add_extra_js_url
 from homeassistant.components.http import StaticPathConfig
 from homeassistant.config_entries import ConfigEntry
@@ -20,8 +21,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
-
-from homeassistant.components import mqtt
 
 from .assist import async_register_intents, async_register_sentences
 from .const import CARD_FILENAME, DOMAIN, STATIC_URL
@@ -48,7 +47,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Once per Home Assistant start: services, intents, sentences, the card."""
     async_setup_services(hass)
     async_register_intents(hass)
-    hass.data[f"{DOMAIN}_unregister_sentences"] = await async_register_sentences(hass)
+    await async_register_sentences(hass)
 
     card_version = await hass.async_add_executor_job(_card_version)
     if card_version is None:

@@ -11,9 +11,7 @@ conversation agent as sentence triggers, so they need no file in config/custom_s
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +27,6 @@ from homeassistant.util.yaml import load_yaml_dict
 
 from .const import DOMAIN, PROBLEM_STATUSES
 from .services import hubs
-
-_LOGGER = logging.getLogger(__name__)
 
 INTENT_BACK_UP = "Backup2mqttBackUp"
 INTENT_LAST_BACKUP = "Backup2mqttLastBackup"
@@ -144,7 +140,8 @@ class StatusIntent(intent.IntentHandler):
         for g in bad:
             if g.get("status") not in PROBLEM_STATUSES:
                 codes = [f.get("code") for f in g.get("findings") or [] if isinstance(f, dict)]
-                parts[bad.index(g)] = f"{g.get('name')} is {' and '.join(c.replace('_', ' ') for c in codes if c) or 'not ok'}"
+                described = " and ".join(c.replace("_", " ") for c in codes if c) or "not ok"
+                parts[bad.index(g)] = f"{g.get('name')} is {described}"
         verb = "needs" if len(bad) == 1 else "need"
         return _speech(intent_obj, f"No, {len(bad)} of {len(guests)} {verb} attention: {'; '.join(parts)}.")
 
@@ -168,13 +165,12 @@ def load_sentences(language: str = "en") -> dict[str, list[str]]:
     return out
 
 
-async def async_register_sentences(hass: HomeAssistant) -> Callable[[], None]:
-    """Register the sentences with the default conversation agent; returns the undo."""
+async def async_register_sentences(hass: HomeAssistant) -> None:
+    """Register the sentences with the default conversation agent (once per Home Assistant start)."""
     from homeassistant.components.conversation.agent_manager import get_agent_manager  # noqa: PLC0415
 
     sentences = await hass.async_add_executor_job(load_sentences, "en")
     manager = get_agent_manager(hass)
-    undo: list[Callable[[], None]] = []
     for intent_type, templates in sentences.items():
 
         async def on_sentence(user_input: Any, result: Any, intent_type: str = intent_type) -> str | None:
@@ -193,11 +189,4 @@ async def async_register_sentences(hass: HomeAssistant) -> Callable[[], None]:
             )
             return response.speech.get("plain", {}).get("speech")
 
-        undo.append(manager.register_trigger(templates, on_sentence))
-
-    @callback
-    def unregister() -> None:
-        for u in undo:
-            u()
-
-    return unregister
+        manager.register_trigger(templates, on_sentence)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Final
 
 DOMAIN: Final = "backup2mqtt"
-VERSION: Final = "0.1.0"
 
 DEFAULT_BASE_TOPIC: Final = "backup2mqtt"
 DISCOVERY_TOPIC: Final = f"{DEFAULT_BASE_TOPIC}/bridge/info"

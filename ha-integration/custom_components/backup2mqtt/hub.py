@@ -215,11 +215,10 @@ class BridgeHub:
             if waiter.guest != gid or waiter.future.done():
                 continue
             etype = event.get("event_type")
-            if etype == "command_rejected" and event.get("request_id") == waiter.request_id:
-                waiter.future.set_result(event)
-            elif etype in ("backup_started", "command_accepted") and (
-                event.get("request_id") in (None, waiter.request_id)
-            ):
+            request_id = event.get("request_id")
+            rejected = etype == "command_rejected" and request_id == waiter.request_id
+            started = etype in ("backup_started", "command_accepted") and request_id in (None, waiter.request_id)
+            if rejected or started:
                 waiter.future.set_result(event)
 
     # ------------------------------------------------------------------ repairs

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 try:
     import probatio as vol
@@ -168,8 +168,3 @@ def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(
         DOMAIN, SERVICE_GET_STATUS, _get_status, schema=GET_STATUS_SCHEMA, supports_response=SupportsResponse.ONLY
     )
-
-
-def guests_response(hass: HomeAssistant) -> list[dict[str, Any]]:
-    """All guests of all bridges (for Assist)."""
-    return [hub.guest_summary(gid) for hub in hubs(hass) for gid in hub.guests]
