@@ -23,7 +23,9 @@ from .const import (
     DEFAULT_BASE_TOPIC,
     DEFAULT_OFFLINE_MINUTES,
     DOMAIN,
+    TOPIC_BRIDGE_INFO,
 )
+from .topics import topic
 
 INFO_WAIT_SECONDS = 5.0
 
@@ -62,7 +64,7 @@ class Backup2MqttConfigFlow(ConfigFlow, domain=DOMAIN):
             return self.async_abort(reason="invalid_discovery_info")
         base = info.get("base_topic")
         if not isinstance(base, str) or not base:
-            base = discovery_info.topic.removesuffix("/bridge/info")
+            base = discovery_info.topic.removesuffix(f"/{TOPIC_BRIDGE_INFO}")
         self._base_topic = base
         self._info = info
         await self.async_set_unique_id(base)
@@ -117,7 +119,7 @@ class Backup2MqttConfigFlow(ConfigFlow, domain=DOMAIN):
             if info is not None and not got.done():
                 got.set_result(info)
 
-        unsub = await mqtt.async_subscribe(self.hass, f"{base}/bridge/info", on_message, qos=1)
+        unsub = await mqtt.async_subscribe(self.hass, topic(base, TOPIC_BRIDGE_INFO), on_message, qos=1)
         try:
             async with asyncio.timeout(INFO_WAIT_SECONDS):
                 return await got

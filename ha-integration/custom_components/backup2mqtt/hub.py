@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 import json
 import logging
@@ -25,6 +24,7 @@ from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.event import async_call_later
 from homeassistant.util import dt as dt_util
 
+from .command import CommandResult, CommandWaiter
 from .const import (
     CONF_BASE_TOPIC,
     CONF_OFFLINE_MINUTES,
@@ -33,51 +33,21 @@ from .const import (
     DEVICE_ID_PREFIX,
     DOMAIN,
     REPAIR_TIERS,
+    TOPIC_BRIDGE_INFO,
+    TOPIC_BRIDGE_STATE,
+    TOPIC_GUEST_COMMAND,
+    TOPIC_GUEST_EVENT,
+    TOPIC_GUEST_STATE,
 )
+from .topics import GUEST_EVENT_RE, GUEST_STATE_RE, topic
 
 _LOGGER = logging.getLogger(__name__)
-
-GUEST_TOPIC_RE = re.compile(r"^(?P<base>.+)/guest/(?P<id>[a-z0-9_]+)/(?P<kind>state|event)$")
 
 
 def normalize_name(text: str) -> str:
     """Lower-case, accents and punctuation removed, for matching spoken guest names."""
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
-
-
-@dataclass
-class CommandResult:
-    """What the bridge answered to one command."""
-
-    guest: str
-    name: str
-    request_id: str
-    outcome: str  # started | rejected | sent
-    reason: str | None = None
-    upid: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """Response data form."""
-        out: dict[str, Any] = {
-            "guest": self.guest,
-            "name": self.name,
-            "request_id": self.request_id,
-            "outcome": self.outcome,
-        }
-        if self.reason:
-            out["reason"] = self.reason
-        if self.upid:
-            out["upid"] = self.upid
-        return out
-
-
-@dataclass
-class _Waiter:
-    guest: str
-    request_id: str
-    sent_at: datetime
-    future: asyncio.Future[dict[str, Any]] = field(repr=False)
 
 
 class BridgeHub:
@@ -95,7 +65,7 @@ class BridgeHub:
         self.offline_since: datetime | None = None
         self._offline_timer: CALLBACK_TYPE | None = None
         self._unsubs: list[Callable[[], None]] = []
-        self._waiters: list[_Waiter] = []
+        self._waiters: list[CommandWaiter] = []
         self._issue_ids: set[str] = set()
 
     # ------------------------------------------------------------------ lifecycle
@@ -107,11 +77,13 @@ class BridgeHub:
 
     async def async_start(self) -> None:
         """Subscribe to the bridge's topics (retained messages arrive at once)."""
-        base = self.base_topic
-        self._unsubs.append(await mqtt.async_subscribe(self.hass, f"{base}/bridge/info", self._on_info, qos=1))
-        self._unsubs.append(await mqtt.async_subscribe(self.hass, f"{base}/bridge/state", self._on_bridge_state, qos=1))
-        self._unsubs.append(await mqtt.async_subscribe(self.hass, f"{base}/guest/+/state", self._on_guest, qos=1))
-        self._unsubs.append(await mqtt.async_subscribe(self.hass, f"{base}/guest/+/event", self._on_event, qos=1))
+        for shape, on_message in (
+            (TOPIC_BRIDGE_INFO, self._on_info),
+            (TOPIC_BRIDGE_STATE, self._on_bridge_state),
+            (TOPIC_GUEST_STATE, self._on_guest),
+            (TOPIC_GUEST_EVENT, self._on_event),
+        ):
+            self._unsubs.append(await mqtt.async_subscribe(self.hass, topic(self.base_topic, shape), on_message, qos=1))
 
     async def async_stop(self) -> None:
         """Unsubscribe; issues of this bridge go with it."""
@@ -180,7 +152,7 @@ class BridgeHub:
 
     @callback
     def _on_guest(self, msg: mqtt.ReceiveMessage) -> None:
-        m = GUEST_TOPIC_RE.match(msg.topic)
+        m = GUEST_STATE_RE.match(msg.topic)
         if not m:
             return
         gid = m.group("id")
@@ -201,7 +173,7 @@ class BridgeHub:
 
     @callback
     def _on_event(self, msg: mqtt.ReceiveMessage) -> None:
-        m = GUEST_TOPIC_RE.match(msg.topic)
+        m = GUEST_EVENT_RE.match(msg.topic)
         if not m or not msg.payload:
             return
         try:
@@ -212,13 +184,7 @@ class BridgeHub:
             return
         gid = m.group("id")
         for waiter in list(self._waiters):
-            if waiter.guest != gid or waiter.future.done():
-                continue
-            etype = event.get("event_type")
-            request_id = event.get("request_id")
-            rejected = etype == "command_rejected" and request_id == waiter.request_id
-            started = etype in ("backup_started", "command_accepted") and request_id in (None, waiter.request_id)
-            if rejected or started:
+            if waiter.answered_by(gid, event):
                 waiter.future.set_result(event)
 
     # ------------------------------------------------------------------ repairs
@@ -359,12 +325,12 @@ class BridgeHub:
         request_id = uuid.uuid4().hex[:16]
         name = str(self.guests.get(gid, {}).get("name") or gid)
         loop = self.hass.loop
-        waiter = _Waiter(gid, request_id, dt_util.utcnow(), loop.create_future())
+        waiter = CommandWaiter(gid, request_id, dt_util.utcnow(), loop.create_future())
         self._waiters.append(waiter)
         try:
             await mqtt.async_publish(
                 self.hass,
-                f"{self.base_topic}/guest/{gid}/command",
+                topic(self.base_topic, TOPIC_GUEST_COMMAND, gid),
                 json.dumps({"action": "backup", "origin": "home_assistant", "request_id": request_id}),
                 qos=1,
                 retain=False,
