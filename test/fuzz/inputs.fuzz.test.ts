@@ -14,7 +14,7 @@ import type { ZodType } from "zod";
 import { CommandRouter, type ActionHandlers, type Outcome, type Target } from "../../bridge/src/actions/router.js";
 import { ConfigError, parseConfigText } from "../../bridge/src/config/load.js";
 import { createLogger } from "../../bridge/src/log.js";
-import { labCertificate } from "../../bridge/src/lab/server.js";
+import { labCertificate } from "backup2mqtt-lab";
 import { PveError, PveHttp } from "../../bridge/src/sources/pve/http.js";
 import { contentRowProblem } from "../../bridge/src/sources/pve/source.js";
 import { contentItemSchema, contentSchema, resourcesSchema, tasksSchema, taskLogSchema } from "../../bridge/src/sources/pve/schemas.js";

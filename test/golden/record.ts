@@ -4,7 +4,7 @@
  * (demo-traffic.json) and traffic.test.ts compares a fresh one with it, so a change in what Home
  * Assistant or an HTTP client receives shows as a diff of that file, never by surprise.
  */
-import { ManualClock } from "../../bridge/src/util/clock.js";
+import { ManualClock } from "backup2mqtt-lab";
 import { startStack, type Stack } from "../support/stack.js";
 
 /** 2026-06-01 10:00:00 UTC: a fixed instant, so every time in the traffic is the same run to run. */

@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLab, type Lab } from "../../bridge/src/lab/index.js";
+import { startLab, type Lab } from "backup2mqtt-lab";
 import { checkConfig } from "../../bridge/src/commands/check.js";
 import { startMosquitto, type Mosquitto } from "./runner.js";
 

@@ -4,11 +4,11 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../support/stack.js";
-import { startSshDouble, type SshDouble } from "../../bridge/src/lab/ssh-double.js";
+import { startSshDouble, type SshDouble } from "backup2mqtt-lab/ssh-double";
 import { resolveTiers } from "../../bridge/src/config/tiers.js";
 import { schemaValidator, describeErrors } from "../../bridge/src/util/schemas.js";
 import type { Config } from "../../bridge/src/config/load.js";
-import type { Lab } from "../../bridge/src/lab/index.js";
+import type { Lab } from "backup2mqtt-lab";
 
 const STATE = (id: string) => `backup2mqtt/guest/${id}/state`;
 const CMD = (id: string) => `backup2mqtt/guest/${id}/command`;

@@ -5,8 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { brokerKinds, startStack, type Stack } from "../support/stack.js";
 import { schemaValidator, describeErrors } from "../../bridge/src/util/schemas.js";
-import type { Scenario } from "../../bridge/src/lab/scenario.js";
-import { loadScenario } from "../../bridge/src/lab/index.js";
+import { loadScenario, type Scenario } from "backup2mqtt-lab";
 
 const STATE = (id: string) => `backup2mqtt/guest/${id}/state`;
 const CONFIG = (id: string) => `homeassistant/device/backup2mqtt_${id}/config`;

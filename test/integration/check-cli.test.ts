@@ -4,12 +4,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLab, type Lab } from "../../bridge/src/lab/index.js";
+import { startLab, type Lab } from "backup2mqtt-lab";
 import { startEmbeddedBroker, type EmbeddedBroker } from "../../bridge/src/demo/broker.js";
-import { startOffsiteLabs } from "../../bridge/src/commands/demo.js";
-import { dsmLabSourceConfig } from "../../bridge/src/lab/dsm/index.js";
-import { pbsLabSourceConfig } from "../../bridge/src/lab/pbs/index.js";
-import { ed25519KeyPair, startSshDouble } from "../../bridge/src/lab/ssh-double.js";
+import { dsmLabSourceConfig, pbsLabSourceConfig, startOffsiteLabs } from "../../bridge/src/demo/lab-wiring.js";
+import { ed25519KeyPair, startSshDouble } from "backup2mqtt-lab/ssh-double";
 
 const cli = path.resolve(import.meta.dirname, "../../bridge/dist/cli.js");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "b2m-check-"));

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../support/stack.js";
 import { startHttp, type TestHttp } from "./http-helpers.js";
-import { startSshDouble, type SshDouble } from "../../bridge/src/lab/ssh-double.js";
+import { startSshDouble, type SshDouble } from "backup2mqtt-lab/ssh-double";
 
 const STATE = (id: string) => `backup2mqtt/guest/${id}/state`;
 const CMD = (id: string) => `backup2mqtt/guest/${id}/command`;

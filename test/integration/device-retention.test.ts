@@ -14,7 +14,7 @@ import { afterEach, beforeAll, afterAll, describe, expect, it } from "vitest";
 import { startService } from "../../bridge/src/commands/run.js";
 import { createLogger } from "../../bridge/src/log.js";
 import type { Config } from "../../bridge/src/config/load.js";
-import type { LabFault } from "../../bridge/src/lab/index.js";
+import type { LabFault } from "backup2mqtt-lab";
 import { brokerKinds, startBroker, startStack, type Broker, type Stack } from "../support/stack.js";
 import type { Observer } from "../support/observer.js";
 

@@ -9,7 +9,7 @@
  * source level (dsm.test.ts, pbs.test.ts).
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { SimFault } from "../../bridge/src/lab/dsm/https-base.js";
+import type { SimFault } from "backup2mqtt-lab";
 import { startStack, type Stack } from "../support/stack.js";
 
 const POLL = 300;

@@ -6,7 +6,7 @@
  * /cluster/resources (bridge-lab-broker), kill -9 mid-backup (restart).
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { LabFault } from "../../bridge/src/lab/index.js";
+import type { LabFault } from "backup2mqtt-lab";
 import { startStack, type Stack } from "../support/stack.js";
 
 const STATE = (id: string) => `backup2mqtt/guest/${id}/state`;

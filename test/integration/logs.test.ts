@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../support/stack.js";
-import { startSshDouble, type SshDouble } from "../../bridge/src/lab/ssh-double.js";
+import { startSshDouble, type SshDouble } from "backup2mqtt-lab/ssh-double";
 import { resolveTiers } from "../../bridge/src/config/tiers.js";
 import { startEmbeddedBroker, type EmbeddedBroker } from "../../bridge/src/demo/broker.js";
 

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLab, type Lab } from "../../bridge/src/lab/index.js";
+import { startLab, type Lab } from "backup2mqtt-lab";
 
 const cli = path.resolve(import.meta.dirname, "../../bridge/dist/cli.js");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "b2m-plan-"));

@@ -12,8 +12,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { loadScenario } from "../../bridge/src/lab/index.js";
-import type { PbsAclEntryInput } from "../../bridge/src/lab/pbs/index.js";
+import { loadScenario } from "backup2mqtt-lab";
+import type { PbsAclEntryInput } from "backup2mqtt-lab/pbs";
 import { startStack, type Stack } from "../support/stack.js";
 
 const TOKEN = "backup2mqtt@pbs!bridge";

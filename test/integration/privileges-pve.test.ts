@@ -10,7 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { loadScenario, type AclEntryInput } from "../../bridge/src/lab/index.js";
+import { loadScenario, type AclEntryInput } from "backup2mqtt-lab";
 import { startStack, type Stack } from "../support/stack.js";
 
 const STATE = (id: string) => `backup2mqtt/guest/${id}/state`;

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLab } from "../../bridge/src/lab/index.js";
+import { startLab } from "backup2mqtt-lab";
 import { type Stack } from "../support/stack.js";
 import type { GuestState } from "../../bridge/src/policy/types.js";
 import { type TestHttp, startHttpStack } from "./http-helpers.js";

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, expect, it } from "vitest";
-import { startLab, type Lab } from "../../bridge/src/lab/index.js";
+import { startLab, type Lab } from "backup2mqtt-lab";
 import { startEmbeddedBroker, type EmbeddedBroker } from "../../bridge/src/demo/broker.js";
 import { Observer } from "../support/observer.js";
 import { writeLabConfigFile } from "../support/config-file.js";

@@ -13,10 +13,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadScenario, startLab, type Lab } from "../../bridge/src/lab/index.js";
-import { startOffsiteLabs } from "../../bridge/src/commands/demo.js";
+import { loadScenario, startLab, type Lab } from "backup2mqtt-lab";
+import { startOffsiteLabs } from "../../bridge/src/demo/lab-wiring.js";
 import { startEmbeddedBroker, type EmbeddedBroker } from "../../bridge/src/demo/broker.js";
-import { startSshDouble, type SshDouble } from "../../bridge/src/lab/ssh-double.js";
+import { startSshDouble, type SshDouble } from "backup2mqtt-lab/ssh-double";
 import { Observer } from "../support/observer.js";
 
 const cli = path.resolve(import.meta.dirname, "../../bridge/dist/cli.js");

@@ -10,15 +10,14 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLab, type Lab } from "../../bridge/src/lab/index.js";
-import { startPbsLab, type PbsLab } from "../../bridge/src/lab/pbs/index.js";
-import { startSshDouble, type SshDouble } from "../../bridge/src/lab/ssh-double.js";
+import { startLab, systemClock, type Lab } from "backup2mqtt-lab";
+import { PbsScenarioSchema, startPbsLab, type PbsLab } from "backup2mqtt-lab/pbs";
+import { startSshDouble, type SshDouble } from "backup2mqtt-lab/ssh-double";
 import { PveError, PveHttp } from "../../bridge/src/sources/pve/http.js";
 import { versionSchema } from "../../bridge/src/sources/pve/schemas.js";
 import { PbsClient } from "../../bridge/src/sources/pbs/client.js";
 import { sshExec } from "../../bridge/src/sources/ssh/client.js";
 import { ConfigError, parseConfigText } from "../../bridge/src/config/load.js";
-import { systemClock } from "../../bridge/src/util/clock.js";
 import { z } from "zod";
 
 let lab: Lab;
@@ -27,7 +26,7 @@ let ssh: SshDouble;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "b2m-tls-"));
 beforeAll(async () => {
   lab = await startLab({ scenario: "demo", authFailDelayMs: 0 });
-  pbs = await startPbsLab({ scenario: (await import("../../bridge/src/lab/pbs/scenario.js")).PbsScenarioSchema.parse({ name: "pbs", datastores: [{ name: "store1" }] }), clock: systemClock });
+  pbs = await startPbsLab({ scenario: PbsScenarioSchema.parse({ name: "pbs", datastores: [{ name: "store1" }] }), clock: systemClock });
   ssh = await startSshDouble(lab);
 });
 afterAll(async () => {

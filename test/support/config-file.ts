@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import type { Lab } from "../../bridge/src/lab/index.js";
+import type { Lab } from "backup2mqtt-lab";
 
 /**
  * Writes the config file a `backup2mqtt run` child process reads for a simulated lab: token secret

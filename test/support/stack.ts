@@ -1,9 +1,9 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { startLab, type Lab, type LabOptions } from "../../bridge/src/lab/index.js";
+import { startLab, type Lab, type LabOptions } from "backup2mqtt-lab";
 import { startEmbeddedBroker } from "../../bridge/src/demo/broker.js";
-import { labConfig, startOffsiteLabs, withOffsiteLabs } from "../../bridge/src/commands/demo.js";
+import { labConfig, startOffsiteLabs, withOffsiteLabs } from "../../bridge/src/demo/lab-wiring.js";
 import { startService, type Running } from "../../bridge/src/commands/run.js";
 import { createLogger } from "../../bridge/src/log.js";
 import type { Config } from "../../bridge/src/config/load.js";

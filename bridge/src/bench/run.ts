@@ -12,7 +12,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import mqtt from "mqtt";
 import { startEmbeddedBroker } from "../demo/broker.js";
-import { startLab } from "../lab/index.js";
+import { startLab } from "backup2mqtt-lab";
 import { benchScenario, BENCH_TOKEN } from "./scenario.js";
 import { naivePoll } from "./naive.js";
 

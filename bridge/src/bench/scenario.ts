@@ -4,7 +4,7 @@
  * export and a shared PBS datastore; a nightly job for all guests whose last three runs are
  * replayed as real task history (logs, archives); and the documented least-privilege token.
  */
-import type { Scenario } from "../lab/scenario.js";
+import type { Scenario } from "backup2mqtt-lab";
 
 export interface BenchScenarioOptions {
   nodes: number;

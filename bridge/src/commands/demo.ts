@@ -2,13 +2,9 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import type { Config } from "../config/load.js";
-import { resolveTiers } from "../config/tiers.js";
+import { startLab } from "backup2mqtt-lab";
 import { startEmbeddedBroker } from "../demo/broker.js";
-import { loadScenario, startLab, validateScenario, type Lab, type Scenario } from "../lab/index.js";
-import { dsmLabSourceConfig, startDsmLab, type DsmLab } from "../lab/dsm/index.js";
-import { pbsLabSourceConfig, startPbsLab, type PbsLab } from "../lab/pbs/index.js";
-import type { Clock } from "../util/clock.js";
+import { labConfig, startOffsiteLabs, withOffsiteLabs } from "../demo/lab-wiring.js";
 import { createLogger } from "../log.js";
 import { startService, stopOnSignals } from "./run.js";
 
@@ -43,58 +39,10 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** A bridge config pointing at a simulated lab (the demo's, and the tests'). */
-export function labConfig(
-  lab: Lab,
-  mqttUrl: string,
-  o: { stateDir: string; httpPort?: number; pollMs?: number; contentMs?: number; logLevel?: string; tokenIndex?: number; guestTiers?: Record<string, string> },
-): Config {
-  const token = lab.tokens[o.tokenIndex ?? 0]!;
-  return {
-    site: "home",
-    mqtt: { url: mqttUrl, baseTopic: "backup2mqtt", discoveryPrefix: "homeassistant" },
-    proxmox: [
-      {
-        name: "pve",
-        url: lab.url,
-        tokenId: token.id,
-        tokenSecret: token.secret,
-        fingerprint: lab.fingerprint,
-        timeoutMs: 5_000,
-        pollIntervalMs: o.pollMs ?? 5_000,
-        contentIntervalMs: o.contentMs ?? 60_000,
-        backup: { mode: "snapshot", compress: "zstd", notesTemplate: "{{guestname}}", method: "api" },
-        verify: { automatic: true },
-      },
-    ],
-    tiers: resolveTiers(undefined),
-    guestTiers: o.guestTiers ?? {},
-    http: { host: "127.0.0.1", port: o.httpPort ?? 0 },
-    stateDir: o.stateDir,
-    logLevel: o.logLevel ?? "info",
-    secrets: [token.secret],
-  };
-}
-
 /**
  * The first look: the simulated lab, an embedded MQTT broker and the bridge, wired together.
- * Only this command (and the tests) ever import the lab.
+ * Only this command, the benchmark and the tests ever import the lab.
  */
-/** The simulated Synology NAS and PBS a scenario describes (its `synology` / `pbs` sections), on the lab's clock. */
-export async function startOffsiteLabs(scenario: string | Scenario, clock: Clock, taskSpeed = 1): Promise<{ dsm?: DsmLab; pbs?: PbsLab; stop(): Promise<void> }> {
-  const sc = typeof scenario === "string" ? loadScenario(scenario) : validateScenario(scenario);
-  const dsm = sc.synology ? await startDsmLab({ scenario: sc.synology, clock, taskSpeed }) : undefined;
-  const pbs = sc.pbs ? await startPbsLab({ scenario: sc.pbs, clock, taskSpeed }) : undefined;
-  return { dsm, pbs, stop: async () => void (await Promise.all([dsm?.stop(), pbs?.stop()])) };
-}
-
-/** Adds the simulated NAS/PBS to a lab config as `synology[]` / `pbs[]` sources. */
-export function withOffsiteLabs(cfg: Config, labs: { dsm?: DsmLab; pbs?: PbsLab }, pollMs?: number): Config {
-  const synology = labs.dsm ? [dsmLabSourceConfig(labs.dsm, { pollMs })] : [];
-  const pbs = labs.pbs ? [pbsLabSourceConfig(labs.pbs, { pollMs })] : [];
-  return { ...cfg, synology, pbs, secrets: [...cfg.secrets, ...synology.map((n) => n.password), ...pbs.map((b) => b.tokenSecret)] };
-}
-
 export async function runDemo(o: DemoOptions) {
   const lab = await startLab({ scenario: o.scenario, taskSpeed: o.taskSpeed });
   const offsiteLabs = await startOffsiteLabs(o.scenario, lab.clock, o.taskSpeed);

@@ -9,4 +9,3 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const bridgeRoot = path.resolve(here, "..", "..");
 export const repoRoot = path.resolve(bridgeRoot, "..");
 export const schemasDir = path.join(repoRoot, "schemas");
-export const scenariosDir = path.join(bridgeRoot, "scenarios");

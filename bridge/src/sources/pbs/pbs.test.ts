@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { pbsLabSourceConfig, startPbsLab, type PbsLab, type PbsScenario } from "../../lab/pbs/index.js";
-import { ManualClock } from "../../util/clock.js";
+import { ManualClock } from "backup2mqtt-lab";
+import { startPbsLab, type PbsLab, type PbsScenario } from "backup2mqtt-lab/pbs";
+import { pbsLabSourceConfig } from "../../demo/lab-wiring.js";
 import { createLogger } from "../../log.js";
 import { PbsClient, PbsError } from "./client.js";
 import { PbsSource } from "./source.js";

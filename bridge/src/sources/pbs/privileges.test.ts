@@ -4,9 +4,9 @@
  * "0 snapshots" — its copies unknown, and one log line per change.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { pbsLabSourceConfig, startPbsLab, type PbsLab, type PbsScenario } from "../../lab/pbs/index.js";
-import type { PbsAclEntryInput } from "../../lab/pbs/scenario.js";
-import { ManualClock } from "../../util/clock.js";
+import { ManualClock } from "backup2mqtt-lab";
+import { startPbsLab, type PbsAclEntryInput, type PbsLab, type PbsScenario } from "backup2mqtt-lab/pbs";
+import { pbsLabSourceConfig } from "../../demo/lab-wiring.js";
 import { createLogger } from "../../log.js";
 import { pbsDatastoreState } from "../../publish/mqtt/offsite-discovery.js";
 import { PbsError } from "./client.js";

@@ -6,7 +6,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLab, type Lab } from "../../lab/index.js";
+import { startLab, type Lab } from "backup2mqtt-lab";
 import { PveHttp } from "./http.js";
 
 let lab: Lab;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ManualClock } from "../util/clock.js";
+import { ManualClock } from "./clock.js";
 import { startLab, type Lab } from "./index.js";
 import { ADMIN, api, BRIDGE, READONLY, T0, twoNodeScenario } from "./testing.js";
 

@@ -14,8 +14,8 @@ import { ROLES } from "./acl.js";
 import { DsmScenarioSchema } from "./dsm/scenario.js";
 import { PbsScenarioSchema } from "./pbs/scenario.js";
 
-/** bridge/scenarios, from src/lab (vitest) and from dist/lab (compiled) alike. */
-export const scenariosDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "scenarios");
+/** The package's scenarios/ folder, from src/ (tests) and from dist/ (compiled) alike: both sit one level below it. */
+export const scenariosDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "scenarios");
 
 const bool01 = z.union([z.literal(0), z.literal(1), z.boolean()]);
 const vmidNum = z.number().int().min(100).max(999_999_999);
@@ -295,9 +295,7 @@ export type Scenario = z.input<typeof ScenarioSchema>;
 /** A validated scenario with defaults filled in. */
 export type ResolvedScenario = z.output<typeof ScenarioSchema>;
 export type ScenarioGuest = z.input<typeof GuestSchema>;
-export type ScenarioArchive = z.input<typeof ArchiveSchema>;
 export type ScenarioJob = z.output<typeof JobSchema>;
-export type ScenarioTask = z.output<typeof TaskSchema>;
 export type AclEntryInput = z.input<typeof AclEntrySchema>;
 export type AclEntry = z.output<typeof AclEntrySchema>;
 export { GuestSchema, ArchiveSchema, JobSchema };
@@ -318,7 +316,7 @@ export function validateScenario(data: unknown, source = "(object)"): ResolvedSc
   return r.data;
 }
 
-/** Resolve "demo"/"seed" to bridge/scenarios/<name>.yaml, else treat as a file path. */
+/** Resolve "demo"/"seed" to scenarios/<name>.yaml of this package, else treat as a file path. */
 export function scenarioPath(nameOrPath: string): string {
   if (/^[\w-]+$/.test(nameOrPath)) {
     const named = path.join(scenariosDir, `${nameOrPath}.yaml`);

@@ -6,8 +6,8 @@
 import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { labCertificate } from "../server.js";
-import { wrongTypes } from "../faults.js";
+import { labCertificate } from "./server.js";
+import { wrongTypes } from "./faults.js";
 
 export interface SimRequest {
   method: string;

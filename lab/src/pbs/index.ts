@@ -33,9 +33,8 @@
 import type { z } from "zod";
 import { PbsScenarioSchema, type PbsScenario, type LastRun, type ResolvedPbs as Resolved } from "./scenario.js";
 export { PbsScenarioSchema, type PbsScenario } from "./scenario.js";
-import type { Clock } from "../../util/clock.js";
-import type { PbsSourceConfig } from "../../config/load.js";
-import { SimHttpsServer, type SimFault, type SimRecord, type SimResponse } from "../dsm/https-base.js";
+import type { Clock } from "../clock.js";
+import { SimHttpsServer, type SimFault, type SimRecord, type SimResponse } from "../https-base.js";
 import { DEFAULT_PBS_ACL } from "./scenario.js";
 import { NS_PRIVS_OK, PBS_PRIVS, PRIV, aclTreePaths, anyPrivsBelow, isBackupOwner, isToken, lookupPrivs, lookupPrivsDetails, privNames, splitAclPath, userOf, type PbsAcl, type PbsAclEntry } from "./acl.js";
 export { DEFAULT_PBS_ACL, type PbsAclEntryInput } from "./scenario.js";
@@ -371,22 +370,5 @@ export async function startPbsLab(o: { scenario: PbsScenario; clock: Clock; task
       },
     },
     stop: () => server.close(),
-  };
-}
-
-/** The bridge's `pbs[]` entry for a simulated PBS. */
-export function pbsLabSourceConfig(lab: PbsLab, o: { pollMs?: number } = {}): PbsSourceConfig {
-  const t = lab.tokens[0]!;
-  return {
-    name: lab.name,
-    url: lab.url,
-    tokenId: t.id,
-    tokenSecret: t.secret,
-    fingerprint: lab.fingerprint,
-    timeoutMs: 5_000,
-    pollIntervalMs: o.pollMs ?? 5_000,
-    offsite: lab.scenario.offsite,
-    syncOffsite: true,
-    datastores: lab.scenario.datastores.map((d) => ({ store: d.name, storages: d.storages })),
   };
 }

@@ -8,11 +8,10 @@
 import { randomBytes } from "node:crypto";
 import type { z } from "zod";
 import { DsmScenarioSchema, type DsmTaskSchema, type DsmScenario, type ResolvedDsm } from "./scenario.js";
-import type { Clock } from "../../util/clock.js";
-import { formatNasTime, wallClockToEpoch } from "../../sources/dsm/time.js";
-import type { SynologySourceConfig } from "../../config/load.js";
+import type { Clock } from "../clock.js";
+import { formatNasTime, nextDailyRun } from "./time.js";
 export { DsmScenarioSchema, type DsmScenario } from "./scenario.js";
-import { SimHttpsServer, type SimFault, type SimRecord, type SimResponse } from "./https-base.js";
+import { SimHttpsServer, type SimFault, type SimRecord, type SimResponse } from "../https-base.js";
 
 const AGE_UNIT: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
 const ageMs = (t: string) => [...t.matchAll(/(\d+(?:\.\d+)?)([smhdw])/g)].reduce((a, m) => a + Number(m[1]) * AGE_UNIT[m[2]!]! * 1000, 0);
@@ -100,18 +99,7 @@ export async function startDsmLab(o: { scenario: DsmScenario; clock: Clock; task
       }
     }
   };
-  const nextRun = (t: SimTask, now: number): number | null => {
-    if (!t.cfg.schedule) return null;
-    const [hh, mm] = t.cfg.schedule.split(":").map(Number) as [number, number];
-    const local = formatNasTime(now, tz).match(/^(\d+)\/(\d+)\/(\d+)/)!;
-    const day = Date.UTC(Number(local[1]), Number(local[2]) - 1, Number(local[3]));
-    for (let i = 0; i < 3; i++) {
-      const d = new Date(day + i * 86_400_000);
-      const ms = wallClockToEpoch(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), hh, mm, 0, tz);
-      if (ms > now) return ms;
-    }
-    return null;
-  };
+  const nextRun = (t: SimTask, now: number): number | null => (t.cfg.schedule ? nextDailyRun(t.cfg.schedule, now, tz) : null);
   const ok = (data?: unknown): SimResponse => ({ status: 200, body: JSON.stringify(data === undefined ? { success: true } : { data, success: true }) });
   const fail = (code: number, errors?: unknown): SimResponse => ({ status: 200, body: JSON.stringify({ error: { code, ...(errors ? { errors } : {}) }, success: false }) });
 
@@ -316,24 +304,5 @@ export async function startDsmLab(o: { scenario: DsmScenario; clock: Clock; task
       },
     },
     stop: () => server.close(),
-  };
-}
-
-/** The bridge's `synology[]` entry for a simulated NAS (first user; tasks that name `protects`). */
-export function dsmLabSourceConfig(lab: DsmLab, o: { pollMs?: number } = {}): SynologySourceConfig {
-  const user = lab.scenario.users[0]!;
-  return {
-    name: lab.name,
-    url: lab.url,
-    username: user.account,
-    password: user.password,
-    session: "webui",
-    deviceName: "backup2mqtt",
-    timeZone: lab.scenario.timezone,
-    fingerprint: lab.fingerprint,
-    timeoutMs: 5_000,
-    pollIntervalMs: o.pollMs ?? 5_000,
-    defaultMaxAgeMs: 26 * 3_600_000,
-    tasks: lab.scenario.tasks.filter((t) => t.protects).map((t) => ({ match: String(t.id), storages: t.protects!, offsite: t.offsite ?? true, maxAgeMs: 26 * 3_600_000 })),
   };
 }

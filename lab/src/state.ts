@@ -2,7 +2,7 @@
  * The lab's mutable world: nodes, storages, guests, archives, jobs, tasks, tokens. Routes read
  * it, the task engine (tasks.ts) advances it, LabControl mutates it. Built from a scenario.
  */
-import type { Clock } from "../util/clock.js";
+import type { Clock } from "./clock.js";
 import type { Token } from "./acl.js";
 import { splitTokenId } from "./acl.js";
 import { nextEvent, parseCalendar, type CalendarEvent } from "./calendar.js";

@@ -1,9 +1,11 @@
 /**
- * The simulated Proxmox VE lab: a real HTTPS server speaking `/api2/json` as PVE does, built
- * from a scenario file, driven by a Clock. Production code imports it only for `demo`; every
- * test suite uses it as its PVE test double.
+ * backup2mqtt-lab: the simulated Proxmox VE lab, a real HTTPS server speaking `/api2/json` as PVE
+ * does, built from a scenario file and driven by a Clock. The simulated Synology NAS and Proxmox
+ * Backup Server are the `backup2mqtt-lab/dsm` and `backup2mqtt-lab/pbs` entry points, the SSH
+ * double of a PVE node `backup2mqtt-lab/ssh-double`. backup2mqtt's demo command and benchmark run
+ * it; every test suite uses it as its PVE test double.
  */
-import { ManualClock, systemClock, type Clock } from "../util/clock.js";
+import { ManualClock, systemClock, type Clock } from "./clock.js";
 import { createControl, type LabControl } from "./control.js";
 import { replayHistory } from "./history.js";
 import { loadScenario, validateScenario, type ResolvedScenario, type Scenario } from "./scenario.js";
@@ -12,7 +14,7 @@ import { LabState } from "./state.js";
 import { settle } from "./tasks.js";
 
 export interface LabOptions {
-  /** "demo"/"seed" (bridge/scenarios/<name>.yaml), a path to .yaml/.json, or a scenario object. */
+  /** "demo"/"seed" (this package's scenarios/<name>.yaml), a path to .yaml/.json, or a scenario object. */
   scenario: string | Scenario;
   /** Default systemClock. Archive and task times come from this clock. */
   clock?: Clock;
@@ -82,4 +84,6 @@ export type { Scenario, ResolvedScenario, AclEntryInput, ScenarioGuest } from ".
 export type { LabControl, AddArchiveInput } from "./control.js";
 export type { LabFault } from "./faults.js";
 export type { RequestRecord } from "./server.js";
-export { nextEvent, parseCalendar } from "./calendar.js";
+export { ManualClock, systemClock, type Clock } from "./clock.js";
+export { labCertificate } from "./server.js";
+export type { SimFault, SimRecord } from "./https-base.js";

@@ -99,28 +99,22 @@ export function offsetMs(epochMs: number, tz: string): number {
 }
 
 /**
- * Epoch ms of a local wall-clock time. For times in a DST gap the result is shifted
- * forward like most schedulers do; for ambiguous times the earlier instant wins.
+ * Epoch ms of a local wall-clock time. A time that occurs twice (the hour repeated when daylight
+ * saving ends) is the earlier instant; a time in the skipped hour (daylight saving starts) is read
+ * with the offset before the change, so it lands after the jump (02:30 → 03:30), as schedulers do.
  */
-export function fromLocal(
-  year: number,
-  month: number,
-  day: number,
-  hour: number,
-  minute: number,
-  second: number,
-  tz: string,
-): number {
+export function fromLocal(year: number, month: number, day: number, hour: number, minute: number, second: number, tz: string): number {
   const naive = Date.UTC(year, month - 1, day, hour, minute, second);
-  const first = naive - offsetMs(naive, tz);
-  const second2 = naive - offsetMs(first, tz);
-  // Prefer the earlier of the two candidates that really maps back to the wall time.
-  const candidates = [Math.min(first, second2), Math.max(first, second2)];
-  for (const c of candidates) {
-    const l = toLocal(c, tz);
-    if (l.hour === hour && l.minute === minute && l.day === day) return c;
+  // Zone offsets change at most once around a given day: the offsets a day before, at and a day
+  // after the naive instant are every offset the wall time can have.
+  const before = offsetMs(naive - 86_400_000, tz);
+  const offsets = new Set([before, offsetMs(naive, tz), offsetMs(naive + 86_400_000, tz)]);
+  let best: number | null = null;
+  for (const o of offsets) {
+    const t = naive - o;
+    if (offsetMs(t, tz) === o && (best === null || t < best)) best = t;
   }
-  return Math.max(first, second2);
+  return best ?? naive - before;
 }
 
 const pad = (n: number, w = 2): string => String(n).padStart(w, "0");

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { ManualClock } from "../util/clock.js";
+import { ManualClock } from "./clock.js";
 import { startLab, type Lab } from "./index.js";
 import { UPID_RE } from "./routes/tasks.js";
 import { ADMIN, api, BRIDGE, T0, twoNodeScenario } from "./testing.js";

@@ -1,15 +1,14 @@
 /**
- * GET /admin/sync in the simulated PBS by release, as proxmox-backup's src/api2/admin/sync.rs:
+ * GET /admin/sync in the simulated PBS by release, read with the bridge's PbsClient, as proxmox-backup's src/api2/admin/sync.rs:
  * 3.2 (`list_sync_jobs`) knows only `store` and its router refuses any other parameter with 400;
  * 3.3+ (`list_config_sync_jobs`) takes `sync-direction` pull|push|all and lists only pull jobs
  * without it.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { pbsVersionAtLeast, startPbsLab, type PbsLab, type PbsScenario } from "./index.js";
-import type { PbsAclEntryInput } from "./scenario.js";
-import { ManualClock } from "../../util/clock.js";
-import { PbsClient, PbsError } from "../../sources/pbs/client.js";
+import { pbsVersionAtLeast, startPbsLab, type PbsAclEntryInput, type PbsLab, type PbsScenario } from "backup2mqtt-lab/pbs";
+import { ManualClock } from "backup2mqtt-lab";
+import { PbsClient, PbsError } from "./client.js";
 
 const T0 = Date.UTC(2026, 10, 26, 12, 0, 0);
 const TOKEN = "backup2mqtt@pbs!bridge";

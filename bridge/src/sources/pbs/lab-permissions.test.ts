@@ -1,13 +1,12 @@
 /**
- * The simulated PBS enforces ACLs per endpoint the way proxmox-backup 3.2.4 does (see index.ts):
+ * The simulated PBS enforces ACLs per endpoint the way proxmox-backup 3.2.4 does (the lab's pbs/index.ts lists the rules):
  * silently filtered lists where PBS filters, 403 with PBS's text where PBS refuses.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { startPbsLab, type PbsLab, type PbsScenario } from "./index.js";
-import type { PbsAclEntryInput } from "./scenario.js";
-import { ManualClock } from "../../util/clock.js";
-import { PbsClient, PbsError } from "../../sources/pbs/client.js";
+import { startPbsLab, type PbsAclEntryInput, type PbsLab, type PbsScenario } from "backup2mqtt-lab/pbs";
+import { ManualClock } from "backup2mqtt-lab";
+import { PbsClient, PbsError } from "./client.js";
 
 const T0 = Date.UTC(2026, 10, 26, 12, 0, 0);
 const TOKEN = "backup2mqtt@pbs!bridge";
