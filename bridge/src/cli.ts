@@ -5,7 +5,7 @@ import { createLogger, LOG_FORMATS, setDefaultLogFormat, type LogFormat } from "
 import { VERSION } from "./util/version.js";
 import { checkConfig } from "./commands/check.js";
 import { startService, stopOnSignals } from "./commands/run.js";
-import { TopicOwnerError } from "./publish/mqtt/publisher.js";
+import { TopicOwnerError } from "./extensions/mqtt/connection.js";
 
 const port = (v: string) => {
   const n = Number(v);

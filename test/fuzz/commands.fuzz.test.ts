@@ -13,8 +13,8 @@ import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CommandRouter, type ActionHandlers, type Outcome, type Target } from "../../bridge/src/actions/router.js";
 import { createLogger } from "../../bridge/src/log.js";
-import { MqttPublisher } from "../../bridge/src/publish/mqtt/publisher.js";
-import { Topics } from "../../bridge/src/publish/mqtt/topics.js";
+import { MqttPublisher } from "../../bridge/src/extensions/mqtt/connection.js";
+import { Topics } from "../../bridge/src/core/identity.js";
 import { startBroker, startStack, type Stack } from "../support/stack.js";
 import { startHttp, until, type TestHttp } from "../integration/http-helpers.js";
 
@@ -290,7 +290,7 @@ describe("HTTP command bodies, by category", () => {
   const vzdumps = () => stack.lab.requests.filter((r) => r.method === "POST" && r.path.endsWith("/vzdump")).length;
   beforeAll(async () => {
     stack = await startStack({ broker: "embedded", lab: { scenario: "seed" } });
-    await until("first evaluation", () => stack.service.bridge.result?.guests.length === 5);
+    await until("first evaluation", () => stack.service.engine.result?.guests.length === 5);
     http = await startHttp(stack, TOKEN, { rateLimit: { windowMs: 60_000, limit: 1_000_000 } });
   });
   afterAll(async () => {

@@ -87,7 +87,7 @@ describe("the real bridge starts with damaged state files", () => {
       const s = stack;
       // It started and works: guests are published.
       await s.observer.until("a guest state", () => s.observer.json(STATE("home_100")));
-      expect(s.service.bridge.store.inflight).toEqual([]);
+      expect(s.service.engine.store.inflight).toEqual([]);
       const dir = s.cfg.stateDir;
       for (const f of FILES) {
         const lines = s.logs.map((l) => JSON.parse(l) as { level: number; msg: string; file?: string; moved_to?: string }).filter((l) => l.file === path.join(dir, f));
@@ -104,9 +104,9 @@ describe("the real bridge starts with damaged state files", () => {
         expect(kept, `${f}: original bytes kept`).toBe(true);
         counts.handled++;
       }
-      expect(s.service.bridge.store.readAudit()).toMatchObject([{ target: "home_100", result: "accepted" }]);
+      expect(s.service.engine.store.readAudit()).toMatchObject([{ target: "home_100", result: "accepted" }]);
       // Saving works again (the damaged file, even a directory, is out of the way).
-      expect(s.service.bridge.store.addInflight({ kind: "backup", source: "pve", upid: "UPID:x", node: "pve1", vmid: 100, startedMs: Date.now(), origin: "test" })).toBe(true);
+      expect(s.service.engine.store.addInflight({ kind: "backup", source: "pve", upid: "UPID:x", node: "pve1", vmid: 100, startedMs: Date.now(), origin: "test" })).toBe(true);
       expect(JSON.parse(fs.readFileSync(path.join(dir, "inflight.json"), "utf8"))).toMatchObject([{ upid: "UPID:x" }]);
     });
   }

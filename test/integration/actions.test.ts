@@ -70,10 +70,10 @@ describe("back up now", () => {
     const done = await waitEvent(s, "home_102", "backup_finished", t, 20_000);
     expect(done.result).toBe("ok");
     await s.observer.until("ok", () => s.observer.json(STATE("home_102"))?.status === "ok");
-    const audit = s.service.bridge.store.readAudit();
+    const audit = s.service.engine.store.readAudit();
     expect(audit.map((a) => [a.action, a.result])).toEqual(expect.arrayContaining([["backup", "accepted"], ["backup", "rejected"], ["backup", "finished"]]));
     expect(audit.find((a) => a.result === "accepted")!.origin).toBe("test");
-    expect(s.service.bridge.store.inflight).toEqual([]);
+    expect(s.service.engine.store.inflight).toEqual([]);
   });
 
   it("a VM backup shows vzdump's progress while it runs, rising, and none once finished; the bridge keeps only the newest progress line", async () => {
@@ -86,7 +86,7 @@ describe("back up now", () => {
     await waitEvent(s, "home_102", "backup_started", t);
     await s.observer.until("progress past 30 %", () => (s.observer.json(STATE("home_102"))?.progress ?? 0) >= 30, 20_000);
     // White box: the tracked task holds one progress line, however many the log has had.
-    const tasks = [...((s.service.bridge.sources[0] as unknown as { tasks: Map<string, { lines: string[]; read: number; done: boolean }> }).tasks.values())].filter((x) => !x.done);
+    const tasks = [...((s.service.engine.sources[0] as unknown as { tasks: Map<string, { lines: string[]; read: number; done: boolean }> }).tasks.values())].filter((x) => !x.done);
     expect(tasks).toHaveLength(1);
     expect(tasks[0]!.lines.filter((l) => /^INFO:\s+\d+% \(/.test(l))).toHaveLength(1);
     expect(tasks[0]!.read).toBeGreaterThan(tasks[0]!.lines.length); // lines were read, then folded
@@ -180,7 +180,7 @@ describe("verify over SSH", () => {
     expect(ev.result).toBe("not_run");
     expect(ev.error).toMatch(/host key SHA256:.* does not match the pinned SHA256:A+; refusing to connect/);
     expect(holder.ssh!.commands).toEqual([]); // never authenticated, never ran anything
-    expect(s.service.bridge.store.verifications).toEqual([]);
+    expect(s.service.engine.store.verifications).toEqual([]);
   });
 
   it("automatic verification checks new archives of tiers with verify_every, one per node", async () => {
@@ -201,13 +201,13 @@ describe("verify over SSH", () => {
       const st = await s.observer.until(`${id} checked by the bridge`, () => s.observer.json(STATE(id))?.last_verification, 30_000).catch((e: Error) => {
         // What the bridge did instead: its verification log lines, the audit, the commands the node saw.
         const lines = s.logs.filter((l) => /verif|ssh/i.test(l)).slice(-20);
-        throw new Error(`${e.message}\nlog:\n${lines.join("")}\naudit: ${JSON.stringify(s.service.bridge.store.readAudit())}\nstate: ${JSON.stringify(s.observer.json(STATE(id)))}\nevents on ${id}: ${JSON.stringify(events(s, id))}\nssh: ${JSON.stringify(holder.ssh!.commands)}`);
+        throw new Error(`${e.message}\nlog:\n${lines.join("")}\naudit: ${JSON.stringify(s.service.engine.store.readAudit())}\nstate: ${JSON.stringify(s.observer.json(STATE(id)))}\nevents on ${id}: ${JSON.stringify(events(s, id))}\nssh: ${JSON.stringify(holder.ssh!.commands)}`);
       });
       expect(st).toMatchObject({ ok: true });
     }
     expect(s.observer.json(STATE("home_101")).last_verified).toBeNull();
     expect(s.observer.json(STATE("home_101")).last_verification).toBeNull();
-    const audit = s.service.bridge.store.readAudit();
+    const audit = s.service.engine.store.readAudit();
     const finished = audit.filter((a) => a.action === "verify" && a.origin === "scheduler" && a.result === "finished").map((a) => a.target);
     expect(new Set(finished)).toEqual(new Set(["home_100", "home_102"]));
   }, 75_000);
@@ -250,7 +250,7 @@ describe("restore test", () => {
     const failed = await waitEvent(s, "home_100", "restore_test_failed", t, 20_000);
     expect(failed.error).toMatch(/restore task failed: disk image .* no space left on device/);
     expect(s.lab.control.state.guests.has(9999)).toBe(false);
-    const rec = s.service.bridge.store.restores.at(-1)!;
+    const rec = s.service.engine.store.restores.at(-1)!;
     expect(rec).toMatchObject({ ok: false, cleanedUp: true, scratchVmid: 9999 });
   });
 

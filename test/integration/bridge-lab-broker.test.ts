@@ -155,7 +155,7 @@ for (const broker of brokerKinds()) {
       const s = stack;
       await s.observer.until("online", () => s.observer.last.get("backup2mqtt/bridge/state") === "online");
       // Kill the connection without a DISCONNECT: the broker publishes the will.
-      (s.service.bridge.publisher as any).client.stream.destroy();
+      (s.service.mqtt.publisher as any).client.stream.destroy();
       await s.observer.until("will", () => s.observer.last.get("backup2mqtt/bridge/state") === "offline");
       await s.observer.until("reconnected", () => s.observer.last.get("backup2mqtt/bridge/state") === "online");
       await s.stopBridge();

@@ -40,7 +40,7 @@ function labBackups(s: Stack, vmid: number, labSince: number) {
 async function idle(s: Stack) {
   await s.observer.until("102 idle", () => {
     const st = s.observer.json(STATE("home_102"));
-    return st && !st.running && s.service.bridge.store.inflight.length === 0 && !s.service.bridge.actions.guard.isHeld("backup:home_102");
+    return st && !st.running && s.service.engine.store.inflight.length === 0 && !s.service.engine.actions.guard.isHeld("backup:home_102");
   }, 30_000);
 }
 
@@ -150,7 +150,7 @@ describe("one backup per guest at a time", () => {
     // One verification ran over SSH: one `pvesm path`.
     expect(ssh!.commands.filter((c) => c.startsWith("pvesm path"))).toHaveLength(1);
     // Its end released the guard: the next press verifies again.
-    await s.observer.until("guard released", () => !s.service.bridge.actions.guard.isHeld("verify:home_100"));
+    await s.observer.until("guard released", () => !s.service.engine.actions.guard.isHeld("verify:home_100"));
     const t2 = Date.now();
     await s.observer.publish(CMD("home_100"), JSON.stringify({ action: "verify", origin: "later" }));
     await s.observer.until("verified again", () => events(s, EVENT("home_100"), t2).some((e) => e.event_type === "verify_started"));
@@ -181,7 +181,7 @@ describe("one Hyper Backup run per task at a time", () => {
     const starts = dsm.requests.filter((r) => r.what === "SYNO.Backup.Task backup").length - startsBefore;
     expect(starts).toBe(1);
     // The run's end (the NAS shows the task idle again) releases the guard: the next press runs again.
-    await s.observer.until("run over", () => s.observer.json(`${HB}/state`)?.status === "ok" && !s.service.bridge.offsite.guard.isHeld("hyperbackup:2"), 30_000);
+    await s.observer.until("run over", () => s.observer.json(`${HB}/state`)?.status === "ok" && !s.service.engine.offsite.guard.isHeld("hyperbackup:2"), 30_000);
     const t2 = Date.now();
     await s.observer.publish(`${HB}/command`, JSON.stringify({ action: "run", origin: "later" }));
     await s.observer.until("run again", () => events(s, `${HB}/event`, t2).some((e) => e.event_type === "run_started"));

@@ -112,7 +112,7 @@ for (const kind of brokerKinds()) {
         // Unavailable in every case, also when PVE answers but hides the guests.
         expect(s.observer.last.get("backup2mqtt/source/pve/availability")).toBe("offline");
         if (c.sourceUp) expect(s.logs.join("")).toMatch(/the token of Proxmox 'pve' may no longer see 5 guests it saw before \(home_100, home_101, home_102, home_103, home_105\); grant VM.Audit on \/vms/);
-        expect(s.service.bridge.devices.pending()).toEqual([]);
+        expect(s.service.engine.devices.pending()).toEqual([]);
         expect(s.logs.join("")).not.toMatch(/removing the Home Assistant device/);
         const healed = Date.now();
         await c.heal(s, good);

@@ -46,7 +46,7 @@ describe.skipIf(!haveMosquitto && !process.env.CI)("MQTT broker faults (Mosquitt
     const log = createLogger("info", () => cfg.secrets, { write: (l: string) => (logs.push(l), true) } as unknown as NodeJS.WritableStream);
     const service: Running = await startService(cfg, { log, fastPollMs: 200, birthDelayMs: 100 });
     cleanups.push(() => service.stop());
-    expect(service.bridge.result?.guests.length).toBe(5); // Proxmox was read with no broker
+    expect(service.engine.result?.guests.length).toBe(5); // Proxmox was read with no broker
     const broker = await startMosquitto({ port });
     cleanups.push(() => broker.stop());
     const o = await Observer.connect(broker.url);
@@ -86,7 +86,7 @@ describe.skipIf(!haveMosquitto && !process.env.CI)("MQTT broker faults (Mosquitt
     cleanups.push(() => late.close());
     await late.until("all retained again", () => IDS.every((id) => late.json(CONFIG(id)) && late.json(STATE(id))) && late.last.get("backup2mqtt/bridge/state") === "online", 20_000);
     expect(late.json(CONFIG("home_bridge"))).toBeTruthy();
-    expect(late.json(STATE("home_100")).status).toBe(stack.service.bridge.guest("home_100")!.status);
+    expect(late.json(STATE("home_100")).status).toBe(stack.service.engine.guest("home_100")!.status);
     expect(unhandled).toEqual([]);
   }, 60_000);
 });

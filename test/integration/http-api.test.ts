@@ -125,7 +125,7 @@ describe("HTTP API", () => {
     const sneaky = await post("/api/v1/guests/home_101/backup", JSON.stringify({ action: "set_tier", tier: "none" }), auth);
     expect(sneaky.res.status).toBe(400);
     expect(sneaky.json().error).toBe("this route only starts backups: leave 'action' out of the body (got 'set_tier')");
-    expect(stack.service.bridge.guest("home_101")!.tier).toBe("P2");
+    expect(stack.service.engine.guest("home_101")!.tier).toBe("P2");
     const verify = await post("/api/v1/guests/home_101/backup", JSON.stringify({ action: "verify" }), auth);
     expect(verify.res.status).toBe(400);
     const extra = await post("/api/v1/guests/home_101/backup", JSON.stringify({ storage: "local", foo: 1 }), auth);

@@ -3,7 +3,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { Ajv } from "ajv";
 import addFormatsModule from "ajv-formats";
-import { createHttpApp, startHttpServer, type HttpAppOptions } from "../../bridge/src/publish/http/server.js";
+import { createHttpApp, startHttpServer, type HttpAppOptions } from "../../bridge/src/extensions/http/server.js";
+import { extensionContext } from "../../bridge/src/service.js";
 import { createLogger } from "../../bridge/src/log.js";
 import { startStack, type Stack, type StackOptions } from "../support/stack.js";
 
@@ -30,7 +31,7 @@ export interface TestHttp {
 /** A stack whose bridge has evaluated all five demo/seed guests, with the HTTP app on it. */
 export async function startHttpStack(stackOpts: StackOptions, token: string | undefined, opts: HttpAppOptions = {}): Promise<{ stack: Stack; http: TestHttp }> {
   const stack = await startStack(stackOpts);
-  await until("first evaluation", () => stack.service.bridge.result?.guests.length === 5);
+  await until("first evaluation", () => stack.service.engine.result?.guests.length === 5);
   return { stack, http: await startHttp(stack, token, opts) };
 }
 
@@ -40,7 +41,7 @@ export async function startHttp(stack: Stack, token: string | undefined, opts: H
   const sink = { write: (line: string) => (logs.push(line), true) } as unknown as NodeJS.WritableStream;
   const secrets = [...stack.cfg.secrets, token ?? "", opts.webhookSecret ?? ""].filter(Boolean);
   const log = createLogger("debug", () => secrets, sink);
-  const app = createHttpApp(stack.service.bridge, token, log, opts);
+  const app = createHttpApp(extensionContext(stack.service.engine, log), token, log, opts);
   const { server, url } = await startHttpServer(app, "127.0.0.1", 0);
   return {
     url,

@@ -37,7 +37,7 @@ describe("Prometheus /metrics", () => {
     expect(Object.keys(archives).sort()).toEqual(["100", "101", "102", "103", "105"]);
     expect(m.get("backup2mqtt_guest_archives")!.type).toBe("GAUGE");
     expect(archives["100"]!.labels).toEqual({ id: "home_100", vmid: "100", name: "homeassistant", node: "proxmox-home", tier: "P0", source: "pve" });
-    const g = (id: string) => stack.service.bridge.guest(id)!;
+    const g = (id: string) => stack.service.engine.guest(id)!;
     expect(Number(archives["100"]!.value)).toBe(g("home_100").archive_count);
     expect(Number(archives["103"]!.value)).toBe(0);
 
@@ -46,14 +46,14 @@ describe("Prometheus /metrics", () => {
     expect(Number(last["100"]!.value)).toBe(Date.parse(g("home_100").last_backup!) / 1000);
     expect(Number(byVmid("backup2mqtt_guest_last_backup_size_bytes")["101"]!.value)).toBe(g("home_101").last_backup_size);
     // The policy's 3-2-1 count when an off-site source is configured, else distinct storages (synology + local).
-    const storages100 = new Set(stack.service.bridge.evidence().archives.of("pve", 100).map((a) => a.storage)).size;
+    const storages100 = new Set(stack.service.engine.evidence().archives.of("pve", 100).map((a) => a.storage)).size;
     expect(storages100).toBeGreaterThanOrEqual(2);
     expect(Number(byVmid("backup2mqtt_guest_copies")["100"]!.value)).toBe(g("home_100").copies ?? storages100);
     expect(Number(byVmid("backup2mqtt_guest_problem")["102"]!.value)).toBe(1);
     expect(Number(byVmid("backup2mqtt_guest_problem")["100"]!.value)).toBe(0);
     // Only guests with a verification have the series (absent, not 0, when never verified).
     const verified = Object.fromEntries(m.get("backup2mqtt_guest_last_verified_timestamp_seconds")!.metrics.map((s) => [s.labels!.vmid, Number(s.value)]));
-    const expected = Object.fromEntries(stack.service.bridge.result!.guests.filter((x) => x.last_verified).map((x) => [String(x.vmid), Date.parse(x.last_verified!) / 1000]));
+    const expected = Object.fromEntries(stack.service.engine.result!.guests.filter((x) => x.last_verified).map((x) => [String(x.vmid), Date.parse(x.last_verified!) / 1000]));
     expect(verified).toEqual(expected);
 
     const status = m.get("backup2mqtt_guest_status")!.metrics;
@@ -71,8 +71,8 @@ describe("Prometheus /metrics", () => {
     expect(req.type).toBe("COUNTER");
     const first = Number(req.metrics[0]!.value);
     expect(first).toBeGreaterThan(0);
-    expect(first).toBeLessThanOrEqual(stack.service.bridge.sources[0]!.http.requestCount);
-    await until("another poll", () => stack.service.bridge.sources[0]!.http.requestCount > first);
+    expect(first).toBeLessThanOrEqual(stack.service.engine.sources[0]!.http.requestCount);
+    await until("another poll", () => stack.service.engine.sources[0]!.http.requestCount > first);
     const again = Number((await scrape()).get("backup2mqtt_source_requests_total")!.metrics[0]!.value);
     expect(again).toBeGreaterThan(first);
     const dur = Number(m.get("backup2mqtt_refresh_duration_seconds")!.metrics[0]!.value);

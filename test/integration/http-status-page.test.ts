@@ -9,7 +9,7 @@ import path from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../support/stack.js";
-import { renderStatusPage } from "../../bridge/src/publish/http/status-page.js";
+import { renderStatusPage } from "../../bridge/src/extensions/http/status-page.js";
 import { startHttp, until, type TestHttp } from "./http-helpers.js";
 import { archiveSet } from "../../bridge/src/archive-set.js";
 
@@ -27,9 +27,9 @@ describe.skipIf(!CHROMIUM)("status page in headless Chromium", () => {
 
   beforeAll(async () => {
     stack = await startStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 20 } });
-    await until("first evaluation", () => stack.service.bridge.result?.guests.length === 5);
+    await until("first evaluation", () => stack.service.engine.result?.guests.length === 5);
     // The demo's running backup of 105 ends after ~6 s; wait for it so the picture is stable.
-    await until("105 finished", () => stack.service.bridge.guest("home_105")?.status === "ok", 20_000, 100);
+    await until("105 finished", () => stack.service.engine.guest("home_105")?.status === "ok", 20_000, 100);
     http = await startHttp(stack, TOKEN);
     fs.mkdirSync(SHOTS, { recursive: true });
     browser = await chromium.launch({

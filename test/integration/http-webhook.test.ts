@@ -48,7 +48,7 @@ describe("PVE notification webhook", () => {
   });
 
   it("with the right secret refreshes at once: the new archive shows within 1 s", async () => {
-    expect(stack.service.bridge.guest("home_100")!.status).toBe("missing");
+    expect(stack.service.engine.guest("home_100")!.status).toBe("missing");
     stack.lab.control.addArchive({ vmid: 100, storage: "synology", ageSeconds: 5, notes: "homeassistant" });
     const t0 = Date.now();
     const res = await hook({ [HEADER]: SECRET });

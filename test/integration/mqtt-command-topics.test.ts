@@ -6,8 +6,8 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../../bridge/src/log.js";
-import { MqttPublisher } from "../../bridge/src/publish/mqtt/publisher.js";
-import { Topics } from "../../bridge/src/publish/mqtt/topics.js";
+import { MqttPublisher } from "../../bridge/src/extensions/mqtt/connection.js";
+import { Topics } from "../../bridge/src/core/identity.js";
 import { Observer } from "../support/observer.js";
 import { brokerKinds, startBroker, type Broker } from "../support/stack.js";
 import { until } from "./http-helpers.js";

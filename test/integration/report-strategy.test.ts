@@ -58,7 +58,7 @@ describe("strategy report", () => {
       expect(res.status).toBe(200);
       expect(res.headers.get("content-type")).toBe("text/markdown; charset=utf-8");
       const md = await res.text();
-      const guests = stack.service.bridge.result!.guests;
+      const guests = stack.service.engine.result!.guests;
       expect(md.split("\n")[0]).toBe("# Backup strategy — home");
       expect(md).toMatch(/^Generated \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z by backup2mqtt \d+\.\d+\.\d+ \(Node\.js v\d+[^)]*\); Proxmox VE: pve 9\.1\.6\.$/m);
       for (const h of ["## Summary", "## Tiers and what they promise", "## Guests", "## Coverage gaps", "## Jobs that implement the tiers", "## Verification and restore-test log", "## Restore procedure"]) expect(md).toContain(`\n${h}\n`);
@@ -67,7 +67,7 @@ describe("strategy report", () => {
       // Problems first: the failed guest's row comes before the ok one.
       expect(md.indexOf("| vaultwarden | 102 |")).toBeLessThan(md.indexOf("| homeassistant | 100 |"));
       expect(md).toMatch(/^\| backup-p2-weekly \| pve \| someone else \| \*\*no\*\* \| sun 03:00 \| VMIDs 101, 103 \(immich, download-home\) \| local \|/m);
-      const pbsVerified = allArchives(stack.service.bridge.evidence().archives).filter((a) => a.verification);
+      const pbsVerified = allArchives(stack.service.engine.evidence().archives).filter((a) => a.verification);
       if (pbsVerified.length) {
         // Archives verified by PBS are in the log, so the "nothing recorded" placeholder must not be.
         expect(md).toContain("### Verified by Proxmox Backup Server (verify jobs; newest archive first)");

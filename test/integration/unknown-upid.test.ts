@@ -39,7 +39,7 @@ describe("a UPID Proxmox does not know", () => {
     expect(ev).toMatchObject({ guest: "home_102", upid: UPID });
     expect(ev.reason).toBe(`Proxmox does not know the task ${UPID} on node 'proxmox-home' (it may have been restored onto a rebuilt node); the guest is judged from its archives`);
     // Gone from the in-flight list, on disk too.
-    expect(s.service.bridge.store.inflight).toEqual([]);
+    expect(s.service.engine.store.inflight).toEqual([]);
     expect(fs.readFileSync(inflightPath, "utf8")).not.toContain(UPID);
     // Judged from its archives: not failed, not running.
     const st = await s.observer.until("judged", () => {
@@ -57,6 +57,6 @@ describe("a UPID Proxmox does not know", () => {
     expect(lines).toHaveLength(1);
     expect(s.logs.some((l) => /task status unavailable/.test(l))).toBe(false);
     // The guard the resumed task claimed is free again: "Back up now" is accepted.
-    expect(s.service.bridge.actions.guard.isHeld("backup:home_102")).toBe(false);
+    expect(s.service.engine.actions.guard.isHeld("backup:home_102")).toBe(false);
   }, 30_000);
 });

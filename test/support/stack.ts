@@ -7,7 +7,7 @@ import { labConfig, startOffsiteLabs, withOffsiteLabs } from "../../bridge/src/d
 import { startService, type Running } from "../../bridge/src/commands/run.js";
 import { createLogger } from "../../bridge/src/log.js";
 import type { Config } from "../../bridge/src/config/load.js";
-import type { BridgeOptions } from "../../bridge/src/bridge.js";
+import type { ServiceOptions as BridgeOptions } from "../../bridge/src/service.js";
 import { startMosquitto, mosquittoBinary } from "./mosquitto.js";
 import { Observer } from "./observer.js";
 

@@ -70,6 +70,11 @@ export class CommandRouter {
     private readonly log: Logger,
   ) {}
 
+  /** Lets an extension carry out the actions it owns (set_tier, forget…). */
+  register(handlers: Partial<ActionHandlers>): void {
+    Object.assign(this.handlers, handlers);
+  }
+
   /** The actions a command topic of this kind accepts. */
   validActions(kind: Target["kind"]): string[] {
     switch (kind) {

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import mqtt, { type MqttClient } from "mqtt";
 import type { Config } from "../config/load.js";
 import { createLogger } from "../log.js";
-import { DEVICE_ID_PREFIX, Topics } from "../publish/mqtt/topics.js";
+import { DEVICE_ID_PREFIX, deviceId, Topics } from "../core/identity.js";
 import { DeviceRegistry, ownFoundDevice } from "../state/devices.js";
 
 export interface CommandResult {
@@ -39,7 +39,7 @@ export async function forgetCommand(cfg: Config, id: string, opts: { force?: boo
     return fail(`cannot reach the MQTT broker: ${(e as Error).message}`);
   }
   try {
-    const configTopic = t.deviceConfig(t.deviceId(objectId));
+    const configTopic = t.deviceConfig(deviceId(objectId));
     const retained = await readRetained(client, [t.bridgeState, t.bridgeInfo, configTopic]);
     const info = parse(retained.get(t.bridgeInfo));
     if (typeof info?.site === "string" && info.site !== cfg.site) return fail(`the topics under '${t.base}' belong to the bridge of site '${info.site}', not '${cfg.site}'`);
@@ -47,9 +47,9 @@ export async function forgetCommand(cfg: Config, id: string, opts: { force?: boo
 
     // The bridge is not running: do it here.
     const registry = new DeviceRegistry(cfg.stateDir, createLogger("error", () => cfg.secrets, process.stderr));
-    const known = registry.get(t.deviceId(objectId));
+    const known = registry.get(deviceId(objectId));
     const payload = retained.get(configTopic);
-    const found = payload ? ownFoundDevice(configTopic, payload, { discoveryPrefix: t.discoveryPrefix, base: t.base, site: cfg.site }) : null;
+    const found = payload ? ownFoundDevice(configTopic, payload, t) : null;
     if (!known && !found) return fail(`there is no device '${objectId}' of this bridge on the broker (nothing retained on ${configTopic})`);
     // The bridge saw it in its source when it last ran: deleting it now would only make Home Assistant
     // create it again, as a new device, at the next start.
@@ -60,7 +60,7 @@ export async function forgetCommand(cfg: Config, id: string, opts: { force?: boo
     const stateTopic = known?.stateTopic ?? found?.entry.stateTopic;
     await client.publishAsync(configTopic, "", { retain: true, qos: 1 });
     if (stateTopic) await client.publishAsync(stateTopic, "", { retain: true, qos: 1 });
-    registry.forget(t.deviceId(objectId));
+    registry.forget(deviceId(objectId));
     registry.save();
     const name = known?.name ?? found?.entry.name;
     return { exitCode: 0, stdout: `Forgot ${name ? `${name} (${objectId})` : objectId}: its Home Assistant device is removed.\n`, stderr: "" };

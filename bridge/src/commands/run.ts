@@ -1,40 +1,6 @@
-import type http from "node:http";
-import { Bridge, type BridgeOptions } from "../bridge.js";
-import type { Config } from "../config/load.js";
-import { createLogger, type Logger } from "../log.js";
-import { createHttpApp, startHttpServer } from "../publish/http/server.js";
+import type { Logger } from "../log.js";
 
-export interface Running {
-  bridge: Bridge;
-  httpUrl?: string;
-  stop(): Promise<void>;
-}
-
-/** Starts the bridge and its HTTP API for a loaded config. */
-export async function startService(cfg: Config, opts: BridgeOptions & { log?: Logger; http?: boolean } = {}): Promise<Running> {
-  const log = opts.log ?? createLogger(cfg.logLevel, () => cfg.secrets);
-  const bridge = new Bridge(cfg, log, opts);
-  await bridge.start();
-  let server: http.Server | undefined;
-  let httpUrl: string | undefined;
-  if (opts.http !== false) {
-    const started = await startHttpServer(createHttpApp(bridge, cfg.http.token, log.child({ part: "http" })), cfg.http.host, cfg.http.port);
-    server = started.server;
-    httpUrl = started.url;
-    log.info({ url: httpUrl }, "HTTP API listening");
-  }
-  return {
-    bridge,
-    httpUrl,
-    stop: async () => {
-      await bridge.stop();
-      if (server) {
-        server.closeAllConnections();
-        await new Promise<void>((r) => server!.close(() => r()));
-      }
-    },
-  };
-}
+export { startService, type Running, type ServiceOptions } from "../service.js";
 
 /** Stops cleanly on SIGINT/SIGTERM, so the LWT is replaced by an explicit "offline". */
 export function stopOnSignals(stop: () => Promise<void>, log: Logger): void {

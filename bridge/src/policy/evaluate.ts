@@ -1,3 +1,4 @@
+import { earliest } from "../util/time.js";
 import type { Archive, BackupAttempt, Evidence, GuestInfo } from "../evidence.js";
 import type { Tier } from "../config/tiers.js";
 import { formatDuration } from "../util/duration.js";
@@ -139,7 +140,7 @@ export function evaluate(input: PolicyInput, memo?: GuestMemo): PolicyResult {
       }
     }
     guests.push(state.state);
-    if (state.changesAt !== null && (nextChangeMs === null || state.changesAt < nextChangeMs)) nextChangeMs = state.changesAt;
+    nextChangeMs = earliest(nextChangeMs, state.changesAt);
   }
   memo?.keepOnly(ids);
   guests.sort((a, b) => a.source.localeCompare(b.source) || a.vmid - b.vmid);
@@ -248,8 +249,10 @@ function evaluateGuest(
   const reasons = [...(protectedTier && statusIsProblem ? [`${status}: ${statusReason}`] : []), ...findings.filter((f) => protectedTier || INFORMATIONAL.has(f.code)).map((f) => `${f.code}: ${f.reason}`)];
   if (status === "unknown") reasons.unshift(`unknown: ${statusReason}`);
 
+  // The guest's next change: its own deadline or, with 3-2-1 judged, its off-site copy's.
+  const nextChange = earliest(changesAt, copies?.changesAt);
   return {
-    changesAt: copies?.changesAt != null && (changesAt === null || copies.changesAt < changesAt) ? copies.changesAt : changesAt,
+    changesAt: nextChange,
     state: {
       id,
       source: guest.source,
@@ -278,7 +281,7 @@ function evaluateGuest(
       last_attempt: lastAttempt
         ? { time: iso(lastAttempt.endMs ?? lastAttempt.startMs)!, result: lastAttempt.result, ...(lastAttempt.error ? { error: lastAttempt.error } : {}) }
         : null,
-      changes_at: iso(changesAt),
+      changes_at: iso(nextChange),
     },
   };
 }

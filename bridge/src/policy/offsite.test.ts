@@ -128,7 +128,7 @@ describe("3-2-1 table", () => {
   }
   it("has at least 15 cases", () => expect(cases.length).toBeGreaterThanOrEqual(15));
 
-  it("the copy-expiry instant drives the next evaluation, not the status deadline", () => {
+  it("the copy-expiry instant is the guest's next change (changes_at) when it comes before the status deadline", () => {
     const r = evaluateCopies([archive(2 * H), archive(20 * H, "local")], tiers.P0!, off([]), NOW);
     expect(r.changesAt).toBe(NOW - 20 * H + 26 * H);
     const evidence: Evidence = {
@@ -143,7 +143,8 @@ describe("3-2-1 table", () => {
     };
     const res = evaluate({ site: "home", tiers, guestTiers: {}, overrides: {}, evidence, now: NOW });
     expect(res.nextChangeMs).toBe(NOW + 6 * H);
-    expect(res.guests[0]!.changes_at).toBe(new Date(NOW + 24 * H).toISOString());
+    // changes_at is the same instant the engine wakes at (it used to leave the 3-2-1 deadline out).
+    expect(res.guests[0]!.changes_at).toBe(new Date(NOW + 6 * H).toISOString());
     // After the local archive ages out, P1 has one copy.
     const later = evaluate({ site: "home", tiers, guestTiers: {}, overrides: {}, evidence, now: NOW + 6 * H });
     expect(later.guests[0]!.findings.map((f) => f.code)).toEqual(["too_few_copies"]);

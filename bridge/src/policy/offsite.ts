@@ -166,3 +166,6 @@ export function pbsRunStateOk(state: string | null | undefined): boolean | null 
   if (state === "unknown") return null;
   return false;
 }
+
+/** A Hyper Backup task's verdict (status, problem, reason, the instant it turns stale). */
+export type HyperBackupVerdict = ReturnType<typeof hyperBackupHealth>;

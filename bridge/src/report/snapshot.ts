@@ -9,10 +9,9 @@ import type { Logger } from "../log.js";
 import { evaluate } from "../policy/evaluate.js";
 import type { PolicyResult } from "../policy/types.js";
 import { PveSource } from "../sources/pve/source.js";
-import { mergeEvidence } from "../sources/pve/merge.js";
-import { versionSchema } from "../sources/pve/schemas.js";
 import { Store, tierOverridesFile } from "../state/store.js";
-import { OffsiteSources } from "../sources/offsite.js";
+import { OffsiteSources } from "../core/offsite.js";
+import { assembleEvidence, policyInput } from "../core/evidence.js";
 import type { SourceHealth } from "../evidence.js";
 
 export interface Snapshot {
@@ -39,41 +38,15 @@ export async function takeSnapshot(cfg: Config, log: Logger, now: () => number =
   const offsite = new OffsiteSources(cfg, log.child({ part: "offsite" }), now);
   await Promise.all([...sources.map((s) => s.refresh({ content: true })), offsite.refreshAll()]);
   const store = new Store(cfg.stateDir, { log, readOnly: true });
-  const evidence: Evidence = {
-    ...mergeEvidence(sources),
-    ...store.evidence(),
-    verifiable: Object.fromEntries(cfg.proxmox.map((p) => [p.name, !!p.ssh])),
-    ...(offsite.configured ? { offsite: offsite.evidence() } : {}),
-  };
+  const evidence: Evidence = assembleEvidence(cfg, sources, store.evidence(), offsite);
   const t = now();
-  const result = evaluate({ site: cfg.site, tiers: cfg.tiers, guestTiers: cfg.guestTiers, overrides: readOverrides(cfg, log), evidence, now: t });
+  const result = evaluate(policyInput(cfg, evidence, readOverrides(cfg, log), t));
   return {
     sources,
-    offsiteHealth: offsite.health().map((h) => h.health),
+    offsiteHealth: offsite.sourceViews().map((s) => s.health),
     evidence,
     result,
     now: t,
     close: async () => void (await Promise.all([...sources.map((s) => s.close()), offsite.stop()])),
   };
-}
-
-const versionCache = new WeakMap<PveSource, { at: number; version: string }>();
-
-/** PVE version per source ("9.1.6"), null when it cannot be read; cached for 10 minutes. */
-export async function pveVersions(sources: PveSource[]): Promise<Record<string, string | null>> {
-  const out: Record<string, string | null> = {};
-  await Promise.all(
-    sources.map(async (s) => {
-      const cached = versionCache.get(s);
-      if (cached && Date.now() - cached.at < 600_000) return void (out[s.name] = cached.version);
-      try {
-        const v = await s.http.get("/version", versionSchema);
-        versionCache.set(s, { at: Date.now(), version: v.version });
-        out[s.name] = v.version;
-      } catch {
-        out[s.name] = null;
-      }
-    }),
-  );
-  return out;
 }

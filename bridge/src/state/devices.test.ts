@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../log.js";
+import { Topics } from "../core/identity.js";
 import { DeviceRegistry, ownFoundDevice, type PresentDevice } from "./devices.js";
 
 const dirs: string[] = [];
@@ -92,7 +93,7 @@ describe("DeviceRegistry.guestId: ids that do not move", () => {
 });
 
 describe("ownFoundDevice: only this bridge's own retained configs", () => {
-  const o = { discoveryPrefix: "homeassistant", base: "backup2mqtt", site: "home" };
+  const o = new Topics("backup2mqtt", "homeassistant", "home");
   const cfg = (avty: string, state = "backup2mqtt/guest/home_100/state") => JSON.stringify({ device: { name: "vaultwarden" }, availability: [{ topic: avty }], components: { s: { state_topic: state } } });
   it("accepts a guest config naming this bridge's state topic", () => {
     expect(ownFoundDevice("homeassistant/device/backup2mqtt_home_100/config", cfg("backup2mqtt/bridge/state"), o)).toEqual({

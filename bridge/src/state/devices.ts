@@ -2,7 +2,7 @@ import path from "node:path";
 import { z } from "zod";
 import type { Logger } from "../log.js";
 import { JsonFile } from "./json-file.js";
-import { DEVICE_ID_PREFIX } from "../publish/mqtt/topics.js";
+import { DEVICE_ID_PREFIX, type Topics } from "../core/identity.js";
 
 /**
  * Every Home Assistant device this bridge has published, remembered in state_dir/devices.json.
@@ -227,11 +227,11 @@ function sameEntry(a: DeviceEntry, b: DeviceEntry): boolean {
 export function ownFoundDevice(
   configTopic: string,
   payload: string,
-  o: { discoveryPrefix: string; base: string; site: string },
+  t: Topics,
 ): { deviceId: string; entry: Omit<DeviceEntry, "source" | "goneSinceMs"> } | null {
-  const m = new RegExp(`^${escapeRe(o.discoveryPrefix)}/device/(${DEVICE_ID_PREFIX}${escapeRe(o.site)}_([^/]+))/config$`).exec(configTopic);
+  const m = t.parseDeviceConfig(configTopic);
   if (!m) return null;
-  const [, deviceId, rest] = m as unknown as [string, string, string];
+  const { deviceId, rest } = m;
   if (rest === "bridge") return null;
   let cfg: { availability?: Array<{ topic?: unknown }>; components?: Record<string, Record<string, unknown>>; device?: { name?: unknown } };
   try {
@@ -240,11 +240,11 @@ export function ownFoundDevice(
     return null;
   }
   if (!cfg || typeof cfg !== "object") return null;
-  const bridgeState = `${o.base}/bridge/state`;
+  const bridgeState = t.bridgeState;
   if (!Array.isArray(cfg.availability) || !cfg.availability.some((a) => a && a.topic === bridgeState)) return null;
   const stateTopic = Object.values(cfg.components ?? {})
     .map((c) => c?.state_topic)
-    .find((t): t is string => typeof t === "string" && t.startsWith(`${o.base}/`) && t.endsWith("/state") && t !== `${o.base}/bridge/info`);
+    .find((x): x is string => typeof x === "string" && t.parse(x)?.leaf === "state" && x !== t.bridgeState);
   const name = typeof cfg.device?.name === "string" ? cfg.device.name : undefined;
   const kind: DeviceKind = rest.startsWith("hyperbackup_") ? "hyperbackup" : rest.startsWith("pbs_") ? "pbs" : "guest";
   const vmid = kind === "guest" ? Number(/_?([0-9]+)$/.exec(rest)?.[1]) : NaN;
@@ -255,4 +255,3 @@ export function ownFoundDevice(
   };
 }
 
-const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

@@ -8,7 +8,8 @@ import { ManualClock } from "backup2mqtt-lab";
 import { startPbsLab, type PbsAclEntryInput, type PbsLab, type PbsScenario } from "backup2mqtt-lab/pbs";
 import { pbsLabSourceConfig } from "../../demo/lab-wiring.js";
 import { createLogger } from "../../log.js";
-import { pbsDatastoreState } from "../../publish/mqtt/offsite-discovery.js";
+import { pbsDatastoreState } from "../../extensions/mqtt/offsite-discovery.js";
+import { pbsDatastoreHealth } from "../../policy/datastore.js";
 import { PbsError } from "./client.js";
 import { PbsSource } from "./source.js";
 
@@ -119,13 +120,13 @@ describe("PBS source: least privilege", () => {
   it("the device state of an unreadable datastore: unknown with the reason, numbers null (not 0), no problem judged", async () => {
     const { source } = await start([]);
     await source.refresh();
-    const st = pbsDatastoreState(source.datastores[0]!, "store1", source.readable);
+    const st = pbsDatastoreState(source.datastores[0]!, "store1", pbsDatastoreHealth(source.datastores[0]!, source.readable));
     expect(st).toMatchObject({ status: "unknown", problem: false, reasons: [], snapshot_count: null, usage: null, used: null, unverified: null, namespaces: null });
     expect(st.status_reason).toMatch(/grant Datastore\.Audit on \/datastore\/store1/);
     lab!.control.setAcl(TOKEN, [AUDIT]);
     lab!.control.setAcl("backup2mqtt@pbs", [AUDIT]);
     await source.refresh();
-    const partial = pbsDatastoreState(source.datastores[0]!, "store1", source.readable);
+    const partial = pbsDatastoreState(source.datastores[0]!, "store1", pbsDatastoreHealth(source.datastores[0]!, source.readable));
     expect(partial).toMatchObject({ status: "unknown", snapshot_count: 2, last_sync: null, last_sync_state: null });
     expect(partial.status_reason).toMatch(/Remote\.Audit/);
   });

@@ -5,9 +5,12 @@
  * no state_class on timestamps/enums, availability = bridge + that source). Payloads and states
  * are pure data.
  */
-import { HYPER_BACKUP_STATUSES, hyperBackupHealth } from "../../policy/offsite.js";
+import { HYPER_BACKUP_STATUSES, type HyperBackupVerdict } from "../../policy/offsite.js";
+import type { PbsDatastoreVerdict } from "../../policy/datastore.js";
+import { bridgeObjectId, deviceId, hyperBackupObjectId, pbsObjectId } from "../../core/identity.js";
 import type { HyperBackupTask } from "../../sources/dsm/source.js";
 import type { PbsDatastore } from "../../sources/pbs/source.js";
+import type { Topics } from "../../core/identity.js";
 import { jsonValue, origin, problemComponent, slug, type DiscoveryContext } from "./discovery.js";
 
 type Component = Record<string, unknown> & { p: string; unique_id: string };
@@ -16,25 +19,21 @@ export const HYPER_BACKUP_EVENT_TYPES = ["run_started", "command_rejected"] as c
 
 const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
 
-/** MQTT key of a task: its DSM task id, prefixed by the NAS name when several NAS are configured. */
-export const hyperBackupKey = (t: { source: string; taskId: number }, multiNas: boolean) => (multiNas ? `${slug(t.source, "x")}_${t.taskId}` : String(t.taskId));
-export const pbsKey = (d: { source: string; store: string }, multiPbs: boolean) => (multiPbs ? `${slug(d.source, "x")}_${slug(d.store, "x")}` : slug(d.store, "x"));
-
-export const offsiteTopics = (base: string) => ({
-  hbState: (key: string) => `${base}/hyperbackup/${key}/state`,
-  hbCommand: (key: string) => `${base}/hyperbackup/${key}/command`,
-  hbEvent: (key: string) => `${base}/hyperbackup/${key}/event`,
-  pbsState: (key: string) => `${base}/pbs/${key}/state`,
-  pbsCommand: (key: string) => `${base}/pbs/${key}/command`,
-  pbsEvent: (key: string) => `${base}/pbs/${key}/event`,
+/** The MQTT topics of the off-site devices (state, command, event of a task or datastore). */
+export const offsiteTopics = (t: Topics) => ({
+  hbState: (key: string) => t.of("hyperbackup", key, "state"),
+  hbCommand: (key: string) => t.of("hyperbackup", key, "command"),
+  hbEvent: (key: string) => t.of("hyperbackup", key, "event"),
+  pbsState: (key: string) => t.of("pbs", key, "state"),
+  pbsCommand: (key: string) => t.of("pbs", key, "command"),
+  pbsEvent: (key: string) => t.of("pbs", key, "event"),
 });
 
-export const hyperBackupDeviceId = (ctx: DiscoveryContext, key: string) => ctx.topics.deviceId(`${ctx.site}_hyperbackup_${key}`);
-export const pbsDeviceId = (ctx: DiscoveryContext, key: string) => ctx.topics.deviceId(`${ctx.site}_pbs_${key}`);
+export const hyperBackupDeviceId = (ctx: DiscoveryContext, key: string) => deviceId(hyperBackupObjectId(ctx.site, key));
+export const pbsDeviceId = (ctx: DiscoveryContext, key: string) => deviceId(pbsObjectId(ctx.site, key));
 
 /** The retained state of a Hyper Backup task device. */
-export function hyperBackupState(t: HyperBackupTask, key: string, readable: boolean, now: number) {
-  const h = hyperBackupHealth(t, readable, t.maxAgeMs, now);
+export function hyperBackupState(t: HyperBackupTask, key: string, h: HyperBackupVerdict) {
   return {
     id: key,
     source: t.source,
@@ -63,7 +62,7 @@ export function hyperBackupState(t: HyperBackupTask, key: string, readable: bool
 
 export function hyperBackupDiscovery(ctx: DiscoveryContext, t: HyperBackupTask, key: string, nasUrl?: string): Record<string, unknown> {
   const devId = hyperBackupDeviceId(ctx, key);
-  const ot = offsiteTopics(ctx.topics.base);
+  const ot = offsiteTopics(ctx.topics);
   const state = ot.hbState(key);
   const e = `hyper_backup_${slug(t.name, "x")}`;
   const uid = (k: string) => `${devId}_${k}`;
@@ -96,7 +95,7 @@ export function hyperBackupDiscovery(ctx: DiscoveryContext, t: HyperBackupTask, 
       manufacturer: "Synology",
       model: "Hyper Backup task",
       serial_number: `${t.source}/${t.taskId}`,
-      via_device: ctx.topics.deviceId(`${ctx.site}_bridge`),
+      via_device: deviceId(bridgeObjectId(ctx.site)),
       ...(nasUrl ? { configuration_url: nasUrl } : {}),
     },
     origin: origin(ctx),
@@ -108,34 +107,19 @@ export function hyperBackupDiscovery(ctx: DiscoveryContext, t: HyperBackupTask, 
 }
 
 /**
- * The retained state of a PBS datastore device. `status`: ok / problem, or unknown while the PBS
- * is unreachable or unreadable — then no problem is judged from the last answer (like a Hyper
- * Backup task: unknown, never the last good data presented as current). Also unknown when the
- * API token may not read the datastore (its numbers are then null, not 0) or not see its sync
- * jobs (those fields null); `status_reason` names the privilege to grant.
+ * The retained state of a PBS datastore device: its facts and the policy's verdict
+ * (policy/datastore.ts). Numbers the token may not read are null, never a 0 that looks real.
  */
-export function pbsDatastoreState(d: PbsDatastore, key: string, readable: boolean) {
+export function pbsDatastoreState(d: PbsDatastore, key: string, v: PbsDatastoreVerdict) {
   // A token that may not read the datastore: nothing below is known (null, never a 0 that looks real).
   const known = !d.unreadable;
   const syncKnown = known && !d.syncUnreadable;
-  const k = <T>(v: T) => (known ? v : null);
-  const reasons: string[] = [];
-  const bad = (what: string, r: { state: string | null; ok: boolean | null; id?: string } | null) => {
-    if (r && r.ok === false) reasons.push(`${what}${r.id ? ` '${r.id}'` : ""} failed: ${r.state}`);
-  };
-  for (const v of d.verifyJobs) bad("verify job", v);
-  for (const s of d.syncJobs) bad(`sync job (${s.direction})`, s);
-  bad("garbage collection", d.gc);
-  if (d.verification.failed) reasons.push(`${d.verification.failed} snapshot(s) failed verification`);
-  const usage = d.total > 0 ? Math.round((d.used / d.total) * 1000) / 10 : null;
-  if (usage !== null && usage >= 90) reasons.push(`datastore is ${usage}% full`);
-  const judged = readable && known;
-  const unknownWhy = !readable ? null : (d.unreadable ?? d.syncUnreadable ?? null);
+  const k = <T>(value: T) => (known ? value : null);
   return {
     id: key,
     source: d.source,
     store: d.store,
-    usage: k(usage),
+    usage: k(v.usage),
     used: k(d.used),
     total: k(d.total),
     avail: k(d.avail),
@@ -154,17 +138,16 @@ export function pbsDatastoreState(d: PbsDatastore, key: string, readable: boolea
     last_gc_state: d.gc?.state ?? null,
     storages: d.storages,
     offsite: d.offsite,
-    // Without this the state stayed the last good one (problem false) while the PBS was away.
-    status: !readable || unknownWhy ? "unknown" : reasons.length > 0 ? "problem" : "ok",
-    status_reason: unknownWhy,
-    problem: judged && reasons.length > 0,
-    reasons: judged ? reasons : [],
+    status: v.status,
+    status_reason: v.statusReason,
+    problem: v.problem,
+    reasons: v.reasons,
   };
 }
 
 export function pbsDatastoreDiscovery(ctx: DiscoveryContext, d: PbsDatastore, key: string, pbsUrl?: string): Record<string, unknown> {
   const devId = pbsDeviceId(ctx, key);
-  const ot = offsiteTopics(ctx.topics.base);
+  const ot = offsiteTopics(ctx.topics);
   const state = ot.pbsState(key);
   const e = `pbs_${key}`;
   const uid = (k: string) => `${devId}_${k}`;
@@ -198,7 +181,7 @@ export function pbsDatastoreDiscovery(ctx: DiscoveryContext, d: PbsDatastore, ke
       manufacturer: "Proxmox",
       model: "Backup Server datastore",
       serial_number: `${d.source}/${d.store}`,
-      via_device: ctx.topics.deviceId(`${ctx.site}_bridge`),
+      via_device: deviceId(bridgeObjectId(ctx.site)),
       ...(pbsUrl ? { configuration_url: `${pbsUrl}/#DataStore-${encodeURIComponent(d.store)}` } : {}),
     },
     origin: origin(ctx),

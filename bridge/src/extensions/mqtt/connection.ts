@@ -2,7 +2,8 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import mqtt, { type MqttClient } from "mqtt";
 import type { Logger } from "../../log.js";
-import type { Topics } from "./topics.js";
+import type { Target } from "../../actions/router.js";
+import { DEVICE_ID_PREFIX, type Topics } from "../../core/identity.js";
 
 export interface MqttOptions {
   url: string;
@@ -14,7 +15,7 @@ export interface MqttOptions {
 
 export interface PublisherHandlers {
   /** A message on a guest or bridge command topic. */
-  onCommand(target: { kind: "guest"; id: string } | { kind: "bridge" } | { kind: "hyperbackup"; id: string } | { kind: "pbs"; id: string }, payload: Buffer): void;
+  onCommand(target: Target, payload: Buffer): void;
   /**
    * Publish every retained topic again (broker restarted, Home Assistant came online). The
    * publisher keeps only digests of what it sent, not the payloads — with thousands of devices
@@ -120,7 +121,7 @@ export class MqttPublisher {
     this.client = mqtt.connect(this.opts.url, {
       username: this.opts.username,
       password: this.opts.password,
-      clientId: this.opts.clientId ?? `backup2mqtt_${t.site}_${Math.random().toString(16).slice(2, 8)}`,
+      clientId: this.opts.clientId ?? `${DEVICE_ID_PREFIX}${t.site}_${Math.random().toString(16).slice(2, 8)}`,
       ...(this.opts.caFile ? { ca: fs.readFileSync(this.opts.caFile) } : {}),
       will: { topic: t.bridgeState, payload: Buffer.from("offline"), retain: true, qos: 1 },
       reconnectPeriod: 2000,
@@ -164,9 +165,8 @@ export class MqttPublisher {
   private goOnline(client: MqttClient): void {
     const t = this.topics;
     client.publish(t.bridgeState, "online", { retain: true, qos: 1 });
-    // The `+/+` forms only exist to log a command sent one level too deep (a malformed topic) instead of losing it silently.
-    const commands = ["guest", "hyperbackup", "pbs"].flatMap((k) => [`${t.base}/${k}/+/command`, `${t.base}/${k}/+/+/command`]);
-    client.subscribe([t.haStatus, ...commands, t.bridgeCommand], { qos: 1 }, (err) => err && this.log.error({ err: err.message }, "MQTT subscribe failed"));
+    // The `+/+` command filters only exist to log a command sent one level too deep (a malformed topic) instead of losing it silently.
+    client.subscribe([t.haStatus, ...t.commandFilters], { qos: 1 }, (err) => err && this.log.error({ err: err.message }, "MQTT subscribe failed"));
     // A broker that restarted without persistence lost our retained messages (and before the first
     // connection nothing was sent at all): send them again.
     if (this.connectedOnce || this.retained.size > 0) this.republishAll();
@@ -183,7 +183,7 @@ export class MqttPublisher {
    */
   private claimTopics(client: MqttClient): void {
     const t = this.topics;
-    const configs = `${t.discoveryPrefix}/device/+/config`;
+    const configs = t.deviceConfigFilter;
     const started = Date.now();
     let subscribed = false;
     const finish = () => {
@@ -339,11 +339,9 @@ export class MqttPublisher {
     // An empty message clears a retained command: nothing was asked.
     if (!payload.length) return void this.log.debug({ topic }, "empty command ignored (a retained command was cleared)");
     if (retain) return void this.log.info({ topic }, "ignoring a command retained from before the bridge started (clear it by publishing an empty retained message)");
-    if (topic === t.bridgeCommand) return this.handlers.onCommand({ kind: "bridge" }, payload);
-    // <base>/<guest|hyperbackup|pbs>/<id>/command, the id one non-empty level ('+' also matches an empty one).
-    const parts = topic.startsWith(`${t.base}/`) ? topic.slice(t.base.length + 1).split("/") : [];
-    const kind = parts[0];
-    if (parts.length === 3 && parts[1] && parts[2] === "command" && (kind === "guest" || kind === "hyperbackup" || kind === "pbs")) return this.handlers.onCommand({ kind, id: parts[1] }, payload);
+    // <base>/bridge/command or <base>/<guest|hyperbackup|pbs>/<id>/command, the id one non-empty level.
+    const parsed = t.parse(topic);
+    if (parsed?.leaf === "command") return this.handlers.onCommand(parsed.kind === "bridge" ? { kind: "bridge" } : { kind: parsed.kind, id: parsed.id }, payload);
     this.log.debug({ topic }, `ignoring a message on a malformed command topic (expected ${t.base}/guest/<id>/command)`);
   }
 }

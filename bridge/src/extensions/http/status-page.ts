@@ -6,7 +6,7 @@
  */
 import crypto from "node:crypto";
 import express, { type Request, type Response } from "express";
-import type { Bridge } from "../../bridge.js";
+import type { HttpContext } from "./context.js";
 import type { Config } from "../../config/load.js";
 import type { Evidence, SourceHealth } from "../../evidence.js";
 import type { GuestState, PolicyResult } from "../../policy/types.js";
@@ -150,7 +150,7 @@ ${guests.map((g) => guestCard(g, input)).join("\n")}
 `;
 }
 
-export function statusPageRoutes(bridge: Bridge, token: string | undefined, postLimit: express.RequestHandler): express.Router {
+export function statusPageRoutes(http: HttpContext, token: string | undefined, postLimit: express.RequestHandler): express.Router {
   const r = express.Router();
   const page = (res: Response, status: number, notice?: StatusPageInput["notice"]) => {
     res.status(status);
@@ -158,12 +158,12 @@ export function statusPageRoutes(bridge: Bridge, token: string | undefined, post
     res.setHeader("Cache-Control", "no-store");
     res.type("html").send(
       renderStatusPage({
-        cfg: bridge.cfg,
-        result: bridge.result,
-        evidence: bridge.evidence(),
-        sources: [...bridge.sources.map((s) => s.health), ...bridge.offsite.health().map((h) => h.health)],
-        lastRefreshMs: bridge.lastRefreshMs,
-        now: Date.now(),
+        cfg: http.view.cfg,
+        result: http.view.result,
+        evidence: http.view.evidence(),
+        sources: [...http.view.proxmox, ...http.view.offsiteSources].map((s) => s.health),
+        lastRefreshMs: http.view.lastRefreshMs,
+        now: http.clock.now(),
         tokenConfigured: !!token,
         ...(notice ? { notice } : {}),
       }),
@@ -175,8 +175,8 @@ export function statusPageRoutes(bridge: Bridge, token: string | undefined, post
     const given = typeof req.body?.token === "string" ? (req.body.token as string) : undefined;
     if (!secretMatches(given, token)) return page(res, 401, { ok: false, text: "Wrong or missing token: nothing was started." });
     const id = String(req.params.id);
-    const name = bridge.guest(id)?.name ?? id;
-    const outcome = await bridge.router.handle({ kind: "guest", id }, JSON.stringify({ action: "backup", origin: "status page" }), "http");
+    const name = http.view.guest(id)?.name ?? id;
+    const outcome = await http.router.handle({ kind: "guest", id }, JSON.stringify({ action: "backup", origin: "status page" }), "http");
     if (outcome.ok) return page(res, 202, { ok: true, text: `Backup of ${name} started${outcome.upid ? ` (task ${outcome.upid})` : ""}.` });
     page(res, outcomeStatus(outcome), { ok: false, text: `Backup of ${name} not started: ${outcome.reason}` });
   });

@@ -1,30 +1,22 @@
 /**
  * The off-site layer's sources (Synology NAS with Hyper Backup, Proxmox Backup Server) behind one
- * small interface for the bridge: poll them on their own timers, give the policy their copy
- * targets, publish their Home Assistant devices, and carry out "run now" / "verify now".
- * A NAS or PBS that is down or unreadable affects only its own devices and the copies it holds.
+ * small interface for the engine: poll them (on the engine's scheduler), give the policy their
+ * copy targets, list their tasks and datastores with their verdicts, and carry out "run now" /
+ * "verify now". A NAS or PBS that is down or unreadable affects only its own devices and copies.
  */
 import type { Config } from "../config/load.js";
 import type { OffsiteEvidence, SourceHealth } from "../evidence.js";
 import type { Logger } from "../log.js";
 import type { Outcome } from "../actions/router.js";
-import type { MqttPublisher } from "../publish/mqtt/publisher.js";
-import type { DiscoveryContext } from "../publish/mqtt/discovery.js";
-import {
-  hyperBackupDeviceId,
-  hyperBackupDiscovery,
-  hyperBackupKey,
-  hyperBackupState,
-  offsiteTopics,
-  pbsDatastoreDiscovery,
-  pbsDatastoreState,
-  pbsDeviceId,
-  pbsKey,
-} from "../publish/mqtt/offsite-discovery.js";
-import type { PresentDevice } from "../state/devices.js";
+import { hyperBackupKey, pbsKey } from "./identity.js";
+import { hyperBackupHealth } from "../policy/offsite.js";
+import { pbsDatastoreHealth } from "../policy/datastore.js";
+import type { HyperBackupView, PbsDatastoreView, SourceView } from "./view.js";
+import type { Scheduler } from "./scheduler.js";
+import type { DomainEvent } from "./bus.js";
 import { ActionGuard, type GuardClaim } from "../actions/guard.js";
-import { SynologySource } from "./dsm/source.js";
-import { PbsSource } from "./pbs/source.js";
+import { SynologySource } from "../sources/dsm/source.js";
+import { PbsSource } from "../sources/pbs/source.js";
 
 const FAST_POLL_MS = 3000;
 /** A Hyper Backup run the NAS never showed as running is taken as over after this long. */
@@ -36,8 +28,6 @@ export type Requester = Omit<GuardClaim, "what">;
 export class OffsiteSources {
   readonly nas: SynologySource[];
   readonly pbs: PbsSource[];
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private stopped = false;
   /**
    * One "run now" per Hyper Backup task and one "verify now" per PBS datastore, from the command
    * to the end of the work (a NAS refresh that shows the task idle again, the PBS task stopped).
@@ -72,32 +62,17 @@ export class OffsiteSources {
   }
 
   /** Polls each source on its own interval (a NAS with a running task every few seconds); calls onChange after each poll. */
-  start(onChange: () => void): void {
-    const schedule = (ms: () => number, fn: () => Promise<void>) => {
-      const t = setTimeout(async () => {
-        this.timers.delete(t);
-        if (this.stopped) return;
-        try {
-          await fn();
-          onChange();
-        } catch (e) {
-          this.log.error({ err: (e as Error).message }, "off-site refresh failed");
-        }
-        if (!this.stopped) schedule(ms, fn);
-      }, ms());
-      this.timers.add(t);
-    };
+  start(scheduler: Scheduler, onChange: () => void): void {
     for (const s of this.nas)
-      schedule(
+      scheduler.every(
         () => (s.tasks.some((t) => t.status !== "none" || t.lastResult === "backingup") ? Math.min(this.fastPollMs, s.cfg.pollIntervalMs) : s.cfg.pollIntervalMs),
-        () => s.refresh().then(() => this.settleRuns()),
+        () => s.refresh().then(() => (this.settleRuns(), onChange())),
+        "off-site refresh",
       );
-    for (const s of this.pbs) schedule(() => s.cfg.pollIntervalMs, () => s.refresh().then(() => this.followVerifies(s)));
+    for (const s of this.pbs) scheduler.every(s.cfg.pollIntervalMs, () => s.refresh().then(() => this.followVerifies(s)).then(onChange), "off-site refresh");
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    for (const t of this.timers) clearTimeout(t);
     await Promise.all([...this.nas.map((s) => s.close()), ...this.pbs.map((s) => s.close())]);
   }
 
@@ -110,10 +85,6 @@ export class OffsiteSources {
     };
   }
 
-  health(): { health: SourceHealth; requests: number }[] {
-    return [...this.nas, ...this.pbs].map((s) => ({ health: s.health, requests: s.lastRefreshRequests }));
-  }
-
   private hbEntries() {
     const multi = this.nas.length > 1;
     return this.nas.flatMap((s) => s.tasks.map((t) => ({ s, t, key: hyperBackupKey(t, multi) })));
@@ -124,30 +95,19 @@ export class OffsiteSources {
     return this.pbs.flatMap((s) => s.datastores.map((d) => ({ s, d, key: pbsKey(d, multi) })));
   }
 
-  /**
-   * Publishes every task/datastore device (retained, diff-only) and returns them. Devices that
-   * are gone are removed by the bridge's device registry, after a grace period and only when their
-   * source was read completely (see confirmsAbsent).
-   */
-  publish(p: MqttPublisher, ctx: DiscoveryContext, now: number): PresentDevice[] {
-    const ot = offsiteTopics(ctx.topics.base);
-    const present: PresentDevice[] = [];
-    for (const s of [...this.nas, ...this.pbs]) p.publishRetained(ctx.topics.sourceAvailability(s.name), s.readable ? "online" : "offline");
-    for (const { s, t, key } of this.hbEntries()) {
-      const deviceId = hyperBackupDeviceId(ctx, key);
-      const configTopic = ctx.topics.deviceConfig(deviceId);
-      p.publishRetained(configTopic, hyperBackupDiscovery(ctx, t, key, s.cfg.url));
-      p.publishRetained(ot.hbState(key), hyperBackupState(t, key, s.readable, now));
-      present.push({ deviceId, kind: "hyperbackup", source: s.name, name: t.name, configTopic, stateTopic: ot.hbState(key) });
-    }
-    for (const { s, d, key } of this.pbsEntries()) {
-      const deviceId = pbsDeviceId(ctx, key);
-      const configTopic = ctx.topics.deviceConfig(deviceId);
-      p.publishRetained(configTopic, pbsDatastoreDiscovery(ctx, d, key, s.cfg.url));
-      p.publishRetained(ot.pbsState(key), pbsDatastoreState(d, key, s.readable));
-      present.push({ deviceId, kind: "pbs", source: s.name, name: d.store, configTopic, stateTopic: ot.pbsState(key) });
-    }
-    return present;
+  /** Every NAS and PBS as the surfaces see it. */
+  sourceViews(): SourceView[] {
+    return [...this.nas, ...this.pbs].map((s) => ({ health: s.health, requests: s.lastRefreshRequests, available: s.readable, url: s.cfg.url }));
+  }
+
+  /** Every Hyper Backup task with its verdict at `now`. */
+  hyperBackupViews(now: number): HyperBackupView[] {
+    return this.hbEntries().map(({ s, t, key }) => ({ key, task: t, verdict: hyperBackupHealth(t, s.readable, t.maxAgeMs, now), readable: s.readable, nasUrl: s.cfg.url }));
+  }
+
+  /** Every PBS datastore with its verdict. */
+  pbsDatastoreViews(): PbsDatastoreView[] {
+    return this.pbsEntries().map(({ s, d, key }) => ({ key, datastore: d, verdict: pbsDatastoreHealth(d, s.readable), readable: s.readable, pbsUrl: s.cfg.url }));
   }
 
   /**
@@ -162,18 +122,7 @@ export class OffsiteSources {
     return !s || s.readable;
   }
 
-  /** Earliest instant a task device turns stale without new evidence (ms), or null. */
-  nextChangeMs(now: number): number | null {
-    let next: number | null = null;
-    for (const { s, t } of this.hbEntries()) {
-      if (!s.readable || t.lastSuccessMs === null) continue;
-      const at = t.lastSuccessMs + t.maxAgeMs;
-      if (at > now && (next === null || at < next)) next = at;
-    }
-    return next;
-  }
-
-  async runHyperBackup(key: string, publishEvent: (topic: string, payload: object) => void, base: string, by: Requester = { origin: "a command" }): Promise<Outcome> {
+  async runHyperBackup(key: string, announce: (e: DomainEvent) => void, by: Requester = { origin: "a command" }): Promise<Outcome> {
     const e = this.hbEntries().find((x) => x.key === key);
     if (!e) return { ok: false, reason: `unknown Hyper Backup task '${key}'` };
     if (!e.s.readable) return { ok: false, reason: `NAS '${e.s.name}' is not reachable: ${e.s.health.error ?? "unknown error"}` };
@@ -191,7 +140,7 @@ export class OffsiteSources {
     }
     // Held until a refresh shows the task idle again (settleRuns).
     this.hbRuns.set(gk, { seenBusy: false });
-    publishEvent(offsiteTopics(base).hbEvent(key), { event_type: "run_started", time: new Date(this.now()).toISOString(), task: key, name: e.t.name });
+    announce({ target: { kind: "hyperbackup", id: key }, payload: { event_type: "run_started", time: new Date(this.now()).toISOString(), task: key, name: e.t.name } });
     await e.s.refresh();
     this.settleRuns();
     return { ok: true, detail: `Hyper Backup task '${e.t.name}' started` };

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { Topics } from "./topics.js";
+import { hyperBackupKey, pbsKey, Topics } from "../../core/identity.js";
+import { hyperBackupHealth } from "../../policy/offsite.js";
+import { pbsDatastoreHealth } from "../../policy/datastore.js";
 import type { DiscoveryContext } from "./discovery.js";
-import { hyperBackupDiscovery, hyperBackupKey, hyperBackupState, pbsDatastoreDiscovery, pbsDatastoreState, pbsKey } from "./offsite-discovery.js";
+import { hyperBackupDiscovery, hyperBackupState, pbsDatastoreDiscovery, pbsDatastoreState } from "./offsite-discovery.js";
 import type { HyperBackupTask } from "../../sources/dsm/source.js";
 import type { PbsDatastore } from "../../sources/pbs/source.js";
 
@@ -37,8 +39,8 @@ describe("off-site discovery", () => {
     expect(d.availability).toEqual([{ topic: "backup2mqtt/bridge/state" }, { topic: "backup2mqtt/source/nas/availability" }]);
     expect(d.components.last_success).toMatchObject({ device_class: "timestamp", state_topic: "backup2mqtt/hyperbackup/2/state" });
     expect(d.components.run).toMatchObject({ p: "button", command_topic: "backup2mqtt/hyperbackup/2/command", payload_press: '{"action":"run","origin":"home_assistant"}' });
-    expect(hyperBackupState(task, "2", true, NOW)).toMatchObject({ status: "ok", problem: false, last_success: new Date(NOW - 3 * H).toISOString(), error_code: 4401 });
-    expect(hyperBackupState(task, "2", false, NOW)).toMatchObject({ status: "unknown", problem: false });
+    expect(hyperBackupState(task, "2", hyperBackupHealth(task, true, task.maxAgeMs, NOW))).toMatchObject({ status: "ok", problem: false, last_success: new Date(NOW - 3 * H).toISOString(), error_code: 4401 });
+    expect(hyperBackupState(task, "2", hyperBackupHealth(task, false, task.maxAgeMs, NOW))).toMatchObject({ status: "unknown", problem: false });
   });
   it("keys: plain id with one NAS, prefixed with several", () => {
     expect(hyperBackupKey(task, false)).toBe("2");
@@ -50,10 +52,10 @@ describe("off-site discovery", () => {
     checkRules(d, "backup2mqtt_home_pbs_store1");
     expect(d.components.used).toMatchObject({ device_class: "data_size", unit_of_measurement: "B" });
     expect(d.components.verify.command_topic).toBe("backup2mqtt/pbs/store1/command");
-    const st = pbsDatastoreState(ds, "store1", true);
+    const st = pbsDatastoreState(ds, "store1", pbsDatastoreHealth(ds, true));
     expect(st).toMatchObject({ status: "problem", usage: 95, problem: true, last_gc_state: "OK" });
     expect(st.reasons).toEqual(["verify job 'v' failed: verification failed - please check the log", "1 snapshot(s) failed verification", "datastore is 95% full"]);
     // PBS unreachable/unreadable: unknown, no problem judged from the last answer.
-    expect(pbsDatastoreState(ds, "store1", false)).toMatchObject({ status: "unknown", problem: false, reasons: [] });
+    expect(pbsDatastoreState(ds, "store1", pbsDatastoreHealth(ds, false))).toMatchObject({ status: "unknown", problem: false, reasons: [] });
   });
 });

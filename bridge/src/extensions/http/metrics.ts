@@ -1,9 +1,9 @@
 /**
- * Prometheus metrics (prom-client). Values are read from the bridge at scrape time, so a scrape
+ * Prometheus metrics (prom-client). Values are read from the view at scrape time, so a scrape
  * always shows the current evaluation; nothing is kept in between except the request counters.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
-import type { Bridge } from "../../bridge.js";
+import type { View } from "../../core/view.js";
 import type { GuestState } from "../../policy/types.js";
 import { FINDING_CODES, STATUSES } from "../../policy/types.js";
 import { copiesOf } from "../../report/facts.js";
@@ -22,12 +22,12 @@ const guestLabels = (g: GuestState): Record<GuestLabel, string> => ({
 });
 const seconds = (iso: string | null) => (iso ? Date.parse(iso) / 1000 : null);
 
-export function createMetrics(bridge: Bridge): Registry {
+export function createMetrics(view: View): Registry {
   const reg = new Registry();
   collectDefaultMetrics({ register: reg });
-  const guests = () => bridge.result?.guests ?? [];
+  const guests = () => view.result?.guests ?? [];
   /** Proxmox sources and the off-site layer's (Synology, PBS). */
-  const allHealth = () => [...bridge.sources.map((s) => s.health), ...bridge.offsite.health().map((o) => o.health)];
+  const allHealth = () => [...view.proxmox, ...view.offsiteSources].map((s) => s.health);
 
   const perGuest = (name: string, help: string, value: (g: GuestState) => number | null) =>
     new Gauge({
@@ -56,7 +56,7 @@ export function createMetrics(bridge: Bridge): Registry {
     registers: [reg],
     collect() {
       this.reset();
-      const evidence = bridge.evidence();
+      const evidence = view.evidence();
       for (const g of guests()) this.set(guestLabels(g), copiesOf(g, evidence));
     },
   });
@@ -107,7 +107,7 @@ export function createMetrics(bridge: Bridge): Registry {
     help: "Guests that no longer exist but still have archives.",
     registers: [reg],
     collect() {
-      this.set(bridge.result?.orphans.length ?? 0);
+      this.set(view.result?.orphans.length ?? 0);
     },
   });
 
@@ -138,11 +138,12 @@ export function createMetrics(bridge: Bridge): Registry {
     labelNames: ["source", "kind"],
     registers: [reg],
     collect() {
-      for (const s of bridge.sources) {
-        const now = s.http.requestCount;
-        const delta = now - (seen.get(s.name) ?? 0);
-        seen.set(s.name, now);
-        this.inc({ source: s.name, kind: s.health.kind }, Math.max(0, delta));
+      for (const s of view.proxmox) {
+        const name = s.health.name;
+        const now = s.requestsTotal ?? 0;
+        const delta = now - (seen.get(name) ?? 0);
+        seen.set(name, now);
+        this.inc({ source: name, kind: s.health.kind }, Math.max(0, delta));
       }
     },
   });
@@ -153,8 +154,7 @@ export function createMetrics(bridge: Bridge): Registry {
     registers: [reg],
     collect() {
       this.reset();
-      for (const s of bridge.sources) this.set({ source: s.name, kind: s.health.kind }, s.lastRefreshRequests);
-      for (const o of bridge.offsite.health()) this.set({ source: o.health.name, kind: o.health.kind }, o.requests);
+      for (const s of [...view.proxmox, ...view.offsiteSources]) this.set({ source: s.health.name, kind: s.health.kind }, s.requests);
     },
   });
 
@@ -163,7 +163,7 @@ export function createMetrics(bridge: Bridge): Registry {
     help: "Wall time of the last refresh of the sources.",
     registers: [reg],
     collect() {
-      const ms = (bridge as Bridge & { lastRefreshDurationMs?: number | null }).lastRefreshDurationMs;
+      const ms = view.lastRefreshDurationMs;
       if (typeof ms === "number") this.set(ms / 1000);
     },
   });
@@ -172,7 +172,7 @@ export function createMetrics(bridge: Bridge): Registry {
     help: "Time of the last refresh of the sources.",
     registers: [reg],
     collect() {
-      if (bridge.lastRefreshMs) this.set(bridge.lastRefreshMs / 1000);
+      if (view.lastRefreshMs) this.set(view.lastRefreshMs / 1000);
     },
   });
   new Gauge({
@@ -180,7 +180,7 @@ export function createMetrics(bridge: Bridge): Registry {
     help: "1 while the bridge is connected to the MQTT broker.",
     registers: [reg],
     collect() {
-      this.set(bridge.publisher.connected ? 1 : 0);
+      this.set(view.mqttConnected ? 1 : 0);
     },
   });
   const build = new Gauge({ name: "backup2mqtt_build_info", help: "Version of the bridge and of Node.js (always 1).", labelNames: ["version", "nodejs"], registers: [reg] });

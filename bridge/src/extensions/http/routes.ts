@@ -1,9 +1,9 @@
 /** The JSON API: liveness, health, guests, one guest, back up now; and the Markdown report. */
 import express, { type Request, type Response } from "express";
-import type { Bridge } from "../../bridge.js";
+import type { HttpContext } from "./context.js";
+import type { View } from "../../core/view.js";
 import type { Outcome } from "../../actions/router.js";
 import { renderReport } from "../../report/render.js";
-import { pveVersions } from "../../report/snapshot.js";
 import { VERSION } from "../../util/version.js";
 import { requireBearer } from "./auth.js";
 import { commandBody } from "./limits.js";
@@ -41,21 +41,21 @@ export interface Health {
  * is readable (up and not degraded) — Hyper Backup and PBS sources are listed but cannot make up
  * for Proxmox, whose guests are the bridge's subject. Read-only view of the bridge's state.
  */
-export function healthOf(bridge: Pick<Bridge, "sources" | "offsite" | "publisher" | "result">): Health {
-  const pve = bridge.sources.map((s) => s.health);
-  const all = [...pve, ...bridge.offsite.health().map((h) => h.health)];
+export function healthOf(view: Pick<View, "proxmox" | "offsiteSources" | "mqttConnected" | "result">): Health {
+  const pve = view.proxmox.map((s) => s.health);
+  const all = [...pve, ...view.offsiteSources.map((s) => s.health)];
   const sources = all.map((h) => ({ name: h.name, kind: h.kind, up: h.up, degraded: h.degraded, ...(h.error && (!h.up || h.degraded) ? { error: h.error } : {}) }));
-  const mqtt = bridge.publisher.connected;
+  const mqtt = view.mqttConnected;
   const problems: string[] = [];
   if (!mqtt) problems.push("MQTT broker not connected");
   const readable = pve.some((h) => h.up && !h.degraded);
-  if (bridge.result === null) problems.push("the first reading of the sources has not finished yet");
+  if (view.result === null) problems.push("the first reading of the sources has not finished yet");
   else if (!readable) problems.push(`no ${all.length === pve.length ? "source" : "Proxmox source"} is readable: ${pve.map(sourceProblem).join("; ")}`);
   if (!problems.length) return { status: "ok", mqtt, sources };
-  return { status: bridge.result === null ? "starting" : "unhealthy", mqtt, sources, reason: problems.join("; ") };
+  return { status: view.result === null ? "starting" : "unhealthy", mqtt, sources, reason: problems.join("; ") };
 }
 
-export function apiRoutes(bridge: Bridge, token: string | undefined, postLimit: express.RequestHandler): express.Router {
+export function apiRoutes(http: HttpContext, token: string | undefined, postLimit: express.RequestHandler): express.Router {
   const r = express.Router();
 
   // Liveness for container probes: the process runs and answers. Never depends on MQTT or Proxmox
@@ -66,17 +66,17 @@ export function apiRoutes(bridge: Bridge, token: string | undefined, postLimit: 
   });
 
   r.get("/healthz", (_req, res) => {
-    const h = healthOf(bridge);
+    const h = healthOf(http.view);
     res.setHeader("Cache-Control", "no-store");
     res.status(h.status === "ok" ? 200 : 503).json(h);
   });
 
   r.get("/api/v1/guests", (_req, res) => {
-    res.json({ guests: bridge.result?.guests ?? [] });
+    res.json({ guests: http.view.result?.guests ?? [] });
   });
 
   r.get("/api/v1/guests/:id", (req, res) => {
-    const g = bridge.guest(req.params.id);
+    const g = http.view.guest(req.params.id);
     if (!g) return void res.status(404).json({ error: `unknown guest '${req.params.id}'` });
     res.json(g);
   });
@@ -85,16 +85,24 @@ export function apiRoutes(bridge: Bridge, token: string | undefined, postLimit: 
     const body = req.body as Record<string, unknown>;
     // The route decides the action; the body may only add options (storage, mode, request_id, origin).
     if ("action" in body && body.action !== "backup") return void res.status(400).json({ error: `this route only starts backups: leave 'action' out of the body (got ${quoteValue(body.action)})` });
-    const outcome = await bridge.router.handle({ kind: "guest", id: String(req.params.id) }, JSON.stringify({ ...body, action: "backup", origin: body.origin ?? "http" }), "http");
+    const outcome = await http.router.handle({ kind: "guest", id: String(req.params.id) }, JSON.stringify({ ...body, action: "backup", origin: body.origin ?? "http" }), "http");
     if (outcome.ok) return void res.status(202).json(outcome);
     res.status(outcomeStatus(outcome)).json({ error: outcome.reason });
   });
 
   r.get("/report.md", async (_req, res) => {
-    const result = bridge.result;
+    const view = http.view;
+    const result = view.result;
     if (!result) return void res.status(503).type("text/plain").send("the bridge has not read Proxmox yet; try again in a few seconds\n");
-    const pve = await pveVersions(bridge.sources);
-    const md = renderReport({ cfg: bridge.cfg, result, evidence: bridge.evidence(), now: Date.now(), versions: { bridge: VERSION, node: process.version, pve }, offsiteHealth: bridge.offsite.health().map((h) => h.health) });
+    const pve = await view.pveVersions();
+    const md = renderReport({
+      cfg: view.cfg,
+      result,
+      evidence: view.evidence(),
+      now: http.clock.now(),
+      versions: { bridge: VERSION, node: process.version, pve },
+      offsiteHealth: view.offsiteSources.map((s) => s.health),
+    });
     res.type("text/markdown; charset=utf-8").send(md);
   });
 

@@ -4,7 +4,7 @@
  * details (which guests, which archives, which errors) are read from the API by a refresh.
  */
 import express, { type NextFunction, type Request, type Response } from "express";
-import type { Bridge } from "../../bridge.js";
+import type { HttpContext } from "./context.js";
 import type { Logger } from "../../log.js";
 import { secretMatches } from "./auth.js";
 import { WEBHOOK_LIMIT } from "./limits.js";
@@ -19,7 +19,7 @@ export class RefreshTrigger {
   /** Refreshes started by this trigger (for tests and logs). */
   count = 0;
   constructor(
-    private readonly bridge: Pick<Bridge, "refreshAll">,
+    private readonly http: Pick<HttpContext, "refresh">,
     private readonly log: Logger,
   ) {}
 
@@ -32,7 +32,7 @@ export class RefreshTrigger {
       do {
         this.again = false;
         this.count++;
-        await this.bridge.refreshAll({ content: true });
+        await this.http.refresh({ content: true });
       } while (this.again);
     })()
       .catch((e) => this.log.error({ err: (e as Error).message }, "refresh after a PVE notification failed"))
@@ -41,9 +41,9 @@ export class RefreshTrigger {
   }
 }
 
-export function webhookRoutes(bridge: Bridge, secret: string | undefined, limiter: express.RequestHandler, log: Logger): { router: express.Router; trigger: RefreshTrigger } {
+export function webhookRoutes(http: HttpContext, secret: string | undefined, limiter: express.RequestHandler, log: Logger): { router: express.Router; trigger: RefreshTrigger } {
   const router = express.Router();
-  const trigger = new RefreshTrigger(bridge, log);
+  const trigger = new RefreshTrigger(http, log);
   const auth = (req: Request, res: Response, next: NextFunction) => {
     if (!secret) return void res.status(403).json({ error: "the PVE webhook is disabled: set http.webhook_secret (or http.webhook_secret_file) in the config" });
     if (!secretMatches(req.header(WEBHOOK_HEADER), secret)) return void res.status(401).json({ error: `missing or wrong ${WEBHOOK_HEADER} header` });

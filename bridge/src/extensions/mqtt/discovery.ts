@@ -1,6 +1,8 @@
 import type { GuestState } from "../../policy/types.js";
 import { STATUSES } from "../../policy/types.js";
-import type { Topics } from "./topics.js";
+import { bridgeObjectId, deviceId, slug, type Topics } from "../../core/identity.js";
+
+export { slug };
 
 /**
  * Home Assistant device-based discovery payloads (HA 2024.11+), built as pure data so tests can
@@ -34,13 +36,6 @@ export const GUEST_EVENT_TYPES = [
   "command_rejected",
 ] as const;
 
-/** An entity-id fragment: lower case, [a-z0-9_] only; `fallback` when nothing is left. */
-export const slug = (s: string, fallback = "guest") =>
-  s
-    .toLowerCase()
-    .normalize("NFKD")
-    .replace(/[^a-z0-9]+/g, "_")
-    .replace(/^_+|_+$/g, "") || fallback;
 
 export const origin = (ctx: DiscoveryContext) => ({ name: "backup2mqtt", sw_version: ctx.version, support_url: "https://github.com/backup2mqtt/backup2mqtt" });
 
@@ -62,11 +57,11 @@ export function problemComponent(name: string, uniqueId: string, entityId: strin
 }
 
 export function guestDeviceId(ctx: DiscoveryContext, guestId: string): string {
-  return ctx.topics.deviceId(guestId);
+  return deviceId(guestId);
 }
 
 export function bridgeDeviceId(ctx: DiscoveryContext): string {
-  return ctx.topics.deviceId(`${ctx.site}_bridge`);
+  return deviceId(bridgeObjectId(ctx.site));
 }
 
 /** The discovery payload for one guest device. */

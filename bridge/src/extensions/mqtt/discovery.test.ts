@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { bridgeDiscovery, entitySlugs, guestDiscovery, type DiscoveryContext } from "./discovery.js";
-import { Topics } from "./topics.js";
+import { Topics } from "../../core/identity.js";
 import type { GuestState } from "../../policy/types.js";
 
 const ctx: DiscoveryContext = {

@@ -1,6 +1,6 @@
 import http from "node:http";
 import express, { type Request, type Response, type NextFunction } from "express";
-import type { Bridge } from "../../bridge.js";
+import type { HttpContext } from "./context.js";
 import type { Logger } from "../../log.js";
 import { DEFAULT_POST_LIMIT, DEFAULT_WEBHOOK_LIMIT, postLimiter, type RateLimitOptions } from "./limits.js";
 import { createMetrics } from "./metrics.js";
@@ -11,7 +11,7 @@ import { webhookRoutes, type RefreshTrigger } from "./webhook.js";
 export { bearerMatches, secretMatches } from "./auth.js";
 
 export interface HttpAppOptions {
-  /** Shared secret of the PVE notification webhook; default bridge.cfg.http.webhookSecret. */
+  /** Shared secret of the PVE notification webhook; default http.webhook_secret of the config. */
   webhookSecret?: string;
   rateLimit?: RateLimitOptions;
   webhookRateLimit?: RateLimitOptions;
@@ -25,7 +25,7 @@ export type HttpApp = express.Express & { locals: { refreshTrigger: RefreshTrigg
  * needs the bearer token (the webhook its own shared secret) and is rate limited. No CORS headers
  * are ever sent, so browsers keep other sites from reading or driving it.
  */
-export function createHttpApp(bridge: Bridge, token: string | undefined, log: Logger, opts: HttpAppOptions = {}): HttpApp {
+export function createHttpApp(http: HttpContext, token: string | undefined, log: Logger, opts: HttpAppOptions = {}): HttpApp {
   const app = express() as HttpApp;
   app.disable("x-powered-by");
   app.set("etag", false);
@@ -37,14 +37,14 @@ export function createHttpApp(bridge: Bridge, token: string | undefined, log: Lo
   });
   const limit = postLimiter(opts.rateLimit ?? DEFAULT_POST_LIMIT, "POST");
   const webhookLimit = postLimiter(opts.webhookRateLimit ?? DEFAULT_WEBHOOK_LIMIT, "webhook");
-  const webhook = webhookRoutes(bridge, opts.webhookSecret ?? bridge.cfg.http.webhookSecret, webhookLimit, log);
+  const webhook = webhookRoutes(http, opts.webhookSecret ?? http.view.cfg.http.webhookSecret, webhookLimit, log);
   app.locals.refreshTrigger = webhook.trigger;
 
-  app.use(apiRoutes(bridge, token, limit));
+  app.use(apiRoutes(http, token, limit));
   app.use(webhook.router);
-  app.use(statusPageRoutes(bridge, token, limit));
+  app.use(statusPageRoutes(http, token, limit));
 
-  const registry = createMetrics(bridge);
+  const registry = createMetrics(http.view);
   app.get("/metrics", async (_req, res) => {
     res.setHeader("Content-Type", registry.contentType);
     res.send(await registry.metrics());

@@ -1,0 +1,60 @@
+/**
+ * Publishing one evaluation: every guest's and off-site device's discovery config and state,
+ * source availability and the bridge info — retained and diff-only, so an idle refresh sends
+ * nothing. Returns the devices published, for device retention.
+ */
+import { bridgeObjectId, deviceId, hyperBackupObjectId, pbsObjectId, type Topics } from "../../core/identity.js";
+import type { View } from "../../core/view.js";
+import type { PresentDevice } from "../../state/devices.js";
+import { bridgeInfo } from "./bridge-info.js";
+import type { MqttPublisher } from "./connection.js";
+import { bridgeDiscovery, entitySlugs, guestDiscovery, type DiscoveryContext } from "./discovery.js";
+import { hyperBackupDiscovery, hyperBackupState, offsiteTopics, pbsDatastoreDiscovery, pbsDatastoreState } from "./offsite-discovery.js";
+
+export function publishGuests(view: View, p: MqttPublisher, ctx: DiscoveryContext): PresentDevice[] {
+  const t = ctx.topics;
+  const names = [...view.proxmox, ...view.offsiteSources].map((s) => s.health.name);
+  p.publishRetained(t.deviceConfig(deviceId(bridgeObjectId(ctx.site))), bridgeDiscovery(ctx, names));
+  const guests = view.result?.guests ?? [];
+  const slugs = entitySlugs(guests);
+  const present: PresentDevice[] = [];
+  for (const g of guests) {
+    const slug = slugs.get(g.id);
+    const id = deviceId(g.id);
+    const configTopic = t.deviceConfig(id);
+    // guestDiscovery reads only these fields of the guest (and the fixed context).
+    p.publishDerived(configTopic, JSON.stringify([g.id, g.name, g.source, g.type, g.vmid, slug]), () => guestDiscovery(ctx, g, slug));
+    p.publishRetained(t.guestState(g.id), g);
+    present.push({ deviceId: id, kind: "guest", source: g.source, vmid: g.vmid, name: g.name, configTopic, stateTopic: t.guestState(g.id) });
+  }
+  return present;
+}
+
+/** The Hyper Backup task and PBS datastore devices (and their sources' availability). */
+export function publishOffsite(view: View, p: MqttPublisher, ctx: DiscoveryContext): PresentDevice[] {
+  const t = ctx.topics;
+  const ot = offsiteTopics(t);
+  const present: PresentDevice[] = [];
+  for (const s of view.offsiteSources) p.publishRetained(t.sourceAvailability(s.health.name), s.available ? "online" : "offline");
+  for (const { key, task, verdict, nasUrl } of view.hyperBackupTasks) {
+    const id = deviceId(hyperBackupObjectId(ctx.site, key));
+    const configTopic = t.deviceConfig(id);
+    p.publishRetained(configTopic, hyperBackupDiscovery(ctx, task, key, nasUrl));
+    p.publishRetained(ot.hbState(key), hyperBackupState(task, key, verdict));
+    present.push({ deviceId: id, kind: "hyperbackup", source: task.source, name: task.name, configTopic, stateTopic: ot.hbState(key) });
+  }
+  for (const { key, datastore, verdict, pbsUrl } of view.pbsDatastores) {
+    const id = deviceId(pbsObjectId(ctx.site, key));
+    const configTopic = t.deviceConfig(id);
+    p.publishRetained(configTopic, pbsDatastoreDiscovery(ctx, datastore, key, pbsUrl));
+    p.publishRetained(ot.pbsState(key), pbsDatastoreState(datastore, key, verdict));
+    present.push({ deviceId: id, kind: "pbs", source: datastore.source, name: datastore.store, configTopic, stateTopic: ot.pbsState(key) });
+  }
+  return present;
+}
+
+/** What comes after the devices: Proxmox source availability and the bridge info. */
+export function publishBridge(view: View, p: MqttPublisher, t: Topics): void {
+  for (const s of view.proxmox) p.publishRetained(t.sourceAvailability(s.health.name), s.available ? "online" : "offline");
+  p.publishRetained(t.bridgeInfo, bridgeInfo(view, t));
+}
