@@ -5,8 +5,10 @@
 import { AclEntrySchema, ArchiveSchema, GuestSchema, resolveWhen, type AclEntryInput, type ScenarioGuest } from "./scenario.js";
 import type { LabFault } from "./faults.js";
 import type { LabServer } from "./server.js";
-import { archiveFormat, defaultArchiveSize, logFileName, type LabState } from "./state.js";
-import { runJobsNow, settle, stopTask } from "./tasks.js";
+import { archiveFormat, defaultArchiveSize, logFileName } from "./archives.js";
+import type { LabState } from "./state.js";
+import { runJobsNow, settle } from "./tasks.js";
+import { stopTask } from "./vzdump.js";
 
 export interface AddArchiveInput {
   vmid: number;

@@ -4,8 +4,10 @@
  */
 import type { ResolvedScenario } from "./scenario.js";
 import { resolveWhen } from "./scenario.js";
-import type { ForcedOutcome, LabState } from "./state.js";
-import { addPlainTask, defaultStorage, jobOptions, settle, startVzdump } from "./tasks.js";
+import type { LabState } from "./state.js";
+import { defaultStorage, jobOptions, settle } from "./tasks.js";
+import { startVzdump } from "./vzdump.js";
+import { addPlainTask, type ForcedOutcome } from "./workers.js";
 
 export function replayHistory(state: LabState, scenario: ResolvedScenario, now: number): void {
   const entries = scenario.tasks

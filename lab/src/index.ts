@@ -79,7 +79,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
   };
 }
 
-export { loadScenario, validateScenario, scenarioPath, scenariosDir, ScenarioError } from "./scenario.js";
+export { loadScenario, validateScenario, scenariosDir, ScenarioError } from "./scenario.js";
 export type { Scenario, ResolvedScenario, AclEntryInput, ScenarioGuest } from "./scenario.js";
 export type { LabControl, AddArchiveInput } from "./control.js";
 export type { LabFault } from "./faults.js";

@@ -2,8 +2,10 @@ import crypto from "node:crypto";
 import type { AddressInfo } from "node:net";
 import ssh2, { type Connection, type ServerChannel } from "ssh2";
 import type { Lab } from "./index.js";
-import type { ArchiveState, LabState } from "./state.js";
-import { settle, startVzdump } from "./tasks.js";
+import type { ArchiveState } from "./archives.js";
+import type { LabState } from "./state.js";
+import { settle } from "./tasks.js";
+import { startVzdump } from "./vzdump.js";
 
 const { Server, utils } = ssh2;
 

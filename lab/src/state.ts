@@ -1,14 +1,15 @@
 /**
  * The lab's mutable world: nodes, storages, guests, archives, jobs, tasks, tokens. Routes read
  * it, the task engine (tasks.ts) advances it, LabControl mutates it. Built from a scenario.
+ * Archive naming and indexing live in archives.ts, task records in workers.ts.
  */
-import type { Clock } from "./clock.js";
-import type { Token } from "./acl.js";
-import { splitTokenId } from "./acl.js";
+import { splitTokenId, type Token } from "./acl.js";
+import { archiveFormat, archiveKey, archiveNames, defaultArchiveSize, locationKey, type ArchiveIndex, type ArchiveState } from "./archives.js";
 import { nextEvent, parseCalendar, type CalendarEvent } from "./calendar.js";
-import type { ResolvedScenario, ScenarioJob } from "./scenario.js";
-import { resolveWhen } from "./scenario.js";
+import type { Clock } from "./clock.js";
+import { resolveWhen, type ResolvedScenario, type ScenarioJob } from "./scenario.js";
 import { archiveStamp } from "./timezone.js";
+import type { TaskState } from "./workers.js";
 
 export interface NodeState {
   name: string;
@@ -56,27 +57,6 @@ export interface GuestState {
   maxdisk: number;
 }
 
-export interface ArchiveState {
-  storage: string;
-  /** Node whose local storage holds it; null on shared storages. */
-  node: string | null;
-  vmid: number;
-  subtype: "qemu" | "lxc";
-  ctime: number; // epoch seconds (from the name, node-local)
-  format: string;
-  size: number;
-  notes?: string;
-  protected: boolean;
-  verification?: "ok" | "failed";
-  /** The file is damaged: zstd/vma/tar on the node fail on it (SSH double). */
-  corrupt?: boolean;
-  /** File name in <path>/dump (file storages) or snapshot path (PBS). */
-  file: string;
-  volid: string;
-  /** The `.log` side file's lines; null for PBS (log goes into the snapshot). */
-  log: string[] | null;
-}
-
 export interface JobState {
   /** In PVE's read form: 0/1 booleans, vmid/exclude comma strings, prune-backups string values. */
   config: Record<string, unknown>;
@@ -87,124 +67,10 @@ export interface JobState {
   dueMs: number | null;
 }
 
-export interface GuestRun {
-  vmid: number;
-  type: "qemu" | "lxc";
-  name: string;
-}
-
-export interface ForcedOutcome {
-  fail?: string;
-  warn?: string;
-  seconds?: number;
-}
-
-export interface VzdumpOptions {
-  vmids: number[];
-  all: boolean;
-  exclude: number[];
-  pool?: string;
-  storage: string;
-  mode: string;
-  compress: string;
-  notesTemplate?: string;
-  protected: boolean;
-  pruneBackups?: Record<string, number>;
-  remove: boolean;
-  jobId?: string;
-  /** Extra options echoed into the command line. */
-  extra: Record<string, string>;
-}
-
-export interface CurrentGuest {
-  guest: GuestRun;
-  startMs: number;
-  endMs: number;
-  fail?: string;
-  warn?: string;
-  file: string;
-  volid: string;
-  lines: string[]; // for the .log side file
-  /** qemu backups that will succeed print "NN% (x of y) in …" lines: the next tenth to print (1–9), else absent. */
-  nextTenth?: number;
-}
-
-export interface VzdumpRun {
-  opts: VzdumpOptions;
-  guests: GuestRun[];
-  external: number[];
-  forced: Map<number, ForcedOutcome>;
-  phase: "waiting" | "running" | "done";
-  waited: boolean;
-  index: number;
-  current: CurrentGuest | null;
-  errors: number;
-  warnings: number;
-}
-
-export interface TaskState {
-  upid: string;
-  node: string;
-  pid: number;
-  pstart: number;
-  startMs: number;
-  starttime: number;
-  type: string;
-  id: string;
-  /** `user@realm` or `user@realm!token` as in the UPID. */
-  authid: string;
-  lines: string[];
-  endMs: number | null;
-  exitstatus: string | null;
-  vz?: VzdumpRun;
-  /** A non-vzdump worker (restore, destroy) that ends at finishAt and then does its work. */
-  timed?: { finishAt: number; finish: () => { error?: string; lines: string[] } };
-}
-
-export const hex8 = (n: number): string => Math.max(0, Math.floor(n)).toString(16).toUpperCase().padStart(8, "0");
-
-export function makeUpid(node: string, pid: number, pstart: number, starttime: number, type: string, id: string, authid: string): string {
-  return `UPID:${node}:${hex8(pid)}:${hex8(pstart)}:${hex8(starttime)}:${type}:${id}:${authid}:`;
-}
-
-export function taskUser(t: TaskState): { user: string; tokenid?: string } {
-  if (!t.authid.includes("!")) return { user: t.authid };
-  const { user, name } = splitTokenId(t.authid);
-  return { user, tokenid: name };
-}
-
-const COMPRESS_EXT: Record<string, string> = { "0": "", "": "", "1": ".lzo", lzo: ".lzo", gzip: ".gz", zstd: ".zst" };
-
-export function archiveFormat(subtype: "qemu" | "lxc", compress: string): string {
-  return (subtype === "qemu" ? "vma" : "tar") + (COMPRESS_EXT[compress] ?? "");
-}
-
-/** vzdump's naming: node-local start time in file names, UTC in PBS snapshot ids. */
-export function archiveNames(storage: StorageState, subtype: "qemu" | "lxc", vmid: number, startMs: number, format: string, tz: string): { file: string; volid: string; format: string } {
-  if (storage.type === "pbs") {
-    const iso = new Date(Math.floor(startMs / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
-    const file = `${subtype === "qemu" ? "vm" : "ct"}/${vmid}/${iso}`;
-    return { file, volid: `${storage.id}:backup/${file}`, format: subtype === "qemu" ? "pbs-vm" : "pbs-ct" };
-  }
-  const file = `vzdump-${subtype}-${vmid}-${archiveStamp(startMs, tz)}.${format}`;
-  return { file, volid: `${storage.id}:backup/${file}`, format };
-}
-
-export function logFileName(archiveFile: string): string {
-  return archiveFile.replace(/\.(vma|tar|tgz)(\.[a-z0-9]+)?$/, "") + ".log";
-}
-
-export function defaultArchiveSize(g: { type: "qemu" | "lxc"; vmid: number }): number {
-  // Deterministic per guest so counts and sizes are stable across runs.
-  return g.type === "qemu" ? 1_717_986_918 + (g.vmid % 17) * 52_428_800 : 471_859_200 + (g.vmid % 13) * 10_485_760;
-}
-
 function toVmidString(v: number[] | string | undefined): string | undefined {
   if (v === undefined) return undefined;
   return Array.isArray(v) ? v.join(",") : v.split(",").map((s) => s.trim()).join(",");
 }
-
-const b01 = (v: unknown): 0 | 1 => (v === true || v === 1 || v === "1" ? 1 : 0);
 
 /** A scenario job (or API body) in PVE's read form. */
 export function jobReadForm(j: Partial<ScenarioJob> & { id: string }): Record<string, unknown> {
@@ -219,23 +85,6 @@ export function jobReadForm(j: Partial<ScenarioJob> & { id: string }): Record<st
   }
   return out;
 }
-
-interface ArchiveLocation {
-  all: ArchiveState[];
-  byVmid: Map<number, ArchiveState[]>;
-  sorted: Map<string, ArchiveState[]>;
-}
-
-interface ArchiveIndex {
-  list: ArchiveState[];
-  length: number;
-  byLocation: Map<string, ArchiveLocation>;
-  byName: Set<string>;
-  bytes: Map<string, number>;
-}
-
-const locationKey = (storage: string, node: string | null): string => (node === null ? storage : `${storage}\u0000${node}`);
-const archiveKey = (a: Pick<ArchiveState, "volid" | "node">): string => `${a.volid}\u0000${a.node ?? ""}`;
 
 export class LabState {
   readonly nodes = new Map<string, NodeState>();

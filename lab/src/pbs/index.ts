@@ -55,7 +55,7 @@ export function pbsVersionAtLeast(version: string, major: number, minor: number)
   return a > major || (a === major && b >= minor);
 }
 /** The router's refusal of parameters a method's schema does not know (proxmox-schema ParameterError's Display). */
-export function pbsParameterError(errors: [name: string, message: string][]): string {
+function pbsParameterError(errors: [name: string, message: string][]): string {
   return errors.length === 1 ? `parameter verification failed - '${errors[0]![0]}': ${errors[0]![1]}` : `parameter verification failed:\n${errors.map(([k, m]) => `- '${k}': ${m}`).join("\n")}`;
 }
 

@@ -6,7 +6,7 @@
  */
 import { hasPriv } from "../acl.js";
 import { ApiError, boolArg, intArg, nodeOf, paramError, permError, requirePriv, route, type Ctx, type Route } from "../router.js";
-import { startTimedTask } from "../tasks.js";
+import { startTimedTask } from "../workers.js";
 
 const RESTORE_MS = 20_000;
 const DESTROY_MS = 4_000;

@@ -6,8 +6,9 @@
 import { hasAnyPriv, hasPriv, type Token } from "../acl.js";
 import { parsePruneOptions, pruneMark, type PruneMark } from "../prune.js";
 import { ApiError, enumArg, intArg, nodeOf, paramError, requireAnyPriv, route, type Ctx, type Route } from "../router.js";
-import type { ArchiveState, StorageState } from "../state.js";
-import { addPlainTask } from "../tasks.js";
+import type { ArchiveState } from "../archives.js";
+import type { StorageState } from "../state.js";
+import { addPlainTask } from "../workers.js";
 import { storageUsage } from "./inventory.js";
 
 /** Datastore.Allocate, or AllocateSpace + VM.Backup on the owner. */

@@ -3,9 +3,9 @@
  * Sys.Audit on /nodes/<n>. Task status never has `endtime`; the list has it once finished.
  */
 import { hasPriv } from "../acl.js";
-import { ApiError, boolArg, enumArg, intArg, nodeOf, paramError, permError, route, type Ctx, type Route } from "../router.js";
-import { taskUser, type TaskState } from "../state.js";
-import { stopTask } from "../tasks.js";
+import { boolArg, enumArg, intArg, nodeOf, paramError, permError, route, type Ctx, type Route } from "../router.js";
+import { stopTask } from "../vzdump.js";
+import { taskUser, type TaskState } from "../workers.js";
 
 export const UPID_RE = /^UPID:([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?):([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8,9}):([0-9A-Fa-f]{8}):([^:\s/]+):([^:\s/]*):([^:\s/]+):$/;
 

@@ -5,8 +5,9 @@
 import { hasPriv } from "../acl.js";
 import { parsePruneOptions } from "../prune.js";
 import { ApiError, boolArg, enumArg, nodeOf, paramError, permError, requirePriv, route, vmidListArg, type Route } from "../router.js";
-import type { VzdumpOptions } from "../state.js";
-import { defaultStorage, startVzdump } from "../tasks.js";
+import { defaultStorage } from "../tasks.js";
+import { startVzdump } from "../vzdump.js";
+import type { VzdumpOptions } from "../workers.js";
 
 const PASS_THROUGH = ["mailto", "mailnotification", "notification-mode", "bwlimit", "ionice", "lockwait", "stopwait", "zstd", "pbs-change-detection-mode", "fleecing", "performance", "quiet", "stdexcludes"];
 
