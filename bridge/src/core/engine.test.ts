@@ -35,6 +35,7 @@ function config(stateDir: string): Config {
         pollIntervalMs: 60_000,
         contentIntervalMs: 600_000,
         backup: { mode: "snapshot", compress: "zstd", notesTemplate: "{{guestname}}", method: "api" },
+        verify: { automatic: false },
       },
     ],
     tiers: resolveTiers(undefined),

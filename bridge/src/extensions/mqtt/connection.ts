@@ -1,9 +1,11 @@
-import crypto from "node:crypto";
 import fs from "node:fs";
 import mqtt, { type MqttClient } from "mqtt";
 import type { Logger } from "../../log.js";
 import type { Target } from "../../actions/router.js";
 import { DEVICE_ID_PREFIX, type Topics } from "../../core/identity.js";
+import { RetainedCache } from "./retained-cache.js";
+
+export { stableStringify } from "./retained-cache.js";
 
 export interface MqttOptions {
   url: string;
@@ -31,41 +33,6 @@ export interface PublisherHandlers {
 /** Another bridge (another site) already owns this base topic. */
 export class TopicOwnerError extends Error {}
 
-/** Stable JSON: same object → same bytes, so "unchanged" can be detected by string compare. */
-export function stableStringify(v: unknown): string {
-  switch (typeof v) {
-    case "string":
-      return JSON.stringify(v);
-    case "number":
-      return Number.isFinite(v) ? String(v) : "null";
-    case "boolean":
-      return v ? "true" : "false";
-    case "object":
-      break;
-    default:
-      return JSON.stringify(v);
-  }
-  if (v === null) return "null";
-  if (Array.isArray(v)) {
-    let out = "[";
-    for (let i = 0; i < v.length; i++) {
-      const s = stableStringify(v[i]) as string | undefined;
-      out += (i ? "," : "") + (s === undefined ? "" : s);
-    }
-    return out + "]";
-  }
-  const o = v as Record<string, unknown>;
-  let out = "{";
-  let first = true;
-  for (const k of Object.keys(o).sort()) {
-    const x = o[k];
-    if (x === undefined) continue;
-    out += (first ? "" : ",") + JSON.stringify(k) + ":" + stableStringify(x);
-    first = false;
-  }
-  return out + "}";
-}
-
 /**
  * The MQTT side: LWT and online state, retained diff-only publishing, Home Assistant birth
  * handling, command subscriptions, and clearing retained discovery of devices that are gone
@@ -73,18 +40,10 @@ export function stableStringify(v: unknown): string {
  */
 export class MqttPublisher {
   private client?: MqttClient;
-  /** Every retained topic we currently own → a digest of its last payload. */
-  private readonly retained = new Map<string, string>();
+  /** What each retained topic we own last carried (digests), so unchanged payloads are not sent. */
+  private readonly retained = new RetainedCache();
   /** While true (inside republishAll), unchanged payloads are sent anyway. */
   private forcing = false;
-  /**
-   * Per retained topic, a digest of the native JSON.stringify of the last object given: when it is
-   * the same again nothing changed, and the (slower) stable form is not even computed — with
-   * thousands of guests most publishes of an idle refresh end here.
-   */
-  private readonly quick = new Map<string, string>();
-  /** Per retained topic built by publishDerived: the inputs it was built from. */
-  private readonly inputs = new Map<string, string>();
   private birthTimer?: NodeJS.Timeout;
   private connectedOnce = false;
   /**
@@ -241,42 +200,23 @@ export class MqttPublisher {
 
   /** Publishes a retained message unless the same payload is already retained. "" clears it. */
   publishRetained(topic: string, payload: string | object): void {
-    let text: string;
-    if (typeof payload === "string") {
-      text = payload;
-      this.quick.delete(topic);
-      this.inputs.delete(topic);
-    } else {
-      const quick = digestOf(JSON.stringify(payload));
-      if (!this.forcing && this.retained.has(topic) && this.quick.get(topic) === quick) return;
-      this.quick.set(topic, quick);
-      text = stableStringify(payload);
-    }
-    if (text === "") this.retained.delete(topic);
-    else {
-      const digest = digestOf(text);
-      if (!this.forcing && this.retained.get(topic) === digest) return;
-      this.retained.set(topic, digest);
-    }
-    this.send(topic, text, true);
+    const text = this.retained.changed(topic, payload, this.forcing);
+    if (text !== null) this.send(topic, text, true);
   }
 
   /**
    * publishRetained for a payload that is a pure function of `inputs`: when they are the same as
-   * last time, the payload is not even built (discovery configs: thousands per refresh, each
-   * several kB, almost never different).
+   * last time, the payload is not even built.
    */
   publishDerived(topic: string, inputs: string, build: () => object): void {
-    if (!this.forcing && this.retained.has(topic) && this.inputs.get(topic) === inputs) return;
+    if (!this.forcing && this.retained.sameInputs(topic, inputs)) return;
     this.publishRetained(topic, build());
-    this.inputs.set(topic, inputs);
+    this.retained.setInputs(topic, inputs);
   }
 
   /** Clears a retained topic whether or not we published it in this run. */
   clearRetained(topic: string): void {
-    this.retained.delete(topic);
-    this.quick.delete(topic);
-    this.inputs.delete(topic);
+    this.retained.forget(topic);
     this.send(topic, "", true);
   }
 
@@ -286,7 +226,7 @@ export class MqttPublisher {
 
   /** Retained topics currently owned whose names start with prefix. */
   ownedTopics(prefix: string): string[] {
-    return [...this.retained.keys()].filter((k) => k.startsWith(prefix));
+    return this.retained.topics().filter((k) => k.startsWith(prefix));
   }
 
   async stop(): Promise<void> {
@@ -360,11 +300,6 @@ const STOP_GRACE_MS = 2_000;
 /** Retained messages follow the SUBACK at once; this long without one more ends the start-up scan. */
 const SCAN_QUIET_MS = 400;
 const SCAN_MAX_MS = 5_000;
-
-/** 20 bytes of SHA-1 (as base64): enough to tell "same payload as last time". */
-function digestOf(text: string): string {
-  return crypto.createHash("sha1").update(text).digest("base64");
-}
 
 /** True when the promise settled (either way) within `ms`; never rejects. */
 async function settleWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
