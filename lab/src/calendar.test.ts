@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CalendarError, nextEvent, parseCalendar } from "./calendar.js";
 import { archiveStamp, fromLocal, toLocal } from "./timezone.js";
+import { CALENDAR_START, PVE_CALENDAR_EXAMPLES } from "../../test/fixtures/pve-calendar-events.js";
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 // Wednesday 2024-01-31 10:00:00 UTC
@@ -54,11 +55,54 @@ describe("calendar events", () => {
   });
 });
 
+/** The runs after `from` (at most `count`), as ISO strings without milliseconds. */
+function runs(schedule: string, from: number, count: number): string[] {
+  const ev = parseCalendar(schedule);
+  const out: string[] = [];
+  for (let t: number | null = from; out.length < count && (t = nextEvent(ev, t, "UTC")) !== null; ) out.push(new Date(t).toISOString().replace(".000Z", "Z"));
+  return out;
+}
+
+/** The longest gap between consecutive runs over the next five years (at most 500 runs: enough for a weekly pattern of dense events). */
+function longestGap(schedule: string, from: number): number | null {
+  const ev = parseCalendar(schedule);
+  const until = from + 5 * 366 * 86_400_000;
+  let gap: number | null = null;
+  let prev = nextEvent(ev, from, "UTC");
+  for (let i = 0; prev !== null && prev < until && i < 500; i++) {
+    const t = nextEvent(ev, prev, "UTC");
+    if (t === null) break;
+    gap = Math.max(gap ?? 0, t - prev);
+    prev = t;
+  }
+  return gap;
+}
+
+describe("PVE's documented calendar-event examples (the table the product's parser is checked against too)", () => {
+  it.each(PVE_CALENDAR_EXAMPLES.map((e) => [e.schedule, e] as const))("%s", (_, ex) => {
+    for (const spelling of [ex.schedule, ...(ex.alternative !== undefined ? [ex.alternative] : [])]) {
+      expect(runs(spelling, CALENDAR_START, ex.next.length || 1), spelling).toEqual(ex.next);
+      expect(longestGap(spelling, CALENDAR_START), spelling).toBe(ex.maxGapMs);
+    }
+  });
+});
+
 describe("time zone helpers", () => {
   it("round-trips local time and formats archive stamps", () => {
     const t = fromLocal(2026, 7, 5, 1, 5, 14, "America/Chicago");
     expect(t / 1000).toBe(1783231514); // the reference's real sample (node at UTC-5)
     expect(archiveStamp(t, "America/Chicago")).toBe("2026_07_05-01_05_14");
     expect(toLocal(t, "UTC").hour).toBe(6);
+  });
+
+  it("a wall time the clock shows twice is its earlier instant; one it skips lands after the jump", () => {
+    // Berlin: 2026-10-25 03:00 CEST → 02:00 CET at 01:00 UTC; 2026-03-29 02:00 CET → 03:00 CEST at 01:00 UTC
+    expect(iso(fromLocal(2026, 10, 25, 2, 30, 0, "Europe/Berlin"))).toBe("2026-10-25T00:30:00.000Z");
+    expect(iso(fromLocal(2026, 3, 29, 2, 30, 0, "Europe/Berlin"))).toBe("2026-03-29T01:30:00.000Z");
+    // so a daily 02:30 job runs once on both days
+    const autumn = nextEvent("02:30", Date.UTC(2026, 9, 24, 12), "Europe/Berlin");
+    expect(iso(autumn)).toBe("2026-10-25T00:30:00.000Z");
+    expect(iso(nextEvent("02:30", autumn!, "Europe/Berlin"))).toBe("2026-10-26T01:30:00.000Z");
+    expect(iso(nextEvent("02:30", Date.UTC(2026, 2, 28, 12), "Europe/Berlin"))).toBe("2026-03-29T01:30:00.000Z");
   });
 });

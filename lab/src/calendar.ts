@@ -4,7 +4,7 @@
  *   `02:00`, `sun 03:00`, `mon..fri 21:00`, `sat,sun 01:30`, `*\/30` (a bare value is minutes),
  *   `mon..wed 30/10`, `fri 12..13:5/20`, `*-05` / `sat *-1..7 15:00` (dates), `*` (every minute),
  *   and the keywords minutely, hourly, daily, weekly, monthly, yearly, annually, quarterly,
- *   semiannually.
+ *   semiannually, semi-annually.
  */
 import { fromLocal, toLocal } from "./timezone.js";
 
@@ -32,6 +32,7 @@ const KEYWORDS: Record<string, string> = {
   annually: "*-01-01 0:0",
   quarterly: "*-01,04,07,10-01 0:0",
   semiannually: "*-01,07-01 0:0",
+  "semi-annually": "*-01,07-01 0:0",
 };
 
 export class CalendarError extends Error {}

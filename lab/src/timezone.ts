@@ -105,6 +105,7 @@ export function offsetMs(epochMs: number, tz: string): number {
  */
 export function fromLocal(year: number, month: number, day: number, hour: number, minute: number, second: number, tz: string): number {
   const naive = Date.UTC(year, month - 1, day, hour, minute, second);
+  if (tz === "UTC" || tz === "Etc/UTC") return naive;
   // Zone offsets change at most once around a given day: the offsets a day before, at and a day
   // after the naive instant are every offset the wall time can have.
   const before = offsetMs(naive - 86_400_000, tz);
