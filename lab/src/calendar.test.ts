@@ -90,7 +90,7 @@ describe("PVE's documented calendar-event examples (the table the product's pars
 describe("time zone helpers", () => {
   it("round-trips local time and formats archive stamps", () => {
     const t = fromLocal(2026, 7, 5, 1, 5, 14, "America/Chicago");
-    expect(t / 1000).toBe(1783231514); // the reference's real sample (node at UTC-5)
+    expect(t / 1000).toBe(1783231514); // an archive name and its ctime on a node in Chicago (UTC-5 in July)
     expect(archiveStamp(t, "America/Chicago")).toBe("2026_07_05-01_05_14");
     expect(toLocal(t, "UTC").hour).toBe(6);
   });

@@ -1,6 +1,6 @@
 /**
  * The simulated lab on its own, for third-party clients (test/fidelity points proxmoxer at it):
- * `node bridge/dist/lab/serve.js [--scenario demo] [--task-speed 10]` prints one JSON line
+ * `node lab/dist/serve.js [--scenario demo] [--task-speed 10]` prints one JSON line
  * {url, host, port, fingerprint, certPem, tokens} and serves until stdin closes or SIGTERM.
  */
 import { startLab } from "./index.js";

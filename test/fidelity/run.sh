@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Points real third-party clients at the simulated lab, to show it answers as real PVE does: proxmoxer from PyPI, in a venv
-# cached outside the repo. Needs `npm run build` first (it runs bridge/dist/lab/serve.js).
+# cached outside the repo. Needs `npm run build` first (it runs lab/dist/serve.js).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 venv="${B2M_FIDELITY_VENV:-/var/cache/backup2mqtt-fidelity/venv-proxmoxer-2.3.0}"

@@ -19,7 +19,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 @pytest.fixture(scope="module")
 def lab():
     proc = subprocess.Popen(
-        ["node", os.path.join(ROOT, "bridge/dist/lab/serve.js"), "--scenario", "demo", "--task-speed", "30", "--auth-fail-delay-ms", "100"],
+        ["node", os.path.join(ROOT, "lab/dist/serve.js"), "--scenario", "demo", "--task-speed", "30", "--auth-fail-delay-ms", "100"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )
     info = json.loads(proc.stdout.readline())

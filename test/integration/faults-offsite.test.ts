@@ -1,6 +1,6 @@
 /**
  * Fault suite, off-site side: the simulated Synology NAS (DSM / Hyper Backup) and PBS with their
- * fault switches (bridge/src/lab/dsm/https-base.ts), beside the PVE lab, a real broker and the
+ * fault switches (the lab package's https-base.ts), beside the PVE lab, a real broker and the
  * bridge. For each source and fault: no crash, no unhandled rejection, that source's devices go
  * unavailable with status `unknown` (never a false ok, never the last good data as current), the
  * PVE guests and the other off-site source keep working, one clear log line names the source and

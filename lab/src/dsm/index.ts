@@ -1,6 +1,6 @@
 /**
- * The simulated Synology NAS: a real HTTPS server speaking the DSM Web API as reference A1–A3
- * describes it — SYNO.API.Info discovery, SYNO.API.Auth for DSM 6 (auth.cgi, v6, `did`) and
+ * The simulated Synology NAS: a real HTTPS server speaking the DSM Web API as DSM 6 and 7 do —
+ * SYNO.API.Info discovery, SYNO.API.Auth for DSM 6 (auth.cgi, v6, `did`) and
  * DSM 7 (entry.cgi, v7, `device_id`), 2FA with trusted-device tokens, sessions that expire,
  * error envelopes with HTTP 200, and Hyper Backup tasks whose times are NAS-local strings
  * ("" when never run), `4401` on healthy tasks, string sizes while a backup runs.
@@ -123,7 +123,7 @@ export async function startDsmLab(o: { scenario: DsmScenario; clock: Clock; task
   });
   const statusOf = (t: SimTask, now: number, additional: boolean) => {
     const base = { task_id: t.cfg.id, state: t.state, status: t.status };
-    if (!additional) return base; // without `additional` only config state comes back (N4S4#77)
+    if (!additional) return base; // without `additional`, DSM answers only the task's config state
     const running = t.run !== null;
     const pct = running ? Math.min(99, Math.floor(((now - t.run!.startMs) / (t.run!.endMs - t.run!.startMs)) * 100)) : 0;
     const total = 1_202_233_000;
@@ -204,7 +204,7 @@ export async function startDsmLab(o: { scenario: DsmScenario; clock: Clock; task
       if (p.method !== "login") return reply(fail(103));
       const user = sc.users.find((u) => u.account === p.account);
       if (!user || user.password !== p.passwd) return reply(fail(400));
-      // Fault "unauthorized": an administrator disabled the account (A2: login error 401).
+      // Fault "unauthorized": an administrator disabled the account (DSM's login error 401).
       if (server.fault?.kind === "unauthorized") return reply(fail(401));
       if (!user.admin && p.session !== "webui") return reply(fail(402));
       let newToken: string | undefined;

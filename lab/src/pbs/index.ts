@@ -1,6 +1,6 @@
 /**
  * The simulated Proxmox Backup Server: a real HTTPS server on /api2/json speaking PBS as
- * reference Part B describes it — `PBSAPIToken=id:secret` (or `PBSAPIToken id:secret`), errors as
+ * proxmox-backup does — `PBSAPIToken=id:secret` (or `PBSAPIToken id:secret`), errors as
  * HTTP statuses with plain-text bodies under a JSON content type, kebab-case structs with keys
  * omitted when unset, snapshots per namespace (no recursion), `verification` absent until a verify
  * ran, GC `upid: null` when GC never ran, job `last-run-state` as raw text, and verify tasks.
