@@ -141,8 +141,8 @@ const BROKEN_STATE = new Set(["restore_only", "error_detect", "broken", "unauth"
 const NOT_FAILED_RESULT = new Set(["done", "backingup", "resuming", "none"]);
 
 /**
- * One value per Hyper Backup task (reference A3's health mapping, with `last_bkp_success_time`
- * for freshness): unknown (NAS unreachable — never stale) › broken (state restore_only & co) ›
+ * One value per Hyper Backup task, from the fields DSM's SYNO.Backup.Task status API returns
+ * (`state`, `status`, `last_bkp_result`, and `last_bkp_success_time` for freshness): unknown (NAS unreachable — never stale) › broken (state restore_only & co) ›
  * running › failed (last result not a success) › never › stale (last success older than max age) › ok.
  * Error code 4401 with an empty error text is what healthy tasks carry: not a failure.
  */
