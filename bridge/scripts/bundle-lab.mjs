@@ -26,7 +26,10 @@ if (!fs.existsSync(path.join(labDir, "dist", "index.js"))) {
   throw new Error("lab/dist is missing: run `npm run build` at the repository root before packing the bridge");
 }
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-const listing = JSON.parse(execFileSync(npm, ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: labDir, encoding: "utf8", shell: process.platform === "win32" }));
+// The outer `npm pack -w bridge` passes its settings down as npm_config_* variables; the workspace
+// selection among them would make this inner npm pack the bridge instead of the lab.
+const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_config_(workspaces?|include_workspace_root)$/i.test(k)));
+const listing = JSON.parse(execFileSync(npm, ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: labDir, env, encoding: "utf8", shell: process.platform === "win32" }));
 const files = listing[0].files.map((f) => f.path);
 for (const file of files) {
   fs.mkdirSync(path.dirname(path.join(dest, file)), { recursive: true });
