@@ -1,8 +1,9 @@
+import type { z } from "zod";
 import { parseDuration } from "../util/duration.js";
+import type { retentionSchema, tierSchema } from "./schema/tier.js";
 
-export type Retention = Partial<
-  Record<"keep-last" | "keep-hourly" | "keep-daily" | "keep-weekly" | "keep-monthly" | "keep-yearly", number>
->;
+/** keep-last, keep-daily, …: how many archives PVE keeps of each kind. */
+export type Retention = z.output<typeof retentionSchema>;
 
 /** A tier as the policy sees it: every field resolved, durations in ms. */
 export interface Tier {
@@ -22,18 +23,7 @@ export interface Tier {
 }
 
 /** What a tier may say in the config file (all optional; defaults fill the rest). */
-export interface TierInput {
-  label?: string;
-  max_age?: string;
-  schedule?: string;
-  retention?: Retention;
-  min_copies?: number;
-  offsite?: boolean;
-  verify_every?: string | null;
-  allow_manual?: boolean;
-  protect?: boolean;
-  restore_test?: boolean;
-}
+export type TierInput = z.input<typeof tierSchema>;
 
 /** The default tiers: P0 critical daily, P1 important daily, P2 weekly, plus "none" (excluded). */
 export const DEFAULT_TIERS: Record<string, Required<TierInput>> = {
