@@ -1,4 +1,4 @@
-import { earliest } from "../util/time.js";
+import { earliest, isoOrNull as iso } from "../util/time.js";
 import type { Archive, BackupAttempt, Evidence, GuestInfo } from "../evidence.js";
 import type { Tier } from "../config/tiers.js";
 import { formatDuration } from "../util/duration.js";
@@ -31,7 +31,6 @@ export interface PolicyInput {
   guestIds?: ReadonlyMap<string, string>;
 }
 
-const iso = (ms: number | undefined | null) => (ms === undefined || ms === null ? null : new Date(ms).toISOString());
 
 /** Guest ids are <site>_<vmid>; with several Proxmox clusters, <site>_<cluster>_<vmid> keeps them apart. */
 export function guestId(site: string, source: string, vmid: number, multiSource: boolean): string {
@@ -237,7 +236,7 @@ function evaluateGuest(
   }
 
   if (sourceReadable && !hidden.length && tier?.protect) findings.push(...verification.findings);
-  if (verification.changesAt !== null && status !== "unknown" && (changesAt === null || verification.changesAt < changesAt)) changesAt = verification.changesAt;
+  if (status !== "unknown") changesAt = earliest(changesAt, verification.changesAt);
 
   // 3-2-1 (policy/offsite.ts): only with an off-site source configured and this guest's archives readable.
   const copies = sourceReadable && !hidden.length ? evaluateCopies(archives, tier, evidence.offsite, now) : null;

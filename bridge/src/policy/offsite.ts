@@ -11,6 +11,7 @@
  * archive on a second storage does not protect today's data. A storage that is itself off-site
  * (a datastore on an off-site PBS) holds an off-site copy of its archives.
  */
+import { earliest, isoOrNull } from "../util/time.js";
 import type { Archive, CopyTarget, OffsiteEvidence } from "../evidence.js";
 import type { Tier } from "../config/tiers.js";
 import { formatDuration } from "../util/duration.js";
@@ -28,7 +29,6 @@ export interface CopiesResult {
   counted: string[];
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
  * @param archives every archive of this guest (bad ones are ignored here)
@@ -51,7 +51,7 @@ export function evaluateCopies(archives: Archive[], tier: Tier | null, offsite: 
   let changesAt: number | null = null;
   const noteExpiry = (a: Archive) => {
     const until = freshUntil(a);
-    if (Number.isFinite(until) && until > now && (changesAt === null || until < changesAt)) changesAt = until;
+    if (until > now) changesAt = earliest(changesAt, until);
   };
   const counted: string[] = [];
   let lastOffsiteMs: number | null = null;
@@ -65,7 +65,7 @@ export function evaluateCopies(archives: Archive[], tier: Tier | null, offsite: 
     if (isFresh) {
       copies++;
       noteExpiry(newest);
-      counted.push(`storage '${storage}' (archive of ${iso(newest.ctimeMs)}${offsiteStorages.has(storage) ? ", off-site" : ""})`);
+      counted.push(`storage '${storage}' (archive of ${isoOrNull(newest.ctimeMs)}${offsiteStorages.has(storage) ? ", off-site" : ""})`);
       if (offsiteStorages.has(storage)) offsiteFresh = true;
     }
     if (offsiteStorages.has(storage) && (lastOffsiteMs === null || newest.ctimeMs > lastOffsiteMs)) lastOffsiteMs = newest.ctimeMs;
@@ -88,14 +88,14 @@ export function evaluateCopies(archives: Archive[], tier: Tier | null, offsite: 
     if (included && fresh(included)) {
       copies++;
       noteExpiry(included);
-      counted.push(`${t.label} (${t.offsite ? "off-site, " : ""}holds the archive of ${iso(included.ctimeMs)})`);
+      counted.push(`${t.label} (${t.offsite ? "off-site, " : ""}holds the archive of ${isoOrNull(included.ctimeMs)})`);
       if (t.offsite) offsiteFresh = true;
     } else if (t.offsite) {
       const newest = onStorages.reduce((a, b) => (b.ctimeMs > a.ctimeMs ? b : a));
       misses.push(
         included
-          ? `${t.label} last succeeded ${iso(t.lastSuccessMs)}; the archive it holds (${iso(included.ctimeMs)}) is older than the tier allows`
-          : `${t.label} last succeeded ${iso(t.lastSuccessMs)}, before the newest archive on '${newest.storage}' (${iso(newest.ctimeMs)})`,
+          ? `${t.label} last succeeded ${isoOrNull(t.lastSuccessMs)}; the archive it holds (${isoOrNull(included.ctimeMs)}) is older than the tier allows`
+          : `${t.label} last succeeded ${isoOrNull(t.lastSuccessMs)}, before the newest archive on '${newest.storage}' (${isoOrNull(newest.ctimeMs)})`,
       );
     }
   }
@@ -155,8 +155,8 @@ export function hyperBackupHealth(t: HyperBackupTaskFacts | null, readable: bool
   if (failedResult) return { status: "failed", problem: true, reason: `last run ended '${t.lastResult}'${errText}`, changesAt: null };
   if (t.lastSuccessMs === null) return { status: "never", problem: true, reason: "the task has never completed a backup", changesAt: null };
   if (now >= t.lastSuccessMs + maxAgeMs)
-    return { status: "stale", problem: true, reason: `last success ${iso(t.lastSuccessMs)} is older than allowed (${formatDuration(maxAgeMs)}); stale since ${iso(t.lastSuccessMs + maxAgeMs)}`, changesAt: null };
-  return { status: "ok", problem: false, reason: `last success ${iso(t.lastSuccessMs)}; stale at ${iso(t.lastSuccessMs + maxAgeMs)} without a newer one`, changesAt: t.lastSuccessMs + maxAgeMs };
+    return { status: "stale", problem: true, reason: `last success ${isoOrNull(t.lastSuccessMs)} is older than allowed (${formatDuration(maxAgeMs)}); stale since ${isoOrNull(t.lastSuccessMs + maxAgeMs)}`, changesAt: null };
+  return { status: "ok", problem: false, reason: `last success ${isoOrNull(t.lastSuccessMs)}; stale at ${isoOrNull(t.lastSuccessMs + maxAgeMs)} without a newer one`, changesAt: t.lastSuccessMs + maxAgeMs };
 }
 
 /** PBS `last-run-state`: "OK", "WARNINGS: n", "unknown", or the raw error text (anything else ⇒ failure). */

@@ -2,6 +2,7 @@
  * The living strategy document: Markdown generated from config + live state, so it
  * stays true. Pure: everything it says comes from its input.
  */
+import { isoOrNull } from "../util/time.js";
 import type { Config } from "../config/load.js";
 import type { Tier } from "../config/tiers.js";
 import type { BackupJob, Evidence, SourceHealth, Verification } from "../evidence.js";
@@ -87,7 +88,7 @@ export function renderReport(input: ReportInput): string {
   out.push(
     table(
       ["source", "kind", "reachable", "last success", "error"],
-      [...evidence.sources, ...(input.offsiteHealth ?? [])].map((s) => [s.name, s.kind, s.up && !s.degraded ? "yes" : s.up ? "degraded" : "no", shortTime(s.lastSuccessMs ? new Date(s.lastSuccessMs).toISOString() : null), s.error ?? ""]),
+      [...evidence.sources, ...(input.offsiteHealth ?? [])].map((s) => [s.name, s.kind, s.up && !s.degraded ? "yes" : s.up ? "degraded" : "no", shortTime(isoOrNull(s.lastSuccessMs || null)), s.error ?? ""]),
     ),
   );
   out.push("");

@@ -11,13 +11,13 @@ import { bridgeObjectId, deviceId, hyperBackupObjectId, pbsObjectId } from "../.
 import type { HyperBackupTask } from "../../sources/dsm/source.js";
 import type { PbsDatastore } from "../../sources/pbs/source.js";
 import type { Topics } from "../../core/identity.js";
+import { isoOrNull as iso } from "../../util/time.js";
 import { jsonValue, origin, problemComponent, slug, type DiscoveryContext } from "./discovery.js";
 
 type Component = Record<string, unknown> & { p: string; unique_id: string };
 
 export const HYPER_BACKUP_EVENT_TYPES = ["run_started", "command_rejected"] as const;
 
-const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
 
 /** The MQTT topics of the off-site devices (state, command, event of a task or datastore). */
 export const offsiteTopics = (t: Topics) => ({
