@@ -43,7 +43,7 @@ INFO: dict[str, Any] = {
 def guest(
     vmid: int, name: str, tier: str | None, status: str, *, findings: list[dict[str, str]] | None = None, **extra: Any
 ) -> dict[str, Any]:
-    """A guest state as the bridge publishes it (schemas/guest-state.schema.json)."""
+    """A guest state as the bridge publishes it (bridge/schemas/guest-state.schema.json)."""
     findings = findings or []
     problem = status in ("stale", "failed", "missing") or any(
         f["code"] not in ("untiered", "excluded", "orphaned") for f in findings

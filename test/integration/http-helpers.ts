@@ -6,15 +6,15 @@ import addFormatsModule from "ajv-formats";
 import { createHttpApp, startHttpServer, type HttpAppOptions } from "../../bridge/src/extensions/http/server.js";
 import { extensionContext } from "../../bridge/src/service.js";
 import { createLogger } from "../../bridge/src/log.js";
+import { schemasDir } from "../../bridge/src/util/paths.js";
 import { startStack, type Stack, type StackOptions } from "../support/stack.js";
 
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (a: Ajv) => Ajv;
-const schemasDir = path.resolve(import.meta.dirname, "../../schemas");
 const ajv = new Ajv({ allErrors: true, strict: false });
 addFormats(ajv);
 for (const f of fs.readdirSync(schemasDir).filter((f) => f.endsWith(".schema.json"))) ajv.addSchema(JSON.parse(fs.readFileSync(path.join(schemasDir, f), "utf8")));
 
-/** Throws with the errors when `data` does not match schemas/<name>.schema.json. */
+/** Throws with the errors when `data` does not match bridge/schemas/<name>.schema.json. */
 export function expectSchema(name: string, data: unknown): void {
   const v = ajv.getSchema(`https://backup2mqtt.dev/schemas/${name}.schema.json`);
   if (!v) throw new Error(`no schema ${name}`);

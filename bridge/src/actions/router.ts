@@ -1,15 +1,9 @@
 import type { Logger } from "../log.js";
 import type { ValidateFunction } from "ajv";
+import type { Command } from "../schemas/command.js";
 import { describeErrors, describingValidator, jsonKind, quoteValue, schemaJson, schemaValidator } from "../util/schemas.js";
 
-export type Command =
-  | { action: "backup"; storage?: string; mode?: "snapshot" | "suspend" | "stop"; request_id?: string; origin?: string }
-  | { action: "verify"; request_id?: string; origin?: string }
-  | { action: "restore_test"; request_id?: string; origin?: string }
-  | { action: "set_tier"; tier: string; request_id?: string; origin?: string }
-  | { action: "refresh"; request_id?: string; origin?: string }
-  | { action: "run"; request_id?: string; origin?: string }
-  | { action: "forget"; guest: string; request_id?: string; origin?: string };
+export type { Command };
 
 export type Target = { kind: "guest"; id: string } | { kind: "bridge" } | { kind: "hyperbackup"; id: string } | { kind: "pbs"; id: string };
 

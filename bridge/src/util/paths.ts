@@ -8,4 +8,5 @@ import path from "node:path";
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const bridgeRoot = path.resolve(here, "..", "..");
 export const repoRoot = path.resolve(bridgeRoot, "..");
-export const schemasDir = path.join(repoRoot, "schemas");
+/** The public JSON Schemas: bridge/schemas/, inside the npm package. */
+export const schemasDir = path.join(bridgeRoot, "schemas");

@@ -7,19 +7,20 @@ import { schemasDir } from "./paths.js";
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (a: Ajv) => Ajv;
 
-const ajv = new Ajv({ allErrors: true, strict: false });
+/**
+ * The one Ajv instance of the bridge. verbose: errors carry the offending value and its schema,
+ * which describeErrors turns into sentences.
+ */
+const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
 addFormats(ajv);
-/** For validators whose errors are turned into sentences: errors carry the offending value and its schema. */
-const verboseAjv = new Ajv({ allErrors: true, strict: false, verbose: true });
-addFormats(verboseAjv);
 const cache = new Map<string, ValidateFunction>();
 
-/** The parsed JSON of one of the public schemas in schemas/ (e.g. "command"). */
+/** The parsed JSON of one of the public schemas in bridge/schemas/ (e.g. "command"). */
 export function schemaJson(name: string): Record<string, unknown> {
   return JSON.parse(fs.readFileSync(path.join(schemasDir, `${name}.schema.json`), "utf8")) as Record<string, unknown>;
 }
 
-/** A validator for one of the public schemas in schemas/ (e.g. "command", "guest-state"). */
+/** A validator for one of the public schemas in bridge/schemas/ (e.g. "command", "guest-state"). */
 export function schemaValidator(name: string): ValidateFunction {
   let v = cache.get(name);
   if (!v) {
@@ -31,7 +32,7 @@ export function schemaValidator(name: string): ValidateFunction {
 
 /** A validator for a (part of a) schema whose errors describeErrors turns into sentences. */
 export function describingValidator(schema: object): ValidateFunction {
-  return verboseAjv.compile(schema);
+  return ajv.compile(schema);
 }
 
 /** A value as a person would quote it in a sentence: 'text', 5, true, null, an array, an object. */
@@ -69,9 +70,9 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
 
 /**
  * The errors of the last validation, as sentences for people: "unknown field 'foo'", "'tier' is
- * missing", "'mode' must be one of snapshot, suspend, stop (got 'fast')". Works best with a
- * validator from describingValidator (its errors carry the offending values); with another one
- * the values are left out. `allowed` lists the valid field names to name after unknown fields.
+ * missing", "'mode' must be one of snapshot, suspend, stop (got 'fast')", naming the offending
+ * values (validators of another Ajv instance leave them out). `allowed` lists the valid field
+ * names to name after unknown fields.
  */
 export function describeErrors(v: ValidateFunction, opts: { allowed?: string[] } = {}): string {
   const errors = v.errors ?? [];
