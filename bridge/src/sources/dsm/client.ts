@@ -2,7 +2,9 @@
  * Synology DSM Web API client (DSM 6 and 7): API discovery with SYNO.API.Info, SYNO.API.Auth
  * login with `format=sid`, a session name, the trusted-device token (2FA) under both of its names
  * (`device_id` on API v7, `did` on v6), re-login once on an expired session, logout on close.
- * Then the (undocumented) Hyper Backup calls of reference A3.
+ * Then the Hyper Backup calls, which Synology does not document: SYNO.Backup.Task list, status and
+ * backup, SYNO.Backup.Target get and SYNO.SDS.Backup.Client.Common.Log list, with the parameters
+ * community clients use (e.g. https://github.com/N4S4/synology-api).
  */
 import { request, type Agent } from "undici";
 import type { z } from "zod";
@@ -28,7 +30,10 @@ export interface DsmClientOptions {
 }
 
 const WANTED_APIS = ["SYNO.API.Auth", "SYNO.Backup.Task", "SYNO.Backup.Target", "SYNO.SDS.Backup.Client.Common.Log"];
-/** Fields the status call must ask for: without `additional` it returns config state only (N4S4#77). */
+/**
+ * Fields the status call must ask for: without `additional` SYNO.Backup.Task status returns only
+ * whether the task is configured correctly, not its last run (https://github.com/N4S4/synology-api/issues/77).
+ */
 export const STATUS_ADDITIONAL = ["last_bkp_time", "next_bkp_time", "last_bkp_result", "is_modified", "last_bkp_progress", "last_bkp_error", "last_bkp_success_time"];
 
 export class DsmClient {

@@ -1,6 +1,7 @@
 /**
- * DSM Web API error codes (reference A1/A2, from Synology's DSM Login Web API Guide as
- * transcribed by maintained clients) mapped to messages a user can act on.
+ * DSM Web API error codes (the common codes 100–160 and SYNO.API.Auth's login codes 400–411, from
+ * Synology's DSM Login Web API Guide as maintained clients transcribe them) mapped to messages a
+ * user can act on.
  */
 export type DsmErrorKind =
   | "network"
@@ -59,12 +60,6 @@ export const AUTH_ERRORS: Record<number, string> = {
 };
 
 export const SESSION_CODES = new Set([106, 107, 119]);
-
-/** Hyper Backup task errors seen or reported (reference A3). */
-export const BACKUP_ERRORS: Record<number, string> = {
-  4401: "no error (Hyper Backup reports 4401 on healthy tasks)",
-  4467: "the backup destination is broken",
-};
 
 export class DsmError extends Error {
   constructor(

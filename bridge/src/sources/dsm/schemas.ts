@@ -1,4 +1,9 @@
-/** zod schemas of the DSM answers the bridge reads (reference A1–A3). Unknown keys pass. */
+/**
+ * zod schemas of the DSM answers the bridge reads: SYNO.API.Info and SYNO.API.Auth (documented in
+ * Synology's DSM Login Web API Guide), and the Hyper Backup APIs SYNO.Backup.Task,
+ * SYNO.Backup.Target and SYNO.SDS.Backup.Client.Common.Log, which Synology does not document
+ * (their shapes are what DSM 6 and 7 answer). Unknown keys pass.
+ */
 import { z } from "zod";
 
 export const Envelope = z.looseObject({

@@ -1,4 +1,8 @@
-/** zod schemas of the PBS answers the bridge reads (reference B2/B3: kebab-case structs, keys omitted when unset). */
+/**
+ * zod schemas of the PBS answers the bridge reads (as the PBS API viewer documents them:
+ * https://pbs.proxmox.com/docs/api-viewer/). Keys are kebab-case, and PBS usually leaves an unset
+ * optional key out of its answer (where it sends null instead, the schema says so).
+ */
 import { z } from "zod";
 
 const epoch = z.number().int();
