@@ -1,18 +1,27 @@
 /**
  * The JSON Schema files of bridge/schemas/ that are generated from zod (bridge/src/schemas/files.ts):
- * each committed file is exactly what `npm run schemas` writes. And the command payload, whose
- * hand-written JSON Schema (legacy-command.schema.json) and hand-written Command type became one
- * zod schema: on hand-picked and fuzzed payloads, the legacy file, the generated file and zod accept
- * and refuse alike, and the command router's per-action reasons (built from the file's branches)
- * are word for word the same.
+ * each committed file is exactly what `npm run schemas` writes. And each payload whose hand-written
+ * JSON Schema became a zod schema accepts and refuses as before:
+ * - the command: on hand-picked and fuzzed payloads, the legacy file (legacy-command.schema.json),
+ *   the generated file and zod agree, the command router's per-action reasons (built from the
+ *   file's branches) are word for word the same, and the inferred Command type is the hand-written one;
+ * - guest state, bridge info and event: on every such payload of the recorded demo traffic
+ *   (test/golden/demo-traffic.json, MQTT and HTTP) and on fuzzed changes of them, the legacy file
+ *   (legacy-<name>.schema.json), the generated file (both read by Ajv with formats, as the tests do)
+ *   and zod agree.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { Ajv, type ValidateFunction } from "ajv";
+import addFormatsModule from "ajv-formats";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { bridgeInfoSchema } from "../../bridge/src/schemas/bridge-info.js";
 import { commandSchema, type Command } from "../../bridge/src/schemas/command.js";
+import { eventSchema } from "../../bridge/src/schemas/event.js";
+import { guestStateSchema } from "../../bridge/src/schemas/guest-state.js";
 import { generatedSchemaFiles } from "../../bridge/src/schemas/files.js";
+import type { z } from "zod";
 import { schemasDir } from "../../bridge/src/util/paths.js";
 import { describeErrors, describingValidator } from "../../bridge/src/util/schemas.js";
 
@@ -176,3 +185,135 @@ describe("the zod command schema accepts and refuses as the hand-written JSON Sc
     console.log(`command schema: ${compared} payloads compared, ${accepted} accepted by both`);
   });
 });
+
+const RUNS = 2000;
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
+  a: Ajv,
+) => Ajv;
+/** A validator of a schema file as the integration tests read it (Ajv with formats); one Ajv each, as files share their $id. */
+const fileValidator = (file: string) =>
+  addFormats(new Ajv({ allErrors: true, strict: false })).compile(JSON.parse(fs.readFileSync(file, "utf8")));
+
+interface Recording {
+  mqtt: Record<string, { payload: unknown }[]>;
+  http: Record<string, { body: unknown }>;
+}
+const recording = JSON.parse(
+  fs.readFileSync(path.join(import.meta.dirname, "../golden/demo-traffic.json"), "utf8"),
+) as Recording;
+const published = (topic: RegExp) =>
+  Object.entries(recording.mqtt)
+    .filter(([t]) => topic.test(t))
+    .flatMap(([, ms]) => ms.map((m) => m.payload))
+    .filter((p) => p && typeof p === "object");
+const guestsOverHttp = Object.entries(recording.http)
+  .filter(([k]) => k.endsWith("GET /api/v1/guests") || /GET \/api\/v1\/guests\/home_/.test(k))
+  .flatMap(([, a]) => ((a.body as { guests?: unknown[] }).guests ?? [a.body]) as unknown[]);
+
+const PAYLOADS: { name: string; zod: z.ZodType; recorded: unknown[] }[] = [
+  { name: "guest-state", zod: guestStateSchema, recorded: [...published(/\/guest\/[^/]+\/state$/), ...guestsOverHttp] },
+  { name: "bridge-info", zod: bridgeInfoSchema, recorded: published(/\/bridge\/info$/) },
+  { name: "event", zod: eventSchema, recorded: published(/\/event$/) },
+];
+
+describe.each(PAYLOADS)(
+  "the zod $name schema accepts and refuses as the hand-written JSON Schema did",
+  ({ name, zod, recorded }) => {
+    const legacy = fileValidator(path.join(import.meta.dirname, `legacy-${name}.schema.json`));
+    const current = fileValidator(path.join(schemasDir, `${name}.schema.json`));
+    const compare = (payload: unknown) => {
+      const was = legacy(payload);
+      expect(current(payload), JSON.stringify(payload)).toBe(was);
+      expect(zod.safeParse(payload).success, JSON.stringify(payload)).toBe(was);
+      return was;
+    };
+
+    it("every payload of the recorded demo traffic: valid for all three", () => {
+      expect(recorded.length).toBeGreaterThan(0);
+      for (const p of recorded) expect(compare(p), JSON.stringify(p)).toBe(true);
+    });
+
+    it("fuzzed changes of them: a value replaced, a key removed or added, anywhere", () => {
+      const paths: { at: number; path: (string | number)[] }[] = [];
+      recorded.forEach((p, at) => {
+        const walk = (v: unknown, path: (string | number)[]) => {
+          paths.push({ at, path });
+          if (Array.isArray(v)) for (const [i, x] of v.entries()) walk(x, [...path, i]);
+          else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
+        };
+        walk(p, []);
+      });
+      const odd = fc.constantFrom<unknown>(
+        "2026-06-02T07:00:00.000Z",
+        "2026-06-02T07:00:00+02:00",
+        "2026-06-02",
+        "2026-06-02T07:00:00",
+        "2026-13-01T00:00:00Z",
+        "2026-02-30T00:00:00Z",
+        "",
+        "home_100",
+        "Home-100",
+        "qemu",
+        "ok",
+        "P1",
+        "command_rejected",
+        null,
+        true,
+        0,
+        -1,
+        1,
+        1.5,
+        100,
+        101,
+        Infinity,
+        Number.NaN,
+        [],
+        {},
+        ["x"],
+        [{}],
+      );
+      const value = fc.oneof(odd, fc.jsonValue({ maxDepth: 2 }));
+      const key = fc.oneof(
+        fc.constantFrom("__proto__", "constructor", "extra", "time", "status"),
+        fc.string({ maxLength: 8 }),
+      );
+      const edit = fc.tuple(fc.nat(paths.length - 1), fc.constantFrom("set", "delete", "add"), value, key);
+      let accepted = 0;
+      fc.assert(
+        fc.property(fc.array(edit, { minLength: 1, maxLength: 3 }), (edits) => {
+          const copies = new Map<number, unknown>();
+          let payload: unknown;
+          for (const [i, op, v, k] of edits) {
+            const { at, path: p } = paths[i]!;
+            if (!copies.has(at)) copies.set(at, structuredClone(recorded[at]));
+            payload = copies.get(at);
+            edit1(payload, p, op, v, k);
+          }
+          if (compare(payload)) accepted++;
+        }),
+        { numRuns: RUNS, seed: 5 },
+      );
+      console.log(`${name}: ${RUNS} changed payloads compared, ${accepted} still valid`);
+    });
+  },
+);
+
+/** One change at a path of a payload (a path that no longer exists is left alone). */
+function edit1(root: unknown, at: (string | number)[], op: string, value: unknown, key: string): void {
+  let parent = root;
+  for (const p of at.slice(0, -1))
+    parent = parent && typeof parent === "object" ? (parent as Record<string | number, unknown>)[p] : undefined;
+  const last = at[at.length - 1];
+  const own = (o: object, k: string, v: unknown) =>
+    Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+  if (!parent || typeof parent !== "object" || last === undefined) {
+    if (op === "add" && root && typeof root === "object" && !Array.isArray(root))
+      own(root, key, structuredClone(value));
+    return;
+  }
+  const c = parent as Record<string | number, unknown>;
+  if (op === "set") c[last] = structuredClone(value);
+  else if (op === "delete") Array.isArray(c) && typeof last === "number" ? c.splice(last, 1) : delete c[last];
+  else if (op === "add" && c[last] && typeof c[last] === "object" && !Array.isArray(c[last]))
+    own(c[last] as object, key, structuredClone(value));
+}

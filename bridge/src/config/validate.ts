@@ -7,7 +7,7 @@
  * its values in the schema's order (list items and map entries in the file's order).
  */
 import type { z } from "zod";
-import { PROTO_STANDIN } from "./schema/common.js";
+import { PROTO_STANDIN } from "../schemas/json-schema.js";
 import { configFileSchema, type ConfigFile } from "./schema/index.js";
 import type { PathPart } from "./yaml-locations.js";
 

@@ -3,7 +3,7 @@
  * value lists of backup options. Error messages set here are the ones a config file's author reads.
  */
 import { z } from "zod";
-import { jsonPattern } from "../../schemas/json-schema.js";
+import { jsonPattern, jsonRecord } from "../../schemas/json-schema.js";
 
 const patternMessage = (source: string) => `value does not have the expected form (pattern ${source})`;
 
@@ -62,55 +62,17 @@ export const backupModes = ["snapshot", "suspend", "stop"] as const;
 export const compressions = ["0", "1", "gzip", "lzo", "zstd"] as const;
 
 /**
- * A YAML/JSON key named "__proto__" is an ordinary key in the file (the YAML reader defines it as
- * an own property); zod's records skip it. It is renamed to this stand-in while zod reads the map
- * and named back afterwards, in the values and in error paths.
- */
-export const PROTO_STANDIN = "__proto__\u0000backup2mqtt";
-
-function hideProto(input: unknown): unknown {
-  if (!input || typeof input !== "object" || Array.isArray(input) || !Object.hasOwn(input, "__proto__")) return input;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(input)) out[k === "__proto__" ? PROTO_STANDIN : k] = v;
-  return out;
-}
-
-function restoreProto<T>(value: Record<string, T>): Record<string, T> {
-  if (!Object.hasOwn(value, PROTO_STANDIN)) return value;
-  const out: Record<string, T> = {};
-  for (const [k, v] of Object.entries(value)) {
-    if (k === PROTO_STANDIN)
-      Object.defineProperty(out, "__proto__", { value: v, writable: true, enumerable: true, configurable: true });
-    else out[k] = v;
-  }
-  return out;
-}
-
-/**
  * A map from free-form keys to values of one schema. With `keyPattern`, a key that does not match
  * is reported at the map (as a validator reports propertyNames), and its value is still checked.
  */
 export function record<V extends z.ZodType>(value: V, keyPattern?: string) {
-  let map = z.record(z.string(), value);
-  if (keyPattern) {
-    const re = jsonPattern(keyPattern);
-    map = map.superRefine(
-      (v, ctx) => {
-        if (!v || typeof v !== "object" || Array.isArray(v)) return;
-        for (const key of Object.keys(v)) {
-          if (re.test(key === PROTO_STANDIN ? "__proto__" : key)) continue;
-          ctx.addIssue({
-            code: "custom",
-            message: `value does not have the expected form (pattern ${keyPattern})`,
-            params: { keyName: true },
-          });
-          ctx.addIssue({ code: "custom", message: "property name must be valid", params: { keyName: true } });
-        }
-      },
-      // Also when a value is wrong: every key and every value is checked.
-      { when: () => true },
-    );
-  }
-  const schema = z.preprocess(hideProto, map).transform((v) => restoreProto(v as Record<string, z.output<V>>));
-  return keyPattern ? schema.meta({ propertyNames: { pattern: keyPattern } }) : schema;
+  if (!keyPattern) return jsonRecord(value);
+  const re = jsonPattern(keyPattern);
+  return jsonRecord(value, (keys, ctx) => {
+    for (const key of keys) {
+      if (re.test(key)) continue;
+      ctx.addIssue({ code: "custom", message: patternMessage(keyPattern), params: { keyName: true } });
+      ctx.addIssue({ code: "custom", message: "property name must be valid", params: { keyName: true } });
+    }
+  }).meta({ propertyNames: { pattern: keyPattern } });
 }

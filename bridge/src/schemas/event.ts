@@ -1,0 +1,45 @@
+/**
+ * An event: MQTT <base>/guest/<id>/event and <base>/bridge/event (not retained).
+ * bridge/schemas/event.schema.json is generated from it. Open object: a reader must accept keys it
+ * does not know.
+ */
+import { z } from "zod";
+import { jsonDateTime } from "./json-schema.js";
+
+export const EVENT_TYPES = [
+  "backup_started",
+  "backup_finished",
+  "backup_failed",
+  "backup_unknown",
+  "verify_started",
+  "verify_finished",
+  "verify_failed",
+  "restore_test_started",
+  "restore_test_finished",
+  "restore_test_failed",
+  "command_rejected",
+  "command_accepted",
+  "device_forgotten",
+] as const;
+
+export const eventSchema = z.object({
+  event_type: z.enum(EVENT_TYPES),
+  time: jsonDateTime(),
+  guest: z.string().optional(),
+  upid: z.string().optional(),
+  result: z.string().optional(),
+  error: z.string().optional(),
+  action: z.string().optional(),
+  reason: z.string().optional(),
+  request_id: z.string().optional(),
+  volid: z.string().optional(),
+  device: z
+    .string()
+    .meta({ description: "device_forgotten (bridge event): the id of the device that was removed" })
+    .optional(),
+});
+
+export const EVENT_SCHEMA_META = {
+  id: "https://backup2mqtt.dev/schemas/event.schema.json",
+  title: "Event (MQTT <base>/guest/<id>/event and <base>/bridge/event, not retained)",
+};

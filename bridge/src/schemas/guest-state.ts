@@ -1,0 +1,77 @@
+/**
+ * A guest's state: MQTT <base>/guest/<id>/state (retained) and the items of HTTP /api/v1/guests.
+ * bridge/schemas/guest-state.schema.json is generated from it. Open objects: a reader must accept
+ * keys it does not know.
+ */
+import { z } from "zod";
+import { jsonDateTime, jsonInteger, jsonPattern } from "./json-schema.js";
+
+const time = () => jsonDateTime();
+const check = (description: string) =>
+  z
+    .object({ time: time(), ok: z.boolean(), volid: z.string(), reason: z.string().optional() })
+    .nullable()
+    .meta({ description });
+
+export const guestStateSchema = z.object({
+  id: z.string().regex(jsonPattern("^[a-z0-9_]+$")).meta({ pattern: "^[a-z0-9_]+$" }),
+  source: z.string().optional(),
+  vmid: jsonInteger({ minimum: 1 }),
+  name: z.string(),
+  type: z.enum(["qemu", "lxc"]),
+  node: z.string(),
+  tier: z.string().nullable(),
+  tier_source: z.enum(["config", "tag", "override"]).nullable().optional(),
+  status: z.enum(["unknown", "running", "failed", "missing", "stale", "ok"]),
+  status_reason: z.string().optional(),
+  problem: z.boolean(),
+  reasons: z.array(z.string()),
+  findings: z
+    .array(
+      z.object({
+        code: z.enum([
+          "unprotected",
+          "no_offsite",
+          "too_few_copies",
+          "verify_overdue",
+          "verify_failed",
+          "retention_drift",
+          "untiered",
+          "excluded",
+          "orphaned",
+        ]),
+        reason: z.string(),
+      }),
+    )
+    .optional(),
+  last_backup: time().nullable(),
+  last_backup_size: jsonInteger({ minimum: 0 }).nullable(),
+  archive_count: jsonInteger({ minimum: 0 }),
+  next_backup: time().nullable(),
+  last_verified: time().nullable(),
+  last_offsite: time().nullable(),
+  copies: jsonInteger({ minimum: 0 })
+    .nullable()
+    .meta({
+      description:
+        "3-2-1: copies of a backup no older than the tier's max age (storages + Hyper Backup/PBS copies); null when no off-site source is configured.",
+    })
+    .optional(),
+  running: z.boolean(),
+  last_attempt: z
+    .object({ time: time(), result: z.enum(["ok", "warnings", "failed", "running"]), error: z.string().optional() })
+    .nullable()
+    .optional(),
+  changes_at: time().nullable().optional(),
+  last_verification: check("The newest integrity check (over SSH) of one of the guest's archives.").optional(),
+  last_restore_test: check("The newest restore test.").optional(),
+  progress: jsonInteger({ minimum: 0, maximum: 100 })
+    .nullable()
+    .meta({ description: "Percent done of the running backup." })
+    .optional(),
+});
+
+export const GUEST_STATE_SCHEMA_META = {
+  id: "https://backup2mqtt.dev/schemas/guest-state.schema.json",
+  title: "Guest state (MQTT <base>/guest/<id>/state, retained; HTTP /api/v1/guests items)",
+};
