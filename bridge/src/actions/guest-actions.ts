@@ -136,7 +136,7 @@ export class GuestActions {
       this.guard.bind(key, upid);
       // A poll may have seen the task end while the POST's answer was on its way.
       handedOver = !source.taskEnded(upid);
-      if (!this.d.store.addInflight({ kind: "backup", source: source.name, upid, node: g.node, vmid: g.vmid, startedMs: this.d.clock.now(), origin })) {
+      if (handedOver && !this.d.store.addInflight({ kind: "backup", source: source.name, upid, node: g.node, vmid: g.vmid, startedMs: this.d.clock.now(), origin })) {
         this.d.log.error({ err: this.d.store.lastError, upid }, "could not persist the running backup; a restart now would not report its end");
       }
       this.d.store.audit({ time: new Date(this.d.clock.now()).toISOString(), action: "backup", target: id, origin, result: "accepted", detail: upid });
@@ -238,7 +238,7 @@ export class GuestActions {
     const claim = { what: `a restore test of ${g.name} (${g.vmid})`, origin, ...(requestId ? { requestId } : {}) };
     const key = restoreKey(g.id);
     const sourceKey = `restore_test@${source.name}`;
-    const busy = this.guard.claim(key, claim) ?? (tester.busy ? "a restore test is already running" : undefined);
+    const busy = this.guard.claim(key, claim);
     if (busy) return this.refuse("restore_test", id, origin, busy);
     const sourceBusy = this.guard.claim(sourceKey, claim);
     if (sourceBusy) {

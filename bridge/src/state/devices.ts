@@ -195,8 +195,8 @@ export class DeviceRegistry {
   /** Writes the file if anything changed since the last save. */
   save(): void {
     if (!this.dirty) return;
-    this.dirty = false;
     const err = this.file.write({ version: 1, devices: Object.fromEntries(this.devices) });
+    this.dirty = err !== undefined; // a failed write is tried again at the next save
     if (err) this.log.error({ err }, "could not save the device list; a restart may wait longer before removing a device that is gone");
   }
 
