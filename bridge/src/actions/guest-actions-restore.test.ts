@@ -300,7 +300,7 @@ describe("GuestActions.resume: a restore test interrupted by a restart", () => {
 
   it("cleans up also when the source has not been read yet (the engine resumes before its first poll)", async () => {
     // Engine.start runs resume() before the sources' first read, so source.guest(vmid) is still
-    // undefined there; resume() needs it for the guest type (qemu/lxc) and otherwise skips the cleanup.
+    // undefined there: resume() then looks for a scratch VM and a scratch container both.
     leftBehind();
     const h = setup({ polled: false });
     h.http.scratchExists = true;

@@ -284,7 +284,7 @@ describe("GuestActions.autoVerifyTick", () => {
       await h.elapse(60_100);
     }
     // A failed check of the newest archive cannot clear verify_overdue (only a successful check of a
-    // good archive can), so re-checking that same archive repeats a full read of it at every tick.
+    // good archive can), so that same archive is not read again in full at every tick.
     expect(h.events.filter((e) => e.event_type === "verify_started" && e.volid === volid(110))).toHaveLength(1);
   });
 

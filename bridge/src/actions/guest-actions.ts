@@ -82,10 +82,15 @@ export class GuestActions {
         source.resumeTask(t.upid, t.node, t.vmid);
       } else {
         const tester = this.restorers.get(t.source);
-        const guest = source.guest(t.vmid);
+        // Before the first poll the guest's type is not known yet: look for a scratch VM and container both.
+        const kinds = [source.guest(t.vmid)?.type ?? ["qemu", "lxc"]].flat() as Array<"qemu" | "lxc">;
         let cleaned = false;
         try {
-          cleaned = tester && guest ? await tester.cleanupAfterRestart(t.node, guest.type) : false;
+          if (tester) {
+            let all = true;
+            for (const kind of kinds) all = (await tester.cleanupAfterRestart(t.node, kind)) && all;
+            cleaned = all;
+          }
         } catch (e) {
           this.d.log.error({ err: (e as Error).message }, "cleanup after an interrupted restore test failed");
         }
@@ -319,12 +324,13 @@ export class GuestActions {
       const verifier = this.verifiers.get(source.name);
       if (!verifier || !source.cfg.verify.automatic || !source.health.up || source.health.degraded) continue;
       if (inQuietHours(source.cfg.verify.quietHours, new Date(this.d.clock.now()))) continue;
-      const done = new Set(this.d.store.verifications.filter((v) => v.source === source.name).map((v) => v.volid));
+      // The last verdict per archive: a failed archive stays failed, so checking it again cannot clear verify_overdue.
+      const verdicts = new Map(this.d.store.verifications.filter((v) => v.source === source.name).map((v) => [v.volid, v.ok]));
       const startedOn = new Set<string>();
       for (const g of guests.filter((x) => x.source === source.name && x.tier && this.d.cfg.tiers[x.tier]?.verifyEveryMs && !x.running)) {
         const overdue = g.findings.some((f) => f.code === "verify_overdue");
         const newest = source.archivesOf(g.vmid).filter((a) => !a.format.startsWith("pbs-")).sort((a, b) => b.ctimeMs - a.ctimeMs)[0];
-        if (!newest || (done.has(newest.volid) && !overdue)) continue;
+        if (!newest || (verdicts.has(newest.volid) && (!overdue || verdicts.get(newest.volid) === false))) continue;
         const node = newest.node ?? g.node;
         if (verifier.isBusy(node) || startedOn.has(node)) continue;
         // A verification of this guest that a command started is not repeated beside it.
