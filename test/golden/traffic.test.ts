@@ -12,7 +12,10 @@ describe("recorded demo traffic", () => {
     const now = await record();
     if (process.env.GOLDEN_UPDATE) fs.writeFileSync(file, JSON.stringify(now, null, 1) + "\n");
     const committed = JSON.parse(fs.readFileSync(file, "utf8"));
-    expect(now.mqtt).toEqual(committed.mqtt);
-    expect(now.http).toEqual(committed.http);
+    const actual = file.replace(/\.json$/, ".actual.json");
+    // On a difference, the fresh recording is left beside the committed one: `diff` the two.
+    if (JSON.stringify(now) !== JSON.stringify(committed)) fs.writeFileSync(actual, JSON.stringify(now, null, 1) + "\n");
+    else fs.rmSync(actual, { force: true });
+    expect({ mqtt: now.mqtt, http: now.http }).toEqual({ mqtt: committed.mqtt, http: committed.http });
   }, 60_000);
 });
