@@ -47,7 +47,7 @@ const expectClean = (category: string) => {
 
 const anyJson = fc.jsonValue({ maxDepth: 3 });
 const ALL_ACTIONS = ["backup", "verify", "restore_test", "set_tier", "refresh", "run", "forget"];
-/** The fields each action allows besides `action` (schemas/command.schema.json). */
+/** The fields each action allows besides `action` (bridge/schemas/command.schema.json). */
 const FIELDS: Record<string, string[]> = {
   backup: ["storage", "mode", "request_id", "origin"],
   verify: ["request_id", "origin"],

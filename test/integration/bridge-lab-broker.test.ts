@@ -1,6 +1,6 @@
 /**
  * Bridge ↔ simulated lab ↔ real broker (embedded aedes, and Mosquitto where installed; CI installs it).
- * Exact topic and payload assertions, every published payload validated against schemas/.
+ * Exact topic and payload assertions, every published payload validated against bridge/schemas/.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { brokerKinds, startStack, type Stack } from "../support/stack.js";

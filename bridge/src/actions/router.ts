@@ -38,7 +38,7 @@ const MAX_PAYLOAD = 4096;
 const ALL_ACTIONS = ["backup", "verify", "restore_test", "set_tier", "refresh", "run", "forget"] as const;
 const TARGET_NAMES: Record<Target["kind"], string> = { guest: "a guest", bridge: "the bridge", hyperbackup: "a Hyper Backup task", pbs: "a PBS datastore" };
 
-/** One validator per action, from the matching branch of schemas/command.schema.json, and the fields it allows. */
+/** One validator per action, from the matching branch of bridge/schemas/command.schema.json (generated from schemas/command.ts), and the fields it allows. */
 function actionValidators(): Map<string, { validate: ValidateFunction; fields: string[] }> {
   const schema = schemaJson("command") as { oneOf: { properties: Record<string, { const?: string }> }[] };
   const out = new Map<string, { validate: ValidateFunction; fields: string[] }>();
@@ -53,7 +53,7 @@ const shortString = (v: unknown): string | undefined => (typeof v === "string" &
 
 /**
  * The one path every action takes, whatever brought it (MQTT, HTTP, the status page): parse,
- * validate against schemas/command.schema.json, dispatch, report. A refused command gets a reason
+ * validate against the command schema (bridge/schemas/command.schema.json), dispatch, report. A refused command gets a reason
  * written for people, naming what is valid for its target. Never throws.
  */
 export class CommandRouter {
