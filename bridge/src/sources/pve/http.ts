@@ -4,6 +4,7 @@ import tls from "node:tls";
 import { Agent, buildConnector, request } from "undici";
 import { z } from "zod";
 import type { ProxmoxSourceConfig } from "../../config/load.js";
+import { KEEP_WHILE_HASHING_BYTES } from "./memory.js";
 import { forEachRow, NotARowListing, rowSplitter } from "./rows.js";
 
 /** The rows of a listing, parsed one at a time (see rows.ts). */
@@ -100,10 +101,10 @@ export class PveHttp {
    * one object tree. When the answer's bytes are the same as last time (same digest) nothing is
    * parsed and `unchanged` says so: the caller keeps what it had.
    *
-   * With a digest to compare, at most KEEP_WHILE_HASHING bytes are kept while hashing; a changed
-   * listing bigger than that is asked for once more, and parsed as it streams in. (Keeping every
-   * big answer until its digest was known held tens of MB per refresh that the collector freed
-   * only much later; a changed listing — a backup ended on that storage — is rare by comparison.)
+   * With a digest to compare, at most KEEP_WHILE_HASHING_BYTES are kept while hashing; a changed
+   * listing bigger than that is asked for once more, and parsed as it streams in (memory.ts says
+   * what keeping every answer until its digest was known costs; a changed listing — a backup ended
+   * on that storage — is rare by comparison).
    * onRow may see index 0 again: then the rows before it are void (see Rows).
    */
   async getRowsIfChanged(
@@ -114,7 +115,7 @@ export class PveHttp {
   ): Promise<{ unchanged: true; digest: string } | { unchanged: false; digest: string; count: number }> {
     if (previousDigest !== undefined) {
       try {
-        const r = await this.getChanged(path, (raw) => raw, query, { previous: previousDigest, keepLimit: KEEP_WHILE_HASHING });
+        const r = await this.getChanged(path, (raw) => raw, query, { previous: previousDigest, keepLimit: KEEP_WHILE_HASHING_BYTES });
         if (r.unchanged) return r;
         return { unchanged: false, digest: r.digest, count: listingRows(path, r.value).forEach(onRow) };
       } catch (e) {
@@ -247,11 +248,14 @@ function parseJson<T>(method: string, path: string, chunks: Buffer[], schema: z.
   }
   const data = (json as { data?: unknown } | null)?.data;
   const parsed = schema.safeParse(data);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new PveError("schema", `${method} ${path}: unexpected answer at data${issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("")}: ${issue.message}`);
-  }
+  if (!parsed.success) throw new PveError("schema", `${method} ${path}: unexpected answer at data${firstIssue(parsed.error)}`);
   return parsed.data;
+}
+
+/** Where and how an answer broke its schema: `[3].volid: Invalid input: expected string, received number`. */
+export function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0]!;
+  return `${issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("")}: ${issue.message}`;
 }
 
 /** A listing's rows: split from the chunks when the frame is the usual one, else a full parse. */
@@ -282,7 +286,6 @@ function notARowListing(e: unknown, path: string): void {
 const UNCHANGED = Symbol("unchanged");
 /** Internal marker: the answer changed but was too big to keep while hashing: ask again. */
 const REFETCH = Symbol("refetch");
-const KEEP_WHILE_HASHING = 1 << 20;
 
 interface Digest {
   previous?: string;
