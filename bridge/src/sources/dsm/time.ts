@@ -3,6 +3,7 @@
  * newer builds "YYYY/MM/DD HH:MM:SS", schedules "YYYY-MM-DD HH:MM", and "" for "never".
  * They are read with the NAS's configured IANA time zone.
  */
+import { earliest } from "../../util/time.js";
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 function formatter(timeZone: string): Intl.DateTimeFormat {
@@ -32,8 +33,7 @@ export function wallClockToEpoch(y: number, mo: number, d: number, h: number, mi
   const before = zoneOffsetMs(wall - 86_400_000, timeZone);
   const after = zoneOffsetMs(wall + 86_400_000, timeZone);
   const candidates = [...new Set([before, after])].map((o) => wall - o).filter((t) => wall - zoneOffsetMs(t, timeZone) === t);
-  if (candidates.length) return Math.min(...candidates);
-  return wall - before;
+  return earliest(...candidates) ?? wall - before;
 }
 
 const NAS_TIME = /^(\d{4})[/-](\d{2})[/-](\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?$/;
