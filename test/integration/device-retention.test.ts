@@ -258,7 +258,7 @@ for (const kind of brokerKinds()) {
       const s = stack;
       const before = await allPublished(s);
       const beforeInfo = s.observer.last.get("backup2mqtt/bridge/info");
-      const other = (site: string, base: string): Config => ({ ...structuredClone(s.cfg), site, mqtt: { ...s.cfg.mqtt, baseTopic: base, removalGraceMs: undefined }, stateDir: fs.mkdtempSync(path.join(os.tmpdir(), "b2m-site2-")) });
+      const other = (site: string, base: string): Config => ({ ...structuredClone(s.cfg), site, mqtt: { ...s.cfg.mqtt, baseTopic: base, removalGraceMs: 86_400_000 }, stateDir: fs.mkdtempSync(path.join(os.tmpdir(), "b2m-site2-")) });
       const log = createLogger("silent");
       const t = Date.now();
       await expect(startService(other("home_2", "backup2mqtt"), { log, fastPollMs: 200, birthDelayMs: 100, http: false })).rejects.toThrow(

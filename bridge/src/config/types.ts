@@ -88,7 +88,7 @@ export interface Config {
      * mqtt.removal_grace: how long a guest must be confirmed gone from its source before its Home
      * Assistant device is removed (0 = at once). Always set by the loader; absent in configs built in code.
      */
-    removalGraceMs?: number;
+    removalGraceMs: number;
   };
   proxmox: ProxmoxSourceConfig[];
   /** Optional off-site sources (absent in configs built in code before they existed). */

@@ -24,7 +24,7 @@ const silent = createLogger("error", () => []);
 function config(stateDir: string): Config {
   return {
     site: "home",
-    mqtt: { url: "mqtt://127.0.0.1:1", baseTopic: "backup2mqtt", discoveryPrefix: "homeassistant" },
+    mqtt: { url: "mqtt://127.0.0.1:1", baseTopic: "backup2mqtt", discoveryPrefix: "homeassistant", removalGraceMs: 86_400_000 },
     proxmox: [
       {
         name: "pve",

@@ -26,7 +26,6 @@ import { pveVersions } from "./pve-versions.js";
 import type { SourceView, View } from "./view.js";
 
 const FAST_POLL_MS = 2000;
-const DAY_MS = 86_400_000;
 
 export interface EngineOptions {
   clock?: Clock;
@@ -234,9 +233,8 @@ export class Engine implements View {
     return this.devices.pending();
   }
 
-  /** mqtt.removal_grace (the loader always sets it; a config built in code may not). */
   get removalGraceMs(): number {
-    return this.cfg.mqtt.removalGraceMs ?? DAY_MS;
+    return this.cfg.mqtt.removalGraceMs;
   }
 
   pveVersions(): Promise<Record<string, string | null>> {

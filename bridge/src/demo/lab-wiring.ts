@@ -3,6 +3,8 @@
  * command, the benchmark and the tests point the bridge at. The lab knows nothing about the
  * bridge; this file is the only place that translates a running lab into bridge config.
  */
+import { REMOVAL_GRACE_DEFAULT } from "../config/schema/mqtt.js";
+import { parseDuration } from "../util/duration.js";
 import { loadScenario, validateScenario, type Clock, type Lab, type Scenario } from "backup2mqtt-lab";
 import { startDsmLab, type DsmLab } from "backup2mqtt-lab/dsm";
 import { startPbsLab, type PbsLab } from "backup2mqtt-lab/pbs";
@@ -18,7 +20,7 @@ export function labConfig(
   const token = lab.tokens[o.tokenIndex ?? 0]!;
   return {
     site: "home",
-    mqtt: { url: mqttUrl, baseTopic: "backup2mqtt", discoveryPrefix: "homeassistant" },
+    mqtt: { url: mqttUrl, baseTopic: "backup2mqtt", discoveryPrefix: "homeassistant", removalGraceMs: parseDuration(REMOVAL_GRACE_DEFAULT) },
     proxmox: [
       {
         name: "pve",

@@ -2,6 +2,9 @@
 import { z } from "zod";
 import { duration, patterned, secret } from "./common.js";
 
+/** How long a gone guest keeps its Home Assistant device unless the config says otherwise. */
+export const REMOVAL_GRACE_DEFAULT = "24h";
+
 const URL_TEXT = "Broker URL with a host, e.g. mqtt://127.0.0.1:1883 (mqtt, mqtts, ws, wss or tcp)";
 
 export const mqttSchema = z.strictObject({
@@ -21,5 +24,5 @@ export const mqttSchema = z.strictObject({
     .optional(),
   removal_grace: duration(
     "How long a guest must be confirmed gone from its source (a complete, successful read) before its Home Assistant device is removed; 0s = at once. 0s to 365d.",
-  ).default("24h"),
+  ).default(REMOVAL_GRACE_DEFAULT),
 });
