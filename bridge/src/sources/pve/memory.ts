@@ -1,17 +1,19 @@
 /**
  * MEASURES TAKEN FOR THE BENCHMARK'S MEMORY TARGET, in one place, each with the figure that
  * justifies it. `npm run bench` (50 nodes, 2,500 guests, 250,000 archives on 52 backup storages;
- * target: peak RSS of the bridge process < 250 MB) on a 2-core VM with Node 20 gives 228–240 MB
- * with all three; without one of them it misses the target as stated below. Remove a measure when
- * the bench meets its targets without it, and keep its figure up to date when you change it.
+ * target: peak RSS of the bridge process < 250 MB) on a 2-core VM with Node 20 gives 232–247 MB
+ * (8 runs) with the three below; without one of them it misses the target as stated with it.
+ * Remove a measure when the bench meets its targets without it, and keep its figure up to date
+ * when you change it.
  *
  * Tried and removed, because the bench met its targets without them:
  * - a hand-written copy of contentItemSchema checking each content row instead of zod: zod costs
  *   about 40 ms of CPU per 250,000 rows parsed (the hand copy 5 ms), and a steady refresh parses
- *   no listing (an unchanged one is recognised by its digest), so with zod refresh CPU stayed
- *   460–510 ms (target < 1 s), discovery 3.4–5.3 s (< 15 s) and peak RSS 234–240 MB;
- * - a full collection whenever a listing of 50,000+ rows was replaced by its new version: without
- *   it (the collection after a big read below still runs) peak RSS was 232 and 246 MB.
+ *   no listing (an unchanged one is recognised by its digest): refresh CPU 440–630 ms with the
+ *   hand copy, 450–690 ms with zod (target < 1 s), discovery 3.4–5.3 s either way (< 15 s);
+ * - a full collection whenever a listing of 50,000+ rows was replaced by its new version (a
+ *   backup ended on that storage): peak RSS 232–247 MB without it (8 runs; the collection after
+ *   a big read below still runs), 228–236 MB with it (5 runs). Put it back if that margin matters.
  *
  * How the code is built to keep memory low, for the record (not switches): rows.ts splits a
  * listing into rows as it arrives instead of one JSON.parse of the whole answer;
@@ -35,8 +37,8 @@ const GROWTH_SLACK_BYTES = 32 * 1024 * 1024;
  * much; a home lab never gets here.
  *
  * Bench: peak RSS 311 and 316 MB without any forced collection, 268 and 278 MB with only the
- * former collection after a replaced big listing, 228–240 MB with this one. It costs refresh CPU:
- * 260–270 ms without it, 440–510 ms with it (target < 1 s).
+ * former collection after a replaced big listing, 232–247 MB with this one. It costs refresh CPU:
+ * 260–270 ms without it, 450–690 ms with it (target < 1 s).
  */
 export function collectAfterContentRead(read: { rowsRead: number }): void {
   if (read.rowsRead >= BIG_READ_ROWS) collectGarbageIfGrown(GROWTH_SLACK_BYTES);
