@@ -21,6 +21,8 @@ export interface ContentRead {
   staged: Array<{ key: string; list: ArchiveColumns; digest: string }>;
   /** Rows read in this pass, changed or not. */
   rowsRead: number;
+  /** Rows of the listings this pass replaced (their columns are garbage now). */
+  rowsReplaced: number;
 }
 
 export class BackupContent {
@@ -62,7 +64,7 @@ export class BackupContent {
    * network trouble and unreadable answers are thrown (the source is down or degraded).
    */
   async read(storages: StorageRef[], guests: ReadonlyMap<number, GuestInfo>): Promise<ContentRead> {
-    const read: ContentRead = { lostAGuest: false, staged: [], rowsRead: 0 };
+    const read: ContentRead = { lostAGuest: false, staged: [], rowsRead: 0, rowsReplaced: 0 };
     for (const s of storages) {
       const k = storageKey(s);
       if (!s.available) {
@@ -81,6 +83,7 @@ export class BackupContent {
         read.rowsRead += answer.count;
         const list = rows.list();
         const replaced = this.archives.get(k);
+        read.rowsReplaced = Math.max(read.rowsReplaced, replaced?.size ?? 0);
         // A listing that lost a guest takes effect only after the privileges were read again: a
         // publish in between would judge it with the old privileges and show `missing` for a guest
         // whose backups the token may no longer see. Others apply at once.
