@@ -9,7 +9,13 @@ const sourceConditions = ["backup2mqtt-source", "module", "node", "development|p
 export default defineConfig({
   ssr: { resolve: { conditions: sourceConditions } },
   test: {
-    include: ["lab/src/**/*.test.ts", "bridge/src/**/*.test.ts", "test/integration/**/*.test.ts", "test/fuzz/**/*.test.ts", "test/golden/**/*.test.ts"],
+    include: [
+      "lab/src/**/*.test.ts",
+      "bridge/src/**/*.test.ts",
+      "test/integration/**/*.test.ts",
+      "test/fuzz/**/*.test.ts",
+      "test/golden/**/*.test.ts",
+    ],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",

@@ -6,34 +6,64 @@ import { bridgeRoot, repoRoot } from "./util/paths.js";
 const src = path.join(bridgeRoot, "src");
 const labRoot = path.join(repoRoot, "lab");
 function files(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith(".ts") && !e.name.endsWith(".test.ts") ? [path.join(dir, e.name)] : []));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) =>
+      e.isDirectory()
+        ? files(path.join(dir, e.name))
+        : e.name.endsWith(".ts") && !e.name.endsWith(".test.ts")
+          ? [path.join(dir, e.name)]
+          : [],
+    );
 }
-const imports = (file: string) => [...fs.readFileSync(file, "utf8").matchAll(/(?:from|import)\s*\(?\s*["']([^"']+)["']/g)].map((m) => m[1]!);
+const imports = (file: string) =>
+  [...fs.readFileSync(file, "utf8").matchAll(/(?:from|import)\s*\(?\s*["']([^"']+)["']/g)].map((m) => m[1]!);
 const rel = (f: string) => path.relative(src, f);
 /** The lab package by name (`backup2mqtt-lab`, `backup2mqtt-lab/dsm`, …) or a relative path into its folder. */
 const isLabImport = (file: string, spec: string) =>
-  /^backup2mqtt-lab(\/|$)/.test(spec) || (spec.startsWith(".") && !path.relative(labRoot, path.resolve(path.dirname(file), spec)).startsWith(".."));
+  /^backup2mqtt-lab(\/|$)/.test(spec) ||
+  (spec.startsWith(".") && !path.relative(labRoot, path.resolve(path.dirname(file), spec)).startsWith(".."));
 
 describe("architecture", () => {
   it("production code never imports the simulated lab (backup2mqtt-lab), except the demo (commands/demo.ts, demo/) and the benchmark (bench/, a dev tool)", () => {
-    const allowed = (f: string) => rel(f).startsWith(`demo${path.sep}`) || rel(f).startsWith(`bench${path.sep}`) || rel(f) === path.join("commands", "demo.ts");
+    const allowed = (f: string) =>
+      rel(f).startsWith(`demo${path.sep}`) ||
+      rel(f).startsWith(`bench${path.sep}`) ||
+      rel(f) === path.join("commands", "demo.ts");
     const offenders = files(src)
       .filter((f) => !allowed(f))
-      .flatMap((f) => imports(f).filter((i) => isLabImport(f, i)).map((i) => `${rel(f)} → ${i}`));
+      .flatMap((f) =>
+        imports(f)
+          .filter((i) => isLabImport(f, i))
+          .map((i) => `${rel(f)} → ${i}`),
+      );
     expect(offenders).toEqual([]);
   });
 
   it("the allowed places import the lab by its package name, never by a path into its folder", () => {
-    const offenders = files(src).flatMap((f) => imports(f).filter((i) => i.startsWith(".") && isLabImport(f, i)).map((i) => `${rel(f)} → ${i}`));
+    const offenders = files(src).flatMap((f) =>
+      imports(f)
+        .filter((i) => i.startsWith(".") && isLabImport(f, i))
+        .map((i) => `${rel(f)} → ${i}`),
+    );
     expect(offenders).toEqual([]);
   });
 
   it("the demo's wiring (demo/) is loaded only by the demo command and the benchmark", () => {
-    const allowed = (f: string) => rel(f).startsWith(`demo${path.sep}`) || rel(f).startsWith(`bench${path.sep}`) || rel(f) === path.join("commands", "demo.ts");
+    const allowed = (f: string) =>
+      rel(f).startsWith(`demo${path.sep}`) ||
+      rel(f).startsWith(`bench${path.sep}`) ||
+      rel(f) === path.join("commands", "demo.ts");
     const demoDir = path.join(src, "demo");
     const offenders = files(src)
       .filter((f) => !allowed(f))
-      .flatMap((f) => imports(f).filter((i) => i.startsWith(".") && !path.relative(demoDir, path.resolve(path.dirname(f), i)).startsWith("..")).map((i) => `${rel(f)} → ${i}`));
+      .flatMap((f) =>
+        imports(f)
+          .filter(
+            (i) => i.startsWith(".") && !path.relative(demoDir, path.resolve(path.dirname(f), i)).startsWith(".."),
+          )
+          .map((i) => `${rel(f)} → ${i}`),
+      );
     expect(offenders).toEqual([]);
   });
 
@@ -42,7 +72,9 @@ describe("architecture", () => {
     const labPkg = JSON.parse(fs.readFileSync(path.join(labRoot, "package.json"), "utf8"));
     expect(bridgePkg.bundleDependencies).toEqual(["backup2mqtt-lab"]);
     expect(bridgePkg.dependencies["backup2mqtt-lab"]).toBe(labPkg.version);
-    const missing = Object.entries(labPkg.dependencies as Record<string, string>).filter(([name, range]) => bridgePkg.dependencies[name] !== range);
+    const missing = Object.entries(labPkg.dependencies as Record<string, string>).filter(
+      ([name, range]) => bridgePkg.dependencies[name] !== range,
+    );
     expect(missing).toEqual([]);
   });
 

@@ -106,10 +106,14 @@ export class ArchiveColumns implements ArchiveSet {
     this.volids.push(a.volid);
     this.ctimes.push(+a.ctimeMs);
     this.sizes.push(+a.size);
-    this.flags.push((a.verification === "ok" ? VERIFIED_OK : a.verification === "failed" ? VERIFIED_FAILED : 0) | (a.protected ? PROTECTED : 0));
+    this.flags.push(
+      (a.verification === "ok" ? VERIFIED_OK : a.verification === "failed" ? VERIFIED_FAILED : 0) |
+        (a.protected ? PROTECTED : 0),
+    );
     let f = this.formats.indexOf(a.format);
     if (f < 0) {
-      if (this.formats.length === 255) throw new Error(`more than 255 archive formats on one storage (${this.storage})`);
+      if (this.formats.length === 255)
+        throw new Error(`more than 255 archive formats on one storage (${this.storage})`);
       f = this.formats.push(a.format) - 1;
     }
     this.formatOf.push(f);
@@ -178,7 +182,11 @@ export class ArchiveColumns implements ArchiveSet {
       format: this.formats[this.formatOf.at(i)]!,
       ...(notes ? { notes } : {}),
       protected: (flags & PROTECTED) !== 0,
-      ...(flags & VERIFIED_OK ? { verification: "ok" as const } : flags & VERIFIED_FAILED ? { verification: "failed" as const } : {}),
+      ...(flags & VERIFIED_OK
+        ? { verification: "ok" as const }
+        : flags & VERIFIED_FAILED
+          ? { verification: "failed" as const }
+          : {}),
     };
   }
 

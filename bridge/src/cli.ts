@@ -13,10 +13,12 @@ const port = (v: string) => {
   return n;
 };
 const logFormat = (v: string): LogFormat => {
-  if (!(LOG_FORMATS as readonly string[]).includes(v)) throw new InvalidArgumentError(`use ${LOG_FORMATS.join(" or ")}`);
+  if (!(LOG_FORMATS as readonly string[]).includes(v))
+    throw new InvalidArgumentError(`use ${LOG_FORMATS.join(" or ")}`);
   return v as LogFormat;
 };
-const LOG_FORMAT_HELP = "json (one object a line: for services and log collectors) or pretty (for a person at a terminal)";
+const LOG_FORMAT_HELP =
+  "json (one object a line: for services and log collectors) or pretty (for a person at a terminal)";
 const positive = (v: string) => {
   const n = Number(v);
   if (!(n > 0)) throw new InvalidArgumentError("must be a positive number");
@@ -34,7 +36,10 @@ const program = new Command()
   .description("Every Proxmox VE guest's backup state as a Home Assistant device over MQTT")
   .version(VERSION);
 
-program.addHelpText("after", "\nLogs are JSON lines by default; add --log-format pretty to run, demo, plan, apply or report for lines a person reads.");
+program.addHelpText(
+  "after",
+  "\nLogs are JSON lines by default; add --log-format pretty to run, demo, plan, apply or report for lines a person reads.",
+);
 
 // --log-format of the command being run sets the format of every logger it makes.
 /** The config, or exit 2 with its problems (key path and line each). */
@@ -64,7 +69,8 @@ program
     const cfg = loadConfigOrExit(o.config);
     const log = createLogger(cfg.logLevel, () => cfg.secrets);
     log.info({ version: VERSION }, "backup2mqtt starting");
-    for (const w of cfg.warnings ?? []) log.warn({ config: o.config, key: w.key, line: w.line }, `config: ${w.message}`);
+    for (const w of cfg.warnings ?? [])
+      log.warn({ config: o.config, key: w.key, line: w.line }, `config: ${w.message}`);
     const fatal = (e: Error) => {
       process.stderr.write(`backup2mqtt: ${e.message}\n`);
       process.exit(1);
@@ -81,7 +87,9 @@ program
 
 program
   .command("forget")
-  .description("remove a device from Home Assistant now (a guest that is gone), instead of waiting for mqtt.removal_grace")
+  .description(
+    "remove a device from Home Assistant now (a guest that is gone), instead of waiting for mqtt.removal_grace",
+  )
   .argument("<id>", "the device's id, e.g. home_103 (as in its MQTT topics)")
   .requiredOption("-c, --config <file>", "configuration file (YAML or JSON)")
   .option("--force", "with the bridge stopped: forget a device even though the bridge last saw its guest in Proxmox")
@@ -97,7 +105,8 @@ program
   .requiredOption("-c, --config <file>", "configuration file (YAML or JSON)")
   .action(async (o: { config: string }) => {
     const lines = await checkConfig(o.config);
-    for (const l of lines) (l.ok ? process.stdout : process.stderr).write(`${l.ok ? (l.warn ? "WARN " : "ok   ") : "FAIL "} ${l.text}\n`);
+    for (const l of lines)
+      (l.ok ? process.stdout : process.stderr).write(`${l.ok ? (l.warn ? "WARN " : "ok   ") : "FAIL "} ${l.text}\n`);
     process.exit(lines.every((l) => l.ok) ? 0 : 1);
   });
 
@@ -111,13 +120,29 @@ program
   .option("--poll <seconds>", "seconds between polls of the simulated lab", positive, 5)
   .option("--log-level <level>", "log level", "info")
   .option("--log-format <format>", LOG_FORMAT_HELP, logFormat, "json")
-  .action(async (o: { scenario: string; mqttPort?: number; httpPort?: number; taskSpeed: number; poll: number; logLevel: string }) => {
-    // The lab is loaded only here: production paths never import it.
-    const { runDemo, printDemoBanner, demoStopOnSignals } = await import("./commands/demo.js");
-    const d = await runDemo({ scenario: o.scenario, mqttPort: o.mqttPort, httpPort: o.httpPort, taskSpeed: o.taskSpeed, logLevel: o.logLevel, pollSeconds: o.poll });
-    printDemoBanner(d, o.scenario);
-    demoStopOnSignals(d);
-  });
+  .action(
+    async (o: {
+      scenario: string;
+      mqttPort?: number;
+      httpPort?: number;
+      taskSpeed: number;
+      poll: number;
+      logLevel: string;
+    }) => {
+      // The lab is loaded only here: production paths never import it.
+      const { runDemo, printDemoBanner, demoStopOnSignals } = await import("./commands/demo.js");
+      const d = await runDemo({
+        scenario: o.scenario,
+        mqttPort: o.mqttPort,
+        httpPort: o.httpPort,
+        taskSpeed: o.taskSpeed,
+        logLevel: o.logLevel,
+        pollSeconds: o.poll,
+      });
+      printDemoBanner(d, o.scenario);
+      demoStopOnSignals(d);
+    },
+  );
 
 const emit = (r: { exitCode: number; stdout: string; stderr: string }) => {
   process.stdout.write(r.stdout);

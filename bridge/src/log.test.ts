@@ -25,7 +25,10 @@ describe("repeated warnings", () => {
     }
     expect(msgs()).toEqual(["MQTT broker unreachable; will retry"]);
     vi.advanceTimersByTime(2000); // 60 s after the first
-    expect(msgs()).toEqual(["MQTT broker unreachable; will retry", "MQTT broker unreachable; will retry (repeated 29 times in 60 s)"]);
+    expect(msgs()).toEqual([
+      "MQTT broker unreachable; will retry",
+      "MQTT broker unreachable; will retry (repeated 29 times in 60 s)",
+    ]);
     expect(json()[1]).toMatchObject({ level: 40, part: "mqtt", repeated: 29 });
     // The window is over: the next one is written again and opens a new window.
     mqtt.warn("MQTT broker unreachable; will retry");
@@ -39,7 +42,12 @@ describe("repeated warnings", () => {
     vi.advanceTimersByTime(60_000);
     expect(json()).toMatchObject([
       { level: 50, err: "connect ECONNREFUSED 127.0.0.1:8006", msg: "refresh failed" },
-      { level: 50, err: "connect ECONNREFUSED 127.0.0.1:8006", repeated: 1, msg: "refresh failed (repeated once in 60 s)" },
+      {
+        level: 50,
+        err: "connect ECONNREFUSED 127.0.0.1:8006",
+        repeated: 1,
+        msg: "refresh failed (repeated once in 60 s)",
+      },
     ]);
   });
 
@@ -53,7 +61,14 @@ describe("repeated warnings", () => {
     a.warn({ err: "y" }, "MQTT error");
     b.warn({ err: "x" }, "MQTT error");
     a.info("something else");
-    expect(msgs()).toEqual(["MQTT error", "MQTT broker unreachable; will retry", "MQTT error", "MQTT error", "MQTT error (repeated once in 60 s)", "something else"]);
+    expect(msgs()).toEqual([
+      "MQTT error",
+      "MQTT broker unreachable; will retry",
+      "MQTT error",
+      "MQTT error",
+      "MQTT error (repeated once in 60 s)",
+      "something else",
+    ]);
   });
 
   it("alternating warnings are each limited; an info line of the same logger writes the pending summaries first", () => {
@@ -98,7 +113,12 @@ describe("pretty format", () => {
 
   it("writes readable lines, not JSON, with the secrets scrubbed before they are made pretty", () => {
     const { log, lines } = capture({ format: "pretty" }, ["s3cr3t-token-value"]);
-    log.child({ source: "pve" }).warn({ url: "https://root:s3cr3t-token-value@pve:8006" }, "Proxmox source unreachable: token s3cr3t-token-value refused");
+    log
+      .child({ source: "pve" })
+      .warn(
+        { url: "https://root:s3cr3t-token-value@pve:8006" },
+        "Proxmox source unreachable: token s3cr3t-token-value refused",
+      );
     log.info({ token: "plain" }, "with a key that carries secrets");
     const text = lines.join("");
     expect(text).toMatch(/WARN.*Proxmox source unreachable: token \[redacted\] refused/);

@@ -35,7 +35,12 @@ const MAX_FOLLOWED = 500;
  * secret values are scrubbed from every line (before it is made pretty), and keys that usually
  * carry secrets are redacted wherever they appear. Repeated identical warnings are rate-limited.
  */
-export function createLogger(level: string, secrets: () => string[] = () => [], destination?: NodeJS.WritableStream, options: LoggerOptions = {}): Logger {
+export function createLogger(
+  level: string,
+  secrets: () => string[] = () => [],
+  destination?: NodeJS.WritableStream,
+  options: LoggerOptions = {},
+): Logger {
   const out = destination ?? process.stdout;
   const format = options.format ?? defaultFormat;
   const repeats = new RepeatLimiter(options.repeatWindowMs ?? 60_000);
@@ -44,7 +49,19 @@ export function createLogger(level: string, secrets: () => string[] = () => [], 
       level,
       base: undefined,
       redact: {
-        paths: ["password", "token", "token_secret", "tokenSecret", "authorization", "*.password", "*.token", "*.token_secret", "*.tokenSecret", "*.authorization", "headers.authorization"],
+        paths: [
+          "password",
+          "token",
+          "token_secret",
+          "tokenSecret",
+          "authorization",
+          "*.password",
+          "*.token",
+          "*.token_secret",
+          "*.tokenSecret",
+          "*.authorization",
+          "headers.authorization",
+        ],
         censor: "[redacted]",
       },
       hooks: {
@@ -65,7 +82,12 @@ export function createLogger(level: string, secrets: () => string[] = () => [], 
 /** Each (already scrubbed) JSON line turned into a readable one, synchronously: nothing is lost at exit. */
 function prettyStream(out: NodeJS.WritableStream): { write(line: string): boolean } {
   const colorize = (out as { isTTY?: boolean }).isTTY === true && !process.env.NO_COLOR;
-  const prettify = prettyFactory({ colorize, translateTime: "SYS:yyyy-mm-dd HH:MM:ss.l", ignore: "pid,hostname", singleLine: true });
+  const prettify = prettyFactory({
+    colorize,
+    translateTime: "SYS:yyyy-mm-dd HH:MM:ss.l",
+    ignore: "pid,hostname",
+    singleLine: true,
+  });
   return { write: (line: string) => out.write(prettify(line)) };
 }
 
@@ -141,8 +163,14 @@ function summaryArgs(args: unknown[], n: number, windowMs: number): unknown[] {
   const note = `(repeated ${n === 1 ? "once" : `${n} times`} in ${formatWindow(windowMs)})`;
   const [first, ...rest] = args;
   if (typeof first === "string") return [{ repeated: n }, `${first} ${note}`, ...rest];
-  const fields: Record<string, unknown> = first instanceof Error ? { err: first } : { ...(first as Record<string, unknown>) };
-  const msg = typeof rest[0] === "string" ? (rest.shift() as string) : typeof fields.msg === "string" ? (fields.msg as string) : "";
+  const fields: Record<string, unknown> =
+    first instanceof Error ? { err: first } : { ...(first as Record<string, unknown>) };
+  const msg =
+    typeof rest[0] === "string"
+      ? (rest.shift() as string)
+      : typeof fields.msg === "string"
+        ? (fields.msg as string)
+        : "";
   delete fields.msg;
   return [{ ...fields, repeated: n }, msg ? `${msg} ${note}` : note, ...rest];
 }

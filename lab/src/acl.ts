@@ -6,17 +6,54 @@
  * /vms/100 — faithful on purpose, it is a real trap.
  */
 
-const AUDIT = ["VM.Audit", "VM.GuestAgent.Audit", "Sys.Audit", "Datastore.Audit", "SDN.Audit", "Pool.Audit", "Mapping.Audit"];
+const AUDIT = [
+  "VM.Audit",
+  "VM.GuestAgent.Audit",
+  "Sys.Audit",
+  "Datastore.Audit",
+  "SDN.Audit",
+  "Pool.Audit",
+  "Mapping.Audit",
+];
 
 export const ALL_PRIVS = [
   ...AUDIT,
-  "VM.Allocate", "VM.Backup", "VM.Clone", "VM.Config.CDROM", "VM.Config.CPU", "VM.Config.Cloudinit", "VM.Config.Disk",
-  "VM.Config.HWType", "VM.Config.Memory", "VM.Config.Network", "VM.Config.Options", "VM.Console", "VM.Migrate",
-  "VM.PowerMgmt", "VM.Snapshot", "VM.Snapshot.Rollback", "VM.GuestAgent.Unrestricted",
-  "Sys.Modify", "Sys.Console", "Sys.PowerMgmt", "Sys.Syslog", "Sys.Incoming", "Sys.AccessNetwork",
-  "Datastore.Allocate", "Datastore.AllocateSpace", "Datastore.AllocateTemplate",
-  "Pool.Allocate", "Mapping.Modify", "Mapping.Use", "SDN.Allocate", "SDN.Use",
-  "Permissions.Modify", "Realm.Allocate", "Realm.AllocateUser", "Group.Allocate", "User.Modify",
+  "VM.Allocate",
+  "VM.Backup",
+  "VM.Clone",
+  "VM.Config.CDROM",
+  "VM.Config.CPU",
+  "VM.Config.Cloudinit",
+  "VM.Config.Disk",
+  "VM.Config.HWType",
+  "VM.Config.Memory",
+  "VM.Config.Network",
+  "VM.Config.Options",
+  "VM.Console",
+  "VM.Migrate",
+  "VM.PowerMgmt",
+  "VM.Snapshot",
+  "VM.Snapshot.Rollback",
+  "VM.GuestAgent.Unrestricted",
+  "Sys.Modify",
+  "Sys.Console",
+  "Sys.PowerMgmt",
+  "Sys.Syslog",
+  "Sys.Incoming",
+  "Sys.AccessNetwork",
+  "Datastore.Allocate",
+  "Datastore.AllocateSpace",
+  "Datastore.AllocateTemplate",
+  "Pool.Allocate",
+  "Mapping.Modify",
+  "Mapping.Use",
+  "SDN.Allocate",
+  "SDN.Use",
+  "Permissions.Modify",
+  "Realm.Allocate",
+  "Realm.AllocateUser",
+  "Group.Allocate",
+  "User.Modify",
 ];
 
 /** Built-in roles (pve-access-control `create_roles`), the ones a home lab hands out. */
@@ -26,10 +63,39 @@ export const ROLES: Record<string, string[]> = {
   PVEAuditor: AUDIT,
   PVEDatastoreUser: ["Datastore.AllocateSpace", "Datastore.Audit"],
   PVEDatastoreAdmin: ["Datastore.Allocate", "Datastore.AllocateSpace", "Datastore.AllocateTemplate", "Datastore.Audit"],
-  PVEVMUser: ["VM.Audit", "VM.Backup", "VM.Config.CDROM", "VM.Config.Cloudinit", "VM.Console", "VM.PowerMgmt", "VM.GuestAgent.Audit", "Pool.Audit"],
-  PVEVMAdmin: ALL_PRIVS.filter((p) => p.startsWith("VM.") || p === "Pool.Audit" || p === "Datastore.AllocateSpace" || p === "Sys.Console" || p === "Mapping.Use"),
-  PVESysAdmin: ["Sys.Audit", "Sys.Console", "Sys.Modify", "Sys.PowerMgmt", "Sys.Syslog", "Permissions.Modify", "Mapping.Audit", "Mapping.Use", "Pool.Audit", "SDN.Audit"],
-  PVEAdmin: ALL_PRIVS.filter((p) => !["Sys.PowerMgmt", "Sys.Modify", "Realm.Allocate", "Permissions.Modify"].includes(p)),
+  PVEVMUser: [
+    "VM.Audit",
+    "VM.Backup",
+    "VM.Config.CDROM",
+    "VM.Config.Cloudinit",
+    "VM.Console",
+    "VM.PowerMgmt",
+    "VM.GuestAgent.Audit",
+    "Pool.Audit",
+  ],
+  PVEVMAdmin: ALL_PRIVS.filter(
+    (p) =>
+      p.startsWith("VM.") ||
+      p === "Pool.Audit" ||
+      p === "Datastore.AllocateSpace" ||
+      p === "Sys.Console" ||
+      p === "Mapping.Use",
+  ),
+  PVESysAdmin: [
+    "Sys.Audit",
+    "Sys.Console",
+    "Sys.Modify",
+    "Sys.PowerMgmt",
+    "Sys.Syslog",
+    "Permissions.Modify",
+    "Mapping.Audit",
+    "Mapping.Use",
+    "Pool.Audit",
+    "SDN.Audit",
+  ],
+  PVEAdmin: ALL_PRIVS.filter(
+    (p) => !["Sys.PowerMgmt", "Sys.Modify", "Realm.Allocate", "Permissions.Modify"].includes(p),
+  ),
   PVEPoolUser: ["Pool.Audit"],
 };
 
@@ -62,12 +128,12 @@ export function splitTokenId(id: string): { user: string; name: string } {
 function ancestry(path: string): string[] {
   const parts = path.split("/").filter(Boolean);
   const out = ["/"];
-  for (let i = 1; i <= parts.length; i++) out.push("/" + parts.slice(0, i).join("/"));
+  for (let i = 1; i <= parts.length; i++) out.push(`/${parts.slice(0, i).join("/")}`);
   return out;
 }
 
 export function normalizeAclPath(path: string): string {
-  const p = "/" + path.split("/").filter(Boolean).join("/");
+  const p = `/${path.split("/").filter(Boolean).join("/")}`;
   return p;
 }
 
@@ -91,7 +157,8 @@ export function effectivePrivs(token: Token, pathIn: string): Map<string, 0 | 1>
   if (current.some((g) => g.roles.includes("NoAccess"))) return out;
   for (const g of current) {
     const flag: 0 | 1 = g.propagate ? 1 : 0;
-    for (const r of g.roles) for (const priv of ROLES[r] ?? []) out.set(priv, Math.max(out.get(priv) ?? 0, flag) as 0 | 1);
+    for (const r of g.roles)
+      for (const priv of ROLES[r] ?? []) out.set(priv, Math.max(out.get(priv) ?? 0, flag) as 0 | 1);
     for (const priv of g.privs) out.set(priv, Math.max(out.get(priv) ?? 0, flag) as 0 | 1);
   }
   return out;

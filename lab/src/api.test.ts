@@ -18,7 +18,10 @@ describe("transport and auth", () => {
     expect(lab.fingerprint).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
     const r = await api(lab, "/nodes");
     expect(r.status).toBe(200);
-    expect(r.json.data.map((n: { ssl_fingerprint: string }) => n.ssl_fingerprint)).toEqual([lab.fingerprint, lab.fingerprint]);
+    expect(r.json.data.map((n: { ssl_fingerprint: string }) => n.ssl_fingerprint)).toEqual([
+      lab.fingerprint,
+      lab.fingerprint,
+    ]);
   });
 
   it("401 without or with a wrong token; space form and last-= split accepted", async () => {
@@ -48,7 +51,15 @@ describe("inventory", () => {
     const rows = r.json.data as Record<string, unknown>[];
     expect(rows.map((x) => x.id)).toEqual(["qemu/100", "lxc/101", "qemu/200", "qemu/300"]);
     const web = rows[0]!;
-    expect(web).toMatchObject({ vmid: 100, type: "qemu", node: "pve1", status: "running", name: "web", template: 0, tags: "backup-p0;prod" });
+    expect(web).toMatchObject({
+      vmid: 100,
+      type: "qemu",
+      node: "pve1",
+      status: "running",
+      name: "web",
+      template: 0,
+      tags: "backup-p0;prod",
+    });
     expect(rows[1]).not.toHaveProperty("tags");
     expect(rows[3]).toMatchObject({ template: 1 });
     expect(rows.some((x) => "lock" in x)).toBe(false);
@@ -56,8 +67,18 @@ describe("inventory", () => {
 
   it("storage rows one per node even for shared storages", async () => {
     const rows = (await api(lab, "/cluster/resources?type=storage")).json.data as Record<string, unknown>[];
-    expect(rows.map((x) => x.id).sort()).toEqual(["storage/pve1/local", "storage/pve1/nas", "storage/pve2/local", "storage/pve2/nas"]);
-    expect(rows.find((x) => x.id === "storage/pve2/nas")).toMatchObject({ shared: 1, plugintype: "nfs", status: "available", content: "backup" });
+    expect(rows.map((x) => x.id).sort()).toEqual([
+      "storage/pve1/local",
+      "storage/pve1/nas",
+      "storage/pve2/local",
+      "storage/pve2/nas",
+    ]);
+    expect(rows.find((x) => x.id === "storage/pve2/nas")).toMatchObject({
+      shared: 1,
+      plugintype: "nfs",
+      status: "available",
+      content: "backup",
+    });
   });
 
   it("node-local qemu (no type, template only when 1) and lxc (type lxc) lists", async () => {
@@ -73,7 +94,14 @@ describe("inventory", () => {
   it("/nodes/{n}/storage with content filter", async () => {
     const rows = (await api(lab, "/nodes/pve1/storage?content=backup")).json.data as Record<string, unknown>[];
     expect(rows.map((x) => x.storage)).toEqual(["local", "nas"]);
-    expect(rows[1]).toMatchObject({ type: "nfs", shared: 1, enabled: 1, active: 1, total: expect.any(Number), used: expect.any(Number) });
+    expect(rows[1]).toMatchObject({
+      type: "nfs",
+      shared: 1,
+      enabled: 1,
+      active: 1,
+      total: expect.any(Number),
+      used: expect.any(Number),
+    });
   });
 });
 
@@ -81,7 +109,13 @@ describe("jobs", () => {
   it("0/1 booleans, string vmid lists, string prune values, next-run also for disabled jobs", async () => {
     const jobs = (await api(lab, "/cluster/backup")).json.data as Record<string, unknown>[];
     const daily = jobs.find((j) => j.id === "daily")!;
-    expect(daily).toMatchObject({ type: "vzdump", enabled: 1, vmid: "100,101", schedule: "02:00", "prune-backups": { "keep-daily": "7", "keep-last": "2" } });
+    expect(daily).toMatchObject({
+      type: "vzdump",
+      enabled: 1,
+      vmid: "100,101",
+      schedule: "02:00",
+      "prune-backups": { "keep-daily": "7", "keep-last": "2" },
+    });
     expect(daily["next-run"]).toBe(Date.UTC(2026, 0, 15, 2, 0) / 1000);
     const off = jobs.find((j) => j.id === "weekly-off")!;
     expect(off).toMatchObject({ enabled: 0, all: 1, exclude: "101" });
@@ -106,7 +140,10 @@ describe("jobs", () => {
       { vmid: 200, type: "qemu", name: "db" },
       { vmid: 300, type: "qemu", name: "tmpl" },
     ]);
-    const back = await api(lab, "/cluster/backup", { token: ADMIN, form: { id: "weekly-off", schedule: "sun 03:00", enabled: 0, all: 1, exclude: "101", storage: "local" } });
+    const back = await api(lab, "/cluster/backup", {
+      token: ADMIN,
+      form: { id: "weekly-off", schedule: "sun 03:00", enabled: 0, all: 1, exclude: "101", storage: "local" },
+    });
     expect(back.status).toBe(200);
   });
 
@@ -161,13 +198,17 @@ describe("storage content", () => {
       { path: "/", roles: ["PVEAuditor"] },
       { path: "/storage/nas", roles: ["PVEDatastoreAdmin"] },
     ]);
-    expect((await api(lab, "/nodes/pve1/storage/nas/content?content=backup", { token: READONLY })).json.data).toHaveLength(1);
+    expect(
+      (await api(lab, "/nodes/pve1/storage/nas/content?content=backup", { token: READONLY })).json.data,
+    ).toHaveLength(1);
     // AllocateSpace without VM.Backup on the guest: dropped again.
     lab.control.setTokenPrivileges(READONLY, [
       { path: "/", roles: ["PVEAuditor"] },
       { path: "/storage", roles: ["PVEDatastoreUser"] },
     ]);
-    expect((await api(lab, "/nodes/pve1/storage/nas/content?content=backup", { token: READONLY })).json.data).toEqual([]);
+    expect((await api(lab, "/nodes/pve1/storage/nas/content?content=backup", { token: READONLY })).json.data).toEqual(
+      [],
+    );
     lab.control.setTokenPrivileges(READONLY, [{ path: "/", roles: ["PVEAuditor"] }]);
   });
 

@@ -4,15 +4,32 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 const src = path.dirname(fileURLToPath(import.meta.url));
-const pkg = JSON.parse(fs.readFileSync(path.join(src, "..", "package.json"), "utf8")) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+const pkg = JSON.parse(fs.readFileSync(path.join(src, "..", "package.json"), "utf8")) as {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
 function files(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : []));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) =>
+      e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : [],
+    );
 }
 /** Module specifiers of import/export statements and dynamic imports (not words in comments or strings). */
 const imports = (file: string) =>
-  [...fs.readFileSync(file, "utf8").matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s*["']([^"']+)["']|^\s*import\s*["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/gm)].map((m) => (m[1] ?? m[2] ?? m[3])!);
+  [
+    ...fs
+      .readFileSync(file, "utf8")
+      .matchAll(
+        /^\s*(?:import|export)\b[^;]*?\bfrom\s*["']([^"']+)["']|^\s*import\s*["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/gm,
+      ),
+  ].map((m) => (m[1] ?? m[2] ?? m[3])!);
 const rel = (f: string) => path.relative(src, f);
-const packageOf = (spec: string) => spec.split("/").slice(0, spec.startsWith("@") ? 2 : 1).join("/");
+const packageOf = (spec: string) =>
+  spec
+    .split("/")
+    .slice(0, spec.startsWith("@") ? 2 : 1)
+    .join("/");
 const isTestOnly = (f: string) => f.endsWith(".test.ts") || rel(f) === "testing.ts";
 
 describe("the lab package stands alone", () => {
@@ -22,7 +39,11 @@ describe("the lab package stands alone", () => {
     const offenders = files(src).flatMap((f) =>
       imports(f)
         .filter((i) => i.startsWith("."))
-        .filter((i) => !inside(src, path.resolve(path.dirname(f), i)) && !(isTestOnly(f) && inside(fixtures, path.resolve(path.dirname(f), i))))
+        .filter(
+          (i) =>
+            !inside(src, path.resolve(path.dirname(f), i)) &&
+            !(isTestOnly(f) && inside(fixtures, path.resolve(path.dirname(f), i))),
+        )
         .map((i) => `${rel(f)} → ${i}`),
     );
     expect(offenders).toEqual([]);
@@ -40,7 +61,11 @@ describe("the lab package stands alone", () => {
   });
 
   it("every declared runtime dependency is used", () => {
-    const used = new Set(files(src).filter((f) => !isTestOnly(f)).flatMap((f) => imports(f).map(packageOf)));
+    const used = new Set(
+      files(src)
+        .filter((f) => !isTestOnly(f))
+        .flatMap((f) => imports(f).map(packageOf)),
+    );
     expect(Object.keys(pkg.dependencies).filter((d) => !used.has(d))).toEqual([]);
   });
 });

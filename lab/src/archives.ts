@@ -32,7 +32,14 @@ export function archiveFormat(subtype: "qemu" | "lxc", compress: string): string
 }
 
 /** vzdump's naming: node-local start time in file names, UTC in PBS snapshot ids. */
-export function archiveNames(storage: { id: string; type: string }, subtype: "qemu" | "lxc", vmid: number, startMs: number, format: string, tz: string): { file: string; volid: string; format: string } {
+export function archiveNames(
+  storage: { id: string; type: string },
+  subtype: "qemu" | "lxc",
+  vmid: number,
+  startMs: number,
+  format: string,
+  tz: string,
+): { file: string; volid: string; format: string } {
   if (storage.type === "pbs") {
     const iso = new Date(Math.floor(startMs / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
     const file = `${subtype === "qemu" ? "vm" : "ct"}/${vmid}/${iso}`;
@@ -43,14 +50,13 @@ export function archiveNames(storage: { id: string; type: string }, subtype: "qe
 }
 
 export function logFileName(archiveFile: string): string {
-  return archiveFile.replace(/\.(vma|tar|tgz)(\.[a-z0-9]+)?$/, "") + ".log";
+  return `${archiveFile.replace(/\.(vma|tar|tgz)(\.[a-z0-9]+)?$/, "")}.log`;
 }
 
 export function defaultArchiveSize(g: { type: "qemu" | "lxc"; vmid: number }): number {
   // Deterministic per guest so counts and sizes are stable across runs.
   return g.type === "qemu" ? 1_717_986_918 + (g.vmid % 17) * 52_428_800 : 471_859_200 + (g.vmid % 13) * 10_485_760;
 }
-
 
 interface ArchiveLocation {
   all: ArchiveState[];
@@ -66,5 +72,6 @@ export interface ArchiveIndex {
   bytes: Map<string, number>;
 }
 
-export const locationKey = (storage: string, node: string | null): string => (node === null ? storage : `${storage}\u0000${node}`);
+export const locationKey = (storage: string, node: string | null): string =>
+  node === null ? storage : `${storage}\u0000${node}`;
 export const archiveKey = (a: Pick<ArchiveState, "volid" | "node">): string => `${a.volid}\u0000${a.node ?? ""}`;

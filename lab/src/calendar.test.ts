@@ -59,7 +59,8 @@ describe("calendar events", () => {
 function runs(schedule: string, from: number, count: number): string[] {
   const ev = parseCalendar(schedule);
   const out: string[] = [];
-  for (let t: number | null = from; out.length < count && (t = nextEvent(ev, t, "UTC")) !== null; ) out.push(new Date(t).toISOString().replace(".000Z", "Z"));
+  for (let t: number | null = from; out.length < count && (t = nextEvent(ev, t, "UTC")) !== null; )
+    out.push(new Date(t).toISOString().replace(".000Z", "Z"));
   return out;
 }
 

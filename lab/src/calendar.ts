@@ -66,7 +66,8 @@ function parseWeekdays(text: string, spec: string): Set<number> {
   const out = new Set<number>();
   const idx = (name: string): number => {
     const i = DAY_NAMES.indexOf(name.slice(0, 3).toLowerCase());
-    if (i < 0 || !/^[a-z]+$/i.test(name)) throw new CalendarError(`unable to parse calendar event '${spec}' (bad weekday '${name}')`);
+    if (i < 0 || !/^[a-z]+$/i.test(name))
+      throw new CalendarError(`unable to parse calendar event '${spec}' (bad weekday '${name}')`);
     return i;
   };
   for (const item of text.split(",")) {

@@ -2,7 +2,14 @@
  * LabControl: how tests and the demo change the world behind the API (guests come and go,
  * archives appear, privileges change, backups fail, the node misbehaves).
  */
-import { AclEntrySchema, ArchiveSchema, GuestSchema, resolveWhen, type AclEntryInput, type ScenarioGuest } from "./scenario.js";
+import {
+  AclEntrySchema,
+  ArchiveSchema,
+  GuestSchema,
+  resolveWhen,
+  type AclEntryInput,
+  type ScenarioGuest,
+} from "./scenario.js";
 import type { LabFault } from "./faults.js";
 import type { LabServer } from "./server.js";
 import { archiveFormat, defaultArchiveSize, logFileName } from "./archives.js";
@@ -98,8 +105,16 @@ export function createControl(state: LabState, server: LabServer): LabControl {
       else if (typeof input.ctime === "number") startMs = input.ctime < 1e11 ? input.ctime * 1000 : input.ctime;
       else startMs = resolveWhen({ ageSeconds: input.ageSeconds ?? 0 }, now());
       // Validate the shape the same way scenario archives are validated.
-      ArchiveSchema.parse({ vmid: input.vmid, storage: input.storage, ageSeconds: 0, subtype, ...(input.format ? { format: input.format } : {}) });
-      const node = storage.shared ? null : input.node ?? (guest && storage.nodes.includes(guest.node) ? guest.node : storage.nodes[0] ?? null);
+      ArchiveSchema.parse({
+        vmid: input.vmid,
+        storage: input.storage,
+        ageSeconds: 0,
+        subtype,
+        ...(input.format ? { format: input.format } : {}),
+      });
+      const node = storage.shared
+        ? null
+        : (input.node ?? (guest && storage.nodes.includes(guest.node) ? guest.node : (storage.nodes[0] ?? null)));
       return state.addArchive({
         storage: input.storage,
         node,

@@ -19,14 +19,30 @@ export function replayHistory(state: LabState, scenario: ResolvedScenario, now: 
     const firstGuest = t.guests?.[0] ? state.guests.get(t.guests[0].vmid) : undefined;
     const node = t.node ?? firstGuest?.node ?? firstNode;
     if (t.type !== "vzdump") {
-      addPlainTask(state, node, t.type, t.id ?? "", t.user, start, (t.durationSeconds ?? 5) * 1000, t.exitstatus ?? "OK");
+      addPlainTask(
+        state,
+        node,
+        t.type,
+        t.id ?? "",
+        t.user,
+        start,
+        (t.durationSeconds ?? 5) * 1000,
+        t.exitstatus ?? "OK",
+      );
       continue;
     }
     const job = t.job !== undefined ? state.jobs.get(t.job) : undefined;
     const base = job ? jobOptions(state, job) : undefined;
     const guests = t.guests ?? [];
     const forced = new Map<number, ForcedOutcome>(
-      guests.map((g) => [g.vmid, { ...(g.fail !== undefined ? { fail: g.fail } : {}), ...(g.warn !== undefined ? { warn: g.warn } : {}), ...(g.seconds !== undefined ? { seconds: g.seconds } : {}) }]),
+      guests.map((g) => [
+        g.vmid,
+        {
+          ...(g.fail !== undefined ? { fail: g.fail } : {}),
+          ...(g.warn !== undefined ? { warn: g.warn } : {}),
+          ...(g.seconds !== undefined ? { seconds: g.seconds } : {}),
+        },
+      ]),
     );
     startVzdump(
       state,
@@ -39,7 +55,9 @@ export function replayHistory(state: LabState, scenario: ResolvedScenario, now: 
         storage: t.storage ?? base?.storage ?? defaultStorage(state),
         mode: t.mode ?? base?.mode ?? "snapshot",
         compress: t.compress ?? base?.compress ?? "zstd",
-        ...((t["notes-template"] ?? base?.notesTemplate) !== undefined ? { notesTemplate: t["notes-template"] ?? base?.notesTemplate } : {}),
+        ...((t["notes-template"] ?? base?.notesTemplate) !== undefined
+          ? { notesTemplate: t["notes-template"] ?? base?.notesTemplate }
+          : {}),
         protected: base?.protected ?? false,
         ...(base?.pruneBackups ? { pruneBackups: base.pruneBackups } : {}),
         remove: base?.remove ?? true,

@@ -111,7 +111,8 @@ export class SimHttpsServer {
     if (raw) {
       if (String(req.headers["content-type"] ?? "").includes("application/json")) {
         try {
-          for (const [k, v] of Object.entries(JSON.parse(raw) as Record<string, unknown>)) params[k] = typeof v === "string" ? v : JSON.stringify(v);
+          for (const [k, v] of Object.entries(JSON.parse(raw) as Record<string, unknown>))
+            params[k] = typeof v === "string" ? v : JSON.stringify(v);
         } catch {
           /* handler sees no params */
         }
@@ -121,25 +122,36 @@ export class SimHttpsServer {
     let out: SimResponse & { what?: string };
     try {
       // A revoked credential is refused before the request does anything.
-      if (f?.kind === "unauthorized" && !this.opts.ownsUnauthorized) out = { status: 401, body: "authentication failed - invalid credentials\n", contentType: "application/json;charset=UTF-8" };
+      if (f?.kind === "unauthorized" && !this.opts.ownsUnauthorized)
+        out = {
+          status: 401,
+          body: "authentication failed - invalid credentials\n",
+          contentType: "application/json;charset=UTF-8",
+        };
       else out = this.handler({ method, path: url.pathname, params, headers: req.headers });
     } catch (e) {
       out = { status: 500, body: (e as Error).message, contentType: "text/plain" };
     }
     const applies = (m?: string) => !m || url.pathname.includes(m) || (out.what ?? "").includes(m);
-    if (f?.kind === "garbage" && applies(f.match)) out = { ...out, status: 200, body: '{"success": true, "data": {"task_list": [ {"task_id": 1' };
-    if (f?.kind === "http500" && applies(f.match)) out = { ...out, status: 500, body: "Internal Server Error", contentType: "text/plain" };
+    if (f?.kind === "garbage" && applies(f.match))
+      out = { ...out, status: 200, body: '{"success": true, "data": {"task_list": [ {"task_id": 1' };
+    if (f?.kind === "http500" && applies(f.match))
+      out = { ...out, status: 500, body: "Internal Server Error", contentType: "text/plain" };
     if (f?.kind === "wrongTypes" && applies(f.match) && out.status === 200) {
       try {
         const env = JSON.parse(out.body) as Record<string, unknown>;
-        if (env && typeof env === "object" && "data" in env) out = { ...out, body: JSON.stringify({ ...env, data: wrongTypes(env.data) }) };
+        if (env && typeof env === "object" && "data" in env)
+          out = { ...out, body: JSON.stringify({ ...env, data: wrongTypes(env.data) }) };
       } catch {
         /* not JSON: left as it is */
       }
     }
     if (res.destroyed) return;
     if (f?.kind === "reset" && applies(f.match)) {
-      res.writeHead(200, { "Content-Type": out.contentType ?? "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(out.body) });
+      res.writeHead(200, {
+        "Content-Type": out.contentType ?? "application/json; charset=utf-8",
+        "Content-Length": Buffer.byteLength(out.body),
+      });
       res.write(out.body.slice(0, Math.max(1, Math.floor(out.body.length / 2))), () => req.socket.destroy());
       this.requests.push({ method, path: url.pathname, status: 200, ...(out.what ? { what: out.what } : {}) });
       return;

@@ -44,7 +44,8 @@ export interface Lab {
 }
 
 export async function startLab(opts: LabOptions): Promise<Lab> {
-  const scenario: ResolvedScenario = typeof opts.scenario === "string" ? loadScenario(opts.scenario) : validateScenario(opts.scenario);
+  const scenario: ResolvedScenario =
+    typeof opts.scenario === "string" ? loadScenario(opts.scenario) : validateScenario(opts.scenario);
   const clock = opts.clock ?? systemClock;
   const taskSpeed = opts.taskSpeed ?? 1;
   if (!(taskSpeed > 0)) throw new Error(`taskSpeed must be > 0 (got ${taskSpeed})`);

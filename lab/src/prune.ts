@@ -22,7 +22,8 @@ function isoWeek(y: number, m: number, d: number): string {
   date.setUTCDate(date.getUTCDate() - dow + 3);
   const weekYear = date.getUTCFullYear();
   const firstThu = new Date(Date.UTC(weekYear, 0, 4));
-  const week = 1 + Math.round((date.getTime() - firstThu.getTime()) / 86400000 / 7 - ((firstThu.getUTCDay() + 6) % 7 - 3) / 7);
+  const week =
+    1 + Math.round((date.getTime() - firstThu.getTime()) / 86400000 / 7 - (((firstThu.getUTCDay() + 6) % 7) - 3) / 7);
   return `${weekYear}/${pad(week)}`;
 }
 
@@ -32,10 +33,13 @@ export function parsePruneOptions(input: Record<string, string | number> | strin
   if (input === undefined) return out;
   const pairs: [string, string | number][] =
     typeof input === "string"
-      ? input.split(",").filter(Boolean).map((kv) => {
-          const [k, v] = kv.split("=");
-          return [(k ?? "").trim(), (v ?? "").trim()];
-        })
+      ? input
+          .split(",")
+          .filter(Boolean)
+          .map((kv) => {
+            const [k, v] = kv.split("=");
+            return [(k ?? "").trim(), (v ?? "").trim()];
+          })
       : Object.entries(input);
   for (const [k, v] of pairs) {
     const n = Number(v);
@@ -54,7 +58,11 @@ export function formatPruneOptions(opts: Record<string, number>): string {
 }
 
 /** Marks entries in place; returns them newest first. */
-export function pruneMark<T extends PruneEntry>(entries: T[], opts: Record<string, number>, tz: string): (T & { mark: PruneMark })[] {
+export function pruneMark<T extends PruneEntry>(
+  entries: T[],
+  opts: Record<string, number>,
+  tz: string,
+): (T & { mark: PruneMark })[] {
   const list = [...entries].sort((a, b) => b.ctime - a.ctime);
   for (const e of list) e.mark = e.protected ? "protected" : undefined;
   if (opts["keep-all"] || Object.keys(opts).length === 0) {
@@ -64,10 +72,34 @@ export function pruneMark<T extends PruneEntry>(entries: T[], opts: Record<strin
   const local = (c: number) => toLocal(c * 1000, tz);
   const idFuncs: [string, (c: number) => string][] = [
     ["keep-last", (c) => String(c)], // replaced by a unique index below
-    ["keep-hourly", (c) => { const l = local(c); return `${l.year}/${l.month}/${l.day}/${l.hour}`; }],
-    ["keep-daily", (c) => { const l = local(c); return `${l.year}/${l.month}/${l.day}`; }],
-    ["keep-weekly", (c) => { const l = local(c); return isoWeek(l.year, l.month, l.day); }],
-    ["keep-monthly", (c) => { const l = local(c); return `${l.year}/${l.month}`; }],
+    [
+      "keep-hourly",
+      (c) => {
+        const l = local(c);
+        return `${l.year}/${l.month}/${l.day}/${l.hour}`;
+      },
+    ],
+    [
+      "keep-daily",
+      (c) => {
+        const l = local(c);
+        return `${l.year}/${l.month}/${l.day}`;
+      },
+    ],
+    [
+      "keep-weekly",
+      (c) => {
+        const l = local(c);
+        return isoWeek(l.year, l.month, l.day);
+      },
+    ],
+    [
+      "keep-monthly",
+      (c) => {
+        const l = local(c);
+        return `${l.year}/${l.month}`;
+      },
+    ],
     ["keep-yearly", (c) => String(local(c).year)],
   ];
   let seq = 0;

@@ -68,8 +68,10 @@ export function intArg(ctx: Ctx, name: string, opts: { min?: number; max?: numbe
   if (raw === undefined || raw === "") return undefined;
   if (!/^-?\d+$/.test(raw)) throw paramError({ [name]: `type check ('integer') failed - got '${raw}'` });
   const n = Number(raw);
-  if (opts.min !== undefined && n < opts.min) throw paramError({ [name]: `value must have a minimum value of ${opts.min}` });
-  if (opts.max !== undefined && n > opts.max) throw paramError({ [name]: `value must have a maximum value of ${opts.max}` });
+  if (opts.min !== undefined && n < opts.min)
+    throw paramError({ [name]: `value must have a minimum value of ${opts.min}` });
+  if (opts.max !== undefined && n > opts.max)
+    throw paramError({ [name]: `value must have a maximum value of ${opts.max}` });
   return n;
 }
 
@@ -84,7 +86,8 @@ export function boolArg(ctx: Ctx, name: string): boolean | undefined {
 export function enumArg<T extends string>(ctx: Ctx, name: string, values: readonly T[]): T | undefined {
   const raw = ctx.args[name];
   if (raw === undefined || raw === "") return undefined;
-  if (!values.includes(raw as T)) throw paramError({ [name]: `value '${raw}' does not have a value in the enumeration '${values.join(", ")}'` });
+  if (!values.includes(raw as T))
+    throw paramError({ [name]: `value '${raw}' does not have a value in the enumeration '${values.join(", ")}'` });
   return raw as T;
 }
 
@@ -94,7 +97,8 @@ export function vmidListArg(ctx: Ctx, name: string): number[] | undefined {
   const parts = raw.split(/[,;\s]+/).filter(Boolean);
   const out: number[] = [];
   for (const p of parts) {
-    if (!/^\d+$/.test(p) || Number(p) < 100) throw paramError({ [name]: `value does not look like a valid VM ID list` });
+    if (!/^\d+$/.test(p) || Number(p) < 100)
+      throw paramError({ [name]: `value does not look like a valid VM ID list` });
     out.push(Number(p));
   }
   return out;
@@ -106,7 +110,11 @@ export function vmidListArg(ctx: Ctx, name: string): number[] | undefined {
 export function nodeOf(ctx: Ctx): NodeState {
   const name = ctx.params.node ?? "";
   const node = ctx.state.nodes.get(name);
-  if (!node) throw new ApiError(500, `hostname lookup '${name}' failed - failed to get address info for: ${name}: Name or service not known`);
+  if (!node)
+    throw new ApiError(
+      500,
+      `hostname lookup '${name}' failed - failed to get address info for: ${name}: Name or service not known`,
+    );
   if (node.status !== "online") throw new ApiError(595, `Connection timed out`);
   return node;
 }

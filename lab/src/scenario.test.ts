@@ -30,7 +30,10 @@ describe("scenarios", () => {
   it("errors name the file and the key path", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "lab-"));
     const file = path.join(dir, "bad.yaml");
-    writeFileSync(file, "nodes:\n  - name: pve1\n    timezone: Mars/Olympus\nguests:\n  - { vmid: 100, type: qemu, name: a, node: pve9 }\njobs:\n  - { id: j, schedule: 'someday', vmid: [100] }\n");
+    writeFileSync(
+      file,
+      "nodes:\n  - name: pve1\n    timezone: Mars/Olympus\nguests:\n  - { vmid: 100, type: qemu, name: a, node: pve9 }\njobs:\n  - { id: j, schedule: 'someday', vmid: [100] }\n",
+    );
     let msg = "";
     try {
       loadScenario(file);

@@ -63,7 +63,11 @@ const NodeSchema = z
     name: z.string().regex(/^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/, "a host name"),
     timezone: timeZone.default("UTC"),
     status: z.enum(["online", "offline"]).default("online"),
-    uptimeSeconds: z.number().int().min(0).default(40 * 86400),
+    uptimeSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .default(40 * 86400),
     maxcpu: z.number().int().min(1).default(8),
     maxmem: z.number().int().min(1).default(34_359_738_368),
   })
@@ -197,7 +201,11 @@ const privName = z.string().regex(/^[A-Z][A-Za-z]*(\.[A-Za-z]+)+$/, "a privilege
 export const AclEntrySchema = z
   .object({
     path: z.string().regex(/^\/[^\s]*$/, "an ACL path like /, /vms/100, /storage/local"),
-    roles: z.array(z.string().refine((r) => r in ROLES, { message: `unknown role (known: ${Object.keys(ROLES).join(", ")})` })).default([]),
+    roles: z
+      .array(
+        z.string().refine((r) => r in ROLES, { message: `unknown role (known: ${Object.keys(ROLES).join(", ")})` }),
+      )
+      .default([]),
     privs: z.array(privName).default([]),
     propagate: bool01.default(1),
   })
@@ -243,42 +251,60 @@ export const ScenarioSchema = z
     const storages = new Set(s.storages.map((x) => x.id));
     const guests = new Set<number>();
     const nodeRef = (name: string | undefined, p: (string | number)[]): void => {
-      if (name !== undefined && !nodes.has(name)) ctx.addIssue({ code: "custom", path: p, message: `unknown node '${name}'` });
+      if (name !== undefined && !nodes.has(name))
+        ctx.addIssue({ code: "custom", path: p, message: `unknown node '${name}'` });
     };
     const storageRef = (id: string | undefined, p: (string | number)[]): void => {
-      if (id !== undefined && !storages.has(id)) ctx.addIssue({ code: "custom", path: p, message: `unknown storage '${id}'` });
+      if (id !== undefined && !storages.has(id))
+        ctx.addIssue({ code: "custom", path: p, message: `unknown storage '${id}'` });
     };
     s.storages.forEach((st, i) => st.nodes?.forEach((n, j) => nodeRef(n, ["storages", i, "nodes", j])));
     s.guests.forEach((g, i) => {
       nodeRef(g.node, ["guests", i, "node"]);
-      if (guests.has(g.vmid)) ctx.addIssue({ code: "custom", path: ["guests", i, "vmid"], message: `duplicate vmid ${g.vmid}` });
+      if (guests.has(g.vmid))
+        ctx.addIssue({ code: "custom", path: ["guests", i, "vmid"], message: `duplicate vmid ${g.vmid}` });
       guests.add(g.vmid);
     });
     s.archives.forEach((a, i) => {
       storageRef(a.storage, ["archives", i, "storage"]);
       nodeRef(a.node, ["archives", i, "node"]);
       if (!guests.has(a.vmid) && !a.subtype) {
-        ctx.addIssue({ code: "custom", path: ["archives", i, "subtype"], message: `vmid ${a.vmid} is not a guest: give subtype qemu|lxc` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["archives", i, "subtype"],
+          message: `vmid ${a.vmid} is not a guest: give subtype qemu|lxc`,
+        });
       }
     });
     const jobIds = new Set<string>();
     s.jobs.forEach((j, i) => {
       storageRef(j.storage, ["jobs", i, "storage"]);
       nodeRef(j.node, ["jobs", i, "node"]);
-      if (jobIds.has(j.id)) ctx.addIssue({ code: "custom", path: ["jobs", i, "id"], message: `duplicate job id '${j.id}'` });
+      if (jobIds.has(j.id))
+        ctx.addIssue({ code: "custom", path: ["jobs", i, "id"], message: `duplicate job id '${j.id}'` });
       jobIds.add(j.id);
       if (j.vmid !== undefined && (j.all || j.exclude !== undefined || j.pool !== undefined)) {
-        ctx.addIssue({ code: "custom", path: ["jobs", i, "vmid"], message: "vmid is mutually exclusive with all/exclude/pool" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["jobs", i, "vmid"],
+          message: "vmid is mutually exclusive with all/exclude/pool",
+        });
       }
       if (j.vmid === undefined && !j.all && j.exclude === undefined && j.pool === undefined) {
-        ctx.addIssue({ code: "custom", path: ["jobs", i], message: "a job selects guests with vmid, all (+exclude) or pool" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["jobs", i],
+          message: "a job selects guests with vmid, all (+exclude) or pool",
+        });
       }
     });
     s.tasks.forEach((t, i) => {
       nodeRef(t.node, ["tasks", i, "node"]);
       storageRef(t.storage, ["tasks", i, "storage"]);
-      if (t.job !== undefined && !jobIds.has(t.job)) ctx.addIssue({ code: "custom", path: ["tasks", i, "job"], message: `unknown job '${t.job}'` });
-      if (t.type === "vzdump" && !t.guests?.length) ctx.addIssue({ code: "custom", path: ["tasks", i, "guests"], message: "a vzdump task needs guests" });
+      if (t.job !== undefined && !jobIds.has(t.job))
+        ctx.addIssue({ code: "custom", path: ["tasks", i, "job"], message: `unknown job '${t.job}'` });
+      if (t.type === "vzdump" && !t.guests?.length)
+        ctx.addIssue({ code: "custom", path: ["tasks", i, "guests"], message: "a vzdump task needs guests" });
       if (t.ageSeconds === undefined && t.age === undefined && t.time === undefined) {
         ctx.addIssue({ code: "custom", path: ["tasks", i], message: "give ageSeconds, age or time" });
       }
@@ -304,7 +330,12 @@ export class ScenarioError extends Error {}
 
 function formatIssues(source: string, error: z.ZodError): string {
   const lines = error.issues.map((iss) => {
-    const key = iss.path.length ? iss.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "") : "(top level)";
+    const key = iss.path.length
+      ? iss.path
+          .map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))
+          .join("")
+          .replace(/^\./, "")
+      : "(top level)";
     return `  ${key}: ${iss.message}`;
   });
   return `invalid scenario ${source}:\n${lines.join("\n")}`;
@@ -328,14 +359,18 @@ export function scenarioPath(nameOrPath: string): string {
 export function loadScenario(nameOrPath: string): ResolvedScenario {
   const file = scenarioPath(nameOrPath);
   if (!existsSync(file)) {
-    throw new ScenarioError(`scenario '${nameOrPath}' not found (looked for ${file}; named scenarios live in ${scenariosDir})`);
+    throw new ScenarioError(
+      `scenario '${nameOrPath}' not found (looked for ${file}; named scenarios live in ${scenariosDir})`,
+    );
   }
   const text = readFileSync(file, "utf8");
   let data: unknown;
   try {
     data = file.endsWith(".json") ? JSON.parse(text) : YAML.parse(text);
   } catch (e) {
-    throw new ScenarioError(`scenario ${file} is not valid ${file.endsWith(".json") ? "JSON" : "YAML"}: ${(e as Error).message}`);
+    throw new ScenarioError(
+      `scenario ${file} is not valid ${file.endsWith(".json") ? "JSON" : "YAML"}: ${(e as Error).message}`,
+    );
   }
   return validateScenario(data, file);
 }

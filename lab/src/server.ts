@@ -20,7 +20,15 @@ import { restoreRoutes } from "./routes/restore.js";
 import type { LabState } from "./state.js";
 import { settle } from "./tasks.js";
 
-const ROUTES: Route[] = [...inventoryRoutes, ...storageRoutes, ...jobRoutes, ...taskRoutes, ...vzdumpRoutes, ...accessRoutes, ...restoreRoutes];
+const ROUTES: Route[] = [
+  ...inventoryRoutes,
+  ...storageRoutes,
+  ...jobRoutes,
+  ...taskRoutes,
+  ...vzdumpRoutes,
+  ...accessRoutes,
+  ...restoreRoutes,
+];
 const API_PREFIX = "/api2/json";
 
 export interface CertBundle {
@@ -35,20 +43,37 @@ let certPromise: Promise<CertBundle> | null = null;
 export function labCertificate(): Promise<CertBundle> {
   certPromise ??= (async () => {
     const now = Date.now();
-    const pems = await generate([{ name: "commonName", value: "127.0.0.1" }, { name: "organizationName", value: "backup2mqtt simulated PVE" }], {
-      keyType: "ec",
-      curve: "P-256",
-      algorithm: "sha256",
-      notBeforeDate: new Date(now - 86_400_000),
-      notAfterDate: new Date(now + 2 * 365 * 86_400_000),
-      extensions: [
-        { name: "basicConstraints", cA: false },
-        { name: "keyUsage", digitalSignature: true, keyEncipherment: true },
-        { name: "extKeyUsage", serverAuth: true },
-        { name: "subjectAltName", altNames: [{ type: 2, value: "localhost" }, { type: 7, ip: "127.0.0.1" }, { type: 7, ip: "::1" }] },
+    const pems = await generate(
+      [
+        { name: "commonName", value: "127.0.0.1" },
+        { name: "organizationName", value: "backup2mqtt simulated PVE" },
       ],
-    });
-    return { key: pems.private, cert: pems.cert, fingerprint: new X509Certificate(pems.cert).fingerprint256.toUpperCase() };
+      {
+        keyType: "ec",
+        curve: "P-256",
+        algorithm: "sha256",
+        notBeforeDate: new Date(now - 86_400_000),
+        notAfterDate: new Date(now + 2 * 365 * 86_400_000),
+        extensions: [
+          { name: "basicConstraints", cA: false },
+          { name: "keyUsage", digitalSignature: true, keyEncipherment: true },
+          { name: "extKeyUsage", serverAuth: true },
+          {
+            name: "subjectAltName",
+            altNames: [
+              { type: 2, value: "localhost" },
+              { type: 7, ip: "127.0.0.1" },
+              { type: 7, ip: "::1" },
+            ],
+          },
+        ],
+      },
+    );
+    return {
+      key: pems.private,
+      cert: pems.cert,
+      fingerprint: new X509Certificate(pems.cert).fingerprint256.toUpperCase(),
+    };
   })();
   return certPromise;
 }
@@ -81,7 +106,16 @@ function parseBody(req: IncomingMessage, raw: string): Record<string, string> {
     if (obj && typeof obj === "object" && !Array.isArray(obj)) {
       for (const [k, v] of Object.entries(obj)) {
         if (v === null || v === undefined) continue;
-        out[k] = typeof v === "boolean" ? (v ? "1" : "0") : Array.isArray(v) ? v.join(",") : typeof v === "object" ? JSON.stringify(v) : String(v);
+        out[k] =
+          typeof v === "boolean"
+            ? v
+              ? "1"
+              : "0"
+            : Array.isArray(v)
+              ? v.join(",")
+              : typeof v === "object"
+                ? JSON.stringify(v)
+                : String(v);
       }
     }
     return out;
@@ -105,7 +139,11 @@ function readBody(req: IncomingMessage): Promise<string> {
 }
 
 /** Reason phrases must be a single printable line. */
-const reason = (msg: string): string => msg.replace(/[^\x20-\x7e]/g, " ").trim().slice(0, 200) || "Error";
+const reason = (msg: string): string =>
+  msg
+    .replace(/[^\x20-\x7e]/g, " ")
+    .trim()
+    .slice(0, 200) || "Error";
 
 export class LabServer {
   readonly requests: RequestRecord[] = [];
@@ -156,7 +194,14 @@ export class LabServer {
     this.server = null;
   }
 
-  private send(req: IncomingMessage, res: ServerResponse, path: string, status: number, body: string, message?: string): void {
+  private send(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    status: number,
+    body: string,
+    message?: string,
+  ): void {
     if (res.destroyed) return;
     res.statusCode = status;
     if (message !== undefined) res.statusMessage = reason(message);
@@ -184,7 +229,7 @@ export class LabServer {
         return;
       }
       if (fault?.kind === "slow" && faultApplies(fault, fullPath.slice(API_PREFIX.length))) await sleep(fault.ms);
-      if (!fullPath.startsWith(API_PREFIX + "/") && fullPath !== API_PREFIX) throw new ApiError(404, "Not Found");
+      if (!fullPath.startsWith(`${API_PREFIX}/`) && fullPath !== API_PREFIX) throw new ApiError(404, "Not Found");
       const apiPath = fullPath.slice(API_PREFIX.length) || "/";
 
       const now = this.state.clock.now();
@@ -223,7 +268,9 @@ export class LabServer {
       settle(this.state, now);
       const ctx: Ctx = { state: this.state, token: auth.token, params, args, now };
       const result = matched.r.handler(ctx);
-      let envelope: Record<string, unknown> = isPaged(result) ? { data: result.data, total: result.total } : { data: result ?? null };
+      let envelope: Record<string, unknown> = isPaged(result)
+        ? { data: result.data, total: result.total }
+        : { data: result ?? null };
 
       if (fault?.kind === "garbage" && faultApplies(fault, apiPath)) {
         this.send(req, res, fullPath, 200, GARBAGE_BODY);
@@ -231,11 +278,15 @@ export class LabServer {
       }
       if (fault?.kind === "reset" && faultApplies(fault, apiPath)) {
         const body = JSON.stringify(envelope);
-        res.writeHead(200, { "Content-Type": "application/json;charset=UTF-8", "Content-Length": Buffer.byteLength(body) });
+        res.writeHead(200, {
+          "Content-Type": "application/json;charset=UTF-8",
+          "Content-Length": Buffer.byteLength(body),
+        });
         res.write(body.slice(0, Math.max(1, Math.floor(body.length / 2))), () => req.socket.destroy());
         return;
       }
-      if (fault?.kind === "wrongTypes" && faultApplies(fault, apiPath)) envelope = { ...envelope, data: wrongTypes(envelope.data) };
+      if (fault?.kind === "wrongTypes" && faultApplies(fault, apiPath))
+        envelope = { ...envelope, data: wrongTypes(envelope.data) };
       this.send(req, res, fullPath, 200, JSON.stringify(envelope));
     } catch (e) {
       const err = e instanceof ApiError ? e : new ApiError(500, e instanceof Error ? e.message : String(e));

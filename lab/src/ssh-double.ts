@@ -33,7 +33,8 @@ interface Result {
   stderr: string;
 }
 
-const fingerprintOf = (blob: Buffer) => `SHA256:${crypto.createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
+const fingerprintOf = (blob: Buffer) =>
+  `SHA256:${crypto.createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
 
 /**
  * A fresh ed25519 key pair that ssh2 can read back. ssh2's own generateKeyPairSync strips leading
@@ -44,11 +45,19 @@ const fingerprintOf = (blob: Buffer) => `SHA256:${crypto.createHash("sha256").up
 export function ed25519KeyPair(): { private: string; public: string } {
   for (;;) {
     const pair = utils.generateKeyPairSync("ed25519");
-    if (!(utils.parseKey(pair.private) instanceof Error) && !(utils.parseKey(pair.public) instanceof Error)) return pair;
+    if (!(utils.parseKey(pair.private) instanceof Error) && !(utils.parseKey(pair.public) instanceof Error))
+      return pair;
   }
 }
 
-export async function startSshDouble(lab: Lab, opts: { node?: string; username?: string; /** Each command takes at least this long (a verify to interrupt). */ execDelayMs?: number } = {}): Promise<SshDouble> {
+export async function startSshDouble(
+  lab: Lab,
+  opts: {
+    node?: string;
+    username?: string /** Each command takes at least this long (a verify to interrupt). */;
+    execDelayMs?: number;
+  } = {},
+): Promise<SshDouble> {
   const state = lab.control.state;
   const node = opts.node ?? [...state.nodes.keys()][0]!;
   const username = opts.username ?? "root";
@@ -67,7 +76,8 @@ export async function startSshDouble(lab: Lab, opts: { node?: string; username?:
       if (ctx.username !== username || ctx.method !== "publickey") return ctx.reject(["publickey"]);
       const same = ctx.key.algo === clientPub.type && ctx.key.data.equals(clientPub.getPublicSSH());
       if (!same) return ctx.reject(["publickey"]);
-      if (ctx.signature && ctx.blob && clientPub.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) return ctx.reject(["publickey"]);
+      if (ctx.signature && ctx.blob && clientPub.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true)
+        return ctx.reject(["publickey"]);
       ctx.accept();
     });
     conn.on("ready", () => {
@@ -77,17 +87,19 @@ export async function startSshDouble(lab: Lab, opts: { node?: string; username?:
           const channel = acceptExec();
           commands.push(info.command);
           const delay = opts.execDelayMs ? new Promise((r) => setTimeout(r, opts.execDelayMs)) : Promise.resolve();
-          void delay.then(() => runLine(state, lab, node, info.command, channel)).then(
-            (code) => {
-              channel.exit(code);
-              channel.end();
-            },
-            (e: Error) => {
-              channel.stderr.write(`${e.message}\n`);
-              channel.exit(255);
-              channel.end();
-            },
-          );
+          void delay
+            .then(() => runLine(state, lab, node, info.command, channel))
+            .then(
+              (code) => {
+                channel.exit(code);
+                channel.end();
+              },
+              (e: Error) => {
+                channel.stderr.write(`${e.message}\n`);
+                channel.exit(255);
+                channel.end();
+              },
+            );
         });
       });
     });
@@ -188,16 +200,33 @@ function archiveAtPath(state: LabState, node: string, path: string): ArchiveStat
 
 const STREAM = "VMA-STREAM:";
 
-async function runCommand(state: LabState, lab: Lab, node: string, argv: string[], stdin: string, ch: ServerChannel): Promise<Result> {
+async function runCommand(
+  state: LabState,
+  lab: Lab,
+  node: string,
+  argv: string[],
+  stdin: string,
+  ch: ServerChannel,
+): Promise<Result> {
   const ok = (stdout = ""): Result => ({ code: 0, stdout, stderr: "" });
-  const fail = (code: number, stderr: string): Result => ({ code, stdout: "", stderr: stderr.endsWith("\n") ? stderr : `${stderr}\n` });
+  const fail = (code: number, stderr: string): Result => ({
+    code,
+    stdout: "",
+    stderr: stderr.endsWith("\n") ? stderr : `${stderr}\n`,
+  });
   const [cmd, ...args] = argv;
   const file = args.filter((a) => !a.startsWith("-")).pop() ?? "";
   const compressorCheck = (tool: string, ext: string): Result | ArchiveState => {
     const a = archiveAtPath(state, node, file);
     if (!a) return fail(1, `${tool}: ${file}: No such file or directory`);
     if (!a.format.endsWith(`.${ext}`)) return fail(1, `${tool}: ${file}: not in ${tool} format`);
-    if (a.corrupt) return fail(1, tool === "zstd" ? `zstd: ${file}: Decoding error (36) : Corrupted block detected` : `${tool}: ${file}: invalid compressed data--crc error`);
+    if (a.corrupt)
+      return fail(
+        1,
+        tool === "zstd"
+          ? `zstd: ${file}: Decoding error (36) : Corrupted block detected`
+          : `${tool}: ${file}: invalid compressed data--crc error`,
+      );
     return a;
   };
   switch (cmd) {
@@ -225,7 +254,8 @@ async function runCommand(state: LabState, lab: Lab, node: string, argv: string[
     case "vma": {
       if (args[0] !== "verify") return fail(255, "usage: vma verify <filename> [-v]");
       let a: ArchiveState | undefined;
-      if (file === "" || args.includes("-")) a = stdin.startsWith(STREAM) ? state.archives.find((x) => x.volid === stdin.slice(STREAM.length)) : undefined;
+      if (file === "" || args.includes("-"))
+        a = stdin.startsWith(STREAM) ? state.archives.find((x) => x.volid === stdin.slice(STREAM.length)) : undefined;
       else a = archiveAtPath(state, node, file);
       if (!a) return fail(255, "vma: verify failed - not a vma archive (wrong magic)");
       if (a.corrupt) return fail(255, "vma: verify failed - detected wrong block checksum");

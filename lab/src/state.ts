@@ -4,7 +4,15 @@
  * Archive naming and indexing live in archives.ts, task records in workers.ts.
  */
 import { splitTokenId, type Token } from "./acl.js";
-import { archiveFormat, archiveKey, archiveNames, defaultArchiveSize, locationKey, type ArchiveIndex, type ArchiveState } from "./archives.js";
+import {
+  archiveFormat,
+  archiveKey,
+  archiveNames,
+  defaultArchiveSize,
+  locationKey,
+  type ArchiveIndex,
+  type ArchiveState,
+} from "./archives.js";
 import { nextEvent, parseCalendar, type CalendarEvent } from "./calendar.js";
 import type { Clock } from "./clock.js";
 import { resolveWhen, type ResolvedScenario, type ScenarioJob } from "./scenario.js";
@@ -69,7 +77,12 @@ export interface JobState {
 
 function toVmidString(v: number[] | string | undefined): string | undefined {
   if (v === undefined) return undefined;
-  return Array.isArray(v) ? v.join(",") : v.split(",").map((s) => s.trim()).join(",");
+  return Array.isArray(v)
+    ? v.join(",")
+    : v
+        .split(",")
+        .map((s) => s.trim())
+        .join(",");
 }
 
 /** A scenario job (or API body) in PVE's read form. */
@@ -78,7 +91,8 @@ export function jobReadForm(j: Partial<ScenarioJob> & { id: string }): Record<st
   for (const [k, v] of Object.entries(j)) {
     if (v === undefined || k === "id") continue;
     if (k === "vmid" || k === "exclude") out[k] = toVmidString(v as number[] | string);
-    else if (k === "prune-backups") out[k] = Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([pk, pv]) => [pk, String(pv)]));
+    else if (k === "prune-backups")
+      out[k] = Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([pk, pv]) => [pk, String(pv)]));
     else if (typeof v === "boolean") out[k] = v ? 1 : 0;
     else if (k === "compress") out[k] = String(v);
     else out[k] = v;
@@ -149,7 +163,9 @@ export class LabState {
         used: s.used,
         enabled: Boolean(s.enabled),
         active: Boolean(s.active),
-        ...(s["prune-backups"] ? { pruneBackups: Object.fromEntries(Object.entries(s["prune-backups"]).map(([k, v]) => [k, String(v)])) } : {}),
+        ...(s["prune-backups"]
+          ? { pruneBackups: Object.fromEntries(Object.entries(s["prune-backups"]).map(([k, v]) => [k, String(v)])) }
+          : {}),
       });
     }
     for (const g of scenario.guests) this.addGuest(g);
@@ -159,7 +175,9 @@ export class LabState {
       const subtype = a.subtype ?? guest?.type ?? "qemu";
       const storage = this.storages.get(a.storage);
       if (!storage) continue; // validated already
-      const node = storage.shared ? null : a.node ?? (guest && storage.nodes.includes(guest.node) ? guest.node : storage.nodes[0] ?? null);
+      const node = storage.shared
+        ? null
+        : (a.node ?? (guest && storage.nodes.includes(guest.node) ? guest.node : (storage.nodes[0] ?? null)));
       this.addArchive({
         storage: a.storage,
         node,
@@ -177,7 +195,15 @@ export class LabState {
     for (const j of scenario.jobs) this.putJob(jobReadForm(j), now);
     for (const t of scenario.tokens) {
       const { user, name } = splitTokenId(t.id);
-      this.tokens.set(t.id, { id: t.id, user, name, secret: t.secret, privsep: Boolean(t.privsep), acl: t.acl, ...(t.expire !== undefined ? { expire: t.expire } : {}) });
+      this.tokens.set(t.id, {
+        id: t.id,
+        user,
+        name,
+        secret: t.secret,
+        privsep: Boolean(t.privsep),
+        acl: t.acl,
+        ...(t.expire !== undefined ? { expire: t.expire } : {}),
+      });
     }
   }
 
@@ -186,9 +212,21 @@ export class LabState {
   }
 
   addGuest(g: {
-    vmid: number; type: "qemu" | "lxc"; name: string; node: string; status?: GuestState["status"]; tags?: string[] | string;
-    template?: boolean | 0 | 1; pool?: string; backupSeconds?: number; archiveSize?: number; warn?: string; failReason?: string;
-    cpus?: number; maxmem?: number; maxdisk?: number;
+    vmid: number;
+    type: "qemu" | "lxc";
+    name: string;
+    node: string;
+    status?: GuestState["status"];
+    tags?: string[] | string;
+    template?: boolean | 0 | 1;
+    pool?: string;
+    backupSeconds?: number;
+    archiveSize?: number;
+    warn?: string;
+    failReason?: string;
+    cpus?: number;
+    maxmem?: number;
+    maxdisk?: number;
   }): GuestState {
     const guest: GuestState = {
       vmid: g.vmid,
@@ -196,7 +234,7 @@ export class LabState {
       name: g.name,
       node: g.node,
       status: g.status ?? "running",
-      tags: typeof g.tags === "string" ? g.tags.split(/[;,\s]+/).filter(Boolean) : g.tags ?? [],
+      tags: typeof g.tags === "string" ? g.tags.split(/[;,\s]+/).filter(Boolean) : (g.tags ?? []),
       template: Boolean(g.template),
       cpus: g.cpus ?? 2,
       maxmem: g.maxmem ?? 4_294_967_296,
@@ -213,8 +251,18 @@ export class LabState {
 
   /** Add an archive (with its `.log` side file on file storages). */
   addArchive(a: {
-    storage: string; node: string | null; vmid: number; subtype: "qemu" | "lxc"; startMs: number; format: string; size: number;
-    notes?: string; protected: boolean; verification?: "ok" | "failed"; log?: string[]; corrupt?: boolean;
+    storage: string;
+    node: string | null;
+    vmid: number;
+    subtype: "qemu" | "lxc";
+    startMs: number;
+    format: string;
+    size: number;
+    notes?: string;
+    protected: boolean;
+    verification?: "ok" | "failed";
+    log?: string[];
+    corrupt?: boolean;
   }): ArchiveState {
     const storage = this.storages.get(a.storage);
     if (!storage) throw new Error(`storage '${a.storage}' does not exist`);
@@ -230,13 +278,19 @@ export class LabState {
       protected: a.protected,
       file: names.file,
       volid: names.volid,
-      log: storage.type === "pbs" ? null : a.log ?? [`${archiveStamp(a.startMs, this.tz(a.node))} INFO: Starting Backup of VM ${a.vmid} (${a.subtype})`],
+      log:
+        storage.type === "pbs"
+          ? null
+          : (a.log ?? [
+              `${archiveStamp(a.startMs, this.tz(a.node))} INFO: Starting Backup of VM ${a.vmid} (${a.subtype})`,
+            ]),
       ...(a.notes !== undefined ? { notes: a.notes } : {}),
       ...(a.verification ? { verification: a.verification } : {}),
       ...(a.corrupt ? { corrupt: true } : {}),
     };
     // Same name twice (same guest, same second) overwrites, as a file would.
-    if (this.index().byName.has(archiveKey(archive))) this.archives = this.archives.filter((x) => !(x.volid === archive.volid && x.node === archive.node));
+    if (this.index().byName.has(archiveKey(archive)))
+      this.archives = this.archives.filter((x) => !(x.volid === archive.volid && x.node === archive.node));
     const index = this.index();
     this.archiveList.push(archive);
     this.indexAdd(index, archive);
@@ -254,11 +308,20 @@ export class LabState {
   archivesOfGuestOn(storageId: string, node: string, vmid: number): ArchiveState[] {
     const storage = this.storages.get(storageId);
     if (!storage) return [];
-    return [...(this.index().byLocation.get(locationKey(storageId, storage.shared ? null : node))?.byVmid.get(vmid) ?? [])];
+    return [
+      ...(this.index()
+        .byLocation.get(locationKey(storageId, storage.shared ? null : node))
+        ?.byVmid.get(vmid) ?? []),
+    ];
   }
 
   /** archivesOn, sorted by `compare`; the order is cached until the archive set changes. */
-  archivesOnSorted(storageId: string, node: string, cacheKey: string, compare: (a: ArchiveState, b: ArchiveState) => number): ArchiveState[] {
+  archivesOnSorted(
+    storageId: string,
+    node: string,
+    cacheKey: string,
+    compare: (a: ArchiveState, b: ArchiveState) => number,
+  ): ArchiveState[] {
     const storage = this.storages.get(storageId);
     if (!storage) return [];
     const loc = this.index().byLocation.get(locationKey(storageId, storage.shared ? null : node));
@@ -279,8 +342,19 @@ export class LabState {
    * scanning them all. Rebuilt whenever the list was replaced or changed length behind its back.
    */
   private index(): ArchiveIndex {
-    if (this.archiveIndex && this.archiveIndex.list === this.archiveList && this.archiveIndex.length === this.archiveList.length) return this.archiveIndex;
-    const index: ArchiveIndex = { list: this.archiveList, length: 0, byLocation: new Map(), byName: new Set(), bytes: new Map() };
+    if (
+      this.archiveIndex &&
+      this.archiveIndex.list === this.archiveList &&
+      this.archiveIndex.length === this.archiveList.length
+    )
+      return this.archiveIndex;
+    const index: ArchiveIndex = {
+      list: this.archiveList,
+      length: 0,
+      byLocation: new Map(),
+      byName: new Set(),
+      bytes: new Map(),
+    };
     for (const a of this.archiveList) this.indexAdd(index, a);
     this.archiveIndex = index;
     return index;

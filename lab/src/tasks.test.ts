@@ -10,7 +10,10 @@ afterEach(async () => {
   await Promise.all(labs.splice(0).map((l) => l.stop()));
 });
 
-async function start(scenario: Parameters<typeof startLab>[0]["scenario"] = twoNodeScenario(), taskSpeed?: number): Promise<{ lab: Lab; clock: ManualClock }> {
+async function start(
+  scenario: Parameters<typeof startLab>[0]["scenario"] = twoNodeScenario(),
+  taskSpeed?: number,
+): Promise<{ lab: Lab; clock: ManualClock }> {
   const clock = new ManualClock(T0);
   const lab = await startLab({ scenario, clock, authFailDelayMs: 0, ...(taskSpeed ? { taskSpeed } : {}) });
   labs.push(lab);
@@ -24,7 +27,10 @@ const logOf = async (l: Lab, node: string, upid: string): Promise<string[]> =>
 describe("POST vzdump", () => {
   it("returns a UPID matching PVE's parser, with the token as user; id = vmid for one guest", async () => {
     const { lab } = await start();
-    const r = await api(lab, "/nodes/pve1/vzdump", { token: BRIDGE, form: { vmid: 100, storage: "nas", mode: "snapshot", compress: "zstd" } });
+    const r = await api(lab, "/nodes/pve1/vzdump", {
+      token: BRIDGE,
+      form: { vmid: 100, storage: "nas", mode: "snapshot", compress: "zstd" },
+    });
     expect(r.status).toBe(200);
     const upid = r.json.data as string;
     const m = UPID_RE.exec(upid);
@@ -35,7 +41,16 @@ describe("POST vzdump", () => {
     expect(m![7]).toBe("100");
     expect(m![8]).toBe(BRIDGE);
     const st = (await api(lab, `/nodes/pve1/tasks/${enc(upid)}/status`)).json.data;
-    expect(st).toMatchObject({ upid, node: "pve1", type: "vzdump", id: "100", user: "backup2mqtt@pve", tokenid: "bridge", status: "running", starttime: T0 / 1000 });
+    expect(st).toMatchObject({
+      upid,
+      node: "pve1",
+      type: "vzdump",
+      id: "100",
+      user: "backup2mqtt@pve",
+      tokenid: "bridge",
+      status: "running",
+      starttime: T0 / 1000,
+    });
     expect(st).not.toHaveProperty("exitstatus");
     expect(st).not.toHaveProperty("endtime");
   });
@@ -56,7 +71,10 @@ describe("POST vzdump", () => {
 
   it("needs VM.Backup and Datastore.AllocateSpace (403 otherwise)", async () => {
     const { lab } = await start();
-    const r = await api(lab, "/nodes/pve1/vzdump", { token: "monitor@pve!readonly", form: { vmid: 100, storage: "nas" } });
+    const r = await api(lab, "/nodes/pve1/vzdump", {
+      token: "monitor@pve!readonly",
+      form: { vmid: 100, storage: "nas" },
+    });
     expect(r.status).toBe(403);
     expect(r.statusMessage).toBe("Permission check failed (/vms/100, VM.Backup)");
   });
@@ -65,7 +83,12 @@ describe("POST vzdump", () => {
 describe("task lifecycle", () => {
   it("progresses with the clock: lock during run, archive + .log after, log paging and total", async () => {
     const { lab, clock } = await start();
-    const upid = (await api(lab, "/nodes/pve1/vzdump", { token: BRIDGE, form: { vmid: 100, storage: "local", compress: "zstd", "notes-template": "{{guestname}} on {{node}}" } })).json.data;
+    const upid = (
+      await api(lab, "/nodes/pve1/vzdump", {
+        token: BRIDGE,
+        form: { vmid: 100, storage: "local", compress: "zstd", "notes-template": "{{guestname}} on {{node}}" },
+      })
+    ).json.data;
     const res = (await api(lab, "/cluster/resources?type=vm")).json.data;
     expect(res.find((x: { vmid: number }) => x.vmid === 100).lock).toBe("backup");
     expect((await api(lab, "/nodes/pve1/qemu")).json.data[0].lock).toBe("backup");
@@ -85,7 +108,12 @@ describe("task lifecycle", () => {
 
     const content = (await api(lab, "/nodes/pve1/storage/local/content?content=backup")).json.data;
     expect(content).toEqual([
-      expect.objectContaining({ volid: "local:backup/vzdump-qemu-100-2026_01_14-12_00_00.vma.zst", ctime: T0 / 1000, format: "vma.zst", notes: "web on pve1" }),
+      expect.objectContaining({
+        volid: "local:backup/vzdump-qemu-100-2026_01_14-12_00_00.vma.zst",
+        ctime: T0 / 1000,
+        format: "vma.zst",
+        notes: "web on pve1",
+      }),
     ]);
     expect(lab.control.listFiles("local", "pve1")).toEqual([
       "vzdump-qemu-100-2026_01_14-12_00_00.log",
@@ -94,10 +122,14 @@ describe("task lifecycle", () => {
     ]);
 
     const lines = await logOf(lab, "pve1", upid);
-    expect(lines[0]).toBe("INFO: starting new backup job: vzdump 100 --storage local --mode snapshot --compress zstd --notes-template '{{guestname}} on {{node}}'");
+    expect(lines[0]).toBe(
+      "INFO: starting new backup job: vzdump 100 --storage local --mode snapshot --compress zstd --notes-template '{{guestname}} on {{node}}'",
+    );
     expect(lines).toContain("INFO: Starting Backup of VM 100 (qemu)");
     expect(lines).toContain("INFO: Backup started at 2026-01-14 12:00:00");
-    expect(lines).toContain("INFO: creating vzdump archive '/var/lib/vz/dump/vzdump-qemu-100-2026_01_14-12_00_00.vma.zst'");
+    expect(lines).toContain(
+      "INFO: creating vzdump archive '/var/lib/vz/dump/vzdump-qemu-100-2026_01_14-12_00_00.vma.zst'",
+    );
     expect(lines).toContain("INFO: Finished Backup of VM 100 (00:01:00)");
     expect(lines.filter((l) => /^INFO: archive file size: \d+(\.\d\d)?[KMGT]B$/.test(l))).toHaveLength(1);
     expect(lines.slice(-2)).toEqual(["INFO: notified via target `mail-to-root`", "TASK OK"]);
@@ -114,12 +146,19 @@ describe("task lifecycle", () => {
 
     const list = (await api(lab, "/nodes/pve1/tasks?typefilter=vzdump&vmid=100")).json;
     expect(list.total).toBe(1);
-    expect(list.data[0]).toMatchObject({ upid, status: "OK", endtime: T0 / 1000 + 60, user: "backup2mqtt@pve", tokenid: "bridge" });
+    expect(list.data[0]).toMatchObject({
+      upid,
+      status: "OK",
+      endtime: T0 / 1000 + 60,
+      user: "backup2mqtt@pve",
+      tokenid: "bridge",
+    });
   });
 
   it("a VM backup prints vzdump's progress lines as time passes (a container prints none); polling does not change the log", async () => {
     const { lab, clock } = await start();
-    const upid = (await api(lab, "/nodes/pve1/vzdump", { token: BRIDGE, form: { vmid: "100,101", storage: "local" } })).json.data;
+    const upid = (await api(lab, "/nodes/pve1/vzdump", { token: BRIDGE, form: { vmid: "100,101", storage: "local" } }))
+      .json.data;
     const progress = (lines: string[]) => lines.filter((l) => /^INFO:\s+\d{1,3}% \(/.test(l));
     let lines = await logOf(lab, "pve1", upid);
     expect(lines).toContain("INFO: Starting Backup of VM 100 (qemu)");
@@ -132,8 +171,22 @@ describe("task lifecycle", () => {
     clock.advance(70_000); // the VM ends at 60 s, the container (30 s) at 90 s
     lines = await logOf(lab, "pve1", upid);
     expect(lines.at(-1)).toBe("TASK OK");
-    const vm = lines.slice(lines.indexOf("INFO: Starting Backup of VM 100 (qemu)"), lines.indexOf("INFO: Finished Backup of VM 100 (00:01:00)") + 1);
-    expect(progress(vm).map((l) => /(\d+)%/.exec(l)![1])).toEqual(["10", "20", "30", "40", "50", "60", "70", "80", "90", "100"]);
+    const vm = lines.slice(
+      lines.indexOf("INFO: Starting Backup of VM 100 (qemu)"),
+      lines.indexOf("INFO: Finished Backup of VM 100 (00:01:00)") + 1,
+    );
+    expect(progress(vm).map((l) => /(\d+)%/.exec(l)![1])).toEqual([
+      "10",
+      "20",
+      "30",
+      "40",
+      "50",
+      "60",
+      "70",
+      "80",
+      "90",
+      "100",
+    ]);
     const last = vm.indexOf("INFO: 100% (32.0 GiB of 32.0 GiB) in 1m, read: 546.1 MiB/s, write: 513.4 MiB/s");
     expect(last).toBeGreaterThan(0);
     expect(vm[last + 1]).toBe("INFO: transferred 32.00 GiB in 60 seconds (546.1 MiB/s)");
@@ -143,7 +196,9 @@ describe("task lifecycle", () => {
 
     // The same world read once at the end: identical apart from the random backup task id.
     const { lab: lab2, clock: clock2 } = await start();
-    const upid2 = (await api(lab2, "/nodes/pve1/vzdump", { token: BRIDGE, form: { vmid: "100,101", storage: "local" } })).json.data;
+    const upid2 = (
+      await api(lab2, "/nodes/pve1/vzdump", { token: BRIDGE, form: { vmid: "100,101", storage: "local" } })
+    ).json.data;
     clock2.advance(95_000);
     const uuidless = (l: string[]) => l.map((x) => x.replace(/'[0-9a-f-]{36}'/, "'…'"));
     expect(uuidless(await logOf(lab2, "pve1", upid2))).toEqual(uuidless(lines));
@@ -151,8 +206,10 @@ describe("task lifecycle", () => {
 
   it("one vzdump per node: the second waits for the lock", async () => {
     const { lab, clock } = await start();
-    const a = (await api(lab, "/nodes/pve1/vzdump", { token: BRIDGE, form: { vmid: 100, storage: "local" } })).json.data;
-    const b = (await api(lab, "/nodes/pve1/vzdump", { token: BRIDGE, form: { vmid: 101, storage: "local" } })).json.data;
+    const a = (await api(lab, "/nodes/pve1/vzdump", { token: BRIDGE, form: { vmid: 100, storage: "local" } })).json
+      .data;
+    const b = (await api(lab, "/nodes/pve1/vzdump", { token: BRIDGE, form: { vmid: 101, storage: "local" } })).json
+      .data;
     expect(await logOf(lab, "pve1", b)).toEqual(["INFO: trying to get global lock - waiting..."]);
     clock.advance(60_000);
     const lb = await logOf(lab, "pve1", b);
@@ -165,7 +222,12 @@ describe("task lifecycle", () => {
   it("a failing guest in a multi-guest task: per-guest lines and `job errors`; no archive for it", async () => {
     const { lab, clock } = await start();
     lab.control.failNextBackup(100, "VM 100 qmp command 'backup' failed - got timeout");
-    const upid = (await api(lab, "/nodes/pve1/vzdump", { token: BRIDGE, form: { vmid: "100,101", storage: "nas", compress: "zstd" } })).json.data;
+    const upid = (
+      await api(lab, "/nodes/pve1/vzdump", {
+        token: BRIDGE,
+        form: { vmid: "100,101", storage: "nas", compress: "zstd" },
+      })
+    ).json.data;
     clock.advance(10 * 60_000);
     const lines = await logOf(lab, "pve1", upid);
     expect(lines).toContain("ERROR: Backup of VM 100 failed - VM 100 qmp command 'backup' failed - got timeout");
@@ -174,7 +236,9 @@ describe("task lifecycle", () => {
     expect(lines).toContain("INFO: Backup job finished with errors");
     expect(lines.at(-1)).toBe("TASK ERROR: job errors");
     expect((await api(lab, `/nodes/pve1/tasks/${enc(upid)}/status`)).json.data.exitstatus).toBe("job errors");
-    const vmids = (await api(lab, "/nodes/pve1/storage/nas/content?content=backup")).json.data.map((x: { vmid: number }) => x.vmid);
+    const vmids = (await api(lab, "/nodes/pve1/storage/nas/content?content=backup")).json.data.map(
+      (x: { vmid: number }) => x.vmid,
+    );
     expect(vmids.sort()).toEqual([100, 101]); // 100's only archive is the scenario's old one
     expect(lab.control.state.archives.filter((a) => a.vmid === 100)).toHaveLength(1);
     const err = (await api(lab, "/nodes/pve1/tasks?statusfilter=error")).json.data;
@@ -185,7 +249,8 @@ describe("task lifecycle", () => {
     const sc = twoNodeScenario();
     sc.guests![1] = { ...sc.guests![1]!, warn: "no efidisk configured! Using temporary efivars disk." };
     const { lab, clock } = await start(sc);
-    const upid = (await api(lab, "/nodes/pve1/vzdump", { token: BRIDGE, form: { vmid: 101, storage: "local" } })).json.data;
+    const upid = (await api(lab, "/nodes/pve1/vzdump", { token: BRIDGE, form: { vmid: 101, storage: "local" } })).json
+      .data;
     clock.advance(60_000);
     expect((await api(lab, `/nodes/pve1/tasks/${enc(upid)}/status`)).json.data.exitstatus).toBe("WARNINGS: 1");
     const lines = await logOf(lab, "pve1", upid);
@@ -195,9 +260,12 @@ describe("task lifecycle", () => {
 
   it("DELETE stops a task: interrupted by signal", async () => {
     const { lab, clock } = await start();
-    const upid = (await api(lab, "/nodes/pve1/vzdump", { token: BRIDGE, form: { vmid: 100, storage: "local" } })).json.data;
+    const upid = (await api(lab, "/nodes/pve1/vzdump", { token: BRIDGE, form: { vmid: 100, storage: "local" } })).json
+      .data;
     clock.advance(5_000);
-    expect((await api(lab, `/nodes/pve1/tasks/${enc(upid)}`, { method: "DELETE", token: BRIDGE })).json).toEqual({ data: null });
+    expect((await api(lab, `/nodes/pve1/tasks/${enc(upid)}`, { method: "DELETE", token: BRIDGE })).json).toEqual({
+      data: null,
+    });
     const st = (await api(lab, `/nodes/pve1/tasks/${enc(upid)}/status`)).json.data;
     expect(st).toMatchObject({ status: "stopped", exitstatus: "interrupted by signal" });
     clock.advance(120_000);
@@ -210,7 +278,12 @@ describe("task lifecycle", () => {
     clock.set(Date.UTC(2026, 0, 15, 2, 0, 0) + 5_000);
     const tasks = (await api(lab, "/nodes/pve1/tasks?source=all&typefilter=vzdump", { token: ADMIN })).json.data;
     expect(tasks).toHaveLength(1);
-    expect(tasks[0]).toMatchObject({ user: "root@pam", id: "", status: "RUNNING", starttime: Date.UTC(2026, 0, 15, 2) / 1000 });
+    expect(tasks[0]).toMatchObject({
+      user: "root@pam",
+      id: "",
+      status: "RUNNING",
+      starttime: Date.UTC(2026, 0, 15, 2) / 1000,
+    });
     expect(tasks[0]).not.toHaveProperty("tokenid");
     // the disabled weekly job never runs; pve2 has no guests of "daily" → no task there
     clock.set(Date.UTC(2026, 0, 19, 12, 0, 0));
@@ -221,7 +294,9 @@ describe("task lifecycle", () => {
     const web = (await api(lab, "/nodes/pve1/storage/nas/content?content=backup&vmid=100")).json.data;
     expect(web.length).toBe(6);
     const log = await logOf(lab, "pve1", all1.data[0].upid);
-    expect(log[0]).toBe("INFO: starting new backup job: vzdump 100 101 --storage nas --mode snapshot --compress zstd --prune-backups keep-daily=7,keep-last=2");
+    expect(log[0]).toBe(
+      "INFO: starting new backup job: vzdump 100 101 --storage nas --mode snapshot --compress zstd --prune-backups keep-daily=7,keep-last=2",
+    );
     expect(log).toContain("INFO: prune older backups with retention: keep-daily=7, keep-last=2");
   });
 

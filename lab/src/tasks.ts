@@ -46,14 +46,15 @@ export function runJob(state: LabState, job: JobState, at: number): TaskState[] 
   for (const node of state.nodes.values()) {
     if (node.status !== "online" || (onlyNode && node.name !== onlyNode)) continue;
     const storage = state.storages.get(opts.storage);
-    if (!storage || !storage.nodes.includes(node.name)) continue;
+    if (!storage?.nodes.includes(node.name)) continue;
     const t = startVzdump(state, node.name, "root@pam", opts, at);
     if (t !== "OK") out.push(t);
   }
   return out;
 }
 
-const isEnabled = (job: JobState): boolean => job.config.enabled === undefined || job.config.enabled === 1 || job.config.enabled === "1";
+const isEnabled = (job: JobState): boolean =>
+  job.config.enabled === undefined || job.config.enabled === 1 || job.config.enabled === "1";
 
 /** Replay every due event up to `now`, earliest first. Idempotent. */
 export function settle(state: LabState, now: number): void {
@@ -84,7 +85,7 @@ export function settle(state: LabState, now: number): void {
       queue.sort((a, b) => a.startMs - b.startMs || a.pid - b.pid);
       const running = queue.find((t) => t.vz!.phase === "running");
       const head = running ?? queue[0]!;
-      const at = running ? running.vz!.current?.endMs ?? running.startMs : Math.max(head.startMs, node.lockFreeMs);
+      const at = running ? (running.vz!.current?.endMs ?? running.startMs) : Math.max(head.startMs, node.lockFreeMs);
       if (at <= now && at < best) {
         best = at;
         action = () => stepTask(state, head, at);
@@ -113,7 +114,9 @@ function trimHistory(state: LabState): void {
   for (const t of state.tasks) perNode.set(t.node, (perNode.get(t.node) ?? 0) + 1);
   for (const node of state.nodes.keys()) {
     if ((perNode.get(node) ?? 0) <= MAX_TASKS_PER_NODE) continue;
-    const finished = state.tasks.filter((t) => t.node === node && t.endMs !== null).sort((a, b) => a.startMs - b.startMs);
+    const finished = state.tasks
+      .filter((t) => t.node === node && t.endMs !== null)
+      .sort((a, b) => a.startMs - b.startMs);
     const excess = finished.length - MAX_TASKS_PER_NODE;
     if (excess <= 0) continue;
     const drop = new Set(finished.slice(0, excess));

@@ -44,21 +44,25 @@ export function api(lab: Lab, path: string, req: ApiRequest = {}): Promise<ApiRe
     headers["Content-Type"] = "application/json";
   }
   return new Promise((resolve, reject) => {
-    const r = https.request(url, { method: req.method ?? (body ? "POST" : "GET"), headers, ca: lab.certPem, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
-        const text = Buffer.concat(chunks).toString("utf8");
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, statusMessage: res.statusMessage ?? "", text, json });
-      });
-      res.on("error", reject);
-    });
+    const r = https.request(
+      url,
+      { method: req.method ?? (body ? "POST" : "GET"), headers, ca: lab.certPem, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, statusMessage: res.statusMessage ?? "", text, json });
+        });
+        res.on("error", reject);
+      },
+    );
     r.on("error", reject);
     if (body) r.write(body);
     r.end();
@@ -99,7 +103,16 @@ export function twoNodeScenario(): import("./scenario.js").Scenario {
       { vmid: 200, storage: "local", node: "pve2", age: "2d" },
     ],
     jobs: [
-      { id: "daily", schedule: "02:00", enabled: 1, vmid: [100, 101], storage: "nas", compress: "zstd", mode: "snapshot", "prune-backups": { "keep-daily": 7, "keep-last": 2 } },
+      {
+        id: "daily",
+        schedule: "02:00",
+        enabled: 1,
+        vmid: [100, 101],
+        storage: "nas",
+        compress: "zstd",
+        mode: "snapshot",
+        "prune-backups": { "keep-daily": 7, "keep-last": 2 },
+      },
       { id: "weekly-off", schedule: "sun 03:00", enabled: 0, all: 1, exclude: "101", storage: "local" },
     ],
     tokens: [

@@ -69,7 +69,15 @@ const offsetCache = new Map<string, Map<number, number>>();
 
 function utcParts(ms: number): LocalTime {
   const d = new Date(ms);
-  return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds(), weekday: d.getUTCDay() };
+  return {
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour: d.getUTCHours(),
+    minute: d.getUTCMinutes(),
+    second: d.getUTCSeconds(),
+    weekday: d.getUTCDay(),
+  };
 }
 
 function intlOffsetMs(epochMs: number, tz: string): number {
@@ -103,7 +111,15 @@ export function offsetMs(epochMs: number, tz: string): number {
  * saving ends) is the earlier instant; a time in the skipped hour (daylight saving starts) is read
  * with the offset before the change, so it lands after the jump (02:30 → 03:30), as schedulers do.
  */
-export function fromLocal(year: number, month: number, day: number, hour: number, minute: number, second: number, tz: string): number {
+export function fromLocal(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  tz: string,
+): number {
   const naive = Date.UTC(year, month - 1, day, hour, minute, second);
   if (tz === "UTC" || tz === "Etc/UTC") return naive;
   // Zone offsets change at most once around a given day: the offsets a day before, at and a day

@@ -27,7 +27,13 @@ function renderDuration(seconds: number): string {
   let rest = Math.round(seconds);
   if (!rest) return "0s";
   const parts: string[] = [];
-  for (const [unit, len] of [["w", 604800], ["d", 86400], ["h", 3600], ["m", 60], ["s", 1]] as const) {
+  for (const [unit, len] of [
+    ["w", 604800],
+    ["d", 86400],
+    ["h", 3600],
+    ["m", 60],
+    ["s", 1],
+  ] as const) {
     const v = Math.floor(rest / len);
     if (v > 0) {
       parts.push(`${v}${unit}`);
@@ -83,7 +89,14 @@ export function commandLine(o: VzdumpOptions): string {
   if (o.compress !== "0") parts.push(`--compress ${o.compress}`);
   if (o.notesTemplate !== undefined) parts.push(`--notes-template ${shellQuote(o.notesTemplate)}`);
   if (o.protected) parts.push("--protected 1");
-  if (o.pruneBackups) parts.push(`--prune-backups ${shellQuote(Object.entries(o.pruneBackups).map(([k, v]) => `${k}=${v}`).join(","))}`);
+  if (o.pruneBackups)
+    parts.push(
+      `--prune-backups ${shellQuote(
+        Object.entries(o.pruneBackups)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(","),
+      )}`,
+    );
   for (const [k, v] of Object.entries(o.extra)) parts.push(`--${k} ${shellQuote(v)}`);
   return parts.join(" ");
 }

@@ -8,11 +8,30 @@ import { archiveFormat, archiveNames, defaultArchiveSize } from "./archives.js";
 import { formatPruneOptions, pruneMark } from "./prune.js";
 import type { LabState } from "./state.js";
 import { hms, logStamp } from "./timezone.js";
-import { catchUpProgress, commandLine, formatSize, progressLine, QEMU_DISK_BYTES, rate, renderBytes } from "./vzdump-log.js";
-import { newTask, type CurrentGuest, type ForcedOutcome, type GuestRun, type TaskState, type VzdumpOptions } from "./workers.js";
+import {
+  catchUpProgress,
+  commandLine,
+  formatSize,
+  progressLine,
+  QEMU_DISK_BYTES,
+  rate,
+  renderBytes,
+} from "./vzdump-log.js";
+import {
+  newTask,
+  type CurrentGuest,
+  type ForcedOutcome,
+  type GuestRun,
+  type TaskState,
+  type VzdumpOptions,
+} from "./workers.js";
 
 /** Guests a vzdump on `node` would back up, and the selected ones living elsewhere. */
-function selectGuests(state: LabState, node: string, o: Pick<VzdumpOptions, "vmids" | "all" | "exclude" | "pool">): { local: GuestRun[]; external: number[] } {
+function selectGuests(
+  state: LabState,
+  node: string,
+  o: Pick<VzdumpOptions, "vmids" | "all" | "exclude" | "pool">,
+): { local: GuestRun[]; external: number[] } {
   const local: GuestRun[] = [];
   const external: number[] = [];
   const consider = (vmid: number): void => {
@@ -53,7 +72,18 @@ export function startVzdump(
   const id = local.length === 1 && local[0] ? String(local[0].vmid) : "";
   const busy = state.tasks.some((t) => t.vz && t.node === node && t.endMs === null);
   const task = newTask(state, node, "vzdump", id, authid, atMs);
-  task.vz = { opts, guests: local, external, forced, phase: "waiting", waited: busy, index: 0, current: null, errors: 0, warnings: 0 };
+  task.vz = {
+    opts,
+    guests: local,
+    external,
+    forced,
+    phase: "waiting",
+    waited: busy,
+    index: 0,
+    current: null,
+    errors: 0,
+    warnings: 0,
+  };
   if (busy) task.lines.push("INFO: trying to get global lock - waiting...");
   return task;
 }
@@ -142,7 +172,12 @@ function finishGuest(state: LabState, task: TaskState, at: number): void {
       catchUpProgress(task, cur, at);
       const span = at - cur.startMs;
       const secs = Math.round(span / 1000);
-      lines.push(progressLine(100, span, span / 10), secs ? `INFO: transferred ${renderBytes(QEMU_DISK_BYTES)} in ${secs} seconds (${rate(QEMU_DISK_BYTES, secs)})` : `INFO: transferred ${renderBytes(QEMU_DISK_BYTES)} in <1 seconds`);
+      lines.push(
+        progressLine(100, span, span / 10),
+        secs
+          ? `INFO: transferred ${renderBytes(QEMU_DISK_BYTES)} in ${secs} seconds (${rate(QEMU_DISK_BYTES, secs)})`
+          : `INFO: transferred ${renderBytes(QEMU_DISK_BYTES)} in <1 seconds`,
+      );
     }
     if (cur.warn !== undefined) {
       lines.push(`WARN: ${cur.warn}`);
@@ -150,7 +185,8 @@ function finishGuest(state: LabState, task: TaskState, at: number): void {
     }
     const live = state.guests.get(g.vmid);
     const size = live?.archiveSize ?? defaultArchiveSize(g);
-    const notes = vz.opts.notesTemplate !== undefined ? expandNotes(vz.opts.notesTemplate, state, task.node, g) : undefined;
+    const notes =
+      vz.opts.notesTemplate !== undefined ? expandNotes(vz.opts.notesTemplate, state, task.node, g) : undefined;
     if (storage.type === "pbs") lines.push(`INFO: backup was done incrementally, reused 30.00 GiB (93%)`);
     else lines.push(`INFO: archive file size: ${formatSize(size)}`);
     if (notes !== undefined) lines.push("INFO: adding notes to backup");
@@ -168,11 +204,19 @@ function finishGuest(state: LabState, task: TaskState, at: number): void {
       log: logLines,
       ...(notes !== undefined ? { notes } : {}),
     });
-    const prune = vz.opts.pruneBackups ?? (storage.pruneBackups ? Object.fromEntries(Object.entries(storage.pruneBackups).map(([k, v]) => [k, Number(v)])) : undefined);
+    const prune =
+      vz.opts.pruneBackups ??
+      (storage.pruneBackups
+        ? Object.fromEntries(Object.entries(storage.pruneBackups).map(([k, v]) => [k, Number(v)]))
+        : undefined);
     if (vz.opts.remove && prune && !prune["keep-all"] && Object.keys(prune).length) {
       lines.push(`INFO: prune older backups with retention: ${formatPruneOptions(prune)}`);
       const group = state.archivesOfGuestOn(storage.id, task.node, g.vmid).filter((a) => a.subtype === g.type);
-      const marked = pruneMark(group.map((a) => ({ a, ctime: a.ctime, protected: a.protected })), prune, tz);
+      const marked = pruneMark(
+        group.map((a) => ({ a, ctime: a.ctime, protected: a.protected })),
+        prune,
+        tz,
+      );
       const removed = marked.filter((e) => e.mark === "remove").map((e) => e.a);
       for (const a of removed) lines.push(`INFO: removing backup '${a.volid}'`);
       if (removed.length) {
@@ -181,7 +225,10 @@ function finishGuest(state: LabState, task: TaskState, at: number): void {
       }
       lines.push(`INFO: pruned ${removed.length} backup(s) not covered by keep-retention policy`);
     }
-    lines.push(`INFO: Finished Backup of VM ${g.vmid} (${hms((at - cur.startMs) / 1000)})`, `INFO: Backup finished at ${logStamp(at, tz)}`);
+    lines.push(
+      `INFO: Finished Backup of VM ${g.vmid} (${hms((at - cur.startMs) / 1000)})`,
+      `INFO: Backup finished at ${logStamp(at, tz)}`,
+    );
   }
   task.lines.push(...lines);
   vz.current = null;
@@ -194,7 +241,11 @@ function finishTask(state: LabState, task: TaskState, at: number, fatal?: string
     task.lines.push(`ERROR: Backup job failed - ${fatal}`, `TASK ERROR: ${fatal}`);
     task.exitstatus = fatal;
   } else if (vz.errors > 0) {
-    task.lines.push("INFO: Backup job finished with errors", "INFO: notified via target `mail-to-root`", "TASK ERROR: job errors");
+    task.lines.push(
+      "INFO: Backup job finished with errors",
+      "INFO: notified via target `mail-to-root`",
+      "TASK ERROR: job errors",
+    );
     task.exitstatus = "job errors";
   } else {
     task.lines.push("INFO: Backup job finished successfully", "INFO: notified via target `mail-to-root`");
@@ -233,7 +284,10 @@ export function stopTask(state: LabState, task: TaskState, at: number): void {
   }
   const cur = task.vz.current;
   if (cur) {
-    task.lines.push(`ERROR: Backup of VM ${cur.guest.vmid} failed - interrupted by signal`, `INFO: Failed at ${logStamp(at, state.tz(task.node))}`);
+    task.lines.push(
+      `ERROR: Backup of VM ${cur.guest.vmid} failed - interrupted by signal`,
+      `INFO: Failed at ${logStamp(at, state.tz(task.node))}`,
+    );
     task.vz.current = null;
   }
   finishTask(state, task, at, "interrupted by signal");

@@ -82,7 +82,15 @@ export interface TaskState {
 
 const hex8 = (n: number): string => Math.max(0, Math.floor(n)).toString(16).toUpperCase().padStart(8, "0");
 
-export function makeUpid(node: string, pid: number, pstart: number, starttime: number, type: string, id: string, authid: string): string {
+export function makeUpid(
+  node: string,
+  pid: number,
+  pstart: number,
+  starttime: number,
+  type: string,
+  id: string,
+  authid: string,
+): string {
   return `UPID:${node}:${hex8(pid)}:${hex8(pstart)}:${hex8(starttime)}:${type}:${id}:${authid}:`;
 }
 
@@ -92,7 +100,14 @@ export function taskUser(t: TaskState): { user: string; tokenid?: string } {
   return { user, tokenid: name };
 }
 
-export function newTask(state: LabState, node: string, type: string, id: string, authid: string, startMs: number): TaskState {
+export function newTask(
+  state: LabState,
+  node: string,
+  type: string,
+  id: string,
+  authid: string,
+  startMs: number,
+): TaskState {
   const n = state.nodes.get(node);
   if (!n) throw new Error(`no such node '${node}'`);
   const pid = n.nextPid++;
@@ -141,9 +156,24 @@ export function finishTimedTask(t: TaskState, at: number): void {
 }
 
 /** A finished non-vzdump task (scenario history). */
-export function addPlainTask(state: LabState, node: string, type: string, id: string, authid: string, startMs: number, durationMs: number, exitstatus: string): TaskState {
+export function addPlainTask(
+  state: LabState,
+  node: string,
+  type: string,
+  id: string,
+  authid: string,
+  startMs: number,
+  durationMs: number,
+  exitstatus: string,
+): TaskState {
   const task = newTask(state, node, type, id, authid, startMs);
-  task.lines.push(exitstatus === "OK" ? "TASK OK" : /^WARNINGS: \d+$/.test(exitstatus) ? `TASK ${exitstatus}` : `TASK ERROR: ${exitstatus}`);
+  task.lines.push(
+    exitstatus === "OK"
+      ? "TASK OK"
+      : /^WARNINGS: \d+$/.test(exitstatus)
+        ? `TASK ${exitstatus}`
+        : `TASK ERROR: ${exitstatus}`,
+  );
   task.endMs = startMs + durationMs;
   task.exitstatus = exitstatus;
   return task;

@@ -35,7 +35,13 @@ const summary = (category: string) => {
   const t = tally(category);
   const line = `commands fuzz: ${category}: tried ${t.tried}, handled ${t.handled}, crashes ${t.crashes}, lost ${t.lost}`;
   process.stdout.write(`${line}\n`);
-  if (t.failures.length) process.stdout.write(`  first failures:\n${t.failures.slice(0, 5).map((f) => `    ${f}`).join("\n")}\n`);
+  if (t.failures.length)
+    process.stdout.write(
+      `  first failures:\n${t.failures
+        .slice(0, 5)
+        .map((f) => `    ${f}`)
+        .join("\n")}\n`,
+    );
   return t;
 };
 const expectClean = (category: string) => {
@@ -62,9 +68,17 @@ const VALID_FOR: Record<Target["kind"], string[]> = {
   hyperbackup: ["run", "refresh"],
   pbs: ["verify", "refresh"],
 };
-const targetArb: fc.Arbitrary<Target> = fc.constantFrom<Target>({ kind: "guest", id: "home_100" }, { kind: "bridge" }, { kind: "hyperbackup", id: "2" }, { kind: "pbs", id: "store1" });
+const targetArb: fc.Arbitrary<Target> = fc.constantFrom<Target>(
+  { kind: "guest", id: "home_100" },
+  { kind: "bridge" },
+  { kind: "hyperbackup", id: "2" },
+  { kind: "pbs", id: "store1" },
+);
 /** A command valid for the target (set_tier carries its tier), as an object to spoil. */
-const validFor = (t: Target) => fc.constantFrom(...VALID_FOR[t.kind]).map((action) => ({ action, ...(action === "set_tier" ? { tier: "P1" } : {}) }) as Record<string, unknown>);
+const validFor = (t: Target) =>
+  fc
+    .constantFrom(...VALID_FOR[t.kind])
+    .map((action) => ({ action, ...(action === "set_tier" ? { tier: "P1" } : {}) }) as Record<string, unknown>);
 
 // ---------------------------------------------------------------------------------------------
 // MQTT payloads through the real router
@@ -101,24 +115,51 @@ describe("MQTT command payloads, by category", () => {
       t.failures.push(`threw ${(e as Error).message} on ${payload.toString("utf8").slice(0, 80)}`);
       return;
     }
-    const noRawText = outcome.ok || !/must be equal to|must NOT have|must match|oneOf|instancePath|\(payload\)/.test(outcome.reason);
+    const noRawText =
+      outcome.ok || !/must be equal to|must NOT have|must match|oneOf|instancePath|\(payload\)/.test(outcome.reason);
     const ok =
       reason === "ignored"
         ? !outcome.ok && reports.length === 0 && dispatched === 0
-        : !outcome.ok && outcome.invalid === true && reason.test(outcome.reason) && noRawText && reports.length === 1 && reports[0] === outcome && dispatched === 0;
+        : !outcome.ok &&
+          outcome.invalid === true &&
+          reason.test(outcome.reason) &&
+          noRawText &&
+          reports.length === 1 &&
+          reports[0] === outcome &&
+          dispatched === 0;
     if (ok) t.handled++;
     else {
       // Lost: not carried out and not told (no report) — the user would never learn why.
       if (dispatched === 0 && reports.length === 0 && reason !== "ignored") t.lost++;
-      t.failures.push(`${JSON.stringify(target)} ${payload.toString("utf8").slice(0, 80)} → ${JSON.stringify(outcome).slice(0, 200)} (reports ${reports.length}, dispatched ${dispatched})`);
+      t.failures.push(
+        `${JSON.stringify(target)} ${payload.toString("utf8").slice(0, 80)} → ${JSON.stringify(outcome).slice(0, 200)} (reports ${reports.length}, dispatched ${dispatched})`,
+      );
     }
   }
 
   const run = <T>(arb: fc.Arbitrary<T>, n: number, seed: number, each: (v: T) => Promise<void>) =>
-    fc.assert(fc.asyncProperty(arb, async (v) => void (await each(v))), { numRuns: n, seed });
+    fc.assert(
+      fc.asyncProperty(arb, async (v) => void (await each(v))),
+      { numRuns: n, seed },
+    );
 
   it("non-JSON", async () => {
-    const text = fc.oneof(fc.string({ minLength: 1, maxLength: 300 }).map((s) => Buffer.from(s)), fc.uint8Array({ minLength: 1, maxLength: 300 }).map((b) => Buffer.from(b)), fc.constantFrom("{", "{action:backup}", "{'action':'backup'}", "backup", '{"action":"backup",}', "NaN", "undefined", "\u0000").map((s) => Buffer.from(s)));
+    const text = fc.oneof(
+      fc.string({ minLength: 1, maxLength: 300 }).map((s) => Buffer.from(s)),
+      fc.uint8Array({ minLength: 1, maxLength: 300 }).map((b) => Buffer.from(b)),
+      fc
+        .constantFrom(
+          "{",
+          "{action:backup}",
+          "{'action':'backup'}",
+          "backup",
+          '{"action":"backup",}',
+          "NaN",
+          "undefined",
+          "\u0000",
+        )
+        .map((s) => Buffer.from(s)),
+    );
     const notJson = text.filter((b) => {
       try {
         JSON.parse(b.toString("utf8"));
@@ -127,26 +168,63 @@ describe("MQTT command payloads, by category", () => {
         return true;
       }
     });
-    await run(fc.tuple(targetArb, notJson), 2000, 101, ([t, p]) => attempt("non-JSON", t, p, /^the command is not JSON; send an object such as \{"action":"[a-z_]+"\}$/));
+    await run(fc.tuple(targetArb, notJson), 2000, 101, ([t, p]) =>
+      attempt("non-JSON", t, p, /^the command is not JSON; send an object such as \{"action":"[a-z_]+"\}$/),
+    );
     expectClean("non-JSON");
   });
 
   it("JSON that is not an object", async () => {
-    const nonObject = fc.oneof(fc.array(anyJson, { maxLength: 5 }), fc.string({ maxLength: 50 }), fc.double(), fc.integer(), fc.boolean(), fc.constant(null));
-    await run(fc.tuple(targetArb, nonObject), 2000, 102, ([t, v]) => attempt("JSON non-object", t, Buffer.from(JSON.stringify(v)), /^a command must be a JSON object such as \{"action":"[a-z_]+"\} \(got (an array|a string|a number|a boolean|null)\)$/));
+    const nonObject = fc.oneof(
+      fc.array(anyJson, { maxLength: 5 }),
+      fc.string({ maxLength: 50 }),
+      fc.double(),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+    );
+    await run(fc.tuple(targetArb, nonObject), 2000, 102, ([t, v]) =>
+      attempt(
+        "JSON non-object",
+        t,
+        Buffer.from(JSON.stringify(v)),
+        /^a command must be a JSON object such as \{"action":"[a-z_]+"\} \(got (an array|a string|a number|a boolean|null)\)$/,
+      ),
+    );
     expectClean("JSON non-object");
   });
 
   it("unknown action", async () => {
-    const action = fc.oneof(fc.string({ maxLength: 60 }), fc.constantFrom("delete_all", "BACKUP", "Backup", " backup", "backup ", "restore", "verify_now", "")).filter((a) => !ALL_ACTIONS.includes(a));
-    await run(fc.tuple(targetArb, action, fc.option(fc.string({ maxLength: 20 }), { nil: undefined })), 2000, 103, ([t, a, rid]) =>
-      attempt("unknown action", t, Buffer.from(JSON.stringify({ action: a, ...(rid === undefined ? {} : { request_id: rid }) })), /^unknown action '.*'; valid actions for (a guest|the bridge|a Hyper Backup task|a PBS datastore): [a-z_, ]+$/s),
+    const action = fc
+      .oneof(
+        fc.string({ maxLength: 60 }),
+        fc.constantFrom("delete_all", "BACKUP", "Backup", " backup", "backup ", "restore", "verify_now", ""),
+      )
+      .filter((a) => !ALL_ACTIONS.includes(a));
+    await run(
+      fc.tuple(targetArb, action, fc.option(fc.string({ maxLength: 20 }), { nil: undefined })),
+      2000,
+      103,
+      ([t, a, rid]) =>
+        attempt(
+          "unknown action",
+          t,
+          Buffer.from(JSON.stringify({ action: a, ...(rid === undefined ? {} : { request_id: rid }) })),
+          /^unknown action '.*'; valid actions for (a guest|the bridge|a Hyper Backup task|a PBS datastore): [a-z_, ]+$/s,
+        ),
     );
     expectClean("unknown action");
   });
 
   it("wrong field types and values", async () => {
-    const notString = fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(anyJson, { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 5 }), anyJson, { maxKeys: 3 }));
+    const notString = fc.oneof(
+      fc.integer(),
+      fc.double(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(anyJson, { maxLength: 3 }),
+      fc.dictionary(fc.string({ maxLength: 5 }), anyJson, { maxKeys: 3 }),
+    );
     const spoiled = targetArb.chain((t) =>
       fc.tuple(
         fc.constant(t),
@@ -154,7 +232,10 @@ describe("MQTT command payloads, by category", () => {
           fc.constantFrom("action", ...FIELDS[cmd.action as string]!).chain((field) => {
             const bad =
               field === "mode"
-                ? fc.oneof(notString, fc.string({ maxLength: 20 }).filter((s) => !["snapshot", "suspend", "stop"].includes(s)))
+                ? fc.oneof(
+                    notString,
+                    fc.string({ maxLength: 20 }).filter((s) => !["snapshot", "suspend", "stop"].includes(s)),
+                  )
                 : field === "storage"
                   ? fc.oneof(notString, fc.constantFrom("../etc", "a b", "", "-x", "nas;rm", "é"))
                   : field === "request_id" || field === "origin"
@@ -167,7 +248,14 @@ describe("MQTT command payloads, by category", () => {
         ),
       ),
     );
-    await run(spoiled, 3000, 104, ([t, cmd]) => attempt("wrong field types", t, Buffer.from(JSON.stringify(cmd)), /^'(action|storage|mode|request_id|origin|tier)' (must|is missing)/));
+    await run(spoiled, 3000, 104, ([t, cmd]) =>
+      attempt(
+        "wrong field types",
+        t,
+        Buffer.from(JSON.stringify(cmd)),
+        /^'(action|storage|mode|request_id|origin|tier)' (must|is missing)/,
+      ),
+    );
     expectClean("wrong field types");
   });
 
@@ -176,7 +264,13 @@ describe("MQTT command payloads, by category", () => {
       fc.tuple(
         fc.constant(t),
         validFor(t),
-        fc.uniqueArray(fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom("foo", "__proto__", "constructor", "Action", "actions", "toString", "storage ", "tier")), { minLength: 1, maxLength: 3 }),
+        fc.uniqueArray(
+          fc.oneof(
+            fc.string({ maxLength: 20 }),
+            fc.constantFrom("foo", "__proto__", "constructor", "Action", "actions", "toString", "storage ", "tier"),
+          ),
+          { minLength: 1, maxLength: 3 },
+        ),
         anyJson,
       ),
     );
@@ -195,14 +289,18 @@ describe("MQTT command payloads, by category", () => {
 
   it("too large", async () => {
     const big = fc.oneof(
-      fc.integer({ min: 4100, max: 60_000 }).map((n) => JSON.stringify({ action: "backup", request_id: "x".repeat(n) })),
+      fc
+        .integer({ min: 4100, max: 60_000 })
+        .map((n) => JSON.stringify({ action: "backup", request_id: "x".repeat(n) })),
       fc.integer({ min: 2049, max: 5000 }).map((n) => JSON.stringify({ action: "refresh", origin: "é".repeat(n) })), // fewer characters than bytes
       fc.integer({ min: 4097, max: 20_000 }).map((n) => "[".repeat(n)),
       fc.string({ minLength: 4097, maxLength: 6000 }),
     );
     await run(fc.tuple(targetArb, big), 400, 106, ([t, p]) => {
       const b = Buffer.from(p);
-      return b.length > 4096 ? attempt("too large", t, b, /^the command is too large \([\d,]+ bytes; at most 4,096\)$/) : Promise.resolve();
+      return b.length > 4096
+        ? attempt("too large", t, b, /^the command is too large \([\d,]+ bytes; at most 4,096\)$/)
+        : Promise.resolve();
     });
     expectClean("too large");
   });
@@ -223,27 +321,47 @@ describe("MQTT command topics, by category", () => {
     const logs: string[] = [];
     const sink = { write: (line: string) => (logs.push(line), true) } as unknown as NodeJS.WritableStream;
     const got: string[] = [];
-    const pub = new MqttPublisher({ url: broker.url }, new Topics("backup2mqtt", "homeassistant", "home"), createLogger("debug", () => [], sink), {
-      onCommand: (t) => void got.push("id" in t ? `${t.kind}/${t.id}` : t.kind),
-      republish: () => undefined,
-    }, 50);
+    const pub = new MqttPublisher(
+      { url: broker.url },
+      new Topics("backup2mqtt", "homeassistant", "home"),
+      createLogger("debug", () => [], sink),
+      {
+        onCommand: (t) => void got.push("id" in t ? `${t.kind}/${t.id}` : t.kind),
+        republish: () => undefined,
+      },
+      50,
+    );
     const client = await mqtt.connectAsync(broker.url, { clientId: `fuzz_${Math.random().toString(16).slice(2)}` });
     try {
       await pub.start();
-      await until("subscribed", async () => (await client.publishAsync("backup2mqtt/guest/ready/command", "{}", { qos: 1 }), got.includes("guest/ready")), 10_000, 200);
+      await until(
+        "subscribed",
+        async () => (
+          await client.publishAsync("backup2mqtt/guest/ready/command", "{}", { qos: 1 }), got.includes("guest/ready")
+        ),
+        10_000,
+        200,
+      );
       got.length = 0;
       // One MQTT topic level: no '/', no wildcards, no NUL (a broker refuses those in a PUBLISH).
       const level = fc.string({ minLength: 1, maxLength: 24 }).filter((s) => !/[/+#\u0000]/.test(s));
       const kinds = fc.constantFrom("guest", "hyperbackup", "pbs");
-      const malformed = fc.oneof(kinds.map((k) => `backup2mqtt/${k}//command`), fc.tuple(level, level).map(([a, b]) => `backup2mqtt/guest/${a}/${b}/command`));
+      const malformed = fc.oneof(
+        kinds.map((k) => `backup2mqtt/${k}//command`),
+        fc.tuple(level, level).map(([a, b]) => `backup2mqtt/guest/${a}/${b}/command`),
+      );
       const topics = fc.sample(malformed, { numRuns: 300, seed: 201 });
-      const odd = fc.sample(fc.tuple(kinds, level), { numRuns: 200, seed: 202 }).map(([k, id]) => ({ topic: `backup2mqtt/${k}/${id}/command`, expect: `${k}/${id}` }));
+      const odd = fc
+        .sample(fc.tuple(kinds, level), { numRuns: 200, seed: 202 })
+        .map(([k, id]) => ({ topic: `backup2mqtt/${k}/${id}/command`, expect: `${k}/${id}` }));
       for (const t of topics) await client.publishAsync(t, '{"action":"backup"}', { qos: 1 });
       for (const o of odd) await client.publishAsync(o.topic, '{"action":"refresh"}', { qos: 1 });
       await client.publishAsync("backup2mqtt/guest/last/command", "{}", { qos: 1 });
       await until("all delivered", () => got.includes("guest/last"), 10_000);
 
-      const logged = logs.map((l) => JSON.parse(l) as { level: number; msg: string; topic?: string }).filter((l) => /malformed command topic/.test(l.msg));
+      const logged = logs
+        .map((l) => JSON.parse(l) as { level: number; msg: string; topic?: string })
+        .filter((l) => /malformed command topic/.test(l.msg));
       const loggedTopics = new Map<string, number>();
       for (const l of logged) loggedTopics.set(l.topic!, (loggedTopics.get(l.topic!) ?? 0) + 1);
       const m = tally("malformed topic");
@@ -254,7 +372,8 @@ describe("MQTT command topics, by category", () => {
         if (n > 0) {
           loggedTopics.set(t, n - 1);
           m.handled++;
-        } else if (deep.includes(t)) m.failures.push(`${t}: not delivered (start() must subscribe <base>/guest/+/+/command)`);
+        } else if (deep.includes(t))
+          m.failures.push(`${t}: not delivered (start() must subscribe <base>/guest/+/+/command)`);
         else {
           m.lost++;
           m.failures.push(`${t}: delivered but not logged`);
@@ -262,7 +381,9 @@ describe("MQTT command topics, by category", () => {
       }
       for (const l of logged) expect(l.level).toBe(20);
       // Nothing malformed was dispatched: every dispatched target is one of the well-formed odd ids (or the marker).
-      const dispatchedMalformed = got.filter((g) => g !== "guest/last" && g !== "guest/ready" && !odd.some((o) => o.expect === g));
+      const dispatchedMalformed = got.filter(
+        (g) => g !== "guest/last" && g !== "guest/ready" && !odd.some((o) => o.expect === g),
+      );
       expect(dispatchedMalformed).toEqual([]);
       const o = tally("odd but well-formed ids");
       for (const x of odd) {
@@ -298,11 +419,24 @@ describe("HTTP command bodies, by category", () => {
     await stack?.stop();
   });
 
-  async function send(category: string, path: string, body: string | Uint8Array, contentType: string | undefined, expected: (status: number, error: string) => boolean) {
+  async function send(
+    category: string,
+    path: string,
+    body: string | Uint8Array,
+    contentType: string | undefined,
+    expected: (status: number, error: string) => boolean,
+  ) {
     const t = tally(category);
     t.tried++;
     try {
-      const res = await fetch(http.url + path, { method: "POST", body: typeof body === "string" ? body : new Uint8Array(body), headers: { authorization: `Bearer ${TOKEN}`, ...(contentType === undefined ? {} : { "content-type": contentType }) } });
+      const res = await fetch(http.url + path, {
+        method: "POST",
+        body: typeof body === "string" ? body : new Uint8Array(body),
+        headers: {
+          authorization: `Bearer ${TOKEN}`,
+          ...(contentType === undefined ? {} : { "content-type": contentType }),
+        },
+      });
       const text = await res.text();
       if (res.status >= 500) {
         t.crashes++;
@@ -315,10 +449,13 @@ describe("HTTP command bodies, by category", () => {
       } catch {
         /* not JSON: not handled */
       }
-      if (error && expected(res.status, error) && !/entity|stack|at \w+ \(|Unexpected token|SyntaxError/.test(error)) t.handled++;
+      if (error && expected(res.status, error) && !/entity|stack|at \w+ \(|Unexpected token|SyntaxError/.test(error))
+        t.handled++;
       else {
         if (res.status < 300) t.lost++; // accepted although it should not have been
-        t.failures.push(`${JSON.stringify(contentType)} ${String(body).slice(0, 60)} → ${res.status} ${text.slice(0, 160)}`);
+        t.failures.push(
+          `${JSON.stringify(contentType)} ${String(body).slice(0, 60)} → ${res.status} ${text.slice(0, 160)}`,
+        );
       }
     } catch (e) {
       t.crashes++;
@@ -330,11 +467,29 @@ describe("HTTP command bodies, by category", () => {
     const before = vzdumps();
     const printable = fc.string({ minLength: 1, maxLength: 60 }).filter((s) => /^[\x21-\x7e][\x20-\x7e]*$/.test(s));
     const types = fc.oneof(
-      fc.constantFrom("text/plain", "text/plain; charset=utf-8", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/xml", "application/json-patch+json", "application/jsonx", "json", "text/json", "application/javascript", "application/json; charset=latin1", "application/json; charset=utf-16le", "application/octet-stream"),
+      fc.constantFrom(
+        "text/plain",
+        "text/plain; charset=utf-8",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/xml",
+        "application/json-patch+json",
+        "application/jsonx",
+        "json",
+        "text/json",
+        "application/javascript",
+        "application/json; charset=latin1",
+        "application/json; charset=utf-16le",
+        "application/octet-stream",
+      ),
       printable,
       fc.constant(undefined), // a body without a Content-Type
     );
-    const bodies = fc.oneof(fc.constant('{"storage":"nas"}'), fc.constant("[]"), fc.string({ minLength: 1, maxLength: 200 }));
+    const bodies = fc.oneof(
+      fc.constant('{"storage":"nas"}'),
+      fc.constant("[]"),
+      fc.string({ minLength: 1, maxLength: 200 }),
+    );
     const cases = fc.sample(fc.tuple(types, bodies), { numRuns: 400, seed: 301 });
     for (const [type, body] of cases) {
       const media = (type ?? "").split(";")[0]!.trim().toLowerCase();
@@ -342,23 +497,57 @@ describe("HTTP command bodies, by category", () => {
       const jsonType = media === "application/json" && (!charset || /^utf-?8$/i.test(charset));
       const bytes = type === undefined ? new TextEncoder().encode(body) : body;
       await send("HTTP content types", "/api/v1/guests/home_999/backup", bytes, type, (status, error) =>
-        jsonType ? [400, 404].includes(status) : status === 415 && /^the request body must be (JSON sent with Content-Type: application\/json \(got (no Content-Type|Content-Type .*)\); send no body at all for no options|UTF-8 \(got charset .*\))$/s.test(error),
+        jsonType
+          ? [400, 404].includes(status)
+          : status === 415 &&
+            /^the request body must be (JSON sent with Content-Type: application\/json \(got (no Content-Type|Content-Type .*)\); send no body at all for no options|UTF-8 \(got charset .*\))$/s.test(
+              error,
+            ),
       );
     }
     // Well-formed JSON types with a charset parameter are accepted as JSON (reach the router: unknown guest).
-    for (const type of ["application/json", "application/json; charset=utf-8", "Application/JSON;charset=UTF-8", 'application/json; charset="utf-8"'])
-      await send("HTTP content types", "/api/v1/guests/home_999/backup", '{"mode":"stop"}', type, (status, error) => status === 404 && error === "unknown guest 'home_999'");
+    for (const type of [
+      "application/json",
+      "application/json; charset=utf-8",
+      "Application/JSON;charset=UTF-8",
+      'application/json; charset="utf-8"',
+    ])
+      await send(
+        "HTTP content types",
+        "/api/v1/guests/home_999/backup",
+        '{"mode":"stop"}',
+        type,
+        (status, error) => status === 404 && error === "unknown guest 'home_999'",
+      );
     expect(vzdumps()).toBe(before);
     expectClean("HTTP content types");
   }, 120_000);
 
   it("JSON arrays and scalars: 400 'the request body must be a JSON object…', nothing starts (on a real, idle guest)", async () => {
     const before = vzdumps();
-    const nonObject = fc.oneof(fc.array(anyJson, { maxLength: 5 }), fc.string({ maxLength: 40 }), fc.double(), fc.integer(), fc.boolean(), fc.constant(null));
-    const cases = fc.sample(fc.tuple(nonObject, fc.constantFrom("application/json", "application/json; charset=utf-8")), { numRuns: 400, seed: 302 });
+    const nonObject = fc.oneof(
+      fc.array(anyJson, { maxLength: 5 }),
+      fc.string({ maxLength: 40 }),
+      fc.double(),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+    );
+    const cases = fc.sample(
+      fc.tuple(nonObject, fc.constantFrom("application/json", "application/json; charset=utf-8")),
+      { numRuns: 400, seed: 302 },
+    );
     for (const [v, type] of cases)
-      await send("HTTP array/scalar bodies", "/api/v1/guests/home_100/backup", JSON.stringify(v), type, (status, error) =>
-        status === 400 && /^the request body must be a JSON object such as \{"storage":"nas"\} \(got (an array|a string|a number|a boolean|null)\)$/.test(error),
+      await send(
+        "HTTP array/scalar bodies",
+        "/api/v1/guests/home_100/backup",
+        JSON.stringify(v),
+        type,
+        (status, error) =>
+          status === 400 &&
+          /^the request body must be a JSON object such as \{"storage":"nas"\} \(got (an array|a string|a number|a boolean|null)\)$/.test(
+            error,
+          ),
       );
     expect(vzdumps()).toBe(before);
     expectClean("HTTP array/scalar bodies");

@@ -30,7 +30,8 @@ function readCase(name: string): Case {
   const wrong = /^# Wrong: (.+)$/.exec(lines[0] ?? "")?.[1];
   const expectLine = /^# Expect: (.+?): (.+)$/.exec(lines[1] ?? "");
   const marked = lines.findIndex((l) => l.includes("# <-- error"));
-  if (!wrong || !expectLine || marked < 0) throw new Error(`${name}: needs '# Wrong: …', '# Expect: KEY: MESSAGE' and a line marked '# <-- error'`);
+  if (!wrong || !expectLine || marked < 0)
+    throw new Error(`${name}: needs '# Wrong: …', '# Expect: KEY: MESSAGE' and a line marked '# <-- error'`);
   return { file, wrong, key: expectLine[1]!, message: expectLine[2]!, line: marked + 1 };
 }
 
@@ -42,7 +43,9 @@ const cases = fs
 
 const check = (file: string) =>
   new Promise<{ code: number | null; out: string }>((resolve) => {
-    const child = spawn(process.execPath, [cli, "check", "--config", file], { env: { ...process.env, NODE_OPTIONS: "" } });
+    const child = spawn(process.execPath, [cli, "check", "--config", file], {
+      env: { ...process.env, NODE_OPTIONS: "" },
+    });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));
@@ -80,7 +83,12 @@ describe("backup2mqtt check rejects every corpus file", () => {
       rs.forEach((r, j) => {
         const c = batch[j]!;
         const expected = `${c.file}:${c.line}:`;
-        const ok = r.code !== 0 && r.code !== null && r.out.split("\n").some((l) => l.includes(expected) && l.includes(`${c.key}: `) && l.includes(c.message)) && !r.out.includes("configuration is valid") && !/\n\s+at /.test(r.out);
+        const ok =
+          r.code !== 0 &&
+          r.code !== null &&
+          r.out.split("\n").some((l) => l.includes(expected) && l.includes(`${c.key}: `) && l.includes(c.message)) &&
+          !r.out.includes("configuration is valid") &&
+          !/\n\s+at /.test(r.out);
         if (!ok) results.push(`${path.basename(c.file)}: exit ${r.code}\n${r.out}`);
       });
     }
@@ -103,7 +111,13 @@ describe("schedules whose frequency cannot be derived are accepted with a warnin
   it("the loader returns the warning with key path and line", () => {
     const cfg = parseConfigText(`${GOOD}tiers:\n  P1:\n    schedule: "2027-01-01 02:00"\n`, "w.yaml", {});
     expect(cfg.tiers.P1!.schedule).toBe("2027-01-01 02:00");
-    expect(cfg.warnings).toEqual([expect.objectContaining({ key: "tiers.P1.schedule", line: 12, message: expect.stringContaining("cannot be derived") })]);
+    expect(cfg.warnings).toEqual([
+      expect.objectContaining({
+        key: "tiers.P1.schedule",
+        line: 12,
+        message: expect.stringContaining("cannot be derived"),
+      }),
+    ]);
   });
 
   it("check prints it", async () => {
@@ -111,23 +125,34 @@ describe("schedules whose frequency cannot be derived are accepted with a warnin
     const f = path.join(dir, "warn.yaml");
     fs.writeFileSync(f, `${GOOD}tiers:\n  P1:\n    schedule: "02-30 02:00"\n`);
     const r = await check(f);
-    expect(r.out).toContain(`WARN  ${f}:12:15: tiers.P1.schedule: PVE accepts the schedule '02-30 02:00', but how often it runs cannot be derived (no date ever matches)`);
+    expect(r.out).toContain(
+      `WARN  ${f}:12:15: tiers.P1.schedule: PVE accepts the schedule '02-30 02:00', but how often it runs cannot be derived (no date ever matches)`,
+    );
   });
 
   it("run logs it", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "b2m-warn-"));
     const f = path.join(dir, "warn.yaml");
-    fs.writeFileSync(f, `${GOOD}tiers:\n  P1:\n    schedule: "02-30 02:00"\nstate_dir: ${path.join(dir, "state")}\nhttp: { listen: "127.0.0.1:0" }\n`);
+    fs.writeFileSync(
+      f,
+      `${GOOD}tiers:\n  P1:\n    schedule: "02-30 02:00"\nstate_dir: ${path.join(dir, "state")}\nhttp: { listen: "127.0.0.1:0" }\n`,
+    );
     const child = spawn(process.execPath, [cli, "run", "--config", f], { env: { ...process.env, NODE_OPTIONS: "" } });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));
     const deadline = Date.now() + 15_000;
-    while (!out.includes("cannot be derived") && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (!out.includes("cannot be derived") && child.exitCode === null && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
     child.kill("SIGKILL");
     const line = out.split("\n").find((l) => l.includes("cannot be derived"));
     expect(line, out).toBeDefined();
-    expect(JSON.parse(line!)).toMatchObject({ level: 40, key: "tiers.P1.schedule", line: 12, msg: expect.stringContaining("config: PVE accepts the schedule '02-30 02:00'") });
+    expect(JSON.parse(line!)).toMatchObject({
+      level: 40,
+      key: "tiers.P1.schedule",
+      line: 12,
+      msg: expect.stringContaining("config: PVE accepts the schedule '02-30 02:00'"),
+    });
   });
 });
 

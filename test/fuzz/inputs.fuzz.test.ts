@@ -17,7 +17,13 @@ import { createLogger } from "../../bridge/src/log.js";
 import { labCertificate } from "backup2mqtt-lab";
 import { PveError, PveHttp } from "../../bridge/src/sources/pve/http.js";
 import { contentRowProblem } from "../../bridge/src/sources/pve/source.js";
-import { contentItemSchema, contentSchema, resourcesSchema, tasksSchema, taskLogSchema } from "../../bridge/src/sources/pve/schemas.js";
+import {
+  contentItemSchema,
+  contentSchema,
+  resourcesSchema,
+  tasksSchema,
+  taskLogSchema,
+} from "../../bridge/src/sources/pve/schemas.js";
 import { schemaValidator } from "../../bridge/src/util/schemas.js";
 import { startStack, type Stack } from "../support/stack.js";
 
@@ -49,9 +55,28 @@ const commandLike = fc.record(
 );
 const shortText = fc.string({ maxLength: 64 });
 const validCommand = fc.oneof(
-  fc.record({ action: fc.constant("backup"), storage: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,20}$/), mode: fc.constantFrom("snapshot", "suspend", "stop"), request_id: shortText, origin: shortText }, { requiredKeys: ["action"] }),
-  fc.record({ action: fc.constantFrom("verify", "restore_test", "refresh", "run"), request_id: shortText, origin: shortText }, { requiredKeys: ["action"] }),
-  fc.record({ action: fc.constant("set_tier"), tier: fc.oneof(fc.constantFrom("P0", "P1", "P2", "none"), fc.string({ minLength: 1, maxLength: 20 })), request_id: shortText }, { requiredKeys: ["action", "tier"] }),
+  fc.record(
+    {
+      action: fc.constant("backup"),
+      storage: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,20}$/),
+      mode: fc.constantFrom("snapshot", "suspend", "stop"),
+      request_id: shortText,
+      origin: shortText,
+    },
+    { requiredKeys: ["action"] },
+  ),
+  fc.record(
+    { action: fc.constantFrom("verify", "restore_test", "refresh", "run"), request_id: shortText, origin: shortText },
+    { requiredKeys: ["action"] },
+  ),
+  fc.record(
+    {
+      action: fc.constant("set_tier"),
+      tier: fc.oneof(fc.constantFrom("P0", "P1", "P2", "none"), fc.string({ minLength: 1, maxLength: 20 })),
+      request_id: shortText,
+    },
+    { requiredKeys: ["action", "tier"] },
+  ),
 );
 const payload = fc.oneof(
   { weight: 3, arbitrary: validCommand.map((o) => JSON.stringify(o)) },
@@ -59,10 +84,21 @@ const payload = fc.oneof(
   { weight: 2, arbitrary: anyJson.map((v) => JSON.stringify(v)) },
   { weight: 2, arbitrary: fc.string({ maxLength: 200 }) },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString("latin1")) },
-  { weight: 1, arbitrary: fc.integer({ min: 4000, max: 20_000 }).map((n) => JSON.stringify({ action: "backup", request_id: "x".repeat(n) })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .integer({ min: 4000, max: 20_000 })
+      .map((n) => JSON.stringify({ action: "backup", request_id: "x".repeat(n) })),
+  },
 );
 const target: fc.Arbitrary<Target> = fc.oneof(
-  fc.constantFrom<Target>({ kind: "bridge" }, { kind: "guest", id: "home_100" }, { kind: "guest", id: "home_999" }, { kind: "hyperbackup", id: "2" }, { kind: "pbs", id: "store1" }),
+  fc.constantFrom<Target>(
+    { kind: "bridge" },
+    { kind: "guest", id: "home_100" },
+    { kind: "guest", id: "home_999" },
+    { kind: "hyperbackup", id: "2" },
+    { kind: "pbs", id: "store1" },
+  ),
   fc.string({ maxLength: 30 }).map((id): Target => ({ kind: "guest", id })),
 );
 
@@ -92,7 +128,8 @@ describe("MQTT command payloads", () => {
       verifyDatastore: () => seen({ action: "verify" }),
       report: (_t, _c, o) => {
         reports++;
-        if (!o.ok && !(typeof o.reason === "string" && o.reason.length > 5)) throw new Error("a refusal without a reason");
+        if (!o.ok && !(typeof o.reason === "string" && o.reason.length > 5))
+          throw new Error("a refusal without a reason");
       },
     };
     const router = new CommandRouter(handlers, quiet);
@@ -128,17 +165,23 @@ describe("MQTT command payloads", () => {
       const unhandled: unknown[] = [];
       const onUnhandled = (e: unknown) => unhandled.push(e);
       process.on("unhandledRejection", onUnhandled);
-      const samples = fc.sample(fc.tuple(fc.constantFrom("home_100", "home_999", "x/y", "home 100"), payload), { numRuns: 300, seed: 7 });
+      const samples = fc.sample(fc.tuple(fc.constantFrom("home_100", "home_999", "x/y", "home 100"), payload), {
+        numRuns: 300,
+        seed: 7,
+      });
       for (const [id, p] of samples) {
         // Never a backup of a real guest: the lab must not run 300 vzdumps.
-        const safe = id === "home_100" && /"backup"|restore_test/.test(p) ? p.replace(/backup|restore_test/g, "nope") : p;
+        const safe =
+          id === "home_100" && /"backup"|restore_test/.test(p) ? p.replace(/backup|restore_test/g, "nope") : p;
         await o.publish(`backup2mqtt/guest/${id}/command`, safe);
       }
       await o.publish("backup2mqtt/bridge/command", '{"action":"refresh","request_id":"last"}');
       const t = Date.now();
       await o.publish("backup2mqtt/guest/home_100/command", '{"action":"set_tier","tier":"P2","request_id":"probe"}');
       await o.until("still answering", () => o.json("backup2mqtt/guest/home_100/state")?.tier === "P2", 10_000);
-      expect(o.count((m) => m.topic === "backup2mqtt/guest/home_100/event" && m.payload.includes("command_rejected"))).toBeGreaterThan(20);
+      expect(
+        o.count((m) => m.topic === "backup2mqtt/guest/home_100/event" && m.payload.includes("command_rejected")),
+      ).toBeGreaterThan(20);
       expect(o.last.get("backup2mqtt/bridge/state")).toBe("online");
       expect(Date.now() - t).toBeLessThan(10_000);
       process.off("unhandledRejection", onUnhandled);
@@ -170,8 +213,15 @@ log: { level: info }
 
 describe("config files", () => {
   it("any text: a Config or a ConfigError listing problems with key paths — never another exception", () => {
-    const mutated = fc.tuple(fc.nat(VALID.length), fc.nat(40), fc.string({ maxLength: 30 })).map(([at, del, ins]) => VALID.slice(0, at) + ins + VALID.slice(at + del));
-    const yamlish = fc.dictionary(fc.constantFrom("site", "mqtt", "proxmox", "tiers", "guests", "http", "state_dir", "log", "bogus"), anyJson).map((o) => JSON.stringify(o));
+    const mutated = fc
+      .tuple(fc.nat(VALID.length), fc.nat(40), fc.string({ maxLength: 30 }))
+      .map(([at, del, ins]) => VALID.slice(0, at) + ins + VALID.slice(at + del));
+    const yamlish = fc
+      .dictionary(
+        fc.constantFrom("site", "mqtt", "proxmox", "tiers", "guests", "http", "state_dir", "log", "bogus"),
+        anyJson,
+      )
+      .map((o) => JSON.stringify(o));
     const env = { PVE: "x" };
     fc.assert(
       fc.property(fc.oneof(mutated, yamlish, fc.string({ maxLength: 400 }), fc.constant(VALID)), (text) => {
@@ -213,7 +263,20 @@ describe("PVE HTTP answers", () => {
   it("any body and status: typed data or a PveError naming why — never a crash; content rows checked exactly like the schema", async () => {
     const http = new PveHttp({ url, tokenId: "t@pve!x", tokenSecret: "s", fingerprint, timeoutMs: 5000 }, 0);
     const row = fc.record(
-      { volid: fc.oneof(fc.string(), fc.integer()), vmid: fc.oneof(fc.integer(), fc.double(), fc.string()), ctime: fc.oneof(fc.integer(), fc.double(), fc.constant(2 ** 60)), size: fc.oneof(fc.integer(), fc.string()), format: fc.oneof(fc.string(), fc.constant(null)), protected: fc.oneof(fc.constantFrom(0, 1, 2, true)), notes: fc.oneof(fc.string(), fc.integer()), verification: fc.oneof(fc.record({ state: fc.oneof(fc.string(), fc.integer()) }), fc.string(), fc.constant(null)) },
+      {
+        volid: fc.oneof(fc.string(), fc.integer()),
+        vmid: fc.oneof(fc.integer(), fc.double(), fc.string()),
+        ctime: fc.oneof(fc.integer(), fc.double(), fc.constant(2 ** 60)),
+        size: fc.oneof(fc.integer(), fc.string()),
+        format: fc.oneof(fc.string(), fc.constant(null)),
+        protected: fc.oneof(fc.constantFrom(0, 1, 2, true)),
+        notes: fc.oneof(fc.string(), fc.integer()),
+        verification: fc.oneof(
+          fc.record({ state: fc.oneof(fc.string(), fc.integer()) }),
+          fc.string(),
+          fc.constant(null),
+        ),
+      },
       { requiredKeys: [] },
     );
     const body = fc.oneof(
@@ -224,16 +287,21 @@ describe("PVE HTTP answers", () => {
     );
     const schemas: ZodType<unknown>[] = [contentSchema, resourcesSchema, tasksSchema, taskLogSchema];
     await fc.assert(
-      fc.asyncProperty(body, fc.constantFrom(200, 200, 200, 400, 401, 403, 500, 596), fc.nat(3), async (b, status, which) => {
-        next = { status, body: b };
-        try {
-          await http.get("/x", schemas[which]!);
-          expect(status).toBe(200);
-        } catch (e) {
-          if (!(e instanceof PveError)) throw e;
-          expect(e.message.length).toBeGreaterThan(5);
-        }
-      }),
+      fc.asyncProperty(
+        body,
+        fc.constantFrom(200, 200, 200, 400, 401, 403, 500, 596),
+        fc.nat(3),
+        async (b, status, which) => {
+          next = { status, body: b };
+          try {
+            await http.get("/x", schemas[which]!);
+            expect(status).toBe(200);
+          } catch (e) {
+            if (!(e instanceof PveError)) throw e;
+            expect(e.message.length).toBeGreaterThan(5);
+          }
+        },
+      ),
       { numRuns: 1500, seed: 5 },
     );
     await http.close();
@@ -252,20 +320,44 @@ describe("PVE HTTP answers", () => {
 
 describe("HTTP API request bodies", () => {
   it("any body, content type and token on POST routes: a JSON or HTML answer with a 4xx/2xx status, never a 500, never a started backup without the token", async () => {
-    const stack = await startStack({ broker: "embedded", lab: { scenario: "seed" }, configure: (cfg) => void (cfg.http.token = "fuzz-token") });
+    const stack = await startStack({
+      broker: "embedded",
+      lab: { scenario: "seed" },
+      configure: (cfg) => void (cfg.http.token = "fuzz-token"),
+    });
     try {
       await stack.observer.until("state", () => stack.observer.json("backup2mqtt/guest/home_100/state"));
       const base = stack.service.httpUrl!;
       const posts = () => stack.lab.requests.filter((r) => r.method === "POST").length;
       await fc.assert(
         fc.asyncProperty(
-          fc.constantFrom("/api/v1/guests/home_999/backup", "/api/v1/guests/home_100/backup", "/guests/home_100/backup", "/api/v1/webhook/pve", "/api/v1/guests/%ZZ/backup"),
-          fc.constantFrom("application/json", "application/x-www-form-urlencoded", "text/plain", "", "application/json; charset=latin1"),
-          fc.oneof(anyJson.map((v) => JSON.stringify(v)), fc.string({ maxLength: 300 }), fc.constant("x".repeat(200_000))),
+          fc.constantFrom(
+            "/api/v1/guests/home_999/backup",
+            "/api/v1/guests/home_100/backup",
+            "/guests/home_100/backup",
+            "/api/v1/webhook/pve",
+            "/api/v1/guests/%ZZ/backup",
+          ),
+          fc.constantFrom(
+            "application/json",
+            "application/x-www-form-urlencoded",
+            "text/plain",
+            "",
+            "application/json; charset=latin1",
+          ),
+          fc.oneof(
+            anyJson.map((v) => JSON.stringify(v)),
+            fc.string({ maxLength: 300 }),
+            fc.constant("x".repeat(200_000)),
+          ),
           fc.constantFrom(undefined, "Bearer wrong", "Bearer ", "Basic Zm9vOmJhcg=="),
           async (path, type, body, auth) => {
             const before = posts();
-            const res = await fetch(base + path, { method: "POST", headers: { ...(type ? { "content-type": type } : {}), ...(auth ? { authorization: auth } : {}) }, body });
+            const res = await fetch(base + path, {
+              method: "POST",
+              headers: { ...(type ? { "content-type": type } : {}), ...(auth ? { authorization: auth } : {}) },
+              body,
+            });
             const text = await res.text();
             expect(res.status).toBeGreaterThanOrEqual(200);
             expect(res.status).toBeLessThan(500);

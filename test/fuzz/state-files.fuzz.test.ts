@@ -21,7 +21,9 @@ const STATE = (id: string) => `backup2mqtt/guest/${id}/state`;
 
 const counts = { tried: 0, handled: 0, crashes: 0, lost: 0 };
 afterAll(() => {
-  process.stdout.write(`state files: ${counts.tried} inputs tried, ${counts.handled} handled, ${counts.crashes} crashes, ${counts.lost} lost\n`);
+  process.stdout.write(
+    `state files: ${counts.tried} inputs tried, ${counts.handled} handled, ${counts.crashes} crashes, ${counts.lost} lost\n`,
+  );
 });
 
 let stack: Stack | undefined;
@@ -31,9 +33,51 @@ afterEach(async () => {
 });
 
 const valid = {
-  "inflight.json": JSON.stringify([{ kind: "backup", source: "pve", upid: "UPID:pve1:000A1B2C:0000FFFF:65000000:vzdump:102:root@pam:", node: "pve1", vmid: 102, startedMs: 1_764_000_000_000, origin: "mqtt" }], null, 2),
-  "verifications.json": JSON.stringify([{ source: "pve", vmid: 100, volid: "local:backup/vzdump-qemu-100.vma.zst", timeMs: 1_764_000_000_000, ok: true, method: "ssh" }], null, 2),
-  "restore-tests.json": JSON.stringify([{ source: "pve", vmid: 100, volid: "local:backup/vzdump-qemu-100.vma.zst", scratchVmid: 9999, timeMs: 1_764_000_000_000, durationMs: 1000, ok: true, cleanedUp: true }], null, 2),
+  "inflight.json": JSON.stringify(
+    [
+      {
+        kind: "backup",
+        source: "pve",
+        upid: "UPID:pve1:000A1B2C:0000FFFF:65000000:vzdump:102:root@pam:",
+        node: "pve1",
+        vmid: 102,
+        startedMs: 1_764_000_000_000,
+        origin: "mqtt",
+      },
+    ],
+    null,
+    2,
+  ),
+  "verifications.json": JSON.stringify(
+    [
+      {
+        source: "pve",
+        vmid: 100,
+        volid: "local:backup/vzdump-qemu-100.vma.zst",
+        timeMs: 1_764_000_000_000,
+        ok: true,
+        method: "ssh",
+      },
+    ],
+    null,
+    2,
+  ),
+  "restore-tests.json": JSON.stringify(
+    [
+      {
+        source: "pve",
+        vmid: 100,
+        volid: "local:backup/vzdump-qemu-100.vma.zst",
+        scratchVmid: 9999,
+        timeMs: 1_764_000_000_000,
+        durationMs: 1000,
+        ok: true,
+        cleanedUp: true,
+      },
+    ],
+    null,
+    2,
+  ),
   "tier-overrides.json": JSON.stringify({ home_100: "P2" }, null, 2),
 };
 
@@ -44,12 +88,18 @@ interface Damage {
 }
 const bytes = (b: Buffer | string) => (file: string) => fs.writeFileSync(file, b);
 const DAMAGE: Damage[] = [
-  { name: "garbage bytes (not UTF-8, not JSON)", write: bytes(Buffer.from([0x00, 0xff, 0xfe, 0x7b, 0x22, 0x80, 0x0a, 0xc3, 0x28, 0x5d])) },
+  {
+    name: "garbage bytes (not UTF-8, not JSON)",
+    write: bytes(Buffer.from([0x00, 0xff, 0xfe, 0x7b, 0x22, 0x80, 0x0a, 0xc3, 0x28, 0x5d])),
+  },
   { name: "an empty file", write: bytes("") },
   { name: '{"a":1}', write: bytes('{"a":1}') },
   { name: "[null]", write: bytes("[null]") },
   { name: '[{"upid":5}]', write: bytes('[{"upid":5}]') },
-  { name: "truncated JSON (a good file cut in the middle)", write: (file, base) => fs.writeFileSync(file, valid[base].slice(0, Math.floor(valid[base].length / 2))) },
+  {
+    name: "truncated JSON (a good file cut in the middle)",
+    write: (file, base) => fs.writeFileSync(file, valid[base].slice(0, Math.floor(valid[base].length / 2))),
+  },
   {
     name: "a directory where the file belongs",
     write: (file) => {
@@ -80,7 +130,10 @@ describe("the real bridge starts with damaged state files", () => {
             originals.set(f, snapshot(p));
           }
           // The append-only audit: a damaged line among good ones.
-          fs.writeFileSync(path.join(cfg.stateDir, "audit.jsonl"), `${JSON.stringify({ time: "2026-12-02T18:15:00Z", action: "backup", target: "home_100", origin: "mqtt", result: "accepted" })}\n\u0000garbage\n`);
+          fs.writeFileSync(
+            path.join(cfg.stateDir, "audit.jsonl"),
+            `${JSON.stringify({ time: "2026-12-02T18:15:00Z", action: "backup", target: "home_100", origin: "mqtt", result: "accepted" })}\n\u0000garbage\n`,
+          );
         },
       });
       counts.tried += FILES.length;
@@ -90,7 +143,9 @@ describe("the real bridge starts with damaged state files", () => {
       expect(s.service.engine.store.inflight).toEqual([]);
       const dir = s.cfg.stateDir;
       for (const f of FILES) {
-        const lines = s.logs.map((l) => JSON.parse(l) as { level: number; msg: string; file?: string; moved_to?: string }).filter((l) => l.file === path.join(dir, f));
+        const lines = s.logs
+          .map((l) => JSON.parse(l) as { level: number; msg: string; file?: string; moved_to?: string })
+          .filter((l) => l.file === path.join(dir, f));
         expect(lines, `${f}: ${JSON.stringify(lines)}`).toHaveLength(1);
         expect(lines[0]!.level).toBe(50);
         expect(lines[0]!.msg.startsWith(f)).toBe(true);
@@ -106,7 +161,17 @@ describe("the real bridge starts with damaged state files", () => {
       }
       expect(s.service.engine.store.readAudit()).toMatchObject([{ target: "home_100", result: "accepted" }]);
       // Saving works again (the damaged file, even a directory, is out of the way).
-      expect(s.service.engine.store.addInflight({ kind: "backup", source: "pve", upid: "UPID:x", node: "pve1", vmid: 100, startedMs: Date.now(), origin: "test" })).toBe(true);
+      expect(
+        s.service.engine.store.addInflight({
+          kind: "backup",
+          source: "pve",
+          upid: "UPID:x",
+          node: "pve1",
+          vmid: 100,
+          startedMs: Date.now(),
+          origin: "test",
+        }),
+      ).toBe(true);
       expect(JSON.parse(fs.readFileSync(path.join(dir, "inflight.json"), "utf8"))).toMatchObject([{ upid: "UPID:x" }]);
     });
   }
@@ -126,7 +191,9 @@ describe("the real bridge starts with damaged state files", () => {
     counts.tried++;
     const s = stack;
     await s.observer.until("a guest state", () => s.observer.json(STATE("home_100")));
-    expect(s.logs.filter((l) => l.includes("inflight.json could not be read (the bridge may not read it)"))).toHaveLength(1);
+    expect(
+      s.logs.filter((l) => l.includes("inflight.json could not be read (the bridge may not read it)")),
+    ).toHaveLength(1);
     const aside = fs.readdirSync(s.cfg.stateDir).filter((n) => n.startsWith("inflight.json.corrupt-"));
     expect(aside).toHaveLength(1);
     fs.chmodSync(path.join(s.cfg.stateDir, aside[0]!), 0o600);
@@ -159,8 +226,12 @@ describe("generated state files through the Store", () => {
     fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
     fc.jsonValue({ maxDepth: 3 }).map((v) => Buffer.from(JSON.stringify(v) ?? "")),
     fc.array(fc.oneof(entry, fc.constant(null)), { maxLength: 6 }).map((v) => Buffer.from(JSON.stringify(v))),
-    fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.integer(), fc.constant(null))).map((v) => Buffer.from(JSON.stringify(v))),
-    fc.tuple(fc.constantFrom(...FILES), fc.nat()).map(([f, n]) => Buffer.from(valid[f].slice(0, n % (valid[f].length + 1)))),
+    fc
+      .dictionary(fc.string(), fc.oneof(fc.string(), fc.integer(), fc.constant(null)))
+      .map((v) => Buffer.from(JSON.stringify(v))),
+    fc
+      .tuple(fc.constantFrom(...FILES), fc.nat())
+      .map(([f, n]) => Buffer.from(valid[f].slice(0, n % (valid[f].length + 1)))),
   );
 
   it("never throws and never loses the original bytes (1,000 generated file sets)", () => {
@@ -172,11 +243,15 @@ describe("generated state files through the Store", () => {
           fs.mkdirSync(dir);
           FILES.forEach((f, i) => fs.writeFileSync(path.join(dir, f), inputs[i]!));
           const lines: Array<{ file?: string; moved_to?: string }> = [];
-          const log = createLogger("debug", () => [], { write: (l: string) => (lines.push(JSON.parse(l)), true) } as unknown as NodeJS.WritableStream);
+          const log = createLogger("debug", () => [], {
+            write: (l: string) => (lines.push(JSON.parse(l)), true),
+          } as unknown as NodeJS.WritableStream);
           counts.tried += FILES.length;
           try {
             const store = new Store(dir, { log });
-            expect(Array.isArray(store.inflight) && Array.isArray(store.verifications) && Array.isArray(store.restores)).toBe(true);
+            expect(
+              Array.isArray(store.inflight) && Array.isArray(store.verifications) && Array.isArray(store.restores),
+            ).toBe(true);
             for (const t of store.inflight) expect(typeof t.upid).toBe("string");
             const overrides = tierOverridesFile(dir, { log }).read();
             for (const v of Object.values(overrides)) expect(typeof v).toBe("string");

@@ -36,7 +36,9 @@ export async function record(): Promise<Recording> {
     bridge: { clock, fastPollMs: 10 * HOUR, verifyTickMs: 10 * HOUR, birthDelayMs: 50 },
   });
   const lab = stack.lab.url.replace(/^https:\/\//, "");
-  const others = [stack.offsite?.dsm?.url, stack.offsite?.pbs?.url].filter((u): u is string => !!u).map((u) => u.replace(/^https?:\/\//, ""));
+  const others = [stack.offsite?.dsm?.url, stack.offsite?.pbs?.url]
+    .filter((u): u is string => !!u)
+    .map((u) => u.replace(/^https?:\/\//, ""));
   const http = stack.service.httpUrl!;
   const mask = (s: string) => {
     let out = s.split(lab).join("<pve-lab>");
@@ -52,7 +54,8 @@ export async function record(): Promise<Recording> {
       const type = (res.headers.get("content-type") ?? "").split(";")[0]!;
       let text = mask(await res.text());
       if (path === "/metrics") text = metricsWithoutProcess(text);
-      if (path === "/report.md" || path === "/") text = text.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z(?= by backup2mqtt| ·)/g, "<wall clock>");
+      if (path === "/report.md" || path === "/")
+        text = text.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z(?= by backup2mqtt| ·)/g, "<wall clock>");
       answers[name] = { status: res.status, type, body: type === "application/json" ? JSON.parse(text) : text };
     };
     const routes = async (phase: string) => {
@@ -67,10 +70,17 @@ export async function record(): Promise<Recording> {
       await get(`${phase} GET /nowhere`, "/nowhere");
     };
     await routes("start");
-    await get("POST backup without token", "/api/v1/guests/home_101/backup", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    await get("POST backup without token", "/api/v1/guests/home_101/backup", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
 
     const o = stack.observer;
-    await o.publish("backup2mqtt/guest/home_101/command", JSON.stringify({ action: "set_tier", tier: "P1", request_id: "golden-1" }));
+    await o.publish(
+      "backup2mqtt/guest/home_101/command",
+      JSON.stringify({ action: "set_tier", tier: "P1", request_id: "golden-1" }),
+    );
     await settled(stack);
     await o.publish("backup2mqtt/guest/home_101/command", "{not json");
     await o.publish("backup2mqtt/guest/home_999/command", JSON.stringify({ action: "backup" }));

@@ -29,25 +29,43 @@ describe("backup2mqtt inside Home Assistant: the blueprints", () => {
   const waitState = (entityId: string, pred: (s: string) => boolean, description: string, timeoutMs?: number) =>
     w.waitState(entityId, pred, description, timeoutMs);
   const bridgeVzdumps = (vmid: number, sinceMs: number) => w.bridgeVzdumps(vmid, sinceMs);
-  const serviceResponse = <T>(domain: string, service: string, data: unknown) => w.serviceResponse<T>(domain, service, data);
+  const serviceResponse = <T>(domain: string, service: string, data: unknown) =>
+    w.serviceResponse<T>(domain, service, data);
 
-  const blueprintFiles = (domain: string) => readdirSync(path.join(BLUEPRINTS, domain, "backup2mqtt")).filter((f) => f.endsWith(".yaml"));
+  const blueprintFiles = (domain: string) =>
+    readdirSync(path.join(BLUEPRINTS, domain, "backup2mqtt")).filter((f) => f.endsWith(".yaml"));
 
   it("every blueprint is accepted by Home Assistant's blueprint import and saved", async () => {
-    const all = [...blueprintFiles("automation").map((f) => ["automation", f]), ...blueprintFiles("script").map((f) => ["script", f])];
+    const all = [
+      ...blueprintFiles("automation").map((f) => ["automation", f]),
+      ...blueprintFiles("script").map((f) => ["script", f]),
+    ];
     expect(all.length).toBe(4);
     for (const [domain, file] of all) {
       const url = `${blueprintBase}/${domain}/backup2mqtt/${file}`;
-      const imported = await ha.ws.command<{ raw_data: string; blueprint: { metadata: { domain: string; name: string; input: Record<string, unknown> } }; validation_errors: string[] | null }>({
+      const imported = await ha.ws.command<{
+        raw_data: string;
+        blueprint: { metadata: { domain: string; name: string; input: Record<string, unknown> } };
+        validation_errors: string[] | null;
+      }>({
         type: "blueprint/import",
         url,
       });
       expect(imported.validation_errors, `${file}: ${JSON.stringify(imported.validation_errors)}`).toBeNull();
       expect(imported.blueprint.metadata.domain).toBe(domain);
-      await ha.ws.command({ type: "blueprint/save", domain, path: `backup2mqtt/${file}`, yaml: imported.raw_data, source_url: url });
+      await ha.ws.command({
+        type: "blueprint/save",
+        domain,
+        path: `backup2mqtt/${file}`,
+        yaml: imported.raw_data,
+        source_url: url,
+      });
     }
     for (const domain of ["automation", "script"]) {
-      const listed = await ha.ws.command<Record<string, { metadata?: unknown; error?: string }>>({ type: "blueprint/list", domain });
+      const listed = await ha.ws.command<Record<string, { metadata?: unknown; error?: string }>>({
+        type: "blueprint/list",
+        domain,
+      });
       for (const file of blueprintFiles(domain)) {
         const entry = listed[`backup2mqtt/${file}`];
         expect(entry, `${domain}/${file} listed`).toBeDefined();
@@ -74,12 +92,19 @@ describe("backup2mqtt inside Home Assistant: the blueprints", () => {
     });
     const out: unknown[] = [];
     for (const t of list.slice(-3)) {
-      const full = await ha.ws.command<Record<string, unknown>>({ type: "trace/get", domain: "automation", item_id: itemId, run_id: t.run_id });
+      const full = await ha.ws.command<Record<string, unknown>>({
+        type: "trace/get",
+        domain: "automation",
+        item_id: itemId,
+        run_id: t.run_id,
+      });
       out.push({ summary: t, trace: full.trace, error: full.error, config_vars: (full.context as unknown) ?? null });
     }
     return JSON.stringify(out, null, 1).slice(0, 20_000);
   };
-  const problemEntities = ["homeassistant", "immich", "vaultwarden", "nextcloud", "pihole_home"].map((n) => `binary_sensor.${n}_backup_problem`);
+  const problemEntities = ["homeassistant", "immich", "vaultwarden", "nextcloud", "pihole_home"].map(
+    (n) => `binary_sensor.${n}_backup_problem`,
+  );
   const hhmmss = (d: Date) => d.toISOString().slice(11, 19); // HA runs in UTC here
 
   it("problem blueprint: a lab guest going stale creates a notification (and none inside quiet hours)", async () => {
@@ -95,7 +120,12 @@ describe("backup2mqtt inside Home Assistant: the blueprints", () => {
       delay: { hours: 0, minutes: 0, seconds: 0 },
       quiet_start: hhmmss(new Date(now.getTime() - H * 1000)),
       quiet_end: hhmmss(new Date(now.getTime() + H * 1000)),
-      notify_action: [{ action: "persistent_notification.create", data: { notification_id: "quiet_{{ notification_id }}", message: "{{ message }}" } }],
+      notify_action: [
+        {
+          action: "persistent_notification.create",
+          data: { notification_id: "quiet_{{ notification_id }}", message: "{{ message }}" },
+        },
+      ],
     });
     expect((await notifications()).filter((n) => n.notification_id.startsWith("backup2mqtt_problem_"))).toEqual([]);
 
@@ -103,10 +133,13 @@ describe("backup2mqtt inside Home Assistant: the blueprints", () => {
     // instant its newest archive passes 26 h (the bridge's timer, not the next poll).
     lab.control.addArchive({ vmid: 100, storage: "synology", ageSeconds: 26 * H - 12, notes: "homeassistant" });
     await waitState("binary_sensor.homeassistant_backup_problem", (s) => s === "off", "homeassistant ok again", 20_000);
-    const note = await waitFor(async () => await notification("backup2mqtt_problem_binary_sensor_homeassistant_backup_problem"), {
-      timeoutMs: 30_000,
-      description: "stale notification",
-    }).catch(async (err: Error) => {
+    const note = await waitFor(
+      async () => await notification("backup2mqtt_problem_binary_sensor_homeassistant_backup_problem"),
+      {
+        timeoutMs: 30_000,
+        description: "stale notification",
+      },
+    ).catch(async (err: Error) => {
       throw new Error(`${err.message}\n--- traces of automation b2m_problem ---\n${await traces("b2m_problem")}`);
     });
     expect(note.title).toBe("Backup problem: homeassistant");
@@ -126,11 +159,19 @@ describe("backup2mqtt inside Home Assistant: the blueprints", () => {
       triggers: [{ trigger: "event", event_type: "b2m_test_button" }],
       backup_buttons: ["button.vaultwarden_back_up_now"],
       timeout: { hours: 0, minutes: 1, seconds: 0 },
-      notify_action: [{ action: "persistent_notification.create", data: { notification_id: "b2m_button_result", title: "{{ title }}", message: "{{ message }}" } }],
+      notify_action: [
+        {
+          action: "persistent_notification.create",
+          data: { notification_id: "b2m_button_result", title: "{{ title }}", message: "{{ message }}" },
+        },
+      ],
     });
     const t0 = Date.now();
     await ha.rest.post("/api/events/b2m_test_button", {});
-    const note = await waitFor(async () => await notification("b2m_button_result"), { timeoutMs: 60_000, description: "button result notification" });
+    const note = await waitFor(async () => await notification("b2m_button_result"), {
+      timeoutMs: 60_000,
+      description: "button result notification",
+    });
     expect(note.title).toBe("Backup of vaultwarden: finished");
     expect(note.message).toBe("The backup of vaultwarden finished.");
     expect(bridgeVzdumps(102, t0)).toHaveLength(1);
@@ -140,11 +181,16 @@ describe("backup2mqtt inside Home Assistant: the blueprints", () => {
     const at = new Date(Date.now() + 8_000);
     const weekday = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"][at.getUTCDay()];
     await createAutomation("b2m_digest", "Backup digest", "weekly_backup_digest.yaml", {
-      status_entities: ["homeassistant", "immich", "vaultwarden", "nextcloud", "pihole_home"].map((n) => `sensor.${n}_backup_status`),
+      status_entities: ["homeassistant", "immich", "vaultwarden", "nextcloud", "pihole_home"].map(
+        (n) => `sensor.${n}_backup_status`,
+      ),
       weekday,
       at: hhmmss(at),
     });
-    const note = await waitFor(async () => await notification("backup2mqtt_weekly_digest"), { timeoutMs: 30_000, description: "weekly digest" });
+    const note = await waitFor(async () => await notification("backup2mqtt_weekly_digest"), {
+      timeoutMs: 30_000,
+      description: "weekly digest",
+    });
     expect(note.title).toBe("Backups: 3 of 5 guests need attention");
     expect(note.message).toContain("• homeassistant — stale");
     expect(note.message).toContain("• immich — stale");
@@ -157,16 +203,26 @@ describe("backup2mqtt inside Home Assistant: the blueprints", () => {
       alias: "Back up a guest",
       use_blueprint: {
         path: "backup2mqtt/back_up_guest.yaml",
-        input: { default_buttons: ["button.immich_back_up_now"], wait_for_result: true, timeout: { hours: 0, minutes: 1, seconds: 0 } },
+        input: {
+          default_buttons: ["button.immich_back_up_now"],
+          wait_for_result: true,
+          timeout: { hours: 0, minutes: 1, seconds: 0 },
+        },
       },
     });
     await waitState("script.back_up_guest", (s) => s === "off", "script.back_up_guest exists");
     const t0 = Date.now();
-    const res = await serviceResponse<{ guests: string[]; results: Record<string, string> }>("script", "back_up_guest", {});
+    const res = await serviceResponse<{ guests: string[]; results: Record<string, string> }>(
+      "script",
+      "back_up_guest",
+      {},
+    );
     expect(res).toEqual({ guests: ["immich"], results: { immich: "backup_finished" } });
     expect(bridgeVzdumps(101, t0)).toHaveLength(1);
     // a guest field overrides the default
-    const res2 = await serviceResponse<{ guests: string[] }>("script", "back_up_guest", { guest: "button.nextcloud_back_up_now" });
+    const res2 = await serviceResponse<{ guests: string[] }>("script", "back_up_guest", {
+      guest: "button.nextcloud_back_up_now",
+    });
     expect(res2.guests).toEqual(["nextcloud"]);
   });
 

@@ -35,7 +35,10 @@ describe("backup2mqtt in a real Home Assistant: commands and events", () => {
       { timeoutMs: 10_000, description: "a vzdump task for 103 in the lab" },
     );
     expect(task.authid).toBe(stack.cfg.proxmox[0]!.tokenId); // started by the bridge's token, not by a job
-    await waitFor(() => recorder.states(running, t0).some((s) => s.state === "on"), { timeoutMs: 10_000, description: "HA: Backup running on" });
+    await waitFor(() => recorder.states(running, t0).some((s) => s.state === "on"), {
+      timeoutMs: 10_000,
+      description: "HA: Backup running on",
+    });
     await waitFor(() => task.endMs !== null, { timeoutMs: 20_000, description: "the lab task ends" });
     expect(task.exitstatus).toBe("OK");
     const archive = await waitFor(
@@ -45,7 +48,12 @@ describe("backup2mqtt in a real Home Assistant: commands and events", () => {
     await waitFor(
       async () => {
         const [lb, st, rn] = await Promise.all([lastBackup, status, running].map((id) => ha.rest.state(id)));
-        return lb && sameSecond(lb.state, new Date(archive.ctime * 1000).toISOString()) && st?.state === "ok" && rn?.state === "off";
+        return (
+          lb &&
+          sameSecond(lb.state, new Date(archive.ctime * 1000).toISOString()) &&
+          st?.state === "ok" &&
+          rn?.state === "off"
+        );
       },
       { timeoutMs: 20_000, description: "HA: new Last backup, status ok, running off" },
     );
@@ -84,28 +92,37 @@ describe("backup2mqtt in a real Home Assistant: commands and events", () => {
     stack.lab.control.failNextBackup(vmid, reason);
     const t0 = Date.now();
     await ha.rest.callService("button", "press", { entity_id: button });
-    const failed = await waitFor(() => recorder.states(event, t0).find((s) => s.attributes.event_type === "backup_failed"), {
-      timeoutMs: 20_000,
-      description: "backup_failed on the event entity",
-    });
+    const failed = await waitFor(
+      () => recorder.states(event, t0).find((s) => s.attributes.event_type === "backup_failed"),
+      {
+        timeoutMs: 20_000,
+        description: "backup_failed on the event entity",
+      },
+    );
     expect(String(failed.attributes.error)).toContain(reason);
     expect(recorder.states(event, t0).map((s) => s.attributes.event_type)).toEqual(["backup_started", "backup_failed"]);
 
     const t1 = Date.now();
     await ha.rest.callService("button", "press", { entity_id: verify });
-    const rejected = await waitFor(() => recorder.states(event, t1).find((s) => s.attributes.event_type === "command_rejected"), {
-      timeoutMs: 10_000,
-      description: "command_rejected on the event entity",
-    });
+    const rejected = await waitFor(
+      () => recorder.states(event, t1).find((s) => s.attributes.event_type === "command_rejected"),
+      {
+        timeoutMs: 10_000,
+        description: "command_rejected on the event entity",
+      },
+    );
     expect(rejected.attributes.action).toBe("verify");
     expect(String(rejected.attributes.reason)).toMatch(/verification/);
     expect(EVENT_TYPES).toContain(rejected.attributes.event_type);
     // The event comes as the task ends; the guest's state follows with the next evaluation.
     const status = await w.entityOf(vmid, "Backup status");
-    await waitFor(async () => w.bridgeGuest(vmid).status === "failed" && (await ha.rest.state(status))?.state === "failed", {
-      timeoutMs: 15_000,
-      description: "bridge and HA: vaultwarden failed",
-    });
+    await waitFor(
+      async () => w.bridgeGuest(vmid).status === "failed" && (await ha.rest.state(status))?.state === "failed",
+      {
+        timeoutMs: 15_000,
+        description: "bridge and HA: vaultwarden failed",
+      },
+    );
     expect(w.bridgeGuest(vmid).status_reason).toContain(reason);
     await w.haMatchesBridge([vmid], "HA equal to the bridge after the failed backup");
   });
@@ -118,7 +135,10 @@ describe("backup2mqtt in a real Home Assistant: commands and events", () => {
     await ha.rest.callService("select", "select_option", { entity_id: select, option: "P1" });
     await waitFor(() => w.bridgeGuest(vmid).tier === "P1", { timeoutMs: 10_000, description: "bridge tier P1" });
     expect(w.bridgeGuest(vmid).tier_source).toBe("override");
-    await waitFor(async () => (await ha.rest.state(select))?.state === "P1", { timeoutMs: 10_000, description: "HA select shows P1" });
+    await waitFor(async () => (await ha.rest.state(select))?.state === "P1", {
+      timeoutMs: 10_000,
+      description: "HA select shows P1",
+    });
     await w.haMatchesBridge([vmid], "HA equal to the bridge after the tier change");
   });
 

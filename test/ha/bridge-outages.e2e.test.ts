@@ -29,7 +29,8 @@ describe("backup2mqtt in a real Home Assistant: outages, restarts, removal", () 
     const vmids = w.vmids;
     const guestEntities = async () => {
       const ids: string[] = [];
-      for (const vmid of vmids) ids.push(...[...(await deviceView(ha, guestDevice(vmid)))!.entities.values()].map((e) => e.entity_id));
+      for (const vmid of vmids)
+        ids.push(...[...(await deviceView(ha, guestDevice(vmid)))!.entities.values()].map((e) => e.entity_id));
       return ids;
     };
     const ids = await guestEntities();
@@ -75,7 +76,9 @@ describe("backup2mqtt in a real Home Assistant: outages, restarts, removal", () 
         .sort();
     const devicesBefore = await ourDevices();
     const entitiesBefore = await ourEntityIds();
-    const guestEntities = (await ha.ws.entityRegistry()).filter((e) => /^backup2mqtt_home_\d+_/.test(e.unique_id)).map((e) => e.entity_id);
+    const guestEntities = (await ha.ws.entityRegistry())
+      .filter((e) => /^backup2mqtt_home_\d+_/.test(e.unique_id))
+      .map((e) => e.entity_id);
     await stack.stopBridge();
     stack.lab.control.setFault({ kind: "down" });
     try {
@@ -111,14 +114,21 @@ describe("backup2mqtt in a real Home Assistant: outages, restarts, removal", () 
     await ha.restart();
     await recorder.start();
 
-    await waitFor(() => stack.observer.messages.some((m) => m.at >= t0 && m.topic === "homeassistant/status" && m.payload === "online"), {
-      timeoutMs: 20_000,
-      description: "HA's birth message on the broker",
-    });
-    await waitFor(() => stack.logs.slice(logsBefore).some((l) => l.includes("Home Assistant is online: republishing")), {
-      timeoutMs: 20_000,
-      description: "the bridge republishing after the birth",
-    });
+    await waitFor(
+      () =>
+        stack.observer.messages.some((m) => m.at >= t0 && m.topic === "homeassistant/status" && m.payload === "online"),
+      {
+        timeoutMs: 20_000,
+        description: "HA's birth message on the broker",
+      },
+    );
+    await waitFor(
+      () => stack.logs.slice(logsBefore).some((l) => l.includes("Home Assistant is online: republishing")),
+      {
+        timeoutMs: 20_000,
+        description: "the bridge republishing after the birth",
+      },
+    );
     await w.haMatchesBridge(w.vmids, "HA states after its restart");
     const all = await w.states();
     for (const id of entitiesBefore) expect(all.get(id)?.state, id).not.toBe("unavailable");
@@ -137,10 +147,16 @@ describe("backup2mqtt in a real Home Assistant: outages, restarts, removal", () 
 
     stack.lab.control.removeGuest(vmid);
     const removedAt = Date.now();
-    await waitFor(async () => (stack.observer.json("backup2mqtt/bridge/info")?.pending_removal ?? []).some((p: { device: string }) => p.device === `home_${vmid}`), {
-      timeoutMs: 10_000,
-      description: "103 waiting for removal in the bridge info",
-    });
+    await waitFor(
+      async () =>
+        (stack.observer.json("backup2mqtt/bridge/info")?.pending_removal ?? []).some(
+          (p: { device: string }) => p.device === `home_${vmid}`,
+        ),
+      {
+        timeoutMs: 10_000,
+        description: "103 waiting for removal in the bridge info",
+      },
+    );
     // Still in HA during the grace period.
     expect((await ha.ws.deviceRegistry()).some((d) => d.id === view.device.id)).toBe(true);
     await waitFor(async () => !(await ha.ws.deviceRegistry()).some((d) => d.id === view.device.id), {
@@ -149,7 +165,9 @@ describe("backup2mqtt in a real Home Assistant: outages, restarts, removal", () 
     });
     expect(Date.now() - removedAt).toBeGreaterThanOrEqual(REMOVAL_GRACE_MS);
     const registry = await ha.ws.entityRegistry();
-    expect(registry.filter((e) => e.unique_id.startsWith(`${guestDevice(vmid)}_`) || ids.includes(e.entity_id))).toEqual([]);
+    expect(
+      registry.filter((e) => e.unique_id.startsWith(`${guestDevice(vmid)}_`) || ids.includes(e.entity_id)),
+    ).toEqual([]);
     const all = await w.states();
     expect(ids.filter((id) => all.has(id))).toEqual([]);
     // The others stay.

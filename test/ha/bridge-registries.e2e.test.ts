@@ -4,7 +4,14 @@
  * device class, unit, category, options, names, entity ids), and every state equals the bridge's.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bridgeEntities, GUEST_ENTITIES, readmeCategory, readmeDeviceClass, readmeEntityTable, type ExpectedEntity } from "./entity-table.js";
+import {
+  bridgeEntities,
+  GUEST_ENTITIES,
+  readmeCategory,
+  readmeDeviceClass,
+  readmeEntityTable,
+  type ExpectedEntity,
+} from "./entity-table.js";
 import { BRIDGE_DEVICE, E2eWorld, guestDevice, SITE } from "./e2e-world.js";
 import { deviceView, type DeviceView } from "./ha-view.js";
 import { waitFor, type HaState } from "./runner.js";
@@ -29,11 +36,16 @@ describe("backup2mqtt in a real Home Assistant: registries and states", () => {
    * object_id itself is checked on the payload: HA 2026.4+ drops it without a log line.
    */
   const checkEntityIds = (view: DeviceView, deviceIdentifier: string) => {
-    const config = w.stack.observer.json<{ components: Record<string, Record<string, unknown>> }>(`homeassistant/device/${deviceIdentifier}/config`);
+    const config = w.stack.observer.json<{ components: Record<string, Record<string, unknown>> }>(
+      `homeassistant/device/${deviceIdentifier}/config`,
+    );
     expect(config, `retained discovery of ${deviceIdentifier}`).toBeDefined();
     const components = Object.values(config!.components);
     for (const c of components) {
-      expect(Object.keys(c).filter((k) => k === "object_id" || k === "obj_id"), `component ${String(c.unique_id)}`).toEqual([]);
+      expect(
+        Object.keys(c).filter((k) => k === "object_id" || k === "obj_id"),
+        `component ${String(c.unique_id)}`,
+      ).toEqual([]);
     }
     for (const e of view.entities.values()) {
       const c = components.find((x) => x.unique_id === e.unique_id);
@@ -86,10 +98,13 @@ describe("backup2mqtt in a real Home Assistant: registries and states", () => {
       expect(view.device.via_device_id).toBe(bridge.device.id);
       checkEntities(view, GUEST_ENTITIES, await w.states());
       checkEntityIds(view, guestDevice(vmid));
-      for (const e of view.entities.values()) expect(e.entity_id.startsWith(`${e.entity_id.split(".")[0]}.${slug(name)}_`), e.entity_id).toBe(true);
+      for (const e of view.entities.values())
+        expect(e.entity_id.startsWith(`${e.entity_id.split(".")[0]}.${slug(name)}_`), e.entity_id).toBe(true);
     }
     // Exactly our devices: nothing doubled, nothing left over.
-    const ours = (await ha.ws.deviceRegistry()).filter((d) => d.identifiers.some(([dom, id]) => dom === "mqtt" && id.startsWith("backup2mqtt_")));
+    const ours = (await ha.ws.deviceRegistry()).filter((d) =>
+      d.identifiers.some(([dom, id]) => dom === "mqtt" && id.startsWith("backup2mqtt_")),
+    );
     expect(ours.map((d) => d.name).sort()).toEqual([...w.labGuests.map((g) => g.name), `backup2mqtt ${SITE}`].sort());
     expect((await ha.rest.state("sensor.vaultwarden_last_backup"))?.attributes.device_class).toBe("timestamp"); // README's example id
 
@@ -103,13 +118,18 @@ describe("backup2mqtt in a real Home Assistant: registries and states", () => {
         const s = now.get(e.entity_id)!;
         expect(s.state, e.entity_id).not.toBe("unavailable");
         if (exp.deviceClass === "timestamp" || exp.domain === "button" || exp.domain === "event")
-          expect(s.state === "unknown" || (ISO_WITH_OFFSET.test(s.state) && Number.isFinite(Date.parse(s.state))), `${e.entity_id}=${s.state}`).toBe(true);
+          expect(
+            s.state === "unknown" || (ISO_WITH_OFFSET.test(s.state) && Number.isFinite(Date.parse(s.state))),
+            `${e.entity_id}=${s.state}`,
+          ).toBe(true);
         if (exp.options && exp.domain !== "event") expect(exp.options, e.entity_id).toContain(s.state);
         if (exp.domain === "binary_sensor") expect(["on", "off"], e.entity_id).toContain(s.state);
         if (exp.name === "Backup status") shown.add(s.state);
         if (exp.name === "Backup tier") expect(s.state).toBe(w.bridgeGuest(vmid).tier);
       }
-      expect(Date.parse(now.get(view.entities.get("Last backup")!.entity_id)!.state) || 0).toBeLessThanOrEqual(Date.now());
+      expect(Date.parse(now.get(view.entities.get("Last backup")!.entity_id)!.state) || 0).toBeLessThanOrEqual(
+        Date.now(),
+      );
     }
     for (const st of ["ok", "stale", "failed", "missing"]) expect(shown, `a guest with status ${st}`).toContain(st);
     expect(ha.mqttProblems()).toEqual([]);

@@ -12,7 +12,14 @@ import type { GuestState } from "../../bridge/src/policy/types.js";
 import { startStack, type Stack } from "../support/stack.js";
 import { GUEST_ENTITIES } from "./entity-table.js";
 import { deviceView, logProblems, sameSecond, StateRecorder, type DeviceView } from "./ha-view.js";
-import { startHomeAssistant, startMosquitto, waitFor, type HaState, type HomeAssistant, type Mosquitto } from "./runner.js";
+import {
+  startHomeAssistant,
+  startMosquitto,
+  waitFor,
+  type HaState,
+  type HomeAssistant,
+  type Mosquitto,
+} from "./runner.js";
 
 export const SITE = "home";
 export const BRIDGE_DEVICE = `backup2mqtt_${SITE}_bridge`;
@@ -20,7 +27,9 @@ export const guestDevice = (vmid: number) => `backup2mqtt_${SITE}_${vmid}`;
 /** The bridge's mqtt.removal_grace here: short, so a test sees both the wait and the removal. */
 export const REMOVAL_GRACE_MS = 4000;
 /** Whole-log lines that are not about us (see README "Known noise"). */
-const ALLOWED_LOG_LINES = [{ pattern: /\[homeassistant\.bootstrap\] Skipping pip installation/, why: "hass runs with --skip-pip on purpose" }];
+const ALLOWED_LOG_LINES = [
+  { pattern: /\[homeassistant\.bootstrap\] Skipping pip installation/, why: "hass runs with --skip-pip on purpose" },
+];
 
 export class E2eWorld {
   broker!: Mosquitto;
@@ -85,7 +94,8 @@ export class E2eWorld {
   /** Ends a wait at once when HA logged an MQTT problem (a rejected payload would only time out). */
   failOnMqttProblems(): void {
     const problems = this.ha.mqttProblems();
-    if (problems.length) throw Object.assign(new Error(`HA logged MQTT problems:\n${problems.join("\n")}`), { fatal: true });
+    if (problems.length)
+      throw Object.assign(new Error(`HA logged MQTT problems:\n${problems.join("\n")}`), { fatal: true });
   }
 
   /** Where HA's states of one guest differ from the bridge's view of that guest ([] = same). */
@@ -99,7 +109,8 @@ export class E2eWorld {
         continue;
       }
       const want = exp.expect?.(g);
-      if (want?.kind === "exact" && s.state !== want.value) out.push(`${e.entity_id}: HA '${s.state}', bridge '${want.value}'`);
+      if (want?.kind === "exact" && s.state !== want.value)
+        out.push(`${e.entity_id}: HA '${s.state}', bridge '${want.value}'`);
       if (want?.kind === "timestamp") {
         const ok = want.value === null ? s.state === "unknown" : sameSecond(s.state, want.value);
         if (!ok) out.push(`${e.entity_id}: HA '${s.state}', bridge '${want.value}'`);

@@ -44,13 +44,23 @@ export const EVENT_TYPES = [
 /** One row per entity of the README table, in its order. */
 export const GUEST_ENTITIES: readonly ExpectedEntity[] = [
   { name: "Last backup", domain: "sensor", deviceClass: "timestamp", expect: (g) => ts(g.last_backup) },
-  { name: "Backup status", domain: "sensor", deviceClass: "enum", options: STATUS_OPTIONS, expect: (g) => exact(g.status) },
+  {
+    name: "Backup status",
+    domain: "sensor",
+    deviceClass: "enum",
+    options: STATUS_OPTIONS,
+    expect: (g) => exact(g.status),
+  },
   {
     name: "Backup problem",
     domain: "binary_sensor",
     deviceClass: "problem",
     expect: (g) => onOff(g.problem),
-    attributes: (g) => ({ reasons: g.reasons, status_reason: g.status_reason, findings: g.findings.map((f) => f.code) }),
+    attributes: (g) => ({
+      reasons: g.reasons,
+      status_reason: g.status_reason,
+      findings: g.findings.map((f) => f.code),
+    }),
   },
   {
     name: "Backup size",
@@ -63,9 +73,20 @@ export const GUEST_ENTITIES: readonly ExpectedEntity[] = [
   { name: "Next scheduled backup", domain: "sensor", deviceClass: "timestamp", expect: (g) => ts(g.next_backup) },
   { name: "Last verified", domain: "sensor", deviceClass: "timestamp", expect: (g) => ts(g.last_verified) },
   { name: "Last off-site copy", domain: "sensor", deviceClass: "timestamp", expect: (g) => ts(g.last_offsite) },
-  { name: "Backup tier", domain: "select", category: "config", options: TIER_OPTIONS, expect: (g) => exact(g.tier ?? "unknown") },
+  {
+    name: "Backup tier",
+    domain: "select",
+    category: "config",
+    options: TIER_OPTIONS,
+    expect: (g) => exact(g.tier ?? "unknown"),
+  },
   { name: "Backup running", domain: "binary_sensor", deviceClass: "running", expect: (g) => onOff(g.running) },
-  { name: "Backup progress", domain: "sensor", unit: "%", expect: (g) => exact(g.progress === null ? "unknown" : String(g.progress)) },
+  {
+    name: "Backup progress",
+    domain: "sensor",
+    unit: "%",
+    expect: (g) => exact(g.progress === null ? "unknown" : String(g.progress)),
+  },
   { name: "Back up now", domain: "button" },
   { name: "Verify now", domain: "button" },
   { name: "Restore test", domain: "button", category: "diagnostic" },
@@ -83,8 +104,17 @@ export const GUEST_ENTITIES: readonly ExpectedEntity[] = [
 /** The bridge device, from the README paragraph below the table (one Proxmox source named `pve`). */
 export function bridgeEntities(sources: string[]): ExpectedEntity[] {
   return [
-    ...sources.map((s): ExpectedEntity => ({ name: `Source ${s}`, domain: "binary_sensor", deviceClass: "connectivity", category: "diagnostic" })),
-    ...["ok", "stale", "failed", "missing", "running", "unknown"].map((s): ExpectedEntity => ({ name: `Guests ${s}`, domain: "sensor" })),
+    ...sources.map(
+      (s): ExpectedEntity => ({
+        name: `Source ${s}`,
+        domain: "binary_sensor",
+        deviceClass: "connectivity",
+        category: "diagnostic",
+      }),
+    ),
+    ...["ok", "stale", "failed", "missing", "running", "unknown"].map(
+      (s): ExpectedEntity => ({ name: `Guests ${s}`, domain: "sensor" }),
+    ),
     { name: "Guests with problems", domain: "sensor" },
     { name: "Guests untiered", domain: "sensor" },
     { name: "Orphaned archive groups", domain: "sensor" },
@@ -109,7 +139,10 @@ export function readmeEntityTable(text = readFileSync(README, "utf8")): ReadmeRo
   const rows: ReadmeRow[] = [];
   for (const line of lines.slice(start + 2)) {
     if (!line.startsWith("|")) break;
-    const cells = line.split("|").slice(1, -1).map((c) => c.trim());
+    const cells = line
+      .split("|")
+      .slice(1, -1)
+      .map((c) => c.trim());
     rows.push({ name: cells[0] ?? "", platform: cells[1] ?? "", details: cells[2] ?? "" });
   }
   return rows;

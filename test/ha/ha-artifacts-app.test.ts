@@ -37,10 +37,24 @@ describe("the backup2mqtt Home Assistant app", () => {
     broker = await startMosquitto();
     supervisor = http.createServer((req, res) => {
       seenAuth.push(req.headers.authorization ?? "");
-      if (req.url !== "/services/mqtt" || req.headers.authorization !== "Bearer sup-token") return void res.writeHead(401).end();
-      res.writeHead(200, { "Content-Type": "application/json" }).end(
-        JSON.stringify({ result: "ok", data: { addon: "core_mosquitto", host: broker.host, port: broker.port, ssl: false, protocol: "3.1.1", username: "addons", password: "mqtt-pass-123" } }),
-      );
+      if (req.url !== "/services/mqtt" || req.headers.authorization !== "Bearer sup-token")
+        return void res.writeHead(401).end();
+      res
+        .writeHead(200, { "Content-Type": "application/json" })
+        .end(
+          JSON.stringify({
+            result: "ok",
+            data: {
+              addon: "core_mosquitto",
+              host: broker.host,
+              port: broker.port,
+              ssl: false,
+              protocol: "3.1.1",
+              username: "addons",
+              password: "mqtt-pass-123",
+            },
+          }),
+        );
     });
     await new Promise<void>((r) => supervisor.listen(0, "127.0.0.1", r));
     supervisorUrl = `http://127.0.0.1:${(supervisor.address() as AddressInfo).port}`;
@@ -75,15 +89,25 @@ describe("the backup2mqtt Home Assistant app", () => {
       site: "home",
       log_level: "info",
       discovery_prefix: "homeassistant",
-      proxmox: [{ name: "pve", url: lab.url, token_id: token.id, token_secret: token.secret, fingerprint: lab.fingerprint }],
-      guests: [{ guest: "100", tier: "P0" }, { guest: "vaultwarden", tier: "P1" }],
+      proxmox: [
+        { name: "pve", url: lab.url, token_id: token.id, token_secret: token.secret, fingerprint: lab.fingerprint },
+      ],
+      guests: [
+        { guest: "100", tier: "P0" },
+        { guest: "vaultwarden", tier: "P1" },
+      ],
     });
     const out = path.join(dir, "backup2mqtt.json");
     expect(statSync(out).mode & 0o777).toBe(0o600);
     const cfg = JSON.parse(readFileSync(out, "utf8")) as Record<string, unknown>;
     expect(cfg).toMatchObject({
       site: "home",
-      mqtt: { url: `mqtt://${broker.host}:${broker.port}`, username: "addons", password: "mqtt-pass-123", discovery_prefix: "homeassistant" },
+      mqtt: {
+        url: `mqtt://${broker.host}:${broker.port}`,
+        username: "addons",
+        password: "mqtt-pass-123",
+        discovery_prefix: "homeassistant",
+      },
       proxmox: [{ name: "pve", url: lab.url, token_id: token.id, fingerprint: lab.fingerprint }],
       guests: { "100": { tier: "P0" }, vaultwarden: { tier: "P1" } },
       log: { level: "info" },
@@ -91,14 +115,21 @@ describe("the backup2mqtt Home Assistant app", () => {
     expect(seenAuth).toContain("Bearer sup-token");
 
     const lines = await checkConfig(out, {});
-    expect(lines.filter((l) => !l.ok), JSON.stringify(lines)).toEqual([]);
+    expect(
+      lines.filter((l) => !l.ok),
+      JSON.stringify(lines),
+    ).toEqual([]);
     expect(lines.map((l) => l.text).join("\n")).toMatch(/proxmox 'pve': reachable/);
   });
 
   it("fails clearly without the Supervisor's MQTT service or a token secret", async () => {
     const options = { site: "home", proxmox: [{ name: "pve", url: lab.url, token_id: "a@pve!b", token_secret: "x" }] };
-    await expect(makeConfig(options, { SUPERVISOR_TOKEN: "wrong" })).rejects.toMatchObject({ stderr: expect.stringMatching(/no MQTT service for us \(HTTP 401\)/) });
-    await expect(makeConfig({ ...options, proxmox: [{ ...options.proxmox[0], token_secret: "" }] })).rejects.toMatchObject({
+    await expect(makeConfig(options, { SUPERVISOR_TOKEN: "wrong" })).rejects.toMatchObject({
+      stderr: expect.stringMatching(/no MQTT service for us \(HTTP 401\)/),
+    });
+    await expect(
+      makeConfig({ ...options, proxmox: [{ ...options.proxmox[0], token_secret: "" }] }),
+    ).rejects.toMatchObject({
       stderr: expect.stringMatching(/token_secret is empty/),
     });
   });

@@ -54,8 +54,7 @@ export function resolveHaRoot(opts: { cacheDir?: string; autoBuild?: boolean } =
 // ---------------------------------------------------------------------------------------------
 // the hass process
 
-const MQTT_PROBLEM_RE =
-  /^\S+ \S+ (WARNING|ERROR|CRITICAL) \([^)]*\) \[homeassistant\.components\.mqtt(?:\.[\w.]+)?\]/;
+const MQTT_PROBLEM_RE = /^\S+ \S+ (WARNING|ERROR|CRITICAL) \([^)]*\) \[homeassistant\.components\.mqtt(?:\.[\w.]+)?\]/;
 
 /** WARNING/ERROR/CRITICAL lines of the `homeassistant.components.mqtt*` loggers in a HA log text. */
 export function mqttProblemLines(logText: string): string[] {
@@ -63,11 +62,7 @@ export function mqttProblemLines(logText: string): string[] {
 }
 
 /** configuration.yaml of a test instance: no default_config, fixed core settings, loopback HTTP, the logger levels tests read. */
-export function configurationYaml(o: {
-  port: number;
-  mqttLogLevel: string;
-  extra?: string;
-}): string {
+export function configurationYaml(o: { port: number; mqttLogLevel: string; extra?: string }): string {
   const components = HA_COMPONENTS.filter((c) => c !== "http" && c !== "logger");
   return [
     "homeassistant:",

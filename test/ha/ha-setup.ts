@@ -14,7 +14,12 @@ export const HA_USER = { name: "Test", username: "test", password: "test-passwor
  * Onboards the admin user and returns a long-lived access token. `setToken` is called with the login
  * token as soon as there is one, since the later onboarding steps need it.
  */
-export async function onboard(url: string, http: HaHttp, ws: WsClient, setToken: (token: string) => void): Promise<string> {
+export async function onboard(
+  url: string,
+  http: HaHttp,
+  ws: WsClient,
+  setToken: (token: string) => void,
+): Promise<string> {
   const { rawFetch, checked, rest } = http;
   const clientId = `${url}/`;
   const user = await checked<{ auth_code: string }>(
@@ -65,7 +70,8 @@ export async function createMqttEntry(http: HaHttp, mqttHost: string, mqttPort: 
     handler: "mqtt",
     show_advanced_options: false,
   });
-  if (flow.type !== "form" || flow.step_id !== "broker") throw new Error(`unexpected MQTT flow start: ${JSON.stringify(flow)}`);
+  if (flow.type !== "form" || flow.step_id !== "broker")
+    throw new Error(`unexpected MQTT flow start: ${JSON.stringify(flow)}`);
   const done = await rest.post<{ type: string; errors?: unknown; result?: { entry_id: string } }>(
     `/api/config/config_entries/flow/${flow.flow_id}`,
     {
@@ -74,7 +80,8 @@ export async function createMqttEntry(http: HaHttp, mqttHost: string, mqttPort: 
       other_settings: { set_client_cert: false, set_ca_cert: "off", transport: "tcp" },
     },
   );
-  if (done.type !== "create_entry") throw new Error(`MQTT config flow did not create an entry: ${JSON.stringify(done)}`);
+  if (done.type !== "create_entry")
+    throw new Error(`MQTT config flow did not create an entry: ${JSON.stringify(done)}`);
 }
 
 export interface ReadyOptions {

@@ -18,11 +18,16 @@ export interface DeviceView {
 
 /** The MQTT device with this identifier and its entities, or undefined when HA has no such device. */
 export async function deviceView(ha: HomeAssistant, identifier: string): Promise<DeviceView | undefined> {
-  const device = (await ha.ws.deviceRegistry()).find((d) => d.identifiers.some(([dom, id]) => dom === "mqtt" && id === identifier));
+  const device = (await ha.ws.deviceRegistry()).find((d) =>
+    d.identifiers.some(([dom, id]) => dom === "mqtt" && id === identifier),
+  );
   if (!device) return undefined;
   const ids = (await ha.ws.entityRegistry()).filter((e) => e.device_id === device.id).map((e) => e.entity_id);
   const extended = ids.length
-    ? await ha.ws.command<Record<string, ExtendedEntity | null>>({ type: "config/entity_registry/get_entries", entity_ids: ids })
+    ? await ha.ws.command<Record<string, ExtendedEntity | null>>({
+        type: "config/entity_registry/get_entries",
+        entity_ids: ids,
+      })
     : {};
   const entities = new Map<string, ExtendedEntity>();
   for (const e of Object.values(extended)) if (e) entities.set(e.original_name ?? "", e);
@@ -49,7 +54,8 @@ export class StateRecorder {
   async start(): Promise<void> {
     this.unsubscribe = await this.ha.ws.subscribeEvents("state_changed", (ev) => {
       const data = ev.data as { entity_id: string; new_state: HaState | null };
-      if (this.filter(data.entity_id)) this.changes.push({ entity_id: data.entity_id, state: data.new_state, at: Date.now() });
+      if (this.filter(data.entity_id))
+        this.changes.push({ entity_id: data.entity_id, state: data.new_state, at: Date.now() });
     });
   }
 

@@ -25,14 +25,17 @@ describe("backup2mqtt inside Home Assistant: the custom integration", () => {
   const waitState = (entityId: string, pred: (s: string) => boolean, description: string, timeoutMs?: number) =>
     w.waitState(entityId, pred, description, timeoutMs);
   const bridgeVzdumps = (vmid: number, sinceMs: number) => w.bridgeVzdumps(vmid, sinceMs);
-  const serviceResponse = <T>(domain: string, service: string, data: unknown) => w.serviceResponse<T>(domain, service, data);
+  const serviceResponse = <T>(domain: string, service: string, data: unknown) =>
+    w.serviceResponse<T>(domain, service, data);
   const issues = () => w.issues();
   let entryId = "";
 
   it("is found through the bridge's MQTT announcement and set up by the discovery flow", async () => {
     const flow = await waitFor(
       async () =>
-        (await ha.ws.command<FlowProgress[]>({ type: "config_entries/flow/progress" })).find((f) => f.handler === "backup2mqtt"),
+        (await ha.ws.command<FlowProgress[]>({ type: "config_entries/flow/progress" })).find(
+          (f) => f.handler === "backup2mqtt",
+        ),
       { timeoutMs: 30_000, description: "backup2mqtt discovery flow" },
     );
     expect(flow.context.source).toBe("mqtt");
@@ -68,23 +71,45 @@ describe("backup2mqtt inside Home Assistant: the custom integration", () => {
   it("get_status answers with response data for scripts and LLM agents", async () => {
     const all = await serviceResponse<{
       bridges: { site: string; online: boolean; counts: Record<string, number> }[];
-      guests: { name: string; status: string; problem: boolean; tier: string; findings: string[]; device_id: string | null }[];
+      guests: {
+        name: string;
+        status: string;
+        problem: boolean;
+        tier: string;
+        findings: string[];
+        device_id: string | null;
+      }[];
       summary: { guests: number; problems: number; all_ok: boolean };
     }>("backup2mqtt", "get_status", {});
     expect(all.bridges).toEqual([expect.objectContaining({ site: "home", online: true, version: expect.any(String) })]);
     expect(all.bridges[0]!.counts).toMatchObject({ guests: 5 });
-    expect(all.guests.map((g) => g.name).sort()).toEqual(["homeassistant", "immich", "nextcloud", "pihole-home", "vaultwarden"]);
+    expect(all.guests.map((g) => g.name).sort()).toEqual([
+      "homeassistant",
+      "immich",
+      "nextcloud",
+      "pihole-home",
+      "vaultwarden",
+    ]);
     expect(all.summary).toEqual({ guests: 5, problems: 3, all_ok: false });
     // problems first
     expect(all.guests.slice(0, 3).every((g) => g.problem)).toBe(true);
     const ha100 = all.guests.find((g) => g.name === "homeassistant")!;
     expect(ha100).toMatchObject({ status: "stale", tier: "P0", problem: true });
     expect(ha100.device_id).toMatch(/^[0-9a-f]{32}$/);
-    expect(all.guests.find((g) => g.name === "nextcloud")).toMatchObject({ status: "ok", problem: true, findings: ["unprotected"] });
+    expect(all.guests.find((g) => g.name === "nextcloud")).toMatchObject({
+      status: "ok",
+      problem: true,
+      findings: ["unprotected"],
+    });
 
-    const byDevice = await serviceResponse<{ guests: { name: string }[] }>("backup2mqtt", "get_status", { device_id: ha100.device_id });
+    const byDevice = await serviceResponse<{ guests: { name: string }[] }>("backup2mqtt", "get_status", {
+      device_id: ha100.device_id,
+    });
     expect(byDevice.guests.map((g) => g.name)).toEqual(["homeassistant"]);
-    const byStatus = await serviceResponse<{ guests: { name: string }[] }>("backup2mqtt", "get_status", { status: ["ok"], problems_only: false });
+    const byStatus = await serviceResponse<{ guests: { name: string }[] }>("backup2mqtt", "get_status", {
+      status: ["ok"],
+      problems_only: false,
+    });
     expect(byStatus.guests.map((g) => g.name).sort()).toEqual(["nextcloud", "pihole-home", "vaultwarden"]);
     const bad = await ha.rest.fetch("/api/services/backup2mqtt/get_status?return_response", {
       method: "POST",
@@ -96,10 +121,13 @@ describe("backup2mqtt inside Home Assistant: the custom integration", () => {
   });
 
   it("raises a repairs issue for the unprotected P0 guest (and not for a P2 one)", async () => {
-    const ours = await waitFor(async () => {
-      const list = (await issues()).filter((i) => i.domain === "backup2mqtt");
-      return list.length ? list : undefined;
-    }, { description: "backup2mqtt repairs issues" });
+    const ours = await waitFor(
+      async () => {
+        const list = (await issues()).filter((i) => i.domain === "backup2mqtt");
+        return list.length ? list : undefined;
+      },
+      { description: "backup2mqtt repairs issues" },
+    );
     expect(ours).toEqual([
       expect.objectContaining({
         issue_id: "unprotected_home_104",
@@ -114,8 +142,16 @@ describe("backup2mqtt inside Home Assistant: the custom integration", () => {
     const res = await ha.rest.fetch(`/api/diagnostics/config_entry/${entryId}`);
     expect(res.status).toBe(200);
     const text = await res.text();
-    const diag = JSON.parse(text) as { data: { hub: { guests: Record<string, unknown>; info: Record<string, unknown>; issues: string[] } } };
-    expect(Object.keys(diag.data.hub.guests).sort()).toEqual(["home_100", "home_101", "home_102", "home_104", "home_105"]);
+    const diag = JSON.parse(text) as {
+      data: { hub: { guests: Record<string, unknown>; info: Record<string, unknown>; issues: string[] } };
+    };
+    expect(Object.keys(diag.data.hub.guests).sort()).toEqual([
+      "home_100",
+      "home_101",
+      "home_102",
+      "home_104",
+      "home_105",
+    ]);
     expect(diag.data.hub.issues).toEqual(["unprotected_home_104"]);
     expect(text).not.toContain(TOKEN_SECRET);
     expect(text).not.toContain(ha.token);
@@ -124,14 +160,22 @@ describe("backup2mqtt inside Home Assistant: the custom integration", () => {
 
   it("back_up starts a vzdump and reports a refusal with the bridge's reason", async () => {
     const t0 = Date.now();
-    const first = await serviceResponse<{ results: { name: string; outcome: string; upid?: string }[] }>("backup2mqtt", "back_up", {
-      guest: ["pihole home"],
-    });
+    const first = await serviceResponse<{ results: { name: string; outcome: string; upid?: string }[] }>(
+      "backup2mqtt",
+      "back_up",
+      {
+        guest: ["pihole home"],
+      },
+    );
     expect(first.results).toEqual([expect.objectContaining({ name: "pihole-home", outcome: "started" })]);
     expect(bridgeVzdumps(105, t0)).toHaveLength(1);
-    const second = await serviceResponse<{ results: { outcome: string; reason?: string }[] }>("backup2mqtt", "back_up", {
-      entity_id: "button.pihole_home_back_up_now",
-    });
+    const second = await serviceResponse<{ results: { outcome: string; reason?: string }[] }>(
+      "backup2mqtt",
+      "back_up",
+      {
+        entity_id: "button.pihole_home_back_up_now",
+      },
+    );
     expect(second.results[0]).toMatchObject({ outcome: "rejected" });
     expect(second.results[0]!.reason).toMatch(/running/i);
     expect(bridgeVzdumps(105, t0)).toHaveLength(1);
@@ -140,17 +184,27 @@ describe("backup2mqtt inside Home Assistant: the custom integration", () => {
 
   it("Assist: 'back up vaultwarden' starts a vzdump in the lab; the other sentences answer from the bridge", async () => {
     const say = async (text: string) =>
-      (await ha.rest.post<{ response: { response_type: string; speech: { plain: { speech: string } } } }>("/api/conversation/process", { text, language: "en" }))
-        .response;
+      (
+        await ha.rest.post<{ response: { response_type: string; speech: { plain: { speech: string } } } }>(
+          "/api/conversation/process",
+          { text, language: "en" },
+        )
+      ).response;
     const t0 = Date.now();
     const r = await say("back up vaultwarden");
     expect(r.speech.plain.speech).toBe("Started a backup of vaultwarden.");
     expect(bridgeVzdumps(102, t0)).toHaveLength(1);
-    await waitState("sensor.vaultwarden_backup_status", (s) => s === "running", "vaultwarden running", 10_000).catch(() => undefined);
+    await waitState("sensor.vaultwarden_backup_status", (s) => s === "running", "vaultwarden running", 10_000).catch(
+      () => undefined,
+    );
     await waitState("sensor.vaultwarden_backup_status", (s) => s === "ok", "vaultwarden backup finished", 60_000);
 
-    expect((await say("when was vaultwarden last backed up")).speech.plain.speech).toMatch(/^vaultwarden was last backed up (just now|\d+ minutes? ago), which is within its tier P1\.$/);
-    expect((await say("when was immich last backed up")).speech.plain.speech).toMatch(/^immich was last backed up 10 days ago\. It is stale/);
+    expect((await say("when was vaultwarden last backed up")).speech.plain.speech).toMatch(
+      /^vaultwarden was last backed up (just now|\d+ minutes? ago), which is within its tier P1\.$/,
+    );
+    expect((await say("when was immich last backed up")).speech.plain.speech).toMatch(
+      /^immich was last backed up 10 days ago\. It is stale/,
+    );
     const status = (await say("are my backups ok")).speech.plain.speech;
     expect(status).toMatch(/^No, 3 of 5 need attention: /);
     expect(status).toContain("homeassistant is stale");

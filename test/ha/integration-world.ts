@@ -16,7 +16,14 @@ import { startLab, type Lab, type Scenario } from "backup2mqtt-lab";
 import { labConfig } from "../../bridge/src/demo/lab-wiring.js";
 import { startService, type Running } from "../../bridge/src/commands/run.js";
 import { createLogger } from "../../bridge/src/log.js";
-import { startHomeAssistant, startMosquitto, waitFor, type HaState, type HomeAssistant, type Mosquitto } from "./runner.js";
+import {
+  startHomeAssistant,
+  startMosquitto,
+  waitFor,
+  type HaState,
+  type HomeAssistant,
+  type Mosquitto,
+} from "./runner.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const INTEGRATION_SRC = path.join(REPO, "ha-integration/custom_components/backup2mqtt");
@@ -41,10 +48,45 @@ const scenario = {
     { vmid: 105, type: "lxc", name: "pihole-home", node: "proxmox-home", tags: ["backup-p2"], backupSeconds: 150 },
   ],
   jobs: [
-    { id: "backup-p0-daily", schedule: "02:00", enabled: 1, vmid: [100], storage: "synology", mode: "snapshot", compress: "zstd", "prune-backups": { "keep-daily": 7, "keep-weekly": 4, "keep-monthly": 6 } },
-    { id: "backup-p1-daily", schedule: "02:30", enabled: 1, vmid: [102], storage: "synology", mode: "snapshot", compress: "zstd", "prune-backups": { "keep-daily": 7, "keep-weekly": 4 } },
-    { id: "backup-p2-weekly", schedule: "sun 03:00", enabled: 0, vmid: [101, 104], storage: "local", mode: "snapshot", compress: "zstd" },
-    { id: "backup-p2-pihole", schedule: "sun 03:30", enabled: 1, vmid: [105], storage: "synology", mode: "snapshot", compress: "zstd", "prune-backups": { "keep-weekly": 4 } },
+    {
+      id: "backup-p0-daily",
+      schedule: "02:00",
+      enabled: 1,
+      vmid: [100],
+      storage: "synology",
+      mode: "snapshot",
+      compress: "zstd",
+      "prune-backups": { "keep-daily": 7, "keep-weekly": 4, "keep-monthly": 6 },
+    },
+    {
+      id: "backup-p1-daily",
+      schedule: "02:30",
+      enabled: 1,
+      vmid: [102],
+      storage: "synology",
+      mode: "snapshot",
+      compress: "zstd",
+      "prune-backups": { "keep-daily": 7, "keep-weekly": 4 },
+    },
+    {
+      id: "backup-p2-weekly",
+      schedule: "sun 03:00",
+      enabled: 0,
+      vmid: [101, 104],
+      storage: "local",
+      mode: "snapshot",
+      compress: "zstd",
+    },
+    {
+      id: "backup-p2-pihole",
+      schedule: "sun 03:30",
+      enabled: 1,
+      vmid: [105],
+      storage: "synology",
+      mode: "snapshot",
+      compress: "zstd",
+      "prune-backups": { "keep-weekly": 4 },
+    },
   ],
   archives: [
     { vmid: 100, storage: "synology", age: "30h", notes: "homeassistant" },
@@ -104,9 +146,19 @@ export class IntegrationWorld {
     this.lab = await startLab({ scenario, taskSpeed: 30, authFailDelayMs: 0 });
     this.broker = await startMosquitto();
     this.stateDir = mkdtempSync(path.join(os.tmpdir(), "b2m-ha-int-"));
-    const cfg = labConfig(this.lab, this.broker.url, { stateDir: this.stateDir, pollMs: 500, contentMs: 2_000, logLevel: "info" });
+    const cfg = labConfig(this.lab, this.broker.url, {
+      stateDir: this.stateDir,
+      pollMs: 500,
+      contentMs: 2_000,
+      logLevel: "info",
+    });
     const sink = { write: (line: string) => (this.bridgeLogs.push(line), true) } as unknown as NodeJS.WritableStream;
-    this.bridge = await startService(cfg, { log: createLogger("info", () => cfg.secrets, sink), fastPollMs: 200, birthDelayMs: 100, http: false });
+    this.bridge = await startService(cfg, {
+      log: createLogger("info", () => cfg.secrets, sink),
+      fastPollMs: 200,
+      birthDelayMs: 100,
+      http: false,
+    });
 
     const ha = await startHomeAssistant({
       mqttHost: this.broker.host,
@@ -122,7 +174,10 @@ export class IntegrationWorld {
     });
     writeFileSync(path.join(ha.configDir, "automations.yaml"), "[]\n");
     writeFileSync(path.join(ha.configDir, "scripts.yaml"), "{}\n");
-    appendFileSync(path.join(ha.configDir, "configuration.yaml"), "\nautomation: !include automations.yaml\nscript: !include scripts.yaml\n");
+    appendFileSync(
+      path.join(ha.configDir, "configuration.yaml"),
+      "\nautomation: !include automations.yaml\nscript: !include scripts.yaml\n",
+    );
     await ha.restart();
 
     // Blueprints are imported by URL, as a user would from GitHub: serve the repo's files locally.
@@ -173,16 +228,25 @@ export class IntegrationWorld {
 
   /** A service call's response data (`?return_response`). */
   async serviceResponse<T>(domain: string, service: string, data: unknown): Promise<T> {
-    return (await this.ha.rest.post<{ service_response: T }>(`/api/services/${domain}/${service}?return_response`, data)).service_response;
+    return (
+      await this.ha.rest.post<{ service_response: T }>(`/api/services/${domain}/${service}?return_response`, data)
+    ).service_response;
   }
 
   /** The vzdump tasks of a guest that the bridge's token started since `sinceMs`. */
   bridgeVzdumps(vmid: number, sinceMs: number) {
-    return this.lab.control.state.tasks.filter((t) => t.type === "vzdump" && t.id === String(vmid) && t.authid.endsWith("!bridge") && t.startMs >= sinceMs);
+    return this.lab.control.state.tasks.filter(
+      (t) => t.type === "vzdump" && t.id === String(vmid) && t.authid.endsWith("!bridge") && t.startMs >= sinceMs,
+    );
   }
 
   /** Waits until the entity's state satisfies `pred`; returns that state. */
-  async waitState(entityId: string, pred: (s: string) => boolean, description: string, timeoutMs = 30_000): Promise<HaState> {
+  async waitState(
+    entityId: string,
+    pred: (s: string) => boolean,
+    description: string,
+    timeoutMs = 30_000,
+  ): Promise<HaState> {
     return await waitFor(
       async () => {
         const s = await this.ha.rest.state(entityId);

@@ -14,11 +14,27 @@ import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { claimDir, freePort, killGroup, registerCleanup, sweepStaleDirs, Tail, terminate, waitFor } from "../support/process.js";
+import {
+  claimDir,
+  freePort,
+  killGroup,
+  registerCleanup,
+  sweepStaleDirs,
+  Tail,
+  terminate,
+  waitFor,
+} from "../support/process.js";
 import { configurationYaml, mqttProblemLines, resolveHaRoot, spawnHass } from "./ha-process.js";
 import { haHttp } from "./ha-rest.js";
 import { createMqttEntry, onboard, waitReady } from "./ha-setup.js";
-import type { HaConfigEntry, HaDeviceRegistryEntry, HaEntityRegistryEntry, HaWs, HomeAssistant, StartHomeAssistantOptions } from "./ha-types.js";
+import type {
+  HaConfigEntry,
+  HaDeviceRegistryEntry,
+  HaEntityRegistryEntry,
+  HaWs,
+  HomeAssistant,
+  StartHomeAssistantOptions,
+} from "./ha-types.js";
 import { WsClient } from "./ha-ws.js";
 
 // Mosquitto and the small helpers live in test/support (shared with the integration suite).
@@ -44,7 +60,10 @@ export async function startHomeAssistant(opts: StartHomeAssistantOptions): Promi
   const configDir = join(root, configDirInRoot);
   mkdirSync(configDir, { recursive: true });
   claimDir(configDir);
-  writeFileSync(join(configDir, "configuration.yaml"), configurationYaml({ port, mqttLogLevel, extra: opts.extraConfigYaml }));
+  writeFileSync(
+    join(configDir, "configuration.yaml"),
+    configurationYaml({ port, mqttLogLevel, extra: opts.extraConfigYaml }),
+  );
 
   let token = "";
   let child: ChildProcess | undefined;
@@ -79,7 +98,9 @@ export async function startHomeAssistant(opts: StartHomeAssistantOptions): Promi
     deviceRegistry: () => wsClient.command<HaDeviceRegistryEntry[]>({ type: "config/device_registry/list" }),
     entityRegistry: () => wsClient.command<HaEntityRegistryEntry[]>({ type: "config/entity_registry/list" }),
     configEntries: (domain) =>
-      wsClient.command<HaConfigEntry[]>(domain ? { type: "config_entries/get", domain } : { type: "config_entries/get" }),
+      wsClient.command<HaConfigEntry[]>(
+        domain ? { type: "config_entries/get", domain } : { type: "config_entries/get" },
+      ),
     subscribeEvents: (eventType, onEvent) => wsClient.subscribe(eventType, onEvent),
     close: () => wsClient.close(),
   };
@@ -107,7 +128,8 @@ export async function startHomeAssistant(opts: StartHomeAssistantOptions): Promi
     child = undefined;
   };
 
-  const ready = () => waitReady(http, wsClient, { timeoutMs: startTimeoutMs, mqttLogLevel, discoveryPrefix: prefix, currentLog });
+  const ready = () =>
+    waitReady(http, wsClient, { timeoutMs: startTimeoutMs, mqttLogLevel, discoveryPrefix: prefix, currentLog });
 
   const stop = async () => {
     if (stopped) return;

@@ -27,10 +27,12 @@ function events(s: Stack, id: string, since = 0) {
 }
 async function waitEvent(s: Stack, id: string, type: string, since = 0, timeoutMs = 15_000) {
   // Typed before the schema check: ajv's guard (`data is unknown`) would narrow `any` to unknown.
-  const ev: Record<string, any> = await s.observer.until(`${type} on ${id}`, () => events(s, id, since).find((e) => e.event_type === type), timeoutMs).catch((e: Error) => {
-    // What happened instead (a verify_failed "not_run" names the SSH trouble).
-    throw new Error(`${e.message}\nevents on ${id}: ${JSON.stringify(events(s, id))}`);
-  });
+  const ev: Record<string, any> = await s.observer
+    .until(`${type} on ${id}`, () => events(s, id, since).find((e) => e.event_type === type), timeoutMs)
+    .catch((e: Error) => {
+      // What happened instead (a verify_failed "not_run" names the SSH trouble).
+      throw new Error(`${e.message}\nevents on ${id}: ${JSON.stringify(events(s, id))}`);
+    });
   const v = schemaValidator("event");
   if (!v(ev)) throw new Error(describeErrors(v));
   return ev;
@@ -71,7 +73,13 @@ describe("back up now", () => {
     expect(done.result).toBe("ok");
     await s.observer.until("ok", () => s.observer.json(STATE("home_102"))?.status === "ok");
     const audit = s.service.engine.store.readAudit();
-    expect(audit.map((a) => [a.action, a.result])).toEqual(expect.arrayContaining([["backup", "accepted"], ["backup", "rejected"], ["backup", "finished"]]));
+    expect(audit.map((a) => [a.action, a.result])).toEqual(
+      expect.arrayContaining([
+        ["backup", "accepted"],
+        ["backup", "rejected"],
+        ["backup", "finished"],
+      ]),
+    );
     expect(audit.find((a) => a.result === "accepted")!.origin).toBe("test");
     expect(s.service.engine.store.inflight).toEqual([]);
   });
@@ -84,16 +92,32 @@ describe("back up now", () => {
     const t = Date.now();
     await s.observer.publish(CMD("home_102"), '{"action":"backup"}');
     await waitEvent(s, "home_102", "backup_started", t);
-    await s.observer.until("progress past 30 %", () => (s.observer.json(STATE("home_102"))?.progress ?? 0) >= 30, 20_000);
+    await s.observer.until(
+      "progress past 30 %",
+      () => (s.observer.json(STATE("home_102"))?.progress ?? 0) >= 30,
+      20_000,
+    );
     // White box: the tracked task holds one progress line, however many the log has had.
-    const tasks = [...((s.service.engine.sources[0] as unknown as { tasks: Map<string, { lines: string[]; read: number; done: boolean }> }).tasks.values())].filter((x) => !x.done);
+    const tasks = [
+      ...(
+        s.service.engine.sources[0] as unknown as {
+          tasks: Map<string, { lines: string[]; read: number; done: boolean }>;
+        }
+      ).tasks.values(),
+    ].filter((x) => !x.done);
     expect(tasks).toHaveLength(1);
     expect(tasks[0]!.lines.filter((l) => /^INFO:\s+\d+% \(/.test(l))).toHaveLength(1);
     expect(tasks[0]!.read).toBeGreaterThan(tasks[0]!.lines.length); // lines were read, then folded
     await waitEvent(s, "home_102", "backup_finished", t, 30_000);
-    const done = await s.observer.until("ok", () => s.observer.json(STATE("home_102"))?.status === "ok" && s.observer.json(STATE("home_102")));
+    const done = await s.observer.until(
+      "ok",
+      () => s.observer.json(STATE("home_102"))?.status === "ok" && s.observer.json(STATE("home_102")),
+    );
     expect(done.progress).toBeNull();
-    const seen = s.observer.messages.filter((m) => m.topic === STATE("home_102") && m.at >= t).map((m) => JSON.parse(m.payload).progress).filter((p): p is number => typeof p === "number");
+    const seen = s.observer.messages
+      .filter((m) => m.topic === STATE("home_102") && m.at >= t)
+      .map((m) => JSON.parse(m.payload).progress)
+      .filter((p): p is number => typeof p === "number");
     expect(seen.length).toBeGreaterThanOrEqual(2);
     expect(seen).toEqual([...seen].sort((a, b) => a - b)); // never goes back
     expect(seen.every((p) => p >= 10 && p <= 100 && p % 10 === 0)).toBe(true);
@@ -129,7 +153,11 @@ describe("back up now", () => {
 describe("verify over SSH", () => {
   it("a good archive verifies; a corrupt one fails with the tool's reason and makes a problem", async () => {
     const holder: { ssh?: SshDouble } = {};
-    stack = await startStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 20 }, configure: withSsh(holder) });
+    stack = await startStack({
+      broker: "embedded",
+      lab: { scenario: "demo", taskSpeed: 20 },
+      configure: withSsh(holder),
+    });
     const s = stack;
     await s.observer.until("state", () => s.observer.json(STATE("home_100"))?.status === "ok");
     let t = Date.now();
@@ -144,7 +172,9 @@ describe("verify over SSH", () => {
     });
     expect(verified.last_verification).toMatchObject({ ok: true, volid: ok.volid });
     expect(Date.parse(verified.last_verified)).toBeGreaterThanOrEqual(Date.parse(verified.last_verification.time));
-    expect(holder.ssh!.commands.some((c) => /zstd -q -d -c -- '.*vzdump-qemu-100-.*\.vma\.zst' \| vma verify -v -/.test(c))).toBe(true);
+    expect(
+      holder.ssh!.commands.some((c) => /zstd -q -d -c -- '.*vzdump-qemu-100-.*\.vma\.zst' \| vma verify -v -/.test(c)),
+    ).toBe(true);
 
     const newest = verified.last_verification.volid as string;
     s.lab.control.corruptArchive(newest);
@@ -152,7 +182,12 @@ describe("verify over SSH", () => {
     await s.observer.publish(CMD("home_100"), '{"action":"verify"}');
     const bad = await waitEvent(s, "home_100", "verify_failed", t);
     expect(bad.error).toMatch(/Corrupted block detected/);
-    const st = await s.observer.until("problem", () => s.observer.json(STATE("home_100"))?.findings.some((f: any) => f.code === "verify_failed") && s.observer.json(STATE("home_100")));
+    const st = await s.observer.until(
+      "problem",
+      () =>
+        s.observer.json(STATE("home_100"))?.findings.some((f: any) => f.code === "verify_failed") &&
+        s.observer.json(STATE("home_100")),
+    );
     expect(st.problem).toBe(true);
     expect(st.reasons.join("\n")).toMatch(/verify_failed: archive .* failed verification .*Corrupted block detected/);
     expect(st.last_verification).toMatchObject({ ok: false, volid: newest });
@@ -161,18 +196,28 @@ describe("verify over SSH", () => {
   it("a container archive is checked with a full tar listing", async () => {
     const holder: { ssh?: SshDouble } = {};
     // 105's backup runs at start (120 s of lab time): fast tasks keep the wait short on a busy machine.
-    stack = await startStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 120 }, configure: withSsh(holder) });
+    stack = await startStack({
+      broker: "embedded",
+      lab: { scenario: "demo", taskSpeed: 120 },
+      configure: withSsh(holder),
+    });
     const s = stack;
     await s.observer.until("105 ok", () => s.observer.json(STATE("home_105"))?.status === "ok", 30_000);
     const t = Date.now();
     await s.observer.publish(CMD("home_105"), '{"action":"verify"}');
     await waitEvent(s, "home_105", "verify_finished", t);
-    expect(holder.ssh!.commands.some((c) => /tar --zstd -tf '.*vzdump-lxc-105-.*\.tar\.zst' > \/dev\/null/.test(c))).toBe(true);
+    expect(
+      holder.ssh!.commands.some((c) => /tar --zstd -tf '.*vzdump-lxc-105-.*\.tar\.zst' > \/dev\/null/.test(c)),
+    ).toBe(true);
   });
 
   it("a wrong SSH host key is refused: nothing is judged about the archive", async () => {
     const holder: { ssh?: SshDouble } = {};
-    stack = await startStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 20 }, configure: withSsh(holder, { wrongKey: true }) });
+    stack = await startStack({
+      broker: "embedded",
+      lab: { scenario: "demo", taskSpeed: 20 },
+      configure: withSsh(holder, { wrongKey: true }),
+    });
     const s = stack;
     await s.observer.until("state", () => s.observer.json(STATE("home_100")));
     await s.observer.publish(CMD("home_100"), '{"action":"verify"}');
@@ -198,29 +243,40 @@ describe("verify over SSH", () => {
     // P0 (100) and P1 (102) have verify_every; P2 guests do not.
     // last_verification, not last_verified: 100's PBS snapshot is verified already, so last_verified is set from the start.
     for (const id of ["home_100", "home_102"]) {
-      const st = await s.observer.until(`${id} checked by the bridge`, () => s.observer.json(STATE(id))?.last_verification, 30_000).catch((e: Error) => {
-        // What the bridge did instead: its verification log lines, the audit, the commands the node saw.
-        const lines = s.logs.filter((l) => /verif|ssh/i.test(l)).slice(-20);
-        throw new Error(`${e.message}\nlog:\n${lines.join("")}\naudit: ${JSON.stringify(s.service.engine.store.readAudit())}\nstate: ${JSON.stringify(s.observer.json(STATE(id)))}\nevents on ${id}: ${JSON.stringify(events(s, id))}\nssh: ${JSON.stringify(holder.ssh!.commands)}`);
-      });
+      const st = await s.observer
+        .until(`${id} checked by the bridge`, () => s.observer.json(STATE(id))?.last_verification, 30_000)
+        .catch((e: Error) => {
+          // What the bridge did instead: its verification log lines, the audit, the commands the node saw.
+          const lines = s.logs.filter((l) => /verif|ssh/i.test(l)).slice(-20);
+          throw new Error(
+            `${e.message}\nlog:\n${lines.join("")}\naudit: ${JSON.stringify(s.service.engine.store.readAudit())}\nstate: ${JSON.stringify(s.observer.json(STATE(id)))}\nevents on ${id}: ${JSON.stringify(events(s, id))}\nssh: ${JSON.stringify(holder.ssh!.commands)}`,
+          );
+        });
       expect(st).toMatchObject({ ok: true });
     }
     expect(s.observer.json(STATE("home_101")).last_verified).toBeNull();
     expect(s.observer.json(STATE("home_101")).last_verification).toBeNull();
     const audit = s.service.engine.store.readAudit();
-    const finished = audit.filter((a) => a.action === "verify" && a.origin === "scheduler" && a.result === "finished").map((a) => a.target);
+    const finished = audit
+      .filter((a) => a.action === "verify" && a.origin === "scheduler" && a.result === "finished")
+      .map((a) => a.target);
     expect(new Set(finished)).toEqual(new Set(["home_100", "home_102"]));
   }, 75_000);
 });
 
 describe("restore test", () => {
   // The documented privileges for restore tests: VM.Allocate on the scratch VMID (plus what backups need).
-  const restoreCfg = (scratch = 9999) => (cfg: Config, lab: Lab) => {
-    const token = lab.control.state.tokens.get(lab.tokens[0]!.id)!;
-    lab.control.setTokenPrivileges(token.id, [...(token.acl as any[]), { path: `/vms/${scratch}`, roles: ["PVEAuditor"], privs: ["VM.Allocate", "VM.Backup"], propagate: 1 }]);
-    cfg.tiers = resolveTiers({ P0: { restore_test: true } });
-    cfg.proxmox[0]!.restoreTest = { scratchVmid: scratch, storage: "local-lvm", timeoutMs: 30_000 };
-  };
+  const restoreCfg =
+    (scratch = 9999) =>
+    (cfg: Config, lab: Lab) => {
+      const token = lab.control.state.tokens.get(lab.tokens[0]!.id)!;
+      lab.control.setTokenPrivileges(token.id, [
+        ...(token.acl as any[]),
+        { path: `/vms/${scratch}`, roles: ["PVEAuditor"], privs: ["VM.Allocate", "VM.Backup"], propagate: 1 },
+      ]);
+      cfg.tiers = resolveTiers({ P0: { restore_test: true } });
+      cfg.proxmox[0]!.restoreTest = { scratchVmid: scratch, storage: "local-lvm", timeoutMs: 30_000 };
+    };
 
   it("restores the newest archive to the scratch VMID, checks it and destroys it", async () => {
     stack = await startStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 40 }, configure: restoreCfg() });
@@ -255,7 +311,11 @@ describe("restore test", () => {
   });
 
   it("refuses when the scratch VMID is in use, and when the tier has not opted in", async () => {
-    stack = await startStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 40 }, configure: restoreCfg(105) });
+    stack = await startStack({
+      broker: "embedded",
+      lab: { scenario: "demo", taskSpeed: 40 },
+      configure: restoreCfg(105),
+    });
     const s = stack;
     await s.observer.until("state", () => s.observer.json(STATE("home_100")));
     await s.observer.publish(CMD("home_100"), '{"action":"restore_test"}');
@@ -304,7 +364,9 @@ describe("vzdump over SSH (backup.method: ssh)", () => {
     await waitEvent(s, "home_103", "backup_started", t);
     await s.observer.until("running", () => s.observer.json(STATE("home_103"))?.running === true);
     await s.observer.until("ok", () => s.observer.json(STATE("home_103"))?.status === "ok", 20_000);
-    expect(holder.ssh!.commands).toEqual([`vzdump 103 --mode 'snapshot' --compress 'zstd' --storage 'local' --notes-template '{{guestname}}'`]);
+    expect(holder.ssh!.commands).toEqual([
+      `vzdump 103 --mode 'snapshot' --compress 'zstd' --storage 'local' --notes-template '{{guestname}}'`,
+    ]);
     expect(s.lab.requests.some((r) => r.method === "POST")).toBe(false); // nothing went through the API
   });
 });

@@ -36,7 +36,9 @@ for (const broker of brokerKinds()) {
         expect(cfg.device.identifiers).toEqual([`backup2mqtt_${id}`]);
         expect(cfg.origin.name).toBe("backup2mqtt");
       }
-      expect(s.observer.json("homeassistant/device/backup2mqtt_home_bridge/config").device.name).toBe("backup2mqtt home");
+      expect(s.observer.json("homeassistant/device/backup2mqtt_home_bridge/config").device.name).toBe(
+        "backup2mqtt home",
+      );
       expect(s.observer.last.get("backup2mqtt/bridge/state")).toBe("online");
       expect(s.observer.last.get("backup2mqtt/source/pve/availability")).toBe("online");
       const st = states(s);
@@ -49,12 +51,19 @@ for (const broker of brokerKinds()) {
       for (const id of IDS) expectValid("guest-state", st[id]);
       expectValid("bridge-info", s.observer.json("backup2mqtt/bridge/info"));
       // The running backup of 105 ends: ok, with a new archive.
-      const finished = await s.observer.until("105 ok", () => s.observer.json(STATE("home_105"))?.status === "ok" && s.observer.json(STATE("home_105")), 20_000);
+      const finished = await s.observer.until(
+        "105 ok",
+        () => s.observer.json(STATE("home_105"))?.status === "ok" && s.observer.json(STATE("home_105")),
+        20_000,
+      );
       expect(finished.running).toBe(false);
       // Retained: a newcomer sees everything at once.
       const { Observer } = await import("../support/observer.js");
       const late = await Observer.connect(s.broker.url, ["homeassistant/device/+/config", "backup2mqtt/guest/+/state"]);
-      await late.until("retained configs", () => late.messages.filter((m) => m.retain && m.topic.endsWith("/config")).length >= 6);
+      await late.until(
+        "retained configs",
+        () => late.messages.filter((m) => m.retain && m.topic.endsWith("/config")).length >= 6,
+      );
       expect(late.messages.every((m) => m.retain)).toBe(true);
       await late.close();
     });
@@ -68,7 +77,8 @@ for (const broker of brokerKinds()) {
       await new Promise((r) => setTimeout(r, 1000));
       const t0 = Date.now();
       await new Promise((r) => setTimeout(r, 1500)); // several polls, nothing changes in the seed lab
-      const guestTopics = (m: { topic: string }) => m.topic.includes("/guest/") || m.topic.startsWith("homeassistant/device/");
+      const guestTopics = (m: { topic: string }) =>
+        m.topic.includes("/guest/") || m.topic.startsWith("homeassistant/device/");
       expect(s.observer.count(guestTopics, t0)).toBe(0);
     });
 
@@ -95,7 +105,11 @@ for (const broker of brokerKinds()) {
       await s.observer.until("100 state", () => s.observer.json(STATE("home_100")));
       expect(s.observer.json(STATE("home_100")).status).toBe("ok");
       const changesAt = Date.parse(s.observer.json(STATE("home_100")).changes_at);
-      const stale = await s.observer.until("100 stale", () => s.observer.json(STATE("home_100"))?.status === "stale" && Date.now(), 8000);
+      const stale = await s.observer.until(
+        "100 stale",
+        () => s.observer.json(STATE("home_100"))?.status === "stale" && Date.now(),
+        8000,
+      );
       expect(stale - changesAt).toBeGreaterThanOrEqual(0);
       expect(stale - changesAt).toBeLessThan(1500);
       expect(s.lab.requests.filter((r) => r.path.endsWith("/cluster/resources")).length).toBe(1); // no poll did it
@@ -120,13 +134,19 @@ for (const broker of brokerKinds()) {
       const s = stack;
       await s.observer.until("states", () => haveAllStates(s));
       s.lab.control.setFault({ kind: "down" });
-      await s.observer.until("source offline", () => s.observer.last.get("backup2mqtt/source/pve/availability") === "offline");
+      await s.observer.until(
+        "source offline",
+        () => s.observer.last.get("backup2mqtt/source/pve/availability") === "offline",
+      );
       await s.observer.until("unknown", () => s.observer.json(STATE("home_100"))?.status === "unknown");
       expect(s.observer.json("backup2mqtt/bridge/info").sources.pve.up).toBe(false);
       expect(s.observer.last.get(CONFIG("home_100"))).not.toBe(""); // an outage removes nothing
       const t = Date.now();
       s.lab.control.setFault(null);
-      await s.observer.until("online again", () => s.observer.last.get("backup2mqtt/source/pve/availability") === "online");
+      await s.observer.until(
+        "online again",
+        () => s.observer.last.get("backup2mqtt/source/pve/availability") === "online",
+      );
       await s.observer.until("ok again", () => s.observer.json(STATE("home_100"))?.status === "ok");
       expect(Date.now() - t).toBeLessThan(400 * 2 + 2000);
     });
@@ -145,9 +165,16 @@ for (const broker of brokerKinds()) {
       expect(degradedLines).toHaveLength(1);
       expect(degradedLines[0]).toMatch(/not JSON/);
       s.lab.control.setFault({ kind: "wrongTypes", pathPrefix: "/api2/json/cluster/resources" });
-      await s.observer.until("schema error", () => /unexpected answer/.test(s.observer.json("backup2mqtt/bridge/info")?.sources.pve.error ?? ""));
+      await s.observer.until("schema error", () =>
+        /unexpected answer/.test(s.observer.json("backup2mqtt/bridge/info")?.sources.pve.error ?? ""),
+      );
       s.lab.control.setFault(null);
-      await s.observer.until("recovered", () => s.observer.json("backup2mqtt/bridge/info")?.sources.pve.up && !s.observer.json("backup2mqtt/bridge/info")?.sources.pve.degraded);
+      await s.observer.until(
+        "recovered",
+        () =>
+          s.observer.json("backup2mqtt/bridge/info")?.sources.pve.up &&
+          !s.observer.json("backup2mqtt/bridge/info")?.sources.pve.degraded,
+      );
     });
 
     it("LWT: offline when the bridge dies, explicit offline when it stops", async () => {
@@ -172,13 +199,26 @@ for (const broker of brokerKinds()) {
       await s.observer.until("states", () => haveAllStates(s));
       const t = Date.now();
       await s.observer.publish("homeassistant/status", "online");
-      await s.observer.until("configs again", () => s.observer.count((m) => m.topic.startsWith("homeassistant/device/backup2mqtt_"), t) >= 6);
-      await s.observer.until("states again", () => s.observer.count((m) => m.topic.startsWith("backup2mqtt/guest/"), t) >= 5);
-      expect(s.observer.count((m) => m.topic === "backup2mqtt/bridge/state" && m.payload === "online", t)).toBeGreaterThanOrEqual(1);
+      await s.observer.until(
+        "configs again",
+        () => s.observer.count((m) => m.topic.startsWith("homeassistant/device/backup2mqtt_"), t) >= 6,
+      );
+      await s.observer.until(
+        "states again",
+        () => s.observer.count((m) => m.topic.startsWith("backup2mqtt/guest/"), t) >= 5,
+      );
+      expect(
+        s.observer.count((m) => m.topic === "backup2mqtt/bridge/state" && m.payload === "online", t),
+      ).toBeGreaterThanOrEqual(1);
     });
 
     it("a guest removed from the lab leaves (after mqtt.removal_grace, here 0): retained config and state cleared", async () => {
-      stack = await startStack({ broker, lab: { scenario: "seed" }, pollMs: 300, configure: (cfg) => void (cfg.mqtt.removalGraceMs = 0) });
+      stack = await startStack({
+        broker,
+        lab: { scenario: "seed" },
+        pollMs: 300,
+        configure: (cfg) => void (cfg.mqtt.removalGraceMs = 0),
+      });
       const s = stack;
       await s.observer.until("states", () => haveAllStates(s));
       s.lab.control.removeGuest(103);
@@ -187,7 +227,11 @@ for (const broker of brokerKinds()) {
       // Cleared once, and not published again afterwards (a device that flickers back would be re-created in HA).
       const clearedAt = s.observer.messages.findIndex((m) => m.topic === CONFIG("home_103") && m.payload === "");
       await new Promise((r) => setTimeout(r, 1000));
-      expect(s.observer.messages.slice(clearedAt + 1).filter((m) => (m.topic === CONFIG("home_103") || m.topic === STATE("home_103")) && m.payload !== "")).toEqual([]);
+      expect(
+        s.observer.messages
+          .slice(clearedAt + 1)
+          .filter((m) => (m.topic === CONFIG("home_103") || m.topic === STATE("home_103")) && m.payload !== ""),
+      ).toEqual([]);
       expect(s.observer.json("backup2mqtt/bridge/info").counts.guests).toBe(4);
     });
 
@@ -199,10 +243,19 @@ for (const broker of brokerKinds()) {
         configure: (cfg) => void (cfg.mqtt.removalGraceMs = 500),
         beforeBridge: async (o) => {
           // What this bridge published for a guest in an earlier run (its availability names this bridge's state topic).
-          const config = { device: { identifiers: ["backup2mqtt_home_999"], name: "ghost" }, origin: { name: "backup2mqtt" }, availability: [{ topic: "backup2mqtt/bridge/state" }, { topic: "backup2mqtt/source/pve/availability" }], components: { status: { p: "sensor", state_topic: STATE("home_999") } } };
+          const config = {
+            device: { identifiers: ["backup2mqtt_home_999"], name: "ghost" },
+            origin: { name: "backup2mqtt" },
+            availability: [{ topic: "backup2mqtt/bridge/state" }, { topic: "backup2mqtt/source/pve/availability" }],
+            components: { status: { p: "sensor", state_topic: STATE("home_999") } },
+          };
           await o.publish(ghost, JSON.stringify(config), true);
           // Not this bridge's: another bridge's device under the same id prefix stays.
-          await o.publish(CONFIG("home_2_100"), JSON.stringify({ ...config, availability: [{ topic: "elsewhere/bridge/state" }] }), true);
+          await o.publish(
+            CONFIG("home_2_100"),
+            JSON.stringify({ ...config, availability: [{ topic: "elsewhere/bridge/state" }] }),
+            true,
+          );
           await o.publish(STATE("home_999"), JSON.stringify({ vmid: 999 }), true);
         },
       });
@@ -218,20 +271,39 @@ for (const broker of brokerKinds()) {
       const s = stack;
       await s.observer.until("states", () => haveAllStates(s));
       await s.observer.publish("backup2mqtt/guest/home_103/command", '{"action":"backup","origin":"test"}');
-      const started = await s.observer.until("started", () => s.observer.messages.find((m) => m.topic === "backup2mqtt/guest/home_103/event" && m.payload.includes("backup_started")));
+      const started = await s.observer.until("started", () =>
+        s.observer.messages.find(
+          (m) => m.topic === "backup2mqtt/guest/home_103/event" && m.payload.includes("backup_started"),
+        ),
+      );
       expectValid("event", JSON.parse(started.payload));
       await s.observer.until("running", () => s.observer.json(STATE("home_103"))?.running === true);
-      const done = await s.observer.until("finished", () => s.observer.messages.find((m) => m.topic === "backup2mqtt/guest/home_103/event" && m.payload.includes("backup_finished")), 20_000);
+      const done = await s.observer.until(
+        "finished",
+        () =>
+          s.observer.messages.find(
+            (m) => m.topic === "backup2mqtt/guest/home_103/event" && m.payload.includes("backup_finished"),
+          ),
+        20_000,
+      );
       expectValid("event", JSON.parse(done.payload));
       await s.observer.until("status ok", () => s.observer.json(STATE("home_103"))?.status === "ok");
       expect(s.observer.json(STATE("home_103")).archive_count).toBe(1);
       expect(s.lab.requests.some((r) => r.method === "POST" && r.path.endsWith("/vzdump"))).toBe(true);
 
-      for (const bad of ["not json", '{"action":"explode"}', '{"action":"set_tier","tier":"P9"}', '{"action":"verify"}']) {
+      for (const bad of [
+        "not json",
+        '{"action":"explode"}',
+        '{"action":"set_tier","tier":"P9"}',
+        '{"action":"verify"}',
+      ]) {
         const t = Date.now();
         await s.observer.publish("backup2mqtt/guest/home_100/command", bad);
         const ev = await s.observer.until(`rejection of ${bad}`, () =>
-          s.observer.messages.find((m) => m.at >= t && m.topic === "backup2mqtt/guest/home_100/event" && m.payload.includes("command_rejected")),
+          s.observer.messages.find(
+            (m) =>
+              m.at >= t && m.topic === "backup2mqtt/guest/home_100/event" && m.payload.includes("command_rejected"),
+          ),
         );
         expectValid("event", JSON.parse(ev.payload));
         expect(JSON.parse(ev.payload).reason.length).toBeGreaterThan(10);

@@ -71,7 +71,14 @@ tiers:
     );
     const r = await check(f);
     expect(r.code).not.toBe(0);
-    for (const expected of [":2:8: mqtt.url", ":3:15: mqtt.base_topic", ":5:11: proxmox[0].name", ":7:15: proxmox[0].token_id", ":9:5: proxmox[0].tiemout: unknown key", ":12:14: tiers.P0.max_age"]) {
+    for (const expected of [
+      ":2:8: mqtt.url",
+      ":3:15: mqtt.base_topic",
+      ":5:11: proxmox[0].name",
+      ":7:15: proxmox[0].token_id",
+      ":9:5: proxmox[0].tiemout: unknown key",
+      ":12:14: tiers.P0.max_age",
+    ]) {
       expect(r.out).toContain(expected);
     }
     expect(r.out).not.toContain("configuration is valid");
@@ -96,7 +103,9 @@ tiers:
 
   it("reports a wrong fingerprint as a TLS problem, never sending the token", async () => {
     const token = lab.tokens[0]!;
-    const r = await check(write("pin.yaml", config(token).replace(lab.fingerprint, `${"00:".repeat(31)}00`)), { PVE_SECRET: token.secret });
+    const r = await check(write("pin.yaml", config(token).replace(lab.fingerprint, `${"00:".repeat(31)}00`)), {
+      PVE_SECRET: token.secret,
+    });
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/proxmox 'pve': tls: certificate fingerprint .* does not match the pinned fingerprint/);
   });
@@ -124,7 +133,9 @@ state_dir: ${path.join(dir, "state")}
     expect(r.out).toMatch(/ok\s+synology '[^']+': reachable, logged in, \d+ Hyper Backup task\(s\)/);
     expect(r.out).toMatch(/ok\s+pbs '[^']+': reachable, \d+ datastore\(s\) visible/);
     expect(r.code).toBe(0);
-    const bad = await check(write("offsite-bad.yaml", config(token) + extra("wrong-password")), { PVE_SECRET: token.secret });
+    const bad = await check(write("offsite-bad.yaml", config(token) + extra("wrong-password")), {
+      PVE_SECRET: token.secret,
+    });
     expect(bad.code).toBe(1);
     expect(bad.out).toMatch(/FAIL\s+synology '[^']+': .*(password|account)/i);
     expect(bad.out).not.toContain(nas.password);
@@ -146,23 +157,36 @@ state_dir: ${path.join(dir, "state")}
       nodes: { proxmox-home: { host: 127.0.0.1, port: ${node.port}, host_key: "${node.hostKeyFingerprint}" } }
 `;
       const r = await check(write("ssh.yaml", withSsh(node.hostKeyFingerprint)), { PVE_SECRET: token.secret });
-      expect(r.out).toMatch(/ok\s+proxmox 'pve': ssh default root@127\.0\.0\.1:\d+: host key matches, logged in, pve-manager\/9\.\d+\.\d+\//);
+      expect(r.out).toMatch(
+        /ok\s+proxmox 'pve': ssh default root@127\.0\.0\.1:\d+: host key matches, logged in, pve-manager\/9\.\d+\.\d+\//,
+      );
       expect(r.out).toMatch(/ok\s+proxmox 'pve': ssh node 'proxmox-home' root@127\.0\.0\.1:\d+: host key matches/);
       expect(r.code).toBe(0);
       expect(node.commands).toEqual(["pveversion", "pveversion"]);
 
-      const wrongHost = await check(write("ssh-hostkey.yaml", withSsh(`SHA256:${"A".repeat(43)}`)), { PVE_SECRET: token.secret });
+      const wrongHost = await check(write("ssh-hostkey.yaml", withSsh(`SHA256:${"A".repeat(43)}`)), {
+        PVE_SECRET: token.secret,
+      });
       expect(wrongHost.code).toBe(1);
-      expect(wrongHost.out).toMatch(/FAIL\s+proxmox 'pve': ssh default .*: host key SHA256:\S+ does not match the pinned SHA256:A{43}; refusing to connect/);
+      expect(wrongHost.out).toMatch(
+        /FAIL\s+proxmox 'pve': ssh default .*: host key SHA256:\S+ does not match the pinned SHA256:A{43}; refusing to connect/,
+      );
       expect(wrongHost.out).toMatch(/ok\s+proxmox 'pve': ssh node 'proxmox-home'/); // the per-node entry pins its own key
 
-      const refused = await check(write("ssh-key.yaml", withSsh(node.hostKeyFingerprint, otherKey)), { PVE_SECRET: token.secret });
+      const refused = await check(write("ssh-key.yaml", withSsh(node.hostKeyFingerprint, otherKey)), {
+        PVE_SECRET: token.secret,
+      });
       expect(refused.code).toBe(1);
       expect(refused.out).toMatch(/FAIL\s+proxmox 'pve': ssh default .*: authentication failed for user root/);
       expect(refused.out).not.toContain("PRIVATE KEY");
 
-      const garbled = write("garbled_key", "-----BEGIN OPENSSH PRIVATE KEY-----\nbm90IGEga2V5\n-----END OPENSSH PRIVATE KEY-----\n");
-      const unreadable = await check(write("ssh-garbled.yaml", withSsh(node.hostKeyFingerprint, garbled)), { PVE_SECRET: token.secret });
+      const garbled = write(
+        "garbled_key",
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nbm90IGEga2V5\n-----END OPENSSH PRIVATE KEY-----\n",
+      );
+      const unreadable = await check(write("ssh-garbled.yaml", withSsh(node.hostKeyFingerprint, garbled)), {
+        PVE_SECRET: token.secret,
+      });
       expect(unreadable.code).toBe(1);
       expect(unreadable.out).toMatch(/FAIL\s+proxmox 'pve': ssh default .*: Cannot parse privateKey/);
       expect(node.commands).toHaveLength(3); // only the good host key of the second run got that far

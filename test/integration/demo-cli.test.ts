@@ -24,7 +24,11 @@ afterEach(async () => {
 /** Port 0: the demo binds free ports itself and prints them (a port picked here could be taken by a parallel test before the demo binds it). */
 async function startDemo(args: string[]) {
   const t0 = Date.now();
-  child = spawn(process.execPath, [cli, "demo", "--mqtt-port", "0", "--http-port", "0", "--log-level", "warn", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  child = spawn(
+    process.execPath,
+    [cli, "demo", "--mqtt-port", "0", "--http-port", "0", "--log-level", "warn", ...args],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
   let banner = "";
   child.stderr!.on("data", (d) => (banner += d));
   const deadline = Date.now() + 20_000;
@@ -49,8 +53,14 @@ describe("npm start (the demo)", () => {
       "every status",
       () => {
         // Guest + bridge devices (Hyper Backup task and PBS datastore devices are counted below).
-        const configs = [...o.last.entries()].filter(([t, p]) => t.startsWith("homeassistant/device/backup2mqtt_") && !/_(hyperbackup|pbs)_/.test(t) && p).length;
-        const st = new Set([...o.last.entries()].filter(([t]) => /^backup2mqtt\/guest\/[^/]+\/state$/.test(t)).map(([, p]) => JSON.parse(p).status));
+        const configs = [...o.last.entries()].filter(
+          ([t, p]) => t.startsWith("homeassistant/device/backup2mqtt_") && !/_(hyperbackup|pbs)_/.test(t) && p,
+        ).length;
+        const st = new Set(
+          [...o.last.entries()]
+            .filter(([t]) => /^backup2mqtt\/guest\/[^/]+\/state$/.test(t))
+            .map(([, p]) => JSON.parse(p).status),
+        );
         return configs === 6 && ["ok", "stale", "failed", "missing"].every((s) => st.has(s)) && st;
       },
       45_000,
@@ -60,19 +70,36 @@ describe("npm start (the demo)", () => {
     expect(elapsed).toBeLessThan(45_000);
     process.stderr.write(`demo: discovery + all statuses after ${elapsed} ms\n`);
     // The off-site layer: Hyper Backup task devices, a PBS datastore device, guests with last_offsite.
-    await o.until("off-site devices", () => o.json("homeassistant/device/backup2mqtt_home_hyperbackup_2/config") && o.json("homeassistant/device/backup2mqtt_home_pbs_store1/config") && o.json("backup2mqtt/guest/home_100/state")?.last_offsite, 20_000);
-    const api = (await (await fetch(`http://127.0.0.1:${httpPort}/api/v1/guests`)).json()) as { guests: { id: string }[] };
+    await o.until(
+      "off-site devices",
+      () =>
+        o.json("homeassistant/device/backup2mqtt_home_hyperbackup_2/config") &&
+        o.json("homeassistant/device/backup2mqtt_home_pbs_store1/config") &&
+        o.json("backup2mqtt/guest/home_100/state")?.last_offsite,
+      20_000,
+    );
+    const api = (await (await fetch(`http://127.0.0.1:${httpPort}/api/v1/guests`)).json()) as {
+      guests: { id: string }[];
+    };
     expect(api.guests.map((g) => g.id)).toEqual(["home_100", "home_101", "home_102", "home_103", "home_105"]);
   }, 60_000);
 
-  it("publishing {\"action\":\"backup\"} for vaultwarden (102) shows running, then a new last backup and ok within 60 s", async () => {
+  it('publishing {"action":"backup"} for vaultwarden (102) shows running, then a new last backup and ok within 60 s', async () => {
     await startDemo([]);
     const o = observer!;
-    const before = await o.until("102 failed", () => o.json("backup2mqtt/guest/home_102/state")?.status === "failed" && o.json("backup2mqtt/guest/home_102/state"));
+    const before = await o.until(
+      "102 failed",
+      () =>
+        o.json("backup2mqtt/guest/home_102/state")?.status === "failed" && o.json("backup2mqtt/guest/home_102/state"),
+    );
     const t0 = Date.now();
     await o.publish("backup2mqtt/guest/home_102/command", '{"action":"backup"}');
     await o.until("running", () => o.json("backup2mqtt/guest/home_102/state")?.running === true, 10_000);
-    const after = await o.until("ok", () => o.json("backup2mqtt/guest/home_102/state")?.status === "ok" && o.json("backup2mqtt/guest/home_102/state"), 60_000);
+    const after = await o.until(
+      "ok",
+      () => o.json("backup2mqtt/guest/home_102/state")?.status === "ok" && o.json("backup2mqtt/guest/home_102/state"),
+      60_000,
+    );
     expect(Date.parse(after.last_backup)).toBeGreaterThan(Date.parse(before.last_backup));
     process.stderr.write(`demo: 102 backup pressed → ok after ${Date.now() - t0} ms\n`);
   }, 90_000);
@@ -92,6 +119,7 @@ describe("npm start (the demo)", () => {
       [103, "missing", true, "P2"],
       [105, "missing", true, "P2"],
     ]);
-    for (const s of states as any[]) expect(s.reasons.join("\n")).toMatch(/backup job '[^']+' selects this guest but is disabled/);
+    for (const s of states as any[])
+      expect(s.reasons.join("\n")).toMatch(/backup job '[^']+' selects this guest but is disabled/);
   }, 60_000);
 });

@@ -45,7 +45,10 @@ const NAS: Side = {
   source: "nas",
   other: "pbs",
   states: ["backup2mqtt/hyperbackup/2/state", "backup2mqtt/hyperbackup/3/state"],
-  configs: ["homeassistant/device/backup2mqtt_home_hyperbackup_2/config", "homeassistant/device/backup2mqtt_home_hyperbackup_3/config"],
+  configs: [
+    "homeassistant/device/backup2mqtt_home_hyperbackup_2/config",
+    "homeassistant/device/backup2mqtt_home_hyperbackup_3/config",
+  ],
   healthy: { "backup2mqtt/hyperbackup/2/state": "ok", "backup2mqtt/hyperbackup/3/state": "stale" },
   down: /Synology (source unreachable|source degraded|login refused)/,
   up: /Synology source reachable/,
@@ -63,16 +66,27 @@ const PBS: Side = {
 };
 const SIDES = { nas: NAS, pbs: PBS };
 
-const both = <T,>(x: T): Record<SourceName, T> => ({ nas: x, pbs: x });
+const both = <T>(x: T): Record<SourceName, T> => ({ nas: x, pbs: x });
 const RESET = /ECONNRESET|other side closed|socket|terminated|aborted/i;
 const CASES: { title: string; fault: Record<SourceName, SimFault>; error: Record<SourceName, RegExp> }[] = [
-  { title: "HTTP 500 on every request", fault: both({ kind: "http500" }), error: { nas: /HTTP 500 from the NAS/, pbs: /HTTP 500: Internal Server Error/ } },
-  { title: "answers after 30 s: the configured timeout ends each request", fault: both({ kind: "slow", ms: 30_000 }), error: both(/timed out/) },
+  {
+    title: "HTTP 500 on every request",
+    fault: both({ kind: "http500" }),
+    error: { nas: /HTTP 500 from the NAS/, pbs: /HTTP 500: Internal Server Error/ },
+  },
+  {
+    title: "answers after 30 s: the configured timeout ends each request",
+    fault: both({ kind: "slow", ms: 30_000 }),
+    error: both(/timed out/),
+  },
   { title: "truncated JSON", fault: both({ kind: "garbage" }), error: both(/answer is not JSON/) },
   {
     title: "wrong types in the task list / snapshot list",
     fault: { nas: { kind: "wrongTypes", match: "SYNO.Backup.Task" }, pbs: { kind: "wrongTypes", match: "/snapshots" } },
-    error: { nas: /SYNO\.Backup\.Task list: unexpected answer at data\./, pbs: /snapshots: unexpected answer at data\[0\]/ },
+    error: {
+      nas: /SYNO\.Backup\.Task list: unexpected answer at data\./,
+      pbs: /snapshots: unexpected answer at data\[0\]/,
+    },
   },
   { title: "connection reset in the middle of an answer", fault: both({ kind: "reset" }), error: both(RESET) },
   {
@@ -107,23 +121,43 @@ async function start(): Promise<Stack> {
 }
 
 const statusOf = (payload: string) => (payload ? (JSON.parse(payload) as { status?: string }).status : "(cleared)");
-const healthy = (s: Stack, side: Side) => s.observer.last.get(AVAIL(side.source)) === "online" && side.states.every((t) => s.observer.json(t)?.status === side.healthy[t]);
+const healthy = (s: Stack, side: Side) =>
+  s.observer.last.get(AVAIL(side.source)) === "online" &&
+  side.states.every((t) => s.observer.json(t)?.status === side.healthy[t]);
 
 /**
  * Fault on: this source's devices unknown and unavailable, everything else untouched; fault off
  * (or, for a refused DSM login, the bridge restarted): back within one poll.
  */
-async function faultCycle(s: Stack, side: Side, fault: SimFault, error: RegExp, o: { recoverByRestart?: boolean; beforeRecovery?: () => void; logMsg?: RegExp } = {}) {
+async function faultCycle(
+  s: Stack,
+  side: Side,
+  fault: SimFault,
+  error: RegExp,
+  o: { recoverByRestart?: boolean; beforeRecovery?: () => void; logMsg?: RegExp } = {},
+) {
   const ob = s.observer;
   const other = SIDES[side.other];
-  await ob.until("everything healthy", () => healthy(s, side) && healthy(s, other) && ob.last.get(AVAIL("pve")) === "online" && GUESTS.every((id) => ob.json(GUEST(id))), 15_000);
+  await ob.until(
+    "everything healthy",
+    () =>
+      healthy(s, side) &&
+      healthy(s, other) &&
+      ob.last.get(AVAIL("pve")) === "online" &&
+      GUESTS.every((id) => ob.json(GUEST(id))),
+    15_000,
+  );
   const errorsBefore = unhandled.length;
   const logsBefore = s.logs.length;
   const t0 = Date.now();
 
   side.setFault(s, fault);
   await ob.until(`${side.source} offline`, () => ob.last.get(AVAIL(side.source)) === "offline", 10_000);
-  await ob.until(`${side.source} devices unknown`, () => side.states.every((t) => ob.json(t)?.status === "unknown"), 10_000);
+  await ob.until(
+    `${side.source} devices unknown`,
+    () => side.states.every((t) => ob.json(t)?.status === "unknown"),
+    10_000,
+  );
   const info = ob.json("backup2mqtt/bridge/info").sources;
   expect(info[side.source].error).toMatch(error);
   expect(info[side.source].up && !info[side.source].degraded).toBe(false);
@@ -132,15 +166,24 @@ async function faultCycle(s: Stack, side: Side, fault: SimFault, error: RegExp, 
 
   const since = (pred: (topic: string) => boolean) => ob.messages.filter((m) => m.at >= t0 && pred(m.topic));
   // This source: nothing but `unknown` (no false ok, never the last good data as current, never stale), no problem guessed.
-  for (const m of since((t) => side.states.includes(t))) expect({ topic: m.topic, status: statusOf(m.payload), problem: JSON.parse(m.payload).problem }).toEqual({ topic: m.topic, status: "unknown", problem: false });
+  for (const m of since((t) => side.states.includes(t)))
+    expect({ topic: m.topic, status: statusOf(m.payload), problem: JSON.parse(m.payload).problem }).toEqual({
+      topic: m.topic,
+      status: "unknown",
+      problem: false,
+    });
   // An outage removes nothing.
   for (const c of side.configs) expect(ob.last.get(c)).toBeTruthy();
   // The other off-site source and PVE keep working: never offline, nothing unknown.
-  expect(since((t) => t === AVAIL(other.source) || t === AVAIL("pve")).map((m) => `${m.topic} ${m.payload}`)).not.toContainEqual(expect.stringMatching(/offline$/));
+  expect(
+    since((t) => t === AVAIL(other.source) || t === AVAIL("pve")).map((m) => `${m.topic} ${m.payload}`),
+  ).not.toContainEqual(expect.stringMatching(/offline$/));
   expect(info[other.source]).toMatchObject({ up: true, degraded: false });
   expect(info.pve).toMatchObject({ up: true, degraded: false });
   expect(healthy(s, other)).toBe(true);
-  expect(since((t) => GUESTS.some((id) => t === GUEST(id))).filter((m) => statusOf(m.payload) === "unknown")).toEqual([]);
+  expect(since((t) => GUESTS.some((id) => t === GUEST(id))).filter((m) => statusOf(m.payload) === "unknown")).toEqual(
+    [],
+  );
   // homeassistant's off-site copy is unknown while a source is away, not a guessed no_offsite.
   expect(ob.json(GUEST("home_100")).findings.map((f: { code: string }) => f.code)).not.toContain("no_offsite");
 
@@ -182,7 +225,8 @@ for (const side of [NAS, PBS]) {
           // session brings exactly one new login, and only a restart (after the operator fixed the
           // account) tries again.
           const dsm = s.offsite!.dsm!;
-          const logins = (from: number) => dsm.requests.slice(from).filter((r) => r.what === "SYNO.API.Auth login").length;
+          const logins = (from: number) =>
+            dsm.requests.slice(from).filter((r) => r.what === "SYNO.API.Auth login").length;
           const from = dsm.requests.length;
           await faultCycle(s, side, c.fault.nas, c.error.nas, {
             recoverByRestart: true,
@@ -204,11 +248,22 @@ describe("Synology DSM session lifetime", () => {
     const loginsBefore = dsm.requests.filter((r) => r.what === "SYNO.API.Auth login").length;
     const t0 = Date.now();
     dsm.control.expireSessions();
-    await ob.until("a new login", () => dsm.requests.filter((r) => r.what === "SYNO.API.Auth login").length > loginsBefore, 5_000);
+    await ob.until(
+      "a new login",
+      () => dsm.requests.filter((r) => r.what === "SYNO.API.Auth login").length > loginsBefore,
+      5_000,
+    );
     await new Promise((r) => setTimeout(r, 3 * POLL));
     expect(dsm.requests.filter((r) => r.what === "SYNO.API.Auth login").length).toBe(loginsBefore + 1);
     expect(dsm.control.sessionCount()).toBe(1);
-    expect(ob.messages.filter((m) => m.at >= t0 && (m.topic === AVAIL("nas") || NAS.states.includes(m.topic)) && /offline|"unknown"/.test(m.payload))).toEqual([]);
+    expect(
+      ob.messages.filter(
+        (m) =>
+          m.at >= t0 &&
+          (m.topic === AVAIL("nas") || NAS.states.includes(m.topic)) &&
+          /offline|"unknown"/.test(m.payload),
+      ),
+    ).toEqual([]);
     expect(healthy(s, NAS)).toBe(true);
   });
 });

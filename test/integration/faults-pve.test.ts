@@ -38,7 +38,9 @@ async function faultCycle(s: Stack, fault: LabFault, opts: { expectError: RegExp
   expect(o.last.get("backup2mqtt/bridge/state")).toBe("online");
   await new Promise((r) => setTimeout(r, opts.settleMs ?? 3 * POLL));
   // During the fault nothing but `unknown` was published for a guest: no false ok/missing/stale.
-  const during = o.messages.filter((m) => m.at >= t0 && m.topic.startsWith("backup2mqtt/guest/") && m.topic.endsWith("/state"));
+  const during = o.messages.filter(
+    (m) => m.at >= t0 && m.topic.startsWith("backup2mqtt/guest/") && m.topic.endsWith("/state"),
+  );
   expect(during.map((m) => JSON.parse(m.payload).status).filter((st) => st !== "unknown")).toEqual([]);
   for (const id of SEED) expect(o.json(STATE(id)).status_reason).toMatch(opts.expectError);
   // An outage removes nothing.
@@ -46,7 +48,11 @@ async function faultCycle(s: Stack, fault: LabFault, opts: { expectError: RegExp
 
   const t1 = Date.now();
   s.lab.control.setFault(null);
-  await o.until("recovered", () => o.last.get(AVAIL) === "online" && SEED.every((id) => o.json(STATE(id))?.status === before[id]), 20_000);
+  await o.until(
+    "recovered",
+    () => o.last.get(AVAIL) === "online" && SEED.every((id) => o.json(STATE(id))?.status === before[id]),
+    20_000,
+  );
   const recoveryMs = Date.now() - t1;
   expect(recoveryMs).toBeLessThan(POLL + 2500); // one poll (+ a retry backoff in progress and the request time)
   expect(unhandled.slice(errorsBefore)).toEqual([]);
@@ -71,7 +77,11 @@ describe("Proxmox faults", () => {
 
   it("connection dropped in the middle of an answer", async () => {
     stack = await startStack({ broker: "embedded", lab: { scenario: "seed" }, pollMs: POLL });
-    await faultCycle(stack, { kind: "reset" }, { expectError: /ECONNRESET|other side closed|socket|terminated|aborted/i });
+    await faultCycle(
+      stack,
+      { kind: "reset" },
+      { expectError: /ECONNRESET|other side closed|socket|terminated|aborted/i },
+    );
   });
 
   it("answers that take 30 s: the configured timeout ends each request, the source is down, not hanging", async () => {
@@ -90,18 +100,31 @@ describe("Proxmox faults", () => {
 
   it("truncated JSON in a storage listing: guests unknown (unreadable), never missing", async () => {
     stack = await startStack({ broker: "embedded", lab: { scenario: "seed" }, pollMs: POLL, contentMs: POLL });
-    await faultCycle(stack, { kind: "garbage", pathPrefix: "/api2/json/nodes/proxmox-home/storage/" }, { expectError: /not JSON/ });
+    await faultCycle(
+      stack,
+      { kind: "garbage", pathPrefix: "/api2/json/nodes/proxmox-home/storage/" },
+      { expectError: /not JSON/ },
+    );
   });
 
   it("wrong types in the task list: unreadable, unknown, recovered", async () => {
     stack = await startStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 40 }, pollMs: POLL });
     const o = stack.observer;
     await o.until("the demo's running backup ended", () => o.json(STATE("home_105"))?.status === "ok", 20_000);
-    await faultCycle(stack, { kind: "wrongTypes", pathPrefix: "/api2/json/nodes/proxmox-home/tasks" }, { expectError: /unexpected answer/ });
+    await faultCycle(
+      stack,
+      { kind: "wrongTypes", pathPrefix: "/api2/json/nodes/proxmox-home/tasks" },
+      { expectError: /unexpected answer/ },
+    );
   });
 
   it("a revoked privilege (200 with fewer archives) is noticed at the next listing: unknown naming the privilege, not missing", async () => {
-    stack = await startStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 20 }, pollMs: POLL, contentMs: POLL });
+    stack = await startStack({
+      broker: "embedded",
+      lab: { scenario: "demo", taskSpeed: 20 },
+      pollMs: POLL,
+      contentMs: POLL,
+    });
     const s = stack;
     const o = s.observer;
     await o.until("100 ok", () => o.json(STATE("home_100"))?.status === "ok", 20_000);
@@ -111,9 +134,15 @@ describe("Proxmox faults", () => {
       { path: "/", roles: ["PVEAuditor"] },
       { path: "/storage", roles: ["PVEAuditor"], privs: ["Datastore.AllocateSpace"] },
     ]);
-    const st = await o.until("100 unknown", () => o.json(STATE("home_100"))?.status === "unknown" && o.json(STATE("home_100")), 10_000);
+    const st = await o.until(
+      "100 unknown",
+      () => o.json(STATE("home_100"))?.status === "unknown" && o.json(STATE("home_100")),
+      10_000,
+    );
     expect(st.status_reason).toMatch(/VM\.Backup on \/vms\/100/);
-    const during = o.messages.filter((m) => m.at >= t0 && m.topic === STATE("home_100")).map((m) => JSON.parse(m.payload).status);
+    const during = o.messages
+      .filter((m) => m.at >= t0 && m.topic === STATE("home_100"))
+      .map((m) => JSON.parse(m.payload).status);
     expect(during).not.toContain("missing");
     expect(Date.now() - t0).toBeLessThan(POLL * 3 + 2000);
   });

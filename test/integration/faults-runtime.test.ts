@@ -43,7 +43,9 @@ describe.skipIf(!haveMosquitto && !process.env.CI)("MQTT broker faults (Mosquitt
     cleanups.push(() => fs.rmSync(stateDir, { recursive: true, force: true }));
     const cfg = labConfig(lab, `mqtt://127.0.0.1:${port}`, { stateDir, pollMs: 500 });
     const logs: string[] = [];
-    const log = createLogger("info", () => cfg.secrets, { write: (l: string) => (logs.push(l), true) } as unknown as NodeJS.WritableStream);
+    const log = createLogger("info", () => cfg.secrets, {
+      write: (l: string) => (logs.push(l), true),
+    } as unknown as NodeJS.WritableStream);
     const service: Running = await startService(cfg, { log, fastPollMs: 200, birthDelayMs: 100 });
     cleanups.push(() => service.stop());
     expect(service.engine.result?.guests.length).toBe(5); // Proxmox was read with no broker
@@ -51,7 +53,11 @@ describe.skipIf(!haveMosquitto && !process.env.CI)("MQTT broker faults (Mosquitt
     cleanups.push(() => broker.stop());
     const o = await Observer.connect(broker.url);
     cleanups.push(() => o.close());
-    await o.until("retained discovery and states", () => IDS.every((id) => o.json(CONFIG(id)) && o.json(STATE(id))), 15_000);
+    await o.until(
+      "retained discovery and states",
+      () => IDS.every((id) => o.json(CONFIG(id)) && o.json(STATE(id))),
+      15_000,
+    );
     // The messages queued while the broker was down are flushed on connect, before "online" is sent.
     await o.until("bridge online", () => o.last.get("backup2mqtt/bridge/state") === "online", 5_000);
     expect(logs.join("")).toMatch(/MQTT broker unreachable; will retry/);
@@ -84,7 +90,13 @@ describe.skipIf(!haveMosquitto && !process.env.CI)("MQTT broker faults (Mosquitt
     // A newcomer after the restart sees only what the bridge published again (no persistence).
     const late = await Observer.connect(stack.broker.url);
     cleanups.push(() => late.close());
-    await late.until("all retained again", () => IDS.every((id) => late.json(CONFIG(id)) && late.json(STATE(id))) && late.last.get("backup2mqtt/bridge/state") === "online", 20_000);
+    await late.until(
+      "all retained again",
+      () =>
+        IDS.every((id) => late.json(CONFIG(id)) && late.json(STATE(id))) &&
+        late.last.get("backup2mqtt/bridge/state") === "online",
+      20_000,
+    );
     expect(late.json(CONFIG("home_bridge"))).toBeTruthy();
     expect(late.json(STATE("home_100")).status).toBe(stack.service.engine.guest("home_100")!.status);
     expect(unhandled).toEqual([]);
@@ -125,7 +137,11 @@ describe.skipIf(!canMount)("state directory faults (tmpfs)", () => {
       const fsx = tmpfs();
       if (!fsx) throw new Error("mount -t tmpfs failed although running as root");
       cleanups.push(() => fsx.umount());
-      const stack = await startStack({ broker: "embedded", lab: { scenario: "seed", taskSpeed: 30 }, configure: (cfg) => void (cfg.stateDir = fsx.dir) });
+      const stack = await startStack({
+        broker: "embedded",
+        lab: { scenario: "seed", taskSpeed: 30 },
+        configure: (cfg) => void (cfg.stateDir = fsx.dir),
+      });
       cleanups.push(() => stack.stop());
       const o = stack.observer;
       await o.until("states", () => IDS.every((id) => o.json(STATE(id))));
@@ -136,8 +152,19 @@ describe.skipIf(!canMount)("state directory faults (tmpfs)", () => {
       await o.publish("backup2mqtt/guest/home_101/command", '{"action":"set_tier","tier":"P1"}');
       await o.until("tier P1", () => o.json(STATE("home_101"))?.tier === "P1");
       await o.publish("backup2mqtt/guest/home_103/command", '{"action":"backup","origin":"fault-test"}');
-      await o.until("backup_started", () => o.messages.some((m) => m.at >= t && m.topic === "backup2mqtt/guest/home_103/event" && m.payload.includes("backup_started")));
-      await o.until("backup_finished", () => o.messages.some((m) => m.at >= t && m.topic === "backup2mqtt/guest/home_103/event" && m.payload.includes("backup_finished")), 20_000);
+      await o.until("backup_started", () =>
+        o.messages.some(
+          (m) => m.at >= t && m.topic === "backup2mqtt/guest/home_103/event" && m.payload.includes("backup_started"),
+        ),
+      );
+      await o.until(
+        "backup_finished",
+        () =>
+          o.messages.some(
+            (m) => m.at >= t && m.topic === "backup2mqtt/guest/home_103/event" && m.payload.includes("backup_finished"),
+          ),
+        20_000,
+      );
       await o.until("103 ok", () => o.json(STATE("home_103"))?.status === "ok");
       const logText = stack.logs.join("");
       expect(logText).toMatch(kind === "read-only" ? /EROFS|read-only file system/ : /ENOSPC|no space left/);
@@ -170,7 +197,10 @@ describe("kill -9 during a verification", () => {
     const children: ChildProcess[] = [];
     cleanups.push(() => children.forEach((c) => c.exitCode === null && c.kill("SIGKILL")));
     const run = () => {
-      const c = spawn(process.execPath, [cli, "run", "--config", cfgFile], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, PVE_SECRET: lab.tokens[0]!.secret } });
+      const c = spawn(process.execPath, [cli, "run", "--config", cfgFile], {
+        stdio: ["ignore", "ignore", "pipe"],
+        env: { ...process.env, PVE_SECRET: lab.tokens[0]!.secret },
+      });
       children.push(c);
       return c;
     };
@@ -180,7 +210,9 @@ describe("kill -9 during a verification", () => {
     expect(o.json(STATE("home_100")).last_verification).toBeNull();
     const t = Date.now();
     await o.publish("backup2mqtt/guest/home_100/command", '{"action":"verify","origin":"fault-test"}');
-    await o.until("verify_started", () => o.messages.some((m) => m.at >= t && m.topic.endsWith("/event") && m.payload.includes("verify_started")));
+    await o.until("verify_started", () =>
+      o.messages.some((m) => m.at >= t && m.topic.endsWith("/event") && m.payload.includes("verify_started")),
+    );
     // A fresh process connects over SSH first (key exchange, auth): allow for a loaded CI machine.
     await o.until("the node is running the check", () => ssh.commands.length > 0, 30_000);
     first.kill("SIGKILL");
@@ -189,17 +221,33 @@ describe("kill -9 during a verification", () => {
 
     const before = Date.now();
     run();
-    await o.until("back online", () => o.last.get("backup2mqtt/bridge/state") === "online" && o.messages.some((m) => m.at >= before && m.topic === STATE("home_100")), 20_000);
+    await o.until(
+      "back online",
+      () =>
+        o.last.get("backup2mqtt/bridge/state") === "online" &&
+        o.messages.some((m) => m.at >= before && m.topic === STATE("home_100")),
+      20_000,
+    );
     const st = o.json(STATE("home_100"));
     expect(st.last_verification).toBeNull(); // the interrupted check decided nothing
     expect(st.last_verified).toBe(verifiedBefore);
-    expect(o.messages.some((m) => m.topic.endsWith("/event") && /verify_(finished|failed)/.test(m.payload))).toBe(false);
-    const audit = fs.readFileSync(path.join(dir, "state", "audit.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(o.messages.some((m) => m.topic.endsWith("/event") && /verify_(finished|failed)/.test(m.payload))).toBe(
+      false,
+    );
+    const audit = fs
+      .readFileSync(path.join(dir, "state", "audit.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(audit).toEqual([expect.objectContaining({ action: "verify", result: "accepted", origin: "fault-test" })]);
     // Asking again works: the interrupted one left no lock behind.
     const t2 = Date.now();
     await o.publish("backup2mqtt/guest/home_100/command", '{"action":"verify","origin":"fault-test"}');
-    await o.until("verify_finished", () => o.messages.some((m) => m.at >= t2 && m.topic.endsWith("/event") && m.payload.includes("verify_finished")), 30_000);
+    await o.until(
+      "verify_finished",
+      () => o.messages.some((m) => m.at >= t2 && m.topic.endsWith("/event") && m.payload.includes("verify_finished")),
+      30_000,
+    );
     await o.until("the bridge's own verdict", () => o.json(STATE("home_100"))?.last_verification?.ok === true, 10_000);
   }, 90_000);
 });

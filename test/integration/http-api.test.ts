@@ -28,7 +28,9 @@ describe("HTTP API", () => {
     get(path, { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
 
   beforeAll(async () => {
-    ({ stack, http } = await startHttpStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 20 } }, TOKEN, { rateLimit: { windowMs: 60_000, limit: 100 } }));
+    ({ stack, http } = await startHttpStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 20 } }, TOKEN, {
+      rateLimit: { windowMs: 60_000, limit: 100 },
+    }));
   });
   afterAll(async () => {
     await http?.close();
@@ -36,7 +38,9 @@ describe("HTTP API", () => {
   });
 
   it("binds to 127.0.0.1 unless told otherwise", () => {
-    const cfg = parseConfigText(`mqtt: { url: "mqtt://x:1883" }\nproxmox: [{ name: pve, url: "https://pve:8006", token_id: "a@pve!b", token_secret: s }]\n`);
+    const cfg = parseConfigText(
+      `mqtt: { url: "mqtt://x:1883" }\nproxmox: [{ name: pve, url: "https://pve:8006", token_id: "a@pve!b", token_secret: s }]\n`,
+    );
     expect(cfg.http).toEqual({ host: "127.0.0.1", port: 8080, token: undefined });
     expect(stack.service.httpUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
@@ -48,14 +52,20 @@ describe("HTTP API", () => {
     const cfg = parseConfigText(`${base}http: { listen: "0.0.0.0:9000", webhook_secret_file: ${f} }\n`);
     expect(cfg.http).toMatchObject({ host: "0.0.0.0", port: 9000, webhookSecret: "0123456789abcdef-secret" });
     expect(cfg.secrets).toContain("0123456789abcdef-secret");
-    expect(() => parseConfigText(`${base}http: { webhook_secret: short }\n`)).toThrow(/http\.webhook_secret: must NOT have fewer than 16 characters/);
+    expect(() => parseConfigText(`${base}http: { webhook_secret: short }\n`)).toThrow(
+      /http\.webhook_secret: must NOT have fewer than 16 characters/,
+    );
   });
 
   it("GET /healthz, /api/v1/guests and /api/v1/guests/<id> answer schema-valid JSON", async () => {
     const h = await get("/healthz");
     expect(h.res.status).toBe(200);
     expectSchema("http-health", h.json());
-    expect(h.json()).toEqual({ status: "ok", mqtt: true, sources: [{ name: "pve", kind: "proxmox", up: true, degraded: false }] });
+    expect(h.json()).toEqual({
+      status: "ok",
+      mqtt: true,
+      sources: [{ name: "pve", kind: "proxmox", up: true, degraded: false }],
+    });
     const live = await get("/livez");
     expect(live.res.status).toBe(200);
     expectSchema("http-live", live.json());
@@ -89,9 +99,13 @@ describe("HTTP API", () => {
     expectSchema("http-error", none.json());
     const wrong = await post("/api/v1/guests/home_103/backup", "{}", { authorization: `Bearer ${TOKEN}x` });
     expect(wrong.res.status).toBe(401);
-    const prefix = await post("/api/v1/guests/home_103/backup", "{}", { authorization: `Bearer ${TOKEN.slice(0, -1)}` });
+    const prefix = await post("/api/v1/guests/home_103/backup", "{}", {
+      authorization: `Bearer ${TOKEN.slice(0, -1)}`,
+    });
     expect(prefix.res.status).toBe(401);
-    const basic = await post("/api/v1/guests/home_103/backup", "{}", { authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString("base64")}` });
+    const basic = await post("/api/v1/guests/home_103/backup", "{}", {
+      authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString("base64")}`,
+    });
     expect(basic.res.status).toBe(401);
     expect(stack.lab.requests.filter((r) => r.method === "POST" && r.path.endsWith("/vzdump"))).toEqual([]);
 
@@ -114,7 +128,9 @@ describe("HTTP API", () => {
     const vzdumpsBefore = stack.lab.requests.filter((r) => r.method === "POST" && r.path.endsWith("/vzdump")).length;
     const malformed = await post("/api/v1/guests/home_101/backup", "{not json", auth);
     expect(malformed.res.status).toBe(400);
-    expect(malformed.json()).toEqual({ error: 'the request body is not valid JSON; send a JSON object such as {"storage":"nas"}, or no body at all' });
+    expect(malformed.json()).toEqual({
+      error: 'the request body is not valid JSON; send a JSON object such as {"storage":"nas"}, or no body at all',
+    });
     const badMode = await post("/api/v1/guests/home_101/backup", JSON.stringify({ mode: "turbo" }), auth);
     expect(badMode.res.status).toBe(400);
     expect(badMode.json().error).toBe("'mode' must be one of snapshot, suspend, stop (got 'turbo')");
@@ -122,7 +138,11 @@ describe("HTTP API", () => {
     expect(big.res.status).toBe(413);
     expect(big.json()).toEqual({ error: "the request body is too large (at most 16 KiB)" });
     // The route decides the action: a body cannot turn a backup into something else.
-    const sneaky = await post("/api/v1/guests/home_101/backup", JSON.stringify({ action: "set_tier", tier: "none" }), auth);
+    const sneaky = await post(
+      "/api/v1/guests/home_101/backup",
+      JSON.stringify({ action: "set_tier", tier: "none" }),
+      auth,
+    );
     expect(sneaky.res.status).toBe(400);
     expect(sneaky.json().error).toBe("this route only starts backups: leave 'action' out of the body (got 'set_tier')");
     expect(stack.service.engine.guest("home_101")!.tier).toBe("P2");
@@ -132,7 +152,9 @@ describe("HTTP API", () => {
     expect(extra.res.status).toBe(400);
     expect(extra.json().error).toBe("unknown field 'foo' (valid fields: storage, mode, request_id, origin)");
     for (const r of [malformed, badMode, big, sneaky, verify, extra]) expectSchema("http-error", r.json());
-    expect(stack.lab.requests.filter((r) => r.method === "POST" && r.path.endsWith("/vzdump")).length).toBe(vzdumpsBefore);
+    expect(stack.lab.requests.filter((r) => r.method === "POST" && r.path.endsWith("/vzdump")).length).toBe(
+      vzdumpsBefore,
+    );
     const h = await get("/healthz");
     expect(h.res.status).toBe(200);
   });
@@ -141,20 +163,34 @@ describe("HTTP API", () => {
     const auth = { authorization: `Bearer ${TOKEN}` };
     const vzdumps = () => stack.lab.requests.filter((r) => r.method === "POST" && r.path.endsWith("/vzdump")).length;
     const before = vzdumps();
-    const send = (body: BodyInit | undefined, headers: Record<string, string> = {}) => get("/api/v1/guests/home_100/backup", { method: "POST", body, headers: { ...auth, ...headers } });
+    const send = (body: BodyInit | undefined, headers: Record<string, string> = {}) =>
+      get("/api/v1/guests/home_100/backup", { method: "POST", body, headers: { ...auth, ...headers } });
     // JSON that is not an object: 400 with the sentence, never a backup.
-    for (const [body, kind] of [["[]", "an array"], ['["nas"]', "an array"], ['"nas"', "a string"], ["5", "a number"], ["null", "null"], ["true", "a boolean"]] as const) {
+    for (const [body, kind] of [
+      ["[]", "an array"],
+      ['["nas"]', "an array"],
+      ['"nas"', "a string"],
+      ["5", "a number"],
+      ["null", "null"],
+      ["true", "a boolean"],
+    ] as const) {
       const r = await send(body, { "content-type": "application/json" });
       expect([body, r.res.status]).toEqual([body, 400]);
-      expect(r.json()).toEqual({ error: `the request body must be a JSON object such as {"storage":"nas"} (got ${kind})` });
+      expect(r.json()).toEqual({
+        error: `the request body must be a JSON object such as {"storage":"nas"} (got ${kind})`,
+      });
     }
     // A body in another type is refused, not ignored: 415 with what to send.
     const plain = await send('{"storage":"nas"}', { "content-type": "text/plain" });
     expect(plain.res.status).toBe(415);
-    expect(plain.json().error).toBe("the request body must be JSON sent with Content-Type: application/json (got Content-Type text/plain); send no body at all for no options");
+    expect(plain.json().error).toBe(
+      "the request body must be JSON sent with Content-Type: application/json (got Content-Type text/plain); send no body at all for no options",
+    );
     const untyped = await send(new Uint8Array(Buffer.from('{"storage":"nas"}'))); // a body without Content-Type
     expect(untyped.res.status).toBe(415);
-    expect(untyped.json().error).toMatch(/^the request body must be JSON sent with Content-Type: application\/json \(got no Content-Type\)/);
+    expect(untyped.json().error).toMatch(
+      /^the request body must be JSON sent with Content-Type: application\/json \(got no Content-Type\)/,
+    );
     const form = await send("storage=nas", { "content-type": "application/x-www-form-urlencoded" });
     expect(form.res.status).toBe(415);
     const latin1 = await send('{"storage":"nas"}', { "content-type": "application/json; charset=latin1" });
@@ -163,7 +199,11 @@ describe("HTTP API", () => {
     for (const r of [plain, untyped, form, latin1]) expectSchema("http-error", r.json());
     expect(vzdumps()).toBe(before);
     // A charset parameter is fine: the body reaches the router (unknown guest → 404, nothing started).
-    const charset = await get("/api/v1/guests/home_999/backup", { method: "POST", body: '{"mode":"snapshot"}', headers: { ...auth, "content-type": "application/json; charset=UTF-8" } });
+    const charset = await get("/api/v1/guests/home_999/backup", {
+      method: "POST",
+      body: '{"mode":"snapshot"}',
+      headers: { ...auth, "content-type": "application/json; charset=UTF-8" },
+    });
     expect(charset.res.status).toBe(404);
     expect(charset.json().error).toBe("unknown guest 'home_999'");
     // An empty body without any Content-Type (the README's curl) means "no options": the backup starts.
@@ -178,7 +218,11 @@ describe("HTTP API", () => {
     expect(g.res.headers.get("access-control-allow-origin")).toBeNull();
     const pre = await get("/api/v1/guests/home_100/backup", {
       method: "OPTIONS",
-      headers: { origin: "https://evil.example", "access-control-request-method": "POST", "access-control-request-headers": "authorization" },
+      headers: {
+        origin: "https://evil.example",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization",
+      },
     });
     expect(pre.res.headers.get("access-control-allow-origin")).toBeNull();
     expect(pre.res.headers.get("access-control-allow-headers")).toBeNull();
@@ -187,7 +231,10 @@ describe("HTTP API", () => {
   it("mutating routes are off (403) when no token is configured", async () => {
     const open = await startHttp(stack, undefined);
     try {
-      const res = await fetch(`${open.url}/api/v1/guests/home_100/backup`, { method: "POST", headers: { authorization: "Bearer " } });
+      const res = await fetch(`${open.url}/api/v1/guests/home_100/backup`, {
+        method: "POST",
+        headers: { authorization: "Bearer " },
+      });
       expect(res.status).toBe(403);
       expect((await res.json()).error).toMatch(/set http\.token/);
     } finally {
@@ -200,7 +247,10 @@ describe("HTTP API", () => {
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 5; i++) {
-        const res = await fetch(`${limited.url}/api/v1/guests/home_999/backup`, { method: "POST", headers: { authorization: `Bearer wrong-${i}` } });
+        const res = await fetch(`${limited.url}/api/v1/guests/home_999/backup`, {
+          method: "POST",
+          headers: { authorization: `Bearer wrong-${i}` },
+        });
         statuses.push(res.status);
         if (res.status === 429) {
           const body = await res.json();
@@ -254,11 +304,16 @@ describe("GET /healthz and /livez against real faults", () => {
       expect(body).toEqual({ status: "alive" });
       return res.status;
     };
-    const healthIs = (status: number) => until(`healthz ${status}`, async () => ((await health()).status === status ? health() : undefined), 15_000);
+    const healthIs = (status: number) =>
+      until(`healthz ${status}`, async () => ((await health()).status === status ? health() : undefined), 15_000);
 
     // Both fine.
     const ok = await healthIs(200);
-    expect(ok.body).toEqual({ status: "ok", mqtt: true, sources: [{ name: "pve", kind: "proxmox", up: true, degraded: false }] });
+    expect(ok.body).toEqual({
+      status: "ok",
+      mqtt: true,
+      sources: [{ name: "pve", kind: "proxmox", up: true, degraded: false }],
+    });
     expect(await live()).toBe(200);
 
     // The only Proxmox source is down: 503 with the reason.
@@ -275,7 +330,9 @@ describe("GET /healthz and /livez against real faults", () => {
     // Unreadable answers (degraded) are not readable either.
     stack.lab.control.setFault({ kind: "garbage", pathPrefix: "/api2/json/cluster/resources" });
     const garbage = await healthIs(503);
-    expect(garbage.body.reason).toMatch(/^no source is readable: proxmox 'pve' (is unreachable|answers but could not be read): .*not JSON/);
+    expect(garbage.body.reason).toMatch(
+      /^no source is readable: proxmox 'pve' (is unreachable|answers but could not be read): .*not JSON/,
+    );
     stack.lab.control.setFault(null);
     await healthIs(200);
 
@@ -285,8 +342,14 @@ describe("GET /healthz and /livez against real faults", () => {
     expect(noMqtt.body).toMatchObject({ status: "unhealthy", mqtt: false, reason: "MQTT broker not connected" });
     expect(await live()).toBe(200);
     stack.lab.control.setFault({ kind: "http500" });
-    const both = await until("both reasons", async () => ((await health()).body.reason?.includes("no source") ? health() : undefined), 15_000);
-    expect(both.body.reason).toMatch(/^MQTT broker not connected; no source is readable: proxmox 'pve' is unreachable: /);
+    const both = await until(
+      "both reasons",
+      async () => ((await health()).body.reason?.includes("no source") ? health() : undefined),
+      15_000,
+    );
+    expect(both.body.reason).toMatch(
+      /^MQTT broker not connected; no source is readable: proxmox 'pve' is unreachable: /,
+    );
     expect(await live()).toBe(200);
 
     // Everything back (a broker on the same port): 200 again.

@@ -9,10 +9,13 @@ import { createLogger } from "../../bridge/src/log.js";
 import { schemasDir } from "../../bridge/src/util/paths.js";
 import { startStack, type Stack, type StackOptions } from "../support/stack.js";
 
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (a: Ajv) => Ajv;
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
+  a: Ajv,
+) => Ajv;
 const ajv = new Ajv({ allErrors: true, strict: false });
 addFormats(ajv);
-for (const f of fs.readdirSync(schemasDir).filter((f) => f.endsWith(".schema.json"))) ajv.addSchema(JSON.parse(fs.readFileSync(path.join(schemasDir, f), "utf8")));
+for (const f of fs.readdirSync(schemasDir).filter((f) => f.endsWith(".schema.json")))
+  ajv.addSchema(JSON.parse(fs.readFileSync(path.join(schemasDir, f), "utf8")));
 
 /** Throws with the errors when `data` does not match bridge/schemas/<name>.schema.json. */
 export function expectSchema(name: string, data: unknown): void {
@@ -29,7 +32,11 @@ export interface TestHttp {
 }
 
 /** A stack whose bridge has evaluated all five demo/seed guests, with the HTTP app on it. */
-export async function startHttpStack(stackOpts: StackOptions, token: string | undefined, opts: HttpAppOptions = {}): Promise<{ stack: Stack; http: TestHttp }> {
+export async function startHttpStack(
+  stackOpts: StackOptions,
+  token: string | undefined,
+  opts: HttpAppOptions = {},
+): Promise<{ stack: Stack; http: TestHttp }> {
   const stack = await startStack(stackOpts);
   await until("first evaluation", () => stack.service.engine.result?.guests.length === 5);
   return { stack, http: await startHttp(stack, token, opts) };
@@ -54,7 +61,12 @@ export async function startHttp(stack: Stack, token: string | undefined, opts: H
   };
 }
 
-export async function until<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 50): Promise<NonNullable<T>> {
+export async function until<T>(
+  what: string,
+  fn: () => T | Promise<T>,
+  timeoutMs = 10_000,
+  everyMs = 50,
+): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

@@ -1,7 +1,7 @@
 /** GET /metrics parsed with a Prometheus text-format parser (not a regex), against the demo lab. */
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Stack } from "../support/stack.js";
+import type { Stack } from "../support/stack.js";
 import { until, type TestHttp, startHttpStack } from "./http-helpers.js";
 
 interface Family {
@@ -23,7 +23,10 @@ describe("Prometheus /metrics", () => {
   };
 
   beforeAll(async () => {
-    ({ stack, http } = await startHttpStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 20 } }, undefined));
+    ({ stack, http } = await startHttpStack(
+      { broker: "embedded", lab: { scenario: "demo", taskSpeed: 20 } },
+      undefined,
+    ));
   });
   afterAll(async () => {
     await http?.close();
@@ -36,7 +39,14 @@ describe("Prometheus /metrics", () => {
     const archives = byVmid("backup2mqtt_guest_archives");
     expect(Object.keys(archives).sort()).toEqual(["100", "101", "102", "103", "105"]);
     expect(m.get("backup2mqtt_guest_archives")!.type).toBe("GAUGE");
-    expect(archives["100"]!.labels).toEqual({ id: "home_100", vmid: "100", name: "homeassistant", node: "proxmox-home", tier: "P0", source: "pve" });
+    expect(archives["100"]!.labels).toEqual({
+      id: "home_100",
+      vmid: "100",
+      name: "homeassistant",
+      node: "proxmox-home",
+      tier: "P0",
+      source: "pve",
+    });
     const g = (id: string) => stack.service.engine.guest(id)!;
     expect(Number(archives["100"]!.value)).toBe(g("home_100").archive_count);
     expect(Number(archives["103"]!.value)).toBe(0);
@@ -44,20 +54,35 @@ describe("Prometheus /metrics", () => {
     const last = byVmid("backup2mqtt_guest_last_backup_timestamp_seconds");
     expect(Object.keys(last).sort()).toEqual(["100", "101", "102", "105"]); // 103 has never been backed up
     expect(Number(last["100"]!.value)).toBe(Date.parse(g("home_100").last_backup!) / 1000);
-    expect(Number(byVmid("backup2mqtt_guest_last_backup_size_bytes")["101"]!.value)).toBe(g("home_101").last_backup_size);
+    expect(Number(byVmid("backup2mqtt_guest_last_backup_size_bytes")["101"]!.value)).toBe(
+      g("home_101").last_backup_size,
+    );
     // The policy's 3-2-1 count when an off-site source is configured, else distinct storages (synology + local).
-    const storages100 = new Set(stack.service.engine.evidence().archives.of("pve", 100).map((a) => a.storage)).size;
+    const storages100 = new Set(
+      stack.service.engine
+        .evidence()
+        .archives.of("pve", 100)
+        .map((a) => a.storage),
+    ).size;
     expect(storages100).toBeGreaterThanOrEqual(2);
     expect(Number(byVmid("backup2mqtt_guest_copies")["100"]!.value)).toBe(g("home_100").copies ?? storages100);
     expect(Number(byVmid("backup2mqtt_guest_problem")["102"]!.value)).toBe(1);
     expect(Number(byVmid("backup2mqtt_guest_problem")["100"]!.value)).toBe(0);
     // Only guests with a verification have the series (absent, not 0, when never verified).
-    const verified = Object.fromEntries(m.get("backup2mqtt_guest_last_verified_timestamp_seconds")!.metrics.map((s) => [s.labels!.vmid, Number(s.value)]));
-    const expected = Object.fromEntries(stack.service.engine.result!.guests.filter((x) => x.last_verified).map((x) => [String(x.vmid), Date.parse(x.last_verified!) / 1000]));
+    const verified = Object.fromEntries(
+      m.get("backup2mqtt_guest_last_verified_timestamp_seconds")!.metrics.map((s) => [s.labels!.vmid, Number(s.value)]),
+    );
+    const expected = Object.fromEntries(
+      stack.service.engine
+        .result!.guests.filter((x) => x.last_verified)
+        .map((x) => [String(x.vmid), Date.parse(x.last_verified!) / 1000]),
+    );
     expect(verified).toEqual(expected);
 
     const status = m.get("backup2mqtt_guest_status")!.metrics;
-    const current = Object.fromEntries(status.filter((s) => s.value === "1").map((s) => [s.labels!.vmid, s.labels!.status]));
+    const current = Object.fromEntries(
+      status.filter((s) => s.value === "1").map((s) => [s.labels!.vmid, s.labels!.status]),
+    );
     expect(current).toMatchObject({ "100": "ok", "101": "stale", "102": "failed", "103": "missing" });
     expect(status.filter((s) => s.labels!.vmid === "100")).toHaveLength(6);
     const findings = m.get("backup2mqtt_guest_finding")!.metrics.map((s) => `${s.labels!.vmid}:${s.labels!.code}`);
@@ -66,7 +91,9 @@ describe("Prometheus /metrics", () => {
 
   it("reports the source, its requests, the refresh duration and the build", async () => {
     const m = await scrape();
-    expect(m.get("backup2mqtt_source_up")!.metrics).toEqual([{ value: "1", labels: { source: "pve", kind: "proxmox" } }]);
+    expect(m.get("backup2mqtt_source_up")!.metrics).toEqual([
+      { value: "1", labels: { source: "pve", kind: "proxmox" } },
+    ]);
     const req = m.get("backup2mqtt_source_requests_total")!;
     expect(req.type).toBe("COUNTER");
     const first = Number(req.metrics[0]!.value);
@@ -78,12 +105,16 @@ describe("Prometheus /metrics", () => {
     const dur = Number(m.get("backup2mqtt_refresh_duration_seconds")!.metrics[0]!.value);
     expect(dur).toBeGreaterThan(0);
     expect(dur).toBeLessThan(10);
-    expect(Number(m.get("backup2mqtt_last_refresh_timestamp_seconds")!.metrics[0]!.value)).toBeGreaterThan(Date.now() / 1000 - 60);
+    expect(Number(m.get("backup2mqtt_last_refresh_timestamp_seconds")!.metrics[0]!.value)).toBeGreaterThan(
+      Date.now() / 1000 - 60,
+    );
     const build = m.get("backup2mqtt_build_info")!.metrics[0]!;
     expect(build.value).toBe("1");
     expect(build.labels!.version).toMatch(/^\d+\.\d+\.\d+/);
     expect(build.labels!.nodejs).toBe(process.version);
-    expect(Object.fromEntries(m.get("backup2mqtt_guests")!.metrics.map((s) => [s.labels!.status, Number(s.value)]))).toMatchObject({ ok: 1, stale: 1, failed: 1, missing: 1 });
+    expect(
+      Object.fromEntries(m.get("backup2mqtt_guests")!.metrics.map((s) => [s.labels!.status, Number(s.value)])),
+    ).toMatchObject({ ok: 1, stale: 1, failed: 1, missing: 1 });
     expect(m.get("backup2mqtt_mqtt_connected")!.metrics[0]!.value).toBe("1");
     expect(m.has("process_cpu_user_seconds_total")).toBe(true);
   });
@@ -91,9 +122,17 @@ describe("Prometheus /metrics", () => {
   it("shows the source down when Proxmox cannot be reached", async () => {
     stack.lab.control.setFault({ kind: "down" });
     try {
-      await until("source down", async () => (await scrape()).get("backup2mqtt_source_up")!.metrics[0]!.value === "0", 15_000, 200);
+      await until(
+        "source down",
+        async () => (await scrape()).get("backup2mqtt_source_up")!.metrics[0]!.value === "0",
+        15_000,
+        200,
+      );
       const m = await scrape();
-      const unknown = m.get("backup2mqtt_guest_status")!.metrics.filter((s) => s.value === "1").map((s) => s.labels!.status);
+      const unknown = m
+        .get("backup2mqtt_guest_status")!
+        .metrics.filter((s) => s.value === "1")
+        .map((s) => s.labels!.status);
       expect(unknown).toEqual(["unknown", "unknown", "unknown", "unknown", "unknown"]);
     } finally {
       stack.lab.control.setFault(null);

@@ -13,7 +13,8 @@ import { renderStatusPage } from "../../bridge/src/extensions/http/status-page.j
 import { startHttp, until, type TestHttp } from "./http-helpers.js";
 import { archiveSet } from "../../bridge/src/archive-set.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => fs.existsSync(p));
+const CHROMIUM =
+  process.env.CHROMIUM_PATH ?? ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => fs.existsSync(p));
 if (!CHROMIUM && process.env.CI) throw new Error("CI must install Debian's chromium (apt-get install -y chromium)");
 if (!CHROMIUM) process.stderr.write("note: chromium is not installed here; the status page browser test is skipped\n");
 
@@ -36,7 +37,14 @@ describe.skipIf(!CHROMIUM)("status page in headless Chromium", () => {
       executablePath: CHROMIUM,
       headless: true,
       // playwright gives every launch a fresh, temporary --user-data-dir of its own.
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+      ],
     });
   }, 60_000);
   afterAll(async () => {
@@ -46,7 +54,13 @@ describe.skipIf(!CHROMIUM)("status page in headless Chromium", () => {
   });
 
   it("shows five guests, problems first, on a phone, without JavaScript", async () => {
-    const ctx = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    const ctx = await browser.newContext({
+      javaScriptEnabled: false,
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+    });
     const page = await ctx.newPage();
     const cspViolations: string[] = [];
     page.on("console", (m) => m.type() === "error" && cspViolations.push(m.text()));
@@ -80,7 +94,9 @@ describe.skipIf(!CHROMIUM)("status page in headless Chromium", () => {
     const page = await ctx.newPage();
     await page.goto(`${http.url}/`);
     expect(await page.locator("article.guest").count()).toBe(5);
-    const tops = await page.locator("article.guest").evaluateAll((els) => els.map((e) => Math.round(e.getBoundingClientRect().top)));
+    const tops = await page
+      .locator("article.guest")
+      .evaluateAll((els) => els.map((e) => Math.round(e.getBoundingClientRect().top)));
     expect(new Set(tops).size).toBeLessThan(5); // several cards per row
     await page.screenshot({ path: path.join(SHOTS, "status-page-desktop.png"), fullPage: true });
     await ctx.close();
@@ -104,7 +120,9 @@ describe.skipIf(!CHROMIUM)("status page in headless Chromium", () => {
     await again.locator('input[name="token"]').fill(TOKEN);
     const [ok] = await Promise.all([page.waitForNavigation(), again.locator("button").click()]);
     expect(ok!.status()).toBe(202);
-    expect(await page.locator(".banner.good").innerText()).toMatch(/^Backup of download-home started \(task UPID:proxmox-home:/);
+    expect(await page.locator(".banner.good").innerText()).toMatch(
+      /^Backup of download-home started \(task UPID:proxmox-home:/,
+    );
     expect(stack.lab.requests.filter((r) => r.method === "POST" && r.path.endsWith("/vzdump"))).toHaveLength(1);
     expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
     await page.screenshot({ path: path.join(SHOTS, "status-page-started.png"), fullPage: false });
@@ -119,17 +137,57 @@ describe("status page HTML", () => {
       result: {
         guests: [
           {
-            id: "home_100", source: "pve", vmid: 100, name: '<img src=x onerror="alert(1)">', type: "qemu", node: "n<1>", tier: null, tier_source: null,
-            status: "missing", status_reason: "x", problem: false, reasons: ["<script>alert(2)</script>"], findings: [], last_backup: null,
-            last_backup_size: null, archive_count: 0, next_backup: null, last_verified: null, last_verification: null, last_restore_test: null, progress: null,
-            last_offsite: null, copies: null, running: false, last_attempt: null, changes_at: null,
+            id: "home_100",
+            source: "pve",
+            vmid: 100,
+            name: '<img src=x onerror="alert(1)">',
+            type: "qemu",
+            node: "n<1>",
+            tier: null,
+            tier_source: null,
+            status: "missing",
+            status_reason: "x",
+            problem: false,
+            reasons: ["<script>alert(2)</script>"],
+            findings: [],
+            last_backup: null,
+            last_backup_size: null,
+            archive_count: 0,
+            next_backup: null,
+            last_verified: null,
+            last_verification: null,
+            last_restore_test: null,
+            progress: null,
+            last_offsite: null,
+            copies: null,
+            running: false,
+            last_attempt: null,
+            changes_at: null,
           },
         ],
         orphans: [],
-        counts: { unknown: 0, running: 0, failed: 0, missing: 1, stale: 0, ok: 0, problem: 0, untiered: 1, excluded: 0 },
+        counts: {
+          unknown: 0,
+          running: 0,
+          failed: 0,
+          missing: 1,
+          stale: 0,
+          ok: 0,
+          problem: 0,
+          untiered: 1,
+          excluded: 0,
+        },
         nextChangeMs: null,
       },
-      evidence: { sources: [], guests: [], archives: archiveSet([]), attempts: [], jobs: [], jobsReadable: {}, visibility: [] },
+      evidence: {
+        sources: [],
+        guests: [],
+        archives: archiveSet([]),
+        attempts: [],
+        jobs: [],
+        jobsReadable: {},
+        visibility: [],
+      },
       sources: [{ name: "pve", kind: "proxmox", up: false, degraded: false, error: "<b>down</b>" }],
       lastRefreshMs: null,
       now: Date.now(),

@@ -4,7 +4,7 @@
  * content refresh would have seen the new archive.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Stack } from "../support/stack.js";
+import type { Stack } from "../support/stack.js";
 import { expectSchema, startHttp, until, type TestHttp, startHttpStack } from "./http-helpers.js";
 
 const SECRET = "pve-webhook-secret-0c6d2e8f91";
@@ -21,11 +21,19 @@ describe("PVE notification webhook", () => {
   let stack: Stack;
   let http: TestHttp;
   const hook = (headers: Record<string, string>, body = PVE_BODY) =>
-    fetch(`${http.url}/api/v1/webhook/pve`, { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
+    fetch(`${http.url}/api/v1/webhook/pve`, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json", ...headers },
+    });
 
   beforeAll(async () => {
     // Slow polls and a 10-minute content cadence: only the webhook can make the new archive show quickly.
-    ({ stack, http } = await startHttpStack({ broker: "embedded", lab: { scenario: "seed" }, pollMs: 60_000, contentMs: 600_000 }, "some-api-token-123456", { webhookSecret: SECRET }));
+    ({ stack, http } = await startHttpStack(
+      { broker: "embedded", lab: { scenario: "seed" }, pollMs: 60_000, contentMs: 600_000 },
+      "some-api-token-123456",
+      { webhookSecret: SECRET },
+    ));
   });
   afterAll(async () => {
     await http?.close();
@@ -56,15 +64,22 @@ describe("PVE notification webhook", () => {
     const body = await res.json();
     expectSchema("http-accepted", body);
     expect(body).toEqual({ ok: true, detail: "refresh started" });
-    const g = await until("archive visible over HTTP", async () => {
-      const r = await fetch(`${http.url}/api/v1/guests/home_100`);
-      const j = await r.json();
-      return j.archive_count === 1 ? j : null;
-    }, 1000, 20);
+    const g = await until(
+      "archive visible over HTTP",
+      async () => {
+        const r = await fetch(`${http.url}/api/v1/guests/home_100`);
+        const j = await r.json();
+        return j.archive_count === 1 ? j : null;
+      },
+      1000,
+      20,
+    );
     expect(Date.now() - t0).toBeLessThan(1000);
     expect(g.last_backup).not.toBeNull();
     expect(g.status).not.toBe("missing");
-    expect(http.logs.some((l) => l.includes("PVE notification received") && l.includes('"job":"backup2mqtt-p0"'))).toBe(true);
+    expect(http.logs.some((l) => l.includes("PVE notification received") && l.includes('"job":"backup2mqtt-p0"'))).toBe(
+      true,
+    );
   });
 
   it("any body will do (it is only a trigger), but not an oversized one", async () => {

@@ -16,7 +16,10 @@ afterEach(async () => {
 
 /** The demo's stdout (its log) until the HTTP API listens. */
 async function demoLog(args: string[]): Promise<string> {
-  child = spawn(process.execPath, [cli, "demo", "--mqtt-port", "0", "--http-port", "0", ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+  child = spawn(process.execPath, [cli, "demo", "--mqtt-port", "0", "--http-port", "0", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, NO_COLOR: "1" },
+  });
   let out = "";
   let err = "";
   child.stdout!.on("data", (d) => (out += d));
@@ -33,12 +36,16 @@ describe("--log-format", () => {
   it("the help names it", () => {
     expect(spawnSync(process.execPath, [cli, "--help"], { encoding: "utf8" }).stdout).toMatch(/--log-format pretty/);
     for (const cmd of ["run", "demo", "plan", "apply", "report"]) {
-      expect(spawnSync(process.execPath, [cli, cmd, "--help"], { encoding: "utf8" }).stdout, cmd).toMatch(/--log-format <format>\s+json \(one object a line/);
+      expect(spawnSync(process.execPath, [cli, cmd, "--help"], { encoding: "utf8" }).stdout, cmd).toMatch(
+        /--log-format <format>\s+json \(one object a line/,
+      );
     }
   });
 
   it("refuses a format it does not know, saying which it knows", () => {
-    const r = spawnSync(process.execPath, [cli, "run", "--config", "/nonexistent.yaml", "--log-format", "xml"], { encoding: "utf8" });
+    const r = spawnSync(process.execPath, [cli, "run", "--config", "/nonexistent.yaml", "--log-format", "xml"], {
+      encoding: "utf8",
+    });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/argument 'xml' is invalid\. use json or pretty/);
   });
@@ -47,7 +54,9 @@ describe("--log-format", () => {
     const out = await demoLog(["--log-format", "pretty"]);
     const lines = out.trim().split("\n");
     for (const l of lines) expect(() => JSON.parse(l), l).toThrow();
-    expect(out).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] INFO: MQTT connected \{"part":"mqtt","url":"mqtt:\/\/127\.0\.0\.1:\d+"\}$/m);
+    expect(out).toMatch(
+      /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] INFO: MQTT connected \{"part":"mqtt","url":"mqtt:\/\/127\.0\.0\.1:\d+"\}$/m,
+    );
   });
 
   it("JSON is the default", async () => {

@@ -54,9 +54,12 @@ export function duplicateKeys(text: string): string[] {
 }
 
 function events(s: Stack, id: string, since: number) {
-  return s.observer.messages.filter((m) => m.topic === EVENT(id) && m.at >= since).map((m) => JSON.parse(m.payload) as { event_type: string });
+  return s.observer.messages
+    .filter((m) => m.topic === EVENT(id) && m.at >= since)
+    .map((m) => JSON.parse(m.payload) as { event_type: string });
 }
-const waitEvent = (s: Stack, id: string, type: RegExp, since: number) => s.observer.until(`${type} on ${id}`, () => events(s, id, since).find((e) => type.test(e.event_type)), 25_000);
+const waitEvent = (s: Stack, id: string, type: RegExp, since: number) =>
+  s.observer.until(`${type} on ${id}`, () => events(s, id, since).find((e) => type.test(e.event_type)), 25_000);
 
 describe("log lines", () => {
   it("the duplicate-key reader finds what JSON.parse hides", () => {
@@ -74,10 +77,21 @@ describe("log lines", () => {
       configure: async (cfg, lab) => {
         ssh = await startSshDouble(lab);
         const px = cfg.proxmox[0]!;
-        px.ssh = { host: "127.0.0.1", port: ssh.port, username: "root", privateKey: ssh.clientPrivateKey, hostKey: ssh.hostKeyFingerprint, nodes: {}, timeoutMs: 10_000 };
+        px.ssh = {
+          host: "127.0.0.1",
+          port: ssh.port,
+          username: "root",
+          privateKey: ssh.clientPrivateKey,
+          hostKey: ssh.hostKeyFingerprint,
+          nodes: {},
+          timeoutMs: 10_000,
+        };
         px.verify = { automatic: false };
         const token = lab.control.state.tokens.get(lab.tokens[0]!.id)!;
-        lab.control.setTokenPrivileges(token.id, [...(token.acl as any[]), { path: "/vms/9999", roles: ["PVEAuditor"], privs: ["VM.Allocate", "VM.Backup"], propagate: 1 }]);
+        lab.control.setTokenPrivileges(token.id, [
+          ...(token.acl as any[]),
+          { path: "/vms/9999", roles: ["PVEAuditor"], privs: ["VM.Allocate", "VM.Backup"], propagate: 1 },
+        ]);
         cfg.tiers = resolveTiers({ P0: { restore_test: true } });
         px.restoreTest = { scratchVmid: 9999, storage: "local-lvm", timeoutMs: 30_000 };
         fs.mkdirSync(cfg.stateDir, { recursive: true });
@@ -85,7 +99,10 @@ describe("log lines", () => {
       },
     });
     const s = stack;
-    await s.observer.until("states", () => s.observer.json(STATE("home_100"))?.status === "ok" && s.observer.json(STATE("home_102")));
+    await s.observer.until(
+      "states",
+      () => s.observer.json(STATE("home_100"))?.status === "ok" && s.observer.json(STATE("home_102")),
+    );
     const t = Date.now();
     await s.observer.publish(CMD("home_102"), '{"action":"backup","origin":"test"}');
     await s.observer.publish(CMD("home_102"), '{"action":"backup"}'); // refused: already running
@@ -116,7 +133,9 @@ describe("log lines", () => {
     // The run reached the parts that log with bindings of their own.
     const parts = new Set(parsed.map((p) => p.part).filter(Boolean));
     expect([...parts]).toEqual(expect.arrayContaining(["mqtt", "offsite", "router"]));
-    expect(parsed.some((p) => p.source === "pve" && /Proxmox source (degraded|unreachable)/.test(String(p.msg)))).toBe(true);
+    expect(parsed.some((p) => p.source === "pve" && /Proxmox source (degraded|unreachable)/.test(String(p.msg)))).toBe(
+      true,
+    );
     expect(parsed.some((p) => /archive verified|restore test finished/.test(String(p.msg)))).toBe(true);
     expect(parsed.some((p) => /^inflight\.json could not be read/.test(String(p.msg)))).toBe(true);
     const withDuplicates = lines.map((l) => ({ keys: duplicateKeys(l), line: l })).filter((d) => d.keys.length);
@@ -139,8 +158,14 @@ describe("log lines", () => {
     await s.observer.until("MQTT reconnected", () => msgs().includes("MQTT reconnected"), 15_000);
     const seen = msgs().filter((m) => /^MQTT (broker unreachable|error)|^MQTT reconnected/.test(m));
     // mqtt.js says "offline" once and "error" (ECONNREFUSED) on every retry.
-    expect(seen.filter((m) => m === "MQTT broker unreachable; will retry"), JSON.stringify(seen)).toHaveLength(1);
-    expect(seen.filter((m) => m === "MQTT error"), JSON.stringify(seen)).toHaveLength(1);
+    expect(
+      seen.filter((m) => m === "MQTT broker unreachable; will retry"),
+      JSON.stringify(seen),
+    ).toHaveLength(1);
+    expect(
+      seen.filter((m) => m === "MQTT error"),
+      JSON.stringify(seen),
+    ).toHaveLength(1);
     const summary = seen.find((m) => /^MQTT error \(repeated (once|\d+ times) in 60 s\)$/.test(m));
     expect(summary, JSON.stringify(seen)).toBeDefined();
     expect(seen.indexOf(summary!)).toBeLessThan(seen.indexOf("MQTT reconnected"));

@@ -28,25 +28,43 @@ async function setup(kind: Parameters<typeof startBroker>[0], before?: (o: Obser
   const logs: string[] = [];
   const sink = { write: (line: string) => (logs.push(line), true) } as unknown as NodeJS.WritableStream;
   const received: Received[] = [];
-  const pub = new MqttPublisher({ url: broker.url }, new Topics("backup2mqtt", "homeassistant", "home"), createLogger("debug", () => [], sink), {
-    onCommand: (target, payload) => void received.push({ target: "id" in target ? `${target.kind}:${target.id}` : target.kind, payload: payload.toString() }),
-    republish: () => undefined,
-  }, 50);
+  const pub = new MqttPublisher(
+    { url: broker.url },
+    new Topics("backup2mqtt", "homeassistant", "home"),
+    createLogger("debug", () => [], sink),
+    {
+      onCommand: (target, payload) =>
+        void received.push({
+          target: "id" in target ? `${target.kind}:${target.id}` : target.kind,
+          payload: payload.toString(),
+        }),
+      republish: () => undefined,
+    },
+    50,
+  );
   await pub.start();
   cleanups.push(() => pub.stop());
   let probes = 0;
   /** Sends a real command and waits until it arrived: every message published before it has been handled. */
   const probe = async () => {
     const id = `probe${++probes}`;
-    await until(`probe ${id}`, async () => {
-      if (received.some((r) => r.target === `guest:${id}`)) return true;
-      await observer.publish(`backup2mqtt/guest/${id}/command`, '{"action":"refresh"}');
-      return received.some((r) => r.target === `guest:${id}`);
-    }, 10_000, 200);
+    await until(
+      `probe ${id}`,
+      async () => {
+        if (received.some((r) => r.target === `guest:${id}`)) return true;
+        await observer.publish(`backup2mqtt/guest/${id}/command`, '{"action":"refresh"}');
+        return received.some((r) => r.target === `guest:${id}`);
+      },
+      10_000,
+      200,
+    );
     const i = received.findIndex((r) => r.target === `guest:${id}`);
     received.splice(i, received.length - i); // the probe (and repeats of it) are not what is asserted
   };
-  const lines = (msg: RegExp) => logs.map((l) => JSON.parse(l) as { level: number | string; msg: string; topic?: string }).filter((l) => msg.test(l.msg));
+  const lines = (msg: RegExp) =>
+    logs
+      .map((l) => JSON.parse(l) as { level: number | string; msg: string; topic?: string })
+      .filter((l) => msg.test(l.msg));
   return { observer, received, logs, probe, lines };
 }
 
@@ -65,7 +83,19 @@ for (const kind of brokerKinds()) {
       await s.observer.publish("backup2mqtt/pbs/store1/command", "");
       await s.probe();
       expect(s.received).toEqual([]); // nothing reached the router, so no "not JSON" rejection
-      expect(s.lines(/empty command ignored/).map((l) => l.topic).sort()).toEqual(["backup2mqtt/bridge/command", CMD, "backup2mqtt/hyperbackup/2/command", "backup2mqtt/pbs/store1/command"].sort());
+      expect(
+        s
+          .lines(/empty command ignored/)
+          .map((l) => l.topic)
+          .sort(),
+      ).toEqual(
+        [
+          "backup2mqtt/bridge/command",
+          CMD,
+          "backup2mqtt/hyperbackup/2/command",
+          "backup2mqtt/pbs/store1/command",
+        ].sort(),
+      );
       // Debug, not a warning: nothing is wrong.
       for (const l of s.lines(/empty command ignored/)) expect(l.level).toBe(20);
 

@@ -40,7 +40,11 @@ async function stack() {
   const cfg = withOffsiteLabs(labConfig(lab, broker.url, { stateDir, pollMs: 500, logLevel: "debug" }), offsite, 400);
   const logs: string[] = [];
   const sink = { write: (line: string) => (logs.push(line), true) } as unknown as NodeJS.WritableStream;
-  const service: Running = await startService(cfg, { log: createLogger("debug", () => cfg.secrets, sink), fastPollMs: 200, birthDelayMs: 100 });
+  const service: Running = await startService(cfg, {
+    log: createLogger("debug", () => cfg.secrets, sink),
+    fastPollMs: 200,
+    birthDelayMs: 100,
+  });
   cleanup = async () => {
     await service.stop().catch(() => undefined);
     await observer.close().catch(() => undefined);
@@ -56,12 +60,27 @@ describe("off-site layer through the broker", () => {
   it("publishes a device per Hyper Backup task and per PBS datastore, and guests with copies and last_offsite", async () => {
     const s = await stack();
     const o = s.observer;
-    await o.until("devices and states", () => o.json(HB_CONFIG) && o.json(`${HB}/state`) && o.json(PBS_CONFIG) && o.json(`${PBS}/state`) && o.json(GUEST("home_100")));
+    await o.until(
+      "devices and states",
+      () =>
+        o.json(HB_CONFIG) &&
+        o.json(`${HB}/state`) &&
+        o.json(PBS_CONFIG) &&
+        o.json(`${PBS}/state`) &&
+        o.json(GUEST("home_100")),
+    );
 
     const cfg = o.json(HB_CONFIG);
-    expect(cfg.device).toMatchObject({ identifiers: ["backup2mqtt_home_hyperbackup_2"], name: "Hyper Backup PVE dumps to remote NAS", manufacturer: "Synology" });
+    expect(cfg.device).toMatchObject({
+      identifiers: ["backup2mqtt_home_hyperbackup_2"],
+      name: "Hyper Backup PVE dumps to remote NAS",
+      manufacturer: "Synology",
+    });
     expect(cfg.origin.name).toBe("backup2mqtt");
-    expect(cfg.availability).toEqual([{ topic: "backup2mqtt/bridge/state" }, { topic: "backup2mqtt/source/nas/availability" }]);
+    expect(cfg.availability).toEqual([
+      { topic: "backup2mqtt/bridge/state" },
+      { topic: "backup2mqtt/source/nas/availability" },
+    ]);
     for (const [key, c] of Object.entries<any>(cfg.components)) {
       expect(c.unique_id, key).toMatch(/^backup2mqtt_home_hyperbackup_2_/);
       expect(c.default_entity_id, key).toMatch(/^[a-z_]+\.hyper_backup_pve_dumps_to_remote_nas_[a-z_]+$/);
@@ -69,11 +88,22 @@ describe("off-site layer through the broker", () => {
       expect(c.name.toLowerCase()).not.toContain("pve dumps");
       if (c.device_class === "timestamp" || c.device_class === "enum") expect(c).not.toHaveProperty("state_class");
     }
-    expect(Object.keys(cfg.components)).toEqual(expect.arrayContaining(["last_result", "last_success", "next_run", "progress", "problem", "run"]));
+    expect(Object.keys(cfg.components)).toEqual(
+      expect.arrayContaining(["last_result", "last_success", "next_run", "progress", "problem", "run"]),
+    );
     expect(cfg.components.run.command_topic).toBe(`${HB}/command`);
 
     const hb = o.json(`${HB}/state`);
-    expect(hb).toMatchObject({ task_id: 2, status: "ok", problem: false, last_result: "done", error_code: 4401, protects: ["synology"], offsite: true, integrity_ok: true });
+    expect(hb).toMatchObject({
+      task_id: 2,
+      status: "ok",
+      problem: false,
+      last_result: "done",
+      error_code: 4401,
+      protects: ["synology"],
+      offsite: true,
+      integrity_ok: true,
+    });
     expect(Date.parse(hb.next_run)).toBeGreaterThan(Date.now());
     await o.until("USB task stale", () => o.json("backup2mqtt/hyperbackup/3/state")?.status === "stale");
 
@@ -82,7 +112,18 @@ describe("off-site layer through the broker", () => {
     expect(pbsCfg.components.usage).toMatchObject({ unit_of_measurement: "%", state_class: "measurement" });
     expect(pbsCfg.components.last_verify.device_class).toBe("timestamp");
     const pbs = o.json(`${PBS}/state`);
-    expect(pbs).toMatchObject({ store: "store1", usage: 30, namespaces: ["", "pve-home", "pve-home/old"], snapshot_count: 4, verified_ok: 2, unverified: 2, last_verify_state: "WARNINGS: 1", last_sync_state: "OK", last_gc_state: "OK", problem: false });
+    expect(pbs).toMatchObject({
+      store: "store1",
+      usage: 30,
+      namespaces: ["", "pve-home", "pve-home/old"],
+      snapshot_count: 4,
+      verified_ok: 2,
+      unverified: 2,
+      last_verify_state: "WARNINGS: 1",
+      last_sync_state: "OK",
+      last_gc_state: "OK",
+      problem: false,
+    });
 
     const ha = o.json(GUEST("home_100"));
     expectValid("guest-state", ha);
@@ -108,13 +149,26 @@ describe("off-site layer through the broker", () => {
     await o.until("hb state", () => o.json(`${HB}/state`)?.status === "ok");
     const before = o.json(`${HB}/state`).last_success;
     await o.publish(`${HB}/command`, JSON.stringify({ action: "run", origin: "test" }));
-    await o.until("run_started", () => o.messages.find((m: any) => m.topic === `${HB}/event` && JSON.parse(String(m.payload)).event_type === "run_started"));
+    await o.until("run_started", () =>
+      o.messages.find(
+        (m: any) => m.topic === `${HB}/event` && JSON.parse(String(m.payload)).event_type === "run_started",
+      ),
+    );
     await o.until("running", () => o.json(`${HB}/state`)?.status === "running");
-    const done = await o.until("ok again", () => o.json(`${HB}/state`)?.status === "ok" && o.json(`${HB}/state`), 15_000);
+    const done = await o.until(
+      "ok again",
+      () => o.json(`${HB}/state`)?.status === "ok" && o.json(`${HB}/state`),
+      15_000,
+    );
     expect(Date.parse(done.last_success)).toBeGreaterThan(Date.parse(before));
     await o.publish("backup2mqtt/hyperbackup/99/command", JSON.stringify({ action: "run" }));
-    const rej = await o.until("rejected", () => o.messages.find((m: any) => m.topic === "backup2mqtt/hyperbackup/99/event"));
-    expect(JSON.parse(String(rej.payload))).toMatchObject({ event_type: "command_rejected", reason: "unknown Hyper Backup task '99'" });
+    const rej = await o.until("rejected", () =>
+      o.messages.find((m: any) => m.topic === "backup2mqtt/hyperbackup/99/event"),
+    );
+    expect(JSON.parse(String(rej.payload))).toMatchObject({
+      event_type: "command_rejected",
+      reason: "unknown Hyper Backup task '99'",
+    });
   }, 30_000);
 
   it("NAS unreachable → its devices unavailable and unknown (never stale), guests keep their status; back → recovered", async () => {

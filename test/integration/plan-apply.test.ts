@@ -58,7 +58,8 @@ ${extra}`,
   return f;
 }
 
-const jobs = (lab: Lab) => Object.fromEntries([...lab.control.state.jobs.values()].map((j) => [String(j.config.id), structuredClone(j.config)]));
+const jobs = (lab: Lab) =>
+  Object.fromEntries([...lab.control.state.jobs.values()].map((j) => [String(j.config.id), structuredClone(j.config)]));
 const writes = (lab: Lab, since: number) => lab.requests.slice(since).filter((r) => r.method !== "GET");
 
 describe("plan / apply on the seed lab", () => {
@@ -84,7 +85,9 @@ describe("plan / apply on the seed lab", () => {
     expect(r.stdout).toContain("3 to create, 0 to update, 0 to delete, 0 unchanged");
     expect(r.stdout).toMatch(/^\+ backup2mqtt-p0 +tier P0 \(Critical, daily\): homeassistant \(100\)$/m);
     expect(r.stdout).toMatch(/^\+ backup2mqtt-p1 +tier P1 \(Important, daily\): vaultwarden \(102\)$/m);
-    expect(r.stdout).toMatch(/^\+ backup2mqtt-p2 +tier P2 \(Weekly\): immich \(101\), download-home \(103\), pihole-home \(105\)$/m);
+    expect(r.stdout).toMatch(
+      /^\+ backup2mqtt-p2 +tier P2 \(Weekly\): immich \(101\), download-home \(103\), pihole-home \(105\)$/m,
+    );
     expect(r.stdout).toMatch(/prune-backups +keep-daily=7,keep-weekly=4,keep-monthly=6/);
     expect(r.stdout).toMatch(/schedule +sun 03:00/);
     expect(r.stdout).toContain("Jobs backup2mqtt did not create (never touched):");
@@ -97,7 +100,11 @@ describe("plan / apply on the seed lab", () => {
     const plan = JSON.parse(j.stdout);
     expect(plan.summary).toEqual({ create: 3, update: 0, delete: 0, unchanged: 0, errors: 0 });
     const creates = plan.sources[0].actions;
-    expect(creates.map((a: { op: string; id: string }) => `${a.op} ${a.id}`)).toEqual(["create backup2mqtt-p0", "create backup2mqtt-p1", "create backup2mqtt-p2"]);
+    expect(creates.map((a: { op: string; id: string }) => `${a.op} ${a.id}`)).toEqual([
+      "create backup2mqtt-p0",
+      "create backup2mqtt-p1",
+      "create backup2mqtt-p2",
+    ]);
     expect(creates[2].fields).toMatchObject({
       enabled: "1",
       schedule: "sun 03:00",
@@ -108,7 +115,11 @@ describe("plan / apply on the seed lab", () => {
       "prune-backups": "keep-weekly=4",
       "notes-template": "{{guestname}}",
     });
-    expect(plan.sources[0].unmanaged.map((u: { id: string }) => u.id).sort()).toEqual(["backup-p0-daily", "backup-p1-daily", "backup-p2-weekly"]);
+    expect(plan.sources[0].unmanaged.map((u: { id: string }) => u.id).sort()).toEqual([
+      "backup-p0-daily",
+      "backup-p1-daily",
+      "backup-p2-weekly",
+    ]);
   });
 
   it("apply without the privilege to write jobs fails, names the privileges and changes nothing", async () => {
@@ -139,9 +150,24 @@ describe("plan / apply on the seed lab", () => {
     const now = jobs(lab);
     // The seed's own jobs are untouched.
     for (const [id, conf] of Object.entries(seedJobs)) expect(now[id]).toEqual(conf);
-    expect(now["backup2mqtt-p0"]).toMatchObject({ id: "backup2mqtt-p0", type: "vzdump", enabled: 1, schedule: "02:00", vmid: "100", storage: "synology", mode: "snapshot", compress: "zstd", "notes-template": "{{guestname}}", "prune-backups": { "keep-daily": "7", "keep-weekly": "4", "keep-monthly": "6" } });
+    expect(now["backup2mqtt-p0"]).toMatchObject({
+      id: "backup2mqtt-p0",
+      type: "vzdump",
+      enabled: 1,
+      schedule: "02:00",
+      vmid: "100",
+      storage: "synology",
+      mode: "snapshot",
+      compress: "zstd",
+      "notes-template": "{{guestname}}",
+      "prune-backups": { "keep-daily": "7", "keep-weekly": "4", "keep-monthly": "6" },
+    });
     expect(String(now["backup2mqtt-p0"]!.comment)).toMatch(/^backup2mqtt tier P0/);
-    expect(now["backup2mqtt-p2"]).toMatchObject({ vmid: "101,103,105", schedule: "sun 03:00", "prune-backups": { "keep-weekly": "4" } });
+    expect(now["backup2mqtt-p2"]).toMatchObject({
+      vmid: "101,103,105",
+      schedule: "sun 03:00",
+      "prune-backups": { "keep-weekly": "4" },
+    });
 
     const p = await run(["plan", "--config", cfg]);
     expect(p.code).toBe(0);
@@ -167,7 +193,10 @@ describe("plan / apply on the seed lab", () => {
     expect(p.stdout).toMatch(/node +proxmox-home +→ +\(absent\)/);
     const a = await run(["apply", "--config", cfg, "--yes"]);
     expect(a.code).toBe(0);
-    expect(lab.control.state.jobs.get("backup2mqtt-p1")!.config).toMatchObject({ schedule: "02:30", "prune-backups": { "keep-daily": "7", "keep-weekly": "4" } });
+    expect(lab.control.state.jobs.get("backup2mqtt-p1")!.config).toMatchObject({
+      schedule: "02:30",
+      "prune-backups": { "keep-daily": "7", "keep-weekly": "4" },
+    });
     expect(lab.control.state.jobs.get("backup2mqtt-p1")!.config.node).toBeUndefined();
   });
 
@@ -175,7 +204,11 @@ describe("plan / apply on the seed lab", () => {
     const moved = writeConfig(lab, "moved.yaml", `jobs: { storage: synology }\nguests:\n  pihole-home: { tier: P1 }\n`);
     const p = await run(["plan", "--config", moved, "--json"]);
     const actions = JSON.parse(p.stdout).sources[0].actions;
-    expect(actions.filter((a: { op: string }) => a.op === "update").map((a: { id: string; changes: unknown[] }) => [a.id, a.changes])).toEqual([
+    expect(
+      actions
+        .filter((a: { op: string }) => a.op === "update")
+        .map((a: { id: string; changes: unknown[] }) => [a.id, a.changes]),
+    ).toEqual([
       ["backup2mqtt-p1", [{ field: "vmid", from: "102", to: "102,105" }]],
       ["backup2mqtt-p2", [{ field: "vmid", from: "101,103,105", to: "101,103" }]],
     ]);
@@ -186,13 +219,18 @@ describe("plan / apply on the seed lab", () => {
     const p = await run(["plan", "--config", adopt]);
     expect(p.stdout).toMatch(/^~ backup-p0-daily +tier P0 \(Critical, daily\), adopted: homeassistant \(100\)$/m);
     expect(p.stdout).toMatch(/enabled +0 \(manual-only.*→ +1 \(scheduled\)/);
-    expect(p.stdout).toMatch(/prune-backups +keep-daily=7,keep-weekly=4,keep-monthly=3 +→ +keep-daily=7,keep-weekly=4,keep-monthly=6/);
+    expect(p.stdout).toMatch(
+      /prune-backups +keep-daily=7,keep-weekly=4,keep-monthly=3 +→ +keep-daily=7,keep-weekly=4,keep-monthly=6/,
+    );
     expect(p.stdout).toMatch(/^- backup2mqtt-p0 +delete: tier P0 now uses the adopted job 'backup-p0-daily'$/m);
     const a = await run(["apply", "--config", adopt, "--yes"]);
     expect(a.code).toBe(0);
     const now = jobs(lab);
     expect(now["backup2mqtt-p0"]).toBeUndefined();
-    expect(now["backup-p0-daily"]).toMatchObject({ enabled: 1, "prune-backups": { "keep-daily": "7", "keep-weekly": "4", "keep-monthly": "6" } });
+    expect(now["backup-p0-daily"]).toMatchObject({
+      enabled: 1,
+      "prune-backups": { "keep-daily": "7", "keep-weekly": "4", "keep-monthly": "6" },
+    });
     // Jobs nobody adopted are still exactly as the seed had them.
     expect(now["backup-p1-daily"]).toEqual(seedJobs["backup-p1-daily"]);
     expect(now["backup-p2-weekly"]).toEqual(seedJobs["backup-p2-weekly"]);
@@ -216,12 +254,20 @@ describe("manual-only tiers", () => {
     try {
       SECRET = lab.tokens.find((t) => t.id === TOKEN)!.secret;
       lab.control.setTokenPrivileges(TOKEN, FULL_ACL);
-      const cfg = writeConfig(lab, "manual.yaml", `jobs:\n  storage: synology\n  tiers: { P2: { enabled: false, storage: local } }\n`);
+      const cfg = writeConfig(
+        lab,
+        "manual.yaml",
+        `jobs:\n  storage: synology\n  tiers: { P2: { enabled: false, storage: local } }\n`,
+      );
       const p = await run(["plan", "--config", cfg]);
       expect(p.stdout).toMatch(/note: tier P2: job 'backup2mqtt-p2' is manual-only \(disabled\)/);
       const a = await run(["apply", "--config", cfg, "--yes"]);
       expect(a.code).toBe(0);
-      expect(lab.control.state.jobs.get("backup2mqtt-p2")!.config).toMatchObject({ enabled: 0, storage: "local", schedule: "sun 03:00" });
+      expect(lab.control.state.jobs.get("backup2mqtt-p2")!.config).toMatchObject({
+        enabled: 0,
+        storage: "local",
+        schedule: "sun 03:00",
+      });
       expect(lab.control.state.jobs.get("backup2mqtt-p0")!.config).toMatchObject({ enabled: 1, storage: "synology" });
     } finally {
       await lab.stop();

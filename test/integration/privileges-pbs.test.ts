@@ -47,14 +47,24 @@ afterEach(async () => {
 });
 
 async function start(token: PbsAclEntryInput[], user?: PbsAclEntryInput[]) {
-  stack = await startStack({ broker: "embedded", lab: { scenario: scenario(token, user), taskSpeed: 40 }, offsite: { pollMs: 300 } });
+  stack = await startStack({
+    broker: "embedded",
+    lab: { scenario: scenario(token, user), taskSpeed: 40 },
+    offsite: { pollMs: 300 },
+  });
   return stack;
 }
 
 /** Sets both ACLs (as `acl update` for user and token would) and returns when the bridge published the consequence. */
 async function grant(s: Stack, token: PbsAclEntryInput[], user: PbsAclEntryInput[] = token) {
-  s.offsite!.pbs!.control.setAcl(TOKEN, token.map((e) => ({ path: e.path, role: e.role, propagate: e.propagate })));
-  s.offsite!.pbs!.control.setAcl(USER, user.map((e) => ({ path: e.path, role: e.role, propagate: e.propagate })));
+  s.offsite!.pbs!.control.setAcl(
+    TOKEN,
+    token.map((e) => ({ path: e.path, role: e.role, propagate: e.propagate })),
+  );
+  s.offsite!.pbs!.control.setAcl(
+    USER,
+    user.map((e) => ({ path: e.path, role: e.role, propagate: e.propagate })),
+  );
 }
 
 /** Waits for a bridge poll that read the token's privileges after now (GET /access/permissions, then the sync jobs). */
@@ -72,7 +82,10 @@ const verifyNow = async (s: Stack) => {
   await s.observer.publish(`${PBS}/command`, JSON.stringify({ action: "verify", origin: "test" }));
   return t;
 };
-const rejection = (s: Stack, since: number) => s.observer.messages.find((m) => m.at >= since && m.topic === `${PBS}/event` && m.payload.includes("command_rejected"));
+const rejection = (s: Stack, since: number) =>
+  s.observer.messages.find(
+    (m) => m.at >= since && m.topic === `${PBS}/event` && m.payload.includes("command_rejected"),
+  );
 
 const check = (s: Stack) =>
   new Promise<{ code: number | null; out: string }>((resolve) => {
@@ -95,16 +108,33 @@ describe("least privilege (PBS)", () => {
     const s = await start(READ_ONLY);
     const o = s.observer;
     const st = await o.until("store1 ok", () => o.json(`${PBS}/state`)?.status === "ok" && o.json(`${PBS}/state`));
-    expect(st).toMatchObject({ snapshot_count: 4, last_sync_state: "OK", last_verify_state: "WARNINGS: 1", status_reason: null, problem: false });
-    const guest = await o.until("home_100", () => o.json("backup2mqtt/guest/home_100/state")?.copies === 4 && o.json("backup2mqtt/guest/home_100/state"));
+    expect(st).toMatchObject({
+      snapshot_count: 4,
+      last_sync_state: "OK",
+      last_verify_state: "WARNINGS: 1",
+      status_reason: null,
+      problem: false,
+    });
+    const guest = await o.until(
+      "home_100",
+      () => o.json("backup2mqtt/guest/home_100/state")?.copies === 4 && o.json("backup2mqtt/guest/home_100/state"),
+    );
     expect(guest.findings.map((f: { code: string }) => f.code)).not.toContain("no_offsite");
 
     const t = await verifyNow(s);
     const rej = await o.until("verify rejected", () => rejection(s, t));
     const reason = JSON.parse(rej.payload).reason as string;
-    expect(reason).toMatch(/permission check failed - missing Datastore\.Verify\|Datastore\.Backup on \/datastore\/store1/); // PBS's own words
-    expect(reason).toMatch(/grant Datastore\.Verify on \/datastore\/store1 \(role DatastoreReader\) to backup2mqtt@pbs and to backup2mqtt@pbs!bridge/);
-    expect(s.offsite!.pbs!.requests.some((r) => r.method === "POST" && r.path.endsWith("/store1/verify") && r.status === 403)).toBe(true);
+    expect(reason).toMatch(
+      /permission check failed - missing Datastore\.Verify\|Datastore\.Backup on \/datastore\/store1/,
+    ); // PBS's own words
+    expect(reason).toMatch(
+      /grant Datastore\.Verify on \/datastore\/store1 \(role DatastoreReader\) to backup2mqtt@pbs and to backup2mqtt@pbs!bridge/,
+    );
+    expect(
+      s.offsite!.pbs!.requests.some(
+        (r) => r.method === "POST" && r.path.endsWith("/store1/verify") && r.status === 403,
+      ),
+    ).toBe(true);
     expect(s.logs.some((l) => l.includes("command rejected") && l.includes("Datastore.Verify"))).toBe(true);
 
     // The old README hint (DatastorePowerUser): PBS would accept, but verify only the token's own groups.
@@ -113,7 +143,9 @@ describe("least privilege (PBS)", () => {
     const posts = s.offsite!.pbs!.requests.filter((r) => r.method === "POST").length;
     const t2 = await verifyNow(s);
     const rej2 = await o.until("owner-limited verify refused", () => rejection(s, t2));
-    expect(JSON.parse(rej2.payload).reason).toMatch(/has Datastore\.Backup, with which PBS verifies only the backup groups the token owns\): grant Datastore\.Verify/);
+    expect(JSON.parse(rej2.payload).reason).toMatch(
+      /has Datastore\.Backup, with which PBS verifies only the backup groups the token owns\): grant Datastore\.Verify/,
+    );
     expect(s.offsite!.pbs!.requests.filter((r) => r.method === "POST").length).toBe(posts); // refused before asking PBS
 
     const r = await check(s);
@@ -146,7 +178,14 @@ describe("least privilege (PBS)", () => {
     await o.until("store1 ok", () => o.json(`${PBS}/state`)?.status === "ok");
     // With the README's roles vaultwarden (P1, archives on synology and pbs) is judged: too few fresh copies.
     await o.until("102 judged", () => codes().includes("too_few_copies"));
-    const cases: { name: string; token: PbsAclEntryInput[]; user?: PbsAclEntryInput[]; why: RegExp; hidden?: (since: number) => boolean; known?: boolean }[] = [
+    const cases: {
+      name: string;
+      token: PbsAclEntryInput[];
+      user?: PbsAclEntryInput[];
+      why: RegExp;
+      hidden?: (since: number) => boolean;
+      known?: boolean;
+    }[] = [
       {
         name: "no ACL at all",
         token: [],
@@ -154,21 +193,47 @@ describe("least privilege (PBS)", () => {
         // The trap: PBS answers 200 with a list that simply lacks store1.
         hidden: (i) => pbs.requests.slice(i).some((r) => r.path === "/api2/json/admin/datastore" && r.status === 200),
       },
-      { name: "an ACL on another datastore", token: [{ path: "/datastore/store2", role: "DatastoreAudit" }, READ_ONLY[1]!], why: /grant Datastore\.Audit on \/datastore\/store1/ },
-      { name: "the user has it, the token does not", token: [READ_ONLY[1]!], user: READ_ONLY, why: /grant Datastore\.Audit on \/datastore\/store1 \(role DatastoreAudit\) to backup2mqtt@pbs and to backup2mqtt@pbs!bridge/ },
-      { name: "the token has it, its user does not", token: READ_ONLY, user: [READ_ONLY[1]!], why: /grant Datastore\.Audit on \/datastore\/store1/ },
+      {
+        name: "an ACL on another datastore",
+        token: [{ path: "/datastore/store2", role: "DatastoreAudit" }, READ_ONLY[1]!],
+        why: /grant Datastore\.Audit on \/datastore\/store1/,
+      },
+      {
+        name: "the user has it, the token does not",
+        token: [READ_ONLY[1]!],
+        user: READ_ONLY,
+        why: /grant Datastore\.Audit on \/datastore\/store1 \(role DatastoreAudit\) to backup2mqtt@pbs and to backup2mqtt@pbs!bridge/,
+      },
+      {
+        name: "the token has it, its user does not",
+        token: READ_ONLY,
+        user: [READ_ONLY[1]!],
+        why: /grant Datastore\.Audit on \/datastore\/store1/,
+      },
       {
         name: "Datastore.Backup alone (own groups only)",
         token: [{ path: "/datastore/store1", role: "DatastoreBackup" }, READ_ONLY[1]!],
         why: /with Datastore\.Backup alone PBS lists only the backup groups the token owns\): grant Datastore\.Audit on \/datastore\/store1/,
         hidden: (i) => pbs.requests.slice(i).some((r) => r.path === "/api2/json/admin/datastore" && r.status === 200),
       },
-      { name: "no Remote.Audit (push sync jobs hidden)", token: [READ_ONLY[0]!], why: /may not see sync jobs to a remote .*grant Remote\.Audit on \/remote\/<remote> \(role RemoteAudit\)/, known: true },
+      {
+        name: "no Remote.Audit (push sync jobs hidden)",
+        token: [READ_ONLY[0]!],
+        why: /may not see sync jobs to a remote .*grant Remote\.Audit on \/remote\/<remote> \(role RemoteAudit\)/,
+        known: true,
+      },
     ];
     for (const c of cases) {
       const since = pbs.requests.length;
       await grant(s, c.token, c.user ?? c.token);
-      const st = await o.until(c.name, () => o.json(`${PBS}/state`)?.status === "unknown" && c.why.test(o.json(`${PBS}/state`).status_reason ?? "") && o.json(`${PBS}/state`), 10_000);
+      const st = await o.until(
+        c.name,
+        () =>
+          o.json(`${PBS}/state`)?.status === "unknown" &&
+          c.why.test(o.json(`${PBS}/state`).status_reason ?? "") &&
+          o.json(`${PBS}/state`),
+        10_000,
+      );
       expect(st.problem, c.name).toBe(false);
       if (c.known) {
         expect(st, c.name).toMatchObject({ snapshot_count: 4, last_sync: null, last_sync_state: null });
@@ -178,10 +243,17 @@ describe("least privilege (PBS)", () => {
       if (c.hidden) expect(c.hidden(since), c.name).toBe(true);
       // 3-2-1 through this PBS is unknown now: the copy count is not judged (no guessed finding).
       await o.until(`${c.name}: copies of 102 not judged`, () => !codes().includes("too_few_copies"));
-      expect(s.logs.some((l) => c.why.test(l)), c.name).toBe(true);
+      expect(
+        s.logs.some((l) => c.why.test(l)),
+        c.name,
+      ).toBe(true);
       // Back to the README's roles: readable again (also proves a revoked privilege is noticed at run time).
       await grant(s, READ_ONLY);
-      await o.until(`${c.name}: ok again`, () => o.json(`${PBS}/state`)?.status === "ok" && codes().includes("too_few_copies"), 10_000);
+      await o.until(
+        `${c.name}: ok again`,
+        () => o.json(`${PBS}/state`)?.status === "ok" && codes().includes("too_few_copies"),
+        10_000,
+      );
     }
     const r = await (async () => {
       await grant(s, []);

@@ -23,7 +23,8 @@ const README_ACL: AclEntryInput[] = [
   { path: "/storage", privs: ["Datastore.Audit", "Datastore.AllocateSpace"] }, // role Backup2MqttStorage on /storage
   { path: "/vms", privs: ["VM.Audit", "VM.Backup"] }, //                      role Backup2MqttGuests on /vms
 ];
-const without = (priv: string): AclEntryInput[] => README_ACL.map((e) => ({ ...e, privs: (e.privs ?? []).filter((p) => p !== priv) }));
+const without = (priv: string): AclEntryInput[] =>
+  README_ACL.map((e) => ({ ...e, privs: (e.privs ?? []).filter((p) => p !== priv) }));
 
 function scenarioWith(acl: AclEntryInput[]) {
   const sc = structuredClone(loadScenario("demo")) as any;
@@ -40,7 +41,10 @@ afterEach(async () => {
 const check = (s: Stack) =>
   new Promise<{ code: number | null; out: string }>((resolve) => {
     const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "b2m-priv-")), "c.yaml");
-    fs.writeFileSync(f, `mqtt: { url: "${s.broker.url}" }\nproxmox:\n  - name: pve\n    url: ${s.lab.url}\n    token_id: "backup2mqtt@pve!bridge"\n    token_secret: least-privilege-secret\n    fingerprint: "${s.lab.fingerprint}"\n`);
+    fs.writeFileSync(
+      f,
+      `mqtt: { url: "${s.broker.url}" }\nproxmox:\n  - name: pve\n    url: ${s.lab.url}\n    token_id: "backup2mqtt@pve!bridge"\n    token_secret: least-privilege-secret\n    fingerprint: "${s.lab.fingerprint}"\n`,
+    );
     const c = spawn(process.execPath, [cli, "check", "--config", f]);
     let out = "";
     c.stdout.on("data", (d) => (out += d));
@@ -55,11 +59,24 @@ describe("least privilege (PVE)", () => {
     const o = s.observer;
     await o.until("states", () => IDS.every((id) => o.json(STATE(id))));
     await o.until("105 finished", () => o.json(STATE("home_105"))?.status === "ok", 20_000);
-    expect(Object.fromEntries(IDS.map((id) => [id, o.json(STATE(id)).status]))).toEqual({ home_100: "ok", home_101: "stale", home_102: "failed", home_103: "missing", home_105: "ok" });
+    expect(Object.fromEntries(IDS.map((id) => [id, o.json(STATE(id)).status]))).toEqual({
+      home_100: "ok",
+      home_101: "stale",
+      home_102: "failed",
+      home_103: "missing",
+      home_105: "ok",
+    });
     expect(IDS.some((id) => o.json(STATE(id)).status === "unknown")).toBe(false);
     const t = Date.now();
     await o.publish("backup2mqtt/guest/home_103/command", '{"action":"backup"}');
-    await o.until("backup finished", () => o.messages.some((m) => m.at >= t && m.topic.endsWith("home_103/event") && m.payload.includes("backup_finished")), 20_000);
+    await o.until(
+      "backup finished",
+      () =>
+        o.messages.some(
+          (m) => m.at >= t && m.topic.endsWith("home_103/event") && m.payload.includes("backup_finished"),
+        ),
+      20_000,
+    );
     await o.until("103 ok", () => o.json(STATE("home_103"))?.status === "ok");
     const r = await check(s);
     expect(r.out).not.toMatch(/token lacks/);
@@ -100,7 +117,8 @@ describe("least privilege (PVE)", () => {
     await o.until("states", () => IDS.every((id) => o.json(STATE(id))));
     expect(o.json(STATE("home_100")).status).toBe("ok");
     // No job is known, and none is claimed missing: no `unprotected` finding invented from a 403.
-    for (const id of IDS) expect(o.json(STATE(id)).findings.map((f: { code: string }) => f.code)).not.toContain("unprotected");
+    for (const id of IDS)
+      expect(o.json(STATE(id)).findings.map((f: { code: string }) => f.code)).not.toContain("unprotected");
     expect(s.logs.join("")).toMatch(/cannot read backup jobs .*grant Sys\.Audit on \//);
     const r = await check(s);
     expect(r.code).toBe(1);

@@ -13,11 +13,20 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_BASE_TOPIC, DEVICE_ID_PREFIX, TOPIC_FILTERS } from "../../bridge/src/core/identity.js";
 
-const INTEGRATION = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../ha-integration/custom_components/backup2mqtt");
+const INTEGRATION = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  "../../ha-integration/custom_components/backup2mqtt",
+);
 const read = (file: string) => readFileSync(path.join(INTEGRATION, file), "utf8");
 
 /** The topic shapes the integration itself uses: each must be in const.py. */
-const USED_TOPICS = ["TOPIC_BRIDGE_INFO", "TOPIC_BRIDGE_STATE", "TOPIC_GUEST_STATE", "TOPIC_GUEST_EVENT", "TOPIC_GUEST_COMMAND"];
+const USED_TOPICS = [
+  "TOPIC_BRIDGE_INFO",
+  "TOPIC_BRIDGE_STATE",
+  "TOPIC_GUEST_STATE",
+  "TOPIC_GUEST_EVENT",
+  "TOPIC_GUEST_COMMAND",
+];
 
 /**
  * Module-level string constants of a Python file: `NAME = "text"` or `NAME: Final = "text"`, and
@@ -55,14 +64,18 @@ const filterKey = (pythonName: string) =>
 
 /** Single-line string literals of Python source (docstrings, other triple-quoted strings and comments are skipped). */
 function stringLiterals(source: string): string[] {
-  const token = /"""[\s\S]*?"""|'''[\s\S]*?'''|#[^\n]*|[rRfFbBuU]{0,2}"(?:[^"\\\n]|\\.)*"|[rRfFbBuU]{0,2}'(?:[^'\\\n]|\\.)*'/g;
-  return [...source.matchAll(token)].map((m) => m[0]).filter((t) => !t.startsWith("#") && !/^[rRfFbBuU]{0,2}("""|''')/.test(t));
+  const token =
+    /"""[\s\S]*?"""|'''[\s\S]*?'''|#[^\n]*|[rRfFbBuU]{0,2}"(?:[^"\\\n]|\\.)*"|[rRfFbBuU]{0,2}'(?:[^'\\\n]|\\.)*'/g;
+  return [...source.matchAll(token)]
+    .map((m) => m[0])
+    .filter((t) => !t.startsWith("#") && !/^[rRfFbBuU]{0,2}("""|''')/.test(t));
 }
 
 /** The first level of every bridge topic shape (bridge, source, guest, …): a literal containing `<level>/` spells a topic out. */
 const TOPIC_LEVELS = [...new Set(Object.values(TOPIC_FILTERS).map((f) => f.split("/")[0]!))];
 const spelledOut = (literal: string) =>
-  new RegExp(`(?:^[rRfFbBuU]{0,2}["']|[/}])(?:${TOPIC_LEVELS.join("|")})/`).test(literal) || literal.includes(DEVICE_ID_PREFIX);
+  new RegExp(`(?:^[rRfFbBuU]{0,2}["']|[/}])(?:${TOPIC_LEVELS.join("|")})/`).test(literal) ||
+  literal.includes(DEVICE_ID_PREFIX);
 
 describe("the Python integration's ids and topics are the bridge's", () => {
   const constants = pythonStringConstants(read("const.py"));
@@ -75,7 +88,9 @@ describe("the Python integration's ids and topics are the bridge's", () => {
   it("const.py: every TOPIC_* constant is the bridge's topic filter of the same name, and the ones the integration uses are there", () => {
     const python = Object.fromEntries([...constants].filter(([name]) => name.startsWith("TOPIC_")));
     expect(Object.keys(python)).toEqual(expect.arrayContaining(USED_TOPICS));
-    const bridge = Object.fromEntries(Object.keys(python).map((name) => [name, (TOPIC_FILTERS as Record<string, string>)[filterKey(name)]]));
+    const bridge = Object.fromEntries(
+      Object.keys(python).map((name) => [name, (TOPIC_FILTERS as Record<string, string>)[filterKey(name)]]),
+    );
     expect(python).toEqual(bridge);
   });
 
@@ -103,6 +118,10 @@ describe("the Python integration's ids and topics are the bridge's", () => {
       `d = "${DEVICE_ID_PREFIX}home_100"`,
       'e = f"unprotected_{gid}"',
     ].join("\n");
-    expect(stringLiterals(sample).filter(spelledOut)).toEqual(['f"{base}/guest/+/state"', "'/bridge/info'", `"${DEVICE_ID_PREFIX}home_100"`]);
+    expect(stringLiterals(sample).filter(spelledOut)).toEqual([
+      'f"{base}/guest/+/state"',
+      "'/bridge/info'",
+      `"${DEVICE_ID_PREFIX}home_100"`,
+    ]);
   });
 });

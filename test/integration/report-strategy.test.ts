@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLab } from "backup2mqtt-lab";
-import { type Stack } from "../support/stack.js";
+import type { Stack } from "../support/stack.js";
 import type { GuestState } from "../../bridge/src/policy/types.js";
 import { type TestHttp, startHttpStack } from "./http-helpers.js";
 import { allArchives } from "../../bridge/src/archive-set.js";
@@ -30,7 +30,10 @@ function runCli(args: string[], env: Record<string, string> = {}) {
 function expectComplete(md: string, guests: GuestState[]) {
   expect(guests).toHaveLength(5);
   for (const g of guests) {
-    const rowRe = new RegExp(`^\\| ${g.name} \\| ${g.vmid} \\| ${g.type} \\| ${g.node} \\| ${g.tier ?? "untiered"} \\| ${g.status} \\|`, "m");
+    const rowRe = new RegExp(
+      `^\\| ${g.name} \\| ${g.vmid} \\| ${g.type} \\| ${g.node} \\| ${g.tier ?? "untiered"} \\| ${g.status} \\|`,
+      "m",
+    );
     expect(md).toMatch(rowRe);
     for (const f of g.findings) {
       expect(md).toContain(f.reason.replace(/\|/g, "\\|"));
@@ -46,7 +49,10 @@ describe("strategy report", () => {
     let stack: Stack;
     let http: TestHttp;
     beforeAll(async () => {
-      ({ stack, http } = await startHttpStack({ broker: "embedded", lab: { scenario: "demo", taskSpeed: 20 } }, undefined));
+      ({ stack, http } = await startHttpStack(
+        { broker: "embedded", lab: { scenario: "demo", taskSpeed: 20 } },
+        undefined,
+      ));
     });
     afterAll(async () => {
       await http?.close();
@@ -60,13 +66,28 @@ describe("strategy report", () => {
       const md = await res.text();
       const guests = stack.service.engine.result!.guests;
       expect(md.split("\n")[0]).toBe("# Backup strategy — home");
-      expect(md).toMatch(/^Generated \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z by backup2mqtt \d+\.\d+\.\d+ \(Node\.js v\d+[^)]*\); Proxmox VE: pve 9\.1\.6\.$/m);
-      for (const h of ["## Summary", "## Tiers and what they promise", "## Guests", "## Coverage gaps", "## Jobs that implement the tiers", "## Verification and restore-test log", "## Restore procedure"]) expect(md).toContain(`\n${h}\n`);
-      expect(md).toMatch(/^\| \*\*P0\*\* \| Critical, daily \| 1d 2h \| 02:00 \| keep-daily=7,keep-weekly=4,keep-monthly=6 \| 2 \| yes \| 7d \| yes \| homeassistant \(100\) \|$/m);
+      expect(md).toMatch(
+        /^Generated \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z by backup2mqtt \d+\.\d+\.\d+ \(Node\.js v\d+[^)]*\); Proxmox VE: pve 9\.1\.6\.$/m,
+      );
+      for (const h of [
+        "## Summary",
+        "## Tiers and what they promise",
+        "## Guests",
+        "## Coverage gaps",
+        "## Jobs that implement the tiers",
+        "## Verification and restore-test log",
+        "## Restore procedure",
+      ])
+        expect(md).toContain(`\n${h}\n`);
+      expect(md).toMatch(
+        /^\| \*\*P0\*\* \| Critical, daily \| 1d 2h \| 02:00 \| keep-daily=7,keep-weekly=4,keep-monthly=6 \| 2 \| yes \| 7d \| yes \| homeassistant \(100\) \|$/m,
+      );
       expectComplete(md, guests);
       // Problems first: the failed guest's row comes before the ok one.
       expect(md.indexOf("| vaultwarden | 102 |")).toBeLessThan(md.indexOf("| homeassistant | 100 |"));
-      expect(md).toMatch(/^\| backup-p2-weekly \| pve \| someone else \| \*\*no\*\* \| sun 03:00 \| VMIDs 101, 103 \(immich, download-home\) \| local \|/m);
+      expect(md).toMatch(
+        /^\| backup-p2-weekly \| pve \| someone else \| \*\*no\*\* \| sun 03:00 \| VMIDs 101, 103 \(immich, download-home\) \| local \|/m,
+      );
       const pbsVerified = allArchives(stack.service.engine.evidence().archives).filter((a) => a.verification);
       if (pbsVerified.length) {
         // Archives verified by PBS are in the log, so the "nothing recorded" placeholder must not be.
@@ -107,8 +128,15 @@ describe("strategy report", () => {
           ["download-home", 103, "P2", "backup-p2-weekly"],
           ["pihole-home", 105, "P2", "backup-p2-weekly"],
         ] as const) {
-          expect(md).toMatch(new RegExp(`^\\| ${name} \\| ${vmid} \\| \\w+ \\| proxmox-home \\| ${tier} \\| missing \\| \\*\\*yes\\*\\* \\| never \\|.* unprotected \\|$`, "m"));
-          expect(md).toContain(`- **${name}** (${vmid}, tier ${tier}, missing):\n  - missing: no backup archive of this guest exists on any storage\n  - unprotected: backup job '${job}' selects this guest but is disabled`);
+          expect(md).toMatch(
+            new RegExp(
+              `^\\| ${name} \\| ${vmid} \\| \\w+ \\| proxmox-home \\| ${tier} \\| missing \\| \\*\\*yes\\*\\* \\| never \\|.* unprotected \\|$`,
+              "m",
+            ),
+          );
+          expect(md).toContain(
+            `- **${name}** (${vmid}, tier ${tier}, missing):\n  - missing: no backup archive of this guest exists on any storage\n  - unprotected: backup job '${job}' selects this guest but is disabled`,
+          );
         }
         expect(md).toContain("Tiers with guests no enabled job protects: P0, P1, P2.");
         expect(md).toContain("**No verification or restore test has been recorded yet.**");
@@ -120,19 +148,51 @@ describe("strategy report", () => {
         fs.writeFileSync(
           path.join(dir, "state", "verifications.json"),
           JSON.stringify([
-            { source: "pve", vmid: 100, volid: "synology:backup/vzdump-qemu-100-2026_01_01-02_00_00.vma.zst", timeMs: Date.parse("2026-01-01T03:00:00Z"), ok: true, method: "ssh" },
-            { source: "pve", vmid: 102, volid: "synology:backup/vzdump-qemu-102-2026_01_01-02_30_00.vma.zst", timeMs: Date.parse("2026-01-01T04:00:00Z"), ok: false, method: "ssh", reason: "zstd: corrupted block" },
+            {
+              source: "pve",
+              vmid: 100,
+              volid: "synology:backup/vzdump-qemu-100-2026_01_01-02_00_00.vma.zst",
+              timeMs: Date.parse("2026-01-01T03:00:00Z"),
+              ok: true,
+              method: "ssh",
+            },
+            {
+              source: "pve",
+              vmid: 102,
+              volid: "synology:backup/vzdump-qemu-102-2026_01_01-02_30_00.vma.zst",
+              timeMs: Date.parse("2026-01-01T04:00:00Z"),
+              ok: false,
+              method: "ssh",
+              reason: "zstd: corrupted block",
+            },
           ]),
         );
         fs.writeFileSync(
           path.join(dir, "state", "restore-tests.json"),
-          JSON.stringify([{ source: "pve", vmid: 100, volid: "synology:backup/vzdump-qemu-100-2026_01_01-02_00_00.vma.zst", scratchVmid: 9100, timeMs: Date.parse("2026-01-02T03:00:00Z"), durationMs: 60000, ok: true, cleanedUp: true }]),
+          JSON.stringify([
+            {
+              source: "pve",
+              vmid: 100,
+              volid: "synology:backup/vzdump-qemu-100-2026_01_01-02_00_00.vma.zst",
+              scratchVmid: 9100,
+              timeMs: Date.parse("2026-01-02T03:00:00Z"),
+              durationMs: 60000,
+              ok: true,
+              cleanedUp: true,
+            },
+          ]),
         );
         const logged = (await runCli(["report", "--config", cfg], { S: t.secret })).stdout;
         expect(logged).not.toContain("No verification or restore test has been recorded yet");
-        expect(logged).toContain("| 2026-01-01 04:00 UTC | vaultwarden | 102 | synology:backup/vzdump-qemu-102-2026_01_01-02_30_00.vma.zst | **failed**: zstd: corrupted block |");
-        expect(logged).toContain("| 2026-01-01 03:00 UTC | homeassistant | 100 | synology:backup/vzdump-qemu-100-2026_01_01-02_00_00.vma.zst | ok |");
-        expect(logged).toContain("### Restore tests (newest first)\n\n| time | guest | VMID | archive | result |\n|---|---|---|---|---|\n| 2026-01-02 03:00 UTC | homeassistant | 100 |");
+        expect(logged).toContain(
+          "| 2026-01-01 04:00 UTC | vaultwarden | 102 | synology:backup/vzdump-qemu-102-2026_01_01-02_30_00.vma.zst | **failed**: zstd: corrupted block |",
+        );
+        expect(logged).toContain(
+          "| 2026-01-01 03:00 UTC | homeassistant | 100 | synology:backup/vzdump-qemu-100-2026_01_01-02_00_00.vma.zst | ok |",
+        );
+        expect(logged).toContain(
+          "### Restore tests (newest first)\n\n| time | guest | VMID | archive | result |\n|---|---|---|---|---|\n| 2026-01-02 03:00 UTC | homeassistant | 100 |",
+        );
 
         const bad = await runCli(["report", "--config", path.join(dir, "nope.yaml")]);
         expect(bad.code).toBe(2);

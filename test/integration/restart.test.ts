@@ -26,7 +26,10 @@ afterEach(async () => {
 });
 
 function runBridge(configFile: string): ChildProcess {
-  const child = spawn(process.execPath, [cli, "run", "--config", configFile], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PVE_SECRET: lab!.tokens[0]!.secret } });
+  const child = spawn(process.execPath, [cli, "run", "--config", configFile], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, PVE_SECRET: lab!.tokens[0]!.secret },
+  });
   child.stdout!.resume();
   child.stderr!.resume();
   children.push(child);
@@ -43,7 +46,9 @@ it("kill -9 mid-backup → restart → the outcome is published", async () => {
   const first = runBridge(cfg);
   await o.until("bridge up", () => o.json("backup2mqtt/guest/home_102/state"), 20_000);
   await o.publish("backup2mqtt/guest/home_102/command", '{"action":"backup","origin":"test"}');
-  const started = await o.until("started", () => o.messages.find((m) => m.topic === "backup2mqtt/guest/home_102/event" && m.payload.includes("backup_started")));
+  const started = await o.until("started", () =>
+    o.messages.find((m) => m.topic === "backup2mqtt/guest/home_102/event" && m.payload.includes("backup_started")),
+  );
   const upid = JSON.parse(started.payload).upid as string;
   expect(upid).toMatch(/^UPID:proxmox-home:.*:vzdump:102:backup2mqtt@pve!bridge:$/);
   const inflight = JSON.parse(fs.readFileSync(path.join(dir, "state", "inflight.json"), "utf8"));
@@ -53,16 +58,37 @@ it("kill -9 mid-backup → restart → the outcome is published", async () => {
   await new Promise((r) => first.once("exit", r));
   await o.until("will", () => o.last.get("backup2mqtt/bridge/state") === "offline");
   // The backup ends while no bridge runs.
-  await o.until("task ended in the lab", () => lab!.control.state.tasks.find((t) => t.upid === upid)?.endMs != null || (lab!.control.settle(), false), 20_000);
+  await o.until(
+    "task ended in the lab",
+    () => lab!.control.state.tasks.find((t) => t.upid === upid)?.endMs != null || (lab!.control.settle(), false),
+    20_000,
+  );
   const before = Date.now();
-  expect(o.messages.some((m) => m.topic === "backup2mqtt/guest/home_102/event" && m.payload.includes("backup_finished"))).toBe(false);
+  expect(
+    o.messages.some((m) => m.topic === "backup2mqtt/guest/home_102/event" && m.payload.includes("backup_finished")),
+  ).toBe(false);
 
   runBridge(cfg);
-  const finished = await o.until("finished after restart", () => o.messages.find((m) => m.at >= before && m.topic === "backup2mqtt/guest/home_102/event" && m.payload.includes("backup_finished")), 20_000);
+  const finished = await o.until(
+    "finished after restart",
+    () =>
+      o.messages.find(
+        (m) =>
+          m.at >= before && m.topic === "backup2mqtt/guest/home_102/event" && m.payload.includes("backup_finished"),
+      ),
+    20_000,
+  );
   expect(JSON.parse(finished.payload)).toMatchObject({ event_type: "backup_finished", upid, result: "ok" });
   await o.until("status ok", () => o.json("backup2mqtt/guest/home_102/state")?.status === "ok", 10_000);
-  await o.until("in-flight cleared", () => JSON.parse(fs.readFileSync(path.join(dir, "state", "inflight.json"), "utf8")).length === 0);
-  const audit = fs.readFileSync(path.join(dir, "state", "audit.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  await o.until(
+    "in-flight cleared",
+    () => JSON.parse(fs.readFileSync(path.join(dir, "state", "inflight.json"), "utf8")).length === 0,
+  );
+  const audit = fs
+    .readFileSync(path.join(dir, "state", "audit.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   expect(audit.map((a) => [a.action, a.result, a.origin])).toEqual([
     ["backup", "accepted", "test"],
     ["backup", "finished", "test"],

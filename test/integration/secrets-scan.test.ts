@@ -50,7 +50,8 @@ function variants(secret: string): string[] {
 function leaks(corpus: Record<string, string>, secrets: string[]): string[] {
   const found: string[] = [];
   for (const [where, text] of Object.entries(corpus)) {
-    for (const s of secrets) for (const v of variants(s)) if (text.includes(v)) found.push(`${where}: contains ${v.slice(0, 20)}…`);
+    for (const s of secrets)
+      for (const v of variants(s)) if (text.includes(v)) found.push(`${where}: contains ${v.slice(0, 20)}…`);
   }
   return found;
 }
@@ -68,7 +69,9 @@ function runCli(args: string[], env: Record<string, string>): Promise<string> {
 async function get(p: string, init: RequestInit = {}): Promise<Response> {
   const res = await fetch(`${httpUrl}${p}`, init);
   const body = await res.text();
-  http.push(`${init.method ?? "GET"} ${p} → ${res.status}\n${[...res.headers].map(([k, v]) => `${k}: ${v}`).join("\n")}\n\n${body}`);
+  http.push(
+    `${init.method ?? "GET"} ${p} → ${res.status}\n${[...res.headers].map(([k, v]) => `${k}: ${v}`).join("\n")}\n\n${body}`,
+  );
   return new Response(body, { status: res.status });
 }
 
@@ -97,7 +100,7 @@ beforeAll(async () => {
 mqtt:
   url: "mqtt://backup2mqtt:${SENTINEL.mqttUrl}@127.0.0.1:${port}"
   username: backup2mqtt
-  password_file: ${w("mqtt.secret", SENTINEL.mqtt + "\n")}
+  password_file: ${w("mqtt.secret", `${SENTINEL.mqtt}\n`)}
 proxmox:
   - name: pve
     url: ${lab.url}
@@ -159,8 +162,16 @@ describe("secrets", () => {
     bridge.stdout!.on("data", (d) => out.push(String(d)));
     bridge.stderr!.on("data", (d) => out.push(String(d)));
     const o = observer;
-    await o.until("guest states", () => o.json("backup2mqtt/guest/home_100/state") && o.json("backup2mqtt/guest/home_103/state"), 20_000);
-    const listening = await o.until("HTTP URL in the log", () => /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out.join(""))?.[1], 10_000);
+    await o.until(
+      "guest states",
+      () => o.json("backup2mqtt/guest/home_100/state") && o.json("backup2mqtt/guest/home_103/state"),
+      20_000,
+    );
+    const listening = await o.until(
+      "HTTP URL in the log",
+      () => /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out.join(""))?.[1],
+      10_000,
+    );
     httpUrl = listening;
 
     // MQTT commands: good, refused, malformed, on guests, the bridge, Hyper Backup and PBS devices.
@@ -176,17 +187,55 @@ describe("secrets", () => {
       ["backup2mqtt/guest/home_999/command", '{"action":"backup"}'],
     ];
     for (const [t, p] of cmds) await o.publish(t, p);
-    await o.until("verify result", () => o.messages.some((m) => m.topic === "backup2mqtt/guest/home_100/event" && /verify_(finished|failed)/.test(m.payload)), 20_000);
-    await o.until("backup finished", () => o.messages.some((m) => m.topic === "backup2mqtt/guest/home_103/event" && m.payload.includes("backup_finished")), 30_000);
+    await o.until(
+      "verify result",
+      () =>
+        o.messages.some(
+          (m) => m.topic === "backup2mqtt/guest/home_100/event" && /verify_(finished|failed)/.test(m.payload),
+        ),
+      20_000,
+    );
+    await o.until(
+      "backup finished",
+      () =>
+        o.messages.some((m) => m.topic === "backup2mqtt/guest/home_103/event" && m.payload.includes("backup_finished")),
+      30_000,
+    );
 
     // HTTP: every route, with the right token, a wrong one and none.
     const bearer = { authorization: `Bearer ${SENTINEL.http}` };
-    for (const p of ["/", "/healthz", "/api/v1/guests", "/api/v1/guests/home_100", "/api/v1/guests/nope", "/metrics", "/report.md", "/no-such-route"]) await get(p);
-    await get("/api/v1/guests/home_102/backup", { method: "POST", headers: { ...bearer, "content-type": "application/json" }, body: '{"request_id":"r1"}' });
+    for (const p of [
+      "/",
+      "/healthz",
+      "/api/v1/guests",
+      "/api/v1/guests/home_100",
+      "/api/v1/guests/nope",
+      "/metrics",
+      "/report.md",
+      "/no-such-route",
+    ])
+      await get(p);
+    await get("/api/v1/guests/home_102/backup", {
+      method: "POST",
+      headers: { ...bearer, "content-type": "application/json" },
+      body: '{"request_id":"r1"}',
+    });
     await get("/api/v1/guests/home_102/backup", { method: "POST", headers: { authorization: "Bearer wrong" } });
-    await get("/api/v1/guests/home_102/backup", { method: "POST", headers: { "content-type": "application/json" }, body: "{broken" });
-    await get("/guests/home_101/backup", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `token=${encodeURIComponent(SENTINEL.http)}` });
-    await get("/api/v1/webhook/pve", { method: "POST", headers: { "x-backup2mqtt-secret": SENTINEL.hook, "content-type": "application/json" }, body: '{"title":"vzdump backup status (proxmox-home): backup successful"}' });
+    await get("/api/v1/guests/home_102/backup", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{broken",
+    });
+    await get("/guests/home_101/backup", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: `token=${encodeURIComponent(SENTINEL.http)}`,
+    });
+    await get("/api/v1/webhook/pve", {
+      method: "POST",
+      headers: { "x-backup2mqtt-secret": SENTINEL.hook, "content-type": "application/json" },
+      body: '{"title":"vzdump backup status (proxmox-home): backup successful"}',
+    });
     await get("/api/v1/webhook/pve", { method: "POST", headers: { "x-backup2mqtt-secret": "wrong" }, body: "x" });
 
     // Sources fail in every way while the bridge keeps logging at debug level.
@@ -206,7 +255,13 @@ describe("secrets", () => {
     offsite.dsm!.control.setFault(null);
     offsite.pbs!.control.setFault(null);
     offsite.dsm!.control.expireSessions();
-    await o.until("recovered", () => o.json("backup2mqtt/bridge/info")?.sources?.pve?.up && !o.json("backup2mqtt/bridge/info")?.sources?.pve?.degraded, 15_000);
+    await o.until(
+      "recovered",
+      () =>
+        o.json("backup2mqtt/bridge/info")?.sources?.pve?.up &&
+        !o.json("backup2mqtt/bridge/info")?.sources?.pve?.degraded,
+      15_000,
+    );
     await get("/report.md");
     await get("/");
     await o.publish("homeassistant/status", "online"); // birth: everything republished
@@ -220,7 +275,9 @@ describe("secrets", () => {
     await new Promise((r) => bridge!.once("exit", r));
 
     const stateFiles = Object.fromEntries(
-      fs.readdirSync(path.join(dir, "state")).map((f) => [`state_dir/${f}`, fs.readFileSync(path.join(dir, "state", f), "utf8")]),
+      fs
+        .readdirSync(path.join(dir, "state"))
+        .map((f) => [`state_dir/${f}`, fs.readFileSync(path.join(dir, "state", f), "utf8")]),
     );
     const corpus: Record<string, string> = {
       "bridge log": out.join(""),

@@ -26,7 +26,10 @@ let ssh: SshDouble;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "b2m-tls-"));
 beforeAll(async () => {
   lab = await startLab({ scenario: "demo", authFailDelayMs: 0 });
-  pbs = await startPbsLab({ scenario: PbsScenarioSchema.parse({ name: "pbs", datastores: [{ name: "store1" }] }), clock: systemClock });
+  pbs = await startPbsLab({
+    scenario: PbsScenarioSchema.parse({ name: "pbs", datastores: [{ name: "store1" }] }),
+    clock: systemClock,
+  });
   ssh = await startSshDouble(lab);
 });
 afterAll(async () => {
@@ -36,12 +39,21 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const pve = (o: { fingerprint?: string; caFile?: string }) => new PveHttp({ url: lab.url, tokenId: lab.tokens[0]!.id, tokenSecret: lab.tokens[0]!.secret, timeoutMs: 5000, ...o }, 0);
+const pve = (o: { fingerprint?: string; caFile?: string }) =>
+  new PveHttp(
+    { url: lab.url, tokenId: lab.tokens[0]!.id, tokenSecret: lab.tokens[0]!.secret, timeoutMs: 5000, ...o },
+    0,
+  );
 const wrongPin = (fp: string) => fp.replace(/^[0-9A-F]{2}/, (h) => (h === "00" ? "11" : "00"));
 
 describe("Proxmox VE over HTTPS", () => {
   it("the pinned fingerprint is accepted, in every form the UIs print it", async () => {
-    for (const fp of [lab.fingerprint, lab.fingerprint.toLowerCase(), lab.fingerprint.replace(/:/g, ""), lab.fingerprint.replace(/:/g, " ")]) {
+    for (const fp of [
+      lab.fingerprint,
+      lab.fingerprint.toLowerCase(),
+      lab.fingerprint.replace(/:/g, ""),
+      lab.fingerprint.replace(/:/g, " "),
+    ]) {
       const h = pve({ fingerprint: fp });
       expect((await h.get("/version", versionSchema)).version).toMatch(/^9\./);
       await h.close();
@@ -76,7 +88,14 @@ describe("Proxmox VE over HTTPS", () => {
 });
 
 describe("Proxmox Backup Server over HTTPS", () => {
-  const client = (fingerprint?: string) => new PbsClient({ url: pbs.url, tokenId: pbs.tokens[0]!.id, tokenSecret: pbs.tokens[0]!.secret, fingerprint, timeoutMs: 5000 });
+  const client = (fingerprint?: string) =>
+    new PbsClient({
+      url: pbs.url,
+      tokenId: pbs.tokens[0]!.id,
+      tokenSecret: pbs.tokens[0]!.secret,
+      fingerprint,
+      timeoutMs: 5000,
+    });
   it("pinned accepted, wrong pin and no pin refused without a request", async () => {
     const any = z.unknown();
     const ok = client(pbs.fingerprint);
@@ -92,14 +111,23 @@ describe("Proxmox Backup Server over HTTPS", () => {
 });
 
 describe("SSH host keys", () => {
-  const target = (hostKey: string) => ({ host: "127.0.0.1", port: ssh.port, username: "root", privateKey: ssh.clientPrivateKey, hostKey, timeoutMs: 5000 });
+  const target = (hostKey: string) => ({
+    host: "127.0.0.1",
+    port: ssh.port,
+    username: "root",
+    privateKey: ssh.clientPrivateKey,
+    hostKey,
+    timeoutMs: 5000,
+  });
   it("the pinned host key is accepted; a wrong one is refused before authentication, nothing runs", async () => {
     const before = ssh.commands.length;
     const ok = await sshExec(target(ssh.hostKeyFingerprint), "pvesm status");
     expect(typeof ok.code).toBe("number");
     expect(ssh.commands.length).toBe(before + 1); // authenticated and ran
     const ran = ssh.commands.length;
-    await expect(sshExec(target("SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), "pvesm status")).rejects.toThrow(/does not match the pinned .*refusing to connect/);
+    await expect(sshExec(target("SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), "pvesm status")).rejects.toThrow(
+      /does not match the pinned .*refusing to connect/,
+    );
     expect(ssh.commands.length).toBe(ran);
   });
 });
@@ -125,17 +153,37 @@ proxmox:
       err = e;
     }
     expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).problems.map((p) => `${p.key}: ${p.message}`).join("\n")).toContain(`${key}: unknown key`);
+    expect((err as ConfigError).problems.map((p) => `${p.key}: ${p.message}`).join("\n")).toContain(
+      `${key}: unknown key`,
+    );
   });
 
   it("an SSH section without a pinned host key is refused (no trust on first use)", () => {
-    expect(() => parseConfigText(base + "    ssh: { host: 10.0.0.1, password: x }\n")).toThrow(/host_key/);
+    expect(() => parseConfigText(`${base}    ssh: { host: 10.0.0.1, password: x }\n`)).toThrow(/host_key/);
   });
 
   it("the source never turns certificate checks off except to replace them by the exact pin", () => {
     const src = path.resolve(import.meta.dirname, "../../bridge/src");
-    const files = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(d, e.name)) : e.name.endsWith(".ts") && !e.name.endsWith(".test.ts") && !d.includes(`${path.sep}lab`) && !d.includes(`${path.sep}bench`) ? [path.join(d, e.name)] : []));
-    const hits = files(src).flatMap((f) => fs.readFileSync(f, "utf8").split("\n").filter((l) => /rejectUnauthorized|NODE_TLS_REJECT_UNAUTHORIZED|checkServerIdentity/.test(l)).map((l) => `${path.relative(src, f)}: ${l.trim()}`));
+    const files = (d: string): string[] =>
+      fs
+        .readdirSync(d, { withFileTypes: true })
+        .flatMap((e) =>
+          e.isDirectory()
+            ? files(path.join(d, e.name))
+            : e.name.endsWith(".ts") &&
+                !e.name.endsWith(".test.ts") &&
+                !d.includes(`${path.sep}lab`) &&
+                !d.includes(`${path.sep}bench`)
+              ? [path.join(d, e.name)]
+              : [],
+        );
+    const hits = files(src).flatMap((f) =>
+      fs
+        .readFileSync(f, "utf8")
+        .split("\n")
+        .filter((l) => /rejectUnauthorized|NODE_TLS_REJECT_UNAUTHORIZED|checkServerIdentity/.test(l))
+        .map((l) => `${path.relative(src, f)}: ${l.trim()}`),
+    );
     for (const h of hits) expect(h).toMatch(/rejectUnauthorized: !pinned/);
     expect(hits.length).toBeGreaterThan(0);
   });

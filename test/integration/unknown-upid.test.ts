@@ -29,15 +29,38 @@ describe("a UPID Proxmox does not know", () => {
       lab: { scenario: "seed", taskSpeed: 20 },
       configure: (cfg) => {
         inflightPath = path.join(cfg.stateDir, "inflight.json");
-        fs.writeFileSync(inflightPath, JSON.stringify([{ kind: "backup", source: cfg.proxmox[0]!.name, upid: UPID, node: "proxmox-home", vmid: 102, startedMs: t - 60_000, origin: "home_assistant" }]));
+        fs.writeFileSync(
+          inflightPath,
+          JSON.stringify([
+            {
+              kind: "backup",
+              source: cfg.proxmox[0]!.name,
+              upid: UPID,
+              node: "proxmox-home",
+              vmid: 102,
+              startedMs: t - 60_000,
+              origin: "home_assistant",
+            },
+          ]),
+        );
       },
     });
     const s = stack;
-    const ev = await s.observer.until("backup_unknown", () => s.observer.messages.filter((m) => m.topic === EVENT).map((m) => JSON.parse(m.payload)).find((e) => e.event_type === "backup_unknown"), 5_000);
+    const ev = await s.observer.until(
+      "backup_unknown",
+      () =>
+        s.observer.messages
+          .filter((m) => m.topic === EVENT)
+          .map((m) => JSON.parse(m.payload))
+          .find((e) => e.event_type === "backup_unknown"),
+      5_000,
+    );
     const v = schemaValidator("event");
     if (!v(ev as object)) throw new Error(describeErrors(v));
     expect(ev).toMatchObject({ guest: "home_102", upid: UPID });
-    expect(ev.reason).toBe(`Proxmox does not know the task ${UPID} on node 'proxmox-home' (it may have been restored onto a rebuilt node); the guest is judged from its archives`);
+    expect(ev.reason).toBe(
+      `Proxmox does not know the task ${UPID} on node 'proxmox-home' (it may have been restored onto a rebuilt node); the guest is judged from its archives`,
+    );
     // Gone from the in-flight list, on disk too.
     expect(s.service.engine.store.inflight).toEqual([]);
     expect(fs.readFileSync(inflightPath, "utf8")).not.toContain(UPID);
@@ -51,7 +74,9 @@ describe("a UPID Proxmox does not know", () => {
     expect(JSON.stringify(st)).not.toMatch(/no such task|status unavailable/);
     // A while later still: no second event, no "task status unavailable", exactly one line about it.
     await new Promise((r) => setTimeout(r, 1500));
-    expect(s.observer.messages.filter((m) => m.topic === EVENT && JSON.parse(m.payload).event_type === "backup_unknown")).toHaveLength(1);
+    expect(
+      s.observer.messages.filter((m) => m.topic === EVENT && JSON.parse(m.payload).event_type === "backup_unknown"),
+    ).toHaveLength(1);
     expect(s.observer.json(STATE).status).toBe("missing");
     const lines = s.logs.filter((l) => l.includes("does not know the task"));
     expect(lines).toHaveLength(1);

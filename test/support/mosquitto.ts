@@ -8,7 +8,18 @@ import { spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { claimDir, freePort, registerCleanup, killGroup, spawnOwned, sweepStaleDirs, Tail, tcpOpen, terminate, waitFor } from "./process.js";
+import {
+  claimDir,
+  freePort,
+  registerCleanup,
+  killGroup,
+  spawnOwned,
+  sweepStaleDirs,
+  Tail,
+  tcpOpen,
+  terminate,
+  waitFor,
+} from "./process.js";
 
 export { freePort } from "./process.js";
 
@@ -79,7 +90,7 @@ async function startMosquittoOnce(opts: StartMosquittoOptions): Promise<Mosquitt
   ];
   // Run as the invoking user instead of dropping to the 'mosquitto' user (which may not exist).
   if (process.getuid?.() === 0) lines.push("user root");
-  writeFileSync(conf, lines.join("\n") + "\n");
+  writeFileSync(conf, `${lines.join("\n")}\n`);
   const tail = new Tail(256_000);
   let child: ChildProcess | undefined;
   let stopped = false;
@@ -95,7 +106,8 @@ async function startMosquittoOnce(opts: StartMosquittoOptions): Promise<Mosquitt
     c.stderr?.on("data", (d: Buffer) => tail.push(d));
     await waitFor(
       async () => {
-        if (c.exitCode !== null) throw Object.assign(new Error(`mosquitto exited with ${c.exitCode}: ${tail.text()}`), { fatal: true });
+        if (c.exitCode !== null)
+          throw Object.assign(new Error(`mosquitto exited with ${c.exitCode}: ${tail.text()}`), { fatal: true });
         return await tcpOpen(host, port);
       },
       { timeoutMs: 10_000, intervalMs: 50, description: `mosquitto on ${host}:${port}` },

@@ -18,7 +18,10 @@ export class Observer {
   private constructor(readonly client: MqttClient) {}
 
   static async connect(url: string, topics: string[] = ["#"]): Promise<Observer> {
-    const client = mqtt.connect(url, { reconnectPeriod: 200, clientId: `observer_${Math.random().toString(16).slice(2)}` });
+    const client = mqtt.connect(url, {
+      reconnectPeriod: 200,
+      clientId: `observer_${Math.random().toString(16).slice(2)}`,
+    });
     const o = new Observer(client);
     client.on("message", (topic, payload, packet) => {
       const text = payload.toString();

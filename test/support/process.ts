@@ -200,4 +200,3 @@ export function registerCleanup(fn: Cleanup): () => void {
   cleanups.add(fn);
   return () => cleanups.delete(fn);
 }
-

@@ -17,7 +17,9 @@ export type BrokerKind = "embedded" | "mosquitto";
 export function brokerKinds(): BrokerKind[] {
   if (mosquittoBinary()) return ["embedded", "mosquitto"];
   if (process.env.CI) throw new Error("CI must install mosquitto (apt-get install -y mosquitto)");
-  process.stderr.write("note: mosquitto is not installed here; integration tests run against the embedded broker only\n");
+  process.stderr.write(
+    "note: mosquitto is not installed here; integration tests run against the embedded broker only\n",
+  );
   return ["embedded"];
 }
 
@@ -76,7 +78,14 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const observer = await Observer.connect(broker.url);
   const offsite = o.offsite ? await startOffsiteLabs(o.lab.scenario, lab.clock, o.lab.taskSpeed) : undefined;
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "b2m-it-"));
-  let cfg = labConfig(lab, broker.url, { stateDir, pollMs: o.pollMs ?? 500, contentMs: o.contentMs ?? 60_000, tokenIndex: o.tokenIndex, guestTiers: o.guestTiers, logLevel: "debug" });
+  let cfg = labConfig(lab, broker.url, {
+    stateDir,
+    pollMs: o.pollMs ?? 500,
+    contentMs: o.contentMs ?? 60_000,
+    tokenIndex: o.tokenIndex,
+    guestTiers: o.guestTiers,
+    logLevel: "debug",
+  });
   if (offsite) cfg = withOffsiteLabs(cfg, offsite, o.offsite?.pollMs ?? o.pollMs ?? 500);
   await o.configure?.(cfg, lab);
   const logs: string[] = [];

@@ -13,10 +13,18 @@ describe("ActionGuard", () => {
     let now = Date.parse("2026-03-01T10:00:00Z");
     const { log } = logger();
     const g = new ActionGuard(() => now, log);
-    expect(g.claim("backup:home_102", { what: "a backup of vaultwarden (102)", origin: "home_assistant", requestId: "req-1" })).toBeUndefined();
+    expect(
+      g.claim("backup:home_102", {
+        what: "a backup of vaultwarden (102)",
+        origin: "home_assistant",
+        requestId: "req-1",
+      }),
+    ).toBeUndefined();
     now += 3000;
     const refusal = g.claim("backup:home_102", { what: "a backup of vaultwarden (102)", origin: "mqtt" });
-    expect(refusal).toMatch(/^a backup of vaultwarden \(102\) is already running \(started by home_assistant, request req-1 at \d\d:\d\d:\d\d, 3 seconds ago\)$/);
+    expect(refusal).toMatch(
+      /^a backup of vaultwarden \(102\) is already running \(started by home_assistant, request req-1 at \d\d:\d\d:\d\d, 3 seconds ago\)$/,
+    );
     expect(g.claim("verify:home_102", { what: "a verification of vaultwarden (102)", origin: "mqtt" })).toBeUndefined();
     expect(g.claim("backup:home_100", { what: "a backup of dns (100)", origin: "mqtt" })).toBeUndefined();
   });
@@ -26,7 +34,9 @@ describe("ActionGuard", () => {
     const g = new ActionGuard(() => now, logger().log);
     g.claim("k", { what: "a run of Hyper Backup task 'Nightly'", origin: "http" });
     now = 61_000;
-    expect(g.claim("k", { what: "x", origin: "mqtt" })).toMatch(/^a run of Hyper Backup task 'Nightly' is already running \(started by http at \d\d:\d\d:\d\d, 1 minute ago\)$/);
+    expect(g.claim("k", { what: "x", origin: "mqtt" })).toMatch(
+      /^a run of Hyper Backup task 'Nightly' is already running \(started by http at \d\d:\d\d:\d\d, 1 minute ago\)$/,
+    );
   });
 
   it("release and releaseTask free the key; a task id frees only its own key", () => {
@@ -55,7 +65,9 @@ describe("ActionGuard", () => {
     expect(g.isHeld("backup:x")).toBe(false);
     expect(g.claim("backup:x", { what: "a backup of x (100)", origin: "mqtt" })).toBeUndefined();
     expect(lines).toHaveLength(1);
-    expect(lines[0]!.msg).toBe("no end was seen of a backup of x (100) 1 hour after it started; it no longer blocks new commands");
+    expect(lines[0]!.msg).toBe(
+      "no end was seen of a backup of x (100) 1 hour after it started; it no longer blocks new commands",
+    );
   });
 });
 
@@ -81,13 +93,18 @@ describe("ActionGuard over fake time (its clock is Date.now, moved by vi.advance
     expect(lines).toEqual([]);
     expect(g.claim("backup:home_101", { what: "a backup of web (101)", origin: "mqtt" })).toBeUndefined();
     expect(lines).toEqual([
-      { obj: { key: "backup:home_101", origin: "home_assistant", request_id: "r-1", upid: "UPID:n1:1" }, msg: "no end was seen of a backup of web (101) 6 hours after it started; it no longer blocks new commands" },
+      {
+        obj: { key: "backup:home_101", origin: "home_assistant", request_id: "r-1", upid: "UPID:n1:1" },
+        msg: "no end was seen of a backup of web (101) 6 hours after it started; it no longer blocks new commands",
+      },
     ]);
     expect(g.entries()).toEqual([{ key: "backup:home_101", sinceMs: START + GUARD_MAX_HOLD_MS }]);
     // The first task's late end does not free the claim that replaced it.
     expect(g.releaseTask("UPID:n1:1")).toBeUndefined();
     vi.advanceTimersByTime(GUARD_MAX_HOLD_MS - 1);
-    expect(g.claim("backup:home_101", backup)).toBe("a backup of web (101) is already running (started by mqtt at 16:00:00, 6 hours ago)");
+    expect(g.claim("backup:home_101", backup)).toBe(
+      "a backup of web (101) is already running (started by mqtt at 16:00:00, 6 hours ago)",
+    );
   });
 
   it("bind: only a held key is bound, the last UPID wins, and release of an unknown key is harmless", () => {
@@ -117,18 +134,31 @@ describe("ActionGuard over fake time (its clock is Date.now, moved by vi.advance
   });
 
   const ages: Array<[number, string]> = [
-    [499, "just now"], [500, "1 second ago"], [59_499, "59 seconds ago"], [59_500, "1 minute ago"], [89 * 60_000, "1 hour ago"], [90 * 60_000, "2 hours ago"],
+    [499, "just now"],
+    [500, "1 second ago"],
+    [59_499, "59 seconds ago"],
+    [59_500, "1 minute ago"],
+    [89 * 60_000, "1 hour ago"],
+    [90 * 60_000, "2 hours ago"],
   ];
   for (const [ms, words] of ages) {
     it(`a refusal ${ms} ms after the claim says "${words}"`, () => {
       const g = new ActionGuard(() => Date.now(), logger().log);
       g.claim("k", backup);
       vi.advanceTimersByTime(ms);
-      expect(g.claim("k", backup)).toBe(`a backup of web (101) is already running (started by home_assistant, request r-1 at 10:00:00, ${words})`);
+      expect(g.claim("k", backup)).toBe(
+        `a backup of web (101) is already running (started by home_assistant, request r-1 at 10:00:00, ${words})`,
+      );
     });
   }
 
-  const holds: Array<[number, string]> = [[20_000, "20 seconds"], [60_000, "1 minute"], [90 * 60_000, "90 minutes"], [3_600_000, "1 hour"], [2 * 3_600_000, "2 hours"]];
+  const holds: Array<[number, string]> = [
+    [20_000, "20 seconds"],
+    [60_000, "1 minute"],
+    [90 * 60_000, "90 minutes"],
+    [3_600_000, "1 hour"],
+    [2 * 3_600_000, "2 hours"],
+  ];
   for (const [maxHoldMs, words] of holds) {
     it(`an expiry of ${maxHoldMs} ms is logged as "${words}"`, () => {
       const { log, lines } = logger();
@@ -136,7 +166,9 @@ describe("ActionGuard over fake time (its clock is Date.now, moved by vi.advance
       g.claim("k", backup);
       vi.advanceTimersByTime(maxHoldMs);
       expect(g.claim("k", backup)).toBeUndefined();
-      expect(lines.map((l) => l.msg)).toEqual([`no end was seen of a backup of web (101) ${words} after it started; it no longer blocks new commands`]);
+      expect(lines.map((l) => l.msg)).toEqual([
+        `no end was seen of a backup of web (101) ${words} after it started; it no longer blocks new commands`,
+      ]);
     });
   }
 });

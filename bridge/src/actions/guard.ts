@@ -44,7 +44,15 @@ export class ActionGuard {
     const h = this.held.get(key);
     if (h && this.now() - h.sinceMs < this.maxHoldMs) return `${h.what} is already running (${this.describe(h)})`;
     if (h) {
-      this.log.warn({ key, origin: h.origin, ...(h.requestId ? { request_id: h.requestId } : {}), ...(h.upid ? { upid: h.upid } : {}) }, `no end was seen of ${h.what} ${hours(this.maxHoldMs)} after it started; it no longer blocks new commands`);
+      this.log.warn(
+        {
+          key,
+          origin: h.origin,
+          ...(h.requestId ? { request_id: h.requestId } : {}),
+          ...(h.upid ? { upid: h.upid } : {}),
+        },
+        `no end was seen of ${h.what} ${hours(this.maxHoldMs)} after it started; it no longer blocks new commands`,
+      );
     }
     this.held.set(key, { ...c, sinceMs: this.now() });
     return undefined;

@@ -27,12 +27,33 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const SCRATCH = 9999;
 const VOL = (vmid: number) => `local:backup/vzdump-qemu-${vmid}-2026_06_01-02_00_00.vma.zst`;
 
-const tier = (id: string, o: Partial<Tier> = {}): Tier => ({ id, label: id, protect: true, maxAgeMs: 26 * H, schedule: "02:00", retention: {}, minCopies: 1, offsite: false, verifyEveryMs: null, allowManual: true, restoreTest: true, ...o });
+const tier = (id: string, o: Partial<Tier> = {}): Tier => ({
+  id,
+  label: id,
+  protect: true,
+  maxAgeMs: 26 * H,
+  schedule: "02:00",
+  retention: {},
+  minCopies: 1,
+  offsite: false,
+  verifyEveryMs: null,
+  allowManual: true,
+  restoreTest: true,
+  ...o,
+});
 const TIERS = { P1: tier("P1"), P2: tier("P2", { restoreTest: false }) };
 const pveCfg = (o: Partial<ProxmoxSourceConfig> = {}): ProxmoxSourceConfig => ({
-  name: "pve", url: "https://pve.invalid:8006", tokenId: "b2m@pve!t", tokenSecret: "secret", timeoutMs: 1000, pollIntervalMs: 60_000, contentIntervalMs: 600_000,
-  backup: { mode: "snapshot", compress: "zstd", notesTemplate: "", method: "api" }, verify: { automatic: false },
-  restoreTest: { scratchVmid: SCRATCH, storage: "scratch", timeoutMs: 10 * 60_000 }, ...o,
+  name: "pve",
+  url: "https://pve.invalid:8006",
+  tokenId: "b2m@pve!t",
+  tokenSecret: "secret",
+  timeoutMs: 1000,
+  pollIntervalMs: 60_000,
+  contentIntervalMs: 600_000,
+  backup: { mode: "snapshot", compress: "zstd", notesTemplate: "", method: "api" },
+  verify: { automatic: false },
+  restoreTest: { scratchVmid: SCRATCH, storage: "scratch", timeoutMs: 10 * 60_000 },
+  ...o,
 });
 
 /** Proxmox as the restore tester sees it: one scratch guest, tasks that run for `polls` status requests. */
@@ -88,15 +109,43 @@ class FakeSource {
     this.name = cfg.name;
     this.health = { name: cfg.name, kind: "proxmox", up: true, degraded: false };
   }
-  guest(vmid: number) { return this.guests.get(vmid); }
-  archivesOf(vmid: number) { return this.archives.filter((a) => a.vmid === vmid); }
+  guest(vmid: number) {
+    return this.guests.get(vmid);
+  }
+  archivesOf(vmid: number) {
+    return this.archives.filter((a) => a.vmid === vmid);
+  }
 }
 
 function guestState(vmid: number, name: string, o: Partial<GuestState> = {}): GuestState {
   return {
-    id: `home_${vmid}`, source: "pve", vmid, name, type: "qemu", node: "n1", tier: "P1", tier_source: "config", status: "ok", status_reason: "", problem: false, reasons: [], findings: [],
-    last_backup: null, last_backup_size: null, archive_count: 1, next_backup: null, last_verified: null, last_verification: null, last_restore_test: null, progress: null, last_offsite: null,
-    copies: null, running: false, last_attempt: null, changes_at: null, ...o,
+    id: `home_${vmid}`,
+    source: "pve",
+    vmid,
+    name,
+    type: "qemu",
+    node: "n1",
+    tier: "P1",
+    tier_source: "config",
+    status: "ok",
+    status_reason: "",
+    problem: false,
+    reasons: [],
+    findings: [],
+    last_backup: null,
+    last_backup_size: null,
+    archive_count: 1,
+    next_backup: null,
+    last_verified: null,
+    last_verification: null,
+    last_restore_test: null,
+    progress: null,
+    last_offsite: null,
+    copies: null,
+    running: false,
+    last_attempt: null,
+    changes_at: null,
+    ...o,
   };
 }
 
@@ -115,13 +164,35 @@ function setup(o: { cfg?: ProxmoxSourceConfig; polled?: boolean } = {}) {
   const clock = new ManualClock(START);
   const pve = new FakeSource(o.cfg ?? pveCfg());
   const guests = new Map<string, GuestState>();
-  for (const [vmid, name, t] of [[100, "vaultwarden", "P1"], [101, "web", "P1"], [102, "media", "P2"]] as const) {
+  for (const [vmid, name, t] of [
+    [100, "vaultwarden", "P1"],
+    [101, "web", "P1"],
+    [102, "media", "P2"],
+  ] as const) {
     guests.set(`home_${vmid}`, guestState(vmid, name, { tier: t }));
-    if (o.polled !== false) pve.guests.set(vmid, { source: "pve", vmid, name, type: "qemu", node: "n1", tags: [], template: false });
-    pve.archives.push({ source: "pve", volid: VOL(vmid), storage: "local", node: "n1", vmid, ctimeMs: START - 8 * H, size: 1, format: "vma.zst", protected: false });
+    if (o.polled !== false)
+      pve.guests.set(vmid, { source: "pve", vmid, name, type: "qemu", node: "n1", tags: [], template: false });
+    pve.archives.push({
+      source: "pve",
+      volid: VOL(vmid),
+      storage: "local",
+      node: "n1",
+      vmid,
+      ctimeMs: START - 8 * H,
+      size: 1,
+      format: "vma.zst",
+      protected: false,
+    });
   }
   const lines: Array<Record<string, unknown>> = [];
-  const log = createLogger("debug", () => [], { write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>) > 0 } as unknown as NodeJS.WritableStream, { repeatWindowMs: 0 });
+  const log = createLogger(
+    "debug",
+    () => [],
+    {
+      write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>) > 0,
+    } as unknown as NodeJS.WritableStream,
+    { repeatWindowMs: 0 },
+  );
   const events: Array<Record<string, unknown>> = [];
   const store = new Store(dir);
   let publishes = 0;
@@ -150,17 +221,45 @@ const RESTORE_UPID = `UPID:n1:00001111:00C0FFEE:665AE0A0:qmrestore:${SCRATCH}:b2
 describe("GuestActions.restoreTest", () => {
   it("accepted: in flight while it runs, both guards held, then the record, the event and the audit line; the scratch guest is gone", async () => {
     const h = setup();
-    expect(await h.actions.restoreTest("home_100", "home_assistant", "rt-1")).toEqual({ ok: true, detail: `restoring ${VOL(100)} to scratch VMID ${SCRATCH}` });
+    expect(await h.actions.restoreTest("home_100", "home_assistant", "rt-1")).toEqual({
+      ok: true,
+      detail: `restoring ${VOL(100)} to scratch VMID ${SCRATCH}`,
+    });
     await vi.advanceTimersByTimeAsync(0);
-    expect(h.store.inflight).toEqual([{ kind: "restore_test", source: "pve", upid: RESTORE_UPID, node: "n1", vmid: 100, startedMs: START, origin: "home_assistant" }]);
+    expect(h.store.inflight).toEqual([
+      {
+        kind: "restore_test",
+        source: "pve",
+        upid: RESTORE_UPID,
+        node: "n1",
+        vmid: 100,
+        startedMs: START,
+        origin: "home_assistant",
+      },
+    ]);
     expect(h.actions.guard.entries().map((e) => e.key)).toEqual(["restore_test:home_100", "restore_test@pve"]);
-    expect(await h.actions.restoreTest("home_100", "mqtt")).toEqual({ ok: false, reason: "a restore test of vaultwarden (100) is already running (started by home_assistant, request rt-1 at 10:00:00, just now)" });
+    expect(await h.actions.restoreTest("home_100", "mqtt")).toEqual({
+      ok: false,
+      reason:
+        "a restore test of vaultwarden (100) is already running (started by home_assistant, request rt-1 at 10:00:00, just now)",
+    });
 
     // Restore: 3 polls running, stopped at 1.5 s; destroy: 1 poll running, stopped at 2 s.
     await h.elapse(1500);
     expect(h.store.restores).toEqual([]);
     await h.elapse(500);
-    expect(h.store.restores).toEqual([{ source: "pve", vmid: 100, volid: VOL(100), scratchVmid: SCRATCH, timeMs: START + 2000, durationMs: 2000, ok: true, cleanedUp: true }]);
+    expect(h.store.restores).toEqual([
+      {
+        source: "pve",
+        vmid: 100,
+        volid: VOL(100),
+        scratchVmid: SCRATCH,
+        timeMs: START + 2000,
+        durationMs: 2000,
+        ok: true,
+        cleanedUp: true,
+      },
+    ]);
     expect(h.http.scratchExists).toBe(false);
     expect(h.http.calls.filter((c) => !c.startsWith("GET"))).toEqual([
       `POST /nodes/n1/qemu {"vmid":${SCRATCH},"archive":"${VOL(100)}","storage":"scratch","unique":1}`,
@@ -168,11 +267,23 @@ describe("GuestActions.restoreTest", () => {
     ]);
     expect(h.events).toEqual([
       { target: "home_100", event_type: "restore_test_started", time: iso(START), guest: "home_100", volid: VOL(100) },
-      { target: "home_100", event_type: "restore_test_finished", time: iso(START + 2000), guest: "home_100", volid: VOL(100), result: "ok" },
+      {
+        target: "home_100",
+        event_type: "restore_test_finished",
+        time: iso(START + 2000),
+        guest: "home_100",
+        volid: VOL(100),
+        result: "ok",
+      },
     ]);
     expect(h.store.readAudit().map((r) => [r.time, r.origin, r.result, r.detail])).toEqual([
       [iso(START), "home_assistant", "accepted", VOL(100)],
-      [iso(START), "mqtt", "rejected", "a restore test of vaultwarden (100) is already running (started by home_assistant, request rt-1 at 10:00:00, just now)"],
+      [
+        iso(START),
+        "mqtt",
+        "rejected",
+        "a restore test of vaultwarden (100) is already running (started by home_assistant, request rt-1 at 10:00:00, just now)",
+      ],
       [iso(START + 2000), "home_assistant", "finished", VOL(100)],
     ]);
     expect(h.store.inflight).toEqual([]);
@@ -187,13 +298,17 @@ describe("GuestActions.restoreTest", () => {
     h.clock.advance(1000);
     expect(await h.actions.restoreTest("home_101", "mqtt")).toEqual({
       ok: false,
-      reason: "a restore test of vaultwarden (100) is already running on proxmox 'pve' (started by mqtt at 10:00:00, 1 second ago); one restore test at a time uses its scratch VMID",
+      reason:
+        "a restore test of vaultwarden (100) is already running on proxmox 'pve' (started by mqtt at 10:00:00, 1 second ago); one restore test at a time uses its scratch VMID",
     });
     expect(h.actions.guard.isHeld("restore_test:home_101")).toBe(false);
     await h.elapse(2000);
     expect(h.store.restores.map((r) => r.vmid)).toEqual([100]);
     expect(h.actions.guard.entries()).toEqual([]);
-    expect(await h.actions.restoreTest("home_101", "mqtt")).toEqual({ ok: true, detail: `restoring ${VOL(101)} to scratch VMID ${SCRATCH}` });
+    expect(await h.actions.restoreTest("home_101", "mqtt")).toEqual({
+      ok: true,
+      detail: `restoring ${VOL(101)} to scratch VMID ${SCRATCH}`,
+    });
   });
 
   it("while the first one's scratch VMID is still being checked, another guest's refusal names the first request", async () => {
@@ -203,7 +318,8 @@ describe("GuestActions.restoreTest", () => {
     const first = h.actions.restoreTest("home_100", "home_assistant", "rt-1");
     expect(await h.actions.restoreTest("home_101", "mqtt")).toEqual({
       ok: false,
-      reason: "a restore test of vaultwarden (100) is already running on proxmox 'pve' (started by home_assistant, request rt-1 at 10:00:00, just now); one restore test at a time uses its scratch VMID",
+      reason:
+        "a restore test of vaultwarden (100) is already running on proxmox 'pve' (started by home_assistant, request rt-1 at 10:00:00, just now); one restore test at a time uses its scratch VMID",
     });
     expect(h.actions.guard.isHeld("restore_test:home_101")).toBe(false);
     await h.elapse(500);
@@ -215,19 +331,57 @@ describe("GuestActions.restoreTest", () => {
     h.http.restorePolls = Number.POSITIVE_INFINITY;
     await h.actions.restoreTest("home_100", "mqtt");
     h.clock.advance(6 * H);
-    expect(await h.actions.restoreTest("home_101", "mqtt")).toEqual({ ok: false, reason: "a restore test is already running" });
+    expect(await h.actions.restoreTest("home_101", "mqtt")).toEqual({
+      ok: false,
+      reason: "a restore test is already running",
+    });
     expect(h.actions.guard.isHeld("restore_test:home_101")).toBe(false);
     expect(h.http.calls.filter((c) => c.startsWith("POST"))).toHaveLength(1);
   });
 
-  const refusals: Array<{ name: string; id?: string; cfg?: ProxmoxSourceConfig; arrange?: (h: ReturnType<typeof setup>) => void; reason: string }> = [
-    { name: "the tier has not opted in", id: "home_102", reason: "tier P2 has not opted in to restore tests (restore_test: true)" },
-    { name: "the guest has no tier", arrange: (h) => h.guests.set("home_100", guestState(100, "vaultwarden", { tier: null })), reason: "tier (none) has not opted in to restore tests (restore_test: true)" },
-    { name: "no restore_test section", cfg: pveCfg({ restoreTest: undefined }), reason: "no restore_test section (scratch VMID and storage) for proxmox 'pve'" },
-    { name: "the only archive failed verification", arrange: (h) => (h.pve.archives = h.pve.archives.map((a) => ({ ...a, verification: "failed" as const }))), reason: "vaultwarden has no archive to restore" },
-    { name: "the scratch VMID is taken", arrange: (h) => (h.http.resources = [{ id: `qemu/${SCRATCH}`, vmid: SCRATCH, name: "keep-me", node: "n2", type: "qemu" }]), reason: `scratch VMID ${SCRATCH} is in use (keep-me on n2); refusing to touch it` },
-    { name: "the scratch VMID cannot be checked", arrange: (h) => (h.http.failResources = new PveError("network", "connect ETIMEDOUT")), reason: "cannot check the scratch VMID: connect ETIMEDOUT" },
-    { name: "the scratch VMID is the guest's own", cfg: pveCfg({ restoreTest: { scratchVmid: 100, storage: "scratch", timeoutMs: 60_000 } }), reason: "the scratch VMID 100 is this guest's own VMID; refusing" },
+  const refusals: Array<{
+    name: string;
+    id?: string;
+    cfg?: ProxmoxSourceConfig;
+    arrange?: (h: ReturnType<typeof setup>) => void;
+    reason: string;
+  }> = [
+    {
+      name: "the tier has not opted in",
+      id: "home_102",
+      reason: "tier P2 has not opted in to restore tests (restore_test: true)",
+    },
+    {
+      name: "the guest has no tier",
+      arrange: (h) => h.guests.set("home_100", guestState(100, "vaultwarden", { tier: null })),
+      reason: "tier (none) has not opted in to restore tests (restore_test: true)",
+    },
+    {
+      name: "no restore_test section",
+      cfg: pveCfg({ restoreTest: undefined }),
+      reason: "no restore_test section (scratch VMID and storage) for proxmox 'pve'",
+    },
+    {
+      name: "the only archive failed verification",
+      arrange: (h) => (h.pve.archives = h.pve.archives.map((a) => ({ ...a, verification: "failed" as const }))),
+      reason: "vaultwarden has no archive to restore",
+    },
+    {
+      name: "the scratch VMID is taken",
+      arrange: (h) =>
+        (h.http.resources = [{ id: `qemu/${SCRATCH}`, vmid: SCRATCH, name: "keep-me", node: "n2", type: "qemu" }]),
+      reason: `scratch VMID ${SCRATCH} is in use (keep-me on n2); refusing to touch it`,
+    },
+    {
+      name: "the scratch VMID cannot be checked",
+      arrange: (h) => (h.http.failResources = new PveError("network", "connect ETIMEDOUT")),
+      reason: "cannot check the scratch VMID: connect ETIMEDOUT",
+    },
+    {
+      name: "the scratch VMID is the guest's own",
+      cfg: pveCfg({ restoreTest: { scratchVmid: 100, storage: "scratch", timeoutMs: 60_000 } }),
+      reason: "the scratch VMID 100 is this guest's own VMID; refusing",
+    },
   ];
   for (const c of refusals) {
     it(`refused when ${c.name}: nothing restored, both guards free`, async () => {
@@ -237,7 +391,9 @@ describe("GuestActions.restoreTest", () => {
       expect(await h.actions.restoreTest(id, "mqtt")).toEqual({ ok: false, reason: c.reason });
       await vi.advanceTimersByTimeAsync(0);
       expect(h.http.calls.filter((x) => !x.startsWith("GET"))).toEqual([]);
-      expect(h.store.readAudit()).toEqual([{ time: iso(START), action: "restore_test", target: id, origin: "mqtt", result: "rejected", detail: c.reason }]);
+      expect(h.store.readAudit()).toEqual([
+        { time: iso(START), action: "restore_test", target: id, origin: "mqtt", result: "rejected", detail: c.reason },
+      ]);
       expect(h.actions.guard.entries()).toEqual([]);
       expect(h.events).toEqual([]);
     });
@@ -252,9 +408,25 @@ describe("GuestActions.restoreTest", () => {
     expect(h.store.restores).toEqual([]);
     // The poll at 10 min 0.5 s is past the deadline; the destroy task ends one poll later.
     await h.elapse(1000);
-    expect(h.store.restores).toEqual([{ source: "pve", vmid: 100, volid: VOL(100), scratchVmid: SCRATCH, timeMs: START + 601_000, durationMs: 601_000, ok: false, cleanedUp: true, reason: `task ${RESTORE_UPID} did not finish within 600000 ms` }]);
+    expect(h.store.restores).toEqual([
+      {
+        source: "pve",
+        vmid: 100,
+        volid: VOL(100),
+        scratchVmid: SCRATCH,
+        timeMs: START + 601_000,
+        durationMs: 601_000,
+        ok: false,
+        cleanedUp: true,
+        reason: `task ${RESTORE_UPID} did not finish within 600000 ms`,
+      },
+    ]);
     expect(h.http.scratchExists).toBe(false);
-    expect(h.events.at(-1)).toMatchObject({ event_type: "restore_test_failed", result: "failed", error: `task ${RESTORE_UPID} did not finish within 600000 ms` });
+    expect(h.events.at(-1)).toMatchObject({
+      event_type: "restore_test_failed",
+      result: "failed",
+      error: `task ${RESTORE_UPID} did not finish within 600000 ms`,
+    });
     expect(h.actions.guard.entries()).toEqual([]);
     expect(h.store.inflight).toEqual([]);
   });
@@ -264,14 +436,27 @@ describe("GuestActions.restoreTest", () => {
     h.http.restoreExit = "command 'zstd -q -d -c' failed: exit code 1";
     await h.actions.restoreTest("home_100", "mqtt");
     await h.elapse(2000);
-    expect(h.store.restores).toMatchObject([{ ok: false, cleanedUp: true, reason: "restore task failed: command 'zstd -q -d -c' failed: exit code 1" }]);
-    expect(h.store.readAudit().at(-1)).toMatchObject({ result: "failed", detail: "restore task failed: command 'zstd -q -d -c' failed: exit code 1" });
+    expect(h.store.restores).toMatchObject([
+      { ok: false, cleanedUp: true, reason: "restore task failed: command 'zstd -q -d -c' failed: exit code 1" },
+    ]);
+    expect(h.store.readAudit().at(-1)).toMatchObject({
+      result: "failed",
+      detail: "restore task failed: command 'zstd -q -d -c' failed: exit code 1",
+    });
   });
 });
 
 describe("GuestActions.resume: a restore test interrupted by a restart", () => {
   function leftBehind(): void {
-    new Store(dir).addInflight({ kind: "restore_test", source: "pve", upid: RESTORE_UPID, node: "n1", vmid: 100, startedMs: START - 3 * 60_000, origin: "home_assistant" });
+    new Store(dir).addInflight({
+      kind: "restore_test",
+      source: "pve",
+      upid: RESTORE_UPID,
+      node: "n1",
+      vmid: 100,
+      startedMs: START - 3 * 60_000,
+      origin: "home_assistant",
+    });
   }
 
   it("removes the scratch guest it left, records the test as interrupted and forgets the in-flight record", async () => {
@@ -282,7 +467,19 @@ describe("GuestActions.resume: a restore test interrupted by a restart", () => {
     await h.elapse(500);
     await resumed;
     expect(h.http.scratchExists).toBe(false);
-    expect(h.store.restores).toEqual([{ source: "pve", vmid: 100, volid: "", scratchVmid: SCRATCH, timeMs: START + 500, durationMs: 3 * 60_000 + 500, ok: false, reason: "interrupted by a bridge restart", cleanedUp: true }]);
+    expect(h.store.restores).toEqual([
+      {
+        source: "pve",
+        vmid: 100,
+        volid: "",
+        scratchVmid: SCRATCH,
+        timeMs: START + 500,
+        durationMs: 3 * 60_000 + 500,
+        ok: false,
+        reason: "interrupted by a bridge restart",
+        cleanedUp: true,
+      },
+    ]);
     expect(h.store.inflight).toEqual([]);
     expect(new Store(dir).inflight).toEqual([]);
   });
@@ -293,8 +490,12 @@ describe("GuestActions.resume: a restore test interrupted by a restart", () => {
     h.http.scratchExists = true;
     h.http.failDelete = new PveError("permission", "Permission check failed (/vms/9999, VM.Allocate)", 403);
     await h.actions.resume();
-    expect(h.lines.filter((l) => l.level === 50).map((l) => [l.msg, l.err])).toEqual([["cleanup after an interrupted restore test failed", "Permission check failed (/vms/9999, VM.Allocate)"]]);
-    expect(h.store.restores).toMatchObject([{ ok: false, reason: "interrupted by a bridge restart", cleanedUp: false }]);
+    expect(h.lines.filter((l) => l.level === 50).map((l) => [l.msg, l.err])).toEqual([
+      ["cleanup after an interrupted restore test failed", "Permission check failed (/vms/9999, VM.Allocate)"],
+    ]);
+    expect(h.store.restores).toMatchObject([
+      { ok: false, reason: "interrupted by a bridge restart", cleanedUp: false },
+    ]);
     expect(h.store.inflight).toEqual([]);
   });
 

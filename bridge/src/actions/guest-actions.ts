@@ -57,15 +57,32 @@ export class GuestActions {
     for (const s of d.sources) {
       if (s.cfg.ssh) {
         preloadSsh();
-        this.verifiers.set(s.name, new Verifier(s.name, s.cfg.ssh, d.log.child({ action: "verify", source: s.name }), () => d.clock.now()));
+        this.verifiers.set(
+          s.name,
+          new Verifier(s.name, s.cfg.ssh, d.log.child({ action: "verify", source: s.name }), () => d.clock.now()),
+        );
       }
-      if (s.cfg.restoreTest) this.restorers.set(s.name, new RestoreTester(s.http, s.cfg.restoreTest, s.name, d.log.child({ action: "restore_test", source: s.name }), () => d.clock.now(), 500));
+      if (s.cfg.restoreTest)
+        this.restorers.set(
+          s.name,
+          new RestoreTester(
+            s.http,
+            s.cfg.restoreTest,
+            s.name,
+            d.log.child({ action: "restore_test", source: s.name }),
+            () => d.clock.now(),
+            500,
+          ),
+        );
     }
   }
 
   /** Evidence the bridge produced itself. */
   evidence(): Pick<Evidence, "verifications" | "verifiable" | "restoreTests"> {
-    return { ...this.d.store.evidence(), verifiable: Object.fromEntries(this.d.sources.map((s) => [s.name, this.verifiers.has(s.name)])) };
+    return {
+      ...this.d.store.evidence(),
+      verifiable: Object.fromEntries(this.d.sources.map((s) => [s.name, this.verifiers.has(s.name)])),
+    };
   }
 
   /** After a restart (also after kill -9): follow the backups still in flight, clean up interrupted restore tests. */
@@ -78,7 +95,13 @@ export class GuestActions {
         // Its guard again, so "Back up now" stays refused until its end is seen.
         const g = source.guest(t.vmid);
         const id = this.d.idOf(source.name, t.vmid);
-        if (!this.guard.claim(backupKey(id), { what: `a backup of ${g?.name ?? `guest ${t.vmid}`} (${t.vmid})`, origin: t.origin })) this.guard.bind(backupKey(id), t.upid);
+        if (
+          !this.guard.claim(backupKey(id), {
+            what: `a backup of ${g?.name ?? `guest ${t.vmid}`} (${t.vmid})`,
+            origin: t.origin,
+          })
+        )
+          this.guard.bind(backupKey(id), t.upid);
         source.resumeTask(t.upid, t.node, t.vmid);
       } else {
         const tester = this.restorers.get(t.source);
@@ -94,7 +117,17 @@ export class GuestActions {
         } catch (e) {
           this.d.log.error({ err: (e as Error).message }, "cleanup after an interrupted restore test failed");
         }
-        this.d.store.addRestore({ source: t.source, vmid: t.vmid, volid: "", scratchVmid: source.cfg.restoreTest?.scratchVmid ?? 0, timeMs: this.d.clock.now(), durationMs: this.d.clock.now() - t.startedMs, ok: false, reason: "interrupted by a bridge restart", cleanedUp: cleaned });
+        this.d.store.addRestore({
+          source: t.source,
+          vmid: t.vmid,
+          volid: "",
+          scratchVmid: source.cfg.restoreTest?.scratchVmid ?? 0,
+          timeMs: this.d.clock.now(),
+          durationMs: this.d.clock.now() - t.startedMs,
+          ok: false,
+          reason: "interrupted by a bridge restart",
+          cleanedUp: cleaned,
+        });
         this.d.store.removeInflight(t.upid);
       }
     }
@@ -105,16 +138,22 @@ export class GuestActions {
     if (!g) return { refusal: `unknown guest '${id}'` };
     const source = this.d.sources.find((s) => s.name === g.source);
     if (!source) return { refusal: `unknown source '${g.source}'` };
-    if (!source.health.up || source.health.degraded) return { refusal: `Proxmox source '${source.name}' is not reachable: ${source.health.error ?? "unknown error"}` };
+    if (!source.health.up || source.health.degraded)
+      return { refusal: `Proxmox source '${source.name}' is not reachable: ${source.health.error ?? "unknown error"}` };
     return { g, source };
   }
 
-  async backup(id: string, opts: { storage?: string; mode?: string; requestId?: string }, origin: string): Promise<Outcome> {
+  async backup(
+    id: string,
+    opts: { storage?: string; mode?: string; requestId?: string },
+    origin: string,
+  ): Promise<Outcome> {
     const at = this.locate(id);
     if ("refusal" in at) return this.refuse("backup", id, origin, at.refusal);
     const { g, source } = at;
     const tier = g.tier ? this.d.cfg.tiers[g.tier] : undefined;
-    if (tier && !tier.allowManual) return this.refuse("backup", id, origin, `tier ${tier.id} does not allow manual backups (allow_manual: false)`);
+    if (tier && !tier.allowManual)
+      return this.refuse("backup", id, origin, `tier ${tier.id} does not allow manual backups (allow_manual: false)`);
     const what = `a backup of ${g.name} (${g.vmid})`;
     // Check and claim in one synchronous step, before the first await: a burst of presses while
     // Proxmox still answers the first POST finds the guard taken, and its refusal names the first request.
@@ -124,10 +163,21 @@ export class GuestActions {
     if (g.running) {
       // Not ours (ours hold the guard until their task ends): a scheduled job, the GUI, another client.
       this.guard.release(key);
-      return this.refuse("backup", id, origin, `${what} is already running (started outside this bridge, e.g. by a backup job or in the Proxmox web interface)`);
+      return this.refuse(
+        "backup",
+        id,
+        origin,
+        `${what} is already running (started outside this bridge, e.g. by a backup job or in the Proxmox web interface)`,
+      );
     }
     const b = source.cfg.backup;
-    const options = { storage: opts.storage ?? b.storage, mode: opts.mode ?? b.mode, compress: b.compress, notesTemplate: b.notesTemplate, ...(opts.requestId ? { requestId: opts.requestId } : {}) };
+    const options = {
+      storage: opts.storage ?? b.storage,
+      mode: opts.mode ?? b.mode,
+      compress: b.compress,
+      notesTemplate: b.notesTemplate,
+      ...(opts.requestId ? { requestId: opts.requestId } : {}),
+    };
     // Released here unless handed to the task's end (onTaskEvent) or to the SSH session's end.
     let handedOver = false;
     try {
@@ -137,18 +187,48 @@ export class GuestActions {
         return out;
       }
       const upid = await source.startBackup(g.vmid, options);
-      if (!upid) return this.refuse("backup", id, origin, `Proxmox answered "OK" without starting a task: guest ${g.vmid} is not on node '${g.node}' any more`);
+      if (!upid)
+        return this.refuse(
+          "backup",
+          id,
+          origin,
+          `Proxmox answered "OK" without starting a task: guest ${g.vmid} is not on node '${g.node}' any more`,
+        );
       this.guard.bind(key, upid);
       // A poll may have seen the task end while the POST's answer was on its way.
       handedOver = !source.taskEnded(upid);
-      if (handedOver && !this.d.store.addInflight({ kind: "backup", source: source.name, upid, node: g.node, vmid: g.vmid, startedMs: this.d.clock.now(), origin })) {
-        this.d.log.error({ err: this.d.store.lastError, upid }, "could not persist the running backup; a restart now would not report its end");
+      if (
+        handedOver &&
+        !this.d.store.addInflight({
+          kind: "backup",
+          source: source.name,
+          upid,
+          node: g.node,
+          vmid: g.vmid,
+          startedMs: this.d.clock.now(),
+          origin,
+        })
+      ) {
+        this.d.log.error(
+          { err: this.d.store.lastError, upid },
+          "could not persist the running backup; a restart now would not report its end",
+        );
       }
-      this.d.store.audit({ time: new Date(this.d.clock.now()).toISOString(), action: "backup", target: id, origin, result: "accepted", detail: upid });
+      this.d.store.audit({
+        time: new Date(this.d.clock.now()).toISOString(),
+        action: "backup",
+        target: id,
+        origin,
+        result: "accepted",
+        detail: upid,
+      });
       this.d.publish();
       return { ok: true, upid };
     } catch (e) {
-      const msg = e instanceof PveError && e.kind === "permission" ? `${e.message} — the token needs VM.Backup on /vms/${g.vmid} and Datastore.AllocateSpace on the target storage` : (e as Error).message;
+      const msg =
+        e instanceof PveError && e.kind === "permission"
+          ? `${e.message} — the token needs VM.Backup on /vms/${g.vmid} and Datastore.AllocateSpace on the target storage`
+          : (e as Error).message;
       return this.refuse("backup", id, origin, `Proxmox refused the backup: ${msg}`);
     } finally {
       if (!handedOver) this.guard.release(key);
@@ -156,19 +236,54 @@ export class GuestActions {
   }
 
   /** method: ssh — vzdump on the node; the task it registers is followed like any other (the poll sees it running). */
-  private async backupOverSsh(g: GuestState, source: PveSource, o: { storage?: string; mode: string; compress: string; notesTemplate: string; requestId?: string }, origin: string, key: string): Promise<Outcome> {
+  private async backupOverSsh(
+    g: GuestState,
+    source: PveSource,
+    o: { storage?: string; mode: string; compress: string; notesTemplate: string; requestId?: string },
+    origin: string,
+    key: string,
+  ): Promise<Outcome> {
     const ssh = source.cfg.ssh;
     if (!ssh) return this.refuse("backup", g.id, origin, "backup.method is ssh but no ssh section is configured");
     const storage = o.storage ?? source.defaultBackupStorage(source.guest(g.vmid)!);
-    const flags: [string, string][] = [["mode", o.mode], ["compress", o.compress], ...(storage ? ([["storage", storage], ...(o.notesTemplate ? [["notes-template", o.notesTemplate]] : [])] as [string, string][]) : [])];
+    const flags: [string, string][] = [
+      ["mode", o.mode],
+      ["compress", o.compress],
+      ...(storage
+        ? ([["storage", storage], ...(o.notesTemplate ? [["notes-template", o.notesTemplate]] : [])] as [
+            string,
+            string,
+          ][])
+        : []),
+    ];
     const cmd = `vzdump ${g.vmid} ${flags.map(([k, v]) => `--${k} ${shq(v)}`).join(" ")}`;
-    this.d.store.audit({ time: new Date(this.d.clock.now()).toISOString(), action: "backup", target: g.id, origin, result: "accepted", detail: "ssh" });
-    this.d.event(g.id, { event_type: "backup_started", time: new Date(this.d.clock.now()).toISOString(), guest: g.id, ...(o.requestId ? { request_id: o.requestId } : {}) });
+    this.d.store.audit({
+      time: new Date(this.d.clock.now()).toISOString(),
+      action: "backup",
+      target: g.id,
+      origin,
+      result: "accepted",
+      detail: "ssh",
+    });
+    this.d.event(g.id, {
+      event_type: "backup_started",
+      time: new Date(this.d.clock.now()).toISOString(),
+      guest: g.id,
+      ...(o.requestId ? { request_id: o.requestId } : {}),
+    });
     void sshExec(sshTargetFor(ssh, g.node), cmd)
       .then((r) => {
         if (r.code !== 0) this.d.log.warn({ vmid: g.vmid, code: r.code }, "vzdump over SSH ended with an error");
       })
-      .catch((e: Error) => this.d.event(g.id, { event_type: "backup_failed", time: new Date(this.d.clock.now()).toISOString(), guest: g.id, result: "failed", error: e.message }))
+      .catch((e: Error) =>
+        this.d.event(g.id, {
+          event_type: "backup_failed",
+          time: new Date(this.d.clock.now()).toISOString(),
+          guest: g.id,
+          result: "failed",
+          error: e.message,
+        }),
+      )
       .finally(() => {
         // vzdump over SSH returns when the backup ended: the guard's end.
         this.guard.release(key);
@@ -187,38 +302,88 @@ export class GuestActions {
     const newest = archives[0];
     if (!newest) return this.refuse("verify", id, origin, `${g.name} has no archive to verify`);
     if (newest.format.startsWith("pbs-")) {
-      return this.refuse("verify", id, origin, `the newest archive is on Proxmox Backup Server, which verifies it itself (state: ${newest.verification ?? "not verified yet"})`);
+      return this.refuse(
+        "verify",
+        id,
+        origin,
+        `the newest archive is on Proxmox Backup Server, which verifies it itself (state: ${newest.verification ?? "not verified yet"})`,
+      );
     }
     const verifier = this.verifiers.get(source.name);
-    if (!verifier) return this.refuse("verify", id, origin, `verification needs SSH to the nodes: add an ssh section to proxmox '${source.name}'`);
+    if (!verifier)
+      return this.refuse(
+        "verify",
+        id,
+        origin,
+        `verification needs SSH to the nodes: add an ssh section to proxmox '${source.name}'`,
+      );
     const node = newest.node ?? g.node;
     const key = verifyKey(g.id);
-    const busy = this.guard.claim(key, { what: `a verification of ${g.name} (${g.vmid})`, origin, ...(requestId ? { requestId } : {}) });
+    const busy = this.guard.claim(key, {
+      what: `a verification of ${g.name} (${g.vmid})`,
+      origin,
+      ...(requestId ? { requestId } : {}),
+    });
     if (busy) return this.refuse("verify", id, origin, busy);
     if (verifier.isBusy(node)) {
       this.guard.release(key);
       return this.refuse("verify", id, origin, `a verification is already running on node '${node}'`);
     }
-    this.d.store.audit({ time: new Date(this.d.clock.now()).toISOString(), action: "verify", target: id, origin, result: "accepted", detail: newest.volid });
+    this.d.store.audit({
+      time: new Date(this.d.clock.now()).toISOString(),
+      action: "verify",
+      target: id,
+      origin,
+      result: "accepted",
+      detail: newest.volid,
+    });
     void this.runVerify(verifier, g, newest, node, origin, key);
     return { ok: true, detail: `verifying ${newest.volid}` };
   }
 
   /** Runs one verification; releases the guard `key` (claimed by the caller) at its end, whatever happens. */
-  private async runVerify(verifier: Verifier, g: GuestState, archive: Archive, node: string, origin: string, key: string): Promise<void> {
+  private async runVerify(
+    verifier: Verifier,
+    g: GuestState,
+    archive: Archive,
+    node: string,
+    origin: string,
+    key: string,
+  ): Promise<void> {
     const time = () => new Date(this.d.clock.now()).toISOString();
     try {
       this.d.event(g.id, { event_type: "verify_started", time: time(), guest: g.id, volid: archive.volid });
       const rec = await verifier.verify(archive, node);
       this.d.store.addVerification(rec);
-      this.d.store.audit({ time: time(), action: "verify", target: g.id, origin, result: rec.ok ? "finished" : "failed", detail: rec.reason ?? archive.volid });
-      this.d.event(g.id, { event_type: rec.ok ? "verify_finished" : "verify_failed", time: time(), guest: g.id, volid: archive.volid, result: rec.ok ? "ok" : "failed", ...(rec.reason ? { error: rec.reason } : {}) });
+      this.d.store.audit({
+        time: time(),
+        action: "verify",
+        target: g.id,
+        origin,
+        result: rec.ok ? "finished" : "failed",
+        detail: rec.reason ?? archive.volid,
+      });
+      this.d.event(g.id, {
+        event_type: rec.ok ? "verify_finished" : "verify_failed",
+        time: time(),
+        guest: g.id,
+        volid: archive.volid,
+        result: rec.ok ? "ok" : "failed",
+        ...(rec.reason ? { error: rec.reason } : {}),
+      });
     } catch (e) {
       // SSH trouble (wrong host key, auth, network) says nothing about the archive: no record, an event.
       const reason = e instanceof SshError ? e.message : `verification could not run: ${(e as Error).message}`;
       this.d.log.warn({ vmid: g.vmid, reason }, "verification did not run");
       this.d.store.audit({ time: time(), action: "verify", target: g.id, origin, result: "failed", detail: reason });
-      this.d.event(g.id, { event_type: "verify_failed", time: time(), guest: g.id, volid: archive.volid, result: "not_run", error: reason });
+      this.d.event(g.id, {
+        event_type: "verify_failed",
+        time: time(),
+        guest: g.id,
+        volid: archive.volid,
+        result: "not_run",
+        error: reason,
+      });
     } finally {
       this.guard.release(key);
     }
@@ -230,9 +395,21 @@ export class GuestActions {
     if ("refusal" in at) return this.refuse("restore_test", id, origin, at.refusal);
     const { g, source } = at;
     const tier = g.tier ? this.d.cfg.tiers[g.tier] : undefined;
-    if (!tier?.restoreTest) return this.refuse("restore_test", id, origin, `tier ${g.tier ?? "(none)"} has not opted in to restore tests (restore_test: true)`);
+    if (!tier?.restoreTest)
+      return this.refuse(
+        "restore_test",
+        id,
+        origin,
+        `tier ${g.tier ?? "(none)"} has not opted in to restore tests (restore_test: true)`,
+      );
     const tester = this.restorers.get(source.name);
-    if (!tester) return this.refuse("restore_test", id, origin, `no restore_test section (scratch VMID and storage) for proxmox '${source.name}'`);
+    if (!tester)
+      return this.refuse(
+        "restore_test",
+        id,
+        origin,
+        `no restore_test section (scratch VMID and storage) for proxmox '${source.name}'`,
+      );
     const info = source.guest(g.vmid)!;
     const archive = source
       .archivesOf(g.vmid)
@@ -248,7 +425,12 @@ export class GuestActions {
     const sourceBusy = this.guard.claim(sourceKey, claim);
     if (sourceBusy) {
       this.guard.release(key);
-      return this.refuse("restore_test", id, origin, `${sourceBusy.replace(/ is already running/, " is already running on proxmox '" + source.name + "'")}; one restore test at a time uses its scratch VMID`);
+      return this.refuse(
+        "restore_test",
+        id,
+        origin,
+        `${sourceBusy.replace(/ is already running/, ` is already running on proxmox '${source.name}'`)}; one restore test at a time uses its scratch VMID`,
+      );
     }
     const release = () => {
       this.guard.release(key);
@@ -265,24 +447,60 @@ export class GuestActions {
       return this.refuse("restore_test", id, origin, refusal);
     }
     const time = () => new Date(this.d.clock.now()).toISOString();
-    this.d.store.audit({ time: time(), action: "restore_test", target: id, origin, result: "accepted", detail: archive.volid });
+    this.d.store.audit({
+      time: time(),
+      action: "restore_test",
+      target: id,
+      origin,
+      result: "accepted",
+      detail: archive.volid,
+    });
     this.d.event(g.id, { event_type: "restore_test_started", time: time(), guest: g.id, volid: archive.volid });
     let inflight: string | undefined;
     void tester
       .run(info, archive, {
         started: (upid, node) => {
           inflight = upid;
-          this.d.store.addInflight({ kind: "restore_test", source: source.name, upid, node, vmid: g.vmid, startedMs: this.d.clock.now(), origin });
+          this.d.store.addInflight({
+            kind: "restore_test",
+            source: source.name,
+            upid,
+            node,
+            vmid: g.vmid,
+            startedMs: this.d.clock.now(),
+            origin,
+          });
         },
       })
       .then((rec) => {
         this.d.store.addRestore(rec);
-        this.d.store.audit({ time: time(), action: "restore_test", target: id, origin, result: rec.ok ? "finished" : "failed", detail: rec.reason ?? archive.volid });
-        this.d.event(g.id, { event_type: rec.ok ? "restore_test_finished" : "restore_test_failed", time: time(), guest: g.id, volid: archive.volid, result: rec.ok ? "ok" : "failed", ...(rec.reason ? { error: rec.reason } : {}) });
+        this.d.store.audit({
+          time: time(),
+          action: "restore_test",
+          target: id,
+          origin,
+          result: rec.ok ? "finished" : "failed",
+          detail: rec.reason ?? archive.volid,
+        });
+        this.d.event(g.id, {
+          event_type: rec.ok ? "restore_test_finished" : "restore_test_failed",
+          time: time(),
+          guest: g.id,
+          volid: archive.volid,
+          result: rec.ok ? "ok" : "failed",
+          ...(rec.reason ? { error: rec.reason } : {}),
+        });
       })
       .catch((e: Error) => {
         this.d.log.error({ vmid: g.vmid, err: e.message }, "restore test could not run");
-        this.d.event(g.id, { event_type: "restore_test_failed", time: time(), guest: g.id, volid: archive.volid, result: "not_run", error: e.message });
+        this.d.event(g.id, {
+          event_type: "restore_test_failed",
+          time: time(),
+          guest: g.id,
+          volid: archive.volid,
+          result: "not_run",
+          error: e.message,
+        });
       })
       .finally(() => {
         release();
@@ -300,7 +518,14 @@ export class GuestActions {
     if (!mine) return;
     if (e.phase === "unknown") {
       for (const o of e.outcomes) {
-        this.d.store.audit({ time: new Date(this.d.clock.now()).toISOString(), action: "backup", target: this.d.idOf(e.source, o.vmid), origin: mine.origin, result: "finished", detail: e.reason ?? "Proxmox does not know the task" });
+        this.d.store.audit({
+          time: new Date(this.d.clock.now()).toISOString(),
+          action: "backup",
+          target: this.d.idOf(e.source, o.vmid),
+          origin: mine.origin,
+          result: "finished",
+          detail: e.reason ?? "Proxmox does not know the task",
+        });
       }
       this.d.store.removeInflight(e.upid);
       return;
@@ -325,16 +550,24 @@ export class GuestActions {
       if (!verifier || !source.cfg.verify.automatic || !source.health.up || source.health.degraded) continue;
       if (inQuietHours(source.cfg.verify.quietHours, new Date(this.d.clock.now()))) continue;
       // The last verdict per archive: a failed archive stays failed, so checking it again cannot clear verify_overdue.
-      const verdicts = new Map(this.d.store.verifications.filter((v) => v.source === source.name).map((v) => [v.volid, v.ok]));
+      const verdicts = new Map(
+        this.d.store.verifications.filter((v) => v.source === source.name).map((v) => [v.volid, v.ok]),
+      );
       const startedOn = new Set<string>();
-      for (const g of guests.filter((x) => x.source === source.name && x.tier && this.d.cfg.tiers[x.tier]?.verifyEveryMs && !x.running)) {
+      for (const g of guests.filter(
+        (x) => x.source === source.name && x.tier && this.d.cfg.tiers[x.tier]?.verifyEveryMs && !x.running,
+      )) {
         const overdue = g.findings.some((f) => f.code === "verify_overdue");
-        const newest = source.archivesOf(g.vmid).filter((a) => !a.format.startsWith("pbs-")).sort((a, b) => b.ctimeMs - a.ctimeMs)[0];
+        const newest = source
+          .archivesOf(g.vmid)
+          .filter((a) => !a.format.startsWith("pbs-"))
+          .sort((a, b) => b.ctimeMs - a.ctimeMs)[0];
         if (!newest || (verdicts.has(newest.volid) && (!overdue || verdicts.get(newest.volid) === false))) continue;
         const node = newest.node ?? g.node;
         if (verifier.isBusy(node) || startedOn.has(node)) continue;
         // A verification of this guest that a command started is not repeated beside it.
-        if (this.guard.claim(verifyKey(g.id), { what: `a verification of ${g.name} (${g.vmid})`, origin: "scheduler" })) continue;
+        if (this.guard.claim(verifyKey(g.id), { what: `a verification of ${g.name} (${g.vmid})`, origin: "scheduler" }))
+          continue;
         startedOn.add(node);
         void this.runVerify(verifier, g, newest, node, "scheduler", verifyKey(g.id));
       }
@@ -342,11 +575,17 @@ export class GuestActions {
   }
 
   private refuse(action: string, id: string, origin: string, reason: string): Outcome {
-    this.d.store.audit({ time: new Date(this.d.clock.now()).toISOString(), action, target: id, origin, result: "rejected", detail: reason });
+    this.d.store.audit({
+      time: new Date(this.d.clock.now()).toISOString(),
+      action,
+      target: id,
+      origin,
+      result: "rejected",
+      detail: reason,
+    });
     return { ok: false, reason };
   }
 }
-
 
 const backupKey = (guest: string) => `backup:${guest}`;
 const verifyKey = (guest: string) => `verify:${guest}`;

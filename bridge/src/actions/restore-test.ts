@@ -39,9 +39,13 @@ export class RestoreTester {
   /** Refusal reason, or undefined when the test may start. */
   async precheck(guest: GuestInfo): Promise<string | undefined> {
     if (this.running) return "a restore test is already running";
-    if (guest.vmid === this.cfg.scratchVmid) return `the scratch VMID ${this.cfg.scratchVmid} is this guest's own VMID; refusing`;
-    const taken = (await this.http.get("/cluster/resources", resourcesSchema, { type: "vm" })).find((r) => r.vmid === this.cfg.scratchVmid);
-    if (taken) return `scratch VMID ${this.cfg.scratchVmid} is in use (${taken.name ?? taken.id} on ${taken.node}); refusing to touch it`;
+    if (guest.vmid === this.cfg.scratchVmid)
+      return `the scratch VMID ${this.cfg.scratchVmid} is this guest's own VMID; refusing`;
+    const taken = (await this.http.get("/cluster/resources", resourcesSchema, { type: "vm" })).find(
+      (r) => r.vmid === this.cfg.scratchVmid,
+    );
+    if (taken)
+      return `scratch VMID ${this.cfg.scratchVmid} is in use (${taken.name ?? taken.id} on ${taken.node}); refusing to touch it`;
     return undefined;
   }
 
@@ -64,8 +68,10 @@ export class RestoreTester {
       hooks?.started(upid, node);
       const exit = await this.waitTask(node, upid);
       created = await this.exists(node, kind, scratch);
-      if (!/^ok$/i.test(exit) && !/^warnings: \d+$/i.test(exit)) result = { ok: false, reason: `restore task failed: ${exit}` };
-      else if (!created) result = { ok: false, reason: `restore task ended ${exit} but guest ${scratch} does not exist` };
+      if (!/^ok$/i.test(exit) && !/^warnings: \d+$/i.test(exit))
+        result = { ok: false, reason: `restore task failed: ${exit}` };
+      else if (!created)
+        result = { ok: false, reason: `restore task ended ${exit} but guest ${scratch} does not exist` };
       else result = { ok: true };
     } catch (e) {
       result = { ok: false, reason: (e as Error).message };
@@ -77,12 +83,31 @@ export class RestoreTester {
         await this.destroy(node, kind, scratch);
       } catch (e) {
         cleanedUp = false;
-        result = { ok: false, reason: `${result.reason ? `${result.reason}; ` : ""}cleanup of scratch guest ${scratch} failed: ${(e as Error).message}` };
+        result = {
+          ok: false,
+          reason: `${result.reason ? `${result.reason}; ` : ""}cleanup of scratch guest ${scratch} failed: ${(e as Error).message}`,
+        };
       }
     }
     this.running = false;
-    const rec: RestoreRecord = { ...base, timeMs: this.now(), durationMs: this.now() - t0, ok: result.ok, cleanedUp, ...(result.reason ? { reason: result.reason } : {}) };
-    this.log.info({ vmid: guest.vmid, volid: archive.volid, ok: rec.ok, ms: rec.durationMs, ...(rec.reason ? { reason: rec.reason } : {}) }, "restore test finished");
+    const rec: RestoreRecord = {
+      ...base,
+      timeMs: this.now(),
+      durationMs: this.now() - t0,
+      ok: result.ok,
+      cleanedUp,
+      ...(result.reason ? { reason: result.reason } : {}),
+    };
+    this.log.info(
+      {
+        vmid: guest.vmid,
+        volid: archive.volid,
+        ok: rec.ok,
+        ms: rec.durationMs,
+        ...(rec.reason ? { reason: rec.reason } : {}),
+      },
+      "restore test finished",
+    );
     return rec;
   }
 
@@ -104,7 +129,10 @@ export class RestoreTester {
   }
 
   private async destroy(node: string, kind: string, vmid: number): Promise<void> {
-    const upid = await this.http.delete(`/nodes/${encodeURIComponent(node)}/${kind}/${vmid}?purge=1&destroy-unreferenced-disks=1`, upidSchema);
+    const upid = await this.http.delete(
+      `/nodes/${encodeURIComponent(node)}/${kind}/${vmid}?purge=1&destroy-unreferenced-disks=1`,
+      upidSchema,
+    );
     const exit = await this.waitTask(node, upid);
     if (!/^ok$/i.test(exit)) throw new Error(`destroy task ended: ${exit}`);
   }
@@ -112,7 +140,10 @@ export class RestoreTester {
   private async waitTask(node: string, upid: string): Promise<string> {
     const deadline = this.now() + this.cfg.timeoutMs;
     for (;;) {
-      const st = await this.http.get(`/nodes/${encodeURIComponent(node)}/tasks/${encodeURIComponent(upid)}/status`, taskStatusSchema);
+      const st = await this.http.get(
+        `/nodes/${encodeURIComponent(node)}/tasks/${encodeURIComponent(upid)}/status`,
+        taskStatusSchema,
+      );
       if (st.status === "stopped") return st.exitstatus ?? "unexpected status";
       if (this.now() > deadline) throw new Error(`task ${upid} did not finish within ${this.cfg.timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, this.pollMs));

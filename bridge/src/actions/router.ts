@@ -1,11 +1,22 @@
 import type { Logger } from "../log.js";
 import type { ValidateFunction } from "ajv";
 import type { Command } from "../schemas/command.js";
-import { describeErrors, describingValidator, jsonKind, quoteValue, schemaJson, schemaValidator } from "../util/schemas.js";
+import {
+  describeErrors,
+  describingValidator,
+  jsonKind,
+  quoteValue,
+  schemaJson,
+  schemaValidator,
+} from "../util/schemas.js";
 
 export type { Command };
 
-export type Target = { kind: "guest"; id: string } | { kind: "bridge" } | { kind: "hyperbackup"; id: string } | { kind: "pbs"; id: string };
+export type Target =
+  | { kind: "guest"; id: string }
+  | { kind: "bridge" }
+  | { kind: "hyperbackup"; id: string }
+  | { kind: "pbs"; id: string };
 
 /**
  * What became of a command. `invalid` marks a refusal of the command itself (not JSON, unknown
@@ -36,7 +47,12 @@ export interface ActionHandlers {
 const MAX_PAYLOAD = 4096;
 
 const ALL_ACTIONS = ["backup", "verify", "restore_test", "set_tier", "refresh", "run", "forget"] as const;
-const TARGET_NAMES: Record<Target["kind"], string> = { guest: "a guest", bridge: "the bridge", hyperbackup: "a Hyper Backup task", pbs: "a PBS datastore" };
+const TARGET_NAMES: Record<Target["kind"], string> = {
+  guest: "a guest",
+  bridge: "the bridge",
+  hyperbackup: "a Hyper Backup task",
+  pbs: "a PBS datastore",
+};
 
 /** One validator per action, from the matching branch of bridge/schemas/command.schema.json (generated from schemas/command.ts), and the fields it allows. */
 function actionValidators(): Map<string, { validate: ValidateFunction; fields: string[] }> {
@@ -44,12 +60,17 @@ function actionValidators(): Map<string, { validate: ValidateFunction; fields: s
   const out = new Map<string, { validate: ValidateFunction; fields: string[] }>();
   for (const branch of schema.oneOf) {
     const action = branch.properties.action?.const;
-    if (action) out.set(action, { validate: describingValidator({ type: "object", ...branch }), fields: Object.keys(branch.properties).filter((k) => k !== "action") });
+    if (action)
+      out.set(action, {
+        validate: describingValidator({ type: "object", ...branch }),
+        fields: Object.keys(branch.properties).filter((k) => k !== "action"),
+      });
   }
   return out;
 }
 
-const shortString = (v: unknown): string | undefined => (typeof v === "string" && v.length > 0 && v.length <= 64 ? v : undefined);
+const shortString = (v: unknown): string | undefined =>
+  typeof v === "string" && v.length > 0 && v.length <= 64 ? v : undefined;
 
 /**
  * The one path every action takes, whatever brought it (MQTT, HTTP, the status page): parse,
@@ -94,7 +115,12 @@ export class CommandRouter {
     let seen: { action?: string; request_id?: string } | undefined;
     let outcome: Outcome;
     try {
-      if (size > MAX_PAYLOAD) outcome = { ok: false, invalid: true, reason: `the command is too large (${size.toLocaleString("en")} bytes; at most ${MAX_PAYLOAD.toLocaleString("en")})` };
+      if (size > MAX_PAYLOAD)
+        outcome = {
+          ok: false,
+          invalid: true,
+          reason: `the command is too large (${size.toLocaleString("en")} bytes; at most ${MAX_PAYLOAD.toLocaleString("en")})`,
+        };
       else {
         let parsed: unknown;
         try {
@@ -106,9 +132,13 @@ export class CommandRouter {
           const o = parsed as Record<string, unknown>;
           const action = shortString(o.action);
           const requestId = shortString(o.request_id);
-          if (action || requestId) seen = { ...(action ? { action } : {}), ...(requestId ? { request_id: requestId } : {}) };
+          if (action || requestId)
+            seen = { ...(action ? { action } : {}), ...(requestId ? { request_id: requestId } : {}) };
         }
-        const problem = parsed === undefined ? `the command is not JSON; send an object such as {"action":"backup"}` : this.problem(target, parsed);
+        const problem =
+          parsed === undefined
+            ? `the command is not JSON; send an object such as {"action":"backup"}`
+            : this.problem(target, parsed);
         if (problem) outcome = { ok: false, invalid: true, reason: problem };
         else {
           cmd = parsed as Command;
@@ -134,10 +164,12 @@ export class CommandRouter {
     const valid = this.validActions(target.kind);
     const where = TARGET_NAMES[target.kind];
     const listing = `valid actions for ${where}: ${valid.join(", ")}`;
-    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) return `a command must be a JSON object such as {"action":"${valid[0]}"} (got ${jsonKind(parsed)})`;
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+      return `a command must be a JSON object such as {"action":"${valid[0]}"} (got ${jsonKind(parsed)})`;
     const action = (parsed as Record<string, unknown>).action;
     if (action === undefined) return `'action' is missing; ${listing}`;
-    if (typeof action !== "string") return `'action' must be a string such as "${valid[0]}" (got ${quoteValue(action)}); ${listing}`;
+    if (typeof action !== "string")
+      return `'action' must be a string such as "${valid[0]}" (got ${quoteValue(action)}); ${listing}`;
     if (!(ALL_ACTIONS as readonly string[]).includes(action)) return `unknown action ${quoteValue(action)}; ${listing}`;
     if (!valid.includes(action)) return `action '${action}' is not available for ${where}; ${listing}`;
     const branch = this.byAction.get(action)!;
@@ -149,9 +181,12 @@ export class CommandRouter {
 
   private dispatch(target: Target, cmd: Command): Promise<Outcome> {
     if (cmd.action === "refresh") return this.handlers.refresh();
-    if (target.kind === "bridge" && cmd.action === "forget" && this.handlers.forget) return this.handlers.forget(cmd.guest);
-    if (target.kind === "hyperbackup" && cmd.action === "run" && this.handlers.runHyperBackup) return this.handlers.runHyperBackup(target.id, cmd);
-    if (target.kind === "pbs" && cmd.action === "verify" && this.handlers.verifyDatastore) return this.handlers.verifyDatastore(target.id, cmd);
+    if (target.kind === "bridge" && cmd.action === "forget" && this.handlers.forget)
+      return this.handlers.forget(cmd.guest);
+    if (target.kind === "hyperbackup" && cmd.action === "run" && this.handlers.runHyperBackup)
+      return this.handlers.runHyperBackup(target.id, cmd);
+    if (target.kind === "pbs" && cmd.action === "verify" && this.handlers.verifyDatastore)
+      return this.handlers.verifyDatastore(target.id, cmd);
     if (target.kind === "guest")
       switch (cmd.action) {
         case "backup":
@@ -164,6 +199,10 @@ export class CommandRouter {
           return this.handlers.setTier(target.id, cmd.tier);
       }
     // problem() refuses every other pair before dispatch.
-    return Promise.resolve({ ok: false, invalid: true, reason: `action '${cmd.action}' is not available for ${TARGET_NAMES[target.kind]}` });
+    return Promise.resolve({
+      ok: false,
+      invalid: true,
+      reason: `action '${cmd.action}' is not available for ${TARGET_NAMES[target.kind]}`,
+    });
   }
 }

@@ -31,14 +31,32 @@ export class Verifier {
     try {
       const target = sshTargetFor(this.ssh, node);
       const where = await sshExec(target, pathCommand(archive.volid));
-      if (where.code !== 0) return { ...base, timeMs: this.now(), ok: false, reason: `pvesm path failed: ${lastLine(where.stderr) || `exit ${where.code}`}` };
+      if (where.code !== 0)
+        return {
+          ...base,
+          timeMs: this.now(),
+          ok: false,
+          reason: `pvesm path failed: ${lastLine(where.stderr) || `exit ${where.code}`}`,
+        };
       const file = where.stdout.trim().split("\n").pop()!;
       const cmd = verifyCommand(archive.format, file);
-      if (!cmd) return { ...base, timeMs: this.now(), ok: false, reason: `format ${archive.format} cannot be verified over SSH` };
+      if (!cmd)
+        return {
+          ...base,
+          timeMs: this.now(),
+          ok: false,
+          reason: `format ${archive.format} cannot be verified over SSH`,
+        };
       const started = this.now();
       const res = await sshExec(target, cmd);
-      const rec: VerificationRecord = res.code === 0 ? { ...base, timeMs: this.now(), ok: true } : { ...base, timeMs: this.now(), ok: false, reason: lastLine(res.stderr) || `exit code ${res.code}` };
-      this.log.info({ volid: archive.volid, ok: rec.ok, ms: this.now() - started, ...(rec.reason ? { reason: rec.reason } : {}) }, "archive verified");
+      const rec: VerificationRecord =
+        res.code === 0
+          ? { ...base, timeMs: this.now(), ok: true }
+          : { ...base, timeMs: this.now(), ok: false, reason: lastLine(res.stderr) || `exit code ${res.code}` };
+      this.log.info(
+        { volid: archive.volid, ok: rec.ok, ms: this.now() - started, ...(rec.reason ? { reason: rec.reason } : {}) },
+        "archive verified",
+      );
       return rec;
     } finally {
       this.busy.delete(node);

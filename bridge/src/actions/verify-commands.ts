@@ -22,5 +22,7 @@ export function verifyCommand(format: string, path: string): string | null {
   if (!comp) return kind === "vma" ? `vma verify -v ${p}` : `tar -tf ${p} > /dev/null`;
   const d = decompress[comp];
   if (!d) return null;
-  return kind === "vma" ? `set -o pipefail; ${d.test} && ${d.cat} | vma verify -v -` : `set -o pipefail; ${d.test} && tar ${d.tar} -tf ${p} > /dev/null`;
+  return kind === "vma"
+    ? `set -o pipefail; ${d.test} && ${d.cat} | vma verify -v -`
+    : `set -o pipefail; ${d.test} && tar ${d.tar} -tf ${p} > /dev/null`;
 }

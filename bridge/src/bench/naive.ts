@@ -22,7 +22,12 @@ interface Row {
   status?: string;
 }
 
-export async function naivePoll(o: { url: string; token: string; ca: string; concurrency: number }): Promise<NaiveResult> {
+export async function naivePoll(o: {
+  url: string;
+  token: string;
+  ca: string;
+  concurrency: number;
+}): Promise<NaiveResult> {
   const agent = new Agent({ connect: { ca: o.ca }, connections: o.concurrency });
   let calls = 0;
   let errors = 0;

@@ -14,15 +14,15 @@ if (!url || !filters) {
 const want = payloadRe ? new RegExp(payloadRe) : null;
 const client = mqtt.connect(url, { clientId: `bench_probe_${process.pid}`, reconnectPeriod: 500 });
 const out: string[] = [];
-let timer: NodeJS.Timeout | undefined;
+let _timer: NodeJS.Timeout | undefined;
 const flush = () => {
-  timer = undefined;
+  _timer = undefined;
   if (out.length) process.stdout.write(out.splice(0).join(""));
 };
 client.on("message", (topic, payload) => {
   const text = want?.test(topic) ? payload.toString("utf8").replace(/[\t\n]/g, " ") : "-";
   out.push(`${Date.now()}\t${topic}\t${payload.length}\t${text}\n`);
-  timer ??= setTimeout(flush, 20);
+  _timer ??= setTimeout(flush, 20);
 });
 client.on("connect", () => {
   client.subscribe(filters.split(","), { qos: 1 }, () => process.stdout.write(`${Date.now()}\t$ready\t0\t-\n`));

@@ -57,10 +57,30 @@ async function startBroker(dir: string): Promise<{ url: string; kind: string; st
   }
   const port = await freePort();
   const conf = path.join(dir, "mosquitto.conf");
-  fs.writeFileSync(conf, [`listener ${port} 127.0.0.1`, "allow_anonymous true", "persistence false", "max_queued_messages 0", "max_queued_bytes 0", "log_type error", ...(process.getuid?.() === 0 ? ["user root"] : [])].join("\n") + "\n");
+  fs.writeFileSync(
+    conf,
+    `${[
+      `listener ${port} 127.0.0.1`,
+      "allow_anonymous true",
+      "persistence false",
+      "max_queued_messages 0",
+      "max_queued_bytes 0",
+      "log_type error",
+      ...(process.getuid?.() === 0 ? ["user root"] : []),
+    ].join("\n")}\n`,
+  );
   const child = spawn(bin, ["-c", conf], { stdio: "ignore" });
   await until("mosquitto", () => child.exitCode === null && true, 1000);
-  const open = () => new Promise<boolean>((r) => net.connect(port, "127.0.0.1").once("connect", function (this: net.Socket) { this.destroy(); r(true); }).once("error", () => r(false)));
+  const open = () =>
+    new Promise<boolean>((r) =>
+      net
+        .connect(port, "127.0.0.1")
+        .once("connect", function (this: net.Socket) {
+          this.destroy();
+          r(true);
+        })
+        .once("error", () => r(false)),
+    );
   for (let i = 0; i < 200 && !(await open()); i++) await sleep(25);
   return {
     url: `mqtt://127.0.0.1:${port}`,
@@ -110,13 +130,21 @@ async function main() {
   };
   try {
     // --- the lab -----------------------------------------------------------------------------
-    let t = performance.now();
-    const plan = benchScenario({ nodes: 50, guestsPerNode: 50, archivesPerGuest: 100, historyRuns: 3, nowMs: Date.now() });
+    const t = performance.now();
+    const plan = benchScenario({
+      nodes: 50,
+      guestsPerNode: 50,
+      archivesPerGuest: 100,
+      historyRuns: 3,
+      nowMs: Date.now(),
+    });
     const lab = await startLab({ scenario: plan.scenario, taskSpeed: 20, authFailDelayMs: 0 });
     cleanups.push(() => lab.stop());
     const archives = lab.control.state.archives.length;
     const labBuildS = (performance.now() - t) / 1000;
-    log(`lab: ${plan.nodes.length} nodes, ${plan.guests} guests, ${archives} archives, ${lab.control.state.tasks.length} tasks in history (${labBuildS.toFixed(1)} s to build)`);
+    log(
+      `lab: ${plan.nodes.length} nodes, ${plan.guests} guests, ${archives} archives, ${lab.control.state.tasks.length} tasks in history (${labBuildS.toFixed(1)} s to build)`,
+    );
     const floor = plan.backupStorages + 1 + plan.nodes.length;
 
     const broker = await startBroker(tmp);
@@ -129,12 +157,18 @@ async function main() {
     const before = lab.requests.length;
     const naive = await naivePoll({ url: lab.url, token: tokenHeader, ca: lab.certPem, concurrency: 5 });
     const naiveServed = lab.requests.length - before;
-    log(`baseline: ${naive.calls} calls (${naiveServed} served, ${naive.errors} errors), ${naive.archivesSeen} archive rows, ${(naive.wallMs / 1000).toFixed(1)} s`);
+    log(
+      `baseline: ${naive.calls} calls (${naiveServed} served, ${naive.errors} errors), ${naive.archivesSeen} archive rows, ${(naive.wallMs / 1000).toFixed(1)} s`,
+    );
 
     // --- the probe (separate subscriber process) -----------------------------------------------
     const probeId = `${SITE}_${plan.probeVmid}`;
     const seen: Seen[] = [];
-    const probe = spawn(process.execPath, [probeJs, broker.url, "homeassistant/#,backup2mqtt/#", `(state|event)$|bridge/info$`], { stdio: ["ignore", "pipe", "inherit"] });
+    const probe = spawn(
+      process.execPath,
+      [probeJs, broker.url, "homeassistant/#,backup2mqtt/#", `(state|event)$|bridge/info$`],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
     children.push(probe);
     let buf = "";
     probe.stdout!.on("data", (d: Buffer) => {
@@ -172,9 +206,13 @@ log: { level: warn }
     );
     const bridgeOut = lastBridgeOutput;
     const t0 = Date.now();
-    const bridge = spawn(process.execPath, [cli, "run", "--config", cfgFile], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, BENCH_PVE_SECRET: BENCH_TOKEN.secret } });
+    const bridge = spawn(process.execPath, [cli, "run", "--config", cfgFile], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, BENCH_PVE_SECRET: BENCH_TOKEN.secret },
+    });
     children.push(bridge);
-    for (const s of [bridge.stdout!, bridge.stderr!]) s.on("data", (d: Buffer) => bridgeOut.push(d.toString("utf8")) > 200 && bridgeOut.shift());
+    for (const s of [bridge.stdout!, bridge.stderr!])
+      s.on("data", (d: Buffer) => bridgeOut.push(d.toString("utf8")) > 200 && bridgeOut.shift());
     bridge.once("exit", (code, sig) => {
       if (!stopping) log(`bridge exited (${code ?? sig}):\n${bridgeOut.join("")}`);
     });
@@ -193,7 +231,13 @@ log: { level: warn }
       for (; scanned < lab.requests.length; scanned++) {
         if (lab.requests[scanned]!.path.endsWith("/cluster/resources")) {
           const s = procSample(bridge.pid!);
-          cycles.push({ reqIndex: scanned, at: Date.now(), cpuMs: s?.cpuMs ?? NaN, seenIndex: seen.length, rssMb: s?.rssMb ?? NaN });
+          cycles.push({
+            reqIndex: scanned,
+            at: Date.now(),
+            cpuMs: s?.cpuMs ?? NaN,
+            seenIndex: seen.length,
+            rssMb: s?.rssMb ?? NaN,
+          });
         }
       }
     }, 5);
@@ -218,7 +262,9 @@ log: { level: warn }
       },
       120_000,
     ).catch((e: Error) => {
-      throw new Error(`${e.message}: ${configs.size} configs, ${states.size} states, ${seen.length} messages seen, ${lab.requests.length} lab requests`);
+      throw new Error(
+        `${e.message}: ${configs.size} configs, ${states.size} states, ${seen.length} messages seen, ${lab.requests.length} lab requests`,
+      );
     });
     const discoveryS = (discoveredAt - t0) / 1000;
     log(`discovery: ${configs.size} device configs and ${states.size} states in ${discoveryS.toFixed(2)} s`);
@@ -226,7 +272,12 @@ log: { level: warn }
     // --- steady state: whole refresh cycles with nothing changing -------------------------------
     const firstCycle = cycles.length;
     const MEASURED = 3;
-    await until("idle refresh cycles", () => cycles.length >= firstCycle + 2 + MEASURED, (MEASURED + 3) * (POLL_S + 15) * 1000, 50);
+    await until(
+      "idle refresh cycles",
+      () => cycles.length >= firstCycle + 2 + MEASURED,
+      (MEASURED + 3) * (POLL_S + 15) * 1000,
+      50,
+    );
     const measured = cycles.slice(firstCycle + 1, firstCycle + 2 + MEASURED);
     const perCycle = measured.slice(0, -1).map((c, i) => {
       const next = measured[i + 1]!;
@@ -236,7 +287,15 @@ log: { level: warn }
       // everything else — discovery, guest states, events — must stay silent when nothing changed.
       const heartbeat = pubs.filter((m) => m.topic === "backup2mqtt/bridge/info");
       const other = pubs.filter((m) => m.topic !== "backup2mqtt/bridge/info");
-      return { calls: reqs.length, cpuMs: next.cpuMs - c.cpuMs, publishes: other.length, heartbeat: heartbeat.length, pubTopics: [...new Set(other.map((p) => p.topic))], paths: reqs, rssMb: c.rssMb };
+      return {
+        calls: reqs.length,
+        cpuMs: next.cpuMs - c.cpuMs,
+        publishes: other.length,
+        heartbeat: heartbeat.length,
+        pubTopics: [...new Set(other.map((p) => p.topic))],
+        paths: reqs,
+        rssMb: c.rssMb,
+      };
     });
     const heartbeats = Math.max(...perCycle.map((c) => c.heartbeat));
     const callsPerRefresh = Math.max(...perCycle.map((c) => c.calls));
@@ -253,7 +312,16 @@ log: { level: warn }
       return k;
     };
     const split = kinds(perCycle[0]!.paths);
-    log(`steady state: calls per refresh ${perCycle.map((c) => c.calls).join(", ")} (${JSON.stringify(split)}); CPU ms ${perCycle.map((c) => c.cpuMs.toFixed(0)).join(", ")}; publishes ${perCycle.map((c) => c.publishes).join(", ")}${idlePublishes ? ` (e.g. ${perCycle.flatMap((c) => c.pubTopics).slice(0, 5).join(", ")})` : ""} + bridge/info ${perCycle.map((c) => c.heartbeat).join(", ")}; RSS at cycle start ${perCycle.map((c) => c.rssMb.toFixed(0)).join(", ")} MB, peak so far ${peakRss.toFixed(0)} MB`);
+    log(
+      `steady state: calls per refresh ${perCycle.map((c) => c.calls).join(", ")} (${JSON.stringify(split)}); CPU ms ${perCycle.map((c) => c.cpuMs.toFixed(0)).join(", ")}; publishes ${perCycle.map((c) => c.publishes).join(", ")}${
+        idlePublishes
+          ? ` (e.g. ${perCycle
+              .flatMap((c) => c.pubTopics)
+              .slice(0, 5)
+              .join(", ")})`
+          : ""
+      } + bridge/info ${perCycle.map((c) => c.heartbeat).join(", ")}; RSS at cycle start ${perCycle.map((c) => c.rssMb.toFixed(0)).join(", ")} MB, peak so far ${peakRss.toFixed(0)} MB`,
+    );
 
     // --- Back up now: button → task ---------------------------------------------------------------
     const presses: number[] = [];
@@ -261,8 +329,18 @@ log: { level: warn }
       const id = `${SITE}_${vmid}`;
       const from = seen.length;
       const at = Date.now();
-      await cmd.publishAsync(`backup2mqtt/guest/${id}/command`, JSON.stringify({ action: "backup", origin: "bench" }), { qos: 1 });
-      const ev = await until(`backup_started of ${id}`, () => seen.slice(from).find((m) => m.topic === `backup2mqtt/guest/${id}/event` && m.payload.includes("backup_started")), 30_000, 5);
+      await cmd.publishAsync(`backup2mqtt/guest/${id}/command`, JSON.stringify({ action: "backup", origin: "bench" }), {
+        qos: 1,
+      });
+      const ev = await until(
+        `backup_started of ${id}`,
+        () =>
+          seen
+            .slice(from)
+            .find((m) => m.topic === `backup2mqtt/guest/${id}/event` && m.payload.includes("backup_started")),
+        30_000,
+        5,
+      );
       const upid = (JSON.parse(ev.payload) as { upid?: string }).upid;
       if (!upid || !lab.control.state.findTask(upid)) throw new Error(`no task ${upid} in the lab`);
       presses.push(ev.at - at);
@@ -277,7 +355,8 @@ log: { level: warn }
     const deadline = ctime * 1000 + P1_MAX_AGE_MS;
     const probeState = `backup2mqtt/guest/${probeId}/state`;
     const from = seen.length;
-    const statusAt = (status: string) => seen.slice(from).find((m) => m.topic === probeState && m.payload.includes(`"status":"${status}"`));
+    const statusAt = (status: string) =>
+      seen.slice(from).find((m) => m.topic === probeState && m.payload.includes(`"status":"${status}"`));
     await until("the probe guest ok", () => statusAt("ok"), 40_000, 10);
     const stale = await until("the probe guest stale", () => statusAt("stale"), deadline - Date.now() + 30_000, 5);
     const staleLateMs = stale.at - deadline;
@@ -300,7 +379,8 @@ log: { level: warn }
       button_to_task_ms: buttonMs,
       stale_flip_late_ms: staleLateMs,
     };
-    const row = (name: string, value: string, target: string, ok: boolean) => `| ${name.padEnd(34)} | ${value.padStart(12)} | ${target.padEnd(26)} | ${ok ? "met " : "MISSED"} |`;
+    const row = (name: string, value: string, target: string, ok: boolean) =>
+      `| ${name.padEnd(34)} | ${value.padStart(12)} | ${target.padEnd(26)} | ${ok ? "met " : "MISSED"} |`;
     const lines = [
       "",
       `backup2mqtt benchmark — ${plan.nodes.length} nodes, ${plan.guests} guests, ${archives} archives, ${plan.backupStorages} backup storages (local on every node, nas, pbs); Node ${process.version}`,
@@ -310,8 +390,18 @@ log: { level: warn }
       `|${"-".repeat(36)}|${"-".repeat(14)}|${"-".repeat(28)}|--------|`,
       row("API call floor", String(floor), `${plan.backupStorages} storages + 1 + ${plan.nodes.length} nodes`, true),
       row("bridge API calls per refresh", String(callsPerRefresh), `≤ floor (${floor})`, callsPerRefresh <= floor),
-      row("  of which resources/tasks/content", `${split.resources}/${split.tasks}/${split.content}`, `other: ${split.other}`, true),
-      row("baseline API calls per refresh", String(naive.calls), `≥ 10× bridge (${callsPerRefresh * 10})`, naive.calls >= 10 * callsPerRefresh),
+      row(
+        "  of which resources/tasks/content",
+        `${split.resources}/${split.tasks}/${split.content}`,
+        `other: ${split.other}`,
+        true,
+      ),
+      row(
+        "baseline API calls per refresh",
+        String(naive.calls),
+        `≥ 10× bridge (${callsPerRefresh * 10})`,
+        naive.calls >= 10 * callsPerRefresh,
+      ),
       row("baseline wall time per refresh", `${(naive.wallMs / 1000).toFixed(1)} s`, "(for comparison)", true),
       row("refresh CPU (bridge process)", `${Math.round(refreshCpuMs)} ms`, "< 1000 ms", refreshCpuMs < 1000),
       row("publishes per idle cycle", String(idlePublishes), "0 (guests, devices, events)", idlePublishes === 0),
@@ -322,9 +412,18 @@ log: { level: warn }
       row("stale flip, late by", `${staleLateMs} ms`, "≤ 1000 ms", staleLateMs <= 1000 && staleLateMs >= 0),
       "",
     ];
-    process.stdout.write(lines.join("\n") + "\n");
-    process.stdout.write(JSON.stringify(result) + "\n");
-    const met = callsPerRefresh <= floor && naive.calls >= 10 * callsPerRefresh && refreshCpuMs < 1000 && idlePublishes === 0 && discoveryS < 15 && rssMb < 250 && buttonMs < 1000 && staleLateMs <= 1000 && staleLateMs >= 0;
+    process.stdout.write(`${lines.join("\n")}\n`);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    const met =
+      callsPerRefresh <= floor &&
+      naive.calls >= 10 * callsPerRefresh &&
+      refreshCpuMs < 1000 &&
+      idlePublishes === 0 &&
+      discoveryS < 15 &&
+      rssMb < 250 &&
+      buttonMs < 1000 &&
+      staleLateMs <= 1000 &&
+      staleLateMs >= 0;
     process.exitCode = met ? 0 : 1;
   } catch (e) {
     if (lastBridgeOutput.length) process.stderr.write(`bridge output (last lines):\n${lastBridgeOutput.join("")}\n`);

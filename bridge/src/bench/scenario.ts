@@ -74,12 +74,21 @@ export function benchScenario(o: BenchScenarioOptions): BenchPlan {
       const base = probe ? 2 * DAY : 0;
       for (let k = 0; k < older; k++) {
         const pbs = k < onPbs;
-        const ageSeconds = base + (pbs ? (k + 1) * 7 * DAY : (o.historyRuns + k - onPbs + 1) * DAY) + 3600 + (vmid % 600);
-        archives.push({ vmid, storage: pbs ? "pbs" : "nas", ageSeconds, ...(pbs ? { verification: "ok" as const } : {}) });
+        const ageSeconds =
+          base + (pbs ? (k + 1) * 7 * DAY : (o.historyRuns + k - onPbs + 1) * DAY) + 3600 + (vmid % 600);
+        archives.push({
+          vmid,
+          storage: pbs ? "pbs" : "nas",
+          ageSeconds,
+          ...(pbs ? { verification: "ok" as const } : {}),
+        });
       }
-      if (probe) for (let k = 0; k < o.historyRuns; k++) archives.push({ vmid, storage: "nas", ageSeconds: base + (k + 1) * 3600 });
+      if (probe)
+        for (let k = 0; k < o.historyRuns; k++)
+          archives.push({ vmid, storage: "nas", ageSeconds: base + (k + 1) * 3600 });
       // Guests whose last run fails (below) get one more old archive, so the total stays exact.
-      if (!probe && failsLastRun(vmid)) archives.push({ vmid, storage: "nas", ageSeconds: (older + o.historyRuns + 1) * DAY });
+      if (!probe && failsLastRun(vmid))
+        archives.push({ vmid, storage: "nas", ageSeconds: (older + o.historyRuns + 1) * DAY });
     }
     for (let r = o.historyRuns; r >= 1; r--) {
       tasks.push({
@@ -88,7 +97,11 @@ export function benchScenario(o: BenchScenarioOptions): BenchPlan {
         job: "nightly",
         time: new Date(lastRun - (r - 1) * DAY * 1000).toISOString(),
         // One guest in a hundred fails on the last run: the log tells which.
-        guests: onNode.map((v) => ({ vmid: v, seconds: 20, ...(r === 1 && failsLastRun(v) ? { fail: "got timeout" } : {}) })),
+        guests: onNode.map((v) => ({
+          vmid: v,
+          seconds: 20,
+          ...(r === 1 && failsLastRun(v) ? { fail: "got timeout" } : {}),
+        })),
       });
     }
   }
@@ -104,7 +117,18 @@ export function benchScenario(o: BenchScenarioOptions): BenchPlan {
     ],
     guests,
     archives,
-    jobs: [{ id: "nightly", schedule, enabled: 1, all: 1, storage: "nas", mode: "snapshot", compress: "zstd", "notes-template": "{{guestname}}" }],
+    jobs: [
+      {
+        id: "nightly",
+        schedule,
+        enabled: 1,
+        all: 1,
+        storage: "nas",
+        mode: "snapshot",
+        compress: "zstd",
+        "notes-template": "{{guestname}}",
+      },
+    ],
     tasks,
     tokens: [
       {

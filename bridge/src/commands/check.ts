@@ -25,17 +25,33 @@ export async function checkConfig(file: string, env: NodeJS.ProcessEnv = process
     cfg = loadConfig(file, env);
   } catch (e) {
     if (e instanceof ConfigError)
-      return e.problems.map((p) => ({ ok: false, text: `${file}:${p.line ?? "-"}:${p.column ?? "-"}: ${p.key || "(root)"}: ${p.message}` }));
+      return e.problems.map((p) => ({
+        ok: false,
+        text: `${file}:${p.line ?? "-"}:${p.column ?? "-"}: ${p.key || "(root)"}: ${p.message}`,
+      }));
     throw e;
   }
-  const lines: CheckLine[] = [{ ok: true, text: `${file}: configuration is valid (${cfg.proxmox.length} Proxmox source(s), tiers ${Object.keys(cfg.tiers).join(", ")})` }];
-  for (const w of cfg.warnings ?? []) lines.push({ ok: true, warn: true, text: `${file}:${w.line ?? "-"}:${w.column ?? "-"}: ${w.key || "(root)"}: ${w.message}` });
+  const lines: CheckLine[] = [
+    {
+      ok: true,
+      text: `${file}: configuration is valid (${cfg.proxmox.length} Proxmox source(s), tiers ${Object.keys(cfg.tiers).join(", ")})`,
+    },
+  ];
+  for (const w of cfg.warnings ?? [])
+    lines.push({
+      ok: true,
+      warn: true,
+      text: `${file}:${w.line ?? "-"}:${w.column ?? "-"}: ${w.key || "(root)"}: ${w.message}`,
+    });
   for (const px of cfg.proxmox) {
     const http = new PveHttp(px, 0);
     try {
       const v = await http.get("/version", versionSchema);
       const res = await http.get("/cluster/resources", resourcesSchema, { type: "vm" });
-      lines.push({ ok: true, text: `proxmox '${px.name}': reachable, PVE ${v.version}, ${res.filter((r) => r.type === "qemu" || r.type === "lxc").length} guests visible` });
+      lines.push({
+        ok: true,
+        text: `proxmox '${px.name}': reachable, PVE ${v.version}, ${res.filter((r) => r.type === "qemu" || r.type === "lxc").length} guests visible`,
+      });
       try {
         const perms = new Permissions(await http.get("/access/permissions", permissionsSchema));
         const need = [
@@ -46,13 +62,20 @@ export async function checkConfig(file: string, env: NodeJS.ProcessEnv = process
           ["Datastore.AllocateSpace", "/storage", "see archives and run backups"],
         ] as const;
         for (const [priv, path, why] of need) {
-          if (!perms.has(priv, path)) lines.push({ ok: false, text: `proxmox '${px.name}': token lacks ${priv} on ${path} (needed to ${why})` });
+          if (!perms.has(priv, path))
+            lines.push({ ok: false, text: `proxmox '${px.name}': token lacks ${priv} on ${path} (needed to ${why})` });
         }
       } catch (e) {
-        lines.push({ ok: false, text: `proxmox '${px.name}': cannot read the token's privileges: ${(e as Error).message}` });
+        lines.push({
+          ok: false,
+          text: `proxmox '${px.name}': cannot read the token's privileges: ${(e as Error).message}`,
+        });
       }
     } catch (e) {
-      lines.push({ ok: false, text: `proxmox '${px.name}': ${e instanceof PveError ? `${e.kind}: ` : ""}${(e as Error).message}` });
+      lines.push({
+        ok: false,
+        text: `proxmox '${px.name}': ${e instanceof PveError ? `${e.kind}: ` : ""}${(e as Error).message}`,
+      });
     } finally {
       await http.close();
     }
@@ -71,7 +94,10 @@ export async function checkConfig(file: string, env: NodeJS.ProcessEnv = process
  * key or a refused login shows here instead of at the first verification.
  */
 async function checkSsh(source: string, ssh: SshConfig): Promise<CheckLine[]> {
-  const targets: [string, string | undefined][] = [["default", undefined], ...Object.keys(ssh.nodes).map((n): [string, string] => [`node '${n}'`, n])];
+  const targets: [string, string | undefined][] = [
+    ["default", undefined],
+    ...Object.keys(ssh.nodes).map((n): [string, string] => [`node '${n}'`, n]),
+  ];
   const lines: CheckLine[] = [];
   for (const [label, node] of targets) {
     const t = { ...sshTargetFor(ssh, node ?? ""), timeoutMs: Math.min(ssh.timeoutMs, 15_000) };
@@ -82,7 +108,10 @@ async function checkSsh(source: string, ssh: SshConfig): Promise<CheckLine[]> {
       lines.push(
         r.code === 0
           ? { ok: true, text: `${where}: host key matches, logged in, ${first}` }
-          : { ok: false, text: `${where}: logged in, but \`pveversion\` failed (exit ${r.code}${first ? `: ${first}` : ""}) — is this a Proxmox VE node?` },
+          : {
+              ok: false,
+              text: `${where}: logged in, but \`pveversion\` failed (exit ${r.code}${first ? `: ${first}` : ""}) — is this a Proxmox VE node?`,
+            },
       );
     } catch (e) {
       lines.push({ ok: false, text: `${where}: ${(e as Error).message}` });
@@ -108,7 +137,10 @@ async function checkSynology(cfg: Config, nas: NonNullable<Config["synology"]>[n
     await client.login();
     const tasks = await client.listTasks();
     await client.logout();
-    return { ok: true, text: `synology '${nas.name}': reachable, logged in, ${tasks.task_list.length} Hyper Backup task(s)` };
+    return {
+      ok: true,
+      text: `synology '${nas.name}': reachable, logged in, ${tasks.task_list.length} Hyper Backup task(s)`,
+    };
   } catch (e) {
     return { ok: false, text: `synology '${nas.name}': ${(e as Error).message}` };
   } finally {
@@ -118,17 +150,37 @@ async function checkSynology(cfg: Config, nas: NonNullable<Config["synology"]>[n
 
 /** Reachable, and the token may list every configured datastore (and see sync jobs to remotes); "Verify now" is a note. */
 async function checkPbs(pbs: NonNullable<Config["pbs"]>[number]): Promise<CheckLine[]> {
-  const client = new PbsClient({ url: pbs.url, tokenId: pbs.tokenId, tokenSecret: pbs.tokenSecret, ...(pbs.fingerprint ? { fingerprint: pbs.fingerprint } : {}), ...(pbs.caFile ? { caFile: pbs.caFile } : {}), timeoutMs: pbs.timeoutMs });
+  const client = new PbsClient({
+    url: pbs.url,
+    tokenId: pbs.tokenId,
+    tokenSecret: pbs.tokenSecret,
+    ...(pbs.fingerprint ? { fingerprint: pbs.fingerprint } : {}),
+    ...(pbs.caFile ? { caFile: pbs.caFile } : {}),
+    timeoutMs: pbs.timeoutMs,
+  });
   try {
     const stores = await client.get("/admin/datastore", Datastores);
-    const lines: CheckLine[] = [{ ok: true, text: `pbs '${pbs.name}': reachable, ${stores.length} datastore(s) visible${stores.length ? "" : " (the token may lack Datastore.Audit)"}` }];
+    const lines: CheckLine[] = [
+      {
+        ok: true,
+        text: `pbs '${pbs.name}': reachable, ${stores.length} datastore(s) visible${stores.length ? "" : " (the token may lack Datastore.Audit)"}`,
+      },
+    ];
     try {
       const perms = new PbsPermissions(await client.get("/access/permissions", PbsPermissionsSchema), pbs.tokenId);
       const names = pbs.datastores.length ? pbs.datastores.map((d) => d.store) : stores.map((d) => d.store);
       for (const store of names) {
         const why = perms.listingAccess(store);
-        if (why) lines.push({ ok: false, text: `pbs '${pbs.name}': token lacks Datastore.Audit on /datastore/${store}: ${why}` });
-        else if (perms.verifyAccess(store)) lines.push({ ok: true, text: `pbs '${pbs.name}': note: "Verify now" on ${store} needs Datastore.Verify: ${perms.verifyAccess(store)}` });
+        if (why)
+          lines.push({
+            ok: false,
+            text: `pbs '${pbs.name}': token lacks Datastore.Audit on /datastore/${store}: ${why}`,
+          });
+        else if (perms.verifyAccess(store))
+          lines.push({
+            ok: true,
+            text: `pbs '${pbs.name}': note: "Verify now" on ${store} needs Datastore.Verify: ${perms.verifyAccess(store)}`,
+          });
       }
       const sync = pbs.syncOffsite ? perms.syncAccess() : null;
       if (sync) lines.push({ ok: false, text: `pbs '${pbs.name}': token lacks Remote.Audit: ${sync}` });
@@ -158,6 +210,9 @@ async function checkMqtt(cfg: Config): Promise<CheckLine> {
     };
     client.once("connect", () => done({ ok: true, text: `mqtt: connected to ${new URL(cfg.mqtt.url).host}` }));
     client.once("error", (e) => done({ ok: false, text: `mqtt: ${e.message}` }));
-    setTimeout(() => done({ ok: false, text: `mqtt: no answer from ${new URL(cfg.mqtt.url).host} within 6 s` }), 6000).unref();
+    setTimeout(
+      () => done({ ok: false, text: `mqtt: no answer from ${new URL(cfg.mqtt.url).host} within 6 s` }),
+      6000,
+    ).unref();
   });
 }

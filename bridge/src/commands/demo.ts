@@ -21,7 +21,11 @@ export interface DemoOptions {
 }
 
 /** Binds the wanted port; the default one may fall back to any free port (a newcomer may run a broker already). */
-async function withFallbackPort<T>(wanted: number | undefined, preferred: number, start: (port: number) => Promise<T>): Promise<T> {
+async function withFallbackPort<T>(
+  wanted: number | undefined,
+  preferred: number,
+  start: (port: number) => Promise<T>,
+): Promise<T> {
   if (wanted !== undefined) return start(wanted);
   try {
     return await start(preferred);
@@ -49,7 +53,11 @@ export async function runDemo(o: DemoOptions) {
   const broker = await withFallbackPort(o.mqttPort, 1883, (port) => startEmbeddedBroker(port));
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "backup2mqtt-demo-"));
   const httpPort = o.httpPort ?? ((await portFree(8080)) ? 8080 : 0);
-  const cfg = withOffsiteLabs(labConfig(lab, broker.url, { stateDir, httpPort, pollMs: o.pollSeconds * 1000, logLevel: o.logLevel }), offsiteLabs, o.pollSeconds * 1000);
+  const cfg = withOffsiteLabs(
+    labConfig(lab, broker.url, { stateDir, httpPort, pollMs: o.pollSeconds * 1000, logLevel: o.logLevel }),
+    offsiteLabs,
+    o.pollSeconds * 1000,
+  );
   const log = createLogger(o.logLevel, () => cfg.secrets);
   const service = await startService(cfg, { log });
   const stop = async () => {
@@ -69,8 +77,16 @@ export function printDemoBanner(d: Awaited<ReturnType<typeof runDemo>>, scenario
     `  MQTT broker (embedded):  ${d.broker.url}`,
     `  HTTP API:                ${d.service.httpUrl}/api/v1/guests`,
     `  Simulated Proxmox VE:    ${d.lab.url}/api2/json (fingerprint ${d.lab.fingerprint})`,
-    ...(d.offsiteLabs.dsm ? [`  Simulated Synology NAS:  ${d.offsiteLabs.dsm.url}/webapi/ (Hyper Backup, ${d.offsiteLabs.dsm.scenario.tasks.length} task(s))`] : []),
-    ...(d.offsiteLabs.pbs ? [`  Simulated PBS:           ${d.offsiteLabs.pbs.url}/api2/json (${d.offsiteLabs.pbs.scenario.datastores.length} datastore(s))`] : []),
+    ...(d.offsiteLabs.dsm
+      ? [
+          `  Simulated Synology NAS:  ${d.offsiteLabs.dsm.url}/webapi/ (Hyper Backup, ${d.offsiteLabs.dsm.scenario.tasks.length} task(s))`,
+        ]
+      : []),
+    ...(d.offsiteLabs.pbs
+      ? [
+          `  Simulated PBS:           ${d.offsiteLabs.pbs.url}/api2/json (${d.offsiteLabs.pbs.scenario.datastores.length} datastore(s))`,
+        ]
+      : []),
     "",
     "  Look at it:",
     `    mosquitto_sub -h 127.0.0.1 -p ${d.broker.port} -t 'backup2mqtt/#' -t 'homeassistant/device/#' -v   (mosquitto-clients)`,
@@ -79,7 +95,7 @@ export function printDemoBanner(d: Awaited<ReturnType<typeof runDemo>>, scenario
     "  Press Ctrl+C to stop.",
     "",
   ];
-  process.stderr.write(lines.join("\n") + "\n");
+  process.stderr.write(`${lines.join("\n")}\n`);
 }
 
 export function demoStopOnSignals(d: Awaited<ReturnType<typeof runDemo>>): void {

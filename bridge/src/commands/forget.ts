@@ -24,7 +24,8 @@ const ANSWER_WAIT_MS = 10_000;
 export async function forgetCommand(cfg: Config, id: string, opts: { force?: boolean } = {}): Promise<CommandResult> {
   const t = new Topics(cfg.mqtt.baseTopic, cfg.mqtt.discoveryPrefix, cfg.site);
   const objectId = id.startsWith(DEVICE_ID_PREFIX) ? id.slice(DEVICE_ID_PREFIX.length) : id;
-  if (!/^[A-Za-z0-9_.-]+$/.test(objectId)) return fail(`'${id}' is not a device id (expected something like ${cfg.site}_100)`);
+  if (!/^[A-Za-z0-9_.-]+$/.test(objectId))
+    return fail(`'${id}' is not a device id (expected something like ${cfg.site}_100)`);
   let client: MqttClient;
   try {
     client = await mqtt.connectAsync(cfg.mqtt.url, {
@@ -42,15 +43,20 @@ export async function forgetCommand(cfg: Config, id: string, opts: { force?: boo
     const configTopic = t.deviceConfig(deviceId(objectId));
     const retained = await readRetained(client, [t.bridgeState, t.bridgeInfo, configTopic]);
     const info = parse(retained.get(t.bridgeInfo));
-    if (typeof info?.site === "string" && info.site !== cfg.site) return fail(`the topics under '${t.base}' belong to the bridge of site '${info.site}', not '${cfg.site}'`);
+    if (typeof info?.site === "string" && info.site !== cfg.site)
+      return fail(`the topics under '${t.base}' belong to the bridge of site '${info.site}', not '${cfg.site}'`);
     if (retained.get(t.bridgeState) === "online") return await askBridge(client, t, objectId);
 
     // The bridge is not running: do it here.
-    const registry = new DeviceRegistry(cfg.stateDir, createLogger("error", () => cfg.secrets, process.stderr));
+    const registry = new DeviceRegistry(
+      cfg.stateDir,
+      createLogger("error", () => cfg.secrets, process.stderr),
+    );
     const known = registry.get(deviceId(objectId));
     const payload = retained.get(configTopic);
     const found = payload ? ownFoundDevice(configTopic, payload, t) : null;
-    if (!known && !found) return fail(`there is no device '${objectId}' of this bridge on the broker (nothing retained on ${configTopic})`);
+    if (!known && !found)
+      return fail(`there is no device '${objectId}' of this bridge on the broker (nothing retained on ${configTopic})`);
     // The bridge saw it in its source when it last ran: deleting it now would only make Home Assistant
     // create it again, as a new device, at the next start.
     if (known && known.goneSinceMs === undefined && !opts.force)
@@ -63,7 +69,11 @@ export async function forgetCommand(cfg: Config, id: string, opts: { force?: boo
     registry.forget(deviceId(objectId));
     registry.save();
     const name = known?.name ?? found?.entry.name;
-    return { exitCode: 0, stdout: `Forgot ${name ? `${name} (${objectId})` : objectId}: its Home Assistant device is removed.\n`, stderr: "" };
+    return {
+      exitCode: 0,
+      stdout: `Forgot ${name ? `${name} (${objectId})` : objectId}: its Home Assistant device is removed.\n`,
+      stderr: "",
+    };
   } finally {
     await client.endAsync().catch(() => undefined);
   }
@@ -77,14 +87,21 @@ async function askBridge(client: MqttClient, t: Topics, objectId: string): Promi
       if (topic !== t.bridgeEvent) return;
       const ev = parse(payload.toString("utf8"));
       if (!ev) return;
-      if ((ev.event_type === "device_forgotten" && ev.device === objectId) || (ev.event_type === "command_rejected" && ev.request_id === requestId)) {
+      if (
+        (ev.event_type === "device_forgotten" && ev.device === objectId) ||
+        (ev.event_type === "command_rejected" && ev.request_id === requestId)
+      ) {
         clearTimeout(timer);
         resolve(ev);
       }
     });
   });
   await client.subscribeAsync(t.bridgeEvent, { qos: 1 });
-  await client.publishAsync(t.bridgeCommand, JSON.stringify({ action: "forget", guest: objectId, request_id: requestId, origin: "cli" }), { qos: 1 });
+  await client.publishAsync(
+    t.bridgeCommand,
+    JSON.stringify({ action: "forget", guest: objectId, request_id: requestId, origin: "cli" }),
+    { qos: 1 },
+  );
   const ev = await answer;
   if (!ev) return fail(`the bridge is online but did not answer within ${ANSWER_WAIT_MS / 1000} s`);
   if (ev.event_type === "command_rejected") return fail(`the bridge refused: ${String(ev.reason)}`);

@@ -13,7 +13,11 @@ export interface CommandResult {
  * problem when it is invalid), read every source once, run `fn`, always close the sources.
  * Logs go to stderr (warnings only at the default level) so stdout stays the command's output.
  */
-export async function withSnapshot(file: string, env: NodeJS.ProcessEnv, fn: (cfg: Config, snap: Snapshot) => Promise<CommandResult>): Promise<CommandResult> {
+export async function withSnapshot(
+  file: string,
+  env: NodeJS.ProcessEnv,
+  fn: (cfg: Config, snap: Snapshot) => Promise<CommandResult>,
+): Promise<CommandResult> {
   let cfg: Config;
   try {
     cfg = loadConfig(file, env);

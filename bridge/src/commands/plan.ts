@@ -23,17 +23,23 @@ export function planCommand(o: PlanCommandOptions, env: NodeJS.ProcessEnv = proc
     if (!o.apply) {
       return {
         exitCode: plan.summary.errors ? 1 : 0,
-        stdout: o.json ? JSON.stringify(plan, null, 2) + "\n" : renderPlan(plan, { applyHint: `Run '${cmd}' to make PVE match.` }),
+        stdout: o.json
+          ? `${JSON.stringify(plan, null, 2)}\n`
+          : renderPlan(plan, { applyHint: `Run '${cmd}' to make PVE match.` }),
         stderr: "",
       };
     }
     if (!hasChanges(plan)) {
-      return { exitCode: plan.summary.errors ? 1 : 0, stdout: o.json ? JSON.stringify({ plan, steps: [], after: plan }, null, 2) + "\n" : renderPlan(plan), stderr: "" };
+      return {
+        exitCode: plan.summary.errors ? 1 : 0,
+        stdout: o.json ? `${JSON.stringify({ plan, steps: [], after: plan }, null, 2)}\n` : renderPlan(plan),
+        stderr: "",
+      };
     }
     if (!o.yes) {
       return {
         exitCode: 1,
-        stdout: o.json ? JSON.stringify({ plan, steps: [], after: null }, null, 2) + "\n" : renderPlan(plan),
+        stdout: o.json ? `${JSON.stringify({ plan, steps: [], after: null }, null, 2)}\n` : renderPlan(plan),
         stderr: `Nothing was changed: re-run with --yes to apply these changes ('${cmd}').\n`,
       };
     }
@@ -42,11 +48,19 @@ export function planCommand(o: PlanCommandOptions, env: NodeJS.ProcessEnv = proc
     const after: Plan = await makePlan(cfg, snap.sources, snap.result, Date.now());
     const failed = steps.filter((s) => !s.ok);
     const ok = !failed.length && !hasChanges(after) && !after.summary.errors;
-    if (o.json) return { exitCode: ok ? 0 : 1, stdout: JSON.stringify({ plan, steps, after }, null, 2) + "\n", stderr: "" };
+    if (o.json)
+      return { exitCode: ok ? 0 : 1, stdout: `${JSON.stringify({ plan, steps, after }, null, 2)}\n`, stderr: "" };
     const lines = [renderPlan(plan).trimEnd(), "", ...steps.map(stepLine), ""];
-    lines.push(ok ? "Applied: PVE's backup jobs now match the tiers." : hasChanges(after) ? "PVE still differs from the tiers:\n" + renderPlan(after) : `${failed.length} step(s) failed.`);
-    return { exitCode: ok ? 0 : 1, stdout: lines.join("\n") + "\n", stderr: "" };
+    lines.push(
+      ok
+        ? "Applied: PVE's backup jobs now match the tiers."
+        : hasChanges(after)
+          ? `PVE still differs from the tiers:\n${renderPlan(after)}`
+          : `${failed.length} step(s) failed.`,
+    );
+    return { exitCode: ok ? 0 : 1, stdout: `${lines.join("\n")}\n`, stderr: "" };
   });
 }
 
-const stepLine = (s: ApplyStep) => `${s.ok ? "ok    " : "FAILED"} ${s.op} ${s.id} on '${s.source}'${s.error ? `: ${s.error}` : ""}`;
+const stepLine = (s: ApplyStep) =>
+  `${s.ok ? "ok    " : "FAILED"} ${s.op} ${s.id} on '${s.source}'${s.error ? `: ${s.error}` : ""}`;

@@ -24,7 +24,12 @@ const silent = createLogger("error", () => []);
 function config(stateDir: string): Config {
   return {
     site: "home",
-    mqtt: { url: "mqtt://127.0.0.1:1", baseTopic: "backup2mqtt", discoveryPrefix: "homeassistant", removalGraceMs: 86_400_000 },
+    mqtt: {
+      url: "mqtt://127.0.0.1:1",
+      baseTopic: "backup2mqtt",
+      discoveryPrefix: "homeassistant",
+      removalGraceMs: 86_400_000,
+    },
     proxmox: [
       {
         name: "pve",
@@ -53,7 +58,16 @@ function evidence(backupMs: number): Evidence {
     sources: [{ name: "pve", kind: "proxmox", up: true, degraded: false }],
     guests: [{ source: "pve", vmid: 100, name: "web", type: "qemu", node: "n1", tags: ["backup-p1"], template: false }],
     archives: archiveSet([
-      { source: "pve", volid: "local:backup/vzdump-qemu-100.vma.zst", storage: "local", vmid: 100, ctimeMs: backupMs, size: 1, format: "vma.zst", protected: false },
+      {
+        source: "pve",
+        volid: "local:backup/vzdump-qemu-100.vma.zst",
+        storage: "local",
+        vmid: 100,
+        ctimeMs: backupMs,
+        size: 1,
+        format: "vma.zst",
+        protected: false,
+      },
     ]),
     attempts: [],
     jobs: [],

@@ -78,13 +78,22 @@ export class Engine implements View {
       clock: this.clock,
       guest: (id) => this.guest(id),
       publish: () => this.evaluate(),
-      event: (id, payload) => this.bus.emit("event", { target: { kind: "guest", id }, payload: payload as { event_type: string; time: string } }),
+      event: (id, payload) =>
+        this.bus.emit("event", {
+          target: { kind: "guest", id },
+          payload: payload as { event_type: string; time: string },
+        }),
       idOf: (source, vmid) => this.idOf(source, vmid),
     });
     this.offsite = new OffsiteSources(cfg, log.child({ part: "offsite" }), now, { fastPollMs: opts.fastPollMs });
     this.router = new CommandRouter(
       {
-        backup: (id, cmd) => this.actions.backup(id, { storage: cmd.storage, mode: cmd.mode, requestId: cmd.request_id }, cmd.origin ?? "mqtt"),
+        backup: (id, cmd) =>
+          this.actions.backup(
+            id,
+            { storage: cmd.storage, mode: cmd.mode, requestId: cmd.request_id },
+            cmd.origin ?? "mqtt",
+          ),
         verify: (id, cmd) => this.actions.verify(id, cmd.origin ?? "mqtt", cmd.request_id),
         restoreTest: (id, cmd) => this.actions.restoreTest(id, cmd.origin ?? "mqtt", cmd.request_id),
         setTier: async () => ({ ok: false, reason: "tier overrides are not available" }),
@@ -196,7 +205,10 @@ export class Engine implements View {
       if (g.template) continue;
       const preferred = guestId(this.cfg.site, g.source, g.vmid, multi);
       const legacy = guestId(this.cfg.site, g.source, g.vmid, false);
-      out.set(`${g.source}/${g.vmid}`, this.devices.guestId(g.source, g.vmid, preferred, legacy, (s) => names.has(s)));
+      out.set(
+        `${g.source}/${g.vmid}`,
+        this.devices.guestId(g.source, g.vmid, preferred, legacy, (s) => names.has(s)),
+      );
     }
     return out;
   }
@@ -257,10 +269,14 @@ export class Engine implements View {
    * picture of the past. Logged once per change of the count.
    */
   private hidingGuests(s: PveSource): boolean {
-    const hidden = this.devices.hiddenGuests(s.name, (vmid) => s.mayBeHidden(vmid)).map(objectIdOfDevice).sort();
+    const hidden = this.devices
+      .hiddenGuests(s.name, (vmid) => s.mayBeHidden(vmid))
+      .map(objectIdOfDevice)
+      .sort();
     if ((this.hiding.get(s.name) ?? 0) !== hidden.length) {
       this.hiding.set(s.name, hidden.length);
-      if (!hidden.length) this.log.info({ proxmox: s.name }, `the token of Proxmox '${s.name}' sees every guest it saw before again`);
+      if (!hidden.length)
+        this.log.info({ proxmox: s.name }, `the token of Proxmox '${s.name}' sees every guest it saw before again`);
       else {
         const list = `${hidden.slice(0, 5).join(", ")}${hidden.length > 5 ? ", …" : ""}`;
         const count = hidden.length === 1 ? "1 guest" : `${hidden.length} guests`;
@@ -274,11 +290,18 @@ export class Engine implements View {
     return hidden.length > 0;
   }
 
-  private reportCommand(target: Target, cmd: { action?: string; request_id?: string } | undefined, outcome: Outcome): void {
+  private reportCommand(
+    target: Target,
+    cmd: { action?: string; request_id?: string } | undefined,
+    outcome: Outcome,
+  ): void {
     // Accepted backups report through backup_started / finished events.
     if (outcome.ok) return;
     const known = target.kind !== "guest" || !!this.guest(target.id);
-    this.bus.emit("event", rejectionEvent(known ? target : { kind: "bridge" }, target, cmd, outcome.reason, this.clock.now()));
+    this.bus.emit(
+      "event",
+      rejectionEvent(known ? target : { kind: "bridge" }, target, cmd, outcome.reason, this.clock.now()),
+    );
   }
 
   private onTaskEvent(e: TaskEvent): void {

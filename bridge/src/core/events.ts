@@ -33,8 +33,21 @@ export function taskEvents(e: TaskEvent, idOf: (vmid: number) => string, now: nu
     const base = { time: isoAt(now), guest: id, upid: e.upid, ...(e.requestId ? { request_id: e.requestId } : {}) };
     const target: Target = { kind: "guest", id };
     if (e.phase === "started") return { target, payload: { event_type: "backup_started", ...base } };
-    if (e.phase === "unknown") return { target, payload: { event_type: "backup_unknown", ...base, reason: e.reason ?? "Proxmox does not know the task" } };
-    if (o.result === "failed") return { target, payload: { event_type: "backup_failed", ...base, result: "failed", error: o.error ?? e.exitstatus ?? "unknown error" } };
+    if (e.phase === "unknown")
+      return {
+        target,
+        payload: { event_type: "backup_unknown", ...base, reason: e.reason ?? "Proxmox does not know the task" },
+      };
+    if (o.result === "failed")
+      return {
+        target,
+        payload: {
+          event_type: "backup_failed",
+          ...base,
+          result: "failed",
+          error: o.error ?? e.exitstatus ?? "unknown error",
+        },
+      };
     return { target, payload: { event_type: "backup_finished", ...base, result: o.result } };
   });
 }

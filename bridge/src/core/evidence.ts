@@ -11,7 +11,8 @@ import { mergeEvidence } from "../sources/pve/merge.js";
 import type { OffsiteSources } from "./offsite.js";
 
 /** Sources whose archives the bridge can verify: those with SSH configured (verification runs over SSH). */
-export const verifiableSources = (cfg: Config): Record<string, boolean> => Object.fromEntries(cfg.proxmox.map((p) => [p.name, !!p.ssh]));
+export const verifiableSources = (cfg: Config): Record<string, boolean> =>
+  Object.fromEntries(cfg.proxmox.map((p) => [p.name, !!p.ssh]));
 
 export function assembleEvidence(
   cfg: Config,
@@ -35,5 +36,13 @@ export function policyInput(
   now: number,
   guestIds?: Map<string, string>,
 ): PolicyInput {
-  return { site: cfg.site, tiers: cfg.tiers, guestTiers: cfg.guestTiers, overrides, evidence, now, ...(guestIds ? { guestIds } : {}) };
+  return {
+    site: cfg.site,
+    tiers: cfg.tiers,
+    guestTiers: cfg.guestTiers,
+    overrides,
+    evidence,
+    now,
+    ...(guestIds ? { guestIds } : {}),
+  };
 }

@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { deviceId, guestId, hyperBackupKey, objectIdOf, pbsKey, severalSources, slug, Topics, TOPIC_FILTERS } from "./identity.js";
+import {
+  deviceId,
+  guestId,
+  hyperBackupKey,
+  objectIdOf,
+  pbsKey,
+  severalSources,
+  slug,
+  Topics,
+  TOPIC_FILTERS,
+} from "./identity.js";
 
 const t = new Topics("backup2mqtt", "homeassistant", "home");
 
@@ -62,7 +72,11 @@ describe("identity: every id and topic, built and parsed in one place", () => {
   });
 
   it("parses this site's discovery config topics only", () => {
-    expect(t.parseDeviceConfig("homeassistant/device/backup2mqtt_home_100/config")).toEqual({ deviceId: "backup2mqtt_home_100", objectId: "home_100", rest: "100" });
+    expect(t.parseDeviceConfig("homeassistant/device/backup2mqtt_home_100/config")).toEqual({
+      deviceId: "backup2mqtt_home_100",
+      objectId: "home_100",
+      rest: "100",
+    });
     expect(t.parseDeviceConfig("homeassistant/device/backup2mqtt_lab_100/config")).toBeNull();
     expect(t.parseDeviceConfig("homeassistant/device/other_home_100/config")).toBeNull();
   });

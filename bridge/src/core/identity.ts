@@ -82,7 +82,9 @@ export class Topics {
     readonly discoveryPrefix: string,
     readonly site: string,
   ) {
-    this.configRe = new RegExp(`^${escapeRe(discoveryPrefix)}/device/(${DEVICE_ID_PREFIX}${escapeRe(site)}_([^/]+))/config$`);
+    this.configRe = new RegExp(
+      `^${escapeRe(discoveryPrefix)}/device/(${DEVICE_ID_PREFIX}${escapeRe(site)}_([^/]+))/config$`,
+    );
   }
   get bridgeState() {
     return `${this.base}/${TOPIC_FILTERS.bridgeState}`;
@@ -118,7 +120,10 @@ export class Topics {
   }
   /** Subscription filters for every command topic; the `+/+` forms only catch commands sent one level too deep. */
   get commandFilters(): string[] {
-    return [...TARGET_KINDS.flatMap((k) => [`${this.base}/${k}/+/command`, `${this.base}/${k}/+/+/command`]), this.bridgeCommand];
+    return [
+      ...TARGET_KINDS.flatMap((k) => [`${this.base}/${k}/+/command`, `${this.base}/${k}/+/+/command`]),
+      this.bridgeCommand,
+    ];
   }
   deviceConfig(id: string) {
     return `${this.discoveryPrefix}/device/${id}/config`;
@@ -141,7 +146,9 @@ export class Topics {
     const parts = topic.slice(this.base.length + 1).split("/");
     if (parts[0] === "bridge" && parts.length === 2) {
       const leaf = parts[1];
-      return leaf === "state" || leaf === "info" || leaf === "command" || leaf === "event" ? { kind: "bridge", leaf } : null;
+      return leaf === "state" || leaf === "info" || leaf === "command" || leaf === "event"
+        ? { kind: "bridge", leaf }
+        : null;
     }
     if (parts.length !== 3 || !parts[1]) return null;
     const [kind, id, leaf] = parts as [string, string, string];

@@ -5,7 +5,7 @@
  * "verify now". A NAS or PBS that is down or unreadable affects only its own devices and copies.
  */
 import type { Config } from "../config/load.js";
-import type { OffsiteEvidence, SourceHealth } from "../evidence.js";
+import type { OffsiteEvidence, } from "../evidence.js";
 import type { Logger } from "../log.js";
 import type { Outcome } from "../actions/router.js";
 import { hyperBackupKey, pbsKey } from "./identity.js";
@@ -45,7 +45,9 @@ export class OffsiteSources {
     const secret = (s: string) => {
       if (s && !cfg.secrets.includes(s)) cfg.secrets.push(s);
     };
-    this.nas = (cfg.synology ?? []).map((n) => new SynologySource(n, log.child({ source: n.name }), now, cfg.stateDir, secret));
+    this.nas = (cfg.synology ?? []).map(
+      (n) => new SynologySource(n, log.child({ source: n.name }), now, cfg.stateDir, secret),
+    );
     this.pbs = (cfg.pbs ?? []).map((b) => new PbsSource(b, log.child({ source: b.name }), now));
     this.fastPollMs = opts.fastPollMs ?? FAST_POLL_MS;
     this.guard = new ActionGuard(now, log);
@@ -57,7 +59,10 @@ export class OffsiteSources {
   }
 
   async refreshAll(): Promise<void> {
-    await Promise.all([...this.nas.map((s) => s.refresh()), ...this.pbs.map((s) => s.refresh().then(() => this.followVerifies(s)))]);
+    await Promise.all([
+      ...this.nas.map((s) => s.refresh()),
+      ...this.pbs.map((s) => s.refresh().then(() => this.followVerifies(s))),
+    ]);
     this.settleRuns();
   }
 
@@ -65,11 +70,23 @@ export class OffsiteSources {
   start(scheduler: Scheduler, onChange: () => void): void {
     for (const s of this.nas)
       scheduler.every(
-        () => (s.tasks.some((t) => t.status !== "none" || t.lastResult === "backingup") ? Math.min(this.fastPollMs, s.cfg.pollIntervalMs) : s.cfg.pollIntervalMs),
+        () =>
+          s.tasks.some((t) => t.status !== "none" || t.lastResult === "backingup")
+            ? Math.min(this.fastPollMs, s.cfg.pollIntervalMs)
+            : s.cfg.pollIntervalMs,
         () => s.refresh().then(() => (this.settleRuns(), onChange())),
         "off-site refresh",
       );
-    for (const s of this.pbs) scheduler.every(s.cfg.pollIntervalMs, () => s.refresh().then(() => this.followVerifies(s)).then(onChange), "off-site refresh");
+    for (const s of this.pbs)
+      scheduler.every(
+        s.cfg.pollIntervalMs,
+        () =>
+          s
+            .refresh()
+            .then(() => this.followVerifies(s))
+            .then(onChange),
+        "off-site refresh",
+      );
   }
 
   async stop(): Promise<void> {
@@ -97,17 +114,34 @@ export class OffsiteSources {
 
   /** Every NAS and PBS as the surfaces see it. */
   sourceViews(): SourceView[] {
-    return [...this.nas, ...this.pbs].map((s) => ({ health: s.health, requests: s.lastRefreshRequests, available: s.readable, url: s.cfg.url }));
+    return [...this.nas, ...this.pbs].map((s) => ({
+      health: s.health,
+      requests: s.lastRefreshRequests,
+      available: s.readable,
+      url: s.cfg.url,
+    }));
   }
 
   /** Every Hyper Backup task with its verdict at `now`. */
   hyperBackupViews(now: number): HyperBackupView[] {
-    return this.hbEntries().map(({ s, t, key }) => ({ key, task: t, verdict: hyperBackupHealth(t, s.readable, t.maxAgeMs, now), readable: s.readable, nasUrl: s.cfg.url }));
+    return this.hbEntries().map(({ s, t, key }) => ({
+      key,
+      task: t,
+      verdict: hyperBackupHealth(t, s.readable, t.maxAgeMs, now),
+      readable: s.readable,
+      nasUrl: s.cfg.url,
+    }));
   }
 
   /** Every PBS datastore with its verdict. */
   pbsDatastoreViews(): PbsDatastoreView[] {
-    return this.pbsEntries().map(({ s, d, key }) => ({ key, datastore: d, verdict: pbsDatastoreHealth(d, s.readable), readable: s.readable, pbsUrl: s.cfg.url }));
+    return this.pbsEntries().map(({ s, d, key }) => ({
+      key,
+      datastore: d,
+      verdict: pbsDatastoreHealth(d, s.readable),
+      readable: s.readable,
+      pbsUrl: s.cfg.url,
+    }));
   }
 
   /**
@@ -122,12 +156,19 @@ export class OffsiteSources {
     return !s || s.readable;
   }
 
-  async runHyperBackup(key: string, announce: (e: DomainEvent) => void, by: Requester = { origin: "a command" }): Promise<Outcome> {
+  async runHyperBackup(
+    key: string,
+    announce: (e: DomainEvent) => void,
+    by: Requester = { origin: "a command" },
+  ): Promise<Outcome> {
     const e = this.hbEntries().find((x) => x.key === key);
     if (!e) return { ok: false, reason: `unknown Hyper Backup task '${key}'` };
-    if (!e.s.readable) return { ok: false, reason: `NAS '${e.s.name}' is not reachable: ${e.s.health.error ?? "unknown error"}` };
-    if (e.t.status !== "none" || e.t.lastResult === "backingup") return { ok: false, reason: `Hyper Backup task '${e.t.name}' is busy (${e.t.status})` };
-    if (e.t.state !== "backupable") return { ok: false, reason: `Hyper Backup task '${e.t.name}' cannot back up (state '${e.t.state}')` };
+    if (!e.s.readable)
+      return { ok: false, reason: `NAS '${e.s.name}' is not reachable: ${e.s.health.error ?? "unknown error"}` };
+    if (e.t.status !== "none" || e.t.lastResult === "backingup")
+      return { ok: false, reason: `Hyper Backup task '${e.t.name}' is busy (${e.t.status})` };
+    if (e.t.state !== "backupable")
+      return { ok: false, reason: `Hyper Backup task '${e.t.name}' cannot back up (state '${e.t.state}')` };
     // Checked and claimed before the first await: presses while the NAS answers the first are refused.
     const gk = hbKey(key);
     const busy = this.guard.claim(gk, { what: `a run of Hyper Backup task '${e.t.name}'`, ...by });
@@ -140,7 +181,10 @@ export class OffsiteSources {
     }
     // Held until a refresh shows the task idle again (settleRuns).
     this.hbRuns.set(gk, { seenBusy: false });
-    announce({ target: { kind: "hyperbackup", id: key }, payload: { event_type: "run_started", time: new Date(this.now()).toISOString(), task: key, name: e.t.name } });
+    announce({
+      target: { kind: "hyperbackup", id: key },
+      payload: { event_type: "run_started", time: new Date(this.now()).toISOString(), task: key, name: e.t.name },
+    });
     await e.s.refresh();
     this.settleRuns();
     return { ok: true, detail: `Hyper Backup task '${e.t.name}' started` };
@@ -173,7 +217,8 @@ export class OffsiteSources {
   async verifyDatastore(key: string, by: Requester = { origin: "a command" }): Promise<Outcome> {
     const e = this.pbsEntries().find((x) => x.key === key);
     if (!e) return { ok: false, reason: `unknown PBS datastore '${key}'` };
-    if (!e.s.readable) return { ok: false, reason: `PBS '${e.s.name}' is not reachable: ${e.s.health.error ?? "unknown error"}` };
+    if (!e.s.readable)
+      return { ok: false, reason: `PBS '${e.s.name}' is not reachable: ${e.s.health.error ?? "unknown error"}` };
     const refused = e.s.verifyRefusal(e.d.store);
     if (refused) return { ok: false, reason: refused };
     // Checked and claimed before the first await, held until the PBS task is seen stopped (followVerifies).
@@ -203,7 +248,10 @@ export class OffsiteSources {
         // for. Network trouble: ask again on the next poll.
         const kind = (err as { kind?: string }).kind;
         if (kind === "http" || kind === "permission") {
-          this.log.warn({ upid, err: (err as Error).message }, "cannot follow the PBS verify this bridge started; a new verify of its datastore is accepted again");
+          this.log.warn(
+            { upid, err: (err as Error).message },
+            "cannot follow the PBS verify this bridge started; a new verify of its datastore is accepted again",
+          );
           this.guard.release(key);
         }
       }

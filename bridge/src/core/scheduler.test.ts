@@ -3,7 +3,9 @@ import { createLogger } from "../log.js";
 import { MAX_TIMER_MS, Scheduler } from "./scheduler.js";
 
 const lines: string[] = [];
-const log = createLogger("debug", () => [], { write: (l: string) => (lines.push(l), true) } as unknown as NodeJS.WritableStream);
+const log = createLogger("debug", () => [], {
+  write: (l: string) => (lines.push(l), true),
+} as unknown as NodeJS.WritableStream);
 
 describe("Scheduler (fake timers)", () => {
   beforeEach(() => {
@@ -45,10 +47,14 @@ describe("Scheduler (fake timers)", () => {
   it("every: a run that throws is logged and the loop goes on", async () => {
     const s = new Scheduler(log);
     let runs = 0;
-    s.every(10, () => {
-      runs++;
-      throw new Error("boom");
-    }, "poll");
+    s.every(
+      10,
+      () => {
+        runs++;
+        throw new Error("boom");
+      },
+      "poll",
+    );
     await vi.advanceTimersByTimeAsync(35);
     expect(runs).toBe(3);
     // (Repeats of one log line are rate limited by the logger.)
@@ -61,7 +67,10 @@ describe("Scheduler (fake timers)", () => {
     let busy = true;
     const runs: number[] = [];
     const t0 = Date.now();
-    s.every(() => (busy ? 100 : 1000), () => void runs.push(Date.now() - t0));
+    s.every(
+      () => (busy ? 100 : 1000),
+      () => void runs.push(Date.now() - t0),
+    );
     await vi.advanceTimersByTimeAsync(300);
     busy = false;
     await vi.advanceTimersByTimeAsync(2000);

@@ -24,7 +24,10 @@ export async function startEmbeddedBroker(port = 0, host = "127.0.0.1"): Promise
         server.close(() => resolve());
         aedes.close(() => undefined);
         // Dropping client sockets lets server.close() finish.
-        for (const c of Object.values((aedes as unknown as { clients: Record<string, { close(): void }> }).clients ?? {})) c.close();
+        for (const c of Object.values(
+          (aedes as unknown as { clients: Record<string, { close(): void }> }).clients ?? {},
+        ))
+          c.close();
       }),
   };
 }

@@ -15,12 +15,25 @@ import { resolveTiers } from "../config/tiers.js";
 export function labConfig(
   lab: Lab,
   mqttUrl: string,
-  o: { stateDir: string; httpPort?: number; pollMs?: number; contentMs?: number; logLevel?: string; tokenIndex?: number; guestTiers?: Record<string, string> },
+  o: {
+    stateDir: string;
+    httpPort?: number;
+    pollMs?: number;
+    contentMs?: number;
+    logLevel?: string;
+    tokenIndex?: number;
+    guestTiers?: Record<string, string>;
+  },
 ): Config {
   const token = lab.tokens[o.tokenIndex ?? 0]!;
   return {
     site: "home",
-    mqtt: { url: mqttUrl, baseTopic: "backup2mqtt", discoveryPrefix: "homeassistant", removalGraceMs: parseDuration(REMOVAL_GRACE_DEFAULT) },
+    mqtt: {
+      url: mqttUrl,
+      baseTopic: "backup2mqtt",
+      discoveryPrefix: "homeassistant",
+      removalGraceMs: parseDuration(REMOVAL_GRACE_DEFAULT),
+    },
     proxmox: [
       {
         name: "pve",
@@ -45,7 +58,11 @@ export function labConfig(
 }
 
 /** The simulated Synology NAS and PBS a scenario describes (its `synology` / `pbs` sections), on the lab's clock. */
-export async function startOffsiteLabs(scenario: string | Scenario, clock: Clock, taskSpeed = 1): Promise<{ dsm?: DsmLab; pbs?: PbsLab; stop(): Promise<void> }> {
+export async function startOffsiteLabs(
+  scenario: string | Scenario,
+  clock: Clock,
+  taskSpeed = 1,
+): Promise<{ dsm?: DsmLab; pbs?: PbsLab; stop(): Promise<void> }> {
   const sc = typeof scenario === "string" ? loadScenario(scenario) : validateScenario(scenario);
   const dsm = sc.synology ? await startDsmLab({ scenario: sc.synology, clock, taskSpeed }) : undefined;
   const pbs = sc.pbs ? await startPbsLab({ scenario: sc.pbs, clock, taskSpeed }) : undefined;
@@ -56,7 +73,12 @@ export async function startOffsiteLabs(scenario: string | Scenario, clock: Clock
 export function withOffsiteLabs(cfg: Config, labs: { dsm?: DsmLab; pbs?: PbsLab }, pollMs?: number): Config {
   const synology = labs.dsm ? [dsmLabSourceConfig(labs.dsm, { pollMs })] : [];
   const pbs = labs.pbs ? [pbsLabSourceConfig(labs.pbs, { pollMs })] : [];
-  return { ...cfg, synology, pbs, secrets: [...cfg.secrets, ...synology.map((n) => n.password), ...pbs.map((b) => b.tokenSecret)] };
+  return {
+    ...cfg,
+    synology,
+    pbs,
+    secrets: [...cfg.secrets, ...synology.map((n) => n.password), ...pbs.map((b) => b.tokenSecret)],
+  };
 }
 
 /** The bridge's `synology[]` entry for a simulated NAS (first user; tasks that name `protects`). */
@@ -74,7 +96,14 @@ export function dsmLabSourceConfig(lab: DsmLab, o: { pollMs?: number } = {}): Sy
     timeoutMs: 5_000,
     pollIntervalMs: o.pollMs ?? 5_000,
     defaultMaxAgeMs: 26 * 3_600_000,
-    tasks: lab.scenario.tasks.filter((t) => t.protects).map((t) => ({ match: String(t.id), storages: t.protects!, offsite: t.offsite ?? true, maxAgeMs: 26 * 3_600_000 })),
+    tasks: lab.scenario.tasks
+      .filter((t) => t.protects)
+      .map((t) => ({
+        match: String(t.id),
+        storages: t.protects!,
+        offsite: t.offsite ?? true,
+        maxAgeMs: 26 * 3_600_000,
+      })),
   };
 }
 

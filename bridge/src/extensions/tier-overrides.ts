@@ -16,7 +16,8 @@ export function tierOverrides(): Extension {
         setTier: async (id: string, tier: string): Promise<Outcome> => {
           if (!ctx.view.guest(id)) return { ok: false, reason: `unknown guest '${id}'` };
           const tiers = ctx.cfg.tiers;
-          if (!tiers[tier]) return { ok: false, reason: `unknown tier '${tier}' (known: ${Object.keys(tiers).join(", ")})` };
+          if (!tiers[tier])
+            return { ok: false, reason: `unknown tier '${tier}' (known: ${Object.keys(tiers).join(", ")})` };
           overrides = { ...overrides, [id]: tier };
           const err = file.write(overrides);
           if (err) ctx.log.error({ err }, "could not save the tier override; it holds until restart");

@@ -23,7 +23,14 @@ export async function makePlan(cfg: Config, sources: PveSource[], result: Policy
   for (const s of sources) {
     const url = s.cfg.url;
     if (!s.health.up || s.health.degraded) {
-      plans.push({ source: s.name, url, actions: [], unmanaged: [], errors: [`Proxmox source is not readable: ${s.health.error ?? "unknown error"}`], warnings: [] });
+      plans.push({
+        source: s.name,
+        url,
+        actions: [],
+        unmanaged: [],
+        errors: [`Proxmox source is not readable: ${s.health.error ?? "unknown error"}`],
+        warnings: [],
+      });
       continue;
     }
     let jobs: RawJob[];
@@ -31,7 +38,14 @@ export async function makePlan(cfg: Config, sources: PveSource[], result: Policy
       jobs = await readJobs(s);
     } catch (e) {
       const hint = e instanceof PveError && e.kind === "permission" ? " (the token needs Sys.Audit on /)" : "";
-      plans.push({ source: s.name, url, actions: [], unmanaged: [], errors: [`cannot read /cluster/backup: ${(e as Error).message}${hint}`], warnings: [] });
+      plans.push({
+        source: s.name,
+        url,
+        actions: [],
+        unmanaged: [],
+        errors: [`cannot read /cluster/backup: ${(e as Error).message}${hint}`],
+        warnings: [],
+      });
       continue;
     }
     const pools = new Map(s.evidence().guests.map((g) => [g.vmid, g.pool]));

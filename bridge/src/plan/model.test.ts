@@ -5,15 +5,41 @@ import type { GuestState, PolicyResult } from "../policy/types.js";
 import { canonicalPrune, currentValue, diffJob, planSource, type DesiredJob, type RawJob } from "./model.js";
 
 const guest = (vmid: number, name: string, tier: string | null): GuestState =>
-  ({ id: `home_${vmid}`, source: "pve", vmid, name, type: "qemu", node: "n1", tier, findings: [], reasons: [] }) as unknown as GuestState;
-const result = (guests: GuestState[]) => ({ guests, orphans: [], counts: {}, nextChangeMs: null }) as unknown as PolicyResult;
+  ({
+    id: `home_${vmid}`,
+    source: "pve",
+    vmid,
+    name,
+    type: "qemu",
+    node: "n1",
+    tier,
+    findings: [],
+    reasons: [],
+  }) as unknown as GuestState;
+const result = (guests: GuestState[]) =>
+  ({ guests, orphans: [], counts: {}, nextChangeMs: null }) as unknown as PolicyResult;
 const cfg = (jobs?: Partial<NonNullable<Config["jobs"]>>): Config =>
   ({
     site: "home",
-    proxmox: [{ name: "pve", url: "https://pve:8006", backup: { mode: "snapshot", compress: "zstd", notesTemplate: "{{guestname}}" } }],
+    proxmox: [
+      {
+        name: "pve",
+        url: "https://pve:8006",
+        backup: { mode: "snapshot", compress: "zstd", notesTemplate: "{{guestname}}" },
+      },
+    ],
     tiers: resolveTiers(undefined),
     guestTiers: {},
-    jobs: { enabled: true, storage: "nas", mode: "snapshot", compress: "zstd", notesTemplate: "{{guestname}}", adopt: {}, tiers: {}, ...jobs },
+    jobs: {
+      enabled: true,
+      storage: "nas",
+      mode: "snapshot",
+      compress: "zstd",
+      notesTemplate: "{{guestname}}",
+      adopt: {},
+      tiers: {},
+      ...jobs,
+    },
   }) as unknown as Config;
 
 describe("plan model", () => {
@@ -32,8 +58,32 @@ describe("plan model", () => {
   });
 
   it("a tier job must select by VMID only: all/exclude/pool/node are removed", () => {
-    const want = { fields: { enabled: "1", schedule: "02:00", vmid: "100", storage: "nas", mode: "snapshot", compress: "zstd", "prune-backups": "keep-daily=7", "notes-template": "{{guestname}}", comment: "c" } } as DesiredJob;
-    const have: RawJob = { id: "backup2mqtt-p0", all: 1, exclude: "101", node: "n1", schedule: "02:00", storage: "nas", mode: "snapshot", compress: "zstd", "prune-backups": { "keep-daily": "7" }, "notes-template": "{{guestname}}", comment: "c" };
+    const want = {
+      fields: {
+        enabled: "1",
+        schedule: "02:00",
+        vmid: "100",
+        storage: "nas",
+        mode: "snapshot",
+        compress: "zstd",
+        "prune-backups": "keep-daily=7",
+        "notes-template": "{{guestname}}",
+        comment: "c",
+      },
+    } as DesiredJob;
+    const have: RawJob = {
+      id: "backup2mqtt-p0",
+      all: 1,
+      exclude: "101",
+      node: "n1",
+      schedule: "02:00",
+      storage: "nas",
+      mode: "snapshot",
+      compress: "zstd",
+      "prune-backups": { "keep-daily": "7" },
+      "notes-template": "{{guestname}}",
+      comment: "c",
+    };
     expect(diffJob(want, have)).toEqual([
       { field: "vmid", from: null, to: "100" },
       { field: "node", from: "n1", to: null },
@@ -43,10 +93,23 @@ describe("plan model", () => {
   });
 
   it("one job per tier with guests; untiered and excluded guests are in none; foreign jobs are never actions", () => {
-    const r = result([guest(100, "ha", "P0"), guest(101, "immich", "P2"), guest(103, "dl", "P2"), guest(104, "tmp", null), guest(106, "scratch", "none")]);
-    const plan = planSource(cfg(), r, "pve", [{ id: "someone-elses", vmid: "100", enabled: 1, schedule: "01:00" }, { id: "backup2mqtt-p1", vmid: "102", schedule: "02:30" }]);
+    const r = result([
+      guest(100, "ha", "P0"),
+      guest(101, "immich", "P2"),
+      guest(103, "dl", "P2"),
+      guest(104, "tmp", null),
+      guest(106, "scratch", "none"),
+    ]);
+    const plan = planSource(cfg(), r, "pve", [
+      { id: "someone-elses", vmid: "100", enabled: 1, schedule: "01:00" },
+      { id: "backup2mqtt-p1", vmid: "102", schedule: "02:30" },
+    ]);
     expect(plan.errors).toEqual([]);
-    expect(plan.actions.map((a) => `${a.op} ${a.id}`)).toEqual(["create backup2mqtt-p0", "create backup2mqtt-p2", "delete backup2mqtt-p1"]);
+    expect(plan.actions.map((a) => `${a.op} ${a.id}`)).toEqual([
+      "create backup2mqtt-p0",
+      "create backup2mqtt-p2",
+      "delete backup2mqtt-p1",
+    ]);
     expect(plan.actions[1]).toMatchObject({ fields: { vmid: "101,103" } });
     expect(plan.actions[2]).toMatchObject({ reason: "tier P1 has no guests in 'pve' any more" });
     expect(plan.unmanaged.map((u) => u.id)).toEqual(["someone-elses"]);

@@ -15,12 +15,30 @@ export const managedJobId = (tierId: string) => `${MANAGED_PREFIX}${tierId.toLow
 export const isManagedId = (id: string) => id.startsWith(MANAGED_PREFIX);
 
 /** The fields plan/apply owns on a job, in write form (what POST/PUT take). Order = display order. */
-export const MANAGED_FIELDS = ["enabled", "schedule", "vmid", "storage", "mode", "compress", "prune-backups", "notes-template", "comment"] as const;
+export const MANAGED_FIELDS = [
+  "enabled",
+  "schedule",
+  "vmid",
+  "storage",
+  "mode",
+  "compress",
+  "prune-backups",
+  "notes-template",
+  "comment",
+] as const;
 export type ManagedField = (typeof MANAGED_FIELDS)[number];
 /** Selection fields a tier job must not have (vmid selects; setting vmid clears all/exclude/pool, node must be deleted). */
 const FOREIGN_SELECTION = ["node", "pool", "all", "exclude"] as const;
 
-const PRUNE_KEYS = ["keep-all", "keep-last", "keep-hourly", "keep-daily", "keep-weekly", "keep-monthly", "keep-yearly"] as const;
+const PRUNE_KEYS = [
+  "keep-all",
+  "keep-last",
+  "keep-hourly",
+  "keep-daily",
+  "keep-weekly",
+  "keep-monthly",
+  "keep-yearly",
+] as const;
 
 /** A job as GET /cluster/backup returns it (objects, 0/1, strings). */
 export type RawJob = { id: string } & Record<string, unknown>;
@@ -45,9 +63,35 @@ export interface Change {
 }
 
 export type Action =
-  | { op: "create"; id: string; source: string; tier: string; tierLabel: string; adopted: false; guests: DesiredJob["guests"]; fields: Record<string, string> }
-  | { op: "update"; id: string; source: string; tier: string; tierLabel: string; adopted: boolean; guests: DesiredJob["guests"]; changes: Change[] }
-  | { op: "unchanged"; id: string; source: string; tier: string; tierLabel: string; adopted: boolean; guests: DesiredJob["guests"] }
+  | {
+      op: "create";
+      id: string;
+      source: string;
+      tier: string;
+      tierLabel: string;
+      adopted: false;
+      guests: DesiredJob["guests"];
+      fields: Record<string, string>;
+    }
+  | {
+      op: "update";
+      id: string;
+      source: string;
+      tier: string;
+      tierLabel: string;
+      adopted: boolean;
+      guests: DesiredJob["guests"];
+      changes: Change[];
+    }
+  | {
+      op: "unchanged";
+      id: string;
+      source: string;
+      tier: string;
+      tierLabel: string;
+      adopted: boolean;
+      guests: DesiredJob["guests"];
+    }
   | { op: "delete"; id: string; source: string; reason: string };
 
 export interface UnmanagedJob {
@@ -77,7 +121,14 @@ export interface Plan {
   summary: { create: number; update: number; delete: number; unchanged: number; errors: number };
 }
 
-const defaultJobs: JobsConfig = { enabled: true, mode: "snapshot", compress: "zstd", notesTemplate: "{{guestname}}", adopt: {}, tiers: {} };
+const defaultJobs: JobsConfig = {
+  enabled: true,
+  mode: "snapshot",
+  compress: "zstd",
+  notesTemplate: "{{guestname}}",
+  adopt: {},
+  tiers: {},
+};
 
 // --- normalisation -------------------------------------------------------------------------
 
@@ -101,7 +152,16 @@ export function canonicalPrune(input: unknown): string {
 
 const canonicalVmids = (v: unknown): string =>
   typeof v === "string" || typeof v === "number"
-    ? [...new Set(String(v).split(/[,;\s]+/).filter(Boolean).map(Number))].sort((a, b) => a - b).join(",")
+    ? [
+        ...new Set(
+          String(v)
+            .split(/[,;\s]+/)
+            .filter(Boolean)
+            .map(Number),
+        ),
+      ]
+        .sort((a, b) => a - b)
+        .join(",")
     : "";
 
 /** A raw job's value of a managed field, in the same canonical write form as DesiredJob.fields. */
@@ -131,7 +191,11 @@ function tierGuests(result: PolicyResult, source: string, tierId: string): Guest
   return result.guests.filter((g) => g.source === source && g.tier === tierId).sort((a, b) => a.vmid - b.vmid);
 }
 
-export function desiredJobs(cfg: Config, result: PolicyResult, source: string): { jobs: DesiredJob[]; errors: string[]; warnings: string[] } {
+export function desiredJobs(
+  cfg: Config,
+  result: PolicyResult,
+  source: string,
+): { jobs: DesiredJob[]; errors: string[]; warnings: string[] } {
   const jc = cfg.jobs ?? defaultJobs;
   const px = cfg.proxmox.find((p) => p.name === source);
   const jobs: DesiredJob[] = [];
@@ -150,13 +214,17 @@ export function desiredJobs(cfg: Config, result: PolicyResult, source: string): 
     }
     ids.set(id, tier.id);
     if (!tier.schedule) {
-      errors.push(`tier ${tier.id} has guests (${guests.map((g) => g.name).join(", ")}) but no schedule: set tiers.${tier.id}.schedule (a PVE calendar event such as 02:00)`);
+      errors.push(
+        `tier ${tier.id} has guests (${guests.map((g) => g.name).join(", ")}) but no schedule: set tiers.${tier.id}.schedule (a PVE calendar event such as 02:00)`,
+      );
       continue;
     }
     const over = jc.tiers[tier.id] ?? {};
     const storage = over.storage ?? jc.storage ?? px?.backup.storage;
     if (!storage) {
-      errors.push(`no target storage for tier ${tier.id}: set jobs.storage (or jobs.tiers.${tier.id}.storage, or proxmox[].backup.storage)`);
+      errors.push(
+        `no target storage for tier ${tier.id}: set jobs.storage (or jobs.tiers.${tier.id}.storage, or proxmox[].backup.storage)`,
+      );
       continue;
     }
     const enabled = over.enabled ?? jc.enabled;
@@ -179,7 +247,10 @@ export function desiredJobs(cfg: Config, result: PolicyResult, source: string): 
         comment: jobComment(tier),
       },
     });
-    if (!enabled) warnings.push(`tier ${tier.id}: job '${id}' is manual-only (disabled): PVE never runs it by itself, so its guests stay 'unprotected'`);
+    if (!enabled)
+      warnings.push(
+        `tier ${tier.id}: job '${id}' is manual-only (disabled): PVE never runs it by itself, so its guests stay 'unprotected'`,
+      );
   }
   return { jobs, errors, warnings };
 }
@@ -195,7 +266,13 @@ export function diffJob(want: DesiredJob, have: RawJob): Change[] {
     changes.push({ field: f, from: cur === "" ? null : cur, to: next === "" ? null : next });
   }
   for (const f of FOREIGN_SELECTION) {
-    if (have[f] === undefined || have[f] === null || have[f] === "" || (f === "all" && (have[f] === 0 || have[f] === "0"))) continue;
+    if (
+      have[f] === undefined ||
+      have[f] === null ||
+      have[f] === "" ||
+      (f === "all" && (have[f] === 0 || have[f] === "0"))
+    )
+      continue;
     // Setting vmid clears all/exclude/pool in PVE; node has to be deleted explicitly.
     changes.push({ field: f, from: String(have[f]), to: null });
   }
@@ -205,15 +282,18 @@ export function diffJob(want: DesiredJob, have: RawJob): Change[] {
 function selectionText(j: RawJob): string {
   if (typeof j.vmid === "string" || typeof j.vmid === "number") return `vmid ${canonicalVmids(j.vmid)}`;
   if (typeof j.pool === "string") return `pool ${j.pool}`;
-  if (j.all === 1 || j.all === "1" || j.exclude !== undefined) return j.exclude ? `all except ${canonicalVmids(j.exclude)}` : "all guests";
+  if (j.all === 1 || j.all === "1" || j.exclude !== undefined)
+    return j.exclude ? `all except ${canonicalVmids(j.exclude)}` : "all guests";
   return "nothing";
 }
 
 function selects(j: RawJob, g: GuestState, pools: Map<number, string | undefined>): boolean {
   if (typeof j.node === "string" && j.node !== g.node) return false;
-  if (typeof j.vmid === "string" || typeof j.vmid === "number") return canonicalVmids(j.vmid).split(",").includes(String(g.vmid));
+  if (typeof j.vmid === "string" || typeof j.vmid === "number")
+    return canonicalVmids(j.vmid).split(",").includes(String(g.vmid));
   if (typeof j.pool === "string") return pools.get(g.vmid) === j.pool;
-  if (j.all === 1 || j.all === "1" || j.exclude !== undefined) return !canonicalVmids(j.exclude).split(",").includes(String(g.vmid));
+  if (j.all === 1 || j.all === "1" || j.exclude !== undefined)
+    return !canonicalVmids(j.exclude).split(",").includes(String(g.vmid));
   return false;
 }
 
@@ -221,7 +301,13 @@ function selects(j: RawJob, g: GuestState, pools: Map<number, string | undefined
  * The plan for one source. `jobs` is the raw GET /cluster/backup answer; `pools` maps VMID to
  * pool (for describing pool-selecting jobs).
  */
-export function planSource(cfg: Config, result: PolicyResult, source: string, jobs: RawJob[], pools: Map<number, string | undefined> = new Map()): SourcePlan {
+export function planSource(
+  cfg: Config,
+  result: PolicyResult,
+  source: string,
+  jobs: RawJob[],
+  pools: Map<number, string | undefined> = new Map(),
+): SourcePlan {
   const url = cfg.proxmox.find((p) => p.name === source)?.url ?? "";
   const { jobs: desired, errors, warnings } = desiredJobs(cfg, result, source);
   const jc = cfg.jobs ?? defaultJobs;
@@ -234,14 +320,25 @@ export function planSource(cfg: Config, result: PolicyResult, source: string, jo
     const base = { id: want.id, source, tier: want.tier, tierLabel: want.tierLabel, guests: want.guests };
     if (!have) {
       if (want.adopted) {
-        errors.push(`jobs.adopt names job '${want.id}' for tier ${want.tier}, but PVE has no such job (known: ${jobs.map((j) => j.id).join(", ") || "none"})`);
+        errors.push(
+          `jobs.adopt names job '${want.id}' for tier ${want.tier}, but PVE has no such job (known: ${jobs.map((j) => j.id).join(", ") || "none"})`,
+        );
         continue;
       }
-      actions.push({ op: "create", ...base, adopted: false, fields: Object.fromEntries(Object.entries(want.fields).filter(([, v]) => v !== "")) });
+      actions.push({
+        op: "create",
+        ...base,
+        adopted: false,
+        fields: Object.fromEntries(Object.entries(want.fields).filter(([, v]) => v !== "")),
+      });
       continue;
     }
     const changes = diffJob(want, have);
-    actions.push(changes.length ? { op: "update", ...base, adopted: want.adopted, changes } : { op: "unchanged", ...base, adopted: want.adopted });
+    actions.push(
+      changes.length
+        ? { op: "update", ...base, adopted: want.adopted, changes }
+        : { op: "unchanged", ...base, adopted: want.adopted },
+    );
   }
   const adoptedIds = new Set(Object.values(jc.adopt));
   for (const j of jobs) {
@@ -269,8 +366,13 @@ export function planSource(cfg: Config, result: PolicyResult, source: string, jo
         : tiersHit.length > 1
           ? `selects guests of tiers ${tiersHit.join(", ")}; a tier job selects one tier only, so it cannot be adopted as it is`
           : "selects only untiered or excluded guests";
-    if (enabled && sel.some((g) => desired.some((d) => d.fields.enabled === "1" && d.guests.some((x) => x.vmid === g.vmid)))) {
-      warnings.push(`job '${j.id}' is enabled and also backs up ${sel.map((g) => g.name).join(", ")}: with the tier jobs these guests are backed up twice; disable it in PVE or adopt it`);
+    if (
+      enabled &&
+      sel.some((g) => desired.some((d) => d.fields.enabled === "1" && d.guests.some((x) => x.vmid === g.vmid)))
+    ) {
+      warnings.push(
+        `job '${j.id}' is enabled and also backs up ${sel.map((g) => g.name).join(", ")}: with the tier jobs these guests are backed up twice; disable it in PVE or adopt it`,
+      );
     }
     unmanaged.push({
       id: j.id,
@@ -292,7 +394,13 @@ export function summarize(sources: SourcePlan[], now: number): Plan {
   return {
     generated: new Date(now).toISOString(),
     sources,
-    summary: { create: count("create"), update: count("update"), delete: count("delete"), unchanged: count("unchanged"), errors: sources.reduce((n, s) => n + s.errors.length, 0) },
+    summary: {
+      create: count("create"),
+      update: count("update"),
+      delete: count("delete"),
+      unchanged: count("unchanged"),
+      errors: sources.reduce((n, s) => n + s.errors.length, 0),
+    },
   };
 }
 

@@ -15,7 +15,9 @@ export function renderPlan(plan: Plan, opts: { applyHint?: string } = {}): strin
   const out: string[] = [];
   for (const s of plan.sources) {
     const n = (op: Action["op"]) => s.actions.filter((a) => a.op === op).length;
-    out.push(`Proxmox '${s.source}' (${s.url}): ${n("create")} to create, ${n("update")} to update, ${n("delete")} to delete, ${n("unchanged")} unchanged`);
+    out.push(
+      `Proxmox '${s.source}' (${s.url}): ${n("create")} to create, ${n("update")} to update, ${n("delete")} to delete, ${n("unchanged")} unchanged`,
+    );
     for (const e of s.errors) out.push(`  ERROR: ${e}`);
     for (const a of s.actions) {
       out.push("");
@@ -26,10 +28,12 @@ export function renderPlan(plan: Plan, opts: { applyHint?: string } = {}): strin
       const head = `${a.id}   tier ${a.tier} (${a.tierLabel})${a.adopted ? ", adopted" : ""}: ${guestsText(a)}`;
       if (a.op === "create") {
         out.push(`+ ${head}`);
-        for (const f of MANAGED_FIELDS) if (a.fields[f] !== undefined) out.push(`    ${f.padEnd(15)} ${show(f, a.fields[f]!)}`);
+        for (const f of MANAGED_FIELDS)
+          if (a.fields[f] !== undefined) out.push(`    ${f.padEnd(15)} ${show(f, a.fields[f]!)}`);
       } else if (a.op === "update") {
         out.push(`~ ${head}`);
-        for (const c of a.changes) out.push(`    ${c.field.padEnd(15)} ${show(c.field, c.from)}  →  ${show(c.field, c.to)}`);
+        for (const c of a.changes)
+          out.push(`    ${c.field.padEnd(15)} ${show(c.field, c.from)}  →  ${show(c.field, c.to)}`);
       } else {
         out.push(`= ${head}   unchanged`);
       }
@@ -39,7 +43,9 @@ export function renderPlan(plan: Plan, opts: { applyHint?: string } = {}): strin
       for (const u of s.unmanaged) {
         out.push(
           `    ${u.id}  ${u.enabled ? "enabled" : "disabled"}  ${u.schedule ?? "(no schedule)"}  ${u.selection}${u.storage ? `  → ${u.storage}` : ""}` +
-            (u.selects.length ? `  [${u.selects.map((g) => `${g.name}${g.tier ? ` ${g.tier}` : ""}`).join(", ")}]` : ""),
+            (u.selects.length
+              ? `  [${u.selects.map((g) => `${g.name}${g.tier ? ` ${g.tier}` : ""}`).join(", ")}]`
+              : ""),
         );
         out.push(`      ${u.hint}`);
       }
@@ -48,9 +54,12 @@ export function renderPlan(plan: Plan, opts: { applyHint?: string } = {}): strin
     out.push("");
   }
   const { create, update, delete: del, errors } = plan.summary;
-  if (hasChanges(plan)) out.push(`Plan: ${create} to create, ${update} to update, ${del} to delete.${opts.applyHint ? ` ${opts.applyHint}` : ""}`);
+  if (hasChanges(plan))
+    out.push(
+      `Plan: ${create} to create, ${update} to update, ${del} to delete.${opts.applyHint ? ` ${opts.applyHint}` : ""}`,
+    );
   else if (!errors) out.push("No changes: PVE's backup jobs match the tiers.");
   else out.push("No changes where PVE could be read and the tiers could be turned into jobs.");
   if (errors) out.push(`${errors} error(s): see above; apply leaves the affected tiers alone.`);
-  return out.join("\n") + "\n";
+  return `${out.join("\n")}\n`;
 }

@@ -40,9 +40,20 @@ describe("maxGapMs (PVE calendar events)", () => {
     ["*/2:00", 2 * H],
   ])("%s → %d ms", (schedule, gap) => expect(maxGapMs(schedule)).toBe(gap));
 
-  it.each(["", "2026-01-01 02:00", "nonsense", "25:00", "banana", "Daily", "mon 02:00 x", "*/0", "02:60", "13-01", "mon..funday", "17..8:00"])("%s → null (not understood or no steady frequency)", (s) =>
-    expect(maxGapMs(s)).toBeNull(),
-  );
+  it.each([
+    "",
+    "2026-01-01 02:00",
+    "nonsense",
+    "25:00",
+    "banana",
+    "Daily",
+    "mon 02:00 x",
+    "*/0",
+    "02:60",
+    "13-01",
+    "mon..funday",
+    "17..8:00",
+  ])("%s → null (not understood or no steady frequency)", (s) => expect(maxGapMs(s)).toBeNull());
 });
 
 describe("parseCalendarEvent", () => {
@@ -62,13 +73,58 @@ describe("parseCalendarEvent", () => {
   });
 
   it("says why a valid event has no frequency", () => {
-    expect(frequency(parseCalendarEvent("2026-01-01 02:00"))).toEqual({ gapMs: null, why: expect.stringContaining("years") });
+    expect(frequency(parseCalendarEvent("2026-01-01 02:00"))).toEqual({
+      gapMs: null,
+      why: expect.stringContaining("years"),
+    });
     expect(frequency(parseCalendarEvent("02-30"))).toEqual({ gapMs: null, why: expect.stringContaining("no date") });
   });
 
   it("accepts every example of PVE's own parser tests", () => {
     // proxmox-time src/test.rs (the parser PVE uses for job schedules)
-    for (const s of ["0", "*", "*:0", "*:*", "*:*:*", "*:3:5", "mon *:*", "mon 2:*", "mon 2:50", "tue", "4..10/2:0", "5,10:4,8", "10,5:8,4", "6,4..10:23,5/5", "4..10,6:5/5,23", "daily", "5/2:0", "2020-07-31", "02-28", "02-29", "1965/5-01-01", "2020-7..9-2/2", "2020,2021-12-31", "minutely", "hourly", "weekly", "monthly", "quarterly", "semiannually", "semi-annually", "yearly", "annually", "2021-02-29", "02-30", "mon,wed..fri", "fri..mon", "MON", "monDay", "Tuesday", "mon,tue..wednesday,fri..sat", "daily UTC"])
+    for (const s of [
+      "0",
+      "*",
+      "*:0",
+      "*:*",
+      "*:*:*",
+      "*:3:5",
+      "mon *:*",
+      "mon 2:*",
+      "mon 2:50",
+      "tue",
+      "4..10/2:0",
+      "5,10:4,8",
+      "10,5:8,4",
+      "6,4..10:23,5/5",
+      "4..10,6:5/5,23",
+      "daily",
+      "5/2:0",
+      "2020-07-31",
+      "02-28",
+      "02-29",
+      "1965/5-01-01",
+      "2020-7..9-2/2",
+      "2020,2021-12-31",
+      "minutely",
+      "hourly",
+      "weekly",
+      "monthly",
+      "quarterly",
+      "semiannually",
+      "semi-annually",
+      "yearly",
+      "annually",
+      "2021-02-29",
+      "02-30",
+      "mon,wed..fri",
+      "fri..mon",
+      "MON",
+      "monDay",
+      "Tuesday",
+      "mon,tue..wednesday,fri..sat",
+      "daily UTC",
+    ])
       expect(() => parseCalendarEvent(s), s).not.toThrow();
   });
 });
@@ -76,7 +132,10 @@ describe("parseCalendarEvent", () => {
 type Items = CalendarEvent["hours"];
 /** Whether a value is in a parsed number field (null = any): a value, a range, or start/step up to the field's maximum. */
 const inField = (items: Items, v: number, max: number) =>
-  items === null || items.some((i) => v >= i.start && v <= (i.end ?? max) && (i.step === 0 ? v === i.start : (v - i.start) % i.step === 0));
+  items === null ||
+  items.some(
+    (i) => v >= i.start && v <= (i.end ?? max) && (i.step === 0 ? v === i.start : (v - i.start) % i.step === 0),
+  );
 
 /**
  * The runs after `from` (at most `count`, within ten years) of a parsed event, in UTC: read straight
@@ -88,12 +147,18 @@ function runs(ev: CalendarEvent, from: number, count: number): string[] {
   for (let day = 0; day < 3660 && out.length < count; day++) {
     const d = new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth(), first.getUTCDate() + day));
     if (ev.weekdays && !ev.weekdays.has(d.getUTCDay())) continue;
-    if (!inField(ev.years, d.getUTCFullYear(), 2199) || !inField(ev.months, d.getUTCMonth() + 1, 12) || !inField(ev.days, d.getUTCDate(), 31)) continue;
+    if (
+      !inField(ev.years, d.getUTCFullYear(), 2199) ||
+      !inField(ev.months, d.getUTCMonth() + 1, 12) ||
+      !inField(ev.days, d.getUTCDate(), 31)
+    )
+      continue;
     for (let h = 0; h < 24; h++)
       for (let m = 0; inField(ev.hours, h, 23) && m < 60; m++)
         for (let s = 0; inField(ev.minutes, m, 59) && s < 60; s++) {
           const t = d.getTime() + ((h * 60 + m) * 60 + s) * 1000;
-          if (inField(ev.seconds, s, 59) && t > from && out.length < count) out.push(new Date(t).toISOString().replace(".000Z", "Z"));
+          if (inField(ev.seconds, s, 59) && t > from && out.length < count)
+            out.push(new Date(t).toISOString().replace(".000Z", "Z"));
         }
   }
   return out;

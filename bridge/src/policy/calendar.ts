@@ -36,12 +36,30 @@ export interface CalendarEvent {
 export class CalendarEventError extends Error {}
 
 const WEEKDAYS: Record<string, number> = {
-  sun: 0, sunday: 0, mon: 1, monday: 1, tue: 2, tuesday: 2, wed: 3, wednesday: 3,
-  thu: 4, thursday: 4, fri: 5, friday: 5, sat: 6, saturday: 6,
+  sun: 0,
+  sunday: 0,
+  mon: 1,
+  monday: 1,
+  tue: 2,
+  tuesday: 2,
+  wed: 3,
+  wednesday: 3,
+  thu: 4,
+  thursday: 4,
+  fri: 5,
+  friday: 5,
+  sat: 6,
+  saturday: 6,
 };
 
 const one = (v: number): Item[] => [{ start: v, end: v, step: 1 }];
-const at = (h: number | null, m: number, d: number | null = null, months: number[] | null = null, weekday: number | null = null): Omit<CalendarEvent, "utc"> => ({
+const at = (
+  h: number | null,
+  m: number,
+  d: number | null = null,
+  months: number[] | null = null,
+  weekday: number | null = null,
+): Omit<CalendarEvent, "utc"> => ({
   weekdays: weekday === null ? null : new Set([weekday]),
   years: null,
   months: months ? months.flatMap(one) : null,
@@ -83,7 +101,7 @@ class Cursor {
   }
   match(re: RegExp): string | null {
     const m = re.exec(this.rest());
-    if (!m || m.index !== 0) return null;
+    if (m?.index !== 0) return null;
     this.pos += m[0].length;
     return m[0];
   }
@@ -124,7 +142,8 @@ function field(c: Cursor, min: number, max: number, what: string): Item[] | null
     const save = c.pos;
     if (c.eat("/")) {
       const digits = c.match(/^[0-9]+/);
-      if (digits !== null && Number(digits) > 0 && Number(digits) < max) return [{ start: min, end: null, step: Number(digits) }];
+      if (digits !== null && Number(digits) > 0 && Number(digits) < max)
+        return [{ start: min, end: null, step: Number(digits) }];
       c.pos = save; // PVE leaves "/0" unread: an error at the end
     }
     return null;
@@ -162,9 +181,19 @@ export function parseCalendarEvent(input: string): CalendarEvent {
   }
   const kw = Object.hasOwn(KEYWORDS, text) ? KEYWORDS[text] : undefined;
   if (kw) return { ...kw(), utc };
-  if (Object.hasOwn(KEYWORDS, text.toLowerCase())) throw new CalendarEventError(`write the keyword in lowercase: '${text.toLowerCase()}'`);
+  if (Object.hasOwn(KEYWORDS, text.toLowerCase()))
+    throw new CalendarEventError(`write the keyword in lowercase: '${text.toLowerCase()}'`);
   const c = new Cursor(text);
-  const ev: CalendarEvent = { weekdays: null, years: null, months: null, days: null, hours: one(0), minutes: one(0), seconds: one(0), utc };
+  const ev: CalendarEvent = {
+    weekdays: null,
+    years: null,
+    months: null,
+    days: null,
+    hours: one(0),
+    minutes: one(0),
+    seconds: one(0),
+    utc,
+  };
   let parts = 0;
   const weekday = () => {
     const name = c.match(/^[A-Za-z]+/);
@@ -218,7 +247,9 @@ export function parseCalendarEvent(input: string): CalendarEvent {
     c.spaces();
     parts++;
   } else if (/^[0-9*.,/]+-/.test(c.rest())) {
-    throw new CalendarEventError(`'${c.rest().split(" ")[0]}' is not a date: write [YEAR-]MONTH-DAY with months 1-12 and days 1-31, e.g. *-*-01 or 2026-12-24 (${why[why.length - 1]})`);
+    throw new CalendarEventError(
+      `'${c.rest().split(" ")[0]}' is not a date: write [YEAR-]MONTH-DAY with months 1-12 and days 1-31, e.g. *-*-01 or 2026-12-24 (${why[why.length - 1]})`,
+    );
   }
   if (c.pos < c.text.length) {
     const timeWhy: string[] = [];
@@ -231,7 +262,9 @@ export function parseCalendarEvent(input: string): CalendarEvent {
         if (h !== undefined && c.eat(":")) {
           if ((h ?? []).some((i) => i.start > 23 || (i.end ?? 0) > 23 || i.step > 23)) {
             const hourText = c.text.slice(save, c.pos - 1);
-            throw new CalendarEventError(`'${hourText}' is not an hour (hours are 0-23); for a minute and second of every hour write *:${c.text.slice(save)}`);
+            throw new CalendarEventError(
+              `'${hourText}' is not an hour (hours are 0-23); for a minute and second of every hour write *:${c.text.slice(save)}`,
+            );
           }
           hours = h;
         } else c.pos = save;
@@ -245,10 +278,15 @@ export function parseCalendarEvent(input: string): CalendarEvent {
       Object.assign(ev, time);
       parts++;
     } else if (/^[0-9*]/.test(c.rest())) {
-      throw new CalendarEventError(`'${c.rest()}' is not a time: write HOUR:MINUTE[:SECOND] with hours 0-23 and minutes 0-59 (e.g. 02:00, 8..17:0/15) or MINUTE alone for every hour (e.g. */30) (${timeWhy[0]})`);
+      throw new CalendarEventError(
+        `'${c.rest()}' is not a time: write HOUR:MINUTE[:SECOND] with hours 0-23 and minutes 0-59 (e.g. 02:00, 8..17:0/15) or MINUTE alone for every hour (e.g. */30) (${timeWhy[0]})`,
+      );
     }
   }
-  if (c.pos < c.text.length) throw new CalendarEventError(`cannot read '${c.rest().trim()}'${c.pos ? ` after '${c.text.slice(0, c.pos).trim()}'` : ""}`);
+  if (c.pos < c.text.length)
+    throw new CalendarEventError(
+      `cannot read '${c.rest().trim()}'${c.pos ? ` after '${c.text.slice(0, c.pos).trim()}'` : ""}`,
+    );
   if (!parts) throw new CalendarEventError("expected a weekday, a date or a time");
   return ev;
 }
@@ -280,7 +318,10 @@ export function frequency(ev: CalendarEvent): Frequency {
   const minutes = expand(ev.minutes, 0, 59);
   const seconds = expand(ev.seconds, 0, 59);
   const times: number[] = [];
-  for (let h = 0; h < 24; h++) if (hours[h]) for (let m = 0; m < 60; m++) if (minutes[m]) for (let s = 0; s < 60; s++) if (seconds[s]) times.push(h * 3600 + m * 60 + s);
+  for (let h = 0; h < 24; h++)
+    if (hours[h])
+      for (let m = 0; m < 60; m++)
+        if (minutes[m]) for (let s = 0; s < 60; s++) if (seconds[s]) times.push(h * 3600 + m * 60 + s);
   if (!times.length) return { gapMs: null, why: "no time of day matches" };
   let gap = 0;
   for (let i = 1; i < times.length; i++) gap = Math.max(gap, times[i]! - times[i - 1]!);
@@ -295,7 +336,8 @@ export function frequency(ev: CalendarEvent): Frequency {
   let d = 1;
   let firstDay = -1;
   let prevDay = -1;
-  const monthLength = (yy: number, mm: number) => (mm === 2 ? ((yy % 4 === 0 && yy % 100 !== 0) || yy % 400 === 0 ? 29 : 28) : [4, 6, 9, 11].includes(mm) ? 30 : 31);
+  const monthLength = (yy: number, mm: number) =>
+    mm === 2 ? ((yy % 4 === 0 && yy % 100 !== 0) || yy % 400 === 0 ? 29 : 28) : [4, 6, 9, 11].includes(mm) ? 30 : 31;
   let len = monthLength(y, mo);
   for (let i = 0; i < CYCLE_DAYS; i++) {
     if (months[mo] && days[d] && (!weekdays || weekdays.has((i + 1) % 7))) {

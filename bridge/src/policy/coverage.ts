@@ -50,7 +50,14 @@ export function coverage(guest: GuestInfo, tier: Tier, jobs: BackupJob[]): Cover
   return { covered: false, enabledJobs: [], reason: "no scheduled backup job selects this guest" };
 }
 
-const RETENTION_KEYS = ["keep-last", "keep-hourly", "keep-daily", "keep-weekly", "keep-monthly", "keep-yearly"] as const;
+const RETENTION_KEYS = [
+  "keep-last",
+  "keep-hourly",
+  "keep-daily",
+  "keep-weekly",
+  "keep-monthly",
+  "keep-yearly",
+] as const;
 
 export function formatRetention(r: Retention | Record<string, number> | undefined): string {
   const parts = RETENTION_KEYS.filter((k) => (r as Record<string, number> | undefined)?.[k]).map(
@@ -63,7 +70,8 @@ export function formatRetention(r: Retention | Record<string, number> | undefine
 export function retentionDrift(job: BackupJob, tier: Tier): string | undefined {
   if (!Object.values(tier.retention).some((v) => v)) return undefined;
   const want = formatRetention(tier.retention);
-  if (!job.pruneBackups) return `job '${job.id}' has no retention of its own (storage default applies); tier ${tier.id} wants ${want}`;
+  if (!job.pruneBackups)
+    return `job '${job.id}' has no retention of its own (storage default applies); tier ${tier.id} wants ${want}`;
   const have = formatRetention(job.pruneBackups);
   return have === want ? undefined : `job '${job.id}' keeps ${have}; tier ${tier.id} wants ${want}`;
 }

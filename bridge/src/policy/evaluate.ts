@@ -31,7 +31,6 @@ export interface PolicyInput {
   guestIds?: ReadonlyMap<string, string>;
 }
 
-
 /** Guest ids are <site>_<vmid>; with several Proxmox clusters, <site>_<cluster>_<vmid> keeps them apart. */
 export function guestId(site: string, source: string, vmid: number, multiSource: boolean): string {
   return multiSource ? `${site}_${source.replace(/-/g, "_")}_${vmid}` : `${site}_${vmid}`;
@@ -123,7 +122,8 @@ export function evaluate(input: PolicyInput, memo?: GuestMemo): PolicyResult {
   let nextChangeMs: number | null = null;
   for (const guest of evidence.guests) {
     if (guest.template) continue; // templates are not guests to protect
-    const id = input.guestIds?.get(key(guest.source, guest.vmid)) ?? guestId(input.site, guest.source, guest.vmid, multi);
+    const id =
+      input.guestIds?.get(key(guest.source, guest.vmid)) ?? guestId(input.site, guest.source, guest.vmid, multi);
     ids.add(id);
     const { tier, from } = resolveTier(guest, id, input);
     const attempts = attemptsByGuest.get(key(guest.source, guest.vmid)) ?? [];
@@ -177,12 +177,18 @@ function evaluateGuest(
   const { evidence, now } = input;
   const source = evidence.sources.find((s) => s.name === guest.source);
   const verification = evaluateVerification(guest, archives, tier, evidence, now);
-  const good = archives.filter((a) => a.verification !== "failed" && !verification.failedVolids.has(a.volid)).sort((a, b) => b.ctimeMs - a.ctimeMs);
+  const good = archives
+    .filter((a) => a.verification !== "failed" && !verification.failedVolids.has(a.volid))
+    .sort((a, b) => b.ctimeMs - a.ctimeMs);
   const newest = good[0];
-  const finished = attempts.filter((a) => a.result !== "running").sort((a, b) => (b.endMs ?? b.startMs) - (a.endMs ?? a.startMs));
+  const finished = attempts
+    .filter((a) => a.result !== "running")
+    .sort((a, b) => (b.endMs ?? b.startMs) - (a.endMs ?? a.startMs));
   const lastAttempt = finished[0];
   const running = guest.lock === "backup" || attempts.some((a) => a.result === "running");
-  const hidden = evidence.visibility.filter((v) => v.source === guest.source && (v.vmid === undefined || v.vmid === guest.vmid));
+  const hidden = evidence.visibility.filter(
+    (v) => v.source === guest.source && (v.vmid === undefined || v.vmid === guest.vmid),
+  );
 
   const sourceReadable = !!source && source.up && !source.degraded;
   let status: GuestStatus;
@@ -190,7 +196,7 @@ function evaluateGuest(
   let changesAt: number | null = null;
   if (!sourceReadable) {
     status = "unknown";
-    statusReason = `Proxmox source '${guest.source}' is ${!source || !source.up ? "unreachable" : "unreadable"}${source?.error ? `: ${source.error}` : ""}`;
+    statusReason = `Proxmox source '${guest.source}' is ${!source?.up ? "unreachable" : "unreadable"}${source?.error ? `: ${source.error}` : ""}`;
   } else if (hidden.length) {
     status = "unknown";
     statusReason = hidden.map((h) => h.reason).join("; ");
@@ -222,7 +228,10 @@ function evaluateGuest(
   const findings: Finding[] = [];
   let nextBackupMs: number | undefined;
   if (tier === null) {
-    findings.push({ code: "untiered", reason: "no tier assigned (config guests, or a PVE tag backup-p0/-p1/-p2/nobackup)" });
+    findings.push({
+      code: "untiered",
+      reason: "no tier assigned (config guests, or a PVE tag backup-p0/-p1/-p2/nobackup)",
+    });
   } else if (!tier.protect) {
     findings.push({ code: "excluded", reason: `deliberately not backed up (tier ${tier.id})` });
   } else if (sourceReadable && evidence.jobsReadable[guest.source]) {
@@ -231,7 +240,8 @@ function evaluateGuest(
     for (const job of cov.enabledJobs) {
       const drift = retentionDrift(job, tier);
       if (drift) findings.push({ code: "retention_drift", reason: drift });
-      if (job.nextRunMs !== undefined && (nextBackupMs === undefined || job.nextRunMs < nextBackupMs)) nextBackupMs = job.nextRunMs;
+      if (job.nextRunMs !== undefined && (nextBackupMs === undefined || job.nextRunMs < nextBackupMs))
+        nextBackupMs = job.nextRunMs;
     }
   }
 
@@ -245,7 +255,10 @@ function evaluateGuest(
   const protectedTier = tier !== null && tier.protect;
   const statusIsProblem = status === "failed" || status === "missing" || status === "stale";
   const problem = protectedTier && (statusIsProblem || findings.some((f) => !INFORMATIONAL.has(f.code)));
-  const reasons = [...(protectedTier && statusIsProblem ? [`${status}: ${statusReason}`] : []), ...findings.filter((f) => protectedTier || INFORMATIONAL.has(f.code)).map((f) => `${f.code}: ${f.reason}`)];
+  const reasons = [
+    ...(protectedTier && statusIsProblem ? [`${status}: ${statusReason}`] : []),
+    ...findings.filter((f) => protectedTier || INFORMATIONAL.has(f.code)).map((f) => `${f.code}: ${f.reason}`),
+  ];
   if (status === "unknown") reasons.unshift(`unknown: ${statusReason}`);
 
   // The guest's next change: its own deadline or, with 3-2-1 judged, its off-site copy's.
@@ -278,7 +291,11 @@ function evaluateGuest(
       copies: copies?.copies ?? null,
       running,
       last_attempt: lastAttempt
-        ? { time: iso(lastAttempt.endMs ?? lastAttempt.startMs)!, result: lastAttempt.result, ...(lastAttempt.error ? { error: lastAttempt.error } : {}) }
+        ? {
+            time: iso(lastAttempt.endMs ?? lastAttempt.startMs)!,
+            result: lastAttempt.result,
+            ...(lastAttempt.error ? { error: lastAttempt.error } : {}),
+          }
         : null,
       changes_at: iso(nextChange),
     },
@@ -287,7 +304,9 @@ function evaluateGuest(
 
 function lastRestore(evidence: Evidence, guest: GuestInfo): GuestState["last_restore_test"] {
   const r = (evidence.restoreTests ?? []).filter((x) => x.source === guest.source && x.vmid === guest.vmid).at(-1);
-  return r ? { time: new Date(r.timeMs).toISOString(), ok: r.ok, volid: r.volid, ...(r.reason ? { reason: r.reason } : {}) } : null;
+  return r
+    ? { time: new Date(r.timeMs).toISOString(), ok: r.ok, volid: r.volid, ...(r.reason ? { reason: r.reason } : {}) }
+    : null;
 }
 
 function groupBy<T>(items: T[], keyOf: (t: T) => string): Map<string, T[]> {

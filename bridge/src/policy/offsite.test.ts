@@ -10,7 +10,15 @@ const D = 24 * H;
 const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
 const tiers = resolveTiers(undefined);
 
-const guest = (vmid: number, tag: string): GuestInfo => ({ source: "pve", vmid, name: `g${vmid}`, type: "qemu", node: "n1", tags: [tag], template: false });
+const guest = (vmid: number, tag: string): GuestInfo => ({
+  source: "pve",
+  vmid,
+  name: `g${vmid}`,
+  type: "qemu",
+  node: "n1",
+  tags: [tag],
+  template: false,
+});
 const archive = (ageMs: number, storage = "synology", extra: Partial<Archive> = {}): Archive => ({
   source: "pve",
   volid: `${storage}:backup/vzdump-qemu-100-${NOW - ageMs}.vma.zst`,
@@ -44,7 +52,10 @@ const sync = (lastRunAgoMs: number | null, extra: Partial<CopyTarget> = {}): Cop
   readable: true,
   ...extra,
 });
-const job = (storage = "synology", prune: Record<string, number> = { "keep-daily": 7, "keep-weekly": 4, "keep-monthly": 6 }): BackupJob => ({
+const job = (
+  storage = "synology",
+  prune: Record<string, number> = { "keep-daily": 7, "keep-weekly": 4, "keep-monthly": 6 },
+): BackupJob => ({
   source: "pve",
   id: "daily",
   enabled: true,
@@ -60,15 +71,50 @@ interface Case {
   tag?: string;
   archives: Archive[];
   offsite?: OffsiteEvidence;
-  expect: { findings: string[]; copies: number | null; last_offsite?: string | null; problem?: boolean; reason?: RegExp };
+  expect: {
+    findings: string[];
+    copies: number | null;
+    last_offsite?: string | null;
+    problem?: boolean;
+    reason?: RegExp;
+  };
 }
 const off = (targets: CopyTarget[], offsiteStorages: string[] = []): OffsiteEvidence => ({ targets, offsiteStorages });
 
 const cases: Case[] = [
-  { name: "no off-site source configured → 3-2-1 not evaluated (copies null, no findings)", archives: [archive(5 * H)], offsite: undefined, expect: { findings: [], copies: null, last_offsite: null, problem: false } },
-  { name: "P0: fresh local archive and nothing off-site → no_offsite + too_few_copies", archives: [archive(5 * H, "local")], offsite: off([]), expect: { findings: ["no_offsite", "too_few_copies"], copies: 1, problem: true, reason: /nothing copies storage 'local' off-site/ } },
-  { name: "P0: Hyper Backup succeeded after the archive → off-site copy, 2 copies, ok", archives: [archive(5 * H)], offsite: off([hb(3 * H)]), expect: { findings: [], copies: 2, last_offsite: new Date(NOW - 3 * H).toISOString(), problem: false } },
-  { name: "P0: Hyper Backup last success before the archive → not a copy", archives: [archive(5 * H)], offsite: off([hb(6 * H)]), expect: { findings: ["no_offsite", "too_few_copies"], copies: 1, reason: /last succeeded .* before the newest archive on 'synology'/ } },
+  {
+    name: "no off-site source configured → 3-2-1 not evaluated (copies null, no findings)",
+    archives: [archive(5 * H)],
+    offsite: undefined,
+    expect: { findings: [], copies: null, last_offsite: null, problem: false },
+  },
+  {
+    name: "P0: fresh local archive and nothing off-site → no_offsite + too_few_copies",
+    archives: [archive(5 * H, "local")],
+    offsite: off([]),
+    expect: {
+      findings: ["no_offsite", "too_few_copies"],
+      copies: 1,
+      problem: true,
+      reason: /nothing copies storage 'local' off-site/,
+    },
+  },
+  {
+    name: "P0: Hyper Backup succeeded after the archive → off-site copy, 2 copies, ok",
+    archives: [archive(5 * H)],
+    offsite: off([hb(3 * H)]),
+    expect: { findings: [], copies: 2, last_offsite: new Date(NOW - 3 * H).toISOString(), problem: false },
+  },
+  {
+    name: "P0: Hyper Backup last success before the archive → not a copy",
+    archives: [archive(5 * H)],
+    offsite: off([hb(6 * H)]),
+    expect: {
+      findings: ["no_offsite", "too_few_copies"],
+      copies: 1,
+      reason: /last succeeded .* before the newest archive on 'synology'/,
+    },
+  },
   {
     name: "P0: Hyper Backup before the newest but after an older, still fresh archive → that copy counts",
     archives: [archive(2 * H), archive(20 * H)],
@@ -79,26 +125,125 @@ const cases: Case[] = [
     name: "P0: the copy holds only an archive older than max_age → no_offsite, but last_offsite is still set",
     archives: [archive(2 * H), archive(30 * H)],
     offsite: off([hb(28 * H)]),
-    expect: { findings: ["no_offsite", "too_few_copies"], copies: 1, last_offsite: new Date(NOW - 28 * H).toISOString(), reason: /the archive it holds \(2026-11-25T06:00:00.000Z\) is older than the tier allows/ },
+    expect: {
+      findings: ["no_offsite", "too_few_copies"],
+      copies: 1,
+      last_offsite: new Date(NOW - 28 * H).toISOString(),
+      reason: /the archive it holds \(2026-11-25T06:00:00.000Z\) is older than the tier allows/,
+    },
   },
-  { name: "P0: Hyper Backup never succeeded (\"\" → null) → no_offsite naming it", archives: [archive(5 * H)], offsite: off([hb(null)]), expect: { findings: ["no_offsite", "too_few_copies"], copies: 1, reason: /'PVE to C2' on nas has never succeeded/ } },
-  { name: "P0: Hyper Backup task protects another storage → not a copy of this guest", archives: [archive(5 * H)], offsite: off([hb(1 * H, { storages: ["nfs-other"] })]), expect: { findings: ["no_offsite", "too_few_copies"], copies: 1, reason: /nothing copies storage 'synology'/ } },
-  { name: "P0: target not off-site (USB) → a copy, but not off-site", archives: [archive(5 * H)], offsite: off([hb(1 * H, { offsite: false })]), expect: { findings: ["no_offsite"], copies: 2, last_offsite: null } },
-  { name: "P0: PBS sync job after the snapshot → off-site copy", archives: [archive(6 * H, "pbs")], offsite: off([sync(4 * H)]), expect: { findings: [], copies: 2, last_offsite: new Date(NOW - 4 * H).toISOString() } },
-  { name: "P0: PBS sync job before the snapshot → not a copy", archives: [archive(6 * H, "pbs")], offsite: off([sync(7 * H)]), expect: { findings: ["no_offsite", "too_few_copies"], copies: 1 } },
-  { name: "P0: sync job whose last run failed (no success known) → not a copy", archives: [archive(6 * H, "pbs")], offsite: off([sync(null)]), expect: { findings: ["no_offsite", "too_few_copies"], copies: 1, reason: /has never succeeded/ } },
-  { name: "P0: datastore on an off-site PBS is itself the off-site copy", archives: [archive(5 * H, "local"), archive(6 * H, "pbs-remote")], offsite: off([], ["pbs-remote"]), expect: { findings: [], copies: 2, last_offsite: new Date(NOW - 6 * H).toISOString() } },
-  { name: "min_copies counts distinct storages: two fresh local storages = 2 copies (no off-site)", archives: [archive(5 * H, "local"), archive(6 * H, "synology")], offsite: off([]), expect: { findings: ["no_offsite"], copies: 2 } },
-  { name: "min_copies: two archives on the same storage are one copy", archives: [archive(5 * H, "local"), archive(20 * H, "local")], offsite: off([]), expect: { findings: ["no_offsite", "too_few_copies"], copies: 1 } },
-  { name: "min_copies: an archive older than max_age on a second storage is not a copy", archives: [archive(5 * H, "synology"), archive(8 * D, "local")], offsite: off([hb(1 * H)]), expect: { findings: [], copies: 2 } },
-  { name: "failed PBS verification is not a copy", archives: [archive(5 * H, "local"), archive(4 * H, "pbs", { verification: "failed" })], offsite: off([sync(1 * H)]), expect: { findings: ["no_offsite", "too_few_copies"], copies: 1 } },
-  { name: "P1 (no off-site wanted): one Hyper Backup copy meets min_copies 2", tag: "backup-p1", archives: [archive(5 * H)], offsite: off([hb(3 * H)]), expect: { findings: [], copies: 2 } },
-  { name: "P1: single copy → too_few_copies only", tag: "backup-p1", archives: [archive(5 * H, "local")], offsite: off([]), expect: { findings: ["too_few_copies"], copies: 1, reason: /tier P1 wants 2 copies .*; 1 found: storage 'local'/ } },
-  { name: "P2 (min 1, no off-site): one local archive is enough", tag: "backup-p2", archives: [archive(2 * D, "local")], offsite: off([]), expect: { findings: [], copies: 1 } },
-  { name: "NAS unreachable → copies through it unknown: no finding guessed", archives: [archive(5 * H)], offsite: off([hb(null, { readable: false })]), expect: { findings: [], copies: 1, problem: false } },
-  { name: "excluded guest: never a 3-2-1 finding", tag: "nobackup", archives: [archive(5 * H, "local")], offsite: off([]), expect: { findings: ["excluded"], copies: null } },
-  { name: "missing guest: no archive, no 3-2-1 finding on top of missing", archives: [], offsite: off([hb(1 * H)]), expect: { findings: [], copies: 0 } },
-  { name: "one target, two storages: counted once", archives: [archive(5 * H, "synology"), archive(6 * H, "local")], offsite: off([hb(1 * H, { storages: ["synology", "local"] })]), expect: { findings: [], copies: 3 } },
+  {
+    name: 'P0: Hyper Backup never succeeded ("" → null) → no_offsite naming it',
+    archives: [archive(5 * H)],
+    offsite: off([hb(null)]),
+    expect: { findings: ["no_offsite", "too_few_copies"], copies: 1, reason: /'PVE to C2' on nas has never succeeded/ },
+  },
+  {
+    name: "P0: Hyper Backup task protects another storage → not a copy of this guest",
+    archives: [archive(5 * H)],
+    offsite: off([hb(1 * H, { storages: ["nfs-other"] })]),
+    expect: { findings: ["no_offsite", "too_few_copies"], copies: 1, reason: /nothing copies storage 'synology'/ },
+  },
+  {
+    name: "P0: target not off-site (USB) → a copy, but not off-site",
+    archives: [archive(5 * H)],
+    offsite: off([hb(1 * H, { offsite: false })]),
+    expect: { findings: ["no_offsite"], copies: 2, last_offsite: null },
+  },
+  {
+    name: "P0: PBS sync job after the snapshot → off-site copy",
+    archives: [archive(6 * H, "pbs")],
+    offsite: off([sync(4 * H)]),
+    expect: { findings: [], copies: 2, last_offsite: new Date(NOW - 4 * H).toISOString() },
+  },
+  {
+    name: "P0: PBS sync job before the snapshot → not a copy",
+    archives: [archive(6 * H, "pbs")],
+    offsite: off([sync(7 * H)]),
+    expect: { findings: ["no_offsite", "too_few_copies"], copies: 1 },
+  },
+  {
+    name: "P0: sync job whose last run failed (no success known) → not a copy",
+    archives: [archive(6 * H, "pbs")],
+    offsite: off([sync(null)]),
+    expect: { findings: ["no_offsite", "too_few_copies"], copies: 1, reason: /has never succeeded/ },
+  },
+  {
+    name: "P0: datastore on an off-site PBS is itself the off-site copy",
+    archives: [archive(5 * H, "local"), archive(6 * H, "pbs-remote")],
+    offsite: off([], ["pbs-remote"]),
+    expect: { findings: [], copies: 2, last_offsite: new Date(NOW - 6 * H).toISOString() },
+  },
+  {
+    name: "min_copies counts distinct storages: two fresh local storages = 2 copies (no off-site)",
+    archives: [archive(5 * H, "local"), archive(6 * H, "synology")],
+    offsite: off([]),
+    expect: { findings: ["no_offsite"], copies: 2 },
+  },
+  {
+    name: "min_copies: two archives on the same storage are one copy",
+    archives: [archive(5 * H, "local"), archive(20 * H, "local")],
+    offsite: off([]),
+    expect: { findings: ["no_offsite", "too_few_copies"], copies: 1 },
+  },
+  {
+    name: "min_copies: an archive older than max_age on a second storage is not a copy",
+    archives: [archive(5 * H, "synology"), archive(8 * D, "local")],
+    offsite: off([hb(1 * H)]),
+    expect: { findings: [], copies: 2 },
+  },
+  {
+    name: "failed PBS verification is not a copy",
+    archives: [archive(5 * H, "local"), archive(4 * H, "pbs", { verification: "failed" })],
+    offsite: off([sync(1 * H)]),
+    expect: { findings: ["no_offsite", "too_few_copies"], copies: 1 },
+  },
+  {
+    name: "P1 (no off-site wanted): one Hyper Backup copy meets min_copies 2",
+    tag: "backup-p1",
+    archives: [archive(5 * H)],
+    offsite: off([hb(3 * H)]),
+    expect: { findings: [], copies: 2 },
+  },
+  {
+    name: "P1: single copy → too_few_copies only",
+    tag: "backup-p1",
+    archives: [archive(5 * H, "local")],
+    offsite: off([]),
+    expect: { findings: ["too_few_copies"], copies: 1, reason: /tier P1 wants 2 copies .*; 1 found: storage 'local'/ },
+  },
+  {
+    name: "P2 (min 1, no off-site): one local archive is enough",
+    tag: "backup-p2",
+    archives: [archive(2 * D, "local")],
+    offsite: off([]),
+    expect: { findings: [], copies: 1 },
+  },
+  {
+    name: "NAS unreachable → copies through it unknown: no finding guessed",
+    archives: [archive(5 * H)],
+    offsite: off([hb(null, { readable: false })]),
+    expect: { findings: [], copies: 1, problem: false },
+  },
+  {
+    name: "excluded guest: never a 3-2-1 finding",
+    tag: "nobackup",
+    archives: [archive(5 * H, "local")],
+    offsite: off([]),
+    expect: { findings: ["excluded"], copies: null },
+  },
+  {
+    name: "missing guest: no archive, no 3-2-1 finding on top of missing",
+    archives: [],
+    offsite: off([hb(1 * H)]),
+    expect: { findings: [], copies: 0 },
+  },
+  {
+    name: "one target, two storages: counted once",
+    archives: [archive(5 * H, "synology"), archive(6 * H, "local")],
+    offsite: off([hb(1 * H, { storages: ["synology", "local"] })]),
+    expect: { findings: [], copies: 3 },
+  },
 ];
 
 function run(c: Case) {
@@ -107,7 +252,16 @@ function run(c: Case) {
     guests: [guest(100, c.tag ?? "backup-p0")],
     archives: archiveSet(c.archives),
     attempts: [],
-    jobs: [job(c.archives[0]?.storage ?? "synology", c.tag === "backup-p1" ? { "keep-daily": 7, "keep-weekly": 4 } : c.tag === "backup-p2" ? { "keep-weekly": 4 } : undefined)],
+    jobs: [
+      job(
+        c.archives[0]?.storage ?? "synology",
+        c.tag === "backup-p1"
+          ? { "keep-daily": 7, "keep-weekly": 4 }
+          : c.tag === "backup-p2"
+            ? { "keep-weekly": 4 }
+            : undefined,
+      ),
+    ],
     jobsReadable: { pve: false },
     visibility: [],
     ...(c.offsite ? { offsite: c.offsite } : {}),
@@ -168,17 +322,35 @@ describe("3-2-1 table", () => {
 });
 
 describe("Hyper Backup task health", () => {
-  const base: HyperBackupTaskFacts = { state: "backupable", status: "none", lastResult: "done", lastAttemptMs: NOW - 3 * H, lastSuccessMs: NOW - 3 * H, errorCode: 4401, error: "" };
+  const base: HyperBackupTaskFacts = {
+    state: "backupable",
+    status: "none",
+    lastResult: "done",
+    lastAttemptMs: NOW - 3 * H,
+    lastSuccessMs: NOW - 3 * H,
+    errorCode: 4401,
+    error: "",
+  };
   const cases: [string, Partial<HyperBackupTaskFacts> | null, boolean, string][] = [
     ["healthy task with error code 4401 → ok", {}, true, "ok"],
     ["NAS unreachable → unknown, never stale", { lastSuccessMs: NOW - 30 * D }, false, "unknown"],
-    ["restore_only (target broken, 4467) → broken", { state: "restore_only", errorCode: 4467, error: "SYNO.SDS.Backup.Application:error:status_target_broken" }, true, "broken"],
+    [
+      "restore_only (target broken, 4467) → broken",
+      { state: "restore_only", errorCode: 4467, error: "SYNO.SDS.Backup.Application:error:status_target_broken" },
+      true,
+      "broken",
+    ],
     ["status backup → running", { status: "backup", lastResult: "backingup" }, true, "running"],
     ["integrity check running (detect) → running", { status: "detect" }, true, "running"],
     ["unknown failure string → failed", { lastResult: "error" }, true, "failed"],
     ["suspended → failed", { lastResult: "suspend" }, true, "failed"],
     ["never completed → never", { lastResult: "none", lastSuccessMs: null, lastAttemptMs: null }, true, "never"],
-    ["last attempt fresh but last success old → stale (success is what counts)", { lastAttemptMs: NOW - H, lastSuccessMs: NOW - 3 * D }, true, "stale"],
+    [
+      "last attempt fresh but last success old → stale (success is what counts)",
+      { lastAttemptMs: NOW - H, lastSuccessMs: NOW - 3 * D },
+      true,
+      "stale",
+    ],
   ];
   for (const [name, patch, readable, status] of cases) {
     it(name, () => {

@@ -29,11 +29,15 @@ export interface CopiesResult {
   counted: string[];
 }
 
-
 /**
  * @param archives every archive of this guest (bad ones are ignored here)
  */
-export function evaluateCopies(archives: Archive[], tier: Tier | null, offsite: OffsiteEvidence | undefined, now: number): CopiesResult {
+export function evaluateCopies(
+  archives: Archive[],
+  tier: Tier | null,
+  offsite: OffsiteEvidence | undefined,
+  now: number,
+): CopiesResult {
   const none: CopiesResult = { copies: null, lastOffsiteMs: null, findings: [], changesAt: null, counted: [] };
   if (!offsite) return none;
   const good = archives.filter((a) => a.verification !== "failed");
@@ -65,10 +69,13 @@ export function evaluateCopies(archives: Archive[], tier: Tier | null, offsite: 
     if (isFresh) {
       copies++;
       noteExpiry(newest);
-      counted.push(`storage '${storage}' (archive of ${isoOrNull(newest.ctimeMs)}${offsiteStorages.has(storage) ? ", off-site" : ""})`);
+      counted.push(
+        `storage '${storage}' (archive of ${isoOrNull(newest.ctimeMs)}${offsiteStorages.has(storage) ? ", off-site" : ""})`,
+      );
       if (offsiteStorages.has(storage)) offsiteFresh = true;
     }
-    if (offsiteStorages.has(storage) && (lastOffsiteMs === null || newest.ctimeMs > lastOffsiteMs)) lastOffsiteMs = newest.ctimeMs;
+    if (offsiteStorages.has(storage) && (lastOffsiteMs === null || newest.ctimeMs > lastOffsiteMs))
+      lastOffsiteMs = newest.ctimeMs;
   }
 
   for (const t of offsite.targets) {
@@ -84,7 +91,8 @@ export function evaluateCopies(archives: Archive[], tier: Tier | null, offsite: 
     }
     // The newest archive this run saw, per storage; the freshest of those is what the copy holds.
     const included = onStorages.filter((a) => a.ctimeMs <= t.lastSuccessMs!).sort((a, b) => b.ctimeMs - a.ctimeMs)[0];
-    if (included && t.offsite && (lastOffsiteMs === null || t.lastSuccessMs > lastOffsiteMs)) lastOffsiteMs = t.lastSuccessMs;
+    if (included && t.offsite && (lastOffsiteMs === null || t.lastSuccessMs > lastOffsiteMs))
+      lastOffsiteMs = t.lastSuccessMs;
     if (included && fresh(included)) {
       copies++;
       noteExpiry(included);
@@ -104,12 +112,18 @@ export function evaluateCopies(archives: Archive[], tier: Tier | null, offsite: 
   if (protect && good.length) {
     const unknown = unknownTargets.length > 0;
     if (tier!.offsite && !offsiteFresh && !unknown) {
-      const carried = new Set([...offsite.targets.filter((t) => t.offsite).flatMap((t) => t.storages), ...offsiteStorages]);
+      const carried = new Set([
+        ...offsite.targets.filter((t) => t.offsite).flatMap((t) => t.storages),
+        ...offsiteStorages,
+      ]);
       const uncarried = [...newestByStorage.keys()].filter((s) => !carried.has(s));
       const why = misses.length
         ? misses.join("; ")
         : `nothing copies storage${uncarried.length > 1 ? "s" : ""} ${uncarried.map((s) => `'${s}'`).join(", ")} off-site (a Hyper Backup task that protects it, a PBS sync job, or an off-site PBS)`;
-      findings.push({ code: "no_offsite", reason: `tier ${tier!.id} wants an off-site copy of a backup no older than ${formatDuration(tier!.maxAgeMs)}: ${why}` });
+      findings.push({
+        code: "no_offsite",
+        reason: `tier ${tier!.id} wants an off-site copy of a backup no older than ${formatDuration(tier!.maxAgeMs)}: ${why}`,
+      });
     }
     if (copies < tier!.minCopies && !unknown) {
       findings.push({
@@ -136,7 +150,14 @@ export interface HyperBackupTaskFacts {
   error: string | null;
 }
 
-const RUNNING_STATUS = new Set(["backup", "detect", "version_deleting", "preparing_version_delete", "waiting", "detect_waiting"]);
+const RUNNING_STATUS = new Set([
+  "backup",
+  "detect",
+  "version_deleting",
+  "preparing_version_delete",
+  "waiting",
+  "detect_waiting",
+]);
 const BROKEN_STATE = new Set(["restore_only", "error_detect", "broken", "unauth", "endofservice"]);
 const NOT_FAILED_RESULT = new Set(["done", "backingup", "resuming", "none"]);
 
@@ -146,17 +167,42 @@ const NOT_FAILED_RESULT = new Set(["done", "backingup", "resuming", "none"]);
  * running › failed (last result not a success) › never › stale (last success older than max age) › ok.
  * Error code 4401 with an empty error text is what healthy tasks carry: not a failure.
  */
-export function hyperBackupHealth(t: HyperBackupTaskFacts | null, readable: boolean, maxAgeMs: number, now: number): { status: HyperBackupStatus; problem: boolean; reason: string; changesAt: number | null } {
-  if (!readable || !t) return { status: "unknown", problem: false, reason: "the NAS is unreachable or its answer unreadable", changesAt: null };
+export function hyperBackupHealth(
+  t: HyperBackupTaskFacts | null,
+  readable: boolean,
+  maxAgeMs: number,
+  now: number,
+): { status: HyperBackupStatus; problem: boolean; reason: string; changesAt: number | null } {
+  if (!readable || !t)
+    return {
+      status: "unknown",
+      problem: false,
+      reason: "the NAS is unreachable or its answer unreadable",
+      changesAt: null,
+    };
   const errText = t.error ? `: ${t.error}${t.errorCode ? ` (code ${t.errorCode})` : ""}` : "";
-  if (BROKEN_STATE.has(t.state)) return { status: "broken", problem: true, reason: `task state is '${t.state}'${errText}`, changesAt: null };
-  if (RUNNING_STATUS.has(t.status) || t.lastResult === "backingup") return { status: "running", problem: false, reason: `task is running (${t.status})`, changesAt: null };
+  if (BROKEN_STATE.has(t.state))
+    return { status: "broken", problem: true, reason: `task state is '${t.state}'${errText}`, changesAt: null };
+  if (RUNNING_STATUS.has(t.status) || t.lastResult === "backingup")
+    return { status: "running", problem: false, reason: `task is running (${t.status})`, changesAt: null };
   const failedResult = t.lastResult !== null && !NOT_FAILED_RESULT.has(t.lastResult);
-  if (failedResult) return { status: "failed", problem: true, reason: `last run ended '${t.lastResult}'${errText}`, changesAt: null };
-  if (t.lastSuccessMs === null) return { status: "never", problem: true, reason: "the task has never completed a backup", changesAt: null };
+  if (failedResult)
+    return { status: "failed", problem: true, reason: `last run ended '${t.lastResult}'${errText}`, changesAt: null };
+  if (t.lastSuccessMs === null)
+    return { status: "never", problem: true, reason: "the task has never completed a backup", changesAt: null };
   if (now >= t.lastSuccessMs + maxAgeMs)
-    return { status: "stale", problem: true, reason: `last success ${isoOrNull(t.lastSuccessMs)} is older than allowed (${formatDuration(maxAgeMs)}); stale since ${isoOrNull(t.lastSuccessMs + maxAgeMs)}`, changesAt: null };
-  return { status: "ok", problem: false, reason: `last success ${isoOrNull(t.lastSuccessMs)}; stale at ${isoOrNull(t.lastSuccessMs + maxAgeMs)} without a newer one`, changesAt: t.lastSuccessMs + maxAgeMs };
+    return {
+      status: "stale",
+      problem: true,
+      reason: `last success ${isoOrNull(t.lastSuccessMs)} is older than allowed (${formatDuration(maxAgeMs)}); stale since ${isoOrNull(t.lastSuccessMs + maxAgeMs)}`,
+      changesAt: null,
+    };
+  return {
+    status: "ok",
+    problem: false,
+    reason: `last success ${isoOrNull(t.lastSuccessMs)}; stale at ${isoOrNull(t.lastSuccessMs + maxAgeMs)} without a newer one`,
+    changesAt: t.lastSuccessMs + maxAgeMs,
+  };
 }
 
 /** PBS `last-run-state`: "OK", "WARNINGS: n", "unknown", or the raw error text (anything else ⇒ failure). */

@@ -20,15 +20,42 @@ const archive = (ageMs: number, extra: Partial<Archive> = {}): Archive => ({
   protected: false,
   ...extra,
 });
-const check = (a: Archive, ageMs: number, ok: boolean, reason?: string): Verification => ({ source: "pve", vmid: 100, volid: a.volid, timeMs: NOW - ageMs, ok, ...(reason ? { reason } : {}) });
+const check = (a: Archive, ageMs: number, ok: boolean, reason?: string): Verification => ({
+  source: "pve",
+  vmid: 100,
+  volid: a.volid,
+  timeMs: NOW - ageMs,
+  ok,
+  ...(reason ? { reason } : {}),
+});
 
 function guest(opts: { tag?: string; archives: Archive[]; verifications?: Verification[]; verifiable?: boolean }) {
   const evidence: Evidence = {
     sources: [{ name: "pve", kind: "proxmox", up: true, degraded: false }],
-    guests: [{ source: "pve", vmid: 100, name: "ha", type: "qemu", node: "n1", tags: [opts.tag ?? "backup-p0"], template: false }],
+    guests: [
+      {
+        source: "pve",
+        vmid: 100,
+        name: "ha",
+        type: "qemu",
+        node: "n1",
+        tags: [opts.tag ?? "backup-p0"],
+        template: false,
+      },
+    ],
     archives: archiveSet(opts.archives),
     attempts: [],
-    jobs: [{ source: "pve", id: "daily", enabled: true, schedule: "02:00", vmids: [100], storage: "local", pruneBackups: { "keep-daily": 7, "keep-weekly": 4, "keep-monthly": 6 } }],
+    jobs: [
+      {
+        source: "pve",
+        id: "daily",
+        enabled: true,
+        schedule: "02:00",
+        vmids: [100],
+        storage: "local",
+        pruneBackups: { "keep-daily": 7, "keep-weekly": 4, "keep-monthly": 6 },
+      },
+    ],
     jobsReadable: { pve: true },
     visibility: [],
     verifications: opts.verifications ?? [],
@@ -43,7 +70,10 @@ describe("policy: verification", () => {
   const older = archive(29 * H);
 
   it("a corrupt newest archive is not a good backup, and the finding names it with the reason", () => {
-    const { g } = guest({ archives: [fresh, older], verifications: [check(fresh, H, false, "zstd: Corrupted block detected")] });
+    const { g } = guest({
+      archives: [fresh, older],
+      verifications: [check(fresh, H, false, "zstd: Corrupted block detected")],
+    });
     expect(g.status).toBe("stale"); // the older archive is 29 h old, P0 allows 26 h
     expect(g.findings.map((f) => f.code)).toContain("verify_failed");
     expect(g.reasons.join("\n")).toMatch(/failed verification .*Corrupted block detected/);
@@ -71,7 +101,9 @@ describe("policy: verification", () => {
     const a = archive(5 * H);
     const r2 = guest({ archives: [a, archive(9 * D)], verifications: [check(archive(9 * D), 8 * D, true)] });
     expect(r2.g.findings.map((f) => f.code)).toEqual(["verify_overdue"]);
-    expect(r2.g.reasons.join()).toMatch(/last successful verification 2026-11-18T12:00:00.000Z; tier P0 wants one every 7d \(overdue since 2026-11-25T12:00:00.000Z\)/);
+    expect(r2.g.reasons.join()).toMatch(
+      /last successful verification 2026-11-18T12:00:00.000Z; tier P0 wants one every 7d \(overdue since 2026-11-25T12:00:00.000Z\)/,
+    );
   });
 
   it("never verified: grace from the newest archive, then overdue at the exact instant", () => {
@@ -81,7 +113,9 @@ describe("policy: verification", () => {
     expect(next).toBe(NOW - 6 * D + 7 * D); // already stale, so the next change is the verification deadline
     expect(g.status).toBe("stale");
     const b = archive(7 * D);
-    expect(guest({ archives: [b] }).g.reasons.join()).toMatch(/never verified|no archive of this guest was ever verified/);
+    expect(guest({ archives: [b] }).g.reasons.join()).toMatch(
+      /never verified|no archive of this guest was ever verified/,
+    );
   });
 
   it("no verify_overdue where the bridge cannot verify (no SSH) and the archive is not on PBS", () => {
@@ -90,7 +124,11 @@ describe("policy: verification", () => {
   });
 
   it("PBS verify state ok counts as verified; failed is not a good backup", () => {
-    const pbsOk = archive(5 * H, { format: "pbs-vm", volid: "pbs:backup/vm/100/2026-11-26T07:00:00Z", verification: "ok" });
+    const pbsOk = archive(5 * H, {
+      format: "pbs-vm",
+      volid: "pbs:backup/vm/100/2026-11-26T07:00:00Z",
+      verification: "ok",
+    });
     expect(guest({ archives: [pbsOk], verifiable: false }).g.last_verified).toBe(new Date(NOW - 5 * H).toISOString());
     const pbsBad = archive(5 * H, { format: "pbs-vm", volid: "pbs:backup/vm/100/x", verification: "failed" });
     expect(guest({ archives: [pbsBad], verifiable: false }).g.status).toBe("missing");

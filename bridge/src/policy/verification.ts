@@ -19,24 +19,40 @@ const fileOf = (volid: string) => volid.slice(volid.indexOf(":") + 1).replace(/^
  * What the bridge's own integrity checks (and PBS's verify state) say about one guest's archives.
  * Pure: evidence and now in, verdict out.
  */
-export function evaluateVerification(guest: { source: string; vmid: number }, archives: Archive[], tier: Tier | null, evidence: Evidence, now: number): VerificationVerdict {
-  const mine = (evidence.verifications ?? []).filter((v) => v.source === guest.source && v.vmid === guest.vmid).sort((a, b) => a.timeMs - b.timeMs);
+export function evaluateVerification(
+  guest: { source: string; vmid: number },
+  archives: Archive[],
+  tier: Tier | null,
+  evidence: Evidence,
+  now: number,
+): VerificationVerdict {
+  const mine = (evidence.verifications ?? [])
+    .filter((v) => v.source === guest.source && v.vmid === guest.vmid)
+    .sort((a, b) => a.timeMs - b.timeMs);
   const latestByVolid = new Map<string, (typeof mine)[number]>();
   for (const v of mine) latestByVolid.set(v.volid, v);
   const present = new Set(archives.map((a) => a.volid));
-  const failedVolids = new Set([...latestByVolid.values()].filter((v) => !v.ok && present.has(v.volid)).map((v) => v.volid));
+  const failedVolids = new Set(
+    [...latestByVolid.values()].filter((v) => !v.ok && present.has(v.volid)).map((v) => v.volid),
+  );
   const findings: Finding[] = [];
   for (const volid of failedVolids) {
     const v = latestByVolid.get(volid)!;
-    findings.push({ code: "verify_failed", reason: `archive ${fileOf(volid)} failed verification on ${new Date(v.timeMs).toISOString()}: ${v.reason ?? "unknown error"}` });
+    findings.push({
+      code: "verify_failed",
+      reason: `archive ${fileOf(volid)} failed verification on ${new Date(v.timeMs).toISOString()}: ${v.reason ?? "unknown error"}`,
+    });
   }
   // Verified = our check passed, or PBS says its verify passed (its time is not in the listing: the snapshot time is a safe lower bound).
   let lastVerifiedMs: number | null = null;
-  for (const v of latestByVolid.values()) if (v.ok && present.has(v.volid)) lastVerifiedMs = Math.max(lastVerifiedMs ?? 0, v.timeMs);
+  for (const v of latestByVolid.values())
+    if (v.ok && present.has(v.volid)) lastVerifiedMs = Math.max(lastVerifiedMs ?? 0, v.timeMs);
   for (const a of archives) if (a.verification === "ok") lastVerifiedMs = Math.max(lastVerifiedMs ?? 0, a.ctimeMs);
 
   let changesAt: number | null = null;
-  const good = archives.filter((a) => a.verification !== "failed" && !failedVolids.has(a.volid)).sort((a, b) => b.ctimeMs - a.ctimeMs);
+  const good = archives
+    .filter((a) => a.verification !== "failed" && !failedVolids.has(a.volid))
+    .sort((a, b) => b.ctimeMs - a.ctimeMs);
   const newest = good[0];
   const capable = evidence.verifiable?.[guest.source] || archives.some((a) => a.format.startsWith("pbs-"));
   if (tier?.protect && tier.verifyEveryMs && capable && newest) {
@@ -58,6 +74,13 @@ export function evaluateVerification(guest: { source: string; vmid: number }, ar
     findings,
     lastVerifiedMs,
     changesAt,
-    last: lastRec ? { time: new Date(lastRec.timeMs).toISOString(), ok: lastRec.ok, volid: lastRec.volid, ...(lastRec.reason ? { reason: lastRec.reason } : {}) } : null,
+    last: lastRec
+      ? {
+          time: new Date(lastRec.timeMs).toISOString(),
+          ok: lastRec.ok,
+          volid: lastRec.volid,
+          ...(lastRec.reason ? { reason: lastRec.reason } : {}),
+        }
+      : null,
   };
 }

@@ -14,11 +14,27 @@ const T0 = Date.UTC(2026, 5, 1, 10, 0, 0);
 const MIN = 60_000;
 const GRACE = 30 * MIN;
 const id = (vmid: number) => `backup2mqtt_home_${vmid}`;
-const guest = (vmid: number): PresentDevice => ({ deviceId: id(vmid), kind: "guest", source: "pve", vmid, name: `g${vmid}`, configTopic: `homeassistant/device/${id(vmid)}/config`, stateTopic: `backup2mqtt/guest/home_${vmid}/state` });
+const guest = (vmid: number): PresentDevice => ({
+  deviceId: id(vmid),
+  kind: "guest",
+  source: "pve",
+  vmid,
+  name: `g${vmid}`,
+  configTopic: `homeassistant/device/${id(vmid)}/config`,
+  stateTopic: `backup2mqtt/guest/home_${vmid}/state`,
+});
 
 let dir: string;
 let lines: Array<Record<string, unknown>>;
-const log = () => createLogger("debug", () => [], { write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>) > 0 } as unknown as NodeJS.WritableStream, { repeatWindowMs: 0 });
+const log = () =>
+  createLogger(
+    "debug",
+    () => [],
+    {
+      write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>) > 0,
+    } as unknown as NodeJS.WritableStream,
+    { repeatWindowMs: 0 },
+  );
 beforeEach(() => {
   vi.useFakeTimers();
   vi.setSystemTime(T0);
@@ -31,7 +47,10 @@ afterEach(() => {
 });
 
 /** Every minute: publish `present(minute)`, sweep, save. The timeline: "<minute> gone <vmid> until <minute>", "<minute> remove <vmid>". */
-function publishLoop(reg: DeviceRegistry, o: { present: (min: number) => number[]; confirmed?: (min: number) => boolean; graceMs?: number }) {
+function publishLoop(
+  reg: DeviceRegistry,
+  o: { present: (min: number) => number[]; confirmed?: (min: number) => boolean; graceMs?: number },
+) {
   const timeline: string[] = [];
   const timer = setInterval(() => {
     const min = (Date.now() - T0) / MIN;
@@ -74,18 +93,25 @@ describe("DeviceRegistry.sweep over fake time", () => {
   });
 
   it("while the source cannot confirm the absence (minutes 10 to 49) the device stays; the first confirming read after the deadline removes it", () => {
-    const loop = publishLoop(new DeviceRegistry(dir, log()), { present: goneAt5, confirmed: (min) => min < 10 || min >= 50 });
+    const loop = publishLoop(new DeviceRegistry(dir, log()), {
+      present: goneAt5,
+      confirmed: (min) => min < 10 || min >= 50,
+    });
     vi.advanceTimersByTime(60 * MIN);
     loop.stop();
     expect(loop.timeline).toEqual(["5 gone 101 until 35", "50 remove 101"]);
   });
 
   it("back at minute 20 (one line says so), gone again at 25: a new grace period from 25", () => {
-    const loop = publishLoop(new DeviceRegistry(dir, log()), { present: (min) => (min < 5 || (min >= 20 && min < 25) ? [100, 101] : [100]) });
+    const loop = publishLoop(new DeviceRegistry(dir, log()), {
+      present: (min) => (min < 5 || (min >= 20 && min < 25) ? [100, 101] : [100]),
+    });
     vi.advanceTimersByTime(60 * MIN);
     loop.stop();
     expect(loop.timeline).toEqual(["5 gone 101 until 35", "25 gone 101 until 55", "55 remove 101"]);
-    expect(lines.filter((l) => String(l.msg).includes("is back")).map((l) => [l.time, l.msg])).toEqual([[T0 + 20 * MIN, "g101 is back; its Home Assistant device stays"]]);
+    expect(lines.filter((l) => String(l.msg).includes("is back")).map((l) => [l.time, l.msg])).toEqual([
+      [T0 + 20 * MIN, "g101 is back; its Home Assistant device stays"],
+    ]);
   });
 
   it("with no grace period the first confirmed absence removes it", () => {
@@ -101,7 +127,9 @@ describe("DeviceRegistry.sweep over fake time", () => {
     vi.advanceTimersByTime(4 * MIN);
     fs.mkdirSync(tmp); // minute 5's save fails …
     vi.advanceTimersByTime(1 * MIN);
-    expect(lines.filter((l) => l.level === 50).map((l) => l.msg)).toEqual(["could not save the device list; a restart may wait longer before removing a device that is gone"]);
+    expect(lines.filter((l) => l.level === 50).map((l) => l.msg)).toEqual([
+      "could not save the device list; a restart may wait longer before removing a device that is gone",
+    ]);
     fs.rmdirSync(tmp); // … the disk is fine again from minute 6
     vi.advanceTimersByTime(15 * MIN);
     first.stop();

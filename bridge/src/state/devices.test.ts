@@ -16,7 +16,9 @@ afterEach(() => {
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 const lines: string[] = [];
-const log = createLogger("debug", () => [], { write: (l: string) => (lines.push(l), true) } as unknown as NodeJS.WritableStream);
+const log = createLogger("debug", () => [], {
+  write: (l: string) => (lines.push(l), true),
+} as unknown as NodeJS.WritableStream);
 
 const guest = (vmid: number, id = `home_${vmid}`, source = "pve"): PresentDevice => ({
   deviceId: `backup2mqtt_${id}`,
@@ -31,10 +33,30 @@ const H = 3_600_000;
 
 describe("DeviceRegistry.sweep: a device goes only after a confirmed absence lasting the grace period", () => {
   const cases: Array<{ name: string; confirmed: boolean[]; at: number[]; removedAt: number | null }> = [
-    { name: "confirmed gone throughout: removed when the grace period is over", confirmed: [true, true, true], at: [0, 23 * H, 24 * H], removedAt: 24 * H },
-    { name: "never confirmed (source down, token refused): never removed", confirmed: [false, false, false], at: [0, 30 * H, 90 * H], removedAt: null },
-    { name: "confirmed, then the source goes down past the deadline: kept until it answers again", confirmed: [true, false, false, true], at: [0, 25 * H, 40 * H, 41 * H], removedAt: 41 * H },
-    { name: "the clock starts at the first confirmed absence, not at the first miss", confirmed: [false, true, true, true], at: [0, 10 * H, 33 * H, 34 * H], removedAt: 34 * H },
+    {
+      name: "confirmed gone throughout: removed when the grace period is over",
+      confirmed: [true, true, true],
+      at: [0, 23 * H, 24 * H],
+      removedAt: 24 * H,
+    },
+    {
+      name: "never confirmed (source down, token refused): never removed",
+      confirmed: [false, false, false],
+      at: [0, 30 * H, 90 * H],
+      removedAt: null,
+    },
+    {
+      name: "confirmed, then the source goes down past the deadline: kept until it answers again",
+      confirmed: [true, false, false, true],
+      at: [0, 25 * H, 40 * H, 41 * H],
+      removedAt: 41 * H,
+    },
+    {
+      name: "the clock starts at the first confirmed absence, not at the first miss",
+      confirmed: [false, true, true, true],
+      at: [0, 10 * H, 33 * H, 34 * H],
+      removedAt: 34 * H,
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {
@@ -57,7 +79,9 @@ describe("DeviceRegistry.sweep: a device goes only after a confirmed absence las
     a.save();
     const b = new DeviceRegistry(dir, log);
     expect(b.sweep(new Set(), 28 * H, 24 * H, () => true).remove).toEqual([]);
-    expect(b.sweep(new Set(), 29 * H, 24 * H, () => true).remove.map((e) => e.deviceId)).toEqual(["backup2mqtt_home_100"]);
+    expect(b.sweep(new Set(), 29 * H, 24 * H, () => true).remove.map((e) => e.deviceId)).toEqual([
+      "backup2mqtt_home_100",
+    ]);
   });
 
   it("a device that comes back is no longer gone", () => {
@@ -94,17 +118,34 @@ describe("DeviceRegistry.guestId: ids that do not move", () => {
 
 describe("ownFoundDevice: only this bridge's own retained configs", () => {
   const o = new Topics("backup2mqtt", "homeassistant", "home");
-  const cfg = (avty: string, state = "backup2mqtt/guest/home_100/state") => JSON.stringify({ device: { name: "vaultwarden" }, availability: [{ topic: avty }], components: { s: { state_topic: state } } });
+  const cfg = (avty: string, state = "backup2mqtt/guest/home_100/state") =>
+    JSON.stringify({
+      device: { name: "vaultwarden" },
+      availability: [{ topic: avty }],
+      components: { s: { state_topic: state } },
+    });
   it("accepts a guest config naming this bridge's state topic", () => {
-    expect(ownFoundDevice("homeassistant/device/backup2mqtt_home_100/config", cfg("backup2mqtt/bridge/state"), o)).toEqual({
+    expect(
+      ownFoundDevice("homeassistant/device/backup2mqtt_home_100/config", cfg("backup2mqtt/bridge/state"), o),
+    ).toEqual({
       deviceId: "backup2mqtt_home_100",
-      entry: { kind: "guest", vmid: 100, name: "vaultwarden", configTopic: "homeassistant/device/backup2mqtt_home_100/config", stateTopic: "backup2mqtt/guest/home_100/state" },
+      entry: {
+        kind: "guest",
+        vmid: 100,
+        name: "vaultwarden",
+        configTopic: "homeassistant/device/backup2mqtt_home_100/config",
+        stateTopic: "backup2mqtt/guest/home_100/state",
+      },
     });
   });
   it("refuses another bridge's (site home_2 shares the id prefix backup2mqtt_home_), garbage, and the bridge device", () => {
-    expect(ownFoundDevice("homeassistant/device/backup2mqtt_home_2_100/config", cfg("backup2mqtt_home_2/bridge/state"), o)).toBeNull();
+    expect(
+      ownFoundDevice("homeassistant/device/backup2mqtt_home_2_100/config", cfg("backup2mqtt_home_2/bridge/state"), o),
+    ).toBeNull();
     expect(ownFoundDevice("homeassistant/device/backup2mqtt_home_100/config", "{not json", o)).toBeNull();
-    expect(ownFoundDevice("homeassistant/device/backup2mqtt_home_bridge/config", cfg("backup2mqtt/bridge/state"), o)).toBeNull();
+    expect(
+      ownFoundDevice("homeassistant/device/backup2mqtt_home_bridge/config", cfg("backup2mqtt/bridge/state"), o),
+    ).toBeNull();
   });
 });
 

@@ -69,14 +69,18 @@ export class DeviceRegistry {
     private readonly log: Logger,
   ) {
     // A damaged file is moved aside (kept for the user) and the list starts empty.
-    this.file = new JsonFile(path.join(stateDir, "devices.json"), { version: 1, devices: {} }, {
-      schema: fileSchema,
-      log,
-      loss: (n) =>
-        n === undefined
-          ? "devices of guests that were already gone wait a full grace period again before removal, and guest ids are assigned afresh (those found on the broker are adopted)"
-          : "those devices wait a full grace period again if they are gone",
-    });
+    this.file = new JsonFile(
+      path.join(stateDir, "devices.json"),
+      { version: 1, devices: {} },
+      {
+        schema: fileSchema,
+        log,
+        loss: (n) =>
+          n === undefined
+            ? "devices of guests that were already gone wait a full grace period again before removal, and guest ids are assigned afresh (those found on the broker are adopted)"
+            : "those devices wait a full grace period again if they are gone",
+      },
+    );
     for (const [id, e] of Object.entries(this.file.read().devices)) this.set(id, e);
   }
 
@@ -86,14 +90,24 @@ export class DeviceRegistry {
    * (`<site>_<vmid>`): a device of that id found on the broker with no owner yet is adopted,
    * which keeps ids across an upgrade that adds a source in the same step.
    */
-  guestId(source: string, vmid: number, preferred: string, legacy: string, configured: (source: string) => boolean): string {
+  guestId(
+    source: string,
+    vmid: number,
+    preferred: string,
+    legacy: string,
+    configured: (source: string) => boolean,
+  ): string {
     const pinned = this.byGuest.get(`${source}/${vmid}`);
     if (pinned) return pinned.slice(DEVICE_ID_PREFIX.length);
     for (const candidate of legacy === preferred ? [preferred] : [legacy, preferred]) {
       const e = this.devices.get(DEVICE_ID_PREFIX + candidate);
       if (!e) continue;
       // A leftover with no owner, or one whose source is no longer configured (renamed source), is taken over.
-      if (e.kind === "guest" && e.vmid === vmid && (e.source === null || e.source === source || !configured(e.source))) {
+      if (
+        e.kind === "guest" &&
+        e.vmid === vmid &&
+        (e.source === null || e.source === source || !configured(e.source))
+      ) {
         // Claimed at once, so a second source with the same VMID in this same pass cannot take it too.
         if (e.source !== source) {
           this.set(DEVICE_ID_PREFIX + candidate, { ...e, source });
@@ -118,7 +132,8 @@ export class DeviceRegistry {
       ...(d.stateTopic ? { stateTopic: d.stateTopic } : {}),
     };
     if (before && sameEntry(before, next)) return;
-    if (before?.goneSinceMs !== undefined) this.log.info({ device: d.deviceId }, `${d.name ?? d.deviceId} is back; its Home Assistant device stays`);
+    if (before?.goneSinceMs !== undefined)
+      this.log.info({ device: d.deviceId }, `${d.name ?? d.deviceId} is back; its Home Assistant device stays`);
     this.set(d.deviceId, next);
     this.dirty = true;
   }
@@ -173,7 +188,9 @@ export class DeviceRegistry {
   /** Guests of `source` known from earlier that the last publish did not produce and `hidden` says may only be hidden. */
   hiddenGuests(source: string, hidden: (vmid: number) => boolean): string[] {
     const out: string[] = [];
-    for (const [id, e] of this.devices) if (e.kind === "guest" && e.source === source && e.vmid !== undefined && !this.present_.has(id) && hidden(e.vmid)) out.push(id);
+    for (const [id, e] of this.devices)
+      if (e.kind === "guest" && e.source === source && e.vmid !== undefined && !this.present_.has(id) && hidden(e.vmid))
+        out.push(id);
     return out;
   }
 
@@ -189,7 +206,9 @@ export class DeviceRegistry {
 
   /** Devices that are gone and waiting out their grace period. */
   pending(): Array<DeviceEntry & { deviceId: string }> {
-    return [...this.devices].filter(([, e]) => e.goneSinceMs !== undefined).map(([deviceId, e]) => ({ ...e, deviceId }));
+    return [...this.devices]
+      .filter(([, e]) => e.goneSinceMs !== undefined)
+      .map(([deviceId, e]) => ({ ...e, deviceId }));
   }
 
   /** Writes the file if anything changed since the last save. */
@@ -197,26 +216,46 @@ export class DeviceRegistry {
     if (!this.dirty) return;
     const err = this.file.write({ version: 1, devices: Object.fromEntries(this.devices) });
     this.dirty = err !== undefined; // a failed write is tried again at the next save
-    if (err) this.log.error({ err }, "could not save the device list; a restart may wait longer before removing a device that is gone");
+    if (err)
+      this.log.error(
+        { err },
+        "could not save the device list; a restart may wait longer before removing a device that is gone",
+      );
   }
 
   private set(deviceId: string, e: DeviceEntry): void {
     const old = this.devices.get(deviceId);
-    if (old?.kind === "guest" && old.source !== null && old.vmid !== undefined) this.byGuest.delete(`${old.source}/${old.vmid}`);
+    if (old?.kind === "guest" && old.source !== null && old.vmid !== undefined)
+      this.byGuest.delete(`${old.source}/${old.vmid}`);
     this.devices.set(deviceId, e);
-    if (e.kind === "guest" && e.source !== null && e.vmid !== undefined) this.byGuest.set(`${e.source}/${e.vmid}`, deviceId);
+    if (e.kind === "guest" && e.source !== null && e.vmid !== undefined)
+      this.byGuest.set(`${e.source}/${e.vmid}`, deviceId);
   }
 
   private delete(deviceId: string): void {
     const e = this.devices.get(deviceId);
-    if (e?.kind === "guest" && e.source !== null && e.vmid !== undefined && this.byGuest.get(`${e.source}/${e.vmid}`) === deviceId) this.byGuest.delete(`${e.source}/${e.vmid}`);
+    if (
+      e?.kind === "guest" &&
+      e.source !== null &&
+      e.vmid !== undefined &&
+      this.byGuest.get(`${e.source}/${e.vmid}`) === deviceId
+    )
+      this.byGuest.delete(`${e.source}/${e.vmid}`);
     this.devices.delete(deviceId);
     this.dirty = true;
   }
 }
 
 function sameEntry(a: DeviceEntry, b: DeviceEntry): boolean {
-  return a.goneSinceMs === undefined && a.kind === b.kind && a.source === b.source && a.vmid === b.vmid && a.name === b.name && a.configTopic === b.configTopic && a.stateTopic === b.stateTopic;
+  return (
+    a.goneSinceMs === undefined &&
+    a.kind === b.kind &&
+    a.source === b.source &&
+    a.vmid === b.vmid &&
+    a.name === b.name &&
+    a.configTopic === b.configTopic &&
+    a.stateTopic === b.stateTopic
+  );
 }
 
 /**
@@ -233,7 +272,11 @@ export function ownFoundDevice(
   if (!m) return null;
   const { deviceId, rest } = m;
   if (rest === "bridge") return null;
-  let cfg: { availability?: Array<{ topic?: unknown }>; components?: Record<string, Record<string, unknown>>; device?: { name?: unknown } };
+  let cfg: {
+    availability?: Array<{ topic?: unknown }>;
+    components?: Record<string, Record<string, unknown>>;
+    device?: { name?: unknown };
+  };
   try {
     cfg = JSON.parse(payload);
   } catch {
@@ -251,7 +294,12 @@ export function ownFoundDevice(
   if (kind === "guest" && !(vmid > 0)) return null;
   return {
     deviceId,
-    entry: { kind, ...(kind === "guest" ? { vmid } : {}), ...(name ? { name } : {}), configTopic, ...(stateTopic ? { stateTopic } : {}) },
+    entry: {
+      kind,
+      ...(kind === "guest" ? { vmid } : {}),
+      ...(name ? { name } : {}),
+      configTopic,
+      ...(stateTopic ? { stateTopic } : {}),
+    },
   };
 }
-

@@ -15,10 +15,19 @@ const T0 = Date.UTC(2026, 5, 1, 10, 0, 0);
 let dir: string;
 let file: string;
 let lines: Array<Record<string, unknown>>;
-const log = () => createLogger("debug", () => [], { write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>) > 0 } as unknown as NodeJS.WritableStream, { repeatWindowMs: 0 });
+const log = () =>
+  createLogger(
+    "debug",
+    () => [],
+    {
+      write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>) > 0,
+    } as unknown as NodeJS.WritableStream,
+    { repeatWindowMs: 0 },
+  );
 const loss = (n?: number) => (n === undefined ? "everything in it is forgotten" : `${n} forgotten`);
 const list = z.array(z.object({ id: z.string(), n: z.number().int() }));
-const things = (o: { readOnly?: boolean } = {}) => new JsonFile<z.infer<typeof list>>(file, [], { schema: list, loss, log: log(), ...o });
+const things = (o: { readOnly?: boolean } = {}) =>
+  new JsonFile<z.infer<typeof list>>(file, [], { schema: list, loss, log: log(), ...o });
 const names = () => fs.readdirSync(dir).sort();
 
 beforeEach(() => {
@@ -39,7 +48,12 @@ describe("JsonFile: a damaged file is moved aside under the current time", () =>
     const f = things();
     expect(f.read()).toEqual([]);
     const aside = `${file}.corrupt-20260601T100000Z`;
-    expect(f.problem).toEqual({ file, reason: "it is not valid JSON (cut off or damaged)", movedTo: aside, message: `things.json could not be read (it is not valid JSON (cut off or damaged)); moved it to ${aside}; everything in it is forgotten` });
+    expect(f.problem).toEqual({
+      file,
+      reason: "it is not valid JSON (cut off or damaged)",
+      movedTo: aside,
+      message: `things.json could not be read (it is not valid JSON (cut off or damaged)); moved it to ${aside}; everything in it is forgotten`,
+    });
     expect(fs.readFileSync(aside, "utf8")).toBe("[{");
     expect(lines.map((l) => [l.level, l.file, l.moved_to, l.msg])).toEqual([[50, file, aside, f.problem!.message]]);
 
@@ -51,7 +65,11 @@ describe("JsonFile: a damaged file is moved aside under the current time", () =>
     fs.writeFileSync(file, "");
     f.read();
     expect(f.problem).toMatchObject({ reason: "it is empty", movedTo: `${file}.corrupt-20260601T100001Z` });
-    expect(names()).toEqual(["things.json.corrupt-20260601T100000Z", "things.json.corrupt-20260601T100000Z-2", "things.json.corrupt-20260601T100001Z"]);
+    expect(names()).toEqual([
+      "things.json.corrupt-20260601T100000Z",
+      "things.json.corrupt-20260601T100000Z-2",
+      "things.json.corrupt-20260601T100001Z",
+    ]);
     // A good read clears the problem.
     fs.writeFileSync(file, "[]");
     f.read();
@@ -68,7 +86,8 @@ describe("JsonFile: a damaged file is moved aside under the current time", () =>
       file,
       reason: "it is not valid JSON (cut off or damaged)",
       moveError: "too many earlier copies",
-      message: "things.json could not be read (it is not valid JSON (cut off or damaged)); could not move it aside (too many earlier copies), so the next save replaces it; everything in it is forgotten",
+      message:
+        "things.json could not be read (it is not valid JSON (cut off or damaged)); could not move it aside (too many earlier copies), so the next save replaces it; everything in it is forgotten",
     });
     expect(fs.readFileSync(file, "utf8")).toBe("[{");
     expect(f.write([{ id: "a", n: 1 }])).toBeUndefined();
@@ -79,7 +98,10 @@ describe("JsonFile: a damaged file is moved aside under the current time", () =>
     fs.writeFileSync(file, JSON.stringify({ version: 2 }));
     const f = new JsonFile(file, { version: 1 }, { schema: z.object({ version: z.literal(1) }), loss, log: log() });
     expect(f.read()).toEqual({ version: 1 });
-    expect(f.problem).toMatchObject({ reason: "it: 'version' is 2, not one of 1", movedTo: `${file}.corrupt-20260601T100000Z` });
+    expect(f.problem).toMatchObject({
+      reason: "it: 'version' is 2, not one of 1",
+      movedTo: `${file}.corrupt-20260601T100000Z`,
+    });
   });
 });
 
@@ -88,7 +110,10 @@ describe("JsonFile: lists and maps keep their good entries", () => {
     const original = JSON.stringify([{ id: "a", n: 1 }, { id: "b", n: 1.5 }, { id: "c", n: 3 }, "x"]);
     fs.writeFileSync(file, original);
     const f = things();
-    expect(f.read()).toEqual([{ id: "a", n: 1 }, { id: "c", n: 3 }]);
+    expect(f.read()).toEqual([
+      { id: "a", n: 1 },
+      { id: "c", n: 3 },
+    ]);
     const aside = `${file}.corrupt-20260601T100000Z`;
     expect(f.problem).toEqual({
       file,
@@ -99,15 +124,24 @@ describe("JsonFile: lists and maps keep their good entries", () => {
       message: `things.json: 2 of 4 entries could not be read (entry 2: 'n' is a number, not a whole number) and were dropped, the other 2 are kept; moved the original to ${aside}; 2 forgotten`,
     });
     expect(fs.readFileSync(aside, "utf8")).toBe(original);
-    expect(JSON.parse(fs.readFileSync(file, "utf8"))).toEqual([{ id: "a", n: 1 }, { id: "c", n: 3 }]);
+    expect(JSON.parse(fs.readFileSync(file, "utf8"))).toEqual([
+      { id: "a", n: 1 },
+      { id: "c", n: 3 },
+    ]);
     expect(lines.map((l) => [l.dropped, l.kept])).toEqual([[2, 2]]);
   });
 
   it("a map: the good keys are kept", () => {
     fs.writeFileSync(file, JSON.stringify({ a: 1, b: "two", c: 3 }));
-    const f = new JsonFile<Record<string, number>>(file, {}, { schema: z.record(z.string(), z.number()), loss, log: log() });
+    const f = new JsonFile<Record<string, number>>(
+      file,
+      {},
+      { schema: z.record(z.string(), z.number()), loss, log: log() },
+    );
     expect(f.read()).toEqual({ a: 1, c: 3 });
-    expect(f.problem?.message).toBe(`things.json: 1 of 3 entries could not be read ('b' is text, not a number) and was dropped, the other 2 are kept; moved the original to ${file}.corrupt-20260601T100000Z; 1 forgotten`);
+    expect(f.problem?.message).toBe(
+      `things.json: 1 of 3 entries could not be read ('b' is text, not a number) and was dropped, the other 2 are kept; moved the original to ${file}.corrupt-20260601T100000Z; 1 forgotten`,
+    );
   });
 
   it("read-only: the good entries are used, the file is neither moved nor rewritten", () => {

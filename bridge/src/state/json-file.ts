@@ -71,7 +71,13 @@ export class JsonFile<T> {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "ENOENT") return structuredClone(this.fallback);
-      return this.lost(code === "EISDIR" ? "it is a directory, not a file" : code === "EACCES" || code === "EPERM" ? "the bridge may not read it" : `reading it failed: ${(e as Error).message}`);
+      return this.lost(
+        code === "EISDIR"
+          ? "it is a directory, not a file"
+          : code === "EACCES" || code === "EPERM"
+            ? "the bridge may not read it"
+            : `reading it failed: ${(e as Error).message}`,
+      );
     }
     let text: string;
     try {
@@ -167,8 +173,12 @@ export class JsonFile<T> {
   }
 
   private moveAside(): { text: string; fields: Pick<ReadProblem, "movedTo" | "moveError"> } {
-    if (this.options!.readOnly) return { text: "left it in place (this command changes nothing in state_dir)", fields: {} };
-    const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+    if (this.options!.readOnly)
+      return { text: "left it in place (this command changes nothing in state_dir)", fields: {} };
+    const stamp = new Date()
+      .toISOString()
+      .replace(/[-:]/g, "")
+      .replace(/\.\d+Z$/, "Z");
     for (let i = 1; i < 100; i++) {
       const to = `${this.file}.corrupt-${stamp}${i === 1 ? "" : `-${i}`}`;
       if (fs.existsSync(to)) continue;
@@ -176,15 +186,28 @@ export class JsonFile<T> {
         fs.renameSync(this.file, to);
         return { text: `moved it to ${to}`, fields: { movedTo: to } };
       } catch (e) {
-        return { text: `could not move it aside (${(e as Error).message}), so the next save replaces it`, fields: { moveError: (e as Error).message } };
+        return {
+          text: `could not move it aside (${(e as Error).message}), so the next save replaces it`,
+          fields: { moveError: (e as Error).message },
+        };
       }
     }
-    return { text: "could not move it aside (too many earlier copies), so the next save replaces it", fields: { moveError: "too many earlier copies" } };
+    return {
+      text: "could not move it aside (too many earlier copies), so the next save replaces it",
+      fields: { moveError: "too many earlier copies" },
+    };
   }
 
   private report(p: ReadProblem): void {
     this.problem = p;
-    this.options!.log?.error({ file: p.file, ...(p.movedTo ? { moved_to: p.movedTo } : {}), ...(p.dropped !== undefined ? { dropped: p.dropped, kept: p.kept } : {}) }, p.message);
+    this.options!.log?.error(
+      {
+        file: p.file,
+        ...(p.movedTo ? { moved_to: p.movedTo } : {}),
+        ...(p.dropped !== undefined ? { dropped: p.dropped, kept: p.kept } : {}),
+      },
+      p.message,
+    );
   }
 }
 

@@ -8,12 +8,22 @@ import { Store, tierOverridesFile, type InflightTask } from "./store.js";
 let dir: string;
 let lines: Array<Record<string, unknown>>;
 const log = () => {
-  const sink = { write: (l: string) => (lines.push(JSON.parse(l) as Record<string, unknown>), true) } as unknown as NodeJS.WritableStream;
+  const sink = {
+    write: (l: string) => (lines.push(JSON.parse(l) as Record<string, unknown>), true),
+  } as unknown as NodeJS.WritableStream;
   return createLogger("debug", () => [], sink);
 };
 const put = (name: string, text: string | Buffer) => fs.writeFileSync(path.join(dir, name), text);
 const corrupt = (name: string) => fs.readdirSync(dir).filter((f) => f.startsWith(`${name}.corrupt-`));
-const task = (upid: string): InflightTask => ({ kind: "backup", source: "pve", upid, node: "pve1", vmid: 100, startedMs: 1_700_000_000_000, origin: "mqtt" });
+const task = (upid: string): InflightTask => ({
+  kind: "backup",
+  source: "pve",
+  upid,
+  node: "pve1",
+  vmid: 100,
+  startedMs: 1_700_000_000_000,
+  origin: "mqtt",
+});
 
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "b2m-store-"));
@@ -29,7 +39,7 @@ describe("Store: state files that cannot be read", () => {
     expect(lines).toEqual([]);
   });
 
-  it("an object where a list belongs ({\"a\":1}) does not stop the bridge: moved aside with its bytes, one line naming the file and what is lost", () => {
+  it('an object where a list belongs ({"a":1}) does not stop the bridge: moved aside with its bytes, one line naming the file and what is lost', () => {
     put("inflight.json", '{"a":1}');
     const s = new Store(dir, { log: log() });
     expect(s.inflight).toEqual([]);
@@ -39,7 +49,11 @@ describe("Store: state files that cannot be read", () => {
     expect(fs.readFileSync(path.join(dir, aside!), "utf8")).toBe('{"a":1}');
     expect(fs.existsSync(path.join(dir, "inflight.json"))).toBe(false);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ level: 50, file: path.join(dir, "inflight.json"), moved_to: path.join(dir, aside!) });
+    expect(lines[0]).toMatchObject({
+      level: 50,
+      file: path.join(dir, "inflight.json"),
+      moved_to: path.join(dir, aside!),
+    });
     expect(lines[0]!.msg).toBe(
       `inflight.json could not be read (it is an object, not a list); moved it to ${path.join(dir, aside!)}; the bridge will not report the end of the backups and restore tests that were running before this start`,
     );
@@ -60,14 +74,18 @@ describe("Store: state files that cannot be read", () => {
     );
   });
 
-  it("[null] and [{\"upid\":5}] lose their only entry and say why in words", () => {
+  it('[null] and [{"upid":5}] lose their only entry and say why in words', () => {
     put("verifications.json", "[null]");
     put("restore-tests.json", '[{"upid":5}]');
     const s = new Store(dir, { log: log() });
     expect([s.verifications, s.restores]).toEqual([[], []]);
     expect(lines.map((l) => l.msg)).toEqual([
-      expect.stringMatching(/^verifications\.json: 1 of 1 entry could not be read \(entry 1 is null, not an object\) and was dropped, none is kept; moved the original to .*; that verification result is forgotten/),
-      expect.stringMatching(/^restore-tests\.json: 1 of 1 entry could not be read \(entry 1: 'source' is missing\) and was dropped, none is kept; moved the original to .*; that restore test result is forgotten until the next restore test$/),
+      expect.stringMatching(
+        /^verifications\.json: 1 of 1 entry could not be read \(entry 1 is null, not an object\) and was dropped, none is kept; moved the original to .*; that verification result is forgotten/,
+      ),
+      expect.stringMatching(
+        /^restore-tests\.json: 1 of 1 entry could not be read \(entry 1: 'source' is missing\) and was dropped, none is kept; moved the original to .*; that restore test result is forgotten until the next restore test$/,
+      ),
     ]);
   });
 
@@ -76,8 +94,14 @@ describe("Store: state files that cannot be read", () => {
     put("verifications.json", "");
     put("restore-tests.json", Buffer.from([0x5b, 0xff, 0xfe, 0x5d]));
     new Store(dir, { log: log() });
-    expect(lines.map((l) => /\(([^)]*)\)/.exec(String(l.msg))?.[1])).toEqual(["it is not JSON", "it is empty", "it is not UTF-8 text"]);
-    expect(fs.readFileSync(path.join(dir, corrupt("restore-tests.json")[0]!))).toEqual(Buffer.from([0x5b, 0xff, 0xfe, 0x5d]));
+    expect(lines.map((l) => /\(([^)]*)\)/.exec(String(l.msg))?.[1])).toEqual([
+      "it is not JSON",
+      "it is empty",
+      "it is not UTF-8 text",
+    ]);
+    expect(fs.readFileSync(path.join(dir, corrupt("restore-tests.json")[0]!))).toEqual(
+      Buffer.from([0x5b, 0xff, 0xfe, 0x5d]),
+    );
   });
 
   it("a directory where the file belongs is moved aside too, so saving works again", () => {
@@ -98,10 +122,14 @@ describe("Store: state files that cannot be read", () => {
   it("tier-overrides.json: bad values are dropped, good ones kept; a list is not a map", () => {
     put("tier-overrides.json", JSON.stringify({ home_100: "P2", home_101: 1 }));
     expect(tierOverridesFile(dir, { log: log() }).read()).toEqual({ home_100: "P2" });
-    expect(lines[0]!.msg).toMatch(/^tier-overrides\.json: 1 of 2 entries could not be read \('home_101' is a whole number, not text\) and was dropped, the other one is kept; moved the original to .*; that guest is back on its configured tier$/);
+    expect(lines[0]!.msg).toMatch(
+      /^tier-overrides\.json: 1 of 2 entries could not be read \('home_101' is a whole number, not text\) and was dropped, the other one is kept; moved the original to .*; that guest is back on its configured tier$/,
+    );
     put("tier-overrides.json", "[null]");
     expect(tierOverridesFile(dir, { log: log() }).read()).toEqual({});
-    expect(lines[1]!.msg).toMatch(/^tier-overrides\.json could not be read \(it is a list, not an object\); moved it to .*; every tier set from Home Assistant is forgotten/);
+    expect(lines[1]!.msg).toMatch(
+      /^tier-overrides\.json could not be read \(it is a list, not an object\); moved it to .*; every tier set from Home Assistant is forgotten/,
+    );
     expect(corrupt("tier-overrides.json")).toHaveLength(2); // two moves in the same second do not overwrite each other
   });
 
@@ -123,18 +151,29 @@ describe("Store: state files that cannot be read", () => {
 });
 
 describe("Store: audit log", () => {
-  const rec = (n: number) => ({ time: `2026-12-02T18:15:0${n}Z`, action: "backup", target: "home_100", origin: "mqtt", result: "accepted" as const });
+  const rec = (n: number) => ({
+    time: `2026-12-02T18:15:0${n}Z`,
+    action: "backup",
+    target: "home_100",
+    origin: "mqtt",
+    result: "accepted" as const,
+  });
 
   it("skips damaged lines instead of losing the whole audit, and says so once", () => {
-    put("audit.jsonl", [JSON.stringify(rec(1)), "not json", JSON.stringify({ a: 1 }), JSON.stringify(rec(2)), ""].join("\n"));
+    put(
+      "audit.jsonl",
+      [JSON.stringify(rec(1)), "not json", JSON.stringify({ a: 1 }), JSON.stringify(rec(2)), ""].join("\n"),
+    );
     const s = new Store(dir, { log: log() });
     expect(s.readAudit()).toEqual([rec(1), rec(2)]);
     expect(s.readAudit(1)).toEqual([rec(2)]);
-    expect(lines.map((l) => l.msg)).toEqual(["audit.jsonl has 2 lines that could not be read; they are skipped and the rest of the audit is shown"]);
+    expect(lines.map((l) => l.msg)).toEqual([
+      "audit.jsonl has 2 lines that could not be read; they are skipped and the rest of the audit is shown",
+    ]);
   });
 
   it("a line cut off by a crash does not swallow the next record", () => {
-    put("audit.jsonl", JSON.stringify(rec(1)) + "\n" + JSON.stringify(rec(2)).slice(0, 20));
+    put("audit.jsonl", `${JSON.stringify(rec(1))}\n${JSON.stringify(rec(2)).slice(0, 20)}`);
     const s = new Store(dir, { log: log() });
     s.audit(rec(3));
     expect(s.readAudit()).toEqual([rec(1), rec(3)]);

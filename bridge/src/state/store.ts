@@ -96,7 +96,8 @@ const auditSchema: z.ZodType<AuditRecord> = z.looseObject({
 /** Guest id → tier id, set from Home Assistant. */
 const tierOverridesSchema = z.record(z.string(), z.string());
 
-const were = (n: number | undefined, one: string, many: string) => (n === 1 ? `${one} was` : `${n === undefined ? "" : `${n} `}${many} were`);
+const were = (n: number | undefined, one: string, many: string) =>
+  n === 1 ? `${one} was` : `${n === undefined ? "" : `${n} `}${many} were`;
 
 export interface StoreOptions {
   /** Where the one line about each unreadable state file goes. */
@@ -107,11 +108,18 @@ export interface StoreOptions {
 
 /** tier-overrides.json: the tiers set from Home Assistant, validated like every state file. */
 export function tierOverridesFile(dir: string, opts: StoreOptions = {}): JsonFile<Record<string, string>> {
-  return new JsonFile<Record<string, string>>(path.join(dir, "tier-overrides.json"), {}, {
-    schema: tierOverridesSchema,
-    loss: (n) => (n === undefined ? "every tier set from Home Assistant is forgotten and those guests are back on their configured tier" : `${n === 1 ? "that guest is" : "those guests are"} back on ${n === 1 ? "its" : "their"} configured tier`),
-    ...opts,
-  });
+  return new JsonFile<Record<string, string>>(
+    path.join(dir, "tier-overrides.json"),
+    {},
+    {
+      schema: tierOverridesSchema,
+      loss: (n) =>
+        n === undefined
+          ? "every tier set from Home Assistant is forgotten and those guests are back on their configured tier"
+          : `${n === 1 ? "that guest is" : "those guests are"} back on ${n === 1 ? "its" : "their"} configured tier`,
+      ...opts,
+    },
+  );
 }
 
 /**
@@ -143,17 +151,20 @@ export class Store {
   ) {
     this.inflightFile = new JsonFile<InflightTask[]>(path.join(dir, "inflight.json"), [], {
       schema: z.array(inflightSchema),
-      loss: (n) => `the bridge will not report the end of ${n === undefined ? "the backups and restore tests that were" : were(n, "a backup or restore test that", "backups or restore tests that")} running before this start`,
+      loss: (n) =>
+        `the bridge will not report the end of ${n === undefined ? "the backups and restore tests that were" : were(n, "a backup or restore test that", "backups or restore tests that")} running before this start`,
       ...opts,
     });
     this.verificationsFile = new JsonFile<VerificationRecord[]>(path.join(dir, "verifications.json"), [], {
       schema: z.array(verificationSchema),
-      loss: (n) => `${n === undefined ? "earlier archive verification results are" : n === 1 ? "that verification result is" : "those verification results are"} forgotten, so those archives count as not verified until they are verified again`,
+      loss: (n) =>
+        `${n === undefined ? "earlier archive verification results are" : n === 1 ? "that verification result is" : "those verification results are"} forgotten, so those archives count as not verified until they are verified again`,
       ...opts,
     });
     this.restoresFile = new JsonFile<RestoreRecord[]>(path.join(dir, "restore-tests.json"), [], {
       schema: z.array(restoreSchema),
-      loss: (n) => `${n === undefined ? "earlier restore test results are" : n === 1 ? "that restore test result is" : "those restore test results are"} forgotten until the next restore test`,
+      loss: (n) =>
+        `${n === undefined ? "earlier restore test results are" : n === 1 ? "that restore test result is" : "those restore test results are"} forgotten until the next restore test`,
       ...opts,
     });
     this.tierOverridesFile = tierOverridesFile(dir, opts);
@@ -161,7 +172,8 @@ export class Store {
     this.inflight = this.inflightFile.read();
     this.verifications = this.verificationsFile.read();
     this.restores = this.restoresFile.read();
-    for (const f of [this.inflightFile, this.verificationsFile, this.restoresFile]) if (f.problem) this.problems.push(f.problem);
+    for (const f of [this.inflightFile, this.verificationsFile, this.restoresFile])
+      if (f.problem) this.problems.push(f.problem);
     this.auditNeedsNewline = endsWithoutNewline(this.auditPath);
   }
 
@@ -192,7 +204,7 @@ export class Store {
       fs.mkdirSync(this.dir, { recursive: true });
       // A line cut off by a crash is closed first, so it does not swallow this record.
       const prefix = this.auditNeedsNewline ? "\n" : "";
-      fs.appendFileSync(this.auditPath, prefix + JSON.stringify(r) + "\n", { mode: 0o600 });
+      fs.appendFileSync(this.auditPath, `${prefix + JSON.stringify(r)}\n`, { mode: 0o600 });
       this.auditNeedsNewline = false;
     } catch (e) {
       this.lastError = `audit log: ${(e as Error).message}`;
@@ -203,8 +215,22 @@ export class Store {
   evidence(): Pick<Evidence, "verifications" | "restoreTests"> {
     const strip = <T extends { reason?: string }>(r: T) => (r.reason ? { reason: r.reason } : {});
     return {
-      verifications: this.verifications.map((v) => ({ source: v.source, vmid: v.vmid, volid: v.volid, timeMs: v.timeMs, ok: v.ok, ...strip(v) })),
-      restoreTests: this.restores.map((r) => ({ source: r.source, vmid: r.vmid, volid: r.volid, timeMs: r.timeMs, ok: r.ok, ...strip(r) })),
+      verifications: this.verifications.map((v) => ({
+        source: v.source,
+        vmid: v.vmid,
+        volid: v.volid,
+        timeMs: v.timeMs,
+        ok: v.ok,
+        ...strip(v),
+      })),
+      restoreTests: this.restores.map((r) => ({
+        source: r.source,
+        vmid: r.vmid,
+        volid: r.volid,
+        timeMs: r.timeMs,
+        ok: r.ok,
+        ...strip(r),
+      })),
     };
   }
 
@@ -234,7 +260,10 @@ export class Store {
     }
     if (skipped && !this.auditSkipReported) {
       this.auditSkipReported = true;
-      this.opts.log?.warn({ file: this.auditPath, skipped }, `audit.jsonl has ${skipped === 1 ? "a line" : `${skipped} lines`} that could not be read; ${skipped === 1 ? "it is" : "they are"} skipped and the rest of the audit is shown`);
+      this.opts.log?.warn(
+        { file: this.auditPath, skipped },
+        `audit.jsonl has ${skipped === 1 ? "a line" : `${skipped} lines`} that could not be read; ${skipped === 1 ? "it is" : "they are"} skipped and the rest of the audit is shown`,
+      );
     }
     return out.reverse();
   }

@@ -5,7 +5,9 @@ import addFormatsModule from "ajv-formats";
 import { schemasDir } from "./paths.js";
 
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (a: Ajv) => Ajv;
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
+  a: Ajv,
+) => Ajv;
 
 /**
  * The one Ajv instance of the bridge. verbose: errors carry the offending value and its schema,
@@ -54,7 +56,15 @@ export function jsonKind(v: unknown): string {
   return `a ${typeof v}`;
 }
 
-const TYPE_NAMES: Record<string, string> = { string: "a string", number: "a number", integer: "a whole number", boolean: "true or false", object: "an object", array: "an array", null: "null" };
+const TYPE_NAMES: Record<string, string> = {
+  string: "a string",
+  number: "a number",
+  integer: "a whole number",
+  boolean: "true or false",
+  object: "an object",
+  array: "an array",
+  null: "null",
+};
 
 /** "a", "a or b", "a, b or c" */
 function orList(items: string[]): string {
@@ -97,13 +107,20 @@ export function describeErrors(v: ValidateFunction, opts: { allowed?: string[] }
 /** The field an error is about, quoted: 'mode', 'a.b'; "the value" for the whole document. */
 function fieldOf(e: ErrorObject): string {
   if (!e.instancePath) return "the value";
-  return `'${e.instancePath.slice(1).split("/").map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~")).join(".")}'`;
+  return `'${e.instancePath
+    .slice(1)
+    .split("/")
+    .map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"))
+    .join(".")}'`;
 }
 
 function sentence(e: ErrorObject, field: string): string {
   const p = e.params as Record<string, unknown>;
   const got = "data" in e ? ` (got ${quoteValue(e.data)})` : "";
-  const description = typeof (e.parentSchema as { description?: unknown } | undefined)?.description === "string" ? ((e.parentSchema as { description: string }).description) : undefined;
+  const description =
+    typeof (e.parentSchema as { description?: unknown } | undefined)?.description === "string"
+      ? (e.parentSchema as { description: string }).description
+      : undefined;
   switch (e.keyword) {
     case "required": {
       const inner = e.instancePath ? `${field.slice(1, -1)}.` : "";
@@ -114,7 +131,9 @@ function sentence(e: ErrorObject, field: string): string {
     case "const":
       return `${field} must be ${quoteValue(p.allowedValue)}${got}`;
     case "type": {
-      const types = String(p.type).split(",").map((t) => TYPE_NAMES[t] ?? t);
+      const types = String(p.type)
+        .split(",")
+        .map((t) => TYPE_NAMES[t] ?? t);
       return `${field} must be ${orList(types)}${"data" in e ? ` (got ${jsonKind(e.data)})` : ""}`;
     }
     case "pattern":
@@ -123,7 +142,9 @@ function sentence(e: ErrorObject, field: string): string {
     case "maxLength":
       return `${field} must be at most ${plural(Number(p.limit), "character")} long${"data" in e && typeof e.data === "string" ? ` (got ${e.data.length})` : ""}`;
     case "minLength":
-      return Number(p.limit) === 1 ? `${field} must not be empty` : `${field} must be at least ${plural(Number(p.limit), "character")} long`;
+      return Number(p.limit) === 1
+        ? `${field} must not be empty`
+        : `${field} must be at least ${plural(Number(p.limit), "character")} long`;
     case "maximum":
     case "exclusiveMaximum":
     case "minimum":

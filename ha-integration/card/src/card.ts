@@ -1,5 +1,13 @@
 import { LitElement, css, html, nothing, type PropertyValues, type TemplateResult } from "lit";
-import { collectGuests, formatAge, STATUS_LABEL, validateConfig, type CardConfig, type GuestRow, type HassLike } from "./model.js";
+import {
+  collectGuests,
+  formatAge,
+  STATUS_LABEL,
+  validateConfig,
+  type CardConfig,
+  type GuestRow,
+  type HassLike,
+} from "./model.js";
 
 export const CARD_TYPE = "backup2mqtt-card";
 
@@ -26,10 +34,14 @@ export class Backup2MqttCard extends LitElement {
         { name: "guests", selector: { text: { multiple: true } } },
       ],
       computeLabel: (s: { name: string }) =>
-        ({ title: "Title", show_ok: "Show guests that are OK", compact: "Compact (hide off-site and verified)", guests: "Only these guests (names)" })[
-          s.name
-        ] ?? s.name,
-      computeHelper: (s: { name: string }) => (s.name === "guests" ? "Empty: every guest of every backup2mqtt bridge" : undefined),
+        ({
+          title: "Title",
+          show_ok: "Show guests that are OK",
+          compact: "Compact (hide off-site and verified)",
+          guests: "Only these guests (names)",
+        })[s.name] ?? s.name,
+      computeHelper: (s: { name: string }) =>
+        s.name === "guests" ? "Empty: every guest of every backup2mqtt bridge" : undefined,
     };
   }
 
@@ -50,7 +62,8 @@ export class Backup2MqttCard extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues): void {
-    if ((changed.has("hass") || changed.has("_config")) && this.hass) this._rows = collectGuests(this.hass, this._config);
+    if ((changed.has("hass") || changed.has("_config")) && this.hass)
+      this._rows = collectGuests(this.hass, this._config);
   }
 
   private async _backUp(row: GuestRow): Promise<void> {
@@ -78,16 +91,20 @@ export class Backup2MqttCard extends LitElement {
         <div class="tier">${r.tier ? html`<span class="tier-chip">${r.tier}</span>` : html`<span class="muted">—</span>`}</div>
         <div class="status"><span class="chip ${r.status}" title=${title}>${STATUS_LABEL[r.status]}${r.status === "running" && r.progress !== null ? ` ${r.progress}%` : ""}</span></div>
         <div class="age" title=${r.lastBackup ?? "never"}>${formatAge(r.lastBackup, now)}</div>
-        ${compact
-          ? nothing
-          : html`<div class="offsite" title=${r.lastOffsite ?? "no off-site copy known"}>${formatAge(r.lastOffsite, now)}</div>
-              <div class="verified" title=${r.lastVerified ?? "never verified"}>${formatAge(r.lastVerified, now)}</div>`}
+        ${
+          compact
+            ? nothing
+            : html`<div class="offsite" title=${r.lastOffsite ?? "no off-site copy known"}>${formatAge(r.lastOffsite, now)}</div>
+              <div class="verified" title=${r.lastVerified ?? "never verified"}>${formatAge(r.lastVerified, now)}</div>`
+        }
         <div class="action">
-          ${r.entities.back_up_now
-            ? html`<button class="run" ?disabled=${busy} @click=${() => this._backUp(r)} title="Back up ${r.name} now">
+          ${
+            r.entities.back_up_now
+              ? html`<button class="run" ?disabled=${busy} @click=${() => this._backUp(r)} title="Back up ${r.name} now">
                 ${busy ? "Running…" : "Back up"}
               </button>`
-            : nothing}
+              : nothing
+          }
         </div>
         ${r.problem && r.reasons.length ? html`<div class="reasons">${r.reasons.join(" · ")}</div>` : nothing}
       </div>
@@ -105,15 +122,17 @@ export class Backup2MqttCard extends LitElement {
           <span class="title">${this._config.title ?? "Backups"}</span>
           <span class="summary ${problems ? "bad" : "good"}">${problems ? `${problems} need attention` : rows.length ? "All OK" : ""}</span>
         </div>
-        ${rows.length === 0
-          ? html`<div class="empty">No backup2mqtt guests found. Is the bridge running and MQTT discovery on?</div>`
-          : html`<div class="table ${compact ? "compact" : ""}">
+        ${
+          rows.length === 0
+            ? html`<div class="empty">No backup2mqtt guests found. Is the bridge running and MQTT discovery on?</div>`
+            : html`<div class="table ${compact ? "compact" : ""}">
               <div class="row head">
                 <div>Guest</div><div>Tier</div><div>Status</div><div>Last</div>
                 ${compact ? nothing : html`<div>Off-site</div><div>Verified</div>`}<div></div>
               </div>
               ${rows.map((r) => this._row(r, now))}
-            </div>`}
+            </div>`
+        }
       </ha-card>
     `;
   }

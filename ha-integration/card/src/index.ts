@@ -12,7 +12,8 @@ if (!customElements.get(CARD_TYPE)) {
   window.customCards.push({
     type: CARD_TYPE,
     name: "backup2mqtt",
-    description: "Backup state of every Proxmox guest (tier, status, age, off-site, verified), problems first, with a Back up button.",
+    description:
+      "Backup state of every Proxmox guest (tier, status, age, off-site, verified), problems first, with a Back up button.",
     preview: true,
     documentationURL: "https://github.com/backup2mqtt/backup2mqtt/tree/main/ha-integration",
   });

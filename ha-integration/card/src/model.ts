@@ -91,7 +91,15 @@ const ROLES: [keyof GuestEntities, RegExp][] = [
   ["back_up_now", /^button\..+_back_up_now(_\d+)?$/],
 ];
 
-const STATUS_RANK: Record<Status, number> = { failed: 0, missing: 1, stale: 2, unknown: 3, unavailable: 3, running: 4, ok: 5 };
+const STATUS_RANK: Record<Status, number> = {
+  failed: 0,
+  missing: 1,
+  stale: 2,
+  unknown: 3,
+  unavailable: 3,
+  running: 4,
+  ok: 5,
+};
 
 const usable = (s: HassEntityState | undefined): string | null =>
   s && s.state !== "unknown" && s.state !== "unavailable" && s.state !== "" ? s.state : null;
@@ -105,7 +113,8 @@ function percent(state: string | null): number | null {
 /** The guest id (`<site>_<vmid>`) of a backup2mqtt guest device, from its MQTT identifier. */
 export function guestIdOf(device: HassDeviceEntry): string | null {
   for (const [domain, id] of device.identifiers ?? []) {
-    if (domain === "mqtt" && id.startsWith("backup2mqtt_") && !id.endsWith("_bridge")) return id.slice("backup2mqtt_".length);
+    if (domain === "mqtt" && id.startsWith("backup2mqtt_") && !id.endsWith("_bridge"))
+      return id.slice("backup2mqtt_".length);
   }
   return null;
 }
@@ -132,9 +141,13 @@ export function collectGuests(hass: HassLike, config: CardConfig = {}): GuestRow
     const name = device.name_by_user || device.name || guestId || deviceId;
     if (wanted && ![name, guestId ?? "", deviceId].some((k) => wanted.has(k.toLowerCase()))) continue;
     const statusState = hass.states[ents.status];
-    const status = (statusState?.state === "unavailable" ? "unavailable" : (usable(statusState) ?? "unknown")) as Status;
+    const status = (
+      statusState?.state === "unavailable" ? "unavailable" : (usable(statusState) ?? "unknown")
+    ) as Status;
     const problemState = ents.problem ? hass.states[ents.problem] : undefined;
-    const reasons = Array.isArray(problemState?.attributes.reasons) ? (problemState.attributes.reasons as unknown[]).map(String) : [];
+    const reasons = Array.isArray(problemState?.attributes.reasons)
+      ? (problemState.attributes.reasons as unknown[]).map(String)
+      : [];
     const running = (ents.running ? hass.states[ents.running]?.state === "on" : false) || status === "running";
     rows.push({
       deviceId,
@@ -192,8 +205,10 @@ export function validateConfig(config: unknown): CardConfig {
   if (!config || typeof config !== "object") throw new Error("backup2mqtt-card: the configuration must be an object");
   const c = config as Record<string, unknown>;
   if (c.title !== undefined && typeof c.title !== "string") throw new Error("backup2mqtt-card: title must be text");
-  if (c.show_ok !== undefined && typeof c.show_ok !== "boolean") throw new Error("backup2mqtt-card: show_ok must be true or false");
-  if (c.compact !== undefined && typeof c.compact !== "boolean") throw new Error("backup2mqtt-card: compact must be true or false");
+  if (c.show_ok !== undefined && typeof c.show_ok !== "boolean")
+    throw new Error("backup2mqtt-card: show_ok must be true or false");
+  if (c.compact !== undefined && typeof c.compact !== "boolean")
+    throw new Error("backup2mqtt-card: compact must be true or false");
   if (c.guests !== undefined && !(Array.isArray(c.guests) && c.guests.every((g) => typeof g === "string")))
     throw new Error("backup2mqtt-card: guests must be a list of guest names");
   return c as CardConfig;

@@ -23,9 +23,14 @@ describe("collectGuests", () => {
   });
 
   it("reads a running VM backup's progress; none when unknown, out of range, or not running", () => {
-    const rowOf = (hass: ReturnType<typeof demoHass>, name: string) => collectGuests(hass).find((r) => r.name === name)!;
+    const rowOf = (hass: ReturnType<typeof demoHass>, name: string) =>
+      collectGuests(hass).find((r) => r.name === name)!;
     const hass = demoHass(NOW);
-    expect(rowOf(hass, "pihole-home")).toMatchObject({ running: true, progress: null, entities: { progress: "sensor.pihole_home_backup_progress" } });
+    expect(rowOf(hass, "pihole-home")).toMatchObject({
+      running: true,
+      progress: null,
+      entities: { progress: "sensor.pihole_home_backup_progress" },
+    });
     hass.states["sensor.pihole_home_backup_progress"]!.state = "45.4";
     expect(rowOf(hass, "pihole-home").progress).toBe(45);
     hass.states["sensor.pihole_home_backup_progress"]!.state = "140";
@@ -35,8 +40,16 @@ describe("collectGuests", () => {
   });
 
   it("hides ok guests when asked, and filters by name or guest id", () => {
-    expect(collectGuests(demoHass(NOW), { show_ok: false }).map((r) => r.name)).toEqual(["vaultwarden", "download-home", "immich", "pihole-home"]);
-    expect(collectGuests(demoHass(NOW), { guests: ["Immich", "home_100"] }).map((r) => r.name)).toEqual(["immich", "homeassistant"]);
+    expect(collectGuests(demoHass(NOW), { show_ok: false }).map((r) => r.name)).toEqual([
+      "vaultwarden",
+      "download-home",
+      "immich",
+      "pihole-home",
+    ]);
+    expect(collectGuests(demoHass(NOW), { guests: ["Immich", "home_100"] }).map((r) => r.name)).toEqual([
+      "immich",
+      "homeassistant",
+    ]);
   });
 
   it("shows an unavailable status sensor as unavailable (bridge or Proxmox down)", () => {
@@ -71,7 +84,14 @@ describe("helpers", () => {
   it("sortGuests keeps problems first even when the status is ok (unprotected)", () => {
     const rows = collectGuests(demoHass(NOW));
     const ok = { ...rows.find((r) => r.name === "homeassistant")!, name: "aaa", problem: true };
-    expect(sortGuests([...rows, ok]).map((r) => r.name)).toEqual(["vaultwarden", "download-home", "immich", "aaa", "pihole-home", "homeassistant"]);
+    expect(sortGuests([...rows, ok]).map((r) => r.name)).toEqual([
+      "vaultwarden",
+      "download-home",
+      "immich",
+      "aaa",
+      "pihole-home",
+      "homeassistant",
+    ]);
   });
 
   it("validateConfig refuses wrong types with a readable message", () => {

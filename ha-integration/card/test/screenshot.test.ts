@@ -23,7 +23,8 @@ describe("backup2mqtt-card in headless Chromium", () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set B2M_CHROMIUM)`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(`no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set B2M_CHROMIUM)`);
     if (!existsSync(BUILT)) throw new Error(`card not built: ${BUILT} (npm run build:card)`);
     // launch() always starts from a fresh, throw-away profile (playwright's own --user-data-dir).
     browser = await chromium.launch({
@@ -60,13 +61,24 @@ describe("backup2mqtt-card in headless Chromium", () => {
         const Card = customElements.get("backup2mqtt-card") as unknown as {
           getStubConfig(): unknown;
           getConfigForm(): { schema: { name: string }[] };
-          new (): HTMLElement & { setConfig(c: unknown): void; hass: unknown; getGridOptions(): unknown; getCardSize(): number };
+          new (): HTMLElement & {
+            setConfig(c: unknown): void;
+            hass: unknown;
+            getGridOptions(): unknown;
+            getCardSize(): number;
+          };
         };
         const w = window as unknown as { calls: unknown[]; customCards: { type: string }[] };
         w.calls = [];
         const card = document.createElement("backup2mqtt-card") as InstanceType<typeof Card>;
         card.setConfig({ type: "custom:backup2mqtt-card", title: "Backups" });
-        card.hass = { states, entities, devices, callService: async (domain: string, service: string, data: unknown) => void w.calls.push({ domain, service, data }) };
+        card.hass = {
+          states,
+          entities,
+          devices,
+          callService: async (domain: string, service: string, data: unknown) =>
+            void w.calls.push({ domain, service, data }),
+        };
         document.getElementById("host")!.appendChild(card);
         let badConfig = "";
         try {
@@ -100,7 +112,9 @@ describe("backup2mqtt-card in headless Chromium", () => {
     expect(await card.locator('.row[data-guest="immich"] .age').textContent()).toBe("10 d");
     expect(await card.locator('.row[data-guest="homeassistant"] .offsite').textContent()).toBe("20 h");
     expect(await card.locator('.row[data-guest="pihole-home"] button.run').isDisabled()).toBe(true);
-    expect(await card.locator('.row[data-guest="immich"] .reasons').textContent()).toContain("job backup-p2-weekly is disabled");
+    expect(await card.locator('.row[data-guest="immich"] .reasons').textContent()).toContain(
+      "job backup-p2-weekly is disabled",
+    );
 
     mkdirSync(dirname(SHOT), { recursive: true });
     await card.screenshot({ path: SHOT });

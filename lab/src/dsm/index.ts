@@ -14,8 +14,10 @@ export { DsmScenarioSchema, type DsmScenario } from "./scenario.js";
 import { SimHttpsServer, type SimFault, type SimRecord, type SimResponse } from "../https-base.js";
 
 const AGE_UNIT: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
-const ageMs = (t: string) => [...t.matchAll(/(\d+(?:\.\d+)?)([smhdw])/g)].reduce((a, m) => a + Number(m[1]) * AGE_UNIT[m[2]!]! * 1000, 0);
-const at = (w: { age?: string; time?: string } | undefined, start: number): number | null => (w ? (w.time ? Date.parse(w.time) : start - ageMs(w.age ?? "0s")) : null);
+const ageMs = (t: string) =>
+  [...t.matchAll(/(\d+(?:\.\d+)?)([smhdw])/g)].reduce((a, m) => a + Number(m[1]) * AGE_UNIT[m[2]!]! * 1000, 0);
+const at = (w: { age?: string; time?: string } | undefined, start: number): number | null =>
+  w ? (w.time ? Date.parse(w.time) : start - ageMs(w.age ?? "0s")) : null;
 
 interface SimTask {
   cfg: z.output<typeof DsmTaskSchema>;
@@ -52,7 +54,13 @@ export interface DsmLab {
 
 const token86 = () => randomBytes(64).toString("base64url").slice(0, 86);
 
-export async function startDsmLab(o: { scenario: DsmScenario; clock: Clock; taskSpeed?: number; host?: string; port?: number }): Promise<DsmLab> {
+export async function startDsmLab(o: {
+  scenario: DsmScenario;
+  clock: Clock;
+  taskSpeed?: number;
+  host?: string;
+  port?: number;
+}): Promise<DsmLab> {
   const sc = DsmScenarioSchema.parse(o.scenario);
   const clock = o.clock;
   const speed = o.taskSpeed ?? 1;
@@ -99,9 +107,16 @@ export async function startDsmLab(o: { scenario: DsmScenario; clock: Clock; task
       }
     }
   };
-  const nextRun = (t: SimTask, now: number): number | null => (t.cfg.schedule ? nextDailyRun(t.cfg.schedule, now, tz) : null);
-  const ok = (data?: unknown): SimResponse => ({ status: 200, body: JSON.stringify(data === undefined ? { success: true } : { data, success: true }) });
-  const fail = (code: number, errors?: unknown): SimResponse => ({ status: 200, body: JSON.stringify({ error: { code, ...(errors ? { errors } : {}) }, success: false }) });
+  const nextRun = (t: SimTask, now: number): number | null =>
+    t.cfg.schedule ? nextDailyRun(t.cfg.schedule, now, tz) : null;
+  const ok = (data?: unknown): SimResponse => ({
+    status: 200,
+    body: JSON.stringify(data === undefined ? { success: true } : { data, success: true }),
+  });
+  const fail = (code: number, errors?: unknown): SimResponse => ({
+    status: 200,
+    body: JSON.stringify({ error: { code, ...(errors ? { errors } : {}) }, success: false }),
+  });
 
   const listItem = (t: SimTask) => ({
     task_id: t.cfg.id,
@@ -125,7 +140,9 @@ export async function startDsmLab(o: { scenario: DsmScenario; clock: Clock; task
     const base = { task_id: t.cfg.id, state: t.state, status: t.status };
     if (!additional) return base; // without `additional`, DSM answers only the task's config state
     const running = t.run !== null;
-    const pct = running ? Math.min(99, Math.floor(((now - t.run!.startMs) / (t.run!.endMs - t.run!.startMs)) * 100)) : 0;
+    const pct = running
+      ? Math.min(99, Math.floor(((now - t.run!.startMs) / (t.run!.endMs - t.run!.startMs)) * 100))
+      : 0;
     const total = 1_202_233_000;
     return {
       ...base,
@@ -137,7 +154,16 @@ export async function startDsmLab(o: { scenario: DsmScenario; clock: Clock; task
       last_bkp_end_time: fmt(t.lastEndMs),
       last_bkp_success_time: fmt(t.lastSuccessMs),
       next_bkp_time: fmt(nextRun(t, now)),
-      schedule: { schedule_enable: !!t.cfg.schedule, schedule: { date_type: 0, hour: Number(t.cfg.schedule?.slice(0, 2) ?? 0), min: Number(t.cfg.schedule?.slice(3) ?? 0), week_name: "0,1,2,3,4,5,6", repeat: 0 } },
+      schedule: {
+        schedule_enable: !!t.cfg.schedule,
+        schedule: {
+          date_type: 0,
+          hour: Number(t.cfg.schedule?.slice(0, 2) ?? 0),
+          min: Number(t.cfg.schedule?.slice(3) ?? 0),
+          week_name: "0,1,2,3,4,5,6",
+          repeat: 0,
+        },
+      },
       ...(running
         ? {
             progress: {
@@ -166,14 +192,26 @@ export async function startDsmLab(o: { scenario: DsmScenario; clock: Clock; task
       if (t.integrity)
         entries.push({
           time: t.integrity.timeMs,
-          event: t.integrity.ok ? `[Network][${t.cfg.name}] Backup integrity check is finished. No error was found.` : `[Network][${t.cfg.name}] Backup integrity check has failed. The backup target is found broken.`,
+          event: t.integrity.ok
+            ? `[Network][${t.cfg.name}] Backup integrity check is finished. No error was found.`
+            : `[Network][${t.cfg.name}] Backup integrity check has failed. The backup target is found broken.`,
         });
-      if (t.lastSuccessMs !== null) entries.push({ time: t.lastSuccessMs, event: `[Network][${t.cfg.name}] Backup task finished successfully. [Total transferred: 1.2 GB]` });
+      if (t.lastSuccessMs !== null)
+        entries.push({
+          time: t.lastSuccessMs,
+          event: `[Network][${t.cfg.name}] Backup task finished successfully. [Total transferred: 1.2 GB]`,
+        });
     }
     return entries
       .filter((e) => !filter || e.event.toLowerCase().includes(filter.toLowerCase()))
       .sort((a, b) => b.time - a.time)
-      .map((e, i) => ({ id: i + 1, level: "info", user: "SYSTEM", time: formatNasTime(e.time, tz, true), event: e.event }));
+      .map((e, i) => ({
+        id: i + 1,
+        level: "info",
+        user: "SYSTEM",
+        time: formatNasTime(e.time, tz, true),
+        event: e.event,
+      }));
   };
 
   const handler = (req: { path: string; params: Record<string, string> }): SimResponse & { what?: string } => {
@@ -183,13 +221,15 @@ export async function startDsmLab(o: { scenario: DsmScenario; clock: Clock; task
     const what = `${p.api ?? "?"} ${p.method ?? "?"}`;
     const reply = (r: SimResponse) => ({ ...r, what });
     const file = req.path.replace(/^\/webapi\//, "");
-    if (!req.path.startsWith("/webapi/")) return { status: 404, body: "<html>404 Not Found</html>", contentType: "text/html" };
+    if (!req.path.startsWith("/webapi/"))
+      return { status: 404, body: "<html>404 Not Found</html>", contentType: "text/html" };
     if (!p.api || !p.method || !p.version) return reply(fail(101));
     const api = apis[p.api];
     if (!api) return reply(fail(102));
     if (api.path !== file && !(p.api === "SYNO.API.Auth" && file === "auth.cgi")) return reply(fail(102));
     const version = Number(p.version);
-    if (!(version >= api.minVersion && version <= api.maxVersion)) return reply(fail(p.api === "SYNO.API.Auth" ? 103 : 104));
+    if (!(version >= api.minVersion && version <= api.maxVersion))
+      return reply(fail(p.api === "SYNO.API.Auth" ? 103 : 104));
 
     if (p.api === "SYNO.API.Info") {
       if (p.method !== "query") return reply(fail(103));
@@ -211,7 +251,10 @@ export async function startDsmLab(o: { scenario: DsmScenario; clock: Clock; task
       if (user.otp) {
         const trusted = p.device_id && deviceTokens.get(p.device_id) === user.account;
         if (!trusted) {
-          if (!p.otp_code) return reply(fail(403, { token: "token", types: [{ type: "authenticator" }, { type: "fido" }, { type: "otp" }] }));
+          if (!p.otp_code)
+            return reply(
+              fail(403, { token: "token", types: [{ type: "authenticator" }, { type: "fido" }, { type: "otp" }] }),
+            );
           if (p.otp_code !== user.otp) return reply(fail(404));
           if (p.enable_device_token === "yes") {
             newToken = token86();
@@ -240,12 +283,29 @@ export async function startDsmLab(o: { scenario: DsmScenario; clock: Clock; task
     if (!user.admin) return reply(fail(105));
 
     if (p.api === "SYNO.Backup.Task") {
-      if (p.method === "list") return reply(ok({ is_data_restoring: false, is_downloading: false, is_restoring: false, total: tasks.size, task_list: [...tasks.values()].map(listItem) }));
+      if (p.method === "list")
+        return reply(
+          ok({
+            is_data_restoring: false,
+            is_downloading: false,
+            is_restoring: false,
+            total: tasks.size,
+            task_list: [...tasks.values()].map(listItem),
+          }),
+        );
       const t = tasks.get(Number(p.task_id));
       if (!["status", "get", "backup", "cancel"].includes(p.method)) return reply(fail(103));
       if (!t) return reply(fail(4400));
       if (p.method === "status") return reply(ok(statusOf(t, now, !!p.additional)));
-      if (p.method === "get") return reply(ok({ task_id: t.cfg.id, name: t.cfg.name, state: t.state, type: `${t.cfg.target_type}:${t.cfg.transfer_type}` }));
+      if (p.method === "get")
+        return reply(
+          ok({
+            task_id: t.cfg.id,
+            name: t.cfg.name,
+            state: t.state,
+            type: `${t.cfg.target_type}:${t.cfg.transfer_type}`,
+          }),
+        );
       if (p.method === "backup") {
         if (t.run || t.state !== "backupable") return reply(fail(4401 + 1)); // not backupable (simulated 44xx)
         t.run = { startMs: now, endMs: now + (t.cfg.backupSeconds * 1000) / speed };
@@ -264,7 +324,16 @@ export async function startDsmLab(o: { scenario: DsmScenario; clock: Clock; task
       if (p.method !== "get") return reply(fail(103));
       const t = tasks.get(Number(p.task_id));
       if (!t) return reply(fail(4400));
-      return reply(ok({ format_type: "image", host_name: "synology_nas", is_online: t.state !== "restore_only", ...(t.state !== "restore_only" ? { used_size: 2_000_000_000 } : {}), last_detect_time: fmt(t.integrity?.timeMs ?? null), support_multi_version: true }));
+      return reply(
+        ok({
+          format_type: "image",
+          host_name: "synology_nas",
+          is_online: t.state !== "restore_only",
+          ...(t.state !== "restore_only" ? { used_size: 2_000_000_000 } : {}),
+          last_detect_time: fmt(t.integrity?.timeMs ?? null),
+          support_multi_version: true,
+        }),
+      );
     }
     if (p.api === "SYNO.SDS.Backup.Client.Common.Log") {
       if (p.method !== "list") return reply(fail(103));

@@ -2,7 +2,10 @@
 import { z } from "zod";
 
 const when = {
-  age: z.string().regex(/^(\d+(\.\d+)?[smhdw])+$/).optional(),
+  age: z
+    .string()
+    .regex(/^(\d+(\.\d+)?[smhdw])+$/)
+    .optional(),
   time: z.string().datetime({ offset: true }).optional(),
 };
 const At = z.object(when).strict();
@@ -20,7 +23,10 @@ export const DsmTaskSchema = z
     lastAttempt: At.optional(),
     lastSuccess: At.optional(),
     /** Daily schedule "HH:MM" in NAS time; absent = no schedule (next_bkp_time ""). */
-    schedule: z.string().regex(/^\d{2}:\d{2}$/).optional(),
+    schedule: z
+      .string()
+      .regex(/^\d{2}:\d{2}$/)
+      .optional(),
     errorCode: z.number().int().default(4401),
     error: z.string().default(""),
     /** Lab seconds a "run now" takes (before taskSpeed). */
@@ -30,13 +36,19 @@ export const DsmTaskSchema = z
     /** The PVE storage behind the share (only for the demo config: which storage the task protects). */
     protects: z.array(z.string()).optional(),
     offsite: z.boolean().optional(),
-    integrity: z.object({ ...when, ok: z.boolean() }).strict().optional(),
+    integrity: z
+      .object({ ...when, ok: z.boolean() })
+      .strict()
+      .optional(),
   })
   .strict();
 
 export const DsmScenarioSchema = z
   .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/).default("nas"),
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/)
+      .default("nas"),
     dsm: z.union([z.literal(6), z.literal(7)]).default(7),
     timezone: z.string().default("UTC"),
     /** Newer builds write times with seconds. */
@@ -44,7 +56,19 @@ export const DsmScenarioSchema = z
     /** DSM 7.0.1 quirk: device_id comes back "". */
     emptyDeviceId: z.boolean().default(false),
     users: z
-      .array(z.object({ account: z.string(), password: z.string(), otp: z.string().regex(/^\d{6}$/).optional(), admin: z.boolean().default(true) }).strict())
+      .array(
+        z
+          .object({
+            account: z.string(),
+            password: z.string(),
+            otp: z
+              .string()
+              .regex(/^\d{6}$/)
+              .optional(),
+            admin: z.boolean().default(true),
+          })
+          .strict(),
+      )
       .default([{ account: "backup2mqtt", password: "hyper-backup-demo", admin: true }]),
     tasks: z.array(DsmTaskSchema).default([]),
   })

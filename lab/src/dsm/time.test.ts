@@ -53,7 +53,10 @@ describe("nasWallClockToEpoch: NAS-local wall clock → epoch", () => {
   it("round-trips with formatNasTime on every quarter hour across both Berlin changes", () => {
     for (const start of [utc(2026, 3, 28, 12, 0), utc(2026, 10, 24, 12, 0)]) {
       for (let t = start; t < start + 48 * 3_600_000; t += 900_000) {
-        const m = /^(\d+)\/(\d+)\/(\d+) (\d+):(\d+):(\d+)$/.exec(formatNasTime(t, "Europe/Berlin", true))!.slice(1).map(Number) as [number, number, number, number, number, number];
+        const m = /^(\d+)\/(\d+)\/(\d+) (\d+):(\d+):(\d+)$/
+          .exec(formatNasTime(t, "Europe/Berlin", true))!
+          .slice(1)
+          .map(Number) as [number, number, number, number, number, number];
         const back = nasWallClockToEpoch(...m, "Europe/Berlin");
         // the repeated hour's second pass maps back to its first pass, an hour earlier
         expect([0, 3_600_000], formatNasTime(t, "Europe/Berlin", true)).toContain(t - back);
@@ -77,5 +80,6 @@ describe("nextDailyRun: a daily HH:MM schedule on the NAS", () => {
     expect(iso(nextDailyRun("02:30", autumn!, "Europe/Berlin"))).toBe("2026-10-26T01:30:00.000Z");
   });
 
-  it("a schedule that is not HH:MM never runs", () => expect(nextDailyRun("7:5", utc(2026, 1, 1, 0, 0), "UTC")).toBeNull());
+  it("a schedule that is not HH:MM never runs", () =>
+    expect(nextDailyRun("7:5", utc(2026, 1, 1, 0, 0), "UTC")).toBeNull());
 });

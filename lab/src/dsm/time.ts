@@ -19,7 +19,15 @@ export function formatNasTime(ms: number, timeZone: string, seconds = false): st
  * daylight saving ends) is the earlier instant; a time in the skipped hour (daylight saving starts)
  * is read with the offset before the change, i.e. it lands after the jump (02:30 → 03:30).
  */
-export function nasWallClockToEpoch(year: number, month: number, day: number, hour: number, minute: number, second: number, timeZone: string): number {
+export function nasWallClockToEpoch(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  timeZone: string,
+): number {
   return fromLocal(year, month, day, hour, minute, second, timeZone);
 }
 
@@ -31,7 +39,15 @@ export function nextDailyRun(schedule: string, afterMs: number, timeZone: string
   for (let i = 0; i < 3; i++) {
     // Calendar arithmetic on a UTC date: the day after a local date does not depend on the zone.
     const d = new Date(Date.UTC(today.year, today.month - 1, today.day + i));
-    const at = nasWallClockToEpoch(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), Number(m[1]), Number(m[2]), 0, timeZone);
+    const at = nasWallClockToEpoch(
+      d.getUTCFullYear(),
+      d.getUTCMonth() + 1,
+      d.getUTCDate(),
+      Number(m[1]),
+      Number(m[2]),
+      0,
+      timeZone,
+    );
     if (at > afterMs) return at;
   }
   return null;

@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { aclTreePaths, anyPrivsBelow, isBackupOwner, lookupPrivs, lookupPrivsDetails, NS_PRIVS_OK, PRIV, privNames, type PbsAcl, type PbsAclEntry } from "./acl.js";
+import {
+  aclTreePaths,
+  anyPrivsBelow,
+  isBackupOwner,
+  lookupPrivs,
+  lookupPrivsDetails,
+  NS_PRIVS_OK,
+  PRIV,
+  privNames,
+  type PbsAcl,
+  type PbsAclEntry,
+} from "./acl.js";
 
 const e = (path: string, role: PbsAclEntry["role"], propagate = true): PbsAclEntry => ({ path, role, propagate });
 const names = (acl: PbsAcl, id: string, path: string) => privNames(lookupPrivs(acl, id, path), ",");
@@ -14,7 +25,9 @@ describe("PBS ACL model (proxmox-backup 3.2.4)", () => {
   });
 
   it("propagates down unless told not to; a non-propagating entry applies to its own path only", () => {
-    const acl: PbsAcl = new Map([["u@pbs", [e("/datastore", "DatastoreAudit"), e("/remote/r1", "RemoteAudit", false)]]]);
+    const acl: PbsAcl = new Map([
+      ["u@pbs", [e("/datastore", "DatastoreAudit"), e("/remote/r1", "RemoteAudit", false)]],
+    ]);
     expect(names(acl, "u@pbs", "/datastore/store1/ns/deep")).toBe("Datastore.Audit");
     expect(names(acl, "u@pbs", "/remote/r1")).toBe("Remote.Audit");
     expect(names(acl, "u@pbs", "/remote/r1/store")).toBe("");
@@ -22,7 +35,16 @@ describe("PBS ACL model (proxmox-backup 3.2.4)", () => {
   });
 
   it("a deeper entry replaces what was inherited; NoAccess takes everything", () => {
-    const acl: PbsAcl = new Map([["u@pbs", [e("/datastore", "DatastoreReader"), e("/datastore/store1", "DatastoreBackup"), e("/datastore/store2/secret", "NoAccess")]]]);
+    const acl: PbsAcl = new Map([
+      [
+        "u@pbs",
+        [
+          e("/datastore", "DatastoreReader"),
+          e("/datastore/store1", "DatastoreBackup"),
+          e("/datastore/store2/secret", "NoAccess"),
+        ],
+      ],
+    ]);
     expect(names(acl, "u@pbs", "/datastore/store1")).toBe("Datastore.Backup"); // Audit not kept from above
     expect(names(acl, "u@pbs", "/datastore/store2")).toBe("Datastore.Audit,Datastore.Read,Datastore.Verify");
     expect(names(acl, "u@pbs", "/datastore/store2/secret/x")).toBe("");

@@ -46,7 +46,14 @@ export const PBS_ROLES = {
   Admin: ALL,
   Audit: bits("Sys.Audit", "Datastore.Audit"),
   NoAccess: 0,
-  DatastoreAdmin: bits("Datastore.Audit", "Datastore.Modify", "Datastore.Read", "Datastore.Verify", "Datastore.Backup", "Datastore.Prune"),
+  DatastoreAdmin: bits(
+    "Datastore.Audit",
+    "Datastore.Modify",
+    "Datastore.Read",
+    "Datastore.Verify",
+    "Datastore.Backup",
+    "Datastore.Prune",
+  ),
   DatastoreReader: bits("Datastore.Audit", "Datastore.Verify", "Datastore.Read"),
   DatastoreBackup: bits("Datastore.Backup"),
   DatastorePowerUser: bits("Datastore.Prune", "Datastore.Backup"),
@@ -76,7 +83,8 @@ export interface PbsAclEntry {
 export type PbsAcl = Map<string, PbsAclEntry[]>;
 
 /** "/datastore/store1/ns" → ["datastore", "store1", "ns"] (components may hold slashes too, as PBS allows). */
-export const splitAclPath = (p: string | string[]) => (Array.isArray(p) ? p : [p]).flatMap((c) => c.split("/")).filter(Boolean);
+export const splitAclPath = (p: string | string[]) =>
+  (Array.isArray(p) ? p : [p]).flatMap((c) => c.split("/")).filter(Boolean);
 const joinPath = (c: string[]) => `/${c.join("/")}`;
 
 export const isToken = (authId: string) => authId.includes("!");
@@ -127,14 +135,19 @@ export function lookupPrivsDetails(acl: PbsAcl, authId: string, path: string | s
   return [privs, propagated];
 }
 
-export const lookupPrivs = (acl: PbsAcl, authId: string, path: string | string[]) => lookupPrivsDetails(acl, authId, path)[0];
+export const lookupPrivs = (acl: PbsAcl, authId: string, path: string | string[]) =>
+  lookupPrivsDetails(acl, authId, path)[0];
 
 /** `CachedUserInfo::any_privs_below`: any of `privs` on the path (propagating) or on a path below it with entries for this auth id. */
 export function anyPrivsBelow(acl: PbsAcl, authId: string, path: string | string[], privs: number): boolean {
   const comps = splitAclPath(path);
   if (lookupPrivsDetails(acl, authId, comps)[1] & privs) return true;
   const prefix = joinPath(comps);
-  const below = new Set((acl.get(authId) ?? []).map((e) => joinPath(splitAclPath(e.path))).filter((p) => p.startsWith(prefix === "/" ? "/" : `${prefix}/`) && p !== prefix));
+  const below = new Set(
+    (acl.get(authId) ?? [])
+      .map((e) => joinPath(splitAclPath(e.path)))
+      .filter((p) => p.startsWith(prefix === "/" ? "/" : `${prefix}/`) && p !== prefix),
+  );
   return [...below].some((p) => lookupPrivs(acl, authId, p) & privs);
 }
 

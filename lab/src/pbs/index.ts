@@ -36,17 +36,35 @@ export { PbsScenarioSchema, type PbsScenario } from "./scenario.js";
 import type { Clock } from "../clock.js";
 import { SimHttpsServer, type SimFault, type SimRecord, type SimResponse } from "../https-base.js";
 import { DEFAULT_PBS_ACL } from "./scenario.js";
-import { NS_PRIVS_OK, PBS_PRIVS, PRIV, aclTreePaths, anyPrivsBelow, isBackupOwner, isToken, lookupPrivs, lookupPrivsDetails, privNames, splitAclPath, userOf, type PbsAcl, type PbsAclEntry } from "./acl.js";
+import {
+  NS_PRIVS_OK,
+  PBS_PRIVS,
+  PRIV,
+  aclTreePaths,
+  anyPrivsBelow,
+  isBackupOwner,
+  isToken,
+  lookupPrivs,
+  lookupPrivsDetails,
+  privNames,
+  splitAclPath,
+  userOf,
+  type PbsAcl,
+  type PbsAclEntry,
+} from "./acl.js";
 export { DEFAULT_PBS_ACL, type PbsAclEntryInput } from "./scenario.js";
 export type { PbsAclEntry, PbsRole } from "./acl.js";
 
 const AGE_UNIT: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
-const ageMs = (t: string) => [...t.matchAll(/(\d+(?:\.\d+)?)([smhdw])/g)].reduce((a, m) => a + Number(m[1]) * AGE_UNIT[m[2]!]! * 1000, 0);
-const at = (w: { age?: string; time?: string }, start: number) => (w.time ? Date.parse(w.time) : start - ageMs(w.age ?? "0s"));
+const ageMs = (t: string) =>
+  [...t.matchAll(/(\d+(?:\.\d+)?)([smhdw])/g)].reduce((a, m) => a + Number(m[1]) * AGE_UNIT[m[2]!]! * 1000, 0);
+const at = (w: { age?: string; time?: string }, start: number) =>
+  w.time ? Date.parse(w.time) : start - ageMs(w.age ?? "0s");
 const sec = (ms: number) => Math.floor(ms / 1000);
 const hex = (n: number, w = 8) => n.toString(16).toUpperCase().padStart(w, "0");
 /** systemd unit escaping of a worker id, as in UPIDs (`store1:vm/100` → `store1\x3avm-100`). */
-const escapeId = (s: string) => s.replace(/[^A-Za-z0-9_./]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`).replace(/\//g, "-");
+const escapeId = (s: string) =>
+  s.replace(/[^A-Za-z0-9_./]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`).replace(/\//g, "-");
 /** Whether a PBS version string ("3.2.4", "4.0.11") is at least major.minor. */
 export function pbsVersionAtLeast(version: string, major: number, minor: number): boolean {
   const m = /^(\d+)\.(\d+)/.exec(version);
@@ -56,7 +74,9 @@ export function pbsVersionAtLeast(version: string, major: number, minor: number)
 }
 /** The router's refusal of parameters a method's schema does not know (proxmox-schema ParameterError's Display). */
 function pbsParameterError(errors: [name: string, message: string][]): string {
-  return errors.length === 1 ? `parameter verification failed - '${errors[0]![0]}': ${errors[0]![1]}` : `parameter verification failed:\n${errors.map(([k, m]) => `- '${k}': ${m}`).join("\n")}`;
+  return errors.length === 1
+    ? `parameter verification failed - '${errors[0]![0]}': ${errors[0]![1]}`
+    : `parameter verification failed:\n${errors.map(([k, m]) => `- '${k}': ${m}`).join("\n")}`;
 }
 
 export interface PbsLab {
@@ -77,7 +97,13 @@ export interface PbsLab {
   stop(): Promise<void>;
 }
 
-export async function startPbsLab(o: { scenario: PbsScenario; clock: Clock; taskSpeed?: number; host?: string; port?: number }): Promise<PbsLab> {
+export async function startPbsLab(o: {
+  scenario: PbsScenario;
+  clock: Clock;
+  taskSpeed?: number;
+  host?: string;
+  port?: number;
+}): Promise<PbsLab> {
   const sc = PbsScenarioSchema.parse(o.scenario);
   const clock = o.clock;
   const speed = o.taskSpeed ?? 1;
@@ -88,10 +114,25 @@ export async function startPbsLab(o: { scenario: PbsScenario; clock: Clock; task
   for (const t of sc.tokens) acl.set(t.id, t.acl ?? DEFAULT_PBS_ACL);
   for (const t of sc.tokens) if (!acl.has(userOf(t.id))) acl.set(userOf(t.id), acl.get(t.id)!);
   for (const u of sc.users) acl.set(u.id, u.acl);
-  const upid = (type: string, id: string, startMs: number, auth = "root@pam") => `UPID:pbs:${hex(1234)}:${hex(6699)}:${hex(taskCounter++)}:${hex(sec(startMs))}:${type}:${escapeId(id)}:${auth}:`;
+  const upid = (type: string, id: string, startMs: number, auth = "root@pam") =>
+    `UPID:pbs:${hex(1234)}:${hex(6699)}:${hex(taskCounter++)}:${hex(sec(startMs))}:${type}:${escapeId(id)}:${auth}:`;
 
-  interface SnapState { ns: string; type: string; id: string; time: number; size: number; verification?: { upid: string; state: string }; comment?: string; owner: string; encrypted: boolean }
-  interface JobState { endMs: number | null; state: string | null; upid: string | null }
+  interface SnapState {
+    ns: string;
+    type: string;
+    id: string;
+    time: number;
+    size: number;
+    verification?: { upid: string; state: string };
+    comment?: string;
+    owner: string;
+    encrypted: boolean;
+  }
+  interface JobState {
+    endMs: number | null;
+    state: string | null;
+    upid: string | null;
+  }
   const stores = new Map(
     sc.datastores.map((d) => {
       const snaps: SnapState[] = d.snapshots.map((s) => ({
@@ -103,10 +144,19 @@ export async function startPbsLab(o: { scenario: PbsScenario; clock: Clock; task
         owner: s.owner,
         encrypted: s.encrypted,
         ...(s.comment ? { comment: s.comment } : {}),
-        ...(s.verification ? { verification: { upid: upid("verificationjob", `${d.name}:v-weekly`, at(s, start) + 3_600_000), state: s.verification } } : {}),
+        ...(s.verification
+          ? {
+              verification: {
+                upid: upid("verificationjob", `${d.name}:v-weekly`, at(s, start) + 3_600_000),
+                state: s.verification,
+              },
+            }
+          : {}),
       }));
       const job = (r: z.output<typeof LastRun> | undefined | null, type: string, id: string): JobState =>
-        r ? { endMs: at(r, start), state: r.state, upid: upid(type, id, at(r, start) - 60_000) } : { endMs: null, state: null, upid: null };
+        r
+          ? { endMs: at(r, start), state: r.state, upid: upid(type, id, at(r, start) - 60_000) }
+          : { endMs: null, state: null, upid: null };
       return [
         d.name,
         {
@@ -114,14 +164,23 @@ export async function startPbsLab(o: { scenario: PbsScenario; clock: Clock; task
           snaps,
           gc: job(d.gc, "garbage_collection", d.name),
           verify: new Map(d.verifyJobs.map((j) => [j.id, job(j.lastRun, "verificationjob", `${d.name}:${j.id}`)])),
-          sync: new Map(d.syncJobs.map((j) => [j.id, job(j.lastRun, "syncjob", `${j.remote ?? "local"}:${j.remoteStore}:${d.name}:s-${j.id}`)])),
+          sync: new Map(
+            d.syncJobs.map((j) => [
+              j.id,
+              job(j.lastRun, "syncjob", `${j.remote ?? "local"}:${j.remoteStore}:${d.name}:s-${j.id}`),
+            ]),
+          ),
         },
       ] as const;
     }),
   );
   /** A group's owner (the lab keeps it per snapshot; its first snapshot decides, as for /groups). */
-  const groupOwner = (st: { snaps: SnapState[] }, s: SnapState) => st.snaps.find((x) => x.ns === s.ns && x.type === s.type && x.id === s.id)!.owner;
-  const tasks = new Map<string, { store: string; endMs: number; done: boolean; failed: boolean; auth: string; owner: string | null }>();
+  const groupOwner = (st: { snaps: SnapState[] }, s: SnapState) =>
+    st.snaps.find((x) => x.ns === s.ns && x.type === s.type && x.id === s.id)!.owner;
+  const tasks = new Map<
+    string,
+    { store: string; endMs: number; done: boolean; failed: boolean; auth: string; owner: string | null }
+  >();
   const settle = (now: number) => {
     for (const [id, t] of tasks) {
       if (t.done || now < t.endMs) continue;
@@ -137,9 +196,16 @@ export async function startPbsLab(o: { scenario: PbsScenario; clock: Clock; task
     }
   };
 
-  const json = (data: unknown, extra: Record<string, unknown> = {}): SimResponse => ({ status: 200, body: JSON.stringify({ data, ...extra }) });
+  const json = (data: unknown, extra: Record<string, unknown> = {}): SimResponse => ({
+    status: 200,
+    body: JSON.stringify({ data, ...extra }),
+  });
   // PBS: the status code plus a plain-text message, while the Content-Type still says JSON.
-  const err = (status: number, text: string): SimResponse => ({ status, body: `${text}\n`, contentType: "application/json;charset=UTF-8" });
+  const err = (status: number, text: string): SimResponse => ({
+    status,
+    body: `${text}\n`,
+    contentType: "application/json;charset=UTF-8",
+  });
   const jobStatus = (j: JobState, next: number | undefined) => ({
     ...(j.state !== null ? { "last-run-state": j.state } : {}),
     ...(j.upid !== null ? { "last-run-upid": j.upid } : {}),
@@ -148,7 +214,19 @@ export async function startPbsLab(o: { scenario: PbsScenario; clock: Clock; task
   });
   const gcStatus = (name: string) => {
     const st = stores.get(name)!;
-    return { upid: st.gc.upid, "index-file-count": st.snaps.length, "index-data-bytes": st.snaps.reduce((a, s) => a + s.size, 0), "disk-bytes": Math.floor(st.cfg.used), "disk-chunks": 4096, "removed-bytes": 0, "removed-chunks": 0, "pending-bytes": 0, "pending-chunks": 0, "removed-bad": 0, "still-bad": 0 };
+    return {
+      upid: st.gc.upid,
+      "index-file-count": st.snaps.length,
+      "index-data-bytes": st.snaps.reduce((a, s) => a + s.size, 0),
+      "disk-bytes": Math.floor(st.cfg.used),
+      "disk-chunks": 4096,
+      "removed-bytes": 0,
+      "removed-chunks": 0,
+      "pending-bytes": 0,
+      "pending-chunks": 0,
+      "removed-bad": 0,
+      "still-bad": 0,
+    };
   };
 
   /** Push sync jobs and the `sync-direction` parameter of GET /admin/sync: proxmox-backup 3.3.0. */
@@ -161,13 +239,25 @@ export async function startPbsLab(o: { scenario: PbsScenario; clock: Clock; task
    * PRIV_REMOTE_AUDIT there, although the endpoint's access text says "RemoteDatastore.Audit".
    * The lab's jobs have no remote namespace, so the path ends at the remote store.
    */
-  const syncReadable = (who: string, store: string, j: { remote?: string | undefined; remoteStore: string; direction: "pull" | "push" }) => {
+  const syncReadable = (
+    who: string,
+    store: string,
+    j: { remote?: string | undefined; remoteStore: string; direction: "pull" | "push" },
+  ) => {
     const p = (path: string[]) => lookupPrivs(acl, who, path);
     if (!(p(["datastore", store]) & PRIV["Datastore.Audit"])) return false;
-    if (hasPush && j.direction === "push") return j.remote ? (p(["remote", j.remote, j.remoteStore]) & PRIV["Remote.Audit"]) !== 0 : false;
-    return j.remote ? (p(["remote", j.remote]) & PRIV["Remote.Audit"]) !== 0 : (p(["datastore", j.remoteStore]) & PRIV["Datastore.Audit"]) !== 0;
+    if (hasPush && j.direction === "push")
+      return j.remote ? (p(["remote", j.remote, j.remoteStore]) & PRIV["Remote.Audit"]) !== 0 : false;
+    return j.remote
+      ? (p(["remote", j.remote]) & PRIV["Remote.Audit"]) !== 0
+      : (p(["datastore", j.remoteStore]) & PRIV["Datastore.Audit"]) !== 0;
   };
-  const handler = (req: { method: string; path: string; params: Record<string, string>; headers: Record<string, string | string[] | undefined> }): SimResponse & { what?: string } => {
+  const handler = (req: {
+    method: string;
+    path: string;
+    params: Record<string, string>;
+    headers: Record<string, string | string[] | undefined>;
+  }): SimResponse & { what?: string } => {
     const now = clock.now();
     settle(now);
     if (!req.path.startsWith("/api2/json/")) return { ...err(404, "Path not found."), what: req.path };
@@ -187,29 +277,44 @@ export async function startPbsLab(o: { scenario: PbsScenario; clock: Clock; task
       const p = privs(nsPath(store, ns));
       if (full && p & full) return false;
       if (partial && p & partial) return true;
-      return err(403, `permission check failed - missing ${privNames(full | partial)} on /${nsPath(store, ns).join("/")}`);
+      return err(
+        403,
+        `permission check failed - missing ${privNames(full | partial)} on /${nsPath(store, ns).join("/")}`,
+      );
     };
-    const storeVisible = (store: string) => (privs(["datastore", store]) & (PRIV["Datastore.Audit"] | PRIV["Datastore.Backup"])) !== 0 || anyPrivsBelow(acl, me, ["datastore", store], NS_PRIVS_OK);
+    const storeVisible = (store: string) =>
+      (privs(["datastore", store]) & (PRIV["Datastore.Audit"] | PRIV["Datastore.Backup"])) !== 0 ||
+      anyPrivsBelow(acl, me, ["datastore", store], NS_PRIVS_OK);
     const nextDay = sec(now) + 86_400 - (sec(now) % 86_400) + 3 * 3600;
 
-    if (req.method === "GET" && p === "/version") return r(json({ version: sc.version, release: sc.version.split(".").slice(0, 2).join("."), repoid: "4940514b" }));
+    if (req.method === "GET" && p === "/version")
+      return r(json({ version: sc.version, release: sc.version.split(".").slice(0, 2).join("."), repoid: "4940514b" }));
     if (req.method === "GET" && p === "/access/permissions") {
       let who = me;
       if (q["auth-id"] && q["auth-id"] !== me) {
         // Sys.Audit on /access, or a user asking about its own token (a token is never that user).
-        if (!(privs(["access"]) & PRIV["Sys.Audit"]) && !(isToken(q["auth-id"]) && !isToken(me) && userOf(q["auth-id"]) === me)) return r(err(400, `not allowed to list permissions of ${q["auth-id"]}`));
+        if (
+          !(privs(["access"]) & PRIV["Sys.Audit"]) &&
+          !(isToken(q["auth-id"]) && !isToken(me) && userOf(q["auth-id"]) === me)
+        )
+          return r(err(400, `not allowed to list permissions of ${q["auth-id"]}`));
         who = q["auth-id"];
       }
-      const paths = q.path ? [q.path] : [...new Set([...aclTreePaths(acl), "/", "/access", "/datastore", "/remote", "/system"])];
+      const paths = q.path
+        ? [q.path]
+        : [...new Set([...aclTreePaths(acl), "/", "/access", "/datastore", "/remote", "/system"])];
       const out: Record<string, Record<string, boolean>> = {};
       for (const path of paths) {
         const [has, propagated] = lookupPrivsDetails(acl, who, path);
         if (!has) continue; // no leak of ACL paths without privileges
-        out[path] = Object.fromEntries(PBS_PRIVS.filter((x) => has & PRIV[x]).map((x) => [x, (propagated & PRIV[x]) !== 0]));
+        out[path] = Object.fromEntries(
+          PBS_PRIVS.filter((x) => has & PRIV[x]).map((x) => [x, (propagated & PRIV[x]) !== 0]),
+        );
       }
       return r(json(out));
     }
-    if (req.method === "GET" && p === "/admin/datastore") return r(json([...stores.keys()].filter(storeVisible).map((store) => ({ store, comment: null }))));
+    if (req.method === "GET" && p === "/admin/datastore")
+      return r(json([...stores.keys()].filter(storeVisible).map((store) => ({ store, comment: null }))));
     const ds = /^\/admin\/datastore\/([^/]+)(\/.*)?$/.exec(p);
     if (ds) {
       const name = decodeURIComponent(ds[1]!);
@@ -231,7 +336,12 @@ export async function startPbsLab(o: { scenario: PbsScenario; clock: Clock; task
       } else if (req.method === "GET" && sub === "/status") {
         const sp = privs(["datastore", name]);
         statsAllowed = (sp & (A | B)) !== 0;
-        if (!statsAllowed && !(sp & PRIV["Datastore.Read"]) && !anyPrivsBelow(acl, me, ["datastore", name], NS_PRIVS_OK)) return r(err(403, "permission check failed"));
+        if (
+          !statsAllowed &&
+          !(sp & PRIV["Datastore.Read"]) &&
+          !anyPrivsBelow(acl, me, ["datastore", name], NS_PRIVS_OK)
+        )
+          return r(err(403, "permission check failed"));
         limited = !(sp & A); // counts of owned groups only
       } else if (req.method === "GET" && sub === "/gc") {
         if (!(privs(["datastore", name]) & A)) return r(err(403, "permission check failed"));
@@ -250,7 +360,9 @@ export async function startPbsLab(o: { scenario: PbsScenario; clock: Clock; task
         // gc-status and counts only with verbose; the numbers only with Audit|Backup (zeros otherwise).
         return r(
           json({
-            ...(statsAllowed ? { total: st.cfg.total, used: st.cfg.used, avail: st.cfg.total - st.cfg.used } : { total: 0, used: 0, avail: 0 }),
+            ...(statsAllowed
+              ? { total: st.cfg.total, used: st.cfg.used, avail: st.cfg.total - st.cfg.used }
+              : { total: 0, used: 0, avail: 0 }),
             ...(q.verbose && statsAllowed ? { "gc-status": gcStatus(name) } : {}),
             ...(q.verbose ? { counts: { ct: count("ct"), host: count("host"), vm: count("vm"), other: null } } : {}),
           }),
@@ -259,7 +371,9 @@ export async function startPbsLab(o: { scenario: PbsScenario; clock: Clock; task
       if (req.method === "GET" && sub === "/namespace") {
         const parent = q.parent ?? "";
         const parentAccess = (privs(nsPath(name, parent)) & NS_PRIVS_OK) !== 0;
-        const list = ["", ...st.cfg.namespaces].filter((n) => (parent === "" || n === parent || n.startsWith(`${parent}/`)) && privs(nsPath(name, n)) & NS_PRIVS_OK);
+        const list = ["", ...st.cfg.namespaces].filter(
+          (n) => (parent === "" || n === parent || n.startsWith(`${parent}/`)) && privs(nsPath(name, n)) & NS_PRIVS_OK,
+        );
         if (!list.length && !parentAccess) return r(err(403, "permission check failed"));
         return r(json(list.map((n) => ({ ns: n }))));
       }
@@ -267,17 +381,31 @@ export async function startPbsLab(o: { scenario: PbsScenario; clock: Clock; task
         return r(
           json(
             mine(st.snaps)
-              .filter((s) => s.ns === ns && (!q["backup-type"] || s.type === q["backup-type"]) && (!q["backup-id"] || s.id === q["backup-id"]))
+              .filter(
+                (s) =>
+                  s.ns === ns &&
+                  (!q["backup-type"] || s.type === q["backup-type"]) &&
+                  (!q["backup-id"] || s.id === q["backup-id"]),
+              )
               .map((s) => ({
                 "backup-type": s.type,
                 "backup-id": s.id,
                 "backup-time": s.time,
                 ...(s.comment ? { comment: s.comment } : {}),
                 ...(s.verification ? { verification: s.verification } : {}),
-                ...(s.encrypted ? { fingerprint: "ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89" } : {}),
+                ...(s.encrypted
+                  ? {
+                      fingerprint:
+                        "ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89",
+                    }
+                  : {}),
                 files: [
                   { filename: "index.json.blob", "crypt-mode": "none", size: 567 },
-                  { filename: s.type === "vm" ? "drive-scsi0.img.fidx" : "root.pxar.didx", "crypt-mode": s.encrypted ? "encrypt" : "none", size: s.size - 567 },
+                  {
+                    filename: s.type === "vm" ? "drive-scsi0.img.fidx" : "root.pxar.didx",
+                    "crypt-mode": s.encrypted ? "encrypt" : "none",
+                    size: s.size - 567,
+                  },
                 ],
                 size: s.size,
                 owner: s.owner,
@@ -287,7 +415,8 @@ export async function startPbsLab(o: { scenario: PbsScenario; clock: Clock; task
         );
       if (req.method === "GET" && sub === "/groups") {
         const groups = new Map<string, SnapState[]>();
-        for (const s of mine(st.snaps).filter((x) => x.ns === ns)) groups.set(`${s.type}/${s.id}`, [...(groups.get(`${s.type}/${s.id}`) ?? []), s]);
+        for (const s of mine(st.snaps).filter((x) => x.ns === ns))
+          groups.set(`${s.type}/${s.id}`, [...(groups.get(`${s.type}/${s.id}`) ?? []), s]);
         return r(
           json(
             [...groups.values()].map((list) => ({
@@ -301,19 +430,60 @@ export async function startPbsLab(o: { scenario: PbsScenario; clock: Clock; task
           ),
         );
       }
-      if (req.method === "GET" && sub === "/gc") return r(json({ store: name, ...gcStatus(name), schedule: st.cfg.gcSchedule, ...jobStatus(st.gc, nextDay) }));
+      if (req.method === "GET" && sub === "/gc")
+        return r(json({ store: name, ...gcStatus(name), schedule: st.cfg.gcSchedule, ...jobStatus(st.gc, nextDay) }));
       if (req.method === "POST" && sub === "/verify") {
         const id = upid("verify", name, now, me);
-        tasks.set(id, { store: name, endMs: now + (sc.verifySeconds * 1000) / speed, done: false, failed: false, auth: me, owner: limited ? me : null });
+        tasks.set(id, {
+          store: name,
+          endMs: now + (sc.verifySeconds * 1000) / speed,
+          done: false,
+          failed: false,
+          auth: me,
+          owner: limited ? me : null,
+        });
         return r(json(id));
       }
       return r(err(501, `Method '${req.method} ${p}' not implemented`));
     }
     // GC status of datastores the caller may audit (newer PBS; 3.2.4 answered ?store= unchecked).
-    const gcVisible = (s: string) => (q.store ? (privs(["datastore", s]) & (PRIV["Datastore.Audit"] | PRIV["Datastore.Backup"])) !== 0 : storeVisible(s));
-    if (req.method === "GET" && p === "/admin/gc") return r(json([...stores.keys()].filter((s) => (!q.store || s === q.store) && gcVisible(s)).map((s) => ({ store: s, ...gcStatus(s), schedule: stores.get(s)!.cfg.gcSchedule, ...jobStatus(stores.get(s)!.gc, nextDay) }))));
+    const gcVisible = (s: string) =>
+      q.store
+        ? (privs(["datastore", s]) & (PRIV["Datastore.Audit"] | PRIV["Datastore.Backup"])) !== 0
+        : storeVisible(s);
+    if (req.method === "GET" && p === "/admin/gc")
+      return r(
+        json(
+          [...stores.keys()]
+            .filter((s) => (!q.store || s === q.store) && gcVisible(s))
+            .map((s) => ({
+              store: s,
+              ...gcStatus(s),
+              schedule: stores.get(s)!.cfg.gcSchedule,
+              ...jobStatus(stores.get(s)!.gc, nextDay),
+            })),
+        ),
+      );
     if (req.method === "GET" && p === "/admin/verify")
-      return r(json([...stores.entries()].filter(([s]) => (!q.store || s === q.store) && privs(["datastore", s]) & (PRIV["Datastore.Audit"] | PRIV["Datastore.Verify"])).flatMap(([s, st]) => st.cfg.verifyJobs.map((j) => ({ id: j.id, store: s, schedule: j.schedule, ...(j["outdated-after"] ? { "outdated-after": j["outdated-after"] } : {}), ...jobStatus(st.verify.get(j.id)!, nextDay) })))));
+      return r(
+        json(
+          [...stores.entries()]
+            .filter(
+              ([s]) =>
+                (!q.store || s === q.store) &&
+                privs(["datastore", s]) & (PRIV["Datastore.Audit"] | PRIV["Datastore.Verify"]),
+            )
+            .flatMap(([s, st]) =>
+              st.cfg.verifyJobs.map((j) => ({
+                id: j.id,
+                store: s,
+                schedule: j.schedule,
+                ...(j["outdated-after"] ? { "outdated-after": j["outdated-after"] } : {}),
+                ...jobStatus(st.verify.get(j.id)!, nextDay),
+              })),
+            ),
+        ),
+      );
     if (req.method === "GET" && p === "/admin/sync") {
       // The router checks the query against the method's schema before the method runs.
       const known = hasPush ? ["store", "sync-direction"] : ["store"];
@@ -321,7 +491,8 @@ export async function startPbsLab(o: { scenario: PbsScenario; clock: Clock; task
         .filter((k) => k !== "_dc" && !known.includes(k))
         .map((k) => [k, "schema does not allow additional properties."]);
       const direction = q["sync-direction"] ?? "pull";
-      if (hasPush && !["pull", "push", "all"].includes(direction)) bad.push(["sync-direction", `value '${direction}' is not defined in the enumeration.`]);
+      if (hasPush && !["pull", "push", "all"].includes(direction))
+        bad.push(["sync-direction", `value '${direction}' is not defined in the enumeration.`]);
       if (bad.length) return r(err(400, pbsParameterError(bad)));
       return r(
         json(
@@ -331,7 +502,15 @@ export async function startPbsLab(o: { scenario: PbsScenario; clock: Clock; task
               st.cfg.syncJobs
                 .filter((j) => !hasPush || direction === "all" || j.direction === direction)
                 .filter((j) => syncReadable(me, s, j))
-                .map((j) => ({ id: j.id, store: s, ...(j.remote ? { remote: j.remote } : {}), "remote-store": j.remoteStore, ...(j.direction === "push" ? { "sync-direction": "push" } : {}), schedule: j.schedule, ...jobStatus(st.sync.get(j.id)!, sec(now) + 3600) })),
+                .map((j) => ({
+                  id: j.id,
+                  store: s,
+                  ...(j.remote ? { remote: j.remote } : {}),
+                  "remote-store": j.remoteStore,
+                  ...(j.direction === "push" ? { "sync-direction": "push" } : {}),
+                  schedule: j.schedule,
+                  ...jobStatus(st.sync.get(j.id)!, sec(now) + 3600),
+                })),
             ),
         ),
       );
@@ -342,8 +521,17 @@ export async function startPbsLab(o: { scenario: PbsScenario; clock: Clock; task
       const t = tasks.get(id);
       if (!t) return r(err(400, "no such task"));
       // Own tasks (or the user of the token that ran it), or Sys.Audit on /system/tasks.
-      if (!isBackupOwner(t.auth, me) && !(privs(["system", "tasks"]) & PRIV["Sys.Audit"])) return r(err(400, "task access not allowed"));
-      return r(json({ upid: id, node: "localhost", type: "verify", status: t.done ? "stopped" : "running", ...(t.done ? { exitstatus: t.failed ? "verification failed - please check the log for details" : "OK" } : {}) }));
+      if (!isBackupOwner(t.auth, me) && !(privs(["system", "tasks"]) & PRIV["Sys.Audit"]))
+        return r(err(400, "task access not allowed"));
+      return r(
+        json({
+          upid: id,
+          node: "localhost",
+          type: "verify",
+          status: t.done ? "stopped" : "running",
+          ...(t.done ? { exitstatus: t.failed ? "verification failed - please check the log for details" : "OK" } : {}),
+        }),
+      );
     }
     return r(err(404, "Path not found."));
   };
@@ -361,7 +549,11 @@ export async function startPbsLab(o: { scenario: PbsScenario; clock: Clock; task
     control: {
       setFault: (f) => server.setFault(f),
       setAcl: (authId, entries) => {
-        if (entries.length) acl.set(authId, entries.map((e) => ({ path: e.path, role: e.role, propagate: e.propagate ?? true })));
+        if (entries.length)
+          acl.set(
+            authId,
+            entries.map((e) => ({ path: e.path, role: e.role, propagate: e.propagate ?? true })),
+          );
         else acl.delete(authId);
       },
       setSyncRun: (store, id, run) => {

@@ -2,13 +2,19 @@
 import { z } from "zod";
 import { PBS_ROLE_NAMES, type PbsAclEntry } from "./acl.js";
 
-const when = { age: z.string().regex(/^(\d+(\.\d+)?[smhdw])+$/).optional(), time: z.string().datetime({ offset: true }).optional() };
+const when = {
+  age: z
+    .string()
+    .regex(/^(\d+(\.\d+)?[smhdw])+$/)
+    .optional(),
+  time: z.string().datetime({ offset: true }).optional(),
+};
 export const LastRun = z.object({ ...when, state: z.string().default("OK") }).strict();
 
 /** One `proxmox-backup-manager acl update <path> <role> --auth-id <id> [--propagate false]`. */
 const AclEntry = z
   .object({
-    path: z.string().regex(/^\/[A-Za-z0-9_.\/-]*$/),
+    path: z.string().regex(/^\/[A-Za-z0-9_./-]*$/),
     role: z.enum(PBS_ROLE_NAMES),
     propagate: z.boolean().default(true),
   })
@@ -53,7 +59,18 @@ const DatastoreSchema = z
     /** null/absent = GC never ran. */
     gc: LastRun.nullable().default(null),
     gcSchedule: z.string().default("daily"),
-    verifyJobs: z.array(z.object({ id: z.string(), schedule: z.string().default("sat 03:00"), lastRun: LastRun.optional(), "outdated-after": z.number().int().optional() }).strict()).default([]),
+    verifyJobs: z
+      .array(
+        z
+          .object({
+            id: z.string(),
+            schedule: z.string().default("sat 03:00"),
+            lastRun: LastRun.optional(),
+            "outdated-after": z.number().int().optional(),
+          })
+          .strict(),
+      )
+      .default([]),
     syncJobs: z
       .array(
         z
@@ -75,22 +92,40 @@ const DatastoreSchema = z
 
 export const PbsScenarioSchema = z
   .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/).default("pbs"),
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/)
+      .default("pbs"),
     /**
      * The proxmox-backup release the lab answers as (GET /version, and behaviour that changed):
      * from 3.3 GET /admin/sync takes `sync-direction` and lists only pull jobs without it; before,
      * it refuses that parameter with 400 and lists every job.
      */
-    version: z.string().regex(/^\d+\.\d+/, "a release number such as 3.2.4").default("3.2.4"),
+    version: z
+      .string()
+      .regex(/^\d+\.\d+/, "a release number such as 3.2.4")
+      .default("3.2.4"),
     offsite: z.boolean().default(false),
     /**
      * API tokens (`user@realm!name`). `acl`: the token's own ACL entries; omitted = DEFAULT_PBS_ACL.
      * A token only gets what its user has too (PBS intersects them), so its user gets the same
      * entries unless `users` lists it with its own.
      */
-    tokens: z.array(z.object({ id: z.string().regex(/^[^!\s]+@[^!\s]+![A-Za-z0-9_][A-Za-z0-9._-]*$/), secret: z.string(), acl: z.array(AclEntry).optional() }).strict()).default([{ id: "backup2mqtt@pbs!bridge", secret: "7c2e9a41-0d3b-4f8e-b5a6-1e9d3c7b2f40" }]),
+    tokens: z
+      .array(
+        z
+          .object({
+            id: z.string().regex(/^[^!\s]+@[^!\s]+![A-Za-z0-9_][A-Za-z0-9._-]*$/),
+            secret: z.string(),
+            acl: z.array(AclEntry).optional(),
+          })
+          .strict(),
+      )
+      .default([{ id: "backup2mqtt@pbs!bridge", secret: "7c2e9a41-0d3b-4f8e-b5a6-1e9d3c7b2f40" }]),
     /** Users (`user@realm`) with their own ACL entries (root@pam is the superuser regardless). */
-    users: z.array(z.object({ id: z.string().regex(/^[^!\s]+@[^!\s]+$/), acl: z.array(AclEntry).default([]) }).strict()).default([]),
+    users: z
+      .array(z.object({ id: z.string().regex(/^[^!\s]+@[^!\s]+$/), acl: z.array(AclEntry).default([]) }).strict())
+      .default([]),
     /** Lab seconds a verify takes (before taskSpeed). */
     verifySeconds: z.number().positive().default(30),
     datastores: z.array(DatastoreSchema).default([]),

@@ -40,7 +40,7 @@ function guestStats(g: GuestState, now: number): Record<string, number> {
 function guestResource(ctx: Ctx, g: GuestState, locked: Set<number>): Record<string, unknown> {
   const node = ctx.state.nodes.get(g.node);
   const row: Record<string, unknown> = { id: `${g.type}/${g.vmid}`, vmid: g.vmid, type: g.type, node: g.node };
-  if (!node || node.status !== "online") {
+  if (node?.status !== "online") {
     // No RRD data from an offline node: status unknown, no name/template/stats.
     row.status = "unknown";
     return row;
@@ -79,8 +79,16 @@ export const inventoryRoutes: Route[] = [
 
   route("GET", "/nodes", (ctx) =>
     [...ctx.state.nodes.values()].map((n) => {
-      const row: Record<string, unknown> = { node: n.name, id: `node/${n.name}`, type: "node", status: n.status, level: "", ssl_fingerprint: ctx.state.fingerprint };
-      if (n.status === "online" && hasPriv(ctx.token, `/nodes/${n.name}`, "Sys.Audit")) Object.assign(row, nodeStats(n, ctx.now));
+      const row: Record<string, unknown> = {
+        node: n.name,
+        id: `node/${n.name}`,
+        type: "node",
+        status: n.status,
+        level: "",
+        ssl_fingerprint: ctx.state.fingerprint,
+      };
+      if (n.status === "online" && hasPriv(ctx.token, `/nodes/${n.name}`, "Sys.Audit"))
+        Object.assign(row, nodeStats(n, ctx.now));
       return row;
     }),
   ),
@@ -94,10 +102,26 @@ export const inventoryRoutes: Route[] = [
     const rows: Record<string, unknown>[] = [];
     const nodes = [...ctx.state.nodes.values()];
     if (nodes.length > 1) {
-      rows.push({ type: "cluster", id: "cluster", name: ctx.state.cluster, nodes: nodes.length, quorate: 1, version: nodes.length });
+      rows.push({
+        type: "cluster",
+        id: "cluster",
+        name: ctx.state.cluster,
+        nodes: nodes.length,
+        quorate: 1,
+        version: nodes.length,
+      });
     }
     nodes.forEach((n, i) =>
-      rows.push({ type: "node", id: `node/${n.name}`, name: n.name, nodeid: i + 1, ip: `192.168.1.${10 + i}`, online: n.status === "online" ? 1 : 0, local: i === 0 ? 1 : 0, level: "" }),
+      rows.push({
+        type: "node",
+        id: `node/${n.name}`,
+        name: n.name,
+        nodeid: i + 1,
+        ip: `192.168.1.${10 + i}`,
+        online: n.status === "online" ? 1 : 0,
+        local: i === 0 ? 1 : 0,
+        level: "",
+      }),
     );
     return rows;
   }),
@@ -113,7 +137,13 @@ export const inventoryRoutes: Route[] = [
     }
     if (!type || type === "node") {
       for (const n of ctx.state.nodes.values()) {
-        const row: Record<string, unknown> = { id: `node/${n.name}`, node: n.name, type: "node", status: n.status === "online" ? "online" : "offline", level: "" };
+        const row: Record<string, unknown> = {
+          id: `node/${n.name}`,
+          node: n.name,
+          type: "node",
+          status: n.status === "online" ? "online" : "offline",
+          level: "",
+        };
         if (n.status === "online" && hasPriv(ctx.token, `/nodes/${n.name}`, "Sys.Audit")) {
           const s = nodeStats(n, ctx.now);
           Object.assign(row, s, { disk: 12_884_901_888, maxdisk: 100_861_726_720, cgroup_mode: 2 });
@@ -174,5 +204,3 @@ function listGuests(ctx: Ctx, type: "qemu" | "lxc"): Record<string, unknown>[] {
   }
   return rows;
 }
-
-

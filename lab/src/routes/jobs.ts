@@ -11,7 +11,24 @@ import { ApiError, paramError, requirePriv, route, type Ctx, type Route } from "
 import type { GuestState, JobState } from "../state.js";
 
 const BOOL_KEYS = ["enabled", "all", "protected", "repeat-missed", "remove", "quiet", "stdexcludes", "pigz"];
-const STRING_KEYS = ["schedule", "pool", "node", "storage", "mode", "compress", "notes-template", "comment", "mailto", "mailnotification", "notification-mode", "bwlimit", "ionice", "lockwait", "stopwait", "zstd"];
+const STRING_KEYS = [
+  "schedule",
+  "pool",
+  "node",
+  "storage",
+  "mode",
+  "compress",
+  "notes-template",
+  "comment",
+  "mailto",
+  "mailnotification",
+  "notification-mode",
+  "bwlimit",
+  "ionice",
+  "lockwait",
+  "stopwait",
+  "zstd",
+];
 
 function toBool(name: string, v: string): 0 | 1 {
   if (/^(1|true|yes|on)$/i.test(v)) return 1;
@@ -21,7 +38,8 @@ function toBool(name: string, v: string): 0 | 1 {
 
 function vmidString(name: string, v: string): string {
   const parts = v.split(/[,;\s]+/).filter(Boolean);
-  if (!parts.length || parts.some((p) => !/^\d+$/.test(p) || Number(p) < 100)) throw paramError({ [name]: "value does not look like a valid VM ID list" });
+  if (!parts.length || parts.some((p) => !/^\d+$/.test(p) || Number(p) < 100))
+    throw paramError({ [name]: "value does not look like a valid VM ID list" });
   return parts.join(",");
 }
 
@@ -38,7 +56,10 @@ function applyArgs(config: Record<string, unknown>, args: Record<string, string>
         throw paramError({ [k]: (e as Error).message });
       }
     } else if (STRING_KEYS.includes(k)) config[k] = v;
-    else throw paramError({ [k]: "property is not defined in schema and the schema does not allow additional properties" });
+    else
+      throw paramError({
+        [k]: "property is not defined in schema and the schema does not allow additional properties",
+      });
   }
   if (args.schedule !== undefined) {
     try {
@@ -48,7 +69,9 @@ function applyArgs(config: Record<string, unknown>, args: Record<string, string>
     }
   }
   if (args.mode !== undefined && !["snapshot", "suspend", "stop"].includes(args.mode)) {
-    throw paramError({ mode: `value '${args.mode}' does not have a value in the enumeration 'snapshot, suspend, stop'` });
+    throw paramError({
+      mode: `value '${args.mode}' does not have a value in the enumeration 'snapshot, suspend, stop'`,
+    });
   }
   if (args.vmid !== undefined) {
     delete config.all;
@@ -130,7 +153,12 @@ export const jobRoutes: Route[] = [
     checkStorageAlloc(ctx, config.storage);
     // Changing schedule/enabled resets scheduler state, as PVE updates each node's job state.
     const replaced = ctx.state.putJob(config, ctx.now);
-    if (job.event && replaced.event && config.schedule === job.config.schedule && config.enabled === job.config.enabled) {
+    if (
+      job.event &&
+      replaced.event &&
+      config.schedule === job.config.schedule &&
+      config.enabled === job.config.enabled
+    ) {
       replaced.checkedMs = job.checkedMs;
       ctx.state.refreshJobDue(replaced);
     }
@@ -148,7 +176,8 @@ export const jobRoutes: Route[] = [
     requirePriv(ctx, "/", "Sys.Audit");
     const job = getJob(ctx);
     const children: Record<string, unknown>[] = [];
-    const listed = typeof job.config.vmid === "string" ? job.config.vmid.split(",").map(Number) : [...ctx.state.guests.keys()];
+    const listed =
+      typeof job.config.vmid === "string" ? job.config.vmid.split(",").map(Number) : [...ctx.state.guests.keys()];
     for (const vmid of listed.sort((a, b) => a - b)) {
       const g = ctx.state.guests.get(vmid);
       if (!g) {
@@ -156,9 +185,10 @@ export const jobRoutes: Route[] = [
         continue;
       }
       if (!jobCovers(job, g) || !hasPriv(ctx.token, `/vms/${vmid}`, "VM.Audit")) continue;
-      const disk = g.type === "qemu"
-        ? { id: `${vmid}:scsi0`, name: `local-lvm:vm-${vmid}-disk-0`, included: 1, reason: "backup=yes", leaf: 1 }
-        : { id: `${vmid}:rootfs`, name: `local-lvm:vm-${vmid}-disk-0`, included: 1, reason: "rootfs", leaf: 1 };
+      const disk =
+        g.type === "qemu"
+          ? { id: `${vmid}:scsi0`, name: `local-lvm:vm-${vmid}-disk-0`, included: 1, reason: "backup=yes", leaf: 1 }
+          : { id: `${vmid}:rootfs`, name: `local-lvm:vm-${vmid}-disk-0`, included: 1, reason: "rootfs", leaf: 1 };
       children.push({ id: vmid, type: g.type, name: g.name, leaf: 0, children: [disk] });
     }
     return { children };

@@ -5,7 +5,18 @@
  * takes a while; the guest appears when the restore task ends and disappears when destroy ends.
  */
 import { hasPriv } from "../acl.js";
-import { ApiError, boolArg, intArg, nodeOf, paramError, permError, requirePriv, route, type Ctx, type Route } from "../router.js";
+import {
+  ApiError,
+  boolArg,
+  intArg,
+  nodeOf,
+  paramError,
+  permError,
+  requirePriv,
+  route,
+  type Ctx,
+  type Route,
+} from "../router.js";
 import { startTimedTask } from "../workers.js";
 
 const RESTORE_MS = 20_000;
@@ -21,7 +32,8 @@ function restore(kind: "qemu" | "lxc") {
       if (kind === "qemu") throw new ApiError(501, "creating a new VM without 'archive' is not simulated");
       throw paramError({ ostemplate: "property is missing and it is not optional" });
     }
-    if (kind === "lxc" && !boolArg(ctx, "restore")) throw new ApiError(501, "creating a container without 'restore=1' is not simulated");
+    if (kind === "lxc" && !boolArg(ctx, "restore"))
+      throw new ApiError(501, "creating a container without 'restore=1' is not simulated");
     requirePriv(ctx, `/vms/${vmid}`, "VM.Allocate");
     const storage = ctx.args.storage;
     if (storage) requirePriv(ctx, `/storage/${storage}`, "Datastore.AllocateSpace");
@@ -29,22 +41,54 @@ function restore(kind: "qemu" | "lxc") {
     if (!archive) throw new ApiError(500, `volume '${volid}' does not exist`);
     // Reading a backup archive needs the same privileges as seeing it (Storage.pm check_volume_access).
     const st = `/storage/${archive.storage}`;
-    if (!hasPriv(ctx.token, st, "Datastore.Allocate") && !(hasPriv(ctx.token, st, "Datastore.AllocateSpace") && hasPriv(ctx.token, `/vms/${archive.vmid}`, "VM.Backup"))) {
+    if (
+      !hasPriv(ctx.token, st, "Datastore.Allocate") &&
+      !(hasPriv(ctx.token, st, "Datastore.AllocateSpace") && hasPriv(ctx.token, `/vms/${archive.vmid}`, "VM.Backup"))
+    ) {
       throw permError(st, "Datastore.AllocateSpace");
     }
     if (ctx.state.guests.has(vmid) && !boolArg(ctx, "force")) {
-      throw new ApiError(500, kind === "qemu" ? `unable to restore VM ${vmid} - VM ${vmid} already exists on node '${ctx.state.guests.get(vmid)!.node}'` : `CT ${vmid} already exists on node '${ctx.state.guests.get(vmid)!.node}'`);
+      throw new ApiError(
+        500,
+        kind === "qemu"
+          ? `unable to restore VM ${vmid} - VM ${vmid} already exists on node '${ctx.state.guests.get(vmid)!.node}'`
+          : `CT ${vmid} already exists on node '${ctx.state.guests.get(vmid)!.node}'`,
+      );
     }
-    if (archive.subtype !== kind) throw new ApiError(500, `archive '${volid}' is not a ${kind === "qemu" ? "VM" : "container"} backup`);
+    if (archive.subtype !== kind)
+      throw new ApiError(500, `archive '${volid}' is not a ${kind === "qemu" ? "VM" : "container"} backup`);
     const failure = ctx.state.restoreFailNext;
     ctx.state.restoreFailNext = undefined;
     const source = ctx.state.guests.get(archive.vmid);
-    const task = startTimedTask(ctx.state, node.name, kind === "qemu" ? "qmrestore" : "vzrestore", String(vmid), ctx.token.id, ctx.now, RESTORE_MS / ctx.state.taskSpeed, () => {
-      if (failure) return { error: failure, lines: [`restore ${kind === "qemu" ? "vma" : "tar"} archive: ${volid}`, `error: ${failure}`] };
-      if (archive.corrupt) return { error: "command 'set -o pipefail && zstd -q -d -c … | vma extract …' failed: exit code 133", lines: [`restore vma archive: ${volid}`] };
-      ctx.state.addGuest({ vmid, type: kind, name: source ? `${source.name}-restoretest` : `restore-${vmid}`, node: node.name, status: "stopped" });
-      return { lines: [`restore ${kind === "qemu" ? "vma" : "tar"} archive: ${volid}`, `rescan volumes...`] };
-    });
+    const task = startTimedTask(
+      ctx.state,
+      node.name,
+      kind === "qemu" ? "qmrestore" : "vzrestore",
+      String(vmid),
+      ctx.token.id,
+      ctx.now,
+      RESTORE_MS / ctx.state.taskSpeed,
+      () => {
+        if (failure)
+          return {
+            error: failure,
+            lines: [`restore ${kind === "qemu" ? "vma" : "tar"} archive: ${volid}`, `error: ${failure}`],
+          };
+        if (archive.corrupt)
+          return {
+            error: "command 'set -o pipefail && zstd -q -d -c … | vma extract …' failed: exit code 133",
+            lines: [`restore vma archive: ${volid}`],
+          };
+        ctx.state.addGuest({
+          vmid,
+          type: kind,
+          name: source ? `${source.name}-restoretest` : `restore-${vmid}`,
+          node: node.name,
+          status: "stopped",
+        });
+        return { lines: [`restore ${kind === "qemu" ? "vma" : "tar"} archive: ${volid}`, `rescan volumes...`] };
+      },
+    );
     return task.upid;
   };
 }
@@ -55,12 +99,27 @@ function config(kind: "qemu" | "lxc") {
     const vmid = Number(ctx.params.vmid);
     const g = ctx.state.guests.get(vmid);
     if (!g || g.type !== kind || g.node !== ctx.params.node) {
-      throw new ApiError(500, `Configuration file 'nodes/${ctx.params.node}/${kind === "qemu" ? "qemu-server" : "lxc"}/${vmid}.conf' does not exist`);
+      throw new ApiError(
+        500,
+        `Configuration file 'nodes/${ctx.params.node}/${kind === "qemu" ? "qemu-server" : "lxc"}/${vmid}.conf' does not exist`,
+      );
     }
     if (!hasPriv(ctx.token, `/vms/${vmid}`, "VM.Audit")) throw permError(`/vms/${vmid}`, "VM.Audit");
     return kind === "qemu"
-      ? { name: g.name, cores: g.cpus, memory: Math.floor(g.maxmem / 1048576), scsi0: `local-lvm:vm-${vmid}-disk-0,size=32G`, digest: "0".repeat(40) }
-      : { hostname: g.name, cores: g.cpus, memory: Math.floor(g.maxmem / 1048576), rootfs: `local-lvm:vm-${vmid}-disk-0,size=8G`, digest: "0".repeat(40) };
+      ? {
+          name: g.name,
+          cores: g.cpus,
+          memory: Math.floor(g.maxmem / 1048576),
+          scsi0: `local-lvm:vm-${vmid}-disk-0,size=32G`,
+          digest: "0".repeat(40),
+        }
+      : {
+          hostname: g.name,
+          cores: g.cpus,
+          memory: Math.floor(g.maxmem / 1048576),
+          rootfs: `local-lvm:vm-${vmid}-disk-0,size=8G`,
+          digest: "0".repeat(40),
+        };
   };
 }
 
@@ -70,12 +129,31 @@ function destroy(kind: "qemu" | "lxc") {
     const vmid = Number(ctx.params.vmid);
     requirePriv(ctx, `/vms/${vmid}`, "VM.Allocate");
     const g = ctx.state.guests.get(vmid);
-    if (!g || g.type !== kind || g.node !== node.name) throw new ApiError(500, `Configuration file 'nodes/${node.name}/${kind === "qemu" ? "qemu-server" : "lxc"}/${vmid}.conf' does not exist`);
-    if (g.status === "running") throw new ApiError(500, `${kind === "qemu" ? "VM" : "CT"} ${vmid} is running - destroy failed`);
-    const task = startTimedTask(ctx.state, node.name, kind === "qemu" ? "qmdestroy" : "vzdestroy", String(vmid), ctx.token.id, ctx.now, DESTROY_MS / ctx.state.taskSpeed, () => {
-      ctx.state.guests.delete(vmid);
-      return { lines: [`Removing image: 100% complete...done.`, `purging ${kind === "qemu" ? "VM" : "CT"} ${vmid} from related configurations..`] };
-    });
+    if (!g || g.type !== kind || g.node !== node.name)
+      throw new ApiError(
+        500,
+        `Configuration file 'nodes/${node.name}/${kind === "qemu" ? "qemu-server" : "lxc"}/${vmid}.conf' does not exist`,
+      );
+    if (g.status === "running")
+      throw new ApiError(500, `${kind === "qemu" ? "VM" : "CT"} ${vmid} is running - destroy failed`);
+    const task = startTimedTask(
+      ctx.state,
+      node.name,
+      kind === "qemu" ? "qmdestroy" : "vzdestroy",
+      String(vmid),
+      ctx.token.id,
+      ctx.now,
+      DESTROY_MS / ctx.state.taskSpeed,
+      () => {
+        ctx.state.guests.delete(vmid);
+        return {
+          lines: [
+            `Removing image: 100% complete...done.`,
+            `purging ${kind === "qemu" ? "VM" : "CT"} ${vmid} from related configurations..`,
+          ],
+        };
+      },
+    );
     return task.upid;
   };
 }

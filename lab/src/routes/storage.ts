@@ -5,7 +5,17 @@
  */
 import { hasAnyPriv, hasPriv, type Token } from "../acl.js";
 import { parsePruneOptions, pruneMark, type PruneMark } from "../prune.js";
-import { ApiError, enumArg, intArg, nodeOf, paramError, requireAnyPriv, route, type Ctx, type Route } from "../router.js";
+import {
+  ApiError,
+  enumArg,
+  intArg,
+  nodeOf,
+  paramError,
+  requireAnyPriv,
+  route,
+  type Ctx,
+  type Route,
+} from "../router.js";
 import type { ArchiveState } from "../archives.js";
 import type { StorageState } from "../state.js";
 import { addPlainTask } from "../workers.js";
@@ -14,10 +24,13 @@ import { storageUsage } from "./inventory.js";
 /** Datastore.Allocate, or AllocateSpace + VM.Backup on the owner. */
 export function mayAccessBackup(token: Token, a: Pick<ArchiveState, "storage" | "vmid">): boolean {
   if (hasPriv(token, `/storage/${a.storage}`, "Datastore.Allocate")) return true;
-  return hasPriv(token, `/storage/${a.storage}`, "Datastore.AllocateSpace") && hasPriv(token, `/vms/${a.vmid}`, "VM.Backup");
+  return (
+    hasPriv(token, `/storage/${a.storage}`, "Datastore.AllocateSpace") && hasPriv(token, `/vms/${a.vmid}`, "VM.Backup")
+  );
 }
 
-const byVolid = (a: ArchiveState, b: ArchiveState): number => a.volid.toLowerCase().localeCompare(b.volid.toLowerCase());
+const byVolid = (a: ArchiveState, b: ArchiveState): number =>
+  a.volid.toLowerCase().localeCompare(b.volid.toLowerCase());
 
 function storageOf(ctx: Ctx): StorageState {
   const node = nodeOf(ctx);
@@ -30,7 +43,11 @@ function storageOf(ctx: Ctx): StorageState {
 
 function requireActive(s: StorageState): void {
   if (!s.enabled) throw new ApiError(500, `storage '${s.id}' is disabled`);
-  if (!s.active) throw new ApiError(500, `unable to activate storage '${s.id}' - directory '${s.path}' does not exist or is unreachable`);
+  if (!s.active)
+    throw new ApiError(
+      500,
+      `unable to activate storage '${s.id}' - directory '${s.path}' does not exist or is unreachable`,
+    );
 }
 
 function contentRow(a: ArchiveState): Record<string, unknown> {
@@ -45,7 +62,11 @@ function contentRow(a: ArchiveState): Record<string, unknown> {
   };
   if (a.notes !== undefined) row.notes = a.notes.split("\n")[0];
   if (a.protected) row.protected = 1;
-  if (a.verification) row.verification = { state: a.verification, upid: "UPID:pbs:0000A1B2:0001C3D4:00000003:65BA1234:verificationjob:store1\\x3av\\x2dabc:root@pam:" };
+  if (a.verification)
+    row.verification = {
+      state: a.verification,
+      upid: "UPID:pbs:0000A1B2:0001C3D4:00000003:65BA1234:verificationjob:store1\\x3av\\x2dabc:root@pam:",
+    };
   return row;
 }
 
@@ -54,7 +75,8 @@ function findArchive(ctx: Ctx, s: StorageState): ArchiveState {
   if (!vol.includes(":")) vol = `${s.id}:${vol}`;
   const a = ctx.state.archivesOn(s.id, ctx.params.node ?? "").find((x) => x.volid === vol);
   if (!a) throw new ApiError(500, `volume '${vol}' does not exist`);
-  if (!mayAccessBackup(ctx.token, a)) throw new ApiError(403, `Permission check failed (/storage/${s.id}, Datastore.Allocate)`);
+  if (!mayAccessBackup(ctx.token, a))
+    throw new ApiError(403, `Permission check failed (/storage/${s.id}, Datastore.Allocate)`);
   return a;
 }
 
@@ -91,7 +113,17 @@ export const storageRoutes: Route[] = [
   route("GET", "/nodes/{node}/storage/{storage}", (ctx) => {
     const s = storageOf(ctx);
     requireAnyPriv(ctx, `/storage/${s.id}`, ["Datastore.Audit", "Datastore.AllocateSpace"]);
-    return ["content", "download-url", "file-restore", "import-metadata", "prunebackups", "rrd", "rrddata", "status", "upload"].map((subdir) => ({ subdir }));
+    return [
+      "content",
+      "download-url",
+      "file-restore",
+      "import-metadata",
+      "prunebackups",
+      "rrd",
+      "rrddata",
+      "status",
+      "upload",
+    ].map((subdir) => ({ subdir }));
   }),
 
   route("GET", "/nodes/{node}/storage/{storage}/content", (ctx) => {
@@ -150,7 +182,16 @@ export const storageRoutes: Route[] = [
     const a = findArchive(ctx, s);
     if (a.protected) throw new ApiError(500, `cannot delete protected backup '${a.volid}'`);
     ctx.state.archives = ctx.state.archives.filter((x) => x !== a);
-    return addPlainTask(ctx.state, ctx.params.node ?? "", "imgdel", a.volid.replace(/\//g, "_"), ctx.token.id, ctx.now, 1000, "OK").upid;
+    return addPlainTask(
+      ctx.state,
+      ctx.params.node ?? "",
+      "imgdel",
+      a.volid.replace(/\//g, "_"),
+      ctx.token.id,
+      ctx.now,
+      1000,
+      "OK",
+    ).upid;
   }),
 
   route("GET", "/nodes/{node}/storage/{storage}/prunebackups", (ctx) => {
@@ -179,7 +220,8 @@ export const storageRoutes: Route[] = [
     }
     const rows: Record<string, unknown>[] = [];
     for (const g of groups.values()) {
-      for (const e of pruneMark(g, opts, tz)) rows.push({ volid: e.a.volid, ctime: e.ctime, mark: e.mark, type: e.a.subtype, vmid: e.a.vmid });
+      for (const e of pruneMark(g, opts, tz))
+        rows.push({ volid: e.a.volid, ctime: e.ctime, mark: e.mark, type: e.a.subtype, vmid: e.a.vmid });
     }
     return rows;
   }),

@@ -7,7 +7,8 @@ import { boolArg, enumArg, intArg, nodeOf, paramError, permError, route, type Ct
 import { stopTask } from "../vzdump.js";
 import { taskUser, type TaskState } from "../workers.js";
 
-export const UPID_RE = /^UPID:([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?):([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8,9}):([0-9A-Fa-f]{8}):([^:\s/]+):([^:\s/]*):([^:\s/]+):$/;
+export const UPID_RE =
+  /^UPID:([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?):([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8,9}):([0-9A-Fa-f]{8}):([^:\s/]+):([^:\s/]*):([^:\s/]+):$/;
 
 function mayRead(ctx: Ctx, t: TaskState): boolean {
   return t.authid === ctx.token.id || hasPriv(ctx.token, `/nodes/${t.node}`, "Sys.Audit");
@@ -111,7 +112,8 @@ export const taskRoutes: Route[] = [
 
   route("DELETE", "/nodes/{node}/tasks/{upid}", (ctx) => {
     const t = taskOf(ctx);
-    if (t.authid !== ctx.token.id && !hasPriv(ctx.token, `/nodes/${t.node}`, "Sys.Modify")) throw permError(`/nodes/${t.node}`, "Sys.Modify");
+    if (t.authid !== ctx.token.id && !hasPriv(ctx.token, `/nodes/${t.node}`, "Sys.Modify"))
+      throw permError(`/nodes/${t.node}`, "Sys.Modify");
     stopTask(ctx.state, t, ctx.now);
     return null;
   }),

@@ -4,17 +4,51 @@
  */
 import { hasPriv } from "../acl.js";
 import { parsePruneOptions } from "../prune.js";
-import { ApiError, boolArg, enumArg, nodeOf, paramError, permError, requirePriv, route, vmidListArg, type Route } from "../router.js";
+import {
+  ApiError,
+  boolArg,
+  enumArg,
+  nodeOf,
+  paramError,
+  permError,
+  requirePriv,
+  route,
+  vmidListArg,
+  type Route,
+} from "../router.js";
 import { defaultStorage } from "../tasks.js";
 import { startVzdump } from "../vzdump.js";
 import type { VzdumpOptions } from "../workers.js";
 
-const PASS_THROUGH = ["mailto", "mailnotification", "notification-mode", "bwlimit", "ionice", "lockwait", "stopwait", "zstd", "pbs-change-detection-mode", "fleecing", "performance", "quiet", "stdexcludes"];
+const PASS_THROUGH = [
+  "mailto",
+  "mailnotification",
+  "notification-mode",
+  "bwlimit",
+  "ionice",
+  "lockwait",
+  "stopwait",
+  "zstd",
+  "pbs-change-detection-mode",
+  "fleecing",
+  "performance",
+  "quiet",
+  "stdexcludes",
+];
 
 export const vzdumpRoutes: Route[] = [
   route("GET", "/nodes/{node}/vzdump/defaults", (ctx) => {
     nodeOf(ctx);
-    return { storage: ctx.args.storage ?? defaultStorage(ctx.state), mode: "snapshot", compress: "0", remove: 1, lockwait: 180, stopwait: 10, ionice: 7, "notes-template": "{{guestname}}" };
+    return {
+      storage: ctx.args.storage ?? defaultStorage(ctx.state),
+      mode: "snapshot",
+      compress: "0",
+      remove: 1,
+      lockwait: 180,
+      stopwait: 10,
+      ionice: 7,
+      "notes-template": "{{guestname}}",
+    };
   }),
 
   route("POST", "/nodes/{node}/vzdump", (ctx) => {
@@ -31,18 +65,21 @@ export const vzdumpRoutes: Route[] = [
     const storage = ctx.state.storages.get(storageId);
     if (!storage) throw new ApiError(500, `storage '${storageId}' does not exist`);
     if (!storage.content.includes("backup")) throw new ApiError(500, `storage '${storageId}' does not support backups`);
-    if (!storage.nodes.includes(node.name)) throw new ApiError(500, `storage '${storageId}' is not available on node '${node.name}'`);
+    if (!storage.nodes.includes(node.name))
+      throw new ApiError(500, `storage '${storageId}' is not available on node '${node.name}'`);
     if (ctx.args["notes-template"] !== undefined && ctx.args.storage === undefined) {
       throw paramError({ "notes-template": "'notes-template' requires option 'storage'" });
     }
     for (const rootOnly of ["job-id", "tmpdir", "dumpdir", "script"]) {
-      if (ctx.args[rootOnly] !== undefined && ctx.token.id !== "root@pam") throw new ApiError(403, `Permission check failed (user != root@pam)`);
+      if (ctx.args[rootOnly] !== undefined && ctx.token.id !== "root@pam")
+        throw new ApiError(403, `Permission check failed (user != root@pam)`);
     }
 
     // Privileges: VM.Backup per guest (silently skipped with all=1), AllocateSpace on storage.
     let skipNoPerm: number[] = [];
     if (vmids) {
-      for (const vmid of vmids) if (!hasPriv(ctx.token, `/vms/${vmid}`, "VM.Backup")) throw permError(`/vms/${vmid}`, "VM.Backup");
+      for (const vmid of vmids)
+        if (!hasPriv(ctx.token, `/vms/${vmid}`, "VM.Backup")) throw permError(`/vms/${vmid}`, "VM.Backup");
     } else if (pool) {
       requirePriv(ctx, `/pool/${pool}`, "VM.Backup");
     } else {
@@ -58,7 +95,8 @@ export const vzdumpRoutes: Route[] = [
         throw paramError({ "prune-backups": (e as Error).message });
       }
     }
-    for (const k of ["bwlimit", "ionice", "performance"]) if (ctx.args[k] !== undefined) requirePriv(ctx, "/", "Sys.Modify");
+    for (const k of ["bwlimit", "ionice", "performance"])
+      if (ctx.args[k] !== undefined) requirePriv(ctx, "/", "Sys.Modify");
 
     const extra: Record<string, string> = {};
     for (const k of PASS_THROUGH) if (ctx.args[k] !== undefined) extra[k] = ctx.args[k] ?? "";

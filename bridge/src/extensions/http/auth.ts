@@ -6,7 +6,10 @@ import type { NextFunction, Request, Response } from "express";
  * hashed to a fixed length first, so neither the length nor a matching prefix leaks through timing.
  */
 export function secretMatches(given: string | undefined, expected: string): boolean {
-  const a = crypto.createHash("sha256").update(given ?? "").digest();
+  const a = crypto
+    .createHash("sha256")
+    .update(given ?? "")
+    .digest();
   const b = crypto.createHash("sha256").update(expected).digest();
   return crypto.timingSafeEqual(a, b) && !!given;
 }
@@ -20,10 +23,15 @@ export function bearerMatches(header: string | undefined, token: string): boolea
 /** Middleware for mutating JSON routes: 403 when no token is configured, 401 when missing or wrong. */
 export function requireBearer(token: string | undefined) {
   return (req: Request, res: Response, next: NextFunction) => {
-    if (!token) return void res.status(403).json({ error: "mutating routes are disabled: set http.token (or http.token_file) in the config" });
+    if (!token)
+      return void res
+        .status(403)
+        .json({ error: "mutating routes are disabled: set http.token (or http.token_file) in the config" });
     if (!bearerMatches(req.header("authorization"), token)) {
       res.setHeader("WWW-Authenticate", 'Bearer realm="backup2mqtt"');
-      return void res.status(401).json({ error: "missing or wrong bearer token (send Authorization: Bearer <http.token>)" });
+      return void res
+        .status(401)
+        .json({ error: "missing or wrong bearer token (send Authorization: Bearer <http.token>)" });
     }
     next();
   };

@@ -29,7 +29,8 @@ export function postLimiter(o: RateLimitOptions, what: string) {
     // Each app gets its own in-memory store (the default), so tests and restarts start afresh.
     handler: (req: Request, res: Response) => {
       const msg = `too many ${what} requests: at most ${o.limit} per ${Math.round(o.windowMs / 1000)} s from one address`;
-      if (req.accepts(["json", "html"]) === "html" && !req.path.startsWith("/api/")) res.status(429).type("text/plain").send(msg);
+      if (req.accepts(["json", "html"]) === "html" && !req.path.startsWith("/api/"))
+        res.status(429).type("text/plain").send(msg);
       else res.status(429).json({ error: msg });
     },
   });
@@ -56,17 +57,31 @@ export function commandBody(req: Request, res: Response, next: NextFunction): vo
     const media = (type ?? "").split(";")[0]!.trim().toLowerCase();
     if (media !== "application/json") {
       const got = type ? `Content-Type ${type.slice(0, 80)}` : "no Content-Type";
-      return void res.status(415).json({ error: `the request body must be JSON sent with Content-Type: application/json (got ${got}); send no body at all for no options` });
+      return void res
+        .status(415)
+        .json({
+          error: `the request body must be JSON sent with Content-Type: application/json (got ${got}); send no body at all for no options`,
+        });
     }
     const charset = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(type ?? "")?.[1];
-    if (charset && !/^utf-?8$/i.test(charset)) return void res.status(415).json({ error: `the request body must be UTF-8 (got charset ${charset.slice(0, 40)})` });
+    if (charset && !/^utf-?8$/i.test(charset))
+      return void res
+        .status(415)
+        .json({ error: `the request body must be UTF-8 (got charset ${charset.slice(0, 40)})` });
     let body: unknown;
     try {
       body = JSON.parse(raw.toString("utf8").replace(/^\uFEFF/, ""));
     } catch {
-      return void res.status(400).json({ error: `the request body is not valid JSON; send a JSON object such as ${EXAMPLE}, or no body at all` });
+      return void res
+        .status(400)
+        .json({
+          error: `the request body is not valid JSON; send a JSON object such as ${EXAMPLE}, or no body at all`,
+        });
     }
-    if (body === null || typeof body !== "object" || Array.isArray(body)) return void res.status(400).json({ error: `the request body must be a JSON object such as ${EXAMPLE} (got ${jsonKind(body)})` });
+    if (body === null || typeof body !== "object" || Array.isArray(body))
+      return void res
+        .status(400)
+        .json({ error: `the request body must be a JSON object such as ${EXAMPLE} (got ${jsonKind(body)})` });
     req.body = body;
     next();
   });

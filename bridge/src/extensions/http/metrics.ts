@@ -44,10 +44,22 @@ export function createMetrics(view: View): Registry {
       },
     });
 
-  perGuest("backup2mqtt_guest_last_backup_timestamp_seconds", "Time of the newest good backup archive (absent when there is none).", (g) => seconds(g.last_backup));
-  perGuest("backup2mqtt_guest_last_backup_size_bytes", "Size of the newest good backup archive.", (g) => g.last_backup_size);
+  perGuest(
+    "backup2mqtt_guest_last_backup_timestamp_seconds",
+    "Time of the newest good backup archive (absent when there is none).",
+    (g) => seconds(g.last_backup),
+  );
+  perGuest(
+    "backup2mqtt_guest_last_backup_size_bytes",
+    "Size of the newest good backup archive.",
+    (g) => g.last_backup_size,
+  );
   perGuest("backup2mqtt_guest_archives", "Number of good backup archives of the guest.", (g) => g.archive_count);
-  perGuest("backup2mqtt_guest_problem", "1 when the guest's backup breaks its tier's promise (failed, missing, stale or a finding).", (g) => (g.problem ? 1 : 0));
+  perGuest(
+    "backup2mqtt_guest_problem",
+    "1 when the guest's backup breaks its tier's promise (failed, missing, stale or a finding).",
+    (g) => (g.problem ? 1 : 0),
+  );
   perGuest("backup2mqtt_guest_running", "1 while a backup of the guest runs.", (g) => (g.running ? 1 : 0));
   new Gauge({
     name: "backup2mqtt_guest_copies",
@@ -60,9 +72,21 @@ export function createMetrics(view: View): Registry {
       for (const g of guests()) this.set(guestLabels(g), copiesOf(g, evidence));
     },
   });
-  perGuest("backup2mqtt_guest_last_verified_timestamp_seconds", "Time of the last successful verification (absent when never verified).", (g) => seconds(g.last_verified));
-  perGuest("backup2mqtt_guest_last_offsite_timestamp_seconds", "Time of the newest off-site copy (absent when none is known).", (g) => seconds(g.last_offsite));
-  perGuest("backup2mqtt_guest_next_backup_timestamp_seconds", "Next scheduled backup by an enabled job (absent when none).", (g) => seconds(g.next_backup));
+  perGuest(
+    "backup2mqtt_guest_last_verified_timestamp_seconds",
+    "Time of the last successful verification (absent when never verified).",
+    (g) => seconds(g.last_verified),
+  );
+  perGuest(
+    "backup2mqtt_guest_last_offsite_timestamp_seconds",
+    "Time of the newest off-site copy (absent when none is known).",
+    (g) => seconds(g.last_offsite),
+  );
+  perGuest(
+    "backup2mqtt_guest_next_backup_timestamp_seconds",
+    "Next scheduled backup by an enabled job (absent when none).",
+    (g) => seconds(g.next_backup),
+  );
 
   new Gauge({
     name: "backup2mqtt_guest_status",
@@ -71,7 +95,8 @@ export function createMetrics(view: View): Registry {
     registers: [reg],
     collect() {
       this.reset();
-      for (const g of guests()) for (const s of STATUSES) this.set({ ...guestLabels(g), status: s }, g.status === s ? 1 : 0);
+      for (const g of guests())
+        for (const s of STATUSES) this.set({ ...guestLabels(g), status: s }, g.status === s ? 1 : 0);
     },
   });
   new Gauge({
@@ -81,7 +106,9 @@ export function createMetrics(view: View): Registry {
     registers: [reg],
     collect() {
       this.reset();
-      for (const g of guests()) for (const code of new Set(g.findings.map((f) => f.code))) if ((FINDING_CODES as readonly string[]).includes(code)) this.set({ ...guestLabels(g), code }, 1);
+      for (const g of guests())
+        for (const code of new Set(g.findings.map((f) => f.code)))
+          if ((FINDING_CODES as readonly string[]).includes(code)) this.set({ ...guestLabels(g), code }, 1);
     },
   });
   new Gauge({
@@ -128,7 +155,8 @@ export function createMetrics(view: View): Registry {
     registers: [reg],
     collect() {
       this.reset();
-      for (const h of allHealth()) if (h.lastSuccessMs) this.set({ source: h.name, kind: h.kind }, h.lastSuccessMs / 1000);
+      for (const h of allHealth())
+        if (h.lastSuccessMs) this.set({ source: h.name, kind: h.kind }, h.lastSuccessMs / 1000);
     },
   });
   const seen = new Map<string, number>();
@@ -154,7 +182,8 @@ export function createMetrics(view: View): Registry {
     registers: [reg],
     collect() {
       this.reset();
-      for (const s of [...view.proxmox, ...view.offsiteSources]) this.set({ source: s.health.name, kind: s.health.kind }, s.requests);
+      for (const s of [...view.proxmox, ...view.offsiteSources])
+        this.set({ source: s.health.name, kind: s.health.kind }, s.requests);
     },
   });
 
@@ -183,7 +212,12 @@ export function createMetrics(view: View): Registry {
       this.set(view.mqttConnected ? 1 : 0);
     },
   });
-  const build = new Gauge({ name: "backup2mqtt_build_info", help: "Version of the bridge and of Node.js (always 1).", labelNames: ["version", "nodejs"], registers: [reg] });
+  const build = new Gauge({
+    name: "backup2mqtt_build_info",
+    help: "Version of the bridge and of Node.js (always 1).",
+    labelNames: ["version", "nodejs"],
+    registers: [reg],
+  });
   build.set({ version: VERSION, nodejs: process.version }, 1);
   return reg;
 }

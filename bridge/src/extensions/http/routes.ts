@@ -44,18 +44,31 @@ export interface Health {
 export function healthOf(view: Pick<View, "proxmox" | "offsiteSources" | "mqttConnected" | "result">): Health {
   const pve = view.proxmox.map((s) => s.health);
   const all = [...pve, ...view.offsiteSources.map((s) => s.health)];
-  const sources = all.map((h) => ({ name: h.name, kind: h.kind, up: h.up, degraded: h.degraded, ...(h.error && (!h.up || h.degraded) ? { error: h.error } : {}) }));
+  const sources = all.map((h) => ({
+    name: h.name,
+    kind: h.kind,
+    up: h.up,
+    degraded: h.degraded,
+    ...(h.error && (!h.up || h.degraded) ? { error: h.error } : {}),
+  }));
   const mqtt = view.mqttConnected;
   const problems: string[] = [];
   if (!mqtt) problems.push("MQTT broker not connected");
   const readable = pve.some((h) => h.up && !h.degraded);
   if (view.result === null) problems.push("the first reading of the sources has not finished yet");
-  else if (!readable) problems.push(`no ${all.length === pve.length ? "source" : "Proxmox source"} is readable: ${pve.map(sourceProblem).join("; ")}`);
+  else if (!readable)
+    problems.push(
+      `no ${all.length === pve.length ? "source" : "Proxmox source"} is readable: ${pve.map(sourceProblem).join("; ")}`,
+    );
   if (!problems.length) return { status: "ok", mqtt, sources };
   return { status: view.result === null ? "starting" : "unhealthy", mqtt, sources, reason: problems.join("; ") };
 }
 
-export function apiRoutes(http: HttpContext, token: string | undefined, postLimit: express.RequestHandler): express.Router {
+export function apiRoutes(
+  http: HttpContext,
+  token: string | undefined,
+  postLimit: express.RequestHandler,
+): express.Router {
   const r = express.Router();
 
   // Liveness for container probes: the process runs and answers. Never depends on MQTT or Proxmox
@@ -81,19 +94,38 @@ export function apiRoutes(http: HttpContext, token: string | undefined, postLimi
     res.json(g);
   });
 
-  r.post("/api/v1/guests/:id/backup", postLimit, requireBearer(token), commandBody, async (req: Request, res: Response) => {
-    const body = req.body as Record<string, unknown>;
-    // The route decides the action; the body may only add options (storage, mode, request_id, origin).
-    if ("action" in body && body.action !== "backup") return void res.status(400).json({ error: `this route only starts backups: leave 'action' out of the body (got ${quoteValue(body.action)})` });
-    const outcome = await http.router.handle({ kind: "guest", id: String(req.params.id) }, JSON.stringify({ ...body, action: "backup", origin: body.origin ?? "http" }), "http");
-    if (outcome.ok) return void res.status(202).json(outcome);
-    res.status(outcomeStatus(outcome)).json({ error: outcome.reason });
-  });
+  r.post(
+    "/api/v1/guests/:id/backup",
+    postLimit,
+    requireBearer(token),
+    commandBody,
+    async (req: Request, res: Response) => {
+      const body = req.body as Record<string, unknown>;
+      // The route decides the action; the body may only add options (storage, mode, request_id, origin).
+      if ("action" in body && body.action !== "backup")
+        return void res
+          .status(400)
+          .json({
+            error: `this route only starts backups: leave 'action' out of the body (got ${quoteValue(body.action)})`,
+          });
+      const outcome = await http.router.handle(
+        { kind: "guest", id: String(req.params.id) },
+        JSON.stringify({ ...body, action: "backup", origin: body.origin ?? "http" }),
+        "http",
+      );
+      if (outcome.ok) return void res.status(202).json(outcome);
+      res.status(outcomeStatus(outcome)).json({ error: outcome.reason });
+    },
+  );
 
   r.get("/report.md", async (_req, res) => {
     const view = http.view;
     const result = view.result;
-    if (!result) return void res.status(503).type("text/plain").send("the bridge has not read Proxmox yet; try again in a few seconds\n");
+    if (!result)
+      return void res
+        .status(503)
+        .type("text/plain")
+        .send("the bridge has not read Proxmox yet; try again in a few seconds\n");
     const pve = await view.pveVersions();
     const md = renderReport({
       cfg: view.cfg,

@@ -25,7 +25,12 @@ export type HttpApp = express.Express & { locals: { refreshTrigger: RefreshTrigg
  * needs the bearer token (the webhook its own shared secret) and is rate limited. No CORS headers
  * are ever sent, so browsers keep other sites from reading or driving it.
  */
-export function createHttpApp(http: HttpContext, token: string | undefined, log: Logger, opts: HttpAppOptions = {}): HttpApp {
+export function createHttpApp(
+  http: HttpContext,
+  token: string | undefined,
+  log: Logger,
+  opts: HttpAppOptions = {},
+): HttpApp {
   const app = express() as HttpApp;
   app.disable("x-powered-by");
   app.set("etag", false);
@@ -64,7 +69,9 @@ export function createHttpApp(http: HttpContext, token: string | undefined, log:
 }
 
 /** body-parser's refusals as sentences (its own messages are terse: "request entity too large"). */
-function bodyError(err: Error & { type?: string; limit?: number; charset?: string; encoding?: string }): string | undefined {
+function bodyError(
+  err: Error & { type?: string; limit?: number; charset?: string; encoding?: string },
+): string | undefined {
   switch (err.type) {
     case "entity.too.large":
       return `the request body is too large (at most ${(err.limit ?? 0) >= 1048576 ? `${Math.round((err.limit ?? 0) / 1048576)} MiB` : `${Math.round((err.limit ?? 0) / 1024)} KiB`})`;
@@ -81,7 +88,11 @@ function bodyError(err: Error & { type?: string; limit?: number; charset?: strin
   }
 }
 
-export async function startHttpServer(app: express.Express, host: string, port: number): Promise<{ server: http.Server; url: string }> {
+export async function startHttpServer(
+  app: express.Express,
+  host: string,
+  port: number,
+): Promise<{ server: http.Server; url: string }> {
   const server = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000 }, app);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

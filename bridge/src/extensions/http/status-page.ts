@@ -19,7 +19,10 @@ import { formBody } from "./limits.js";
 import { outcomeStatus } from "./routes.js";
 
 export const esc = (v: unknown): string =>
-  String(v ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+  String(v ?? "").replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
+  );
 
 const CSS = `
 :root{--bg:#f6f7f9;--card:#fff;--fg:#1b1f24;--muted:#5b6570;--line:#dde1e6;--ok:#1a7f37;--warn:#9a6700;--bad:#cf222e;--info:#0969da;--unk:#6e7781}
@@ -79,9 +82,19 @@ function guestCard(g: GuestState, input: StatusPageInput): string {
   const tier = g.tier ? cfg.tiers[g.tier] : undefined;
   const copies = copiesOf(g, input.evidence);
   const minCopies = tier?.protect ? tier.minCopies : 0;
-  const offsite = g.last_offsite ? ago(g.last_offsite, now) : tier?.protect && tier.offsite ? "none (the tier requires one)" : "none";
-  const verified = g.last_verified ? ago(g.last_verified, now) : tier?.protect && tier.verifyEveryMs ? `never (every ${formatDuration(tier.verifyEveryMs)} wanted)` : "never";
-  const reasons = g.reasons.length ? `<ul class="reasons">${g.reasons.map((r) => `<li>${esc(r)}</li>`).join("")}</ul>` : "";
+  const offsite = g.last_offsite
+    ? ago(g.last_offsite, now)
+    : tier?.protect && tier.offsite
+      ? "none (the tier requires one)"
+      : "none";
+  const verified = g.last_verified
+    ? ago(g.last_verified, now)
+    : tier?.protect && tier.verifyEveryMs
+      ? `never (every ${formatDuration(tier.verifyEveryMs)} wanted)`
+      : "never";
+  const reasons = g.reasons.length
+    ? `<ul class="reasons">${g.reasons.map((r) => `<li>${esc(r)}</li>`).join("")}</ul>`
+    : "";
   const canRun = !tier || tier.allowManual;
   const form = !canRun
     ? `<p class="note">Tier ${esc(tier!.id)} does not allow manual backups.</p>`
@@ -117,11 +130,18 @@ export function renderStatusPage(input: StatusPageInput): string {
     : "";
   const down = input.sources.filter((s) => !s.up || s.degraded);
   const banners = [
-    input.notice ? `<p class="banner ${input.notice.ok ? "good" : "bad"}" role="status">${esc(input.notice.text)}</p>` : "",
-    ...down.map((s) => `<p class="banner bad">Source <strong>${esc(s.name)}</strong> is ${s.up ? "unreadable" : "unreachable"}: ${esc(s.error ?? "unknown error")}. Its guests show <em>unknown</em>.</p>`),
+    input.notice
+      ? `<p class="banner ${input.notice.ok ? "good" : "bad"}" role="status">${esc(input.notice.text)}</p>`
+      : "",
+    ...down.map(
+      (s) =>
+        `<p class="banner bad">Source <strong>${esc(s.name)}</strong> is ${s.up ? "unreadable" : "unreachable"}: ${esc(s.error ?? "unknown error")}. Its guests show <em>unknown</em>.</p>`,
+    ),
     !result ? `<p class="banner">The bridge has not read Proxmox yet. Reload in a few seconds.</p>` : "",
   ].join("");
-  const refreshed = input.lastRefreshMs ? `last refresh ${formatDuration(Math.max(0, now - input.lastRefreshMs))} ago` : "not refreshed yet";
+  const refreshed = input.lastRefreshMs
+    ? `last refresh ${formatDuration(Math.max(0, now - input.lastRefreshMs))} ago`
+    : "not refreshed yet";
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -150,7 +170,11 @@ ${guests.map((g) => guestCard(g, input)).join("\n")}
 `;
 }
 
-export function statusPageRoutes(http: HttpContext, token: string | undefined, postLimit: express.RequestHandler): express.Router {
+export function statusPageRoutes(
+  http: HttpContext,
+  token: string | undefined,
+  postLimit: express.RequestHandler,
+): express.Router {
   const r = express.Router();
   const page = (res: Response, status: number, notice?: StatusPageInput["notice"]) => {
     res.status(status);
@@ -173,11 +197,20 @@ export function statusPageRoutes(http: HttpContext, token: string | undefined, p
   r.post("/guests/:id/backup", postLimit, formBody, async (req: Request, res: Response) => {
     if (!token) return page(res, 403, { ok: false, text: "Back up now is off: set http.token in the config." });
     const given = typeof req.body?.token === "string" ? (req.body.token as string) : undefined;
-    if (!secretMatches(given, token)) return page(res, 401, { ok: false, text: "Wrong or missing token: nothing was started." });
+    if (!secretMatches(given, token))
+      return page(res, 401, { ok: false, text: "Wrong or missing token: nothing was started." });
     const id = String(req.params.id);
     const name = http.view.guest(id)?.name ?? id;
-    const outcome = await http.router.handle({ kind: "guest", id }, JSON.stringify({ action: "backup", origin: "status page" }), "http");
-    if (outcome.ok) return page(res, 202, { ok: true, text: `Backup of ${name} started${outcome.upid ? ` (task ${outcome.upid})` : ""}.` });
+    const outcome = await http.router.handle(
+      { kind: "guest", id },
+      JSON.stringify({ action: "backup", origin: "status page" }),
+      "http",
+    );
+    if (outcome.ok)
+      return page(res, 202, {
+        ok: true,
+        text: `Backup of ${name} started${outcome.upid ? ` (task ${outcome.upid})` : ""}.`,
+      });
     page(res, outcomeStatus(outcome), { ok: false, text: `Backup of ${name} not started: ${outcome.reason}` });
   });
   return r;

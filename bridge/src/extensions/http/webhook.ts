@@ -41,12 +41,23 @@ export class RefreshTrigger {
   }
 }
 
-export function webhookRoutes(http: HttpContext, secret: string | undefined, limiter: express.RequestHandler, log: Logger): { router: express.Router; trigger: RefreshTrigger } {
+export function webhookRoutes(
+  http: HttpContext,
+  secret: string | undefined,
+  limiter: express.RequestHandler,
+  log: Logger,
+): { router: express.Router; trigger: RefreshTrigger } {
   const router = express.Router();
   const trigger = new RefreshTrigger(http, log);
   const auth = (req: Request, res: Response, next: NextFunction) => {
-    if (!secret) return void res.status(403).json({ error: "the PVE webhook is disabled: set http.webhook_secret (or http.webhook_secret_file) in the config" });
-    if (!secretMatches(req.header(WEBHOOK_HEADER), secret)) return void res.status(401).json({ error: `missing or wrong ${WEBHOOK_HEADER} header` });
+    if (!secret)
+      return void res
+        .status(403)
+        .json({
+          error: "the PVE webhook is disabled: set http.webhook_secret (or http.webhook_secret_file) in the config",
+        });
+    if (!secretMatches(req.header(WEBHOOK_HEADER), secret))
+      return void res.status(401).json({ error: `missing or wrong ${WEBHOOK_HEADER} header` });
     // Authenticated: refresh at once, before the body is even read (the body is only for the log).
     void trigger.fire();
     next();
@@ -56,7 +67,13 @@ export function webhookRoutes(http: HttpContext, secret: string | undefined, lim
     try {
       const body = typeof req.body === "string" && req.body ? (JSON.parse(req.body) as Record<string, unknown>) : {};
       const fields = (body.fields ?? {}) as Record<string, unknown>;
-      info = { severity: body.severity ?? body.sev, type: fields.type, hostname: fields.hostname, job: fields["job-id"], title: typeof body.title === "string" ? body.title.slice(0, 200) : undefined };
+      info = {
+        severity: body.severity ?? body.sev,
+        type: fields.type,
+        hostname: fields.hostname,
+        job: fields["job-id"],
+        title: typeof body.title === "string" ? body.title.slice(0, 200) : undefined,
+      };
     } catch {
       info = { body: "not JSON (fine: the notification is only a trigger)" };
     }

@@ -125,7 +125,11 @@ export class MqttPublisher {
     const t = this.topics;
     client.publish(t.bridgeState, "online", { retain: true, qos: 1 });
     // The `+/+` command filters only exist to log a command sent one level too deep (a malformed topic) instead of losing it silently.
-    client.subscribe([t.haStatus, ...t.commandFilters], { qos: 1 }, (err) => err && this.log.error({ err: err.message }, "MQTT subscribe failed"));
+    client.subscribe(
+      [t.haStatus, ...t.commandFilters],
+      { qos: 1 },
+      (err) => err && this.log.error({ err: err.message }, "MQTT subscribe failed"),
+    );
     // A broker that restarted without persistence lost our retained messages (and before the first
     // connection nothing was sent at all): send them again.
     if (this.connectedOnce || this.retained.size > 0) this.republishAll();
@@ -164,7 +168,10 @@ export class MqttPublisher {
     this.rearmScan = () => {
       if (!subscribed) return;
       if (this.scanQuietTimer) clearTimeout(this.scanQuietTimer);
-      this.scanQuietTimer = setTimeout(finish, Math.max(0, Math.min(SCAN_QUIET_MS, started + SCAN_MAX_MS - Date.now())));
+      this.scanQuietTimer = setTimeout(
+        finish,
+        Math.max(0, Math.min(SCAN_QUIET_MS, started + SCAN_MAX_MS - Date.now())),
+      );
     };
     client.subscribe([t.bridgeInfo, configs], { qos: 1 }, (err) => {
       if (err) {
@@ -236,7 +243,11 @@ export class MqttPublisher {
     // Bounded: if the broker vanished a moment ago, `connected` may still be true and a QoS 1
     // PUBACK (or a graceful end waiting for in-flight messages) would never come.
     if (this.scanQuietTimer) clearTimeout(this.scanQuietTimer);
-    if (client.connected && this.owned) await settleWithin(client.publishAsync(this.topics.bridgeState, "offline", { retain: true, qos: 1 }), STOP_GRACE_MS);
+    if (client.connected && this.owned)
+      await settleWithin(
+        client.publishAsync(this.topics.bridgeState, "offline", { retain: true, qos: 1 }),
+        STOP_GRACE_MS,
+      );
     if (!(await settleWithin(client.endAsync(), STOP_GRACE_MS))) await client.endAsync(true).catch(() => undefined);
   }
 
@@ -277,12 +288,24 @@ export class MqttPublisher {
       return;
     }
     // An empty message clears a retained command: nothing was asked.
-    if (!payload.length) return void this.log.debug({ topic }, "empty command ignored (a retained command was cleared)");
-    if (retain) return void this.log.info({ topic }, "ignoring a command retained from before the bridge started (clear it by publishing an empty retained message)");
+    if (!payload.length)
+      return void this.log.debug({ topic }, "empty command ignored (a retained command was cleared)");
+    if (retain)
+      return void this.log.info(
+        { topic },
+        "ignoring a command retained from before the bridge started (clear it by publishing an empty retained message)",
+      );
     // <base>/bridge/command or <base>/<guest|hyperbackup|pbs>/<id>/command, the id one non-empty level.
     const parsed = t.parse(topic);
-    if (parsed?.leaf === "command") return this.handlers.onCommand(parsed.kind === "bridge" ? { kind: "bridge" } : { kind: parsed.kind, id: parsed.id }, payload);
-    this.log.debug({ topic }, `ignoring a message on a malformed command topic (expected ${t.base}/guest/<id>/command)`);
+    if (parsed?.leaf === "command")
+      return this.handlers.onCommand(
+        parsed.kind === "bridge" ? { kind: "bridge" } : { kind: parsed.kind, id: parsed.id },
+        payload,
+      );
+    this.log.debug(
+      { topic },
+      `ignoring a message on a malformed command topic (expected ${t.base}/guest/<id>/command)`,
+    );
   }
 }
 
@@ -306,7 +329,13 @@ async function settleWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
   try {
-    return await Promise.race([p.then(() => true as const, () => true as const), timeout]);
+    return await Promise.race([
+      p.then(
+        () => true as const,
+        () => true as const,
+      ),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }

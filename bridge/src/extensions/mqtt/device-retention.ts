@@ -40,10 +40,16 @@ export class DeviceRetention {
     const log = this.ctx.log;
     for (const e of newlyGone) {
       if (grace === 0) continue;
-      log.info({ device: e.deviceId }, `${describeDevice(e)} is gone from ${fromWhere(e)}; its Home Assistant device will be removed ${whenText(e.removeAtMs)} unless it comes back`);
+      log.info(
+        { device: e.deviceId },
+        `${describeDevice(e)} is gone from ${fromWhere(e)}; its Home Assistant device will be removed ${whenText(e.removeAtMs)} unless it comes back`,
+      );
     }
     for (const e of remove) {
-      log.info({ device: e.deviceId }, `removing the Home Assistant device of ${describeDevice(e)}: gone from ${fromWhere(e)} since ${whenText(e.goneSinceMs ?? now)}`);
+      log.info(
+        { device: e.deviceId },
+        `removing the Home Assistant device of ${describeDevice(e)}: gone from ${fromWhere(e)} since ${whenText(e.goneSinceMs ?? now)}`,
+      );
       this.clear(e);
     }
     this.devices.save();
@@ -66,14 +72,27 @@ export class DeviceRetention {
     const e = this.devices.get(deviceId);
     if (!e) {
       const pending = this.devices.pending().map((d) => objectIdOf(d.deviceId));
-      return { ok: false, reason: `this bridge knows no device '${objectId}'${pending.length ? `; devices waiting to be removed: ${pending.join(", ")}` : ""}` };
+      return {
+        ok: false,
+        reason: `this bridge knows no device '${objectId}'${pending.length ? `; devices waiting to be removed: ${pending.join(", ")}` : ""}`,
+      };
     }
-    if (this.devices.isPresent(deviceId)) return { ok: false, reason: `${describeDevice({ ...e, deviceId })} still exists, so its device would come back at the next poll` };
+    if (this.devices.isPresent(deviceId))
+      return {
+        ok: false,
+        reason: `${describeDevice({ ...e, deviceId })} still exists, so its device would come back at the next poll`,
+      };
     this.devices.forget(deviceId);
     this.devices.save();
     this.clear(e);
-    this.ctx.log.info({ device: deviceId }, `forgot the Home Assistant device of ${describeDevice({ ...e, deviceId })}, as asked`);
-    this.ctx.bus.emit("event", { target: { kind: "bridge" }, payload: { event_type: "device_forgotten", time: new Date(this.ctx.clock.now()).toISOString(), device: objectId } });
+    this.ctx.log.info(
+      { device: deviceId },
+      `forgot the Home Assistant device of ${describeDevice({ ...e, deviceId })}, as asked`,
+    );
+    this.ctx.bus.emit("event", {
+      target: { kind: "bridge" },
+      payload: { event_type: "device_forgotten", time: new Date(this.ctx.clock.now()).toISOString(), device: objectId },
+    });
     this.ctx.reevaluate();
     return { ok: true, detail: `forgot ${objectId}` };
   }

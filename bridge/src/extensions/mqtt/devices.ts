@@ -9,7 +9,13 @@ import type { PresentDevice } from "../../state/devices.js";
 import { bridgeInfo } from "./bridge-info.js";
 import type { MqttPublisher } from "./connection.js";
 import { bridgeDiscovery, entitySlugs, guestDiscovery, type DiscoveryContext } from "./discovery.js";
-import { hyperBackupDiscovery, hyperBackupState, offsiteTopics, pbsDatastoreDiscovery, pbsDatastoreState } from "./offsite-discovery.js";
+import {
+  hyperBackupDiscovery,
+  hyperBackupState,
+  offsiteTopics,
+  pbsDatastoreDiscovery,
+  pbsDatastoreState,
+} from "./offsite-discovery.js";
 
 export function publishGuests(view: View, p: MqttPublisher, ctx: DiscoveryContext): PresentDevice[] {
   const t = ctx.topics;
@@ -23,9 +29,19 @@ export function publishGuests(view: View, p: MqttPublisher, ctx: DiscoveryContex
     const id = deviceId(g.id);
     const configTopic = t.deviceConfig(id);
     // guestDiscovery reads only these fields of the guest (and the fixed context).
-    p.publishDerived(configTopic, JSON.stringify([g.id, g.name, g.source, g.type, g.vmid, slug]), () => guestDiscovery(ctx, g, slug));
+    p.publishDerived(configTopic, JSON.stringify([g.id, g.name, g.source, g.type, g.vmid, slug]), () =>
+      guestDiscovery(ctx, g, slug),
+    );
     p.publishRetained(t.guestState(g.id), g);
-    present.push({ deviceId: id, kind: "guest", source: g.source, vmid: g.vmid, name: g.name, configTopic, stateTopic: t.guestState(g.id) });
+    present.push({
+      deviceId: id,
+      kind: "guest",
+      source: g.source,
+      vmid: g.vmid,
+      name: g.name,
+      configTopic,
+      stateTopic: t.guestState(g.id),
+    });
   }
   return present;
 }
@@ -35,26 +51,42 @@ export function publishOffsite(view: View, p: MqttPublisher, ctx: DiscoveryConte
   const t = ctx.topics;
   const ot = offsiteTopics(t);
   const present: PresentDevice[] = [];
-  for (const s of view.offsiteSources) p.publishRetained(t.sourceAvailability(s.health.name), s.available ? "online" : "offline");
+  for (const s of view.offsiteSources)
+    p.publishRetained(t.sourceAvailability(s.health.name), s.available ? "online" : "offline");
   for (const { key, task, verdict, nasUrl } of view.hyperBackupTasks) {
     const id = deviceId(hyperBackupObjectId(ctx.site, key));
     const configTopic = t.deviceConfig(id);
     p.publishRetained(configTopic, hyperBackupDiscovery(ctx, task, key, nasUrl));
     p.publishRetained(ot.hbState(key), hyperBackupState(task, key, verdict));
-    present.push({ deviceId: id, kind: "hyperbackup", source: task.source, name: task.name, configTopic, stateTopic: ot.hbState(key) });
+    present.push({
+      deviceId: id,
+      kind: "hyperbackup",
+      source: task.source,
+      name: task.name,
+      configTopic,
+      stateTopic: ot.hbState(key),
+    });
   }
   for (const { key, datastore, verdict, pbsUrl } of view.pbsDatastores) {
     const id = deviceId(pbsObjectId(ctx.site, key));
     const configTopic = t.deviceConfig(id);
     p.publishRetained(configTopic, pbsDatastoreDiscovery(ctx, datastore, key, pbsUrl));
     p.publishRetained(ot.pbsState(key), pbsDatastoreState(datastore, key, verdict));
-    present.push({ deviceId: id, kind: "pbs", source: datastore.source, name: datastore.store, configTopic, stateTopic: ot.pbsState(key) });
+    present.push({
+      deviceId: id,
+      kind: "pbs",
+      source: datastore.source,
+      name: datastore.store,
+      configTopic,
+      stateTopic: ot.pbsState(key),
+    });
   }
   return present;
 }
 
 /** What comes after the devices: Proxmox source availability and the bridge info. */
 export function publishBridge(view: View, p: MqttPublisher, t: Topics): void {
-  for (const s of view.proxmox) p.publishRetained(t.sourceAvailability(s.health.name), s.available ? "online" : "offline");
+  for (const s of view.proxmox)
+    p.publishRetained(t.sourceAvailability(s.health.name), s.available ? "online" : "offline");
   p.publishRetained(t.bridgeInfo, bridgeInfo(view, t));
 }

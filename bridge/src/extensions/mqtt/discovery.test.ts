@@ -61,7 +61,13 @@ describe("guest discovery payload", () => {
       changes_at: "2026-11-27T00:00:00.000Z",
     };
     expect(guestDiscovery(ctx, other)).toEqual(payload);
-    for (const change of [{ id: "home_999" }, { name: "renamed" }, { source: "pve2" }, { type: "lxc" as const }, { vmid: 999 }])
+    for (const change of [
+      { id: "home_999" },
+      { name: "renamed" },
+      { source: "pve2" },
+      { type: "lxc" as const },
+      { vmid: 999 },
+    ])
       expect(guestDiscovery(ctx, { ...guest, ...change })).not.toEqual(payload);
     expect(guestDiscovery(ctx, guest, "another_slug")).not.toEqual(payload);
   });
@@ -76,14 +82,38 @@ describe("guest discovery payload", () => {
       via_device: "backup2mqtt_home_bridge",
       configuration_url: "https://pve.lan:8006/#v1:0:=qemu%2F102",
     });
-    expect(payload.origin).toEqual({ name: "backup2mqtt", sw_version: "0.1.0", support_url: "https://github.com/backup2mqtt/backup2mqtt" });
-    expect(payload.availability).toEqual([{ topic: "backup2mqtt/bridge/state" }, { topic: "backup2mqtt/source/pve/availability" }]);
+    expect(payload.origin).toEqual({
+      name: "backup2mqtt",
+      sw_version: "0.1.0",
+      support_url: "https://github.com/backup2mqtt/backup2mqtt",
+    });
+    expect(payload.availability).toEqual([
+      { topic: "backup2mqtt/bridge/state" },
+      { topic: "backup2mqtt/source/pve/availability" },
+    ]);
     expect(payload.availability_mode).toBe("all");
   });
 
   it("has every entity the README's entity table lists", () => {
     expect(Object.keys(payload.components).sort()).toEqual(
-      ["archives", "backup", "event", "last_backup", "last_offsite", "last_restore_test", "last_verified", "next_backup", "problem", "progress", "restore_test", "running", "size", "status", "tier", "verify"].sort(),
+      [
+        "archives",
+        "backup",
+        "event",
+        "last_backup",
+        "last_offsite",
+        "last_restore_test",
+        "last_verified",
+        "next_backup",
+        "problem",
+        "progress",
+        "restore_test",
+        "running",
+        "size",
+        "status",
+        "tier",
+        "verify",
+      ].sort(),
     );
   });
 
@@ -98,7 +128,11 @@ describe("guest discovery payload", () => {
       value_template: "{{ value_json.last_backup if value_json.last_backup is not none else None }}",
       icon: "mdi:backup-restore",
     });
-    expect(payload.components.status).toMatchObject({ p: "sensor", device_class: "enum", options: ["unknown", "running", "failed", "missing", "stale", "ok"] });
+    expect(payload.components.status).toMatchObject({
+      p: "sensor",
+      device_class: "enum",
+      options: ["unknown", "running", "failed", "missing", "stale", "ok"],
+    });
     expect(payload.components.size).toMatchObject({ device_class: "data_size", unit_of_measurement: "B" });
     expect(payload.components.backup).toEqual({
       p: "button",
@@ -110,8 +144,29 @@ describe("guest discovery payload", () => {
       icon: "mdi:content-save-move",
       qos: 1,
     });
-    expect(payload.components.tier).toMatchObject({ p: "select", options: ["P0", "P1", "P2", "none"], entity_category: "config", command_template: '{"action":"set_tier","tier":"{{ value }}"}' });
-    expect(payload.components.event).toMatchObject({ p: "event", state_topic: "backup2mqtt/guest/home_102/event", event_types: ["backup_started", "backup_finished", "backup_failed", "backup_unknown", "verify_started", "verify_finished", "verify_failed", "restore_test_started", "restore_test_finished", "restore_test_failed", "command_rejected"] });
+    expect(payload.components.tier).toMatchObject({
+      p: "select",
+      options: ["P0", "P1", "P2", "none"],
+      entity_category: "config",
+      command_template: '{"action":"set_tier","tier":"{{ value }}"}',
+    });
+    expect(payload.components.event).toMatchObject({
+      p: "event",
+      state_topic: "backup2mqtt/guest/home_102/event",
+      event_types: [
+        "backup_started",
+        "backup_finished",
+        "backup_failed",
+        "backup_unknown",
+        "verify_started",
+        "verify_finished",
+        "verify_failed",
+        "restore_test_started",
+        "restore_test_finished",
+        "restore_test_failed",
+        "command_rejected",
+      ],
+    });
   });
 
   it("follows Home Assistant's rules for every component", () => {
@@ -142,8 +197,14 @@ describe("bridge discovery payload", () => {
   it("has connectivity per source, counts per status, last refresh and a refresh button", () => {
     expect(payload.device).toMatchObject({ identifiers: ["backup2mqtt_home_bridge"], name: "backup2mqtt home" });
     expect(payload.availability).toEqual([{ topic: "backup2mqtt/bridge/state" }]);
-    expect(payload.components.source_pve).toMatchObject({ p: "binary_sensor", device_class: "connectivity", entity_category: "diagnostic", state_topic: "backup2mqtt/bridge/info" });
-    for (const s of ["ok", "stale", "failed", "missing", "running", "unknown", "problem"]) expect(payload.components[`guests_${s}`]).toMatchObject({ p: "sensor", state_topic: "backup2mqtt/bridge/info" });
+    expect(payload.components.source_pve).toMatchObject({
+      p: "binary_sensor",
+      device_class: "connectivity",
+      entity_category: "diagnostic",
+      state_topic: "backup2mqtt/bridge/info",
+    });
+    for (const s of ["ok", "stale", "failed", "missing", "running", "unknown", "problem"])
+      expect(payload.components[`guests_${s}`]).toMatchObject({ p: "sensor", state_topic: "backup2mqtt/bridge/info" });
     expect(payload.components.last_refresh).toMatchObject({ device_class: "timestamp" });
     expect(payload.components.refresh).toMatchObject({ p: "button", command_topic: "backup2mqtt/bridge/command" });
   });

@@ -36,13 +36,22 @@ export const GUEST_EVENT_TYPES = [
   "command_rejected",
 ] as const;
 
-
-export const origin = (ctx: DiscoveryContext) => ({ name: "backup2mqtt", sw_version: ctx.version, support_url: "https://github.com/backup2mqtt/backup2mqtt" });
+export const origin = (ctx: DiscoveryContext) => ({
+  name: "backup2mqtt",
+  sw_version: ctx.version,
+  support_url: "https://github.com/backup2mqtt/backup2mqtt",
+});
 
 export const jsonValue = (field: string) => `{{ value_json.${field} if value_json.${field} is not none else None }}`;
 
 /** A `problem` binary sensor on a device's JSON state, its reasons as attributes. */
-export function problemComponent(name: string, uniqueId: string, entityId: string, stateTopic: string, attributesTemplate: string): Component {
+export function problemComponent(
+  name: string,
+  uniqueId: string,
+  entityId: string,
+  stateTopic: string,
+  attributesTemplate: string,
+): Component {
   return {
     p: "binary_sensor",
     name,
@@ -65,7 +74,11 @@ export function bridgeDeviceId(ctx: DiscoveryContext): string {
 }
 
 /** The discovery payload for one guest device. */
-export function guestDiscovery(ctx: DiscoveryContext, g: GuestState, entitySlug = slug(g.name)): Record<string, unknown> {
+export function guestDiscovery(
+  ctx: DiscoveryContext,
+  g: GuestState,
+  entitySlug = slug(g.name),
+): Record<string, unknown> {
   const t = ctx.topics;
   const devId = guestDeviceId(ctx, g.id);
   const uid = (key: string) => `${devId}_${key}`;
@@ -81,8 +94,17 @@ export function guestDiscovery(ctx: DiscoveryContext, g: GuestState, entitySlug 
     ...extra,
   });
   const cmps: Record<string, Component> = {
-    last_backup: sensor("last_backup", "Last backup", { device_class: "timestamp", value_template: jsonValue("last_backup"), icon: "mdi:backup-restore" }),
-    status: sensor("backup_status", "Backup status", { device_class: "enum", options: [...STATUSES], value_template: "{{ value_json.status }}", icon: "mdi:list-status" }),
+    last_backup: sensor("last_backup", "Last backup", {
+      device_class: "timestamp",
+      value_template: jsonValue("last_backup"),
+      icon: "mdi:backup-restore",
+    }),
+    status: sensor("backup_status", "Backup status", {
+      device_class: "enum",
+      options: [...STATUSES],
+      value_template: "{{ value_json.status }}",
+      icon: "mdi:list-status",
+    }),
     problem: problemComponent(
       "Backup problem",
       uid("backup_problem"),
@@ -90,11 +112,33 @@ export function guestDiscovery(ctx: DiscoveryContext, g: GuestState, entitySlug 
       state,
       "{{ {'status': value_json.status, 'reasons': value_json.reasons, 'status_reason': value_json.status_reason, 'findings': value_json.findings | map(attribute='code') | list} | tojson }}",
     ),
-    size: sensor("backup_size", "Backup size", { device_class: "data_size", unit_of_measurement: "B", state_class: "measurement", value_template: jsonValue("last_backup_size"), suggested_display_precision: 0 }),
-    archives: sensor("archive_count", "Backup archives", { state_class: "measurement", value_template: "{{ value_json.archive_count }}", icon: "mdi:archive" }),
-    next_backup: sensor("next_backup", "Next scheduled backup", { device_class: "timestamp", value_template: jsonValue("next_backup"), icon: "mdi:calendar-clock" }),
-    last_verified: sensor("last_verified", "Last verified", { device_class: "timestamp", value_template: jsonValue("last_verified"), icon: "mdi:shield-check" }),
-    last_offsite: sensor("last_offsite", "Last off-site copy", { device_class: "timestamp", value_template: jsonValue("last_offsite"), icon: "mdi:cloud-upload" }),
+    size: sensor("backup_size", "Backup size", {
+      device_class: "data_size",
+      unit_of_measurement: "B",
+      state_class: "measurement",
+      value_template: jsonValue("last_backup_size"),
+      suggested_display_precision: 0,
+    }),
+    archives: sensor("archive_count", "Backup archives", {
+      state_class: "measurement",
+      value_template: "{{ value_json.archive_count }}",
+      icon: "mdi:archive",
+    }),
+    next_backup: sensor("next_backup", "Next scheduled backup", {
+      device_class: "timestamp",
+      value_template: jsonValue("next_backup"),
+      icon: "mdi:calendar-clock",
+    }),
+    last_verified: sensor("last_verified", "Last verified", {
+      device_class: "timestamp",
+      value_template: jsonValue("last_verified"),
+      icon: "mdi:shield-check",
+    }),
+    last_offsite: sensor("last_offsite", "Last off-site copy", {
+      device_class: "timestamp",
+      value_template: jsonValue("last_offsite"),
+      icon: "mdi:cloud-upload",
+    }),
     tier: {
       p: "select",
       name: "Backup tier",
@@ -118,7 +162,11 @@ export function guestDiscovery(ctx: DiscoveryContext, g: GuestState, entitySlug 
       value_template: "{{ 'ON' if value_json.running else 'OFF' }}",
     },
     // vzdump's own percentage while a VM backup runs (containers' tar prints none): unknown otherwise.
-    progress: sensor("backup_progress", "Backup progress", { unit_of_measurement: "%", value_template: jsonValue("progress"), icon: "mdi:progress-clock" }),
+    progress: sensor("backup_progress", "Backup progress", {
+      unit_of_measurement: "%",
+      value_template: jsonValue("progress"),
+      icon: "mdi:progress-clock",
+    }),
     backup: {
       p: "button",
       name: "Back up now",
@@ -209,7 +257,12 @@ export function bridgeDiscovery(ctx: DiscoveryContext, sources: string[]): Recor
     };
   }
   for (const status of [...STATUSES, "problem", "untiered", "orphaned"] as const) {
-    const label = status === "problem" ? "Guests with problems" : status === "orphaned" ? "Orphaned archive groups" : `Guests ${status}`;
+    const label =
+      status === "problem"
+        ? "Guests with problems"
+        : status === "orphaned"
+          ? "Orphaned archive groups"
+          : `Guests ${status}`;
     cmps[`guests_${status}`] = {
       p: "sensor",
       name: label,

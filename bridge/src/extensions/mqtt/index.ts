@@ -44,7 +44,8 @@ export class MqttExtension implements Extension {
         onCommand: (target, payload) => void ctx.router.handle(target, payload, "mqtt"),
         republish: () => ctx.reevaluate(),
         onFoundConfig: (topic, payload) => retention?.found(topic, payload),
-        onFatal: (err) => (this.opts.onFatal ? this.opts.onFatal(err) : log.error({ err: err.message }, "the bridge cannot go on")),
+        onFatal: (err) =>
+          this.opts.onFatal ? this.opts.onFatal(err) : log.error({ err: err.message }, "the bridge cannot go on"),
       },
       this.opts.birthDelayMs,
     );
@@ -59,7 +60,8 @@ export class MqttExtension implements Extension {
       publishBridge(view, publisher, topics);
     });
     ctx.bus.on("event", (e) => {
-      const topic = e.target.kind === "bridge" ? topics.bridgeEvent : topics.of(e.target.kind as TargetKind, e.target.id, "event");
+      const topic =
+        e.target.kind === "bridge" ? topics.bridgeEvent : topics.of(e.target.kind as TargetKind, e.target.id, "event");
       publisher.publishEvent(topic, e.payload);
     });
     await publisher.start();

@@ -18,7 +18,6 @@ type Component = Record<string, unknown> & { p: string; unique_id: string };
 
 export const HYPER_BACKUP_EVENT_TYPES = ["run_started", "command_rejected"] as const;
 
-
 /** The MQTT topics of the off-site devices (state, command, event of a task or datastore). */
 export const offsiteTopics = (t: Topics) => ({
   hbState: (key: string) => t.of("hyperbackup", key, "state"),
@@ -60,22 +59,70 @@ export function hyperBackupState(t: HyperBackupTask, key: string, h: HyperBackup
   };
 }
 
-export function hyperBackupDiscovery(ctx: DiscoveryContext, t: HyperBackupTask, key: string, nasUrl?: string): Record<string, unknown> {
+export function hyperBackupDiscovery(
+  ctx: DiscoveryContext,
+  t: HyperBackupTask,
+  key: string,
+  nasUrl?: string,
+): Record<string, unknown> {
   const devId = hyperBackupDeviceId(ctx, key);
   const ot = offsiteTopics(ctx.topics);
   const state = ot.hbState(key);
   const e = `hyper_backup_${slug(t.name, "x")}`;
   const uid = (k: string) => `${devId}_${k}`;
-  const sensor = (k: string, name: string, extra: Record<string, unknown>): Component => ({ p: "sensor", name, unique_id: uid(k), default_entity_id: `sensor.${e}_${k}`, state_topic: state, ...extra });
+  const sensor = (k: string, name: string, extra: Record<string, unknown>): Component => ({
+    p: "sensor",
+    name,
+    unique_id: uid(k),
+    default_entity_id: `sensor.${e}_${k}`,
+    state_topic: state,
+    ...extra,
+  });
   const components: Record<string, Component> = {
-    status: sensor("status", "Status", { device_class: "enum", options: [...HYPER_BACKUP_STATUSES], value_template: "{{ value_json.status }}", icon: "mdi:list-status" }),
-    last_result: sensor("last_result", "Last result", { value_template: jsonValue("last_result"), icon: "mdi:clipboard-check-outline" }),
-    last_success: sensor("last_success", "Last success", { device_class: "timestamp", value_template: jsonValue("last_success"), icon: "mdi:cloud-check" }),
-    last_attempt: sensor("last_attempt", "Last attempt", { device_class: "timestamp", value_template: jsonValue("last_attempt"), entity_category: "diagnostic" }),
-    next_run: sensor("next_run", "Next run", { device_class: "timestamp", value_template: jsonValue("next_run"), icon: "mdi:calendar-clock" }),
-    progress: sensor("progress", "Progress", { unit_of_measurement: "%", state_class: "measurement", value_template: jsonValue("progress"), icon: "mdi:progress-upload" }),
-    integrity: sensor("last_integrity_check", "Last integrity check", { device_class: "timestamp", value_template: jsonValue("last_integrity_check"), entity_category: "diagnostic", icon: "mdi:shield-check" }),
-    problem: problemComponent("Problem", uid("problem"), `binary_sensor.${e}_problem`, state, "{{ {'reason': value_json.reason, 'state': value_json.state, 'error': value_json.error, 'error_code': value_json.error_code, 'protects': value_json.protects, 'target': value_json.target} | tojson }}"),
+    status: sensor("status", "Status", {
+      device_class: "enum",
+      options: [...HYPER_BACKUP_STATUSES],
+      value_template: "{{ value_json.status }}",
+      icon: "mdi:list-status",
+    }),
+    last_result: sensor("last_result", "Last result", {
+      value_template: jsonValue("last_result"),
+      icon: "mdi:clipboard-check-outline",
+    }),
+    last_success: sensor("last_success", "Last success", {
+      device_class: "timestamp",
+      value_template: jsonValue("last_success"),
+      icon: "mdi:cloud-check",
+    }),
+    last_attempt: sensor("last_attempt", "Last attempt", {
+      device_class: "timestamp",
+      value_template: jsonValue("last_attempt"),
+      entity_category: "diagnostic",
+    }),
+    next_run: sensor("next_run", "Next run", {
+      device_class: "timestamp",
+      value_template: jsonValue("next_run"),
+      icon: "mdi:calendar-clock",
+    }),
+    progress: sensor("progress", "Progress", {
+      unit_of_measurement: "%",
+      state_class: "measurement",
+      value_template: jsonValue("progress"),
+      icon: "mdi:progress-upload",
+    }),
+    integrity: sensor("last_integrity_check", "Last integrity check", {
+      device_class: "timestamp",
+      value_template: jsonValue("last_integrity_check"),
+      entity_category: "diagnostic",
+      icon: "mdi:shield-check",
+    }),
+    problem: problemComponent(
+      "Problem",
+      uid("problem"),
+      `binary_sensor.${e}_problem`,
+      state,
+      "{{ {'reason': value_json.reason, 'state': value_json.state, 'error': value_json.error, 'error_code': value_json.error_code, 'protects': value_json.protects, 'target': value_json.target} | tojson }}",
+    ),
     running: {
       p: "binary_sensor",
       name: "Running",
@@ -85,8 +132,25 @@ export function hyperBackupDiscovery(ctx: DiscoveryContext, t: HyperBackupTask, 
       state_topic: state,
       value_template: "{{ 'ON' if value_json.status == 'running' else 'OFF' }}",
     },
-    run: { p: "button", name: "Run now", unique_id: uid("run_now"), default_entity_id: `button.${e}_run_now`, command_topic: ot.hbCommand(key), payload_press: '{"action":"run","origin":"home_assistant"}', icon: "mdi:cloud-upload", qos: 1 },
-    event: { p: "event", name: "Event", unique_id: uid("event"), default_entity_id: `event.${e}_event`, state_topic: ot.hbEvent(key), event_types: [...HYPER_BACKUP_EVENT_TYPES], icon: "mdi:history" },
+    run: {
+      p: "button",
+      name: "Run now",
+      unique_id: uid("run_now"),
+      default_entity_id: `button.${e}_run_now`,
+      command_topic: ot.hbCommand(key),
+      payload_press: '{"action":"run","origin":"home_assistant"}',
+      icon: "mdi:cloud-upload",
+      qos: 1,
+    },
+    event: {
+      p: "event",
+      name: "Event",
+      unique_id: uid("event"),
+      default_entity_id: `event.${e}_event`,
+      state_topic: ot.hbEvent(key),
+      event_types: [...HYPER_BACKUP_EVENT_TYPES],
+      icon: "mdi:history",
+    },
   };
   return {
     device: {
@@ -145,34 +209,119 @@ export function pbsDatastoreState(d: PbsDatastore, key: string, v: PbsDatastoreV
   };
 }
 
-export function pbsDatastoreDiscovery(ctx: DiscoveryContext, d: PbsDatastore, key: string, pbsUrl?: string): Record<string, unknown> {
+export function pbsDatastoreDiscovery(
+  ctx: DiscoveryContext,
+  d: PbsDatastore,
+  key: string,
+  pbsUrl?: string,
+): Record<string, unknown> {
   const devId = pbsDeviceId(ctx, key);
   const ot = offsiteTopics(ctx.topics);
   const state = ot.pbsState(key);
   const e = `pbs_${key}`;
   const uid = (k: string) => `${devId}_${k}`;
-  const sensor = (k: string, name: string, extra: Record<string, unknown>): Component => ({ p: "sensor", name, unique_id: uid(k), default_entity_id: `sensor.${e}_${k}`, state_topic: state, ...extra });
+  const sensor = (k: string, name: string, extra: Record<string, unknown>): Component => ({
+    p: "sensor",
+    name,
+    unique_id: uid(k),
+    default_entity_id: `sensor.${e}_${k}`,
+    state_topic: state,
+    ...extra,
+  });
   const stateOk = (field: string) => `{{ value_json.${field} }}`;
   const components: Record<string, Component> = {
-    usage: sensor("usage", "Usage", { unit_of_measurement: "%", state_class: "measurement", value_template: jsonValue("usage"), icon: "mdi:harddisk", suggested_display_precision: 1 }),
-    used: sensor("used", "Used", { device_class: "data_size", unit_of_measurement: "B", state_class: "measurement", value_template: "{{ value_json.used }}", suggested_display_precision: 0 }),
-    avail: sensor("available", "Available", { device_class: "data_size", unit_of_measurement: "B", state_class: "measurement", value_template: "{{ value_json.avail }}", suggested_display_precision: 0, entity_category: "diagnostic" }),
-    snapshots: sensor("snapshots", "Snapshots", { state_class: "measurement", value_template: "{{ value_json.snapshot_count }}", icon: "mdi:archive" }),
-    unverified: sensor("unverified_snapshots", "Unverified snapshots", { state_class: "measurement", value_template: "{{ value_json.unverified }}", icon: "mdi:shield-alert-outline" }),
-    failed: sensor("failed_verifications", "Failed verifications", { state_class: "measurement", value_template: "{{ value_json.verified_failed }}", icon: "mdi:shield-remove" }),
-    last_backup: sensor("last_backup", "Last backup", { device_class: "timestamp", value_template: jsonValue("last_backup"), icon: "mdi:backup-restore" }),
-    last_verify: sensor("last_verify", "Last verify", { device_class: "timestamp", value_template: jsonValue("last_verify"), icon: "mdi:shield-check" }),
-    last_verify_state: sensor("last_verify_state", "Last verify state", { value_template: stateOk("last_verify_state"), icon: "mdi:shield-check-outline" }),
-    last_sync: sensor("last_sync", "Last sync", { device_class: "timestamp", value_template: jsonValue("last_sync"), icon: "mdi:cloud-sync" }),
-    last_sync_state: sensor("last_sync_state", "Last sync state", { value_template: stateOk("last_sync_state"), icon: "mdi:cloud-sync-outline" }),
-    last_gc: sensor("last_gc", "Last garbage collection", { device_class: "timestamp", value_template: jsonValue("last_gc"), entity_category: "diagnostic", icon: "mdi:delete-sweep" }),
-    last_gc_state: sensor("last_gc_state", "Last garbage collection state", { value_template: stateOk("last_gc_state"), entity_category: "diagnostic", icon: "mdi:delete-sweep-outline" }),
+    usage: sensor("usage", "Usage", {
+      unit_of_measurement: "%",
+      state_class: "measurement",
+      value_template: jsonValue("usage"),
+      icon: "mdi:harddisk",
+      suggested_display_precision: 1,
+    }),
+    used: sensor("used", "Used", {
+      device_class: "data_size",
+      unit_of_measurement: "B",
+      state_class: "measurement",
+      value_template: "{{ value_json.used }}",
+      suggested_display_precision: 0,
+    }),
+    avail: sensor("available", "Available", {
+      device_class: "data_size",
+      unit_of_measurement: "B",
+      state_class: "measurement",
+      value_template: "{{ value_json.avail }}",
+      suggested_display_precision: 0,
+      entity_category: "diagnostic",
+    }),
+    snapshots: sensor("snapshots", "Snapshots", {
+      state_class: "measurement",
+      value_template: "{{ value_json.snapshot_count }}",
+      icon: "mdi:archive",
+    }),
+    unverified: sensor("unverified_snapshots", "Unverified snapshots", {
+      state_class: "measurement",
+      value_template: "{{ value_json.unverified }}",
+      icon: "mdi:shield-alert-outline",
+    }),
+    failed: sensor("failed_verifications", "Failed verifications", {
+      state_class: "measurement",
+      value_template: "{{ value_json.verified_failed }}",
+      icon: "mdi:shield-remove",
+    }),
+    last_backup: sensor("last_backup", "Last backup", {
+      device_class: "timestamp",
+      value_template: jsonValue("last_backup"),
+      icon: "mdi:backup-restore",
+    }),
+    last_verify: sensor("last_verify", "Last verify", {
+      device_class: "timestamp",
+      value_template: jsonValue("last_verify"),
+      icon: "mdi:shield-check",
+    }),
+    last_verify_state: sensor("last_verify_state", "Last verify state", {
+      value_template: stateOk("last_verify_state"),
+      icon: "mdi:shield-check-outline",
+    }),
+    last_sync: sensor("last_sync", "Last sync", {
+      device_class: "timestamp",
+      value_template: jsonValue("last_sync"),
+      icon: "mdi:cloud-sync",
+    }),
+    last_sync_state: sensor("last_sync_state", "Last sync state", {
+      value_template: stateOk("last_sync_state"),
+      icon: "mdi:cloud-sync-outline",
+    }),
+    last_gc: sensor("last_gc", "Last garbage collection", {
+      device_class: "timestamp",
+      value_template: jsonValue("last_gc"),
+      entity_category: "diagnostic",
+      icon: "mdi:delete-sweep",
+    }),
+    last_gc_state: sensor("last_gc_state", "Last garbage collection state", {
+      value_template: stateOk("last_gc_state"),
+      entity_category: "diagnostic",
+      icon: "mdi:delete-sweep-outline",
+    }),
     problem: {
-      ...problemComponent("Problem", uid("problem"), `binary_sensor.${e}_problem`, state, "{{ {'reasons': value_json.reasons, 'status': value_json.status, 'status_reason': value_json.status_reason, 'namespaces': value_json.namespaces, 'storages': value_json.storages} | tojson }}"),
+      ...problemComponent(
+        "Problem",
+        uid("problem"),
+        `binary_sensor.${e}_problem`,
+        state,
+        "{{ {'reasons': value_json.reasons, 'status': value_json.status, 'status_reason': value_json.status_reason, 'namespaces': value_json.namespaces, 'storages': value_json.storages} | tojson }}",
+      ),
       // A problem that is known shows; otherwise unknown is unknown ("None"), never OFF (= "OK").
       value_template: "{{ 'ON' if value_json.problem else (None if value_json.status == 'unknown' else 'OFF') }}",
     },
-    verify: { p: "button", name: "Verify now", unique_id: uid("verify_now"), default_entity_id: `button.${e}_verify_now`, command_topic: ot.pbsCommand(key), payload_press: '{"action":"verify","origin":"home_assistant"}', icon: "mdi:shield-search", qos: 1 },
+    verify: {
+      p: "button",
+      name: "Verify now",
+      unique_id: uid("verify_now"),
+      default_entity_id: `button.${e}_verify_now`,
+      command_topic: ot.pbsCommand(key),
+      payload_press: '{"action":"verify","origin":"home_assistant"}',
+      icon: "mdi:shield-search",
+      qos: 1,
+    },
   };
   return {
     device: {

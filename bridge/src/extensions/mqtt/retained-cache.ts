@@ -31,7 +31,7 @@ export function stableStringify(v: unknown): string {
       const s = stableStringify(v[i]) as string | undefined;
       out += (i ? "," : "") + (s === undefined ? "" : s);
     }
-    return out + "]";
+    return `${out}]`;
   }
   const o = v as Record<string, unknown>;
   let out = "{";
@@ -39,10 +39,10 @@ export function stableStringify(v: unknown): string {
   for (const k of Object.keys(o).sort()) {
     const x = o[k];
     if (x === undefined) continue;
-    out += (first ? "" : ",") + JSON.stringify(k) + ":" + stableStringify(x);
+    out += `${(first ? "" : ",") + JSON.stringify(k)}:${stableStringify(x)}`;
     first = false;
   }
-  return out + "}";
+  return `${out}}`;
 }
 
 /** 20 bytes of SHA-1 (as base64): enough to tell "same payload as last time". */

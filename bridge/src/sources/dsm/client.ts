@@ -34,7 +34,15 @@ const WANTED_APIS = ["SYNO.API.Auth", "SYNO.Backup.Task", "SYNO.Backup.Target", 
  * Fields the status call must ask for: without `additional` SYNO.Backup.Task status returns only
  * whether the task is configured correctly, not its last run (https://github.com/N4S4/synology-api/issues/77).
  */
-export const STATUS_ADDITIONAL = ["last_bkp_time", "next_bkp_time", "last_bkp_result", "is_modified", "last_bkp_progress", "last_bkp_error", "last_bkp_success_time"];
+export const STATUS_ADDITIONAL = [
+  "last_bkp_time",
+  "next_bkp_time",
+  "last_bkp_result",
+  "is_modified",
+  "last_bkp_progress",
+  "last_bkp_error",
+  "last_bkp_success_time",
+];
 
 export class DsmClient {
   requestCount = 0;
@@ -61,8 +69,14 @@ export class DsmClient {
 
   /** SYNO.API.Info: where each API lives and which versions it speaks. */
   async discover(): Promise<ApiInfo> {
-    const data = await this.raw("query.cgi", { api: "SYNO.API.Info", version: "1", method: "query", query: WANTED_APIS.join(",") }, ApiInfo, { api: "SYNO.API.Info", method: "query" });
-    if (!data["SYNO.API.Auth"]) throw new DsmError("schema", "SYNO.API.Info did not list SYNO.API.Auth: is this a Synology DSM?");
+    const data = await this.raw(
+      "query.cgi",
+      { api: "SYNO.API.Info", version: "1", method: "query", query: WANTED_APIS.join(",") },
+      ApiInfo,
+      { api: "SYNO.API.Info", method: "query" },
+    );
+    if (!data["SYNO.API.Auth"])
+      throw new DsmError("schema", "SYNO.API.Info did not list SYNO.API.Auth: is this a Synology DSM?");
     this.apis = data;
     return data;
   }
@@ -86,12 +100,14 @@ export class DsmClient {
       enable_syno_token: "yes",
     };
     if (otp) Object.assign(params, { otp_code: otp, enable_device_token: "yes", device_name: this.o.deviceName });
-    else if (this.o.deviceToken) Object.assign(params, { device_id: this.o.deviceToken, device_name: this.o.deviceName });
+    else if (this.o.deviceToken)
+      Object.assign(params, { device_id: this.o.deviceToken, device_name: this.o.deviceName });
     let data: z.infer<typeof LoginData>;
     try {
       data = await this.raw(auth.path, params, LoginData, { api: "SYNO.API.Auth", method: "login", login: true });
     } catch (e) {
-      if (e instanceof DsmError && ["auth", "otp_required", "otp_invalid", "blocked", "permission"].includes(e.kind)) this.loginBlocked = e;
+      if (e instanceof DsmError && ["auth", "otp_required", "otp_invalid", "blocked", "permission"].includes(e.kind))
+        this.loginBlocked = e;
       throw e;
     }
     this.loginBlocked = null;
@@ -112,7 +128,18 @@ export class DsmClient {
     if (!this.sid || !this.apis) return;
     const auth = this.apis["SYNO.API.Auth"]!;
     try {
-      await this.raw(auth.path, { api: "SYNO.API.Auth", version: String(this.authVersion), method: "logout", session: this.o.session, _sid: this.sid }, null, { api: "SYNO.API.Auth", method: "logout" });
+      await this.raw(
+        auth.path,
+        {
+          api: "SYNO.API.Auth",
+          version: String(this.authVersion),
+          method: "logout",
+          session: this.o.session,
+          _sid: this.sid,
+        },
+        null,
+        { api: "SYNO.API.Auth", method: "logout" },
+      );
     } catch {
       /* the session ends anyway */
     }
@@ -129,16 +156,32 @@ export class DsmClient {
    * says the session expired (106/107/119). A login failure that needs a human (wrong password,
    * 2FA) is not retried on every poll: it is returned until `resetLogin()`.
    */
-  async call<T>(api: string, method: string, params: Record<string, string>, schema: z.ZodType<T> | null, version?: number): Promise<T> {
+  async call<T>(
+    api: string,
+    method: string,
+    params: Record<string, string>,
+    schema: z.ZodType<T> | null,
+    version?: number,
+  ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       if (!this.sid) {
         if (this.loginBlocked) throw this.loginBlocked;
         await this.login();
       }
       const info = this.apis?.[api];
-      if (!info) throw new DsmError("api", `${api} is not available on this NAS (is Hyper Backup installed and up to date?)`, 102);
+      if (!info)
+        throw new DsmError(
+          "api",
+          `${api} is not available on this NAS (is Hyper Backup installed and up to date?)`,
+          102,
+        );
       try {
-        return await this.raw(info.path, { api, version: String(version ?? info.minVersion), method, ...params, _sid: this.sid! }, schema, { api, method });
+        return await this.raw(
+          info.path,
+          { api, version: String(version ?? info.minVersion), method, ...params, _sid: this.sid! },
+          schema,
+          { api, method },
+        );
       } catch (e) {
         if (e instanceof DsmError && e.kind === "session" && attempt === 0) {
           this.sid = null;
@@ -158,15 +201,33 @@ export class DsmClient {
   // --- Hyper Backup ----------------------------------------------------------------------------
 
   listTasks() {
-    return this.call("SYNO.Backup.Task", "list", { additional: JSON.stringify(["last_bkp_time", "last_bkp_result", "is_modified", "progress_title_type"]) }, TaskList, 1);
+    return this.call(
+      "SYNO.Backup.Task",
+      "list",
+      { additional: JSON.stringify(["last_bkp_time", "last_bkp_result", "is_modified", "progress_title_type"]) },
+      TaskList,
+      1,
+    );
   }
 
   taskStatus(taskId: number) {
-    return this.call("SYNO.Backup.Task", "status", { task_id: String(taskId), blOnline: "false", additional: JSON.stringify(STATUS_ADDITIONAL) }, TaskStatus, 1);
+    return this.call(
+      "SYNO.Backup.Task",
+      "status",
+      { task_id: String(taskId), blOnline: "false", additional: JSON.stringify(STATUS_ADDITIONAL) },
+      TaskStatus,
+      1,
+    );
   }
 
   targetInfo(taskId: number) {
-    return this.call("SYNO.Backup.Target", "get", { task_id: String(taskId), additional: JSON.stringify(["is_online", "used_size"]) }, TargetInfo, 1);
+    return this.call(
+      "SYNO.Backup.Target",
+      "get",
+      { task_id: String(taskId), additional: JSON.stringify(["is_online", "used_size"]) },
+      TargetInfo,
+      1,
+    );
   }
 
   /** Starts a backup now ("not backupable" → a 44xx error). */
@@ -176,20 +237,35 @@ export class DsmClient {
 
   /** Hyper Backup log lines about integrity checks (their result is written nowhere else), newest first. */
   async integrityLog(): Promise<{ event: string; time: string }[]> {
-    const data = await this.call("SYNO.SDS.Backup.Client.Common.Log", "list", { limit: "200", offset: "0", filter_keyword: "integrity check" }, LogList, 1);
+    const data = await this.call(
+      "SYNO.SDS.Backup.Client.Common.Log",
+      "list",
+      { limit: "200", offset: "0", filter_keyword: "integrity check" },
+      LogList,
+      1,
+    );
     return data.log_list;
   }
 
   // --- transport -------------------------------------------------------------------------------
 
-  private async raw<T>(path: string, params: Record<string, string>, schema: z.ZodType<T> | null, ctx: { api: string; method: string; login?: boolean }): Promise<T> {
+  private async raw<T>(
+    path: string,
+    params: Record<string, string>,
+    schema: z.ZodType<T> | null,
+    ctx: { api: string; method: string; login?: boolean },
+  ): Promise<T> {
     this.requestCount++;
     let res;
     try {
       res = await request(`${this.o.url}/webapi/${path}`, {
         method: "POST",
         dispatcher: this.agent,
-        headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json", ...(this.synotoken ? { "x-syno-token": this.synotoken } : {}) },
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          accept: "application/json",
+          ...(this.synotoken ? { "x-syno-token": this.synotoken } : {}),
+        },
         body: new URLSearchParams(params).toString(),
         headersTimeout: this.o.timeoutMs,
         bodyTimeout: this.o.timeoutMs,
@@ -206,7 +282,8 @@ export class DsmClient {
       throw new DsmError(t.kind, `NAS unreachable: ${t.message}`);
     }
     // DSM answers errors as JSON with HTTP 200; anything else is a proxy or a broken NAS.
-    if (res.statusCode >= 400) throw new DsmError("http", `${ctx.api} ${ctx.method}: HTTP ${res.statusCode} from the NAS`);
+    if (res.statusCode >= 400)
+      throw new DsmError("http", `${ctx.api} ${ctx.method}: HTTP ${res.statusCode} from the NAS`);
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -224,7 +301,10 @@ export class DsmClient {
     const parsed = schema.safeParse(env.data.data);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw new DsmError("schema", `${ctx.api} ${ctx.method}: unexpected answer at data${issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("")}: ${issue.message}`);
+      throw new DsmError(
+        "schema",
+        `${ctx.api} ${ctx.method}: unexpected answer at data${issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("")}: ${issue.message}`,
+      );
     }
     return parsed.data;
   }

@@ -24,8 +24,25 @@ afterEach(async () => {
 });
 
 const tasks: DsmScenario["tasks"] = [
-  { id: 2, name: "PVE dumps to C2", lastAttempt: { age: "5h" }, lastSuccess: { age: "5h" }, schedule: "04:00", protects: ["synology"], backupSeconds: 20 },
-  { id: 4, name: "USB rotation", state: "restore_only", errorCode: 4467, error: "SYNO.SDS.Backup.Application:error:status_target_broken", lastAttempt: { age: "3d" }, lastSuccess: { age: "10d" }, integrity: { age: "2d", ok: false } },
+  {
+    id: 2,
+    name: "PVE dumps to C2",
+    lastAttempt: { age: "5h" },
+    lastSuccess: { age: "5h" },
+    schedule: "04:00",
+    protects: ["synology"],
+    backupSeconds: 20,
+  },
+  {
+    id: 4,
+    name: "USB rotation",
+    state: "restore_only",
+    errorCode: 4467,
+    error: "SYNO.SDS.Backup.Application:error:status_target_broken",
+    lastAttempt: { age: "3d" },
+    lastSuccess: { age: "10d" },
+    integrity: { age: "2d", ok: false },
+  },
   { id: 5, name: "Idle, no schedule", result: "none" },
 ];
 
@@ -36,7 +53,16 @@ async function start(extra: Partial<DsmScenario> = {}, clock = new ManualClock(T
 
 function client(l: DsmLab, o: Partial<ConstructorParameters<typeof DsmClient>[0]> = {}) {
   const u = l.scenario.users[0]!;
-  return new DsmClient({ url: l.url, username: u.account, password: u.password, session: "webui", deviceName: "backup2mqtt", fingerprint: l.fingerprint, timeoutMs: 3000, ...o });
+  return new DsmClient({
+    url: l.url,
+    username: u.account,
+    password: u.password,
+    session: "webui",
+    deviceName: "backup2mqtt",
+    fingerprint: l.fingerprint,
+    timeoutMs: 3000,
+    ...o,
+  });
 }
 
 const count = (l: DsmLab, what: string) => l.requests.filter((r) => r.what === what).length;
@@ -95,14 +121,19 @@ describe("DSM client against the simulated NAS", () => {
 
   for (const dsm of [7, 6] as const) {
     it(`2FA on DSM ${dsm}: first login asks for the code, the OTP login returns the device token (${dsm === 7 ? "device_id" : "did"}), later logins use it`, async () => {
-      const { lab } = await start({ dsm, users: [{ account: "admin2fa", password: "pw-2fa-secret", otp: "123456", admin: true }] });
+      const { lab } = await start({
+        dsm,
+        users: [{ account: "admin2fa", password: "pw-2fa-secret", otp: "123456", admin: true }],
+      });
       const noOtp = client(lab);
       const err = await noOtp.login().catch((e) => e);
       expect(err).toBeInstanceOf(DsmError);
       expect(err.kind).toBe("otp_required");
       expect(err.message).toMatch(/dsm-login .*--otp/);
       expect(err.message).not.toContain("pw-2fa-secret");
-      const wrong = await client(lab).login("000000").catch((e) => e);
+      const wrong = await client(lab)
+        .login("000000")
+        .catch((e) => e);
       expect(wrong.kind).toBe("otp_invalid");
       const stored: string[] = [];
       const first = client(lab, { onDeviceToken: (t) => stored.push(t) });
@@ -117,7 +148,10 @@ describe("DSM client against the simulated NAS", () => {
   }
 
   it("DSM 7.0.1 quirk: an empty device_id is not stored", async () => {
-    const { lab } = await start({ emptyDeviceId: true, users: [{ account: "a", password: "p-secret", otp: "123456", admin: true }] });
+    const { lab } = await start({
+      emptyDeviceId: true,
+      users: [{ account: "a", password: "p-secret", otp: "123456", admin: true }],
+    });
     const stored: string[] = [];
     const c = client(lab, { onDeviceToken: (t) => stored.push(t) });
     expect((await c.login("123456")).deviceToken).toBeUndefined();
@@ -151,7 +185,9 @@ describe("DSM client against the simulated NAS", () => {
 
   it("a non-admin account gets 105 on Hyper Backup", async () => {
     const { lab } = await start({ users: [{ account: "viewer", password: "pw-viewer", admin: false }] });
-    const e = await client(lab).listTasks().catch((x) => x);
+    const e = await client(lab)
+      .listTasks()
+      .catch((x) => x);
     expect(e.kind).toBe("permission");
     expect(e.message).toMatch(/administrators/);
   });
@@ -170,14 +206,30 @@ describe("Synology source", () => {
     await s.refresh();
     expect(s.health).toMatchObject({ kind: "synology", up: true, degraded: false });
     const [t2, t4, t5] = s.tasks;
-    expect(t2).toMatchObject({ taskId: 2, lastSuccessMs: T0 - 5 * H, errorCode: 4401, error: null, protects: ["synology"], offsite: true, progress: null });
+    expect(t2).toMatchObject({
+      taskId: 2,
+      lastSuccessMs: T0 - 5 * H,
+      errorCode: 4401,
+      error: null,
+      protects: ["synology"],
+      offsite: true,
+      progress: null,
+    });
     expect(hyperBackupHealth(t2!, true, 26 * H, clock.now()).status).toBe("ok");
     expect(t4).toMatchObject({ state: "restore_only", errorCode: 4467 });
     expect(t4!.integrity).toMatchObject({ ok: false, timeMs: T0 - 48 * H });
     expect(hyperBackupHealth(t4!, true, 26 * H, clock.now()).status).toBe("broken");
     expect(t5).toMatchObject({ lastResult: "none", lastAttemptMs: null, lastSuccessMs: null, nextRunMs: null });
     expect(hyperBackupHealth(t5!, true, 26 * H, clock.now()).status).toBe("never");
-    expect(s.copyTargets()).toEqual([expect.objectContaining({ kind: "hyperbackup", id: "2", storages: ["synology"], lastSuccessMs: T0 - 5 * H, readable: true })]);
+    expect(s.copyTargets()).toEqual([
+      expect.objectContaining({
+        kind: "hyperbackup",
+        id: "2",
+        storages: ["synology"],
+        lastSuccessMs: T0 - 5 * H,
+        readable: true,
+      }),
+    ]);
     await s.close();
   });
 
@@ -238,12 +290,19 @@ describe("Synology source", () => {
   });
 
   it("stores the device token from a first 2FA login in state_dir and uses it on the next start", async () => {
-    const { lab, clock } = await start({ users: [{ account: "admin2fa", password: "pw-2fa-secret", otp: "654321", admin: true }] });
+    const { lab, clock } = await start({
+      users: [{ account: "admin2fa", password: "pw-2fa-secret", otp: "654321", admin: true }],
+    });
     const { s, dir } = source(lab, clock);
     await s.refresh();
     expect(s.health.error).toMatch(/2-step verification code required/);
     // What `backup2mqtt dsm-login --otp` does, from another process: log in with the code, store the token.
-    const cli = client(lab, { username: "admin2fa", password: "pw-2fa-secret", onDeviceToken: (t) => fs.writeFileSync(path.join(dir, "dsm-nas.json"), JSON.stringify({ device_token: t }), { mode: 0o600 }) });
+    const cli = client(lab, {
+      username: "admin2fa",
+      password: "pw-2fa-secret",
+      onDeviceToken: (t) =>
+        fs.writeFileSync(path.join(dir, "dsm-nas.json"), JSON.stringify({ device_token: t }), { mode: 0o600 }),
+    });
     await cli.login("654321");
     await cli.close();
     await s.refresh(); // the running source picks the token up

@@ -80,11 +80,25 @@ export class DsmError extends Error {
 export function dsmError(code: number, context: { api: string; method: string; login?: boolean }): DsmError {
   const what = `${context.api} ${context.method}`;
   if (context.login && AUTH_ERRORS[code]) {
-    const kind: DsmErrorKind = code === 403 || code === 406 ? "otp_required" : code === 404 ? "otp_invalid" : code === 402 ? "permission" : code === 407 ? "blocked" : "auth";
+    const kind: DsmErrorKind =
+      code === 403 || code === 406
+        ? "otp_required"
+        : code === 404
+          ? "otp_invalid"
+          : code === 402
+            ? "permission"
+            : code === 407
+              ? "blocked"
+              : "auth";
     return new DsmError(kind, `DSM login failed (${code}): ${AUTH_ERRORS[code]}`, code);
   }
   if (SESSION_CODES.has(code)) return new DsmError("session", `${what}: ${COMMON_ERRORS[code]} (${code})`, code);
-  if (code === 105 || code === 160) return new DsmError("permission", `${what}: ${COMMON_ERRORS[code]} (${code})`, code);
-  const text = COMMON_ERRORS[code] ?? (code >= 4400 && code < 4500 ? "Hyper Backup refused (task not in a state that allows this)" : "undocumented error code");
+  if (code === 105 || code === 160)
+    return new DsmError("permission", `${what}: ${COMMON_ERRORS[code]} (${code})`, code);
+  const text =
+    COMMON_ERRORS[code] ??
+    (code >= 4400 && code < 4500
+      ? "Hyper Backup refused (task not in a state that allows this)"
+      : "undocumented error code");
   return new DsmError("api", `${what}: ${text} (${code})`, code);
 }

@@ -19,7 +19,13 @@ afterEach(async () => {
 
 describe("backup2mqtt dsm-login", () => {
   it("stores the trusted-device token from an OTP login; the source then logs in without a code; config gives keys, secrets by env", async () => {
-    lab = await startDsmLab({ scenario: { users: [{ account: "ops", password: "s3cret-pass", otp: "246810" }], tasks: [{ id: 1, name: "t", lastAttempt: { age: "1h" }, lastSuccess: { age: "1h" } }] }, clock: systemClock });
+    lab = await startDsmLab({
+      scenario: {
+        users: [{ account: "ops", password: "s3cret-pass", otp: "246810" }],
+        tasks: [{ id: 1, name: "t", lastAttempt: { age: "1h" }, lastSuccess: { age: "1h" } }],
+      },
+      clock: systemClock,
+    });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "b2m-dsmlogin-"));
     const file = path.join(dir, "config.yaml");
     fs.writeFileSync(
@@ -50,7 +56,12 @@ describe("backup2mqtt dsm-login", () => {
     const token = lab.control.deviceTokens()[0]!;
     expect(r.stdout).not.toContain(token);
     const cfg = loadConfig(file);
-    expect(cfg.synology![0]).toMatchObject({ name: "nas", timeZone: "Europe/Berlin", session: "webui", tasks: [{ match: "1", storages: ["synology"], offsite: true }] });
+    expect(cfg.synology![0]).toMatchObject({
+      name: "nas",
+      timeZone: "Europe/Berlin",
+      session: "webui",
+      tasks: [{ match: "1", storages: ["synology"], offsite: true }],
+    });
     expect(cfg.secrets).toContain("s3cret-pass");
     const s = new SynologySource(cfg.synology![0]!, createLogger("silent"), () => Date.now(), cfg.stateDir);
     await s.refresh();
@@ -62,7 +73,20 @@ describe("backup2mqtt dsm-login", () => {
   it("config: unknown keys and a bad time zone are named with their key path", async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "b2m-dsmlogin-"));
     const file = path.join(dir, "config.yaml");
-    fs.writeFileSync(file, ["mqtt: { url: mqtt://127.0.0.1:1883 }", "proxmox:", "  - { name: pve, url: https://h:8006, token_id: a@pve!b, token_secret: x }", "synology:", "  - { name: nas, url: https://nas:5001, username: u, password: p, timezone: Mars/Olympus, bogus: 1 }", "pbs:", "  - { name: pbs, url: https://pbs:8007, token_id: a@pbs!b }"].join("\n"));
-    expect(() => loadConfig(file)).toThrow(/synology\[0\]\.bogus: unknown key[\s\S]*synology\[0\]\.timezone: unknown IANA time zone[\s\S]*pbs\[0\]: token_secret/);
+    fs.writeFileSync(
+      file,
+      [
+        "mqtt: { url: mqtt://127.0.0.1:1883 }",
+        "proxmox:",
+        "  - { name: pve, url: https://h:8006, token_id: a@pve!b, token_secret: x }",
+        "synology:",
+        "  - { name: nas, url: https://nas:5001, username: u, password: p, timezone: Mars/Olympus, bogus: 1 }",
+        "pbs:",
+        "  - { name: pbs, url: https://pbs:8007, token_id: a@pbs!b }",
+      ].join("\n"),
+    );
+    expect(() => loadConfig(file)).toThrow(
+      /synology\[0\]\.bogus: unknown key[\s\S]*synology\[0\]\.timezone: unknown IANA time zone[\s\S]*pbs\[0\]: token_secret/,
+    );
   });
 });

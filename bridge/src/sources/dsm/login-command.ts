@@ -10,7 +10,11 @@ import { DsmError } from "./errors.js";
 import { deviceTokenFile } from "./source.js";
 import path from "node:path";
 
-export async function dsmLoginCommand(o: { config: string; source?: string; otp: string }): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+export async function dsmLoginCommand(o: {
+  config: string;
+  source?: string;
+  otp: string;
+}): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   let cfg;
   try {
     cfg = loadConfig(o.config);
@@ -22,9 +26,16 @@ export async function dsmLoginCommand(o: { config: string; source?: string; otp:
   const src = o.source ? nas.find((n) => n.name === o.source) : nas.length === 1 ? nas[0] : undefined;
   if (!src) {
     const names = nas.map((n) => n.name).join(", ") || "(none configured)";
-    return { exitCode: 2, stdout: "", stderr: o.source ? `no synology source named '${o.source}' (configured: ${names})\n` : `give --source (configured: ${names})\n` };
+    return {
+      exitCode: 2,
+      stdout: "",
+      stderr: o.source
+        ? `no synology source named '${o.source}' (configured: ${names})\n`
+        : `give --source (configured: ${names})\n`,
+    };
   }
-  if (!/^\d{6}$/.test(o.otp)) return { exitCode: 2, stdout: "", stderr: "--otp must be the 6-digit code from the authenticator app\n" };
+  if (!/^\d{6}$/.test(o.otp))
+    return { exitCode: 2, stdout: "", stderr: "--otp must be the 6-digit code from the authenticator app\n" };
   const file = deviceTokenFile(cfg.stateDir, src.name);
   let stored = false;
   let writeErr: string | undefined;
@@ -51,12 +62,21 @@ export async function dsmLoginCommand(o: { config: string; source?: string; otp:
   }
   await client.close();
   const where = path.join(cfg.stateDir, `dsm-${src.name}.json`);
-  if (writeErr) return { exitCode: 1, stdout: "", stderr: `${src.name}: logged in, but the device token could not be stored in ${where}: ${writeErr}\n` };
+  if (writeErr)
+    return {
+      exitCode: 1,
+      stdout: "",
+      stderr: `${src.name}: logged in, but the device token could not be stored in ${where}: ${writeErr}\n`,
+    };
   if (!stored)
     return {
       exitCode: 1,
       stdout: "",
       stderr: `${src.name}: logged in, but DSM returned no trusted-device token (some DSM 7.0.1 builds answer an empty device_id); 2-step verification will ask again — update DSM, or use an account without 2FA restricted as the README describes\n`,
     };
-  return { exitCode: 0, stdout: `${src.name}: trusted-device token stored in ${where} (as device '${src.deviceName}'); the bridge logs in without a code from now on\n`, stderr: "" };
+  return {
+    exitCode: 0,
+    stdout: `${src.name}: trusted-device token stored in ${where} (as device '${src.deviceName}'); the bridge logs in without a code from now on\n`,
+    stderr: "",
+  };
 }

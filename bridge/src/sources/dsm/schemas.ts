@@ -14,7 +14,12 @@ export const Envelope = z.looseObject({
 
 export const ApiInfo = z.record(
   z.string(),
-  z.looseObject({ path: z.string().min(1), minVersion: z.number().int(), maxVersion: z.number().int(), requestFormat: z.string().optional() }),
+  z.looseObject({
+    path: z.string().min(1),
+    minVersion: z.number().int(),
+    maxVersion: z.number().int(),
+    requestFormat: z.string().optional(),
+  }),
 );
 export type ApiInfo = z.infer<typeof ApiInfo>;
 

@@ -43,7 +43,11 @@ export function deviceTokenFile(stateDir: string, source: string): JsonFile<{ de
 }
 
 /** Integrity-check outcome of a task from Hyper Backup log lines ("[Network][<task>] Backup integrity check is finished. No error was found."). */
-export function matchIntegrity(entries: { event: string; time: string }[], taskName: string, parse: (t: string) => number | null | undefined): HyperBackupTask["integrity"] {
+export function matchIntegrity(
+  entries: { event: string; time: string }[],
+  taskName: string,
+  parse: (t: string) => number | null | undefined,
+): HyperBackupTask["integrity"] {
   for (const entry of entries) {
     if (!entry.event.includes(`[${taskName}]`)) continue;
     const ok = /No error was found/i.test(entry.event);
@@ -106,12 +110,18 @@ export class SynologySource {
 
   private parseTime(text: string | undefined, field: string, taskId: number): number | null {
     const t = parseNasTime(text, this.cfg.timeZone);
-    if (t === undefined) throw new DsmError("schema", `SYNO.Backup.Task status: task ${taskId} ${field} "${text}" is not a NAS time (YYYY/MM/DD HH:MM[:SS])`);
+    if (t === undefined)
+      throw new DsmError(
+        "schema",
+        `SYNO.Backup.Task status: task ${taskId} ${field} "${text}" is not a NAS time (YYYY/MM/DD HH:MM[:SS])`,
+      );
     return t;
   }
 
   private configFor(item: TaskListItem) {
-    return this.cfg.tasks.find((t) => t.match === String(item.task_id)) ?? this.cfg.tasks.find((t) => t.match === item.name);
+    return (
+      this.cfg.tasks.find((t) => t.match === String(item.task_id)) ?? this.cfg.tasks.find((t) => t.match === item.name)
+    );
   }
 
   toTask(item: TaskListItem, st: TaskStatus, integrity: HyperBackupTask["integrity"]): HyperBackupTask {
@@ -163,7 +173,13 @@ export class SynologySource {
       const tasks: HyperBackupTask[] = [];
       for (const item of list.task_list) {
         const st = await this.client.taskStatus(item.task_id);
-        tasks.push(this.toTask(item, st, matchIntegrity(log, item.name, (t) => parseNasTime(t, this.cfg.timeZone))));
+        tasks.push(
+          this.toTask(
+            item,
+            st,
+            matchIntegrity(log, item.name, (t) => parseNasTime(t, this.cfg.timeZone)),
+          ),
+        );
       }
       this.tasks = tasks;
       if (!this.health.up || this.health.degraded) this.log.info({ tasks: tasks.length }, "Synology source reachable");
@@ -172,11 +188,22 @@ export class SynologySource {
     } catch (e) {
       const err = e instanceof DsmError ? e : new DsmError("api", (e as Error).message);
       const up = err.degraded || err.kind === "api" || err.kind === "permission";
-      this.health = { name: this.name, kind: "synology", up, degraded: err.degraded || up, error: err.message, ...(this.health.lastSuccessMs ? { lastSuccessMs: this.health.lastSuccessMs } : {}) };
+      this.health = {
+        name: this.name,
+        kind: "synology",
+        up,
+        degraded: err.degraded || up,
+        error: err.message,
+        ...(this.health.lastSuccessMs ? { lastSuccessMs: this.health.lastSuccessMs } : {}),
+      };
       if (this.lastLoggedError !== err.message) {
         // A refused login is not retried by itself (lockout risk): say so, or the owner who re-enables
         // the account waits for a recovery that never comes.
-        const what = err.degraded ? "Synology source degraded" : this.client.loginRefused ? "Synology login refused; not retried until the bridge restarts (or `backup2mqtt dsm-login` stores a device token)" : "Synology source unreachable";
+        const what = err.degraded
+          ? "Synology source degraded"
+          : this.client.loginRefused
+            ? "Synology login refused; not retried until the bridge restarts (or `backup2mqtt dsm-login` stores a device token)"
+            : "Synology source unreachable";
         this.log.warn({ err: err.message, kind: err.kind }, what);
         this.lastLoggedError = err.message;
       }
@@ -195,7 +222,16 @@ export class SynologySource {
     if (!this.tasks.length && !this.readable)
       return this.cfg.tasks
         .filter((t) => t.storages.length)
-        .map((t) => ({ kind: "hyperbackup" as const, source: this.name, id: t.match, label: `Hyper Backup task '${t.match}' on ${this.name}`, storages: t.storages, offsite: t.offsite, lastSuccessMs: null, readable: false }));
+        .map((t) => ({
+          kind: "hyperbackup" as const,
+          source: this.name,
+          id: t.match,
+          label: `Hyper Backup task '${t.match}' on ${this.name}`,
+          storages: t.storages,
+          offsite: t.offsite,
+          lastSuccessMs: null,
+          readable: false,
+        }));
     return this.tasks
       .filter((t) => t.protects.length)
       .map((t) => ({

@@ -9,7 +9,16 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 function formatter(timeZone: string): Intl.DateTimeFormat {
   let f = formatters.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+    });
     formatters.set(timeZone, f);
   }
   return f;
@@ -28,11 +37,21 @@ export function zoneOffsetMs(ms: number, timeZone: string): number {
  * ends) resolves to the earlier instant — for "last success" the conservative one; a time in the
  * skipped hour (DST starts) resolves as if the clock had not been changed yet.
  */
-export function wallClockToEpoch(y: number, mo: number, d: number, h: number, mi: number, s: number, timeZone: string): number {
+export function wallClockToEpoch(
+  y: number,
+  mo: number,
+  d: number,
+  h: number,
+  mi: number,
+  s: number,
+  timeZone: string,
+): number {
   const wall = Date.UTC(y, mo - 1, d, h, mi, s);
   const before = zoneOffsetMs(wall - 86_400_000, timeZone);
   const after = zoneOffsetMs(wall + 86_400_000, timeZone);
-  const candidates = [...new Set([before, after])].map((o) => wall - o).filter((t) => wall - zoneOffsetMs(t, timeZone) === t);
+  const candidates = [...new Set([before, after])]
+    .map((o) => wall - o)
+    .filter((t) => wall - zoneOffsetMs(t, timeZone) === t);
   return earliest(...candidates) ?? wall - before;
 }
 
@@ -45,7 +64,14 @@ export function parseNasTime(text: string | null | undefined, timeZone: string):
   if (t === "") return null;
   const m = NAS_TIME.exec(t);
   if (!m) return undefined;
-  const [y, mo, d, h, mi, s] = m.slice(1).map((v) => (v === undefined ? 0 : Number(v))) as [number, number, number, number, number, number];
+  const [y, mo, d, h, mi, s] = m.slice(1).map((v) => (v === undefined ? 0 : Number(v))) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59) return undefined;
   return wallClockToEpoch(y, mo, d, h, mi, s, timeZone);
 }

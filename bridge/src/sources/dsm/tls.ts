@@ -1,5 +1,5 @@
 import fs from "node:fs";
-import tls from "node:tls";
+import type tls from "node:tls";
 import { Agent, buildConnector } from "undici";
 
 /** NAS/PBS UIs show fingerprints as AA:BB:…; compare without separators, case-insensitively. */
@@ -17,7 +17,12 @@ export class PinMismatchError extends Error {
 export function verifiedAgent(o: { fingerprint?: string; caFile?: string; timeoutMs: number }): Agent {
   const pinned = o.fingerprint ? normFingerprint(o.fingerprint) : undefined;
   const ca = o.caFile ? fs.readFileSync(o.caFile) : undefined;
-  const connector = buildConnector({ rejectUnauthorized: !pinned, ...(ca ? { ca } : {}), timeout: o.timeoutMs, maxCachedSessions: 0 });
+  const connector = buildConnector({
+    rejectUnauthorized: !pinned,
+    ...(ca ? { ca } : {}),
+    timeout: o.timeoutMs,
+    maxCachedSessions: 0,
+  });
   return new Agent({
     keepAliveTimeout: 30_000,
     connect: (opts, cb) => {
@@ -27,7 +32,12 @@ export function verifiedAgent(o: { fingerprint?: string; caFile?: string; timeou
         const cert = (socket as tls.TLSSocket).getPeerCertificate();
         if (!cert?.fingerprint256 || normFingerprint(cert.fingerprint256) !== pinned) {
           socket!.destroy();
-          return done(new PinMismatchError(`certificate fingerprint ${cert?.fingerprint256 ?? "(none)"} does not match the pinned fingerprint`), null);
+          return done(
+            new PinMismatchError(
+              `certificate fingerprint ${cert?.fingerprint256 ?? "(none)"} does not match the pinned fingerprint`,
+            ),
+            null,
+          );
         }
         done(null, socket);
       });

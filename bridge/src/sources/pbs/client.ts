@@ -54,8 +54,20 @@ export class PbsClient {
     await this.agent.close();
   }
 
-  private async send<T>(method: "GET" | "POST", path: string, schema: z.ZodType<T>, query?: Record<string, string | number | undefined>, body?: Record<string, string | number | boolean>): Promise<T> {
-    const qs = query ? new URLSearchParams(Object.entries(query).filter((e): e is [string, string | number] => e[1] !== undefined).map(([k, v]) => [k, String(v)])).toString() : "";
+  private async send<T>(
+    method: "GET" | "POST",
+    path: string,
+    schema: z.ZodType<T>,
+    query?: Record<string, string | number | undefined>,
+    body?: Record<string, string | number | boolean>,
+  ): Promise<T> {
+    const qs = query
+      ? new URLSearchParams(
+          Object.entries(query)
+            .filter((e): e is [string, string | number] => e[1] !== undefined)
+            .map(([k, v]) => [k, String(v)]),
+        ).toString()
+      : "";
     this.requestCount++;
     let res;
     let text: string;
@@ -63,7 +75,11 @@ export class PbsClient {
       res = await request(`${this.o.url}/api2/json${path}${qs ? `?${qs}` : ""}`, {
         method,
         dispatcher: this.agent,
-        headers: { authorization: this.auth, accept: "application/json", ...(body ? { "content-type": "application/json" } : {}) },
+        headers: {
+          authorization: this.auth,
+          accept: "application/json",
+          ...(body ? { "content-type": "application/json" } : {}),
+        },
         body: body ? JSON.stringify(body) : undefined,
         headersTimeout: this.o.timeoutMs,
         bodyTimeout: this.o.timeoutMs,
@@ -75,9 +91,15 @@ export class PbsClient {
     }
     if (res.statusCode >= 400) {
       const msg = plainMessage(text, res.statusCode);
-      if (res.statusCode === 401) throw new PbsError("auth", `authentication failed (401): ${msg} — check token_id (user@realm!name) and token_secret`, 401);
+      if (res.statusCode === 401)
+        throw new PbsError(
+          "auth",
+          `authentication failed (401): ${msg} — check token_id (user@realm!name) and token_secret`,
+          401,
+        );
       // PBS names the missing privilege and path itself ("permission check failed - missing …"); callers add what to grant.
-      if (res.statusCode === 403) throw new PbsError("permission", `${method} ${path}: permission denied (403): ${msg}`, 403);
+      if (res.statusCode === 403)
+        throw new PbsError("permission", `${method} ${path}: permission denied (403): ${msg}`, 403);
       throw new PbsError("http", `${method} ${path}: HTTP ${res.statusCode}: ${msg}`, res.statusCode);
     }
     let json: unknown;
@@ -89,7 +111,10 @@ export class PbsClient {
     const parsed = schema.safeParse((json as { data?: unknown } | null)?.data);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw new PbsError("schema", `${method} ${path}: unexpected answer at data${issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("")}: ${issue.message}`);
+      throw new PbsError(
+        "schema",
+        `${method} ${path}: unexpected answer at data${issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("")}: ${issue.message}`,
+      );
     }
     return parsed.data;
   }

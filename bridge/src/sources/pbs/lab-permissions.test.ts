@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { startPbsLab, type PbsAclEntryInput, type PbsLab, type PbsScenario } from "backup2mqtt-lab/pbs";
 import { ManualClock } from "backup2mqtt-lab";
-import { PbsClient, PbsError } from "./client.js";
+import { PbsClient, type PbsError } from "./client.js";
 
 const T0 = Date.UTC(2026, 10, 26, 12, 0, 0);
 const TOKEN = "backup2mqtt@pbs!bridge";
@@ -32,7 +32,15 @@ const base = (acl: PbsAclEntryInput[] | undefined, userAcl?: PbsAclEntryInput[])
         { ns: "pve-home", type: "ct", id: "105", age: "1d", owner: "pve@pbs!pve1" },
       ],
       verifyJobs: [{ id: "v-weekly", lastRun: { age: "2d", state: "OK" } }],
-      syncJobs: [{ id: "s-offsite", remote: "offsite-pbs", remoteStore: "offsite", direction: "push", lastRun: { age: "4h", state: "OK" } }],
+      syncJobs: [
+        {
+          id: "s-offsite",
+          remote: "offsite-pbs",
+          remoteStore: "offsite",
+          direction: "push",
+          lastRun: { age: "4h", state: "OK" },
+        },
+      ],
     },
     { name: "store2" },
   ],
@@ -40,12 +48,22 @@ const base = (acl: PbsAclEntryInput[] | undefined, userAcl?: PbsAclEntryInput[])
 
 async function client(sc: PbsScenario) {
   lab = await startPbsLab({ scenario: sc, clock: new ManualClock(T0) });
-  const c = new PbsClient({ url: lab.url, tokenId: TOKEN, tokenSecret: "s3cret-token-value", fingerprint: lab.fingerprint, timeoutMs: 3000 });
+  const c = new PbsClient({
+    url: lab.url,
+    tokenId: TOKEN,
+    tokenSecret: "s3cret-token-value",
+    fingerprint: lab.fingerprint,
+    timeoutMs: 3000,
+  });
   clients.push(c);
   return c;
 }
 const list = (c: PbsClient, path: string, q?: Record<string, string>) => c.get(path, z.array(z.looseObject({})), q);
-const fails = (p: Promise<unknown>) => p.then(() => null, (e: PbsError) => e);
+const fails = (p: Promise<unknown>) =>
+  p.then(
+    () => null,
+    (e: PbsError) => e,
+  );
 
 describe("simulated PBS: ACLs", () => {
   it("by default (no acl in the scenario) the token and its user may audit, read and verify every datastore and see remotes", async () => {
@@ -67,14 +85,24 @@ describe("simulated PBS: ACLs", () => {
     expect(await list(c, "/admin/gc", { store: "store1" })).toEqual([]);
     const e = await fails(list(c, "/admin/datastore/store1/snapshots"));
     expect(e).toMatchObject({ kind: "permission", status: 403 });
-    expect(e!.message).toMatch(/permission check failed - missing Datastore\.Audit\|Datastore\.Backup on \/datastore\/store1$/);
-    expect((await fails(list(c, "/admin/datastore/store1/snapshots", { ns: "pve-home" })))!.message).toMatch(/on \/datastore\/store1\/pve-home$/);
-    expect((await fails(c.get("/admin/datastore/store1/status", z.unknown())))!.message).toMatch(/403\): permission check failed$/);
-    expect((await fails(list(c, "/admin/datastore/store1/namespace")))!.message).toMatch(/403\): permission check failed$/);
+    expect(e!.message).toMatch(
+      /permission check failed - missing Datastore\.Audit\|Datastore\.Backup on \/datastore\/store1$/,
+    );
+    expect((await fails(list(c, "/admin/datastore/store1/snapshots", { ns: "pve-home" })))!.message).toMatch(
+      /on \/datastore\/store1\/pve-home$/,
+    );
+    expect((await fails(c.get("/admin/datastore/store1/status", z.unknown())))!.message).toMatch(
+      /403\): permission check failed$/,
+    );
+    expect((await fails(list(c, "/admin/datastore/store1/namespace")))!.message).toMatch(
+      /403\): permission check failed$/,
+    );
     // Privileges are checked before existence: nothing leaks about a datastore that does not exist.
     expect((await fails(list(c, "/admin/datastore/nope/snapshots")))!.status).toBe(403);
     const v = await fails(c.post("/admin/datastore/store1/verify", z.string()));
-    expect(v!.message).toMatch(/permission check failed - missing Datastore\.Verify\|Datastore\.Backup on \/datastore\/store1$/);
+    expect(v!.message).toMatch(
+      /permission check failed - missing Datastore\.Verify\|Datastore\.Backup on \/datastore\/store1$/,
+    );
     expect(await c.get("/access/permissions", z.record(z.string(), z.unknown()))).toEqual({});
   });
 
@@ -102,7 +130,9 @@ describe("simulated PBS: ACLs", () => {
     expect((await list(c, "/admin/datastore/store1/snapshots")).map((s: any) => s["backup-id"])).toEqual(["101"]);
     expect((await list(c, "/admin/datastore/store1/groups")).map((s: any) => s["backup-id"])).toEqual(["101"]);
     expect(await list(c, "/admin/datastore/store1/snapshots", { ns: "pve-home" })).toEqual([]);
-    expect(await c.get("/admin/datastore/store1/status", z.looseObject({ total: z.number() }))).toMatchObject({ total: 4_000_000_000_000 });
+    expect(await c.get("/admin/datastore/store1/status", z.looseObject({ total: z.number() }))).toMatchObject({
+      total: 4_000_000_000_000,
+    });
     expect(await list(c, "/admin/verify", { store: "store1" })).toEqual([]); // needs Audit or Verify
     expect(await c.post("/admin/datastore/store1/verify", z.string())).toMatch(/^UPID:/);
   });
@@ -110,14 +140,25 @@ describe("simulated PBS: ACLs", () => {
   it("sync jobs with a remote also need Remote.Audit on /remote/<remote>; GET …/gc is a router check", async () => {
     const c = await client(base([{ path: "/datastore/store1", role: "DatastoreAudit" }]));
     expect(await list(c, "/admin/sync")).toEqual([]);
-    lab!.control.setAcl(TOKEN, [{ path: "/datastore/store1", role: "DatastoreAudit" }, { path: "/remote/offsite-pbs", role: "RemoteAudit" }]);
-    lab!.control.setAcl(USER, [{ path: "/datastore/store1", role: "DatastoreAudit" }, { path: "/remote/offsite-pbs", role: "RemoteAudit" }]);
+    lab!.control.setAcl(TOKEN, [
+      { path: "/datastore/store1", role: "DatastoreAudit" },
+      { path: "/remote/offsite-pbs", role: "RemoteAudit" },
+    ]);
+    lab!.control.setAcl(USER, [
+      { path: "/datastore/store1", role: "DatastoreAudit" },
+      { path: "/remote/offsite-pbs", role: "RemoteAudit" },
+    ]);
     expect(await list(c, "/admin/sync")).toHaveLength(1);
-    expect((await fails(c.get("/admin/datastore/store2/gc", z.unknown())))!.message).toMatch(/403\): permission check failed$/);
+    expect((await fails(c.get("/admin/datastore/store2/gc", z.unknown())))!.message).toMatch(
+      /403\): permission check failed$/,
+    );
   });
 
   it("a namespace ACL that replaces the datastore's: the namespace is left out of /namespace and its listing refused", async () => {
-    const acl: PbsAclEntryInput[] = [{ path: "/datastore/store1", role: "DatastoreAudit" }, { path: "/datastore/store1/pve-home", role: "NoAccess" }];
+    const acl: PbsAclEntryInput[] = [
+      { path: "/datastore/store1", role: "DatastoreAudit" },
+      { path: "/datastore/store1/pve-home", role: "NoAccess" },
+    ];
     const c = await client(base(acl));
     expect((await list(c, "/admin/datastore/store1/namespace")).map((n: any) => n.ns)).toEqual([""]);
     expect((await fails(list(c, "/admin/datastore/store1/snapshots", { ns: "pve-home" })))!.status).toBe(403);
@@ -126,6 +167,8 @@ describe("simulated PBS: ACLs", () => {
   it("task status: own tasks only (others need Sys.Audit on /system/tasks)", async () => {
     const c = await client(base(undefined));
     const upid = await c.post("/admin/datastore/store1/verify", z.string());
-    expect(await c.get(`/nodes/localhost/tasks/${encodeURIComponent(upid)}/status`, z.looseObject({ status: z.string() }))).toMatchObject({ status: "running" });
+    expect(
+      await c.get(`/nodes/localhost/tasks/${encodeURIComponent(upid)}/status`, z.looseObject({ status: z.string() })),
+    ).toMatchObject({ status: "running" });
   });
 });

@@ -37,7 +37,10 @@ export class PbsPermissions {
 
   /** The privilege on the path or on any path below it. */
   hasBelow(priv: string, path: string): boolean {
-    return this.has(priv, path) || Object.entries(this.byPath).some(([p, privs]) => p.startsWith(`${path}/`) && privs[priv] !== undefined);
+    return (
+      this.has(priv, path) ||
+      Object.entries(this.byPath).some(([p, privs]) => p.startsWith(`${path}/`) && privs[priv] !== undefined)
+    );
   }
 
   grant(priv: string, path: string, role: string): string {
@@ -53,7 +56,9 @@ export class PbsPermissions {
     const path = `/datastore/${store}${ns ? `/${ns}` : ""}`;
     if (this.has("Datastore.Audit", path)) return null;
     const what = ns ? `namespace '${ns}' of PBS datastore '${store}'` : `PBS datastore '${store}'`;
-    const how = this.has("Datastore.Backup", path) ? "with Datastore.Backup alone PBS lists only the backup groups the token owns" : "PBS then leaves it out or answers 403";
+    const how = this.has("Datastore.Backup", path)
+      ? "with Datastore.Backup alone PBS lists only the backup groups the token owns"
+      : "PBS then leaves it out or answers 403";
     return `the API token may not list the backups of ${what} (${how}): ${this.grant("Datastore.Audit", path, "DatastoreAudit")}`;
   }
 
@@ -61,7 +66,9 @@ export class PbsPermissions {
   verifyAccess(store: string): string | null {
     const path = `/datastore/${store}`;
     if (this.has("Datastore.Verify", path)) return null;
-    const how = this.has("Datastore.Backup", path) ? "it has Datastore.Backup, with which PBS verifies only the backup groups the token owns" : "PBS answers 403";
+    const how = this.has("Datastore.Backup", path)
+      ? "it has Datastore.Backup, with which PBS verifies only the backup groups the token owns"
+      : "PBS answers 403";
     return `the API token may not verify PBS datastore '${store}' (${how}): ${this.grant("Datastore.Verify", path, "DatastoreReader")}`;
   }
 

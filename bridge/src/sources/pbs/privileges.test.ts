@@ -35,7 +35,15 @@ const scenario = (acl: PbsAclEntryInput[]): PbsScenario => ({
         { type: "vm", id: "100", age: "6h", owner: "pve@pbs!pve1" },
         { ns: "pve-home", type: "ct", id: "105", age: "1d", owner: "pve@pbs!pve1" },
       ],
-      syncJobs: [{ id: "s-offsite", remote: "offsite-pbs", remoteStore: "offsite", direction: "push", lastRun: { age: "4h", state: "OK" } }],
+      syncJobs: [
+        {
+          id: "s-offsite",
+          remote: "offsite-pbs",
+          remoteStore: "offsite",
+          direction: "push",
+          lastRun: { age: "4h", state: "OK" },
+        },
+      ],
     },
   ],
 });
@@ -44,7 +52,9 @@ async function start(acl: PbsAclEntryInput[]) {
   const clock = new ManualClock(T0);
   lab = await startPbsLab({ scenario: scenario(acl), clock });
   const lines: string[] = [];
-  const log = createLogger("info", () => [SECRET], { write: (l: string) => (lines.push(l), true) } as unknown as NodeJS.WritableStream);
+  const log = createLogger("info", () => [SECRET], {
+    write: (l: string) => (lines.push(l), true),
+  } as unknown as NodeJS.WritableStream);
   source = new PbsSource(pbsLabSourceConfig(lab), log, () => clock.now());
   return { lab, source, lines };
 }
@@ -57,7 +67,12 @@ describe("PBS source: least privilege", () => {
   it("DatastoreAudit + RemoteAudit (the README's read-only roles): everything read, nothing unknown", async () => {
     const { source } = await start([AUDIT, REMOTE]);
     await source.refresh();
-    expect(source.datastores[0]).toMatchObject({ store: "store1", snapshotCount: 2, unreadable: null, syncUnreadable: null });
+    expect(source.datastores[0]).toMatchObject({
+      store: "store1",
+      snapshotCount: 2,
+      unreadable: null,
+      syncUnreadable: null,
+    });
     expect(source.copyTargets()).toEqual([expect.objectContaining({ id: "s-offsite", readable: true })]);
   });
 
@@ -66,9 +81,13 @@ describe("PBS source: least privilege", () => {
     await source.refresh();
     expect(source.health).toMatchObject({ up: true, degraded: false }); // PBS answered: only this datastore is unknown
     const d = source.datastores[0]!;
-    expect(d.unreadable).toMatch(/may not list the backups of PBS datastore 'store1'.*grant Datastore\.Audit on \/datastore\/store1 \(role DatastoreAudit\) to backup2mqtt@pbs and to backup2mqtt@pbs!bridge/);
+    expect(d.unreadable).toMatch(
+      /may not list the backups of PBS datastore 'store1'.*grant Datastore\.Audit on \/datastore\/store1 \(role DatastoreAudit\) to backup2mqtt@pbs and to backup2mqtt@pbs!bridge/,
+    );
     expect(d.snapshotCount).toBe(0);
-    expect(source.copyTargets()).toEqual([expect.objectContaining({ id: "store1:*", readable: false, storages: ["pbs"] })]);
+    expect(source.copyTargets()).toEqual([
+      expect.objectContaining({ id: "store1:*", readable: false, storages: ["pbs"] }),
+    ]);
     await source.refresh();
     const warned = lines.filter((l) => l.includes("PBS datastore 'store1' is unknown"));
     expect(warned).toHaveLength(1); // once, not every poll
@@ -79,8 +98,12 @@ describe("PBS source: least privilege", () => {
     const { source } = await start([{ path: "/datastore/store1", role: "DatastoreBackup" }, REMOTE]);
     await source.refresh();
     expect(lab!.requests.some((r) => r.path === "/api2/json/admin/datastore" && r.status === 200)).toBe(true);
-    expect(source.datastores[0]!.unreadable).toMatch(/with Datastore\.Backup alone PBS lists only the backup groups the token owns/);
-    expect(source.verifyRefusal("store1")).toMatch(/PBS verifies only the backup groups the token owns\): grant Datastore\.Verify on \/datastore\/store1 \(role DatastoreReader\)/);
+    expect(source.datastores[0]!.unreadable).toMatch(
+      /with Datastore\.Backup alone PBS lists only the backup groups the token owns/,
+    );
+    expect(source.verifyRefusal("store1")).toMatch(
+      /PBS verifies only the backup groups the token owns\): grant Datastore\.Verify on \/datastore\/store1 \(role DatastoreReader\)/,
+    );
   });
 
   it("without Remote.Audit the push sync jobs are hidden: sync unknown (copies unknown), the rest read", async () => {
@@ -99,7 +122,9 @@ describe("PBS source: least privilege", () => {
     expect(source.verifyRefusal("store1")).toBeNull(); // no Backup either: PBS itself answers
     const e = await source.startVerify("store1").catch((x: PbsError) => x);
     expect(e).toBeInstanceOf(PbsError);
-    expect((e as PbsError).message).toMatch(/permission check failed - missing Datastore\.Verify\|Datastore\.Backup on \/datastore\/store1: grant Datastore\.Verify on \/datastore\/store1 \(role DatastoreReader\)/);
+    expect((e as PbsError).message).toMatch(
+      /permission check failed - missing Datastore\.Verify\|Datastore\.Backup on \/datastore\/store1: grant Datastore\.Verify on \/datastore\/store1 \(role DatastoreReader\)/,
+    );
     lab.control.setAcl(TOKEN, [READER, REMOTE]);
     lab.control.setAcl("backup2mqtt@pbs", [READER, REMOTE]);
     expect(await source.startVerify("store1")).toMatch(/^UPID:/);
@@ -120,19 +145,39 @@ describe("PBS source: least privilege", () => {
   it("the device state of an unreadable datastore: unknown with the reason, numbers null (not 0), no problem judged", async () => {
     const { source } = await start([]);
     await source.refresh();
-    const st = pbsDatastoreState(source.datastores[0]!, "store1", pbsDatastoreHealth(source.datastores[0]!, source.readable));
-    expect(st).toMatchObject({ status: "unknown", problem: false, reasons: [], snapshot_count: null, usage: null, used: null, unverified: null, namespaces: null });
+    const st = pbsDatastoreState(
+      source.datastores[0]!,
+      "store1",
+      pbsDatastoreHealth(source.datastores[0]!, source.readable),
+    );
+    expect(st).toMatchObject({
+      status: "unknown",
+      problem: false,
+      reasons: [],
+      snapshot_count: null,
+      usage: null,
+      used: null,
+      unverified: null,
+      namespaces: null,
+    });
     expect(st.status_reason).toMatch(/grant Datastore\.Audit on \/datastore\/store1/);
     lab!.control.setAcl(TOKEN, [AUDIT]);
     lab!.control.setAcl("backup2mqtt@pbs", [AUDIT]);
     await source.refresh();
-    const partial = pbsDatastoreState(source.datastores[0]!, "store1", pbsDatastoreHealth(source.datastores[0]!, source.readable));
+    const partial = pbsDatastoreState(
+      source.datastores[0]!,
+      "store1",
+      pbsDatastoreHealth(source.datastores[0]!, source.readable),
+    );
     expect(partial).toMatchObject({ status: "unknown", snapshot_count: 2, last_sync: null, last_sync_state: null });
     expect(partial.status_reason).toMatch(/Remote\.Audit/);
   });
 
   it("when PBS will not tell the privileges, its 403 still names them: a namespace-only ACL leaves the root refused", async () => {
-    const { lab, source, lines } = await start([{ path: "/datastore/store1/pve-home", role: "DatastoreAudit" }, REMOTE]);
+    const { lab, source, lines } = await start([
+      { path: "/datastore/store1/pve-home", role: "DatastoreAudit" },
+      REMOTE,
+    ]);
     lab.control.setFault({ kind: "http500", match: "/access/permissions" });
     await source.refresh();
     expect(lines.some((l) => l.includes("cannot read the PBS token's privileges"))).toBe(true);

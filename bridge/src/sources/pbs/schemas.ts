@@ -7,7 +7,14 @@ import { z } from "zod";
 
 const epoch = z.number().int();
 
-export const Datastores = z.array(z.looseObject({ store: z.string(), comment: z.string().nullish(), maintenance: z.string().nullish(), "mount-status": z.string().optional() }));
+export const Datastores = z.array(
+  z.looseObject({
+    store: z.string(),
+    comment: z.string().nullish(),
+    maintenance: z.string().nullish(),
+    "mount-status": z.string().optional(),
+  }),
+);
 
 const GcStatus = z.looseObject({
   /** null when GC never ran (serialised as null, not omitted). */
@@ -35,7 +42,9 @@ export const Snapshot = z.looseObject({
   /** Absent until a verify task touched the snapshot. */
   verification: z.looseObject({ upid: z.string(), state: z.string() }).optional(),
   fingerprint: z.string().optional(),
-  files: z.array(z.looseObject({ filename: z.string(), "crypt-mode": z.string().optional(), size: z.number().optional() })),
+  files: z.array(
+    z.looseObject({ filename: z.string(), "crypt-mode": z.string().optional(), size: z.number().optional() }),
+  ),
   size: z.number().optional(),
   owner: z.string().optional(),
   protected: z.boolean().optional(),
@@ -65,7 +74,15 @@ const JobSchedule = {
 };
 
 export const GcJobs = z.array(GcStatus.extend({ store: z.string(), ...JobSchedule }));
-export const VerifyJobs = z.array(z.looseObject({ id: z.string(), store: z.string(), ns: z.string().optional(), "outdated-after": z.number().optional(), ...JobSchedule }));
+export const VerifyJobs = z.array(
+  z.looseObject({
+    id: z.string(),
+    store: z.string(),
+    ns: z.string().optional(),
+    "outdated-after": z.number().optional(),
+    ...JobSchedule,
+  }),
+);
 export const SyncJobs = z.array(
   z.looseObject({
     id: z.string(),
@@ -83,7 +100,17 @@ export const SyncJobs = z.array(
 export type SyncJob = z.infer<typeof SyncJobs>[number];
 
 export const Upid = z.string().startsWith("UPID:");
-export const TaskStatus = z.looseObject({ upid: z.string(), status: z.enum(["running", "stopped"]), exitstatus: z.string().optional() });
+export const TaskStatus = z.looseObject({
+  upid: z.string(),
+  status: z.enum(["running", "stopped"]),
+  exitstatus: z.string().optional(),
+});
 
 /** GET /access/permissions: ACL path → privilege → propagates (booleans in PBS; 0/1 tolerated). */
-export const Permissions = z.record(z.string(), z.record(z.string(), z.union([z.boolean(), z.number()]).transform((v) => v === true || v === 1)));
+export const Permissions = z.record(
+  z.string(),
+  z.record(
+    z.string(),
+    z.union([z.boolean(), z.number()]).transform((v) => v === true || v === 1),
+  ),
+);

@@ -15,7 +15,19 @@ import type { CopyTarget, SourceHealth } from "../../evidence.js";
 import type { Logger } from "../../log.js";
 import { pbsRunStateOk } from "../../policy/offsite.js";
 import { PbsClient, PbsError } from "./client.js";
-import { DatastoreStatus, Datastores, GcJobs, Groups, Namespaces, Permissions, Snapshots, SyncJobs, Upid, VerifyJobs, type SyncJob } from "./schemas.js";
+import {
+  DatastoreStatus,
+  Datastores,
+  GcJobs,
+  Groups,
+  Namespaces,
+  Permissions,
+  Snapshots,
+  SyncJobs,
+  Upid,
+  VerifyJobs,
+  type SyncJob,
+} from "./schemas.js";
 import { PbsPermissions, pbsGrant } from "./permissions.js";
 
 export interface JobRun {
@@ -59,7 +71,10 @@ export interface PbsDatastore {
 class Unreadable extends Error {}
 
 const ms = (s: number | undefined) => (s === undefined ? null : s * 1000);
-const run = (id: string, j: { "last-run-state"?: string; "last-run-endtime"?: number; "next-run"?: number }): JobRun => ({
+const run = (
+  id: string,
+  j: { "last-run-state"?: string; "last-run-endtime"?: number; "next-run"?: number },
+): JobRun => ({
   id,
   state: j["last-run-state"] ?? null,
   ok: pbsRunStateOk(j["last-run-state"]),
@@ -71,7 +86,8 @@ const newest = (runs: JobRun[]) => runs.filter((r) => r.endMs !== null).sort((a,
 /** How long a PBS that refused `sync-direction` (older than 3.3) is believed before it is asked again (an upgrade). */
 export const SYNC_DIRECTION_REPROBE_MS = 3_600_000;
 /** PBS < 3.3 refusing the parameter: 400 "parameter verification failed - 'sync-direction': schema does not allow additional properties." */
-const refusesSyncDirection = (e: unknown) => e instanceof PbsError && e.kind === "http" && e.status === 400 && /'sync-direction'/.test(e.message);
+const refusesSyncDirection = (e: unknown) =>
+  e instanceof PbsError && e.kind === "http" && e.status === 400 && /'sync-direction'/.test(e.message);
 
 export class PbsSource {
   readonly name: string;
@@ -151,10 +167,17 @@ export class PbsSource {
       // Before 3.2.2 there is no GC job status: the bare status has no time and no state.
       if (!(e instanceof PbsError && e.kind === "http")) throw e;
     }
-    const verifyJobs = (await c.get("/admin/verify", VerifyJobs, { store })).filter((j) => j.store === store).map((j) => run(j.id, j));
+    const verifyJobs = (await c.get("/admin/verify", VerifyJobs, { store }))
+      .filter((j) => j.store === store)
+      .map((j) => run(j.id, j));
     const syncs = syncJobs
       .filter((j) => j.store === store)
-      .map((j) => ({ ...run(j.id, j), remote: j.remote ?? null, remoteStore: j["remote-store"], direction: j["sync-direction"] ?? ("pull" as const) }));
+      .map((j) => ({
+        ...run(j.id, j),
+        remote: j.remote ?? null,
+        remoteStore: j["remote-store"],
+        direction: j["sync-direction"] ?? ("pull" as const),
+      }));
     return {
       source: this.name,
       store,
@@ -209,22 +232,39 @@ export class PbsSource {
       this.perms = new PbsPermissions(await this.client.get("/access/permissions", Permissions), this.cfg.tokenId);
       this.permsError = undefined;
     } catch (e) {
-      if (!(e instanceof PbsError) || e.kind === "network" || e.kind === "timeout" || e.kind === "tls" || e.kind === "auth") throw e;
-      if (this.permsError !== e.message) this.log.warn({ err: e.message }, "cannot read the PBS token's privileges; only refusals (403) will tell a missing privilege");
+      if (
+        !(e instanceof PbsError) ||
+        e.kind === "network" ||
+        e.kind === "timeout" ||
+        e.kind === "tls" ||
+        e.kind === "auth"
+      )
+        throw e;
+      if (this.permsError !== e.message)
+        this.log.warn(
+          { err: e.message },
+          "cannot read the PBS token's privileges; only refusals (403) will tell a missing privilege",
+        );
       this.perms = null;
       this.permsError = e.message;
     }
   }
 
   /** Reads one datastore, or says why the token may not. */
-  private async readOrExplain(store: string, listed: boolean, syncJobs: SyncJob[], syncUnreadable: string | null): Promise<PbsDatastore> {
+  private async readOrExplain(
+    store: string,
+    listed: boolean,
+    syncJobs: SyncJob[],
+    syncUnreadable: string | null,
+  ): Promise<PbsDatastore> {
     const path = `/datastore/${store}`;
     let reason: string | null;
     if (!listed)
       reason =
-        this.perms && this.perms.has("Datastore.Audit", path)
+        this.perms?.has("Datastore.Audit", path)
           ? `PBS '${this.name}' has no datastore '${store}' (it is not listed although the token has Datastore.Audit on ${path})`
-          : (this.perms?.listingAccess(store) ?? `PBS does not list datastore '${store}' to the API token (missing, or no Datastore.Audit): ${pbsGrant(this.cfg.tokenId, "Datastore.Audit", path, "DatastoreAudit")}`);
+          : (this.perms?.listingAccess(store) ??
+            `PBS does not list datastore '${store}' to the API token (missing, or no Datastore.Audit): ${pbsGrant(this.cfg.tokenId, "Datastore.Audit", path, "DatastoreAudit")}`);
     else reason = this.perms?.listingAccess(store) ?? null;
     if (!reason) {
       try {
@@ -232,7 +272,8 @@ export class PbsSource {
       } catch (e) {
         if (e instanceof Unreadable) reason = e.message;
         // PBS names the path it checked ("… missing Datastore.Audit|Datastore.Backup on /datastore/store1/ns").
-        else if (e instanceof PbsError && e.kind === "permission") reason = `${e.message}: ${pbsGrant(this.cfg.tokenId, "Datastore.Audit", / on (\/datastore\/\S+)$/.exec(e.message)?.[1] ?? path, "DatastoreAudit")}`;
+        else if (e instanceof PbsError && e.kind === "permission")
+          reason = `${e.message}: ${pbsGrant(this.cfg.tokenId, "Datastore.Audit", / on (\/datastore\/\S+)$/.exec(e.message)?.[1] ?? path, "DatastoreAudit")}`;
         else throw e;
       }
     }
@@ -245,13 +286,18 @@ export class PbsSource {
     if (refused === null || this.now() - refused >= SYNC_DIRECTION_REPROBE_MS) {
       try {
         const jobs = await this.client.get("/admin/sync", SyncJobs, { "sync-direction": "all" });
-        if (this.syncDirectionOld) this.log.info({}, `PBS '${this.name}' now takes sync-direction (3.3 or newer): push sync jobs are listed`);
+        if (this.syncDirectionOld)
+          this.log.info({}, `PBS '${this.name}' now takes sync-direction (3.3 or newer): push sync jobs are listed`);
         this.syncDirectionOld = false;
         this.syncDirectionRefusedAt = null;
         return jobs;
       } catch (e) {
         if (!refusesSyncDirection(e)) throw e;
-        if (!this.syncDirectionOld) this.log.info({}, `PBS '${this.name}' is older than 3.3 (it refuses sync-direction and has no push sync jobs): sync jobs are listed without it`);
+        if (!this.syncDirectionOld)
+          this.log.info(
+            {},
+            `PBS '${this.name}' is older than 3.3 (it refuses sync-direction and has no push sync jobs): sync jobs are listed without it`,
+          );
         this.syncDirectionOld = true;
         this.syncDirectionRefusedAt = this.now();
       }
@@ -287,10 +333,15 @@ export class PbsSource {
       const syncJobs = await this.readSyncJobs();
       const syncUnreadable = this.cfg.syncOffsite ? (this.perms?.syncAccess() ?? null) : null;
       // Nothing configured and nothing listed: say so once (there is no device to carry it).
-      if (!wanted.length && !this.loggedNoDatastore) this.log.warn({}, `PBS '${this.name}' lists no datastore to the API token: ${pbsGrant(this.cfg.tokenId, "Datastore.Audit", "/datastore/<store>", "DatastoreAudit")}`);
+      if (!wanted.length && !this.loggedNoDatastore)
+        this.log.warn(
+          {},
+          `PBS '${this.name}' lists no datastore to the API token: ${pbsGrant(this.cfg.tokenId, "Datastore.Audit", "/datastore/<store>", "DatastoreAudit")}`,
+        );
       this.loggedNoDatastore = !wanted.length;
       const stores: PbsDatastore[] = [];
-      for (const store of wanted) stores.push(await this.readOrExplain(store, listed.has(store), syncJobs, syncUnreadable));
+      for (const store of wanted)
+        stores.push(await this.readOrExplain(store, listed.has(store), syncJobs, syncUnreadable));
       this.logAccess(stores);
       this.datastores = stores;
       if (!this.health.up || this.health.degraded) this.log.info({ datastores: stores.length }, "PBS source reachable");
@@ -301,9 +352,19 @@ export class PbsSource {
       // PBS restarts when upgraded: ask for sync-direction again on the next poll.
       if (err.kind === "network" || err.kind === "timeout") this.syncDirectionRefusedAt = null;
       const up = err.degraded || err.kind === "permission" || err.kind === "http";
-      this.health = { name: this.name, kind: "pbs", up, degraded: up, error: err.message, ...(this.health.lastSuccessMs ? { lastSuccessMs: this.health.lastSuccessMs } : {}) };
+      this.health = {
+        name: this.name,
+        kind: "pbs",
+        up,
+        degraded: up,
+        error: err.message,
+        ...(this.health.lastSuccessMs ? { lastSuccessMs: this.health.lastSuccessMs } : {}),
+      };
       if (this.lastLoggedError !== err.message) {
-        this.log.warn({ err: err.message, kind: err.kind }, err.degraded ? "PBS source degraded" : "PBS source unreachable");
+        this.log.warn(
+          { err: err.message, kind: err.kind },
+          err.degraded ? "PBS source degraded" : "PBS source unreachable",
+        );
         this.lastLoggedError = err.message;
       }
     } finally {
@@ -318,21 +379,31 @@ export class PbsSource {
    */
   verifyRefusal(store: string): string | null {
     const p = this.perms;
-    return p && p.has("Datastore.Backup", `/datastore/${store}`) ? p.verifyAccess(store) : null;
+    return p?.has("Datastore.Backup", `/datastore/${store}`) ? p.verifyAccess(store) : null;
   }
 
   /** Starts a verify of the whole datastore (skipping snapshots already verified); returns the UPID. */
   async startVerify(store: string): Promise<string> {
     try {
-      return await this.client.post(`/admin/datastore/${encodeURIComponent(store)}/verify`, Upid, { "ignore-verified": true });
+      return await this.client.post(`/admin/datastore/${encodeURIComponent(store)}/verify`, Upid, {
+        "ignore-verified": true,
+      });
     } catch (e) {
-      if (e instanceof PbsError && e.kind === "permission") throw new PbsError("permission", `${e.message}: ${pbsGrant(this.cfg.tokenId, "Datastore.Verify", `/datastore/${store}`, "DatastoreReader")}`, e.status);
+      if (e instanceof PbsError && e.kind === "permission")
+        throw new PbsError(
+          "permission",
+          `${e.message}: ${pbsGrant(this.cfg.tokenId, "Datastore.Verify", `/datastore/${store}`, "DatastoreReader")}`,
+          e.status,
+        );
       throw e;
     }
   }
 
   taskStatus(upid: string) {
-    return this.client.get(`/nodes/localhost/tasks/${encodeURIComponent(upid)}/status`, z.looseObject({ status: z.string(), exitstatus: z.string().optional() }));
+    return this.client.get(
+      `/nodes/localhost/tasks/${encodeURIComponent(upid)}/status`,
+      z.looseObject({ status: z.string(), exitstatus: z.string().optional() }),
+    );
   }
 
   copyTargets(): CopyTarget[] {
@@ -341,7 +412,16 @@ export class PbsSource {
     if (!this.datastores.length && !readable)
       return this.cfg.datastores
         .filter((d) => d.storages.length)
-        .map((d) => ({ kind: "pbs_sync" as const, source: this.name, id: `${d.store}:*`, label: `PBS sync jobs of ${this.name}/${d.store}`, storages: d.storages, offsite: true, lastSuccessMs: null, readable: false }));
+        .map((d) => ({
+          kind: "pbs_sync" as const,
+          source: this.name,
+          id: `${d.store}:*`,
+          label: `PBS sync jobs of ${this.name}/${d.store}`,
+          storages: d.storages,
+          offsite: true,
+          lastSuccessMs: null,
+          readable: false,
+        }));
     return this.datastores.flatMap((d) => {
       if (!d.storages.length) return [];
       const known = d.syncJobs
@@ -359,7 +439,19 @@ export class PbsSource {
         }));
       // Jobs the token may not see: whether they copy these storages off-site is unknown.
       if (!d.unreadable && !d.syncUnreadable) return known;
-      return [...known, { kind: "pbs_sync" as const, source: this.name, id: `${d.store}:*`, label: `PBS sync jobs of ${this.name}/${d.store}`, storages: d.storages, offsite: true, lastSuccessMs: null, readable: false }];
+      return [
+        ...known,
+        {
+          kind: "pbs_sync" as const,
+          source: this.name,
+          id: `${d.store}:*`,
+          label: `PBS sync jobs of ${this.name}/${d.store}`,
+          storages: d.storages,
+          offsite: true,
+          lastSuccessMs: null,
+          readable: false,
+        },
+      ];
     });
   }
 

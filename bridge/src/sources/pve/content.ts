@@ -74,7 +74,12 @@ export class BackupContent {
       try {
         const path = `/nodes/${encodeURIComponent(s.node)}/storage/${encodeURIComponent(s.storage)}/content`;
         const rows = this.listingBuilder(s, path);
-        const answer = await this.http.getRowsIfChanged(path, { content: "backup" }, this.archives.has(k) ? this.digests.get(k) : undefined, rows.add);
+        const answer = await this.http.getRowsIfChanged(
+          path,
+          { content: "backup" },
+          this.archives.has(k) ? this.digests.get(k) : undefined,
+          rows.add,
+        );
         if (answer.unchanged) {
           read.rowsRead += this.archives.get(k)?.size ?? 0;
           this.errors.delete(k);
@@ -140,11 +145,15 @@ export class BackupContent {
         volids = sharedVolids(before);
       }
       const parsed = contentItemSchema.safeParse(row);
-      if (!parsed.success) throw new PveError("schema", `GET ${path}: unexpected answer at data[${i}]${firstIssue(parsed.error)}`);
+      if (!parsed.success)
+        throw new PveError("schema", `GET ${path}: unexpected answer at data[${i}]${firstIssue(parsed.error)}`);
       const it = parsed.data;
       const vmid = it.vmid ?? vmidFromVolid(it.volid);
       if (!(vmid > 0)) return;
-      const verification = it.verification && (it.verification.state === "ok" || it.verification.state === "failed") ? it.verification.state : undefined;
+      const verification =
+        it.verification && (it.verification.state === "ok" || it.verification.state === "failed")
+          ? it.verification.state
+          : undefined;
       list.add({
         volid: volids(vmid, it.volid),
         vmid,
@@ -170,7 +179,11 @@ export function contentRowProblem(row: unknown): string | undefined {
 }
 
 /** Did a guest that still exists lose every archive it had in this listing? */
-function lostAGuest(before: ArchiveColumns | undefined, after: ArchiveColumns, guests: ReadonlyMap<number, GuestInfo>): boolean {
+function lostAGuest(
+  before: ArchiveColumns | undefined,
+  after: ArchiveColumns,
+  guests: ReadonlyMap<number, GuestInfo>,
+): boolean {
   if (!before) return false;
   for (const vmid of before.vmidsPresent()) if (!after.hasGuest(vmid) && guests.has(vmid)) return true;
   return false;

@@ -14,8 +14,18 @@ let http: PveHttp;
 beforeAll(async () => {
   lab = await startLab({ scenario: "demo", authFailDelayMs: 0 });
   // ~10,000 rows of ~150 bytes: over the 1 MiB kept while hashing.
-  for (let i = 0; i < 10_000; i++) lab.control.addArchive({ vmid: 100 + (i % 4), storage: "synology", ageSeconds: 3600 + i * 60 });
-  http = new PveHttp({ url: lab.url, tokenId: lab.tokens[0]!.id, tokenSecret: lab.tokens[0]!.secret, fingerprint: lab.fingerprint, timeoutMs: 10_000 }, 0);
+  for (let i = 0; i < 10_000; i++)
+    lab.control.addArchive({ vmid: 100 + (i % 4), storage: "synology", ageSeconds: 3600 + i * 60 });
+  http = new PveHttp(
+    {
+      url: lab.url,
+      tokenId: lab.tokens[0]!.id,
+      tokenSecret: lab.tokens[0]!.secret,
+      fingerprint: lab.fingerprint,
+      timeoutMs: 10_000,
+    },
+    0,
+  );
 });
 afterAll(async () => {
   await http.close();
@@ -72,7 +82,10 @@ describe("PveHttp.getRowsIfChanged", () => {
 
   it("a listing that is not a plain row frame is parsed whole (one more request), with the same rows", async () => {
     // A real HTTP server answering with an extra top-level key, as a gateway might add.
-    const rows = [{ volid: "nas:backup/a", ctime: 1 }, { volid: "nas:backup/b", ctime: 2 }];
+    const rows = [
+      { volid: "nas:backup/a", ctime: 1 },
+      { volid: "nas:backup/b", ctime: 2 },
+    ];
     let served = 0;
     const server = createServer((_req, res) => {
       served++;
@@ -80,10 +93,23 @@ describe("PveHttp.getRowsIfChanged", () => {
       res.end(JSON.stringify({ total: rows.length, data: rows }));
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const plain = new PveHttp({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, tokenId: "t@pve!x", tokenSecret: "s", timeoutMs: 5000 }, 0);
+    const plain = new PveHttp(
+      {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        tokenId: "t@pve!x",
+        tokenSecret: "s",
+        timeoutMs: 5000,
+      },
+      0,
+    );
     try {
       const got: unknown[] = [];
-      const r = await plain.getRowsIfChanged("/nodes/n/storage/nas/content", undefined, undefined, (row, i) => (got[i] = row));
+      const r = await plain.getRowsIfChanged(
+        "/nodes/n/storage/nas/content",
+        undefined,
+        undefined,
+        (row, i) => (got[i] = row),
+      );
       expect(r).toMatchObject({ unchanged: false, count: 2 });
       expect(got).toEqual(rows);
       expect(served).toBe(2);

@@ -1,6 +1,6 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
-import tls from "node:tls";
+import type tls from "node:tls";
 import { Agent, buildConnector, request } from "undici";
 import { z } from "zod";
 import type { ProxmoxSourceConfig } from "../../config/load.js";
@@ -49,7 +49,10 @@ export class PveHttp {
   private readonly auth: string;
 
   constructor(
-    private readonly cfg: Pick<ProxmoxSourceConfig, "url" | "tokenId" | "tokenSecret" | "fingerprint" | "caFile" | "timeoutMs">,
+    private readonly cfg: Pick<
+      ProxmoxSourceConfig,
+      "url" | "tokenId" | "tokenSecret" | "fingerprint" | "caFile" | "timeoutMs"
+    >,
     private readonly retries = 2,
   ) {
     this.auth = `PVEAPIToken=${cfg.tokenId}=${cfg.tokenSecret}`;
@@ -58,7 +61,12 @@ export class PveHttp {
     // With a pin, chain validation is replaced by an exact certificate match, checked below
     // before any byte of the request (and its token) is sent. No TLS session resumption: a
     // resumed session shows no peer certificate, and the pin must be checked on every connection.
-    const connector = buildConnector({ rejectUnauthorized: !pinned, ...(ca ? { ca } : {}), timeout: cfg.timeoutMs, maxCachedSessions: 0 });
+    const connector = buildConnector({
+      rejectUnauthorized: !pinned,
+      ...(ca ? { ca } : {}),
+      timeout: cfg.timeoutMs,
+      maxCachedSessions: 0,
+    });
     this.agent = new Agent({
       keepAliveTimeout: 30_000,
       connect: (opts, cb) => {
@@ -68,7 +76,10 @@ export class PveHttp {
           if (!cert?.fingerprint256 || normFp(cert.fingerprint256) !== pinned) {
             socket!.destroy();
             return (cb as (e: Error | null, s: unknown) => void)(
-              new PveError("tls", `certificate fingerprint ${cert?.fingerprint256 ?? "(none)"} does not match the pinned fingerprint`),
+              new PveError(
+                "tls",
+                `certificate fingerprint ${cert?.fingerprint256 ?? "(none)"} does not match the pinned fingerprint`,
+              ),
               null,
             );
           }
@@ -88,7 +99,9 @@ export class PveHttp {
       try {
         return await attempt();
       } catch (e) {
-        const retryable = e instanceof PveError && (e.kind === "network" || e.kind === "timeout" || (e.kind === "http" && (e.status ?? 0) >= 500));
+        const retryable =
+          e instanceof PveError &&
+          (e.kind === "network" || e.kind === "timeout" || (e.kind === "http" && (e.status ?? 0) >= 500));
         if (!retryable || n >= this.retries) throw e;
         await new Promise((r) => setTimeout(r, 200 * 2 ** (n + 1)));
       }
@@ -115,7 +128,10 @@ export class PveHttp {
   ): Promise<{ unchanged: true; digest: string } | { unchanged: false; digest: string; count: number }> {
     if (previousDigest !== undefined) {
       try {
-        const r = await this.getChanged(path, (raw) => raw, query, { previous: previousDigest, keepLimit: KEEP_WHILE_HASHING_BYTES });
+        const r = await this.getChanged(path, (raw) => raw, query, {
+          previous: previousDigest,
+          keepLimit: KEEP_WHILE_HASHING_BYTES,
+        });
         if (r.unchanged) return r;
         return { unchanged: false, digest: r.digest, count: listingRows(path, r.value).forEach(onRow) };
       } catch (e) {
@@ -141,7 +157,12 @@ export class PveHttp {
   }
 
   /** A GET whose bytes are hashed (see Digest); a retry after rows were streamed to the caller starts again at index 0. */
-  private getChanged<T>(path: string, parse: (buf: Buffer[]) => T, query: Record<string, string | number | undefined> | undefined, opts: Omit<Digest, "current">): Promise<{ unchanged: true; digest: string } | { unchanged: false; digest: string; value: T }> {
+  private getChanged<T>(
+    path: string,
+    parse: (buf: Buffer[]) => T,
+    query: Record<string, string | number | undefined> | undefined,
+    opts: Omit<Digest, "current">,
+  ): Promise<{ unchanged: true; digest: string } | { unchanged: false; digest: string; value: T }> {
     return this.retrying(async () => {
       const digest: Digest = { ...opts };
       opts.begin?.();
@@ -182,7 +203,11 @@ export class PveHttp {
     digest?: Digest,
   ): Promise<T> {
     const qs = query
-      ? new URLSearchParams(Object.entries(query).filter((e): e is [string, string | number] => e[1] !== undefined).map(([k, v]) => [k, String(v)])).toString()
+      ? new URLSearchParams(
+          Object.entries(query)
+            .filter((e): e is [string, string | number] => e[1] !== undefined)
+            .map(([k, v]) => [k, String(v)]),
+        ).toString()
       : "";
     const url = `${this.cfg.url}/api2/json${path}${qs ? `?${qs}` : ""}`;
     this.requestCount++;
@@ -230,9 +255,16 @@ export class PveHttp {
       throw toNetworkError(e);
     }
     const text = () => Buffer.concat(raw).toString("utf8");
-    if (res.statusCode === 401) throw new PveError("auth", "authentication failure (401): check token_id and token_secret, or whether the token expired", 401);
-    if (res.statusCode === 403) throw new PveError("permission", `permission denied (403): ${reasonOf(text(), res.statusCode)}`, 403);
-    if (res.statusCode >= 400) throw new PveError("http", `HTTP ${res.statusCode}: ${reasonOf(text(), res.statusCode)}`, res.statusCode);
+    if (res.statusCode === 401)
+      throw new PveError(
+        "auth",
+        "authentication failure (401): check token_id and token_secret, or whether the token expired",
+        401,
+      );
+    if (res.statusCode === 403)
+      throw new PveError("permission", `permission denied (403): ${reasonOf(text(), res.statusCode)}`, 403);
+    if (res.statusCode >= 400)
+      throw new PveError("http", `HTTP ${res.statusCode}: ${reasonOf(text(), res.statusCode)}`, res.statusCode);
     return parse(raw);
   }
 }
@@ -248,7 +280,8 @@ function parseJson<T>(method: string, path: string, chunks: Buffer[], schema: z.
   }
   const data = (json as { data?: unknown } | null)?.data;
   const parsed = schema.safeParse(data);
-  if (!parsed.success) throw new PveError("schema", `${method} ${path}: unexpected answer at data${firstIssue(parsed.error)}`);
+  if (!parsed.success)
+    throw new PveError("schema", `${method} ${path}: unexpected answer at data${firstIssue(parsed.error)}`);
   return parsed.data;
 }
 
@@ -301,7 +334,10 @@ interface Digest {
 function reasonOf(text: string, status: number): string {
   try {
     const j = JSON.parse(text) as { message?: string; errors?: Record<string, string> };
-    if (j.errors) return Object.entries(j.errors).map(([k, v]) => `${k}: ${String(v).trim()}`).join("; ");
+    if (j.errors)
+      return Object.entries(j.errors)
+        .map(([k, v]) => `${k}: ${String(v).trim()}`)
+        .join("; ");
     if (j.message) return String(j.message).trim();
   } catch {
     /* plain text */

@@ -15,7 +15,8 @@ export interface StorageRef {
 }
 
 /** A shared storage is one listing for the cluster; a local one is one per node. */
-export const storageKey = (s: { storage: string; node: string; shared: boolean }) => (s.shared ? s.storage : `${s.node}/${s.storage}`);
+export const storageKey = (s: { storage: string; node: string; shared: boolean }) =>
+  s.shared ? s.storage : `${s.node}/${s.storage}`;
 
 export interface Inventory {
   guests: Map<number, GuestInfo>;
@@ -25,7 +26,11 @@ export interface Inventory {
 }
 
 /** Guests (qemu and lxc) and backup storages of one /cluster/resources answer. */
-export function readInventory(source: string, resources: Resource[], previous: ReadonlyMap<number, GuestInfo>): Inventory {
+export function readInventory(
+  source: string,
+  resources: Resource[],
+  previous: ReadonlyMap<number, GuestInfo>,
+): Inventory {
   const guests = new Map<number, GuestInfo>();
   for (const r of resources) {
     if ((r.type !== "qemu" && r.type !== "lxc") || r.vmid === undefined || !r.node) continue;
@@ -37,7 +42,8 @@ export function readInventory(source: string, resources: Resource[], previous: R
       name: r.name ?? prev?.name ?? `${r.type === "qemu" ? "VM" : "CT"} ${r.vmid}`,
       type: r.type,
       node: r.node,
-      tags: r.tags !== undefined ? r.tags.split(/[;,\s]+/).filter(Boolean) : r.name === undefined ? (prev?.tags ?? []) : [],
+      tags:
+        r.tags !== undefined ? r.tags.split(/[;,\s]+/).filter(Boolean) : r.name === undefined ? (prev?.tags ?? []) : [],
       template: r.template !== undefined ? r.template === 1 : (prev?.template ?? false),
       ...(r.pool ? { pool: r.pool } : {}),
       ...(r.lock ? { lock: r.lock } : {}),

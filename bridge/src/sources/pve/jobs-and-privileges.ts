@@ -51,7 +51,14 @@ export class JobsAndPrivileges {
 }
 
 function toJob(source: string, j: z.infer<typeof jobsSchema>[number]): BackupJob {
-  const ids = (s?: string) => (s ? s.split(/[,\s]+/).filter(Boolean).map(Number).filter(Number.isFinite) : undefined);
+  const ids = (s?: string) =>
+    s
+      ? s
+          .split(/[,\s]+/)
+          .filter(Boolean)
+          .map(Number)
+          .filter(Number.isFinite)
+      : undefined;
   const prune = j["prune-backups"]
     ? Object.fromEntries(Object.entries(j["prune-backups"]).map(([k, v]) => [k, Number(v)]))
     : undefined;

@@ -20,7 +20,11 @@ describe("token permissions from /access/permissions", () => {
   });
   it("says which privilege is missing for hidden backups", () => {
     expect(p.backupVisibility("local", 100)).toBeNull();
-    expect(p.backupVisibility("local", 105)).toMatch(/grant VM\.Backup on \/vms\/105 \(or Datastore\.Allocate on \/storage\/local\)/);
-    expect(new Permissions({ "/": { "VM.Audit": 1 } }).backupVisibility("local", 100)).toMatch(/Datastore\.AllocateSpace on \/storage\/local and VM\.Backup on \/vms\/100/);
+    expect(p.backupVisibility("local", 105)).toMatch(
+      /grant VM\.Backup on \/vms\/105 \(or Datastore\.Allocate on \/storage\/local\)/,
+    );
+    expect(new Permissions({ "/": { "VM.Audit": 1 } }).backupVisibility("local", 100)).toMatch(
+      /Datastore\.AllocateSpace on \/storage\/local and VM\.Backup on \/vms\/100/,
+    );
   });
 });

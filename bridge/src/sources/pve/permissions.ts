@@ -27,7 +27,9 @@ export class Permissions {
     const space = this.has("Datastore.AllocateSpace", sp);
     const backup = this.has("VM.Backup", `/vms/${vmid}`);
     if (space && backup) return null;
-    const missing = [!space && `Datastore.AllocateSpace on ${sp}`, !backup && `VM.Backup on /vms/${vmid}`].filter(Boolean).join(" and ");
+    const missing = [!space && `Datastore.AllocateSpace on ${sp}`, !backup && `VM.Backup on /vms/${vmid}`]
+      .filter(Boolean)
+      .join(" and ");
     return `the API token may not see backups of VM ${vmid} on storage '${storage}' (PVE then answers an empty list): grant ${missing} (or Datastore.Allocate on ${sp})`;
   }
 }

@@ -23,7 +23,10 @@ describe("forEachRow", () => {
     ['{"data":[]}', []],
     [' { "data" : [ ] } \n', []],
     ['{"data":[{"volid":"a","ctime":1}]}', [{ volid: "a", ctime: 1 }]],
-    ['{"data":[{"a":"}"},{"b":"\\"}{"},{"c":{"d":[1,{"e":"]"}]}}]}', [{ a: "}" }, { b: '"}{' }, { c: { d: [1, { e: "]" }] } }]],
+    [
+      '{"data":[{"a":"}"},{"b":"\\"}{"},{"c":{"d":[1,{"e":"]"}]}}]}',
+      [{ a: "}" }, { b: '"}{' }, { c: { d: [1, { e: "]" }] } }],
+    ],
     ['{"data":[{"s":"\\\\"},{"t":"x\\\\\\"y"}]}', [{ s: "\\" }, { t: 'x\\"y' }]],
     ['{"data":[{"notes":"Grüße ✓"}]}', [{ notes: "Grüße ✓" }]],
   ])("splits %s like JSON.parse", (text, rows) => {
@@ -52,10 +55,15 @@ describe("forEachRow", () => {
   it("property: for any list of JSON objects, the rows are exactly JSON.parse's, whatever the spacing", () => {
     const row = fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 6 });
     fc.assert(
-      fc.property(fc.array(row, { maxLength: 20 }), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 1, max: 300 }), (rows, indent, size) => {
-        const text = JSON.stringify({ data: rows }, null, indent || undefined);
-        expect(rowsOf(text, size)).toEqual(JSON.parse(text).data);
-      }),
+      fc.property(
+        fc.array(row, { maxLength: 20 }),
+        fc.integer({ min: 0, max: 2 }),
+        fc.integer({ min: 1, max: 300 }),
+        (rows, indent, size) => {
+          const text = JSON.stringify({ data: rows }, null, indent || undefined);
+          expect(rowsOf(text, size)).toEqual(JSON.parse(text).data);
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -65,7 +73,9 @@ describe("forEachRow", () => {
       fc.string(),
       fc.array(fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 3 }), { maxLength: 4 }).chain((rows) => {
         const text = JSON.stringify({ data: rows });
-        return fc.tuple(fc.nat(text.length), fc.nat(text.length), fc.constantFrom("", "}", "]", '"', "\\", ",", "{")).map(([a, b, ins]) => text.slice(0, a) + ins + text.slice(Math.min(a, b)));
+        return fc
+          .tuple(fc.nat(text.length), fc.nat(text.length), fc.constantFrom("", "}", "]", '"', "\\", ",", "{"))
+          .map(([a, b, ins]) => text.slice(0, a) + ins + text.slice(Math.min(a, b)));
       }),
     );
     fc.assert(

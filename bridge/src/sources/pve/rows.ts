@@ -14,7 +14,7 @@
 
 export class NotARowListing extends Error {}
 
-const enum S {
+enum S {
   Open, // expecting {
   Key, // inside "data"
   Colon,
@@ -44,7 +44,10 @@ export function forEachRow(chunks: readonly Buffer[], onRow: (row: unknown, inde
  * forEachRow fed one chunk at a time as the answer arrives (nothing of it is kept): push() calls
  * onRow for every row completed so far, end() returns the count. Throws as forEachRow does.
  */
-export function rowSplitter(onRow: (row: unknown, index: number) => void): { push(chunk: Buffer): void; end(): number } {
+export function rowSplitter(onRow: (row: unknown, index: number) => void): {
+  push(chunk: Buffer): void;
+  end(): number;
+} {
   let state = S.Open as S;
   let keyAt = 0;
   let depth = 0;

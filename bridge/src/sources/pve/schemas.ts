@@ -8,7 +8,11 @@ import { z } from "zod";
 const bool01 = z.union([z.literal(0), z.literal(1)]);
 const int = z.number().int();
 
-export const versionSchema = z.object({ version: z.string(), release: z.string().optional(), repoid: z.string().optional() });
+export const versionSchema = z.object({
+  version: z.string(),
+  release: z.string().optional(),
+  repoid: z.string().optional(),
+});
 
 export const resourceSchema = z.object({
   id: z.string(),

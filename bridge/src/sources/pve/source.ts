@@ -92,9 +92,12 @@ export class PveSource {
       this.guests = inventory.guests;
       this.storages = inventory.storages;
       const nodes = onlineNodes(resources);
-      await this.follower.readTaskLists(nodes.length ? nodes : [...new Set([...this.guests.values()].map((g) => g.node))]);
+      await this.follower.readTaskLists(
+        nodes.length ? nodes : [...new Set([...this.guests.values()].map((g) => g.node))],
+      );
       if (opts.content) this.metaDue = true;
-      if (opts.content || this.contentDue || this.now() - this.lastContentMs >= this.cfg.contentIntervalMs) await this.readContent();
+      if (opts.content || this.contentDue || this.now() - this.lastContentMs >= this.cfg.contentIntervalMs)
+        await this.readContent();
       this.setHealthy();
     } catch (e) {
       this.setFailed(e);
@@ -161,7 +164,10 @@ export class PveSource {
   }
 
   /** Starts vzdump for one guest on its current node. Returns the UPID, or null when PVE answered "OK" (nothing to do there). */
-  async startBackup(vmid: number, opts: { storage?: string; mode: string; compress: string; notesTemplate: string; requestId?: string }): Promise<string | null> {
+  async startBackup(
+    vmid: number,
+    opts: { storage?: string; mode: string; compress: string; notesTemplate: string; requestId?: string },
+  ): Promise<string | null> {
     const guest = this.guests.get(vmid);
     if (!guest) throw new PveError("http", `guest ${vmid} is not known on '${this.name}'`);
     const storage = opts.storage ?? this.defaultBackupStorage(guest);
@@ -179,7 +185,9 @@ export class PveSource {
 
   /** The storage a manual backup goes to: the configured one, else the target of a job that selects the guest. */
   defaultBackupStorage(guest: GuestInfo): string | undefined {
-    const job = this.meta.jobs.find((j) => j.storage && (j.vmids?.includes(guest.vmid) || (j.all && !(j.exclude ?? []).includes(guest.vmid))));
+    const job = this.meta.jobs.find(
+      (j) => j.storage && (j.vmids?.includes(guest.vmid) || (j.all && !(j.exclude ?? []).includes(guest.vmid))),
+    );
     return this.cfg.backup.storage ?? job?.storage ?? this.storages.find((s) => s.available)?.storage;
   }
 
@@ -193,7 +201,14 @@ export class PveSource {
       attempts,
       jobs: this.meta.jobs,
       jobsReadable: this.meta.jobsReadable,
-      visibility: visibilityProblems({ source: this.name, guests: this.guests, storages: this.storages, content: this.content, meta: this.meta, backupStorage: this.cfg.backup.storage }),
+      visibility: visibilityProblems({
+        source: this.name,
+        guests: this.guests,
+        storages: this.storages,
+        content: this.content,
+        meta: this.meta,
+        backupStorage: this.cfg.backup.storage,
+      }),
     };
   }
 
@@ -233,7 +248,15 @@ export class PveSource {
     const err = e instanceof PveError ? e : new PveError("network", (e as Error)?.message ?? String(e));
     const up = err.degraded;
     const changed = this.health.up !== up || this.health.degraded !== err.degraded || this.health.error !== err.message;
-    this.health = { name: this.name, kind: "proxmox", up, degraded: err.degraded, error: err.message, ...(this.health.lastSuccessMs ? { lastSuccessMs: this.health.lastSuccessMs } : {}) };
-    if (changed) this.log.warn({ kind: err.kind }, `Proxmox source ${err.degraded ? "degraded" : "unreachable"}: ${err.message}`);
+    this.health = {
+      name: this.name,
+      kind: "proxmox",
+      up,
+      degraded: err.degraded,
+      error: err.message,
+      ...(this.health.lastSuccessMs ? { lastSuccessMs: this.health.lastSuccessMs } : {}),
+    };
+    if (changed)
+      this.log.warn({ kind: err.kind }, `Proxmox source ${err.degraded ? "degraded" : "unreachable"}: ${err.message}`);
   }
 }

@@ -22,19 +22,36 @@ describe("vzdump task log", () => {
   });
 
   it("WARN lines make a success with warnings", () => {
-    const log = ["INFO: Starting Backup of VM 105 (lxc)", "WARN: some file vanished", "INFO: Finished Backup of VM 105 (00:00:10)", "TASK WARNINGS: 1"];
+    const log = [
+      "INFO: Starting Backup of VM 105 (lxc)",
+      "WARN: some file vanished",
+      "INFO: Finished Backup of VM 105 (00:00:10)",
+      "TASK WARNINGS: 1",
+    ];
     expect(parseTaskLog(log, "105", "WARNINGS: 1")).toEqual([{ vmid: 105, result: "warnings", warnings: 1 }]);
   });
 
   it("a single-guest task failing before it started takes the exit status as its error", () => {
-    const log = ["ERROR: Backup job failed - There is a max backup limit of 1 enforced by the target storage", "TASK ERROR: ..."];
+    const log = [
+      "ERROR: Backup job failed - There is a max backup limit of 1 enforced by the target storage",
+      "TASK ERROR: ...",
+    ];
     expect(parseTaskLog(log, "101", "There is a max backup limit of 1 enforced by the target storage")).toEqual([
-      { vmid: 101, result: "failed", error: "There is a max backup limit of 1 enforced by the target storage", warnings: 0 },
+      {
+        vmid: 101,
+        result: "failed",
+        error: "There is a max backup limit of 1 enforced by the target storage",
+        warnings: 0,
+      },
     ]);
   });
 
   it("a running task: started guests are running, finished ones are done", () => {
-    const log = ["INFO: Starting Backup of VM 100 (qemu)", "INFO: Finished Backup of VM 100 (00:01:00)", "INFO: Starting Backup of VM 101 (qemu)"];
+    const log = [
+      "INFO: Starting Backup of VM 100 (qemu)",
+      "INFO: Finished Backup of VM 100 (00:01:00)",
+      "INFO: Starting Backup of VM 101 (qemu)",
+    ];
     expect(parseTaskLog(log, "", undefined).map((g) => [g.vmid, g.result])).toEqual([
       [100, "ok"],
       [101, "running"],
@@ -48,7 +65,13 @@ describe("vzdump task log", () => {
       "INFO:  45% (14.5 GiB of 32.0 GiB) in 30s, read: 495.1 MiB/s, write: 180.2 MiB/s",
     ];
     expect(parseTaskLog(log, "100", undefined)).toEqual([{ vmid: 100, result: "running", warnings: 0, progress: 45 }]);
-    expect(parseTaskLog([...log, "INFO: 100% (32.0 GiB of 32.0 GiB) in 1m 5s", "INFO: Finished Backup of VM 100 (00:01:06)"], "100", "OK")).toEqual([{ vmid: 100, result: "ok", warnings: 0 }]);
+    expect(
+      parseTaskLog(
+        [...log, "INFO: 100% (32.0 GiB of 32.0 GiB) in 1m 5s", "INFO: Finished Backup of VM 100 (00:01:06)"],
+        "100",
+        "OK",
+      ),
+    ).toEqual([{ vmid: 100, result: "ok", warnings: 0 }]);
   });
 
   it("a single-guest task that is running before its first line", () => {
@@ -57,11 +80,16 @@ describe("vzdump task log", () => {
 
   it("a task interrupted by signal fails the guest that was running", () => {
     const log = ["INFO: Starting Backup of VM 100 (qemu)", "ERROR: Backup job failed - interrupted by signal"];
-    expect(parseTaskLog(log, "100", "interrupted by signal")).toEqual([{ vmid: 100, result: "failed", error: "interrupted by signal", warnings: 0 }]);
+    expect(parseTaskLog(log, "100", "interrupted by signal")).toEqual([
+      { vmid: 100, result: "failed", error: "interrupted by signal", warnings: 0 },
+    ]);
   });
 
   it("a whole-job failure fails guests that never started", () => {
-    const log = ["INFO: starting new backup job: vzdump 100 101 --storage nfs", "ERROR: Backup job failed - storage 'nfs' is not online"];
+    const log = [
+      "INFO: starting new backup job: vzdump 100 101 --storage nfs",
+      "ERROR: Backup job failed - storage 'nfs' is not online",
+    ];
     expect(parseTaskLog(log, "", "storage 'nfs' is not online").map((g) => [g.vmid, g.result, g.error])).toEqual([
       [100, "failed", "storage 'nfs' is not online"],
       [101, "failed", "storage 'nfs' is not online"],

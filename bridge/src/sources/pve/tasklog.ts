@@ -50,7 +50,11 @@ export function cmdlineVmids(lines: string[]): number[] {
  * @param taskId  the UPID id field (the vmid when exactly one guest was backed up, else "")
  * @param exitstatus undefined while the task runs
  */
-export function parseTaskLog(lines: string[], taskId: string | undefined, exitstatus: string | undefined): GuestOutcome[] {
+export function parseTaskLog(
+  lines: string[],
+  taskId: string | undefined,
+  exitstatus: string | undefined,
+): GuestOutcome[] {
   const out = new Map<number, GuestOutcome>();
   let current: GuestOutcome | undefined;
   let jobError: string | undefined;
@@ -84,7 +88,8 @@ export function parseTaskLog(lines: string[], taskId: string | undefined, exitst
   const single = taskId && /^\d+$/.test(taskId) ? Number(taskId) : undefined;
   if (single !== undefined && !out.has(single)) {
     if (!finished) out.set(single, { vmid: single, result: "running", warnings: 0 });
-    else if (isSuccessStatus(exitstatus!)) out.set(single, { vmid: single, result: /^warn/i.test(exitstatus!) ? "warnings" : "ok", warnings: 0 });
+    else if (isSuccessStatus(exitstatus!))
+      out.set(single, { vmid: single, result: /^warn/i.test(exitstatus!) ? "warnings" : "ok", warnings: 0 });
     else out.set(single, { vmid: single, result: "failed", error: jobError ?? exitstatus!, warnings: 0 });
   }
   if (finished) {
@@ -97,7 +102,8 @@ export function parseTaskLog(lines: string[], taskId: string | undefined, exitst
     }
     // Guests named on the command line that never started, when the job failed as a whole.
     if (!isSuccessStatus(exitstatus!) && jobError) {
-      for (const vmid of cmdlineVmids(lines)) if (!out.has(vmid)) out.set(vmid, { vmid, result: "failed", error: jobError, warnings: 0 });
+      for (const vmid of cmdlineVmids(lines))
+        if (!out.has(vmid)) out.set(vmid, { vmid, result: "failed", error: jobError, warnings: 0 });
     }
   }
   return [...out.values()];

@@ -70,7 +70,12 @@ const LOG_PAGE = 1000;
  * "Parameter verification failed."). Some proxies turn it into a 404 or 500 with the same text.
  */
 function isNoSuchTask(e: unknown): boolean {
-  return e instanceof PveError && e.kind === "http" && [400, 404, 500].includes(e.status ?? 0) && /no such task/i.test(e.message);
+  return (
+    e instanceof PveError &&
+    e.kind === "http" &&
+    [400, 404, 500].includes(e.status ?? 0) &&
+    /no such task/i.test(e.message)
+  );
 }
 
 /** The start time a UPID carries (its fifth field, hex seconds), in ms. */
@@ -119,16 +124,43 @@ export class TaskFollower {
     if (this.tasks.has(upid)) return;
     const startMs = upidStartMs(upid) ?? this.d.now();
     const id = /^UPID:[^:]+:[^:]+:[^:]+:[^:]+:[^:]+:([^:]*):/.exec(upid)?.[1] ?? String(vmid);
-    this.tasks.set(upid, { upid, node, id, startMs, lines: [], read: 0, outcomes: [{ vmid, result: "running", warnings: 0 }], seenRunning: true, done: false });
+    this.tasks.set(upid, {
+      upid,
+      node,
+      id,
+      startMs,
+      lines: [],
+      read: 0,
+      outcomes: [{ vmid, result: "running", warnings: 0 }],
+      seenRunning: true,
+      done: false,
+    });
   }
 
   /** A vzdump this bridge just started: followed, and announced unless a poll already found it. */
   started(upid: string, node: string, vmid: number, requestId?: string): void {
     if (this.tasks.has(upid)) return;
     const startMs = upidStartMs(upid) ?? this.d.now();
-    const t: TrackedTask = { upid, node, id: String(vmid), startMs, lines: [], read: 0, outcomes: [{ vmid, result: "running", warnings: 0 }], seenRunning: true, done: false };
+    const t: TrackedTask = {
+      upid,
+      node,
+      id: String(vmid),
+      startMs,
+      lines: [],
+      read: 0,
+      outcomes: [{ vmid, result: "running", warnings: 0 }],
+      seenRunning: true,
+      done: false,
+    };
     this.tasks.set(upid, t);
-    this.d.emit({ source: this.d.source, upid, node, phase: "started", outcomes: t.outcomes, ...(requestId ? { requestId } : {}) });
+    this.d.emit({
+      source: this.d.source,
+      upid,
+      node,
+      phase: "started",
+      outcomes: t.outcomes,
+      ...(requestId ? { requestId } : {}),
+    });
   }
 
   /** Each guest's part of each task remembered, for the evidence. */
@@ -156,7 +188,9 @@ export class TaskFollower {
   async readTaskLists(nodes: string[]): Promise<void> {
     const now = this.d.now();
     const runningStarts = [...this.tasks.values()].filter((t) => !t.done).map((t) => t.startMs);
-    const sinceMs = this.lastTaskPollMs ? Math.min(this.lastTaskPollMs - TASK_OVERLAP_MS, ...runningStarts) : now - TASK_LOOKBACK_MS;
+    const sinceMs = this.lastTaskPollMs
+      ? Math.min(this.lastTaskPollMs - TASK_OVERLAP_MS, ...runningStarts)
+      : now - TASK_LOOKBACK_MS;
     for (const node of nodes) {
       let start = 0;
       for (;;) {
@@ -174,7 +208,8 @@ export class TaskFollower {
     }
     this.lastTaskPollMs = now;
     // Forget old history: only the newest attempt per guest matters, and it is younger than the lookback.
-    for (const [upid, t] of this.tasks) if (t.done && now - (t.endMs ?? t.startMs) > TASK_LOOKBACK_MS) this.tasks.delete(upid);
+    for (const [upid, t] of this.tasks)
+      if (t.done && now - (t.endMs ?? t.startMs) > TASK_LOOKBACK_MS) this.tasks.delete(upid);
   }
 
   /**
@@ -184,7 +219,10 @@ export class TaskFollower {
   async pollRunning(): Promise<void> {
     for (const t of [...this.tasks.values()].filter((x) => !x.done)) {
       try {
-        const st = await this.d.http.get(`/nodes/${encodeURIComponent(t.node)}/tasks/${encodeURIComponent(t.upid)}/status`, taskStatusSchema);
+        const st = await this.d.http.get(
+          `/nodes/${encodeURIComponent(t.node)}/tasks/${encodeURIComponent(t.upid)}/status`,
+          taskStatusSchema,
+        );
         t.statusFailures = undefined;
         t.firstStatusFailureMs = undefined;
         await this.readLog(t);
@@ -194,7 +232,10 @@ export class TaskFollower {
         // A task PVE does not know (state_dir restored onto a rebuilt node, history rotated away)
         // says nothing about the backup: stop following it, judge the guest from its archives.
         if (isNoSuchTask(e)) {
-          this.giveUp(t, `Proxmox does not know the task ${t.upid} on node '${t.node}' (it may have been restored onto a rebuilt node); the guest is judged from its archives`);
+          this.giveUp(
+            t,
+            `Proxmox does not know the task ${t.upid} on node '${t.node}' (it may have been restored onto a rebuilt node); the guest is judged from its archives`,
+          );
           continue;
         }
         // Other answers about this one task (a proxy's 500, a 403): ask again on later polls, give up
@@ -205,9 +246,15 @@ export class TaskFollower {
           t.firstStatusFailureMs ??= now;
           if (t.statusFailures >= STATUS_GIVE_UP_FAILURES && now - t.firstStatusFailureMs >= STATUS_GIVE_UP_MS) {
             const minutes = Math.round((now - t.firstStatusFailureMs) / 60_000);
-            this.giveUp(t, `the status of task ${t.upid} could not be read ${t.statusFailures} times in a row over ${minutes} minutes (last answer: ${e.message}); it is no longer followed and the guest is judged from its archives`);
+            this.giveUp(
+              t,
+              `the status of task ${t.upid} could not be read ${t.statusFailures} times in a row over ${minutes} minutes (last answer: ${e.message}); it is no longer followed and the guest is judged from its archives`,
+            );
           } else if (t.statusFailures === 1) {
-            this.d.log.warn({ upid: t.upid, err: e.message }, "could not read a task's status; asking again on the next polls");
+            this.d.log.warn(
+              { upid: t.upid, err: e.message },
+              "could not read a task's status; asking again on the next polls",
+            );
           }
           continue;
         }
@@ -233,7 +280,17 @@ export class TaskFollower {
     // Given up while it ran: its end in the list is history, nothing is announced again.
     if (!t && this.givenUp.has(task.upid) && running) return;
     if (!t) {
-      t = { upid: task.upid, node: task.node, id: task.id ?? "", startMs: task.starttime * 1000, lines: [], read: 0, outcomes: [], seenRunning: running, done: false };
+      t = {
+        upid: task.upid,
+        node: task.node,
+        id: task.id ?? "",
+        startMs: task.starttime * 1000,
+        lines: [],
+        read: 0,
+        outcomes: [],
+        seenRunning: running,
+        done: false,
+      };
       this.tasks.set(task.upid, t);
       if (running) {
         await this.readLog(t);
@@ -256,19 +313,31 @@ export class TaskFollower {
     t.lines = []; // parsed: the outcome is all we keep
     if (t.seenRunning) {
       this.d.ended("finished");
-      this.d.emit({ source: this.d.source, upid: t.upid, node: t.node, phase: "finished", outcomes: t.outcomes, exitstatus });
+      this.d.emit({
+        source: this.d.source,
+        upid: t.upid,
+        node: t.node,
+        phase: "finished",
+        outcomes: t.outcomes,
+        exitstatus,
+      });
     }
   }
 
   /** Reads the log lines not read yet (the log is paged: PVE's default page is 50 lines, so a limit is given). */
   private async readLog(t: TrackedTask): Promise<void> {
     for (;;) {
-      const page = await this.d.http.get(`/nodes/${encodeURIComponent(t.node)}/tasks/${encodeURIComponent(t.upid)}/log`, taskLogSchema, { start: t.read, limit: LOG_PAGE });
+      const page = await this.d.http.get(
+        `/nodes/${encodeURIComponent(t.node)}/tasks/${encodeURIComponent(t.upid)}/log`,
+        taskLogSchema,
+        { start: t.read, limit: LOG_PAGE },
+      );
       const fresh = page.filter((l) => l.n > t.read && !(l.n === 1 && l.t === "no content")).sort((a, b) => a.n - b.n);
       for (const l of fresh) {
         // A qemu backup prints a progress line about every percent: only the newest says anything,
         // so a 50-guest job keeps a few hundred lines, not thousands, while it runs.
-        if (isProgressLine(l.t) && t.lines.length && isProgressLine(t.lines[t.lines.length - 1]!)) t.lines[t.lines.length - 1] = l.t;
+        if (isProgressLine(l.t) && t.lines.length && isProgressLine(t.lines[t.lines.length - 1]!))
+          t.lines[t.lines.length - 1] = l.t;
         else t.lines.push(l.t);
         t.read = l.n;
       }

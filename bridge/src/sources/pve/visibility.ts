@@ -18,11 +18,20 @@ export interface VisibilityInput {
 }
 
 /** One problem per guest at most, in guest order after listing failures. */
-export function visibilityProblems({ source, guests, storages, content, meta, backupStorage }: VisibilityInput): VisibilityProblem[] {
+export function visibilityProblems({
+  source,
+  guests,
+  storages,
+  content,
+  meta,
+  backupStorage,
+}: VisibilityInput): VisibilityProblem[] {
   const out: VisibilityProblem[] = [];
   const jobStorages = new Set(meta.jobs.map((j) => j.storage).filter((s): s is string => !!s));
   if (backupStorage) jobStorages.add(backupStorage);
-  const relevant = storages.filter((s) => jobStorages.size === 0 || jobStorages.has(s.storage) || content.hasListedArchives(s));
+  const relevant = storages.filter(
+    (s) => jobStorages.size === 0 || jobStorages.has(s.storage) || content.hasListedArchives(s),
+  );
   for (const s of relevant) {
     const err = content.errorOf(s);
     if (!err) continue;

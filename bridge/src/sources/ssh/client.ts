@@ -72,52 +72,65 @@ export function shq(s: string): string {
  */
 export function sshExec(t: SshTarget, command: string, onStdout?: (chunk: string) => void): Promise<ExecResult> {
   const pinned = t.hostKey.replace(/=+$/, "");
-  return loadClient().then((SshClient) => new Promise<ExecResult>((resolve, reject) => {
-    const conn = new SshClient();
-    let seenKey: string | undefined;
-    let settled = false;
-    const finish = (err: Error | null, res?: ExecResult) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      conn.end();
-      if (err) reject(err);
-      else resolve(res!);
-    };
-    const timer = setTimeout(() => finish(new SshError("timeout", `ssh ${t.host}: no result within ${t.timeoutMs} ms`)), t.timeoutMs);
-    conn.on("ready", () => {
-      conn.exec(command, (err, stream) => {
-        if (err) return finish(new SshError("network", `ssh ${t.host}: ${err.message}`));
-        let stdout = "";
-        let stderr = "";
-        const cap = 1 << 20;
-        stream.on("data", (d: Buffer) => {
-          const s = d.toString("utf8");
-          if (stdout.length < cap) stdout += s;
-          onStdout?.(s);
+  return loadClient().then(
+    (SshClient) =>
+      new Promise<ExecResult>((resolve, reject) => {
+        const conn = new SshClient();
+        let seenKey: string | undefined;
+        let settled = false;
+        const finish = (err: Error | null, res?: ExecResult) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          conn.end();
+          if (err) reject(err);
+          else resolve(res!);
+        };
+        const timer = setTimeout(
+          () => finish(new SshError("timeout", `ssh ${t.host}: no result within ${t.timeoutMs} ms`)),
+          t.timeoutMs,
+        );
+        conn.on("ready", () => {
+          conn.exec(command, (err, stream) => {
+            if (err) return finish(new SshError("network", `ssh ${t.host}: ${err.message}`));
+            let stdout = "";
+            let stderr = "";
+            const cap = 1 << 20;
+            stream.on("data", (d: Buffer) => {
+              const s = d.toString("utf8");
+              if (stdout.length < cap) stdout += s;
+              onStdout?.(s);
+            });
+            stream.stderr.on("data", (d: Buffer) => {
+              if (stderr.length < cap) stderr += d.toString("utf8");
+            });
+            stream.on("close", (code: number | null) => finish(null, { code: code ?? 255, stdout, stderr }));
+          });
         });
-        stream.stderr.on("data", (d: Buffer) => {
-          if (stderr.length < cap) stderr += d.toString("utf8");
+        conn.on("error", (e: Error & { level?: string }) => {
+          if (seenKey && seenKey !== pinned)
+            return finish(
+              new SshError(
+                "hostkey",
+                `ssh ${t.host}: host key ${seenKey} does not match the pinned ${pinned}; refusing to connect`,
+              ),
+            );
+          if (e.level === "client-authentication")
+            return finish(new SshError("auth", `ssh ${t.host}: authentication failed for user ${t.username}`));
+          finish(new SshError("network", `ssh ${t.host}: ${e.message}`));
         });
-        stream.on("close", (code: number | null) => finish(null, { code: code ?? 255, stdout, stderr }));
-      });
-    });
-    conn.on("error", (e: Error & { level?: string }) => {
-      if (seenKey && seenKey !== pinned) return finish(new SshError("hostkey", `ssh ${t.host}: host key ${seenKey} does not match the pinned ${pinned}; refusing to connect`));
-      if (e.level === "client-authentication") return finish(new SshError("auth", `ssh ${t.host}: authentication failed for user ${t.username}`));
-      finish(new SshError("network", `ssh ${t.host}: ${e.message}`));
-    });
-    conn.connect({
-      host: t.host,
-      port: t.port,
-      username: t.username,
-      ...(t.privateKey ? { privateKey: t.privateKey } : {}),
-      ...(t.password ? { password: t.password } : {}),
-      readyTimeout: t.timeoutMs,
-      hostVerifier: (key: Buffer) => {
-        seenKey = sshFingerprint(key);
-        return seenKey === pinned;
-      },
-    });
-  }));
+        conn.connect({
+          host: t.host,
+          port: t.port,
+          username: t.username,
+          ...(t.privateKey ? { privateKey: t.privateKey } : {}),
+          ...(t.password ? { password: t.password } : {}),
+          readyTimeout: t.timeoutMs,
+          hostVerifier: (key: Buffer) => {
+            seenKey = sshFingerprint(key);
+            return seenKey === pinned;
+          },
+        });
+      }),
+  );
 }
