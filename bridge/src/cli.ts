@@ -75,7 +75,7 @@ program
       process.stderr.write(`backup2mqtt: ${e.message}\n`);
       process.exit(1);
     };
-    let running;
+    let running: Awaited<ReturnType<typeof startService>>;
     try {
       running = await startService(cfg, { log, onFatal: fatal });
     } catch (e) {

@@ -75,7 +75,7 @@ export function createLogger(
         },
       },
     },
-    (format === "pretty" ? prettyStream(out) : out) as any,
+    (format === "pretty" ? prettyStream(out) : out) as pino.DestinationStream,
   );
 }
 

@@ -68,9 +68,15 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
     for (const e of [...started].reverse()) await e.stop?.();
   };
   try {
-    for (const e of before) await e.start(ctx), started.push(e);
+    const startAll = async (list: Extension[]) => {
+      for (const e of list) {
+        await e.start(ctx);
+        started.push(e);
+      }
+    };
+    await startAll(before);
     await engine.start();
-    for (const e of after) await e.start(ctx), started.push(e);
+    await startAll(after);
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;

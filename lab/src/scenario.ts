@@ -258,7 +258,8 @@ export const ScenarioSchema = z
       if (id !== undefined && !storages.has(id))
         ctx.addIssue({ code: "custom", path: p, message: `unknown storage '${id}'` });
     };
-    s.storages.forEach((st, i) => st.nodes?.forEach((n, j) => nodeRef(n, ["storages", i, "nodes", j])));
+    for (const [i, st] of s.storages.entries())
+      for (const [j, n] of (st.nodes ?? []).entries()) nodeRef(n, ["storages", i, "nodes", j]);
     s.guests.forEach((g, i) => {
       nodeRef(g.node, ["guests", i, "node"]);
       if (guests.has(g.vmid))

@@ -138,6 +138,7 @@ export class LabState {
     this.defaultBackupSeconds = scenario.backupSeconds;
     let pidBase = 0x1f000;
     for (const n of scenario.nodes) {
+      pidBase += 0x31337;
       this.nodes.set(n.name, {
         name: n.name,
         timezone: n.timezone,
@@ -145,7 +146,7 @@ export class LabState {
         bootMs: now - n.uptimeSeconds * 1000,
         maxcpu: n.maxcpu,
         maxmem: n.maxmem,
-        nextPid: (pidBase += 0x31337),
+        nextPid: pidBase,
         lockFreeMs: -Infinity,
       });
     }
@@ -327,7 +328,10 @@ export class LabState {
     const loc = this.index().byLocation.get(locationKey(storageId, storage.shared ? null : node));
     if (!loc) return [];
     let sorted = loc.sorted.get(cacheKey);
-    if (!sorted) loc.sorted.set(cacheKey, (sorted = [...loc.all].sort(compare)));
+    if (!sorted) {
+      sorted = [...loc.all].sort(compare);
+      loc.sorted.set(cacheKey, sorted);
+    }
     return sorted;
   }
 
@@ -363,7 +367,10 @@ export class LabState {
   private indexAdd(index: ArchiveIndex, a: ArchiveState): void {
     const key = locationKey(a.storage, a.node);
     let loc = index.byLocation.get(key);
-    if (!loc) index.byLocation.set(key, (loc = { all: [], byVmid: new Map(), sorted: new Map() }));
+    if (!loc) {
+      loc = { all: [], byVmid: new Map(), sorted: new Map() };
+      index.byLocation.set(key, loc);
+    }
     loc.all.push(a);
     const forGuest = loc.byVmid.get(a.vmid);
     if (forGuest) forGuest.push(a);

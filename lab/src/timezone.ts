@@ -52,7 +52,10 @@ export function toLocal(epochMs: number, tz: string): LocalTime {
   if (tz === "UTC" || tz === "Etc/UTC") return utcParts(epochMs);
   const bucket = Math.floor(epochMs / OFFSET_BUCKET_MS);
   let cache = offsetCache.get(tz);
-  if (!cache) offsetCache.set(tz, (cache = new Map()));
+  if (!cache) {
+    cache = new Map();
+    offsetCache.set(tz, cache);
+  }
   let off = cache.get(bucket);
   if (off === undefined) {
     const a = intlOffsetMs(bucket * OFFSET_BUCKET_MS, tz);

@@ -173,8 +173,7 @@ async function main() {
     let buf = "";
     probe.stdout!.on("data", (d: Buffer) => {
       buf += d.toString("utf8");
-      let i: number;
-      while ((i = buf.indexOf("\n")) >= 0) {
+      for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
         const [at, topic, bytes, payload] = buf.slice(0, i).split("\t");
         buf = buf.slice(i + 1);
         seen.push({ at: Number(at), topic: topic!, bytes: Number(bytes), payload: payload ?? "-" });

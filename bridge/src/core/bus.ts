@@ -27,7 +27,8 @@ export class Bus {
   constructor(private readonly log: Logger) {}
 
   on<K extends keyof BusEvents>(name: K, fn: Listener<BusEvents[K]>): () => void {
-    const list = (this.listeners[name] ??= []) as Listener<BusEvents[K]>[];
+    this.listeners[name] ??= [];
+    const list = this.listeners[name] as Listener<BusEvents[K]>[];
     list.push(fn);
     return () => {
       const i = list.indexOf(fn);

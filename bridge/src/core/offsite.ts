@@ -5,7 +5,7 @@
  * "verify now". A NAS or PBS that is down or unreadable affects only its own devices and copies.
  */
 import type { Config } from "../config/load.js";
-import type { OffsiteEvidence, } from "../evidence.js";
+import type { OffsiteEvidence } from "../evidence.js";
 import type { Logger } from "../log.js";
 import type { Outcome } from "../actions/router.js";
 import { hyperBackupKey, pbsKey } from "./identity.js";
@@ -74,7 +74,11 @@ export class OffsiteSources {
           s.tasks.some((t) => t.status !== "none" || t.lastResult === "backingup")
             ? Math.min(this.fastPollMs, s.cfg.pollIntervalMs)
             : s.cfg.pollIntervalMs,
-        () => s.refresh().then(() => (this.settleRuns(), onChange())),
+        async () => {
+          await s.refresh();
+          this.settleRuns();
+          onChange();
+        },
         "off-site refresh",
       );
     for (const s of this.pbs)

@@ -12,7 +12,10 @@ export async function pveVersions(sources: PveSource[], clock: Clock): Promise<R
   await Promise.all(
     sources.map(async (s) => {
       const cached = versionCache.get(s);
-      if (cached && clock.now() - cached.at < CACHE_MS) return void (out[s.name] = cached.version);
+      if (cached && clock.now() - cached.at < CACHE_MS) {
+        out[s.name] = cached.version;
+        return;
+      }
       try {
         const v = await s.http.get("/version", versionSchema);
         versionCache.set(s, { at: clock.now(), version: v.version });

@@ -252,7 +252,7 @@ function evaluateGuest(
   const copies = sourceReadable && !hidden.length ? evaluateCopies(archives, tier, evidence.offsite, now) : null;
   if (copies) findings.push(...copies.findings);
 
-  const protectedTier = tier !== null && tier.protect;
+  const protectedTier = tier?.protect === true;
   const statusIsProblem = status === "failed" || status === "missing" || status === "stale";
   const problem = protectedTier && (statusIsProblem || findings.some((f) => !INFORMATIONAL.has(f.code)));
   const reasons = [

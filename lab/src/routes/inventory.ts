@@ -111,7 +111,7 @@ export const inventoryRoutes: Route[] = [
         version: nodes.length,
       });
     }
-    nodes.forEach((n, i) =>
+    for (const [i, n] of nodes.entries())
       rows.push({
         type: "node",
         id: `node/${n.name}`,
@@ -121,8 +121,7 @@ export const inventoryRoutes: Route[] = [
         online: n.status === "online" ? 1 : 0,
         local: i === 0 ? 1 : 0,
         level: "",
-      }),
-    );
+      });
     return rows;
   }),
 

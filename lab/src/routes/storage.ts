@@ -146,7 +146,10 @@ export const storageRoutes: Route[] = [
     const access = new Map<number, boolean>();
     const may = (a: ArchiveState): boolean => {
       let ok = access.get(a.vmid);
-      if (ok === undefined) access.set(a.vmid, (ok = mayAccessBackup(ctx.token, a)));
+      if (ok === undefined) {
+        ok = mayAccessBackup(ctx.token, a);
+        access.set(a.vmid, ok);
+      }
       return ok;
     };
     return list.filter(may).map(contentRow);

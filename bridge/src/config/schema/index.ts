@@ -47,5 +47,6 @@ export const CONFIG_SCHEMA_META = {
   id: "https://backup2mqtt.dev/schemas/config.schema.json",
   title: "backup2mqtt configuration",
   description:
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the text shows the ${NAME} syntax a config may use
     "One YAML or JSON file. Any string may reference an environment variable as ${NAME}. Every secret may also be given as <key>_file (a path whose content is the secret).",
 };

@@ -57,11 +57,9 @@ export function commandBody(req: Request, res: Response, next: NextFunction): vo
     const media = (type ?? "").split(";")[0]!.trim().toLowerCase();
     if (media !== "application/json") {
       const got = type ? `Content-Type ${type.slice(0, 80)}` : "no Content-Type";
-      return void res
-        .status(415)
-        .json({
-          error: `the request body must be JSON sent with Content-Type: application/json (got ${got}); send no body at all for no options`,
-        });
+      return void res.status(415).json({
+        error: `the request body must be JSON sent with Content-Type: application/json (got ${got}); send no body at all for no options`,
+      });
     }
     const charset = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(type ?? "")?.[1];
     if (charset && !/^utf-?8$/i.test(charset))
@@ -72,11 +70,9 @@ export function commandBody(req: Request, res: Response, next: NextFunction): vo
     try {
       body = JSON.parse(raw.toString("utf8").replace(/^\uFEFF/, ""));
     } catch {
-      return void res
-        .status(400)
-        .json({
-          error: `the request body is not valid JSON; send a JSON object such as ${EXAMPLE}, or no body at all`,
-        });
+      return void res.status(400).json({
+        error: `the request body is not valid JSON; send a JSON object such as ${EXAMPLE}, or no body at all`,
+      });
     }
     if (body === null || typeof body !== "object" || Array.isArray(body))
       return void res

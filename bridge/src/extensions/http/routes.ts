@@ -103,11 +103,9 @@ export function apiRoutes(
       const body = req.body as Record<string, unknown>;
       // The route decides the action; the body may only add options (storage, mode, request_id, origin).
       if ("action" in body && body.action !== "backup")
-        return void res
-          .status(400)
-          .json({
-            error: `this route only starts backups: leave 'action' out of the body (got ${quoteValue(body.action)})`,
-          });
+        return void res.status(400).json({
+          error: `this route only starts backups: leave 'action' out of the body (got ${quoteValue(body.action)})`,
+        });
       const outcome = await http.router.handle(
         { kind: "guest", id: String(req.params.id) },
         JSON.stringify({ ...body, action: "backup", origin: body.origin ?? "http" }),

@@ -51,11 +51,9 @@ export function webhookRoutes(
   const trigger = new RefreshTrigger(http, log);
   const auth = (req: Request, res: Response, next: NextFunction) => {
     if (!secret)
-      return void res
-        .status(403)
-        .json({
-          error: "the PVE webhook is disabled: set http.webhook_secret (or http.webhook_secret_file) in the config",
-        });
+      return void res.status(403).json({
+        error: "the PVE webhook is disabled: set http.webhook_secret (or http.webhook_secret_file) in the config",
+      });
     if (!secretMatches(req.header(WEBHOOK_HEADER), secret))
       return void res.status(401).json({ error: `missing or wrong ${WEBHOOK_HEADER} header` });
     // Authenticated: refresh at once, before the body is even read (the body is only for the log).

@@ -297,11 +297,13 @@ export class MqttPublisher {
       );
     // <base>/bridge/command or <base>/<guest|hyperbackup|pbs>/<id>/command, the id one non-empty level.
     const parsed = t.parse(topic);
-    if (parsed?.leaf === "command")
-      return this.handlers.onCommand(
+    if (parsed?.leaf === "command") {
+      this.handlers.onCommand(
         parsed.kind === "bridge" ? { kind: "bridge" } : { kind: parsed.kind, id: parsed.id },
         payload,
       );
+      return;
+    }
     this.log.debug(
       { topic },
       `ignoring a message on a malformed command topic (expected ${t.base}/guest/<id>/command)`,

@@ -65,14 +65,6 @@ export function problemComponent(
   };
 }
 
-export function guestDeviceId(ctx: DiscoveryContext, guestId: string): string {
-  return deviceId(guestId);
-}
-
-export function bridgeDeviceId(ctx: DiscoveryContext): string {
-  return deviceId(bridgeObjectId(ctx.site));
-}
-
 /** The discovery payload for one guest device. */
 export function guestDiscovery(
   ctx: DiscoveryContext,
@@ -80,7 +72,7 @@ export function guestDiscovery(
   entitySlug = slug(g.name),
 ): Record<string, unknown> {
   const t = ctx.topics;
-  const devId = guestDeviceId(ctx, g.id);
+  const devId = deviceId(g.id);
   const uid = (key: string) => `${devId}_${key}`;
   const eid = (domain: string, key: string) => `${domain}.${entitySlug}_${key}`;
   const state = t.guestState(g.id);
@@ -224,7 +216,7 @@ export function guestDiscovery(
       manufacturer: "Proxmox VE",
       model: g.type === "qemu" ? "Virtual machine" : "LXC container",
       serial_number: `${g.source}/${g.vmid}`,
-      via_device: bridgeDeviceId(ctx),
+      via_device: deviceId(bridgeObjectId(ctx.site)),
       ...(url ? { configuration_url: `${url}/#v1:0:=${g.type}%2F${g.vmid}` } : {}),
     },
     origin: origin(ctx),
@@ -238,7 +230,7 @@ export function guestDiscovery(
 /** The discovery payload for the bridge device. */
 export function bridgeDiscovery(ctx: DiscoveryContext, sources: string[]): Record<string, unknown> {
   const t = ctx.topics;
-  const devId = bridgeDeviceId(ctx);
+  const devId = deviceId(bridgeObjectId(ctx.site));
   const uid = (key: string) => `${devId}_${key}`;
   const cmps: Record<string, Component> = {};
   for (const s of sources) {

@@ -256,7 +256,7 @@ export class DsmClient {
     ctx: { api: string; method: string; login?: boolean },
   ): Promise<T> {
     this.requestCount++;
-    let res;
+    let res: Awaited<ReturnType<typeof request>>;
     try {
       res = await request(`${this.o.url}/webapi/${path}`, {
         method: "POST",

@@ -15,7 +15,7 @@ export async function dsmLoginCommand(o: {
   source?: string;
   otp: string;
 }): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  let cfg;
+  let cfg: ReturnType<typeof loadConfig>;
   try {
     cfg = loadConfig(o.config);
   } catch (e) {

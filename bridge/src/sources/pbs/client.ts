@@ -69,7 +69,7 @@ export class PbsClient {
         ).toString()
       : "";
     this.requestCount++;
-    let res;
+    let res: Awaited<ReturnType<typeof request>>;
     let text: string;
     try {
       res = await request(`${this.o.url}/api2/json${path}${qs ? `?${qs}` : ""}`, {

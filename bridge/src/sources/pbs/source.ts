@@ -260,11 +260,10 @@ export class PbsSource {
     const path = `/datastore/${store}`;
     let reason: string | null;
     if (!listed)
-      reason =
-        this.perms?.has("Datastore.Audit", path)
-          ? `PBS '${this.name}' has no datastore '${store}' (it is not listed although the token has Datastore.Audit on ${path})`
-          : (this.perms?.listingAccess(store) ??
-            `PBS does not list datastore '${store}' to the API token (missing, or no Datastore.Audit): ${pbsGrant(this.cfg.tokenId, "Datastore.Audit", path, "DatastoreAudit")}`);
+      reason = this.perms?.has("Datastore.Audit", path)
+        ? `PBS '${this.name}' has no datastore '${store}' (it is not listed although the token has Datastore.Audit on ${path})`
+        : (this.perms?.listingAccess(store) ??
+          `PBS does not list datastore '${store}' to the API token (missing, or no Datastore.Audit): ${pbsGrant(this.cfg.tokenId, "Datastore.Audit", path, "DatastoreAudit")}`);
     else reason = this.perms?.listingAccess(store) ?? null;
     if (!reason) {
       try {

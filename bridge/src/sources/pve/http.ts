@@ -211,7 +211,7 @@ export class PveHttp {
       : "";
     const url = `${this.cfg.url}/api2/json${path}${qs ? `?${qs}` : ""}`;
     this.requestCount++;
-    let res;
+    let res: Awaited<ReturnType<typeof request>>;
     try {
       res = await request(url, {
         method,

@@ -58,27 +58,32 @@ export function parseTaskLog(
   const out = new Map<number, GuestOutcome>();
   let current: GuestOutcome | undefined;
   let jobError: string | undefined;
+  const guest = (vmid: number) => out.get(vmid) ?? { vmid, result: "running" as const, warnings: 0 };
   for (const line of lines) {
-    let m: RegExpExecArray | null;
-    if ((m = START.exec(line))) {
-      current = { vmid: Number(m[1]), result: "running", warnings: 0 };
+    const start = START.exec(line);
+    const finish = start ? null : FINISH.exec(line);
+    const fail = start || finish ? null : FAIL.exec(line);
+    const jobFail = start || finish || fail ? null : JOB_FAIL.exec(line);
+    const progress = start || finish || fail || jobFail ? null : PROGRESS.exec(line);
+    if (start) {
+      current = { vmid: Number(start[1]), result: "running", warnings: 0 };
       out.set(current.vmid, current);
-    } else if ((m = FINISH.exec(line))) {
-      const g = out.get(Number(m[1])) ?? { vmid: Number(m[1]), result: "running" as const, warnings: 0 };
+    } else if (finish) {
+      const g = guest(Number(finish[1]));
       g.result = g.warnings ? "warnings" : "ok";
       delete g.progress;
       out.set(g.vmid, g);
       current = undefined;
-    } else if ((m = FAIL.exec(line))) {
-      const g = out.get(Number(m[1])) ?? { vmid: Number(m[1]), result: "running" as const, warnings: 0 };
+    } else if (fail) {
+      const g = guest(Number(fail[1]));
       g.result = "failed";
-      g.error = m[2]!.trim();
+      g.error = fail[2]!.trim();
       out.set(g.vmid, g);
       current = undefined;
-    } else if ((m = JOB_FAIL.exec(line))) {
-      jobError = m[1]!.trim();
-    } else if ((m = PROGRESS.exec(line)) && current) {
-      current.progress = Math.min(100, Number(m[1]));
+    } else if (jobFail) {
+      jobError = jobFail[1]!.trim();
+    } else if (progress && current) {
+      current.progress = Math.min(100, Number(progress[1]));
     } else if (line.startsWith("WARN:") && current) {
       current.warnings++;
     }

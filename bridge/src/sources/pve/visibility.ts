@@ -55,5 +55,9 @@ export function visibilityProblems({
   }
   // One reason per guest is enough.
   const seen = new Set<number>();
-  return out.filter((p) => (seen.has(p.vmid!) ? false : (seen.add(p.vmid!), true)));
+  return out.filter((p) => {
+    if (seen.has(p.vmid!)) return false;
+    seen.add(p.vmid!);
+    return true;
+  });
 }
