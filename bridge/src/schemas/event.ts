@@ -6,7 +6,8 @@
 import { z } from "zod";
 import { jsonDateTime } from "./json-schema.js";
 
-export const EVENT_TYPES = [
+/** What a guest's event entity in Home Assistant can show. */
+export const GUEST_EVENT_TYPES = [
   "backup_started",
   "backup_finished",
   "backup_failed",
@@ -18,9 +19,10 @@ export const EVENT_TYPES = [
   "restore_test_finished",
   "restore_test_failed",
   "command_rejected",
-  "command_accepted",
-  "device_forgotten",
 ] as const;
+
+/** Every event the bridge sends: the guests' and the bridge's own. */
+export const EVENT_TYPES = [...GUEST_EVENT_TYPES, "command_accepted", "device_forgotten"] as const;
 
 export const eventSchema = z.object({
   event_type: z.enum(EVENT_TYPES),

@@ -3,6 +3,7 @@
  * bridge/schemas/guest-state.schema.json is generated from it. Open objects: a reader must accept
  * keys it does not know.
  */
+import { FINDING_CODES, STATUSES } from "../policy/types.js";
 import { z } from "zod";
 import { jsonDateTime, jsonInteger, jsonPattern } from "./json-schema.js";
 
@@ -22,24 +23,14 @@ export const guestStateSchema = z.object({
   node: z.string(),
   tier: z.string().nullable(),
   tier_source: z.enum(["config", "tag", "override"]).nullable().optional(),
-  status: z.enum(["unknown", "running", "failed", "missing", "stale", "ok"]),
+  status: z.enum(STATUSES),
   status_reason: z.string().optional(),
   problem: z.boolean(),
   reasons: z.array(z.string()),
   findings: z
     .array(
       z.object({
-        code: z.enum([
-          "unprotected",
-          "no_offsite",
-          "too_few_copies",
-          "verify_overdue",
-          "verify_failed",
-          "retention_drift",
-          "untiered",
-          "excluded",
-          "orphaned",
-        ]),
+        code: z.enum(FINDING_CODES),
         reason: z.string(),
       }),
     )

@@ -12,7 +12,6 @@ import { bridgeDiscovery, entitySlugs, guestDiscovery, type DiscoveryContext } f
 import {
   hyperBackupDiscovery,
   hyperBackupState,
-  offsiteTopics,
   pbsDatastoreDiscovery,
   pbsDatastoreState,
 } from "./offsite-discovery.js";
@@ -49,39 +48,43 @@ export function publishGuests(view: View, p: MqttPublisher, ctx: DiscoveryContex
 /** The Hyper Backup task and PBS datastore devices (and their sources' availability). */
 export function publishOffsite(view: View, p: MqttPublisher, ctx: DiscoveryContext): PresentDevice[] {
   const t = ctx.topics;
-  const ot = offsiteTopics(t);
-  const present: PresentDevice[] = [];
   for (const s of view.offsiteSources)
     p.publishRetained(t.sourceAvailability(s.health.name), s.available ? "online" : "offline");
-  for (const { key, task, verdict, nasUrl } of view.hyperBackupTasks) {
-    const id = deviceId(hyperBackupObjectId(ctx.site, key));
+  /** One off-site device: its retained config and state, and what device retention needs to know of it. */
+  const device = (
+    kind: "hyperbackup" | "pbs",
+    key: string,
+    d: { source: string; name: string },
+    config: object,
+    state: object,
+  ) => {
+    const id = deviceId(kind === "hyperbackup" ? hyperBackupObjectId(ctx.site, key) : pbsObjectId(ctx.site, key));
     const configTopic = t.deviceConfig(id);
-    p.publishRetained(configTopic, hyperBackupDiscovery(ctx, task, key, nasUrl));
-    p.publishRetained(ot.hbState(key), hyperBackupState(task, key, verdict));
-    present.push({
-      deviceId: id,
-      kind: "hyperbackup",
-      source: task.source,
-      name: task.name,
-      configTopic,
-      stateTopic: ot.hbState(key),
-    });
-  }
-  for (const { key, datastore, verdict, pbsUrl } of view.pbsDatastores) {
-    const id = deviceId(pbsObjectId(ctx.site, key));
-    const configTopic = t.deviceConfig(id);
-    p.publishRetained(configTopic, pbsDatastoreDiscovery(ctx, datastore, key, pbsUrl));
-    p.publishRetained(ot.pbsState(key), pbsDatastoreState(datastore, key, verdict));
-    present.push({
-      deviceId: id,
-      kind: "pbs",
-      source: datastore.source,
-      name: datastore.store,
-      configTopic,
-      stateTopic: ot.pbsState(key),
-    });
-  }
-  return present;
+    const stateTopic = t.of(kind, key, "state");
+    p.publishRetained(configTopic, config);
+    p.publishRetained(stateTopic, state);
+    return { deviceId: id, kind, source: d.source, name: d.name, configTopic, stateTopic };
+  };
+  return [
+    ...view.hyperBackupTasks.map(({ key, task, verdict, nasUrl }) =>
+      device(
+        "hyperbackup",
+        key,
+        task,
+        hyperBackupDiscovery(ctx, task, key, nasUrl),
+        hyperBackupState(task, key, verdict),
+      ),
+    ),
+    ...view.pbsDatastores.map(({ key, datastore: d, verdict, pbsUrl }) =>
+      device(
+        "pbs",
+        key,
+        { source: d.source, name: d.store },
+        pbsDatastoreDiscovery(ctx, d, key, pbsUrl),
+        pbsDatastoreState(d, key, verdict),
+      ),
+    ),
+  ];
 }
 
 /** What comes after the devices: Proxmox source availability and the bridge info. */

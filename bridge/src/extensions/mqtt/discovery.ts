@@ -1,3 +1,4 @@
+import { GUEST_EVENT_TYPES } from "../../schemas/event.js";
 import type { GuestState } from "../../policy/types.js";
 import { STATUSES } from "../../policy/types.js";
 import { bridgeObjectId, deviceId, slug, type Topics } from "../../core/identity.js";
@@ -22,19 +23,6 @@ export interface DiscoveryContext {
 
 type Component = Record<string, unknown> & { p: string; unique_id: string };
 
-export const GUEST_EVENT_TYPES = [
-  "backup_started",
-  "backup_finished",
-  "backup_failed",
-  "backup_unknown",
-  "verify_started",
-  "verify_finished",
-  "verify_failed",
-  "restore_test_started",
-  "restore_test_finished",
-  "restore_test_failed",
-  "command_rejected",
-] as const;
 
 export const origin = (ctx: DiscoveryContext) => ({
   name: "backup2mqtt",
