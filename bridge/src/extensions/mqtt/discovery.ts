@@ -23,7 +23,6 @@ export interface DiscoveryContext {
 
 type Component = Record<string, unknown> & { p: string; unique_id: string };
 
-
 export const origin = (ctx: DiscoveryContext) => ({
   name: "backup2mqtt",
   sw_version: ctx.version,
