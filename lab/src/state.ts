@@ -1,7 +1,8 @@
 /**
  * The lab's mutable world: nodes, storages, guests, archives, jobs, tasks, tokens. Routes read
  * it, the task engine (tasks.ts) advances it, LabControl mutates it. Built from a scenario.
- * Archive naming and indexing live in archives.ts, task records in workers.ts.
+ * The inventory's records (nodes, storages, guests) live in inventory-state.ts, jobs' in
+ * job-state.ts, archive naming and indexing in archives.ts, task records in workers.ts.
  */
 import { splitTokenId, type Token } from "./acl.js";
 import {
@@ -13,92 +14,23 @@ import {
   type ArchiveIndex,
   type ArchiveState,
 } from "./archives.js";
-import { nextEvent, parseCalendar, type CalendarEvent } from "./calendar.js";
+import { nextEvent, parseCalendar } from "./calendar.js";
 import type { Clock } from "./clock.js";
-import { resolveWhen, type ResolvedScenario, type ScenarioJob } from "./scenario.js";
+import {
+  guestState,
+  nodeStates,
+  storageState,
+  type GuestInput,
+  type GuestState,
+  type NodeState,
+  type StorageState,
+} from "./inventory-state.js";
+import { jobReadForm, type JobState } from "./job-state.js";
+import { resolveWhen, type ResolvedScenario } from "./scenario.js";
 import { archiveStamp } from "./timezone.js";
 import type { TaskState } from "./workers.js";
-
-export interface NodeState {
-  name: string;
-  timezone: string;
-  status: "online" | "offline";
-  bootMs: number;
-  maxcpu: number;
-  maxmem: number;
-  nextPid: number;
-  /** When the vzdump lock was last released (one vzdump per node at a time). */
-  lockFreeMs: number;
-}
-
-export interface StorageState {
-  id: string;
-  type: string;
-  shared: boolean;
-  content: string[];
-  nodes: string[];
-  path: string;
-  total: number;
-  used: number;
-  enabled: boolean;
-  active: boolean;
-  pruneBackups?: Record<string, string>;
-}
-
-export interface GuestState {
-  vmid: number;
-  type: "qemu" | "lxc";
-  name: string;
-  node: string;
-  status: "running" | "stopped" | "paused";
-  tags: string[];
-  template: boolean;
-  pool?: string;
-  backupSeconds?: number;
-  archiveSize?: number;
-  warn?: string;
-  failReason?: string;
-  /** One-shot failure set by LabControl.failNextBackup. */
-  failNext?: string;
-  cpus: number;
-  maxmem: number;
-  maxdisk: number;
-}
-
-export interface JobState {
-  /** In PVE's read form: 0/1 booleans, vmid/exclude comma strings, prune-backups string values. */
-  config: Record<string, unknown>;
-  event: CalendarEvent | null;
-  /** Scheduler bookkeeping: occurrences up to here have been handled. */
-  checkedMs: number;
-  /** Cached next occurrence after checkedMs (node-local time of the job's node). */
-  dueMs: number | null;
-}
-
-function toVmidString(v: number[] | string | undefined): string | undefined {
-  if (v === undefined) return undefined;
-  return Array.isArray(v)
-    ? v.join(",")
-    : v
-        .split(",")
-        .map((s) => s.trim())
-        .join(",");
-}
-
-/** A scenario job (or API body) in PVE's read form. */
-export function jobReadForm(j: Partial<ScenarioJob> & { id: string }): Record<string, unknown> {
-  const out: Record<string, unknown> = { id: j.id, type: "vzdump" };
-  for (const [k, v] of Object.entries(j)) {
-    if (v === undefined || k === "id") continue;
-    if (k === "vmid" || k === "exclude") out[k] = toVmidString(v as number[] | string);
-    else if (k === "prune-backups")
-      out[k] = Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([pk, pv]) => [pk, String(pv)]));
-    else if (typeof v === "boolean") out[k] = v ? 1 : 0;
-    else if (k === "compress") out[k] = String(v);
-    else out[k] = v;
-  }
-  return out;
-}
+export type { GuestState, NodeState, StorageState } from "./inventory-state.js";
+export { jobReadForm, type JobState } from "./job-state.js";
 
 export class LabState {
   readonly nodes = new Map<string, NodeState>();
@@ -136,39 +68,9 @@ export class LabState {
     this.cluster = scenario.cluster;
     this.version = scenario.version;
     this.defaultBackupSeconds = scenario.backupSeconds;
-    let pidBase = 0x1f000;
-    for (const n of scenario.nodes) {
-      pidBase += 0x31337;
-      this.nodes.set(n.name, {
-        name: n.name,
-        timezone: n.timezone,
-        status: n.status,
-        bootMs: now - n.uptimeSeconds * 1000,
-        maxcpu: n.maxcpu,
-        maxmem: n.maxmem,
-        nextPid: pidBase,
-        lockFreeMs: -Infinity,
-      });
-    }
+    for (const n of nodeStates(scenario.nodes, now)) this.nodes.set(n.name, n);
     const allNodes = scenario.nodes.map((n) => n.name);
-    for (const s of scenario.storages) {
-      const shared = s.shared === undefined ? ["nfs", "cifs", "pbs", "cephfs"].includes(s.type) : Boolean(s.shared);
-      this.storages.set(s.id, {
-        id: s.id,
-        type: s.type,
-        shared,
-        content: typeof s.content === "string" ? s.content.split(",").map((c) => c.trim()) : s.content,
-        nodes: s.nodes ?? allNodes,
-        path: s.path ?? (s.type === "dir" ? (s.id === "local" ? "/var/lib/vz" : `/mnt/${s.id}`) : `/mnt/pve/${s.id}`),
-        total: s.total,
-        used: s.used,
-        enabled: Boolean(s.enabled),
-        active: Boolean(s.active),
-        ...(s["prune-backups"]
-          ? { pruneBackups: Object.fromEntries(Object.entries(s["prune-backups"]).map(([k, v]) => [k, String(v)])) }
-          : {}),
-      });
-    }
+    for (const s of scenario.storages) this.storages.set(s.id, storageState(s, allNodes));
     for (const g of scenario.guests) this.addGuest(g);
     for (const a of scenario.archives) {
       const startMs = resolveWhen(a, now);
@@ -212,40 +114,8 @@ export class LabState {
     return (node && this.nodes.get(node)?.timezone) || [...this.nodes.values()][0]?.timezone || "UTC";
   }
 
-  addGuest(g: {
-    vmid: number;
-    type: "qemu" | "lxc";
-    name: string;
-    node: string;
-    status?: GuestState["status"];
-    tags?: string[] | string;
-    template?: boolean | 0 | 1;
-    pool?: string;
-    backupSeconds?: number;
-    archiveSize?: number;
-    warn?: string;
-    failReason?: string;
-    cpus?: number;
-    maxmem?: number;
-    maxdisk?: number;
-  }): GuestState {
-    const guest: GuestState = {
-      vmid: g.vmid,
-      type: g.type,
-      name: g.name,
-      node: g.node,
-      status: g.status ?? "running",
-      tags: typeof g.tags === "string" ? g.tags.split(/[;,\s]+/).filter(Boolean) : (g.tags ?? []),
-      template: Boolean(g.template),
-      cpus: g.cpus ?? 2,
-      maxmem: g.maxmem ?? 4_294_967_296,
-      maxdisk: g.maxdisk ?? 34_359_738_368,
-      ...(g.pool !== undefined ? { pool: g.pool } : {}),
-      ...(g.backupSeconds !== undefined ? { backupSeconds: g.backupSeconds } : {}),
-      ...(g.archiveSize !== undefined ? { archiveSize: g.archiveSize } : {}),
-      ...(g.warn !== undefined ? { warn: g.warn } : {}),
-      ...(g.failReason !== undefined ? { failReason: g.failReason } : {}),
-    };
+  addGuest(g: GuestInput): GuestState {
+    const guest = guestState(g);
     this.guests.set(g.vmid, guest);
     return guest;
   }
