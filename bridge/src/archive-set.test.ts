@@ -28,7 +28,10 @@ function asColumns(list: Archive[]) {
   for (const a of list) {
     const k = `${a.source}/${a.storage}/${a.node ?? ""}`;
     let c = byListing.get(k);
-    if (!c) byListing.set(k, (c = new ArchiveColumns(a.source, a.storage, a.node)));
+    if (!c) {
+      c = new ArchiveColumns(a.source, a.storage, a.node);
+      byListing.set(k, c);
+    }
     const { source: _s, storage: _st, node: _n, ...row } = a;
     c.add(row);
   }

@@ -3,7 +3,12 @@ import { createLogger, setDefaultLogFormat, type LoggerOptions } from "./log.js"
 
 function capture(opts: LoggerOptions = {}, secrets: string[] = []) {
   const lines: string[] = [];
-  const sink = { write: (l: string) => (lines.push(l), true) } as unknown as NodeJS.WritableStream;
+  const sink = {
+    write: (l: string) => {
+      lines.push(l);
+      return true;
+    },
+  } as unknown as NodeJS.WritableStream;
   const log = createLogger("debug", () => secrets, sink, opts);
   const json = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
   const msgs = () => json().map((l) => l.msg);

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "./clock.js";
 import { startLab, type Lab } from "./index.js";
-import { ADMIN, api, BRIDGE, READONLY, T0, twoNodeScenario } from "./testing.js";
+import { ADMIN, api as labApi, type ApiRequest, BRIDGE, READONLY, T0, twoNodeScenario } from "./testing.js";
+
+/** The lab's JSON answers, which these tests walk freely (test files may use `any`: biome.json). */
+const api = (l: Lab, path: string, req?: ApiRequest) => labApi<any>(l, path, req);
 
 let lab: Lab;
 let clock: ManualClock;

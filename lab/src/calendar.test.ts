@@ -59,8 +59,12 @@ describe("calendar events", () => {
 function runs(schedule: string, from: number, count: number): string[] {
   const ev = parseCalendar(schedule);
   const out: string[] = [];
-  for (let t: number | null = from; out.length < count && (t = nextEvent(ev, t, "UTC")) !== null; )
+  let t: number | null = from;
+  while (out.length < count) {
+    t = nextEvent(ev, t, "UTC");
+    if (t === null) break;
     out.push(new Date(t).toISOString().replace(".000Z", "Z"));
+  }
   return out;
 }
 

@@ -2,7 +2,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock } from "./clock.js";
 import { startLab, type Lab } from "./index.js";
 import { UPID_RE } from "./routes/tasks.js";
-import { ADMIN, api, BRIDGE, T0, twoNodeScenario } from "./testing.js";
+import { ADMIN, api as labApi, type ApiRequest, BRIDGE, T0, twoNodeScenario } from "./testing.js";
+
+/** The lab's JSON answers, which these tests walk freely (test files may use `any`: biome.json). */
+const api = (l: Lab, path: string, req?: ApiRequest) => labApi<any>(l, path, req);
 
 /** Labs started by a test, stopped after it (a test may compare two runs of the same scenario). */
 const labs: Lab[] = [];

@@ -5,12 +5,13 @@
 import https from "node:https";
 import type { Lab } from "./index.js";
 
-export interface ApiResponse {
+/** `J` is the type the caller takes the parsed body to have; nothing checks it. */
+export interface ApiResponse<J = unknown> {
   status: number;
   statusMessage: string;
   text: string;
   /** Parsed body, or undefined when it is not JSON. */
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  json: J | undefined;
 }
 
 export interface ApiRequest {
@@ -30,7 +31,7 @@ export function tokenHeader(lab: Lab, id?: string): string {
 }
 
 /** `path` is relative to /api2/json unless it starts with /api2. */
-export function api(lab: Lab, path: string, req: ApiRequest = {}): Promise<ApiResponse> {
+export function api<J = unknown>(lab: Lab, path: string, req: ApiRequest = {}): Promise<ApiResponse<J>> {
   const url = new URL(path.startsWith("/api2") ? path : `/api2/json${path}`, lab.url);
   const headers: Record<string, string> = {};
   const auth = req.auth === undefined ? tokenHeader(lab, req.token) : req.auth;
@@ -52,9 +53,9 @@ export function api(lab: Lab, path: string, req: ApiRequest = {}): Promise<ApiRe
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => {
           const text = Buffer.concat(chunks).toString("utf8");
-          let json: unknown;
+          let json: J | undefined;
           try {
-            json = JSON.parse(text);
+            json = JSON.parse(text) as J;
           } catch {
             json = undefined;
           }

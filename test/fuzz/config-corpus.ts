@@ -267,10 +267,10 @@ log: { level: trace }
     { name: "load.test syntax", text: "mqtt:\n  url: [unclosed\nproxmox: x\n", env: {} },
     {
       name: "load.test env",
-      text: VALID.replace("11111111-2222-3333-4444-555555555555", "${PVE_SECRET}"),
+      text: VALID.replace("11111111-2222-3333-4444-555555555555", `\${PVE_SECRET}`),
       env: { PVE_SECRET: "s3cret-value" },
     },
-    { name: "load.test env unset", text: VALID.replace("11111111-2222-3333-4444-555555555555", "${NOPE}"), env: {} },
+    { name: "load.test env unset", text: VALID.replace("11111111-2222-3333-4444-555555555555", `\${NOPE}`), env: {} },
     {
       name: "load.test secret file",
       text: VALID.replace("token_secret: 11111111-2222-3333-4444-555555555555", `token_secret_file: ${secretFile}`),

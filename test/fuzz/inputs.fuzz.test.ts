@@ -323,7 +323,9 @@ describe("HTTP API request bodies", () => {
     const stack = await startStack({
       broker: "embedded",
       lab: { scenario: "seed" },
-      configure: (cfg) => void (cfg.http.token = "fuzz-token"),
+      configure: (cfg) => {
+        cfg.http.token = "fuzz-token";
+      },
     });
     try {
       await stack.observer.until("state", () => stack.observer.json("backup2mqtt/guest/home_100/state"));

@@ -241,10 +241,13 @@ describe("generated state files through the Store", () => {
         fc.property(fc.tuple(content, content, content, content), (inputs) => {
           fs.rmSync(dir, { recursive: true, force: true });
           fs.mkdirSync(dir);
-          FILES.forEach((f, i) => fs.writeFileSync(path.join(dir, f), inputs[i]!));
+          for (const [i, f] of FILES.entries()) fs.writeFileSync(path.join(dir, f), inputs[i]!);
           const lines: Array<{ file?: string; moved_to?: string }> = [];
           const log = createLogger("debug", () => [], {
-            write: (l: string) => (lines.push(JSON.parse(l)), true),
+            write: (l: string) => {
+              lines.push(JSON.parse(l));
+              return true;
+            },
           } as unknown as NodeJS.WritableStream);
           counts.tried += FILES.length;
           try {

@@ -42,7 +42,7 @@ export async function record(): Promise<Recording> {
   const http = stack.service.httpUrl!;
   const mask = (s: string) => {
     let out = s.split(lab).join("<pve-lab>");
-    others.forEach((o, i) => (out = out.split(o).join(`<offsite-lab-${i}>`)));
+    for (const [i, o] of others.entries()) out = out.split(o).join(`<offsite-lab-${i}>`);
     out = out.split(http.replace(/^http:\/\//, "")).join("<http>");
     return out.replace(/Node\.js v\d+\.\d+\.\d+/g, "Node.js <version>");
   };
@@ -108,7 +108,8 @@ export async function record(): Promise<Recording> {
       } catch {
         /* a plain payload such as "online" */
       }
-      (mqtt[m.topic] ??= []).push({ retain: m.retain, payload });
+      mqtt[m.topic] ??= [];
+      mqtt[m.topic]!.push({ retain: m.retain, payload });
     }
     return { mqtt: sortKeys(mqtt), http: answers };
   } finally {

@@ -49,7 +49,9 @@ export class E2eWorld {
       broker: this.broker,
       lab: { scenario: "demo", taskSpeed: 30 },
       pollMs: 500,
-      configure: (cfg) => void (cfg.mqtt.removalGraceMs = REMOVAL_GRACE_MS),
+      configure: (cfg) => {
+        cfg.mqtt.removalGraceMs = REMOVAL_GRACE_MS;
+      },
     });
     this.labGuests = [...this.stack.lab.control.state.guests.values()].map((g) => ({ vmid: g.vmid, name: g.name }));
   }

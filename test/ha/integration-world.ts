@@ -152,7 +152,12 @@ export class IntegrationWorld {
       contentMs: 2_000,
       logLevel: "info",
     });
-    const sink = { write: (line: string) => (this.bridgeLogs.push(line), true) } as unknown as NodeJS.WritableStream;
+    const sink = {
+      write: (line: string) => {
+        this.bridgeLogs.push(line);
+        return true;
+      },
+    } as unknown as NodeJS.WritableStream;
     this.bridge = await startService(cfg, {
       log: createLogger("info", () => cfg.secrets, sink),
       fastPollMs: 200,

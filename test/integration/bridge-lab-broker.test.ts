@@ -217,7 +217,9 @@ for (const broker of brokerKinds()) {
         broker,
         lab: { scenario: "seed" },
         pollMs: 300,
-        configure: (cfg) => void (cfg.mqtt.removalGraceMs = 0),
+        configure: (cfg) => {
+          cfg.mqtt.removalGraceMs = 0;
+        },
       });
       const s = stack;
       await s.observer.until("states", () => haveAllStates(s));
@@ -240,7 +242,9 @@ for (const broker of brokerKinds()) {
       stack = await startStack({
         broker,
         lab: { scenario: "seed" },
-        configure: (cfg) => void (cfg.mqtt.removalGraceMs = 500),
+        configure: (cfg) => {
+          cfg.mqtt.removalGraceMs = 500;
+        },
         beforeBridge: async (o) => {
           // What this bridge published for a guest in an earlier run (its availability names this bridge's state topic).
           const config = {

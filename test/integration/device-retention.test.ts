@@ -146,7 +146,9 @@ for (const kind of brokerKinds()) {
           broker,
           lab: { scenario: "seed" },
           pollMs: 300,
-          configure: (cfg) => void (cfg.mqtt.removalGraceMs = 500),
+          configure: (cfg) => {
+            cfg.mqtt.removalGraceMs = 500;
+          },
         });
         const s = stack;
         const before = await allPublished(s);
@@ -192,7 +194,9 @@ for (const kind of brokerKinds()) {
         broker,
         lab: { scenario: "seed" },
         pollMs: 300,
-        configure: (cfg) => void (cfg.mqtt.removalGraceMs = 500),
+        configure: (cfg) => {
+          cfg.mqtt.removalGraceMs = 500;
+        },
       });
       const s = stack;
       const before = await allPublished(s);
@@ -229,7 +233,9 @@ for (const kind of brokerKinds()) {
         broker,
         lab: { scenario: "seed" },
         pollMs: 300,
-        configure: (cfg) => void (cfg.mqtt.removalGraceMs = grace),
+        configure: (cfg) => {
+          cfg.mqtt.removalGraceMs = grace;
+        },
       });
       const s = stack;
       await allPublished(s);
@@ -366,7 +372,9 @@ for (const kind of brokerKinds()) {
           broker,
           lab: { scenario: "seed" },
           pollMs: 300,
-          configure: (cfg) => void (cfg.mqtt.removalGraceMs = 0),
+          configure: (cfg) => {
+            cfg.mqtt.removalGraceMs = 0;
+          },
         });
         const s = stack;
         const before = await allPublished(s);
@@ -392,7 +400,9 @@ for (const kind of brokerKinds()) {
         broker,
         lab: { scenario: "seed" },
         pollMs: 300,
-        configure: (cfg) => void (cfg.mqtt.removalGraceMs = 300),
+        configure: (cfg) => {
+          cfg.mqtt.removalGraceMs = 300;
+        },
       });
       const s = stack;
       const before = await allPublished(s);

@@ -89,7 +89,9 @@ describe("Proxmox faults", () => {
       broker: "embedded",
       lab: { scenario: "seed" },
       pollMs: POLL,
-      configure: (cfg) => void (cfg.proxmox[0]!.timeoutMs = 800),
+      configure: (cfg) => {
+        cfg.proxmox[0]!.timeoutMs = 800;
+      },
     });
     const s = stack;
     const t = Date.now();

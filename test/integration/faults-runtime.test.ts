@@ -44,7 +44,10 @@ describe.skipIf(!haveMosquitto && !process.env.CI)("MQTT broker faults (Mosquitt
     const cfg = labConfig(lab, `mqtt://127.0.0.1:${port}`, { stateDir, pollMs: 500 });
     const logs: string[] = [];
     const log = createLogger("info", () => cfg.secrets, {
-      write: (l: string) => (logs.push(l), true),
+      write: (l: string) => {
+        logs.push(l);
+        return true;
+      },
     } as unknown as NodeJS.WritableStream);
     const service: Running = await startService(cfg, { log, fastPollMs: 200, birthDelayMs: 100 });
     cleanups.push(() => service.stop());
@@ -140,7 +143,9 @@ describe.skipIf(!canMount)("state directory faults (tmpfs)", () => {
       const stack = await startStack({
         broker: "embedded",
         lab: { scenario: "seed", taskSpeed: 30 },
-        configure: (cfg) => void (cfg.stateDir = fsx.dir),
+        configure: (cfg) => {
+          cfg.stateDir = fsx.dir;
+        },
       });
       cleanups.push(() => stack.stop());
       const o = stack.observer;
@@ -195,7 +200,9 @@ describe("kill -9 during a verification", () => {
       "verify: { automatic: false }",
     ]);
     const children: ChildProcess[] = [];
-    cleanups.push(() => children.forEach((c) => c.exitCode === null && c.kill("SIGKILL")));
+    cleanups.push(() => {
+      for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+    });
     const run = () => {
       const c = spawn(process.execPath, [cli, "run", "--config", cfgFile], {
         stdio: ["ignore", "ignore", "pipe"],

@@ -45,7 +45,12 @@ export async function startHttpStack(
 /** The real express app over real HTTP on 127.0.0.1, on the stack's bridge, with the given token and options. */
 export async function startHttp(stack: Stack, token: string | undefined, opts: HttpAppOptions = {}): Promise<TestHttp> {
   const logs: string[] = [];
-  const sink = { write: (line: string) => (logs.push(line), true) } as unknown as NodeJS.WritableStream;
+  const sink = {
+    write: (line: string) => {
+      logs.push(line);
+      return true;
+    },
+  } as unknown as NodeJS.WritableStream;
   const secrets = [...stack.cfg.secrets, token ?? "", opts.webhookSecret ?? ""].filter(Boolean);
   const log = createLogger("debug", () => secrets, sink);
   const app = createHttpApp(extensionContext(stack.service.engine, log), token, log, opts);

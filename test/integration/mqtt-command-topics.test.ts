@@ -26,7 +26,12 @@ async function setup(kind: Parameters<typeof startBroker>[0], before?: (o: Obser
   cleanups.push(() => observer.close());
   await before?.(observer);
   const logs: string[] = [];
-  const sink = { write: (line: string) => (logs.push(line), true) } as unknown as NodeJS.WritableStream;
+  const sink = {
+    write: (line: string) => {
+      logs.push(line);
+      return true;
+    },
+  } as unknown as NodeJS.WritableStream;
   const received: Received[] = [];
   const pub = new MqttPublisher(
     { url: broker.url },

@@ -39,7 +39,12 @@ async function stack() {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "b2m-offsite-"));
   const cfg = withOffsiteLabs(labConfig(lab, broker.url, { stateDir, pollMs: 500, logLevel: "debug" }), offsite, 400);
   const logs: string[] = [];
-  const sink = { write: (line: string) => (logs.push(line), true) } as unknown as NodeJS.WritableStream;
+  const sink = {
+    write: (line: string) => {
+      logs.push(line);
+      return true;
+    },
+  } as unknown as NodeJS.WritableStream;
   const service: Running = await startService(cfg, {
     log: createLogger("debug", () => cfg.secrets, sink),
     fastPollMs: 200,

@@ -60,7 +60,11 @@ it("kill -9 mid-backup → restart → the outcome is published", async () => {
   // The backup ends while no bridge runs.
   await o.until(
     "task ended in the lab",
-    () => lab!.control.state.tasks.find((t) => t.upid === upid)?.endMs != null || (lab!.control.settle(), false),
+    () => {
+      if (lab!.control.state.tasks.find((t) => t.upid === upid)?.endMs != null) return true;
+      lab!.control.settle();
+      return false;
+    },
     20_000,
   );
   const before = Date.now();

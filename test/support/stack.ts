@@ -89,7 +89,12 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   if (offsite) cfg = withOffsiteLabs(cfg, offsite, o.offsite?.pollMs ?? o.pollMs ?? 500);
   await o.configure?.(cfg, lab);
   const logs: string[] = [];
-  const sink = { write: (line: string) => (logs.push(line), true) } as unknown as NodeJS.WritableStream;
+  const sink = {
+    write: (line: string) => {
+      logs.push(line);
+      return true;
+    },
+  } as unknown as NodeJS.WritableStream;
   const log = createLogger("debug", () => cfg.secrets, sink);
   await o.beforeBridge?.(observer, broker);
   const stack: Stack = {

@@ -12,8 +12,16 @@ function setup(opts: { offsite?: boolean } = { offsite: true }) {
   const calls: string[] = [];
   const reports: { target: Target; cmd: { action?: string; request_id?: string } | undefined; outcome: Outcome }[] = [];
   const logs: string[] = [];
-  const sink = { write: (line: string) => (logs.push(line), true) } as unknown as NodeJS.WritableStream;
-  const ok = (what: string) => (calls.push(what), Promise.resolve<Outcome>({ ok: true }));
+  const sink = {
+    write: (line: string) => {
+      logs.push(line);
+      return true;
+    },
+  } as unknown as NodeJS.WritableStream;
+  const ok = (what: string) => {
+    calls.push(what);
+    return Promise.resolve<Outcome>({ ok: true });
+  };
   const handlers: ActionHandlers = {
     backup: (id) => ok(`backup ${id}`),
     verify: (id) => ok(`verify ${id}`),

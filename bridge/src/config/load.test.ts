@@ -95,13 +95,13 @@ guests:
     expect(p[0]!.line).toBeGreaterThan(0);
   });
 
-  it("expands ${ENV} and reports unset variables by key and line", () => {
-    const c = parseConfigText(VALID.replace("11111111-2222-3333-4444-555555555555", "${PVE_SECRET}"), "x.yaml", {
+  it(`expands \${ENV} and reports unset variables by key and line`, () => {
+    const c = parseConfigText(VALID.replace("11111111-2222-3333-4444-555555555555", `\${PVE_SECRET}`), "x.yaml", {
       PVE_SECRET: "s3cret-value",
     });
     expect(c.proxmox[0]!.tokenSecret).toBe("s3cret-value");
     expect(c.secrets).toContain("s3cret-value");
-    const p = problems(VALID.replace("11111111-2222-3333-4444-555555555555", "${NOPE}"));
+    const p = problems(VALID.replace("11111111-2222-3333-4444-555555555555", `\${NOPE}`));
     expect(p).toEqual([
       expect.objectContaining({
         key: "proxmox[0].token_secret",

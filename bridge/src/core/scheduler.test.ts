@@ -4,7 +4,10 @@ import { MAX_TIMER_MS, Scheduler } from "./scheduler.js";
 
 const lines: string[] = [];
 const log = createLogger("debug", () => [], {
-  write: (l: string) => (lines.push(l), true),
+  write: (l: string) => {
+    lines.push(l);
+    return true;
+  },
 } as unknown as NodeJS.WritableStream);
 
 describe("Scheduler (fake timers)", () => {

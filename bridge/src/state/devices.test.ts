@@ -17,7 +17,10 @@ afterEach(() => {
 });
 const lines: string[] = [];
 const log = createLogger("debug", () => [], {
-  write: (l: string) => (lines.push(l), true),
+  write: (l: string) => {
+    lines.push(l);
+    return true;
+  },
 } as unknown as NodeJS.WritableStream);
 
 const guest = (vmid: number, id = `home_${vmid}`, source = "pve"): PresentDevice => ({

@@ -9,7 +9,10 @@ let dir: string;
 let lines: Array<Record<string, unknown>>;
 const log = () => {
   const sink = {
-    write: (l: string) => (lines.push(JSON.parse(l) as Record<string, unknown>), true),
+    write: (l: string) => {
+      lines.push(JSON.parse(l) as Record<string, unknown>);
+      return true;
+    },
   } as unknown as NodeJS.WritableStream;
   return createLogger("debug", () => [], sink);
 };

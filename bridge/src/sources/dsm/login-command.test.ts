@@ -38,7 +38,7 @@ describe("backup2mqtt dsm-login", () => {
         `  - name: nas`,
         `    url: ${lab.url}`,
         "    username: ops",
-        "    password: ${DSM_PW}",
+        `    password: \${DSM_PW}`,
         `    fingerprint: "${lab.fingerprint}"`,
         "    timezone: Europe/Berlin",
         "    tasks: { '1': { protects: [synology], offsite: true } }",

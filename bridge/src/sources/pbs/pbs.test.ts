@@ -238,7 +238,10 @@ describe("PBS source: sync jobs on every release (GET /admin/sync)", () => {
     const s = new PbsSource(
       pbsLabSourceConfig(lab),
       createLogger("info", () => [], {
-        write: (l: string) => (lines.push(l), true),
+        write: (l: string) => {
+          lines.push(l);
+          return true;
+        },
       } as unknown as NodeJS.WritableStream),
       () => clock.now(),
     );

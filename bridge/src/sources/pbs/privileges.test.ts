@@ -53,7 +53,10 @@ async function start(acl: PbsAclEntryInput[]) {
   lab = await startPbsLab({ scenario: scenario(acl), clock });
   const lines: string[] = [];
   const log = createLogger("info", () => [SECRET], {
-    write: (l: string) => (lines.push(l), true),
+    write: (l: string) => {
+      lines.push(l);
+      return true;
+    },
   } as unknown as NodeJS.WritableStream);
   source = new PbsSource(pbsLabSourceConfig(lab), log, () => clock.now());
   return { lab, source, lines };
