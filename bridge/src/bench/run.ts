@@ -3,18 +3,22 @@
  * archives, beside a naive per-guest poller on the same lab, in one run. The bridge runs as its
  * own process (`backup2mqtt run`), so its CPU time and memory are its own; a separate subscriber
  * process timestamps what reaches the broker. Prints a table, then one JSON line with the figures.
+ *
+ * This file holds the measurement steps in their order; the harness (broker, waiting, /proc
+ * samples) is in harness.ts, the table of results in table.ts.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import mqtt from "mqtt";
-import { startEmbeddedBroker } from "../demo/broker.js";
 import { startLab } from "backup2mqtt-lab";
+import { type CycleStart, callKinds, idleCycles, type Seen } from "./cycles.js";
+import { log, procSample, sleep, startBroker, until } from "./harness.js";
 import { benchScenario, BENCH_TOKEN } from "./scenario.js";
 import { naivePoll } from "./naive.js";
+import { printResults } from "./table.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cli = path.resolve(here, "..", "cli.js");
@@ -22,100 +26,6 @@ const probeJs = path.join(here, "probe.js");
 const SITE = "bench";
 const POLL_S = 10;
 const P1_MAX_AGE_MS = 26 * 3600_000;
-const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
-
-async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs: number, everyMs = 20): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Mosquitto in its own process when installed (CI installs it), else the embedded broker. */
-async function startBroker(dir: string): Promise<{ url: string; kind: string; stop(): Promise<void> }> {
-  const bin = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"].find((b) => fs.existsSync(b));
-  if (!bin) {
-    const b = await startEmbeddedBroker(0);
-    return { url: b.url, kind: "embedded (aedes, in the bench process)", stop: b.close };
-  }
-  const port = await freePort();
-  const conf = path.join(dir, "mosquitto.conf");
-  fs.writeFileSync(
-    conf,
-    `${[
-      `listener ${port} 127.0.0.1`,
-      "allow_anonymous true",
-      "persistence false",
-      "max_queued_messages 0",
-      "max_queued_bytes 0",
-      "log_type error",
-      ...(process.getuid?.() === 0 ? ["user root"] : []),
-    ].join("\n")}\n`,
-  );
-  const child = spawn(bin, ["-c", conf], { stdio: "ignore" });
-  await until("mosquitto", () => child.exitCode === null && true, 1000);
-  const open = () =>
-    new Promise<boolean>((r) =>
-      net
-        .connect(port, "127.0.0.1")
-        .once("connect", function (this: net.Socket) {
-          this.destroy();
-          r(true);
-        })
-        .once("error", () => r(false)),
-    );
-  for (let i = 0; i < 200 && !(await open()); i++) await sleep(25);
-  return {
-    url: `mqtt://127.0.0.1:${port}`,
-    kind: "mosquitto (own process)",
-    stop: async () => {
-      child.kill("SIGTERM");
-      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once("exit", r)));
-    },
-  };
-}
-
-interface ProcSample {
-  cpuMs: number;
-  rssMb: number;
-  hwmMb: number;
-}
-function procSample(pid: number): ProcSample | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const ticks = Number(f[11]) + Number(f[12]); // utime + stime
-    const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? 0);
-    return { cpuMs: (ticks * 1000) / CLK_TCK, rssMb: kb("VmRSS") / 1024, hwmMb: kb("VmHWM") / 1024 };
-  } catch {
-    return undefined;
-  }
-}
-
-interface Seen {
-  at: number;
-  topic: string;
-  bytes: number;
-  payload: string;
-}
 
 const lastBridgeOutput: string[] = [];
 
@@ -224,7 +134,7 @@ log: { level: warn }
     cleanups.push(async () => clearInterval(rssTimer));
 
     // Cycle starts: each refresh begins with GET /cluster/resources. Sample the bridge's CPU then.
-    const cycles: { reqIndex: number; at: number; cpuMs: number; seenIndex: number; rssMb: number }[] = [];
+    const cycles: CycleStart[] = [];
     let scanned = lab.requests.length;
     const cycleTimer = setInterval(() => {
       for (; scanned < lab.requests.length; scanned++) {
@@ -278,39 +188,12 @@ log: { level: warn }
       50,
     );
     const measured = cycles.slice(firstCycle + 1, firstCycle + 2 + MEASURED);
-    const perCycle = measured.slice(0, -1).map((c, i) => {
-      const next = measured[i + 1]!;
-      const reqs = lab.requests.slice(c.reqIndex, next.reqIndex);
-      const pubs = seen.slice(c.seenIndex, next.seenIndex).filter((m) => m.topic !== "$ready");
-      // The bridge's own heartbeat (bridge/info: "last poll" entity) changes every poll by design;
-      // everything else — discovery, guest states, events — must stay silent when nothing changed.
-      const heartbeat = pubs.filter((m) => m.topic === "backup2mqtt/bridge/info");
-      const other = pubs.filter((m) => m.topic !== "backup2mqtt/bridge/info");
-      return {
-        calls: reqs.length,
-        cpuMs: next.cpuMs - c.cpuMs,
-        publishes: other.length,
-        heartbeat: heartbeat.length,
-        pubTopics: [...new Set(other.map((p) => p.topic))],
-        paths: reqs,
-        rssMb: c.rssMb,
-      };
-    });
+    const perCycle = idleCycles(measured, lab.requests, seen);
     const heartbeats = Math.max(...perCycle.map((c) => c.heartbeat));
     const callsPerRefresh = Math.max(...perCycle.map((c) => c.calls));
     const refreshCpuMs = Math.max(...perCycle.map((c) => c.cpuMs));
     const idlePublishes = Math.max(...perCycle.map((c) => c.publishes));
-    const kinds = (reqs: { path: string }[]) => {
-      const k = { resources: 0, tasks: 0, content: 0, other: 0 };
-      for (const r of reqs) {
-        if (r.path.endsWith("/cluster/resources")) k.resources++;
-        else if (/\/nodes\/[^/]+\/tasks$/.test(r.path)) k.tasks++;
-        else if (/\/storage\/[^/]+\/content$/.test(r.path)) k.content++;
-        else k.other++;
-      }
-      return k;
-    };
-    const split = kinds(perCycle[0]!.paths);
+    const split = callKinds(perCycle[0]!.paths);
     log(
       `steady state: calls per refresh ${perCycle.map((c) => c.calls).join(", ")} (${JSON.stringify(split)}); CPU ms ${perCycle.map((c) => c.cpuMs.toFixed(0)).join(", ")}; publishes ${perCycle.map((c) => c.publishes).join(", ")}${
         idlePublishes
@@ -365,65 +248,25 @@ log: { level: warn }
     const rssMb = Math.max(peakRss, end?.hwmMb ?? 0);
     stopping = true;
 
-    const result = {
-      guests: plan.guests,
+    process.exitCode = printResults({
+      plan,
       archives,
-      api_call_floor: floor,
-      api_calls_per_refresh: callsPerRefresh,
-      baseline_api_calls_per_refresh: naive.calls,
-      refresh_cpu_ms: Math.round(refreshCpuMs),
-      idle_cycle_publishes: idlePublishes,
-      discovery_s: Math.round(discoveryS * 100) / 100,
-      rss_mb: Math.round(rssMb),
-      button_to_task_ms: buttonMs,
-      stale_flip_late_ms: staleLateMs,
-    };
-    const row = (name: string, value: string, target: string, ok: boolean) =>
-      `| ${name.padEnd(34)} | ${value.padStart(12)} | ${target.padEnd(26)} | ${ok ? "met " : "MISSED"} |`;
-    const lines = [
-      "",
-      `backup2mqtt benchmark — ${plan.nodes.length} nodes, ${plan.guests} guests, ${archives} archives, ${plan.backupStorages} backup storages (local on every node, nas, pbs); Node ${process.version}`,
-      `broker: ${broker.kind}; bridge: its own process, poll = content interval = ${POLL_S} s; baseline: naive per-guest poller, 5 concurrent calls, same lab/token`,
-      "",
-      `| ${"measure".padEnd(34)} | ${"value".padStart(12)} | ${"target".padEnd(26)} | result |`,
-      `|${"-".repeat(36)}|${"-".repeat(14)}|${"-".repeat(28)}|--------|`,
-      row("API call floor", String(floor), `${plan.backupStorages} storages + 1 + ${plan.nodes.length} nodes`, true),
-      row("bridge API calls per refresh", String(callsPerRefresh), `≤ floor (${floor})`, callsPerRefresh <= floor),
-      row(
-        "  of which resources/tasks/content",
-        `${split.resources}/${split.tasks}/${split.content}`,
-        `other: ${split.other}`,
-        true,
-      ),
-      row(
-        "baseline API calls per refresh",
-        String(naive.calls),
-        `≥ 10× bridge (${callsPerRefresh * 10})`,
-        naive.calls >= 10 * callsPerRefresh,
-      ),
-      row("baseline wall time per refresh", `${(naive.wallMs / 1000).toFixed(1)} s`, "(for comparison)", true),
-      row("refresh CPU (bridge process)", `${Math.round(refreshCpuMs)} ms`, "< 1000 ms", refreshCpuMs < 1000),
-      row("publishes per idle cycle", String(idlePublishes), "0 (guests, devices, events)", idlePublishes === 0),
-      row("  bridge/info heartbeat per cycle", String(heartbeats), "1 (the 'last poll' entity)", heartbeats <= 1),
-      row("discovery (all devices published)", `${discoveryS.toFixed(2)} s`, "< 15 s", discoveryS < 15),
-      row("RSS (bridge process, peak)", `${Math.round(rssMb)} MB`, "< 250 MB", rssMb < 250),
-      row("button → task (worst of 3)", `${buttonMs} ms`, "< 1000 ms", buttonMs < 1000),
-      row("stale flip, late by", `${staleLateMs} ms`, "≤ 1000 ms", staleLateMs <= 1000 && staleLateMs >= 0),
-      "",
-    ];
-    process.stdout.write(`${lines.join("\n")}\n`);
-    process.stdout.write(`${JSON.stringify(result)}\n`);
-    const met =
-      callsPerRefresh <= floor &&
-      naive.calls >= 10 * callsPerRefresh &&
-      refreshCpuMs < 1000 &&
-      idlePublishes === 0 &&
-      discoveryS < 15 &&
-      rssMb < 250 &&
-      buttonMs < 1000 &&
-      staleLateMs <= 1000 &&
-      staleLateMs >= 0;
-    process.exitCode = met ? 0 : 1;
+      brokerKind: broker.kind,
+      pollS: POLL_S,
+      naive,
+      floor,
+      callsPerRefresh,
+      split,
+      refreshCpuMs,
+      idlePublishes,
+      heartbeats,
+      discoveryS,
+      rssMb,
+      buttonMs,
+      staleLateMs,
+    })
+      ? 0
+      : 1;
   } catch (e) {
     if (lastBridgeOutput.length) process.stderr.write(`bridge output (last lines):\n${lastBridgeOutput.join("")}\n`);
     throw e;

@@ -8,7 +8,8 @@ import type { Config } from "../config/load.js";
 import type { PolicyResult } from "../policy/types.js";
 import { PveError } from "../sources/pve/http.js";
 import type { PveSource } from "../sources/pve/source.js";
-import { planSource, summarize, type Plan, type RawJob, type SourcePlan } from "./model.js";
+import { planSource, summarize } from "./diff.js";
+import type { Plan, RawJob, SourcePlan } from "./model.js";
 
 const rawJobsSchema = z.array(z.looseObject({ id: z.string() }));
 const anyAnswer = z.unknown();

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { resolveTiers } from "../config/tiers.js";
 import type { Config } from "../config/load.js";
 import type { GuestState, PolicyResult } from "../policy/types.js";
-import { canonicalPrune, currentValue, diffJob, planSource, type DesiredJob, type RawJob } from "./model.js";
+import { diffJob, planSource } from "./diff.js";
+import { canonicalPrune, currentValue, type DesiredJob, type RawJob } from "./model.js";
 
 const guest = (vmid: number, name: string, tier: string | null): GuestState =>
   ({

@@ -13,7 +13,7 @@ import type { GuestState, PolicyResult } from "../../policy/types.js";
 import { formatDuration } from "../../util/duration.js";
 import { VERSION } from "../../util/version.js";
 import { ageMs, copiesOf, problemsFirst, shortTime } from "../../report/facts.js";
-import { formatBytes } from "../../report/render.js";
+import { formatBytes } from "../../report/format.js";
 import { secretMatches } from "./auth.js";
 import { formBody } from "./limits.js";
 import { outcomeStatus } from "./routes.js";
