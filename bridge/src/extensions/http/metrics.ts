@@ -2,6 +2,7 @@
  * Prometheus metrics (prom-client). Values are read from the view at scrape time, so a scrape
  * always shows the current evaluation; nothing is kept in between except the request counters.
  */
+import { registerOffsiteMetrics } from "./offsite-metrics.js";
 import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import type { View } from "../../core/view.js";
 import type { GuestState } from "../../policy/types.js";
@@ -212,6 +213,7 @@ export function createMetrics(view: View): Registry {
       this.set(view.mqttConnected ? 1 : 0);
     },
   });
+  registerOffsiteMetrics(reg, view);
   const build = new Gauge({
     name: "backup2mqtt_build_info",
     help: "Version of the bridge and of Node.js (always 1).",
