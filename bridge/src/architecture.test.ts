@@ -1,7 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { bridgeRoot, repoRoot } from "./util/paths.js";
+import { bridgeRoot } from "./util/paths.js";
+
+const repoRoot = path.resolve(bridgeRoot, "..");
 
 const src = path.join(bridgeRoot, "src");
 const labRoot = path.join(repoRoot, "lab");
