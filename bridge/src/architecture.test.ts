@@ -7,13 +7,14 @@ const repoRoot = path.resolve(bridgeRoot, "..");
 
 const src = path.join(bridgeRoot, "src");
 const labRoot = path.join(repoRoot, "lab");
+/** The production files: tests (*.test.ts) and their shared fixtures (*.fixtures.ts, not built) are left out. */
 function files(dir: string): string[] {
   return fs
     .readdirSync(dir, { withFileTypes: true })
     .flatMap((e) =>
       e.isDirectory()
         ? files(path.join(dir, e.name))
-        : e.name.endsWith(".ts") && !e.name.endsWith(".test.ts")
+        : e.name.endsWith(".ts") && !e.name.endsWith(".test.ts") && !e.name.endsWith(".fixtures.ts")
           ? [path.join(dir, e.name)]
           : [],
     );

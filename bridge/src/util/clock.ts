@@ -1,6 +1,7 @@
 /**
- * Time as a parameter. Production uses the system clock; tests and the simulated lab
- * use a manual clock they can advance. Everything that asks "what time is it" takes a Clock.
+ * Time as a parameter. Production uses the system clock; tests and the simulated lab use a
+ * manual clock they can advance (the lab's ManualClock, `import { ManualClock } from
+ * "backup2mqtt-lab"`). Everything that asks "what time is it" takes a Clock.
  */
 export interface Clock {
   /** Milliseconds since the epoch. */
@@ -8,17 +9,3 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => Date.now() };
-
-/** A clock that only moves when told to (tests). */
-export class ManualClock implements Clock {
-  constructor(private current: number) {}
-  now(): number {
-    return this.current;
-  }
-  advance(ms: number): void {
-    this.current += ms;
-  }
-  set(ms: number): void {
-    this.current = ms;
-  }
-}
