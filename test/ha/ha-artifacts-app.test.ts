@@ -39,22 +39,20 @@ describe("the backup2mqtt Home Assistant app", () => {
       seenAuth.push(req.headers.authorization ?? "");
       if (req.url !== "/services/mqtt" || req.headers.authorization !== "Bearer sup-token")
         return void res.writeHead(401).end();
-      res
-        .writeHead(200, { "Content-Type": "application/json" })
-        .end(
-          JSON.stringify({
-            result: "ok",
-            data: {
-              addon: "core_mosquitto",
-              host: broker.host,
-              port: broker.port,
-              ssl: false,
-              protocol: "3.1.1",
-              username: "addons",
-              password: "mqtt-pass-123",
-            },
-          }),
-        );
+      res.writeHead(200, { "Content-Type": "application/json" }).end(
+        JSON.stringify({
+          result: "ok",
+          data: {
+            addon: "core_mosquitto",
+            host: broker.host,
+            port: broker.port,
+            ssl: false,
+            protocol: "3.1.1",
+            username: "addons",
+            password: "mqtt-pass-123",
+          },
+        }),
+      );
     });
     await new Promise<void>((r) => supervisor.listen(0, "127.0.0.1", r));
     supervisorUrl = `http://127.0.0.1:${(supervisor.address() as AddressInfo).port}`;

@@ -43,7 +43,7 @@ const view = {
   pbsDatastores: [
     { key: "store1", datastore: store, verdict: pbsDatastoreHealth(store, true), readable: true, pbsUrl: "" },
   ] as PbsDatastoreView[],
-} as View;
+} as unknown as View;
 
 describe("off-site metrics", () => {
   it("show the policy's verdict of each Hyper Backup task and PBS datastore", async () => {
