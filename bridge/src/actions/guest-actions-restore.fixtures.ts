@@ -5,11 +5,9 @@
  * guest and answers task status "running" for a set number of polls (the tester polls every
  * 500 ms), and a real Store on a temporary directory.
  */
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
+import { baseGuestState, START, useSandboxDir } from "./actions-kit.fixtures.js";
 import { ManualClock } from "backup2mqtt-lab";
-import { afterEach, beforeEach, vi } from "vitest";
+import { vi } from "vitest";
 import type { Config, ProxmoxSourceConfig } from "../config/load.js";
 import type { Tier } from "../config/tiers.js";
 import type { Archive, GuestInfo, SourceHealth } from "../evidence.js";
@@ -21,7 +19,7 @@ import { Store } from "../state/store.js";
 import { GuestActions } from "./guest-actions.js";
 
 export const H = 3_600_000;
-export const START = new Date(2026, 5, 1, 10, 0, 0).getTime();
+export { START } from "./actions-kit.fixtures.js";
 export const iso = (ms: number) => new Date(ms).toISOString();
 export const SCRATCH = 9999;
 export const VOL = (vmid: number) => `local:backup/vzdump-qemu-${vmid}-2026_06_01-02_00_00.vma.zst`;
@@ -117,48 +115,14 @@ class FakeSource {
 }
 
 export function guestState(vmid: number, name: string, o: Partial<GuestState> = {}): GuestState {
-  return {
-    id: `home_${vmid}`,
-    source: "pve",
-    vmid,
-    name,
-    type: "qemu",
-    node: "n1",
-    tier: "P1",
-    tier_source: "config",
-    status: "ok",
-    status_reason: "",
-    problem: false,
-    reasons: [],
-    findings: [],
-    last_backup: null,
-    last_backup_size: null,
-    archive_count: 1,
-    next_backup: null,
-    last_verified: null,
-    last_verification: null,
-    last_restore_test: null,
-    progress: null,
-    last_offsite: null,
-    copies: null,
-    running: false,
-    last_attempt: null,
-    changes_at: null,
-    ...o,
-  };
+  return baseGuestState(vmid, { name, ...o });
 }
 /** The Store's directory of the running test (a fresh one each test, see useSandbox). */
 export let dir: string;
 /** Fake timers from START and a fresh temporary directory around each test of the file. */
 export function useSandbox(): void {
-  beforeEach(() => {
-    vi.useFakeTimers();
-    vi.setSystemTime(START);
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "b2m-restore-"));
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-    fs.rmSync(dir, { recursive: true, force: true });
+  useSandboxDir("b2m-restore-", (d) => {
+    dir = d;
   });
 }
 

@@ -5,11 +5,9 @@
  * and the nodes' shell. The shell needs the SSH client mocked: each test file that uses shell()
  * or useSandbox() calls vi.mock("../sources/ssh/client.js", …) with sshExec a vi.fn().
  */
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
+import { baseGuestState, START, useSandboxDir } from "./actions-kit.fixtures.js";
 import { ManualClock } from "backup2mqtt-lab";
-import { afterEach, beforeEach, vi } from "vitest";
+import { vi } from "vitest";
 import type { Config, ProxmoxSourceConfig } from "../config/load.js";
 import type { Tier } from "../config/tiers.js";
 import type { Archive, SourceHealth } from "../evidence.js";
@@ -22,7 +20,7 @@ import { GuestActions } from "./guest-actions.js";
 
 const H = 3_600_000;
 export const D = 24 * H;
-export const START = new Date(2026, 5, 1, 10, 0, 0).getTime();
+export { START } from "./actions-kit.fixtures.js";
 export const at = (h: number, m = 0) => new Date(2026, 5, 1, h, m).getTime();
 export const iso = (ms: number) => new Date(ms).toISOString();
 export const CHECK_MS = 60_000;
@@ -100,35 +98,7 @@ class FakeSource {
 }
 
 export function guestState(vmid: number, o: Partial<GuestState> = {}): GuestState {
-  return {
-    id: `home_${vmid}`,
-    source: "pve",
-    vmid,
-    name: `g${vmid}`,
-    type: "qemu",
-    node: "n1",
-    tier: "P1",
-    tier_source: "config",
-    status: "ok",
-    status_reason: "",
-    problem: false,
-    reasons: [],
-    findings: [],
-    last_backup: null,
-    last_backup_size: null,
-    archive_count: 1,
-    next_backup: null,
-    last_verified: null,
-    last_verification: null,
-    last_restore_test: null,
-    progress: null,
-    last_offsite: null,
-    copies: null,
-    running: false,
-    last_attempt: null,
-    changes_at: null,
-    ...o,
-  };
+  return baseGuestState(vmid, o);
 }
 
 /** The nodes' shell: `pvesm path` after 100 ms, then the check after CHECK_MS with `check`'s answer. Returns the commands run, as "host: command". */
@@ -152,16 +122,13 @@ export function shell(
 export let dir: string;
 /** Fake timers from START, a reset sshExec mock and a fresh temporary directory around each test of the file. */
 export function useSandbox(): void {
-  beforeEach(() => {
-    vi.useFakeTimers();
-    vi.setSystemTime(START);
-    vi.mocked(sshExec).mockReset();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "b2m-verify-"));
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  useSandboxDir(
+    "b2m-verify-",
+    (d) => {
+      dir = d;
+    },
+    () => vi.mocked(sshExec).mockReset(),
+  );
 }
 
 export function setup(cfg = pveCfg()) {

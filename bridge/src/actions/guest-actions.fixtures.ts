@@ -4,11 +4,9 @@
  * manual clock, a fake Proxmox source with only the members GuestActions uses for backups (its POST
  * /vzdump answers after 200 ms of fake time), and a real Store on a temporary directory.
  */
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
+import { baseGuestState, START, useSandboxDir } from "./actions-kit.fixtures.js";
 import { ManualClock } from "backup2mqtt-lab";
-import { afterEach, beforeEach, vi } from "vitest";
+import { vi } from "vitest";
 import type { Config, ProxmoxSourceConfig } from "../config/load.js";
 import type { Tier } from "../config/tiers.js";
 import type { Archive, GuestInfo, SourceHealth } from "../evidence.js";
@@ -20,8 +18,7 @@ import { GuestActions } from "./guest-actions.js";
 
 export const MIN = 60_000;
 const H = 60 * MIN;
-/** Local time, so the guard's "at 10:00:00" reads the same in every time zone. */
-export const START = new Date(2026, 5, 1, 10, 0, 0).getTime();
+export { START } from "./actions-kit.fixtures.js";
 export const iso = (ms: number) => new Date(ms).toISOString();
 export const upid = (vmid: number, n = 1) => `UPID:n1:0000A1B${n}:00C0FFEE:665AE0A${n}:vzdump:${vmid}:b2m@pve!t:`;
 export const later = <T>(ms: number, v: () => T) =>
@@ -101,48 +98,14 @@ class FakeSource {
 }
 
 export function guestState(vmid: number, name: string, o: Partial<GuestState> = {}): GuestState {
-  return {
-    id: `home_${vmid}`,
-    source: "pve",
-    vmid,
-    name,
-    type: "qemu",
-    node: "n1",
-    tier: "P1",
-    tier_source: "config",
-    status: "ok",
-    status_reason: "",
-    problem: false,
-    reasons: [],
-    findings: [],
-    last_backup: null,
-    last_backup_size: null,
-    archive_count: 0,
-    next_backup: null,
-    last_verified: null,
-    last_verification: null,
-    last_restore_test: null,
-    progress: null,
-    last_offsite: null,
-    copies: null,
-    running: false,
-    last_attempt: null,
-    changes_at: null,
-    ...o,
-  };
+  return baseGuestState(vmid, { name, archive_count: 0, ...o });
 }
 /** The Store's directory of the running test (a fresh one each test, see useSandbox). */
 export let dir: string;
 /** Fake timers from START and a fresh temporary directory around each test of the file. */
 export function useSandbox(): void {
-  beforeEach(() => {
-    vi.useFakeTimers();
-    vi.setSystemTime(START);
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "b2m-actions-"));
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-    fs.rmSync(dir, { recursive: true, force: true });
+  useSandboxDir("b2m-actions-", (d) => {
+    dir = d;
   });
 }
 
