@@ -8,37 +8,25 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { allPublished, CLI, CONFIG, clearBroker, GUESTS, STATE, sleep } from "../support/device-retention.js";
-import { type Broker, brokerKinds, type Stack, startBroker, startStack } from "../support/stack.js";
+import { describe, expect, it } from "vitest";
+import { allPublished, CLI, CONFIG, GUESTS, STATE, sleep, brokerAndStack } from "../support/device-retention.js";
+import { brokerKinds, startStack } from "../support/stack.js";
 
 for (const kind of brokerKinds()) {
   describe(`device retention (${kind})`, () => {
-    let broker: Broker;
-    let stack: Stack | undefined;
-    beforeAll(async () => {
-      broker = await startBroker(kind);
-    });
-    afterAll(async () => {
-      await broker.stop();
-    });
-    afterEach(async () => {
-      if (stack) await clearBroker(stack);
-      await stack?.stop();
-      stack = undefined;
-    });
+    const ctx = brokerAndStack(kind);
 
     it("a guest deleted in PVE keeps its device for the grace period, then it is removed; a restart does not reset the clock", async () => {
       const grace = 4000;
-      stack = await startStack({
-        broker,
+      ctx.stack = await startStack({
+        broker: ctx.broker,
         lab: { scenario: "seed" },
         pollMs: 300,
         configure: (cfg) => {
           cfg.mqtt.removalGraceMs = grace;
         },
       });
-      const s = stack;
+      const s = ctx.stack;
       await allPublished(s);
       s.lab.control.removeGuest(103);
       const pending = await s.observer.until("pending removal in bridge info", () =>
@@ -72,8 +60,8 @@ for (const kind of brokerKinds()) {
     });
 
     it("forget: the bridge command removes a gone guest's device at once and refuses a guest that still exists", async () => {
-      stack = await startStack({ broker, lab: { scenario: "seed" }, pollMs: 300 });
-      const s = stack;
+      ctx.stack = await startStack({ broker: ctx.broker, lab: { scenario: "seed" }, pollMs: 300 });
+      const s = ctx.stack;
       await allPublished(s);
       s.lab.control.removeGuest(103);
       await s.observer.until(
@@ -107,8 +95,8 @@ for (const kind of brokerKinds()) {
     });
 
     it("backup2mqtt forget <id> with the bridge stopped clears the device and the bridge's memory of it", async () => {
-      stack = await startStack({ broker, lab: { scenario: "seed" }, pollMs: 300 });
-      const s = stack;
+      ctx.stack = await startStack({ broker: ctx.broker, lab: { scenario: "seed" }, pollMs: 300 });
+      const s = ctx.stack;
       await allPublished(s);
       s.lab.control.removeGuest(103);
       await s.observer.until(
@@ -120,7 +108,7 @@ for (const kind of brokerKinds()) {
       const file = path.join(dir, "config.yaml");
       fs.writeFileSync(
         file,
-        `site: home\nmqtt: { url: "${broker.url}" }\nproxmox:\n  - name: pve\n    url: ${s.lab.url}\n    token_id: "${s.cfg.proxmox[0]!.tokenId}"\n    token_secret: "${s.cfg.proxmox[0]!.tokenSecret}"\n    fingerprint: "${s.lab.fingerprint}"\nstate_dir: ${s.cfg.stateDir}\n`,
+        `site: home\nmqtt: { url: "${ctx.broker.url}" }\nproxmox:\n  - name: pve\n    url: ${s.lab.url}\n    token_id: "${s.cfg.proxmox[0]!.tokenId}"\n    token_secret: "${s.cfg.proxmox[0]!.tokenSecret}"\n    fingerprint: "${s.lab.fingerprint}"\nstate_dir: ${s.cfg.stateDir}\n`,
       );
       const run = (args: string[]) =>
         new Promise<{ code: number | null; out: string; err: string }>((resolve) => {

@@ -6,28 +6,16 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { startService } from "../../bridge/src/commands/run.js";
 import type { Config } from "../../bridge/src/config/load.js";
 import { createLogger } from "../../bridge/src/log.js";
-import { allPublished, CONFIG, clearBroker, GUESTS, identity, sleep } from "../support/device-retention.js";
-import { type Broker, brokerKinds, type Stack, startBroker, startStack } from "../support/stack.js";
+import { allPublished, CONFIG, GUESTS, identity, sleep, brokerAndStack } from "../support/device-retention.js";
+import { brokerKinds, startStack } from "../support/stack.js";
 
 for (const kind of brokerKinds()) {
   describe(`device retention (${kind})`, () => {
-    let broker: Broker;
-    let stack: Stack | undefined;
-    beforeAll(async () => {
-      broker = await startBroker(kind);
-    });
-    afterAll(async () => {
-      await broker.stop();
-    });
-    afterEach(async () => {
-      if (stack) await clearBroker(stack);
-      await stack?.stop();
-      stack = undefined;
-    });
+    const ctx = brokerAndStack(kind);
 
     // The same lab under a second name: the same VMIDs appear in two sources. Nothing is cleared and
     // each device keeps its identifiers, unique ids and topics. (The same lab twice means every name
@@ -44,15 +32,15 @@ for (const kind of brokerKinds()) {
     ];
     for (const c of secondSourceCases) {
       it(c.name, async () => {
-        stack = await startStack({
-          broker,
+        ctx.stack = await startStack({
+          broker: ctx.broker,
           lab: { scenario: "seed" },
           pollMs: 300,
           configure: (cfg) => {
             cfg.mqtt.removalGraceMs = 0;
           },
         });
-        const s = stack;
+        const s = ctx.stack;
         const before = await allPublished(s);
         await s.stopBridge();
         if (c.withoutDevicesFile) fs.rmSync(path.join(s.cfg.stateDir, "devices.json"));
@@ -72,15 +60,15 @@ for (const kind of brokerKinds()) {
     }
 
     it("two bridges of different sites on one broker: the same base topic is refused before anything is published; separate base topics never touch each other", async () => {
-      stack = await startStack({
-        broker,
+      ctx.stack = await startStack({
+        broker: ctx.broker,
         lab: { scenario: "seed" },
         pollMs: 300,
         configure: (cfg) => {
           cfg.mqtt.removalGraceMs = 300;
         },
       });
-      const s = stack;
+      const s = ctx.stack;
       const before = await allPublished(s);
       const beforeInfo = s.observer.last.get("backup2mqtt/bridge/info");
       const other = (site: string, base: string): Config => ({

@@ -7,36 +7,24 @@
  * source and two bridges on one broker in device-retention-sites.test.ts.
  */
 import type { LabFault } from "backup2mqtt-lab";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Config } from "../../bridge/src/config/load.js";
 import {
   allPublished,
   CONFIG,
   changedSince,
-  clearBroker,
   GUESTS,
   restartWithGoodConfig,
   retainedDevices,
   STATE,
   sleep,
+  brokerAndStack,
 } from "../support/device-retention.js";
-import { type Broker, brokerKinds, type Stack, startBroker, startStack } from "../support/stack.js";
+import { brokerKinds, type Stack, startStack } from "../support/stack.js";
 
 for (const kind of brokerKinds()) {
   describe(`device retention (${kind})`, () => {
-    let broker: Broker;
-    let stack: Stack | undefined;
-    beforeAll(async () => {
-      broker = await startBroker(kind);
-    });
-    afterAll(async () => {
-      await broker.stop();
-    });
-    afterEach(async () => {
-      if (stack) await clearBroker(stack);
-      await stack?.stop();
-      stack = undefined;
-    });
+    const ctx = brokerAndStack(kind);
 
     // `heal` may restart the bridge (a fixed config is read at start).
     const restartCases: Array<{
@@ -83,15 +71,15 @@ for (const kind of brokerKinds()) {
     for (const c of restartCases) {
       it(`a restart with ${c.name} keeps every retained device config and state byte-identical`, async () => {
         // A short grace shows that nothing but a confirmed absence starts the clock.
-        stack = await startStack({
-          broker,
+        ctx.stack = await startStack({
+          broker: ctx.broker,
           lab: { scenario: "seed" },
           pollMs: 300,
           configure: (cfg) => {
             cfg.mqtt.removalGraceMs = 500;
           },
         });
-        const s = stack;
+        const s = ctx.stack;
         const before = await allPublished(s);
         expect(before.size).toBe(11); // 5 guest configs, 5 guest states, the bridge's config
         const good = structuredClone(s.cfg.proxmox[0]!);
@@ -131,15 +119,15 @@ for (const kind of brokerKinds()) {
     }
 
     it("power-cut order: broker with retained configs, bridge starts, PVE answers only later — nothing is removed, everything comes back", async () => {
-      stack = await startStack({
-        broker,
+      ctx.stack = await startStack({
+        broker: ctx.broker,
         lab: { scenario: "seed" },
         pollMs: 300,
         configure: (cfg) => {
           cfg.mqtt.removalGraceMs = 500;
         },
       });
-      const s = stack;
+      const s = ctx.stack;
       const before = await allPublished(s);
       await s.stopBridge();
       s.lab.control.setFault({ kind: "down" });

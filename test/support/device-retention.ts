@@ -6,7 +6,8 @@
 import path from "node:path";
 import type { Config } from "../../bridge/src/config/load.js";
 import type { Observer } from "./observer.js";
-import type { Stack } from "./stack.js";
+import { afterAll, afterEach, beforeAll } from "vitest";
+import { type Broker, type BrokerKind, type Stack, startBroker } from "./stack.js";
 
 export const CONFIG = (id: string) => `homeassistant/device/backup2mqtt_${id}/config`;
 export const STATE = (id: string) => `backup2mqtt/guest/${id}/state`;
@@ -69,4 +70,27 @@ export async function restartWithGoodConfig(s: Stack, good: Config["proxmox"][nu
 export async function clearBroker(s: Stack): Promise<void> {
   await s.service?.stop().catch(() => undefined);
   for (const [topic, payload] of s.observer.last) if (payload) await s.observer.publish(topic, "", true);
+}
+
+/**
+ * The hooks every device-retention file needs: one broker of `kind` for the describe block, and the
+ * stack of the running test (set `ctx.stack`), cleared from the broker and stopped after it.
+ */
+export function brokerAndStack(kind: BrokerKind): { broker: Broker; stack: Stack | undefined } {
+  const ctx: { broker: Broker; stack: Stack | undefined } = {
+    broker: undefined as unknown as Broker,
+    stack: undefined,
+  };
+  beforeAll(async () => {
+    ctx.broker = await startBroker(kind);
+  });
+  afterAll(async () => {
+    await ctx.broker.stop();
+  });
+  afterEach(async () => {
+    if (ctx.stack) await clearBroker(ctx.stack);
+    await ctx.stack?.stop();
+    ctx.stack = undefined;
+  });
+  return ctx;
 }
