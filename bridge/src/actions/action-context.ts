@@ -67,3 +67,28 @@ export function refuse(ctx: ActionContext, action: string, id: string, origin: s
   });
   return { ok: false, reason };
 }
+
+/** The end of a verification or restore test: its audit line and its `<action>_finished` / `_failed` event. */
+export function reportCheckEnd(
+  ctx: ActionContext,
+  action: "verify" | "restore_test",
+  c: { target: string; guest: string; origin: string; volid: string; ok: boolean; reason?: string },
+): void {
+  const time = new Date(ctx.d.clock.now()).toISOString();
+  ctx.d.store.audit({
+    time,
+    action,
+    target: c.target,
+    origin: c.origin,
+    result: c.ok ? "finished" : "failed",
+    detail: c.reason ?? c.volid,
+  });
+  ctx.d.event(c.guest, {
+    event_type: c.ok ? `${action}_finished` : `${action}_failed`,
+    time,
+    guest: c.guest,
+    volid: c.volid,
+    result: c.ok ? "ok" : "failed",
+    ...(c.reason ? { error: c.reason } : {}),
+  });
+}

@@ -3,7 +3,7 @@
  * guest's and the source's guards, the scratch VMID's precheck, and the test's run with its
  * in-flight record, record, audit and events.
  */
-import { type ActionContext, locate, refuse, restoreKey } from "./action-context.js";
+import { type ActionContext, locate, refuse, reportCheckEnd, restoreKey } from "./action-context.js";
 import type { Outcome } from "./router.js";
 
 export async function restoreTestGuest(
@@ -98,21 +98,13 @@ export async function restoreTestGuest(
     })
     .then((rec) => {
       ctx.d.store.addRestore(rec);
-      ctx.d.store.audit({
-        time: time(),
-        action: "restore_test",
+      reportCheckEnd(ctx, "restore_test", {
         target: id,
-        origin,
-        result: rec.ok ? "finished" : "failed",
-        detail: rec.reason ?? archive.volid,
-      });
-      ctx.d.event(g.id, {
-        event_type: rec.ok ? "restore_test_finished" : "restore_test_failed",
-        time: time(),
         guest: g.id,
+        origin,
         volid: archive.volid,
-        result: rec.ok ? "ok" : "failed",
-        ...(rec.reason ? { error: rec.reason } : {}),
+        ok: rec.ok,
+        reason: rec.reason,
       });
     })
     .catch((e: Error) => {

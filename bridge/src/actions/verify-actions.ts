@@ -5,7 +5,7 @@
 import type { Archive } from "../evidence.js";
 import type { GuestState } from "../policy/types.js";
 import { SshError } from "../sources/ssh/client.js";
-import { type ActionContext, locate, refuse, verifyKey } from "./action-context.js";
+import { type ActionContext, locate, refuse, reportCheckEnd, verifyKey } from "./action-context.js";
 import type { Outcome } from "./router.js";
 import type { Verifier } from "./verifier.js";
 
@@ -89,21 +89,13 @@ async function runVerify(
     ctx.d.event(g.id, { event_type: "verify_started", time: time(), guest: g.id, volid: archive.volid });
     const rec = await verifier.verify(archive, node);
     ctx.d.store.addVerification(rec);
-    ctx.d.store.audit({
-      time: time(),
-      action: "verify",
+    reportCheckEnd(ctx, "verify", {
       target: g.id,
-      origin,
-      result: rec.ok ? "finished" : "failed",
-      detail: rec.reason ?? archive.volid,
-    });
-    ctx.d.event(g.id, {
-      event_type: rec.ok ? "verify_finished" : "verify_failed",
-      time: time(),
       guest: g.id,
+      origin,
       volid: archive.volid,
-      result: rec.ok ? "ok" : "failed",
-      ...(rec.reason ? { error: rec.reason } : {}),
+      ok: rec.ok,
+      reason: rec.reason,
     });
   } catch (e) {
     // SSH trouble (wrong host key, auth, network) says nothing about the archive: no record, an event.
