@@ -44,7 +44,9 @@ export async function record(): Promise<Recording> {
     let out = s.split(lab).join("<pve-lab>");
     for (const [i, o] of others.entries()) out = out.split(o).join(`<offsite-lab-${i}>`);
     out = out.split(http.replace(/^http:\/\//, "")).join("<http>");
-    return out.replace(/Node\.js v\d+\.\d+\.\d+/g, "Node.js <version>").replace(/nodejs="v\d+\.\d+\.\d+"/g, 'nodejs="<version>"');
+    return out
+      .replace(/Node\.js v\d+\.\d+\.\d+/g, "Node.js <version>")
+      .replace(/nodejs="v\d+\.\d+\.\d+"/g, 'nodejs="<version>"');
   };
   try {
     await settled(stack);
