@@ -7,10 +7,29 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, vi } from "vitest";
+import type { Tier } from "../config/tiers.js";
 import type { GuestState } from "../policy/types.js";
 
 /** Local time, so the guard's "at 10:00:00" reads the same in every time zone. */
 export const START = new Date(2026, 5, 1, 10, 0, 0).getTime();
+
+const H = 3_600_000;
+
+/** A protected daily tier (26 h max age, verified every 30 days, manual backups allowed), with `o` over it. */
+export const baseTier = (id: string, o: Partial<Tier> = {}): Tier => ({
+  id,
+  label: id,
+  protect: true,
+  maxAgeMs: 26 * H,
+  schedule: "02:00",
+  retention: {},
+  minCopies: 1,
+  offsite: false,
+  verifyEveryMs: 30 * 24 * H,
+  allowManual: true,
+  restoreTest: false,
+  ...o,
+});
 
 /** An ok P1 guest of source "pve" on node n1, with `o` over it. */
 export function baseGuestState(vmid: number, o: Partial<GuestState> = {}): GuestState {

@@ -5,7 +5,7 @@
  * guest and answers task status "running" for a set number of polls (the tester polls every
  * 500 ms), and a real Store on a temporary directory.
  */
-import { baseGuestState, START, useSandboxDir } from "./actions-kit.fixtures.js";
+import { baseGuestState, baseTier, START, useSandboxDir } from "./actions-kit.fixtures.js";
 import { ManualClock } from "backup2mqtt-lab";
 import { vi } from "vitest";
 import type { Config, ProxmoxSourceConfig } from "../config/load.js";
@@ -24,20 +24,8 @@ export const iso = (ms: number) => new Date(ms).toISOString();
 export const SCRATCH = 9999;
 export const VOL = (vmid: number) => `local:backup/vzdump-qemu-${vmid}-2026_06_01-02_00_00.vma.zst`;
 
-const tier = (id: string, o: Partial<Tier> = {}): Tier => ({
-  id,
-  label: id,
-  protect: true,
-  maxAgeMs: 26 * H,
-  schedule: "02:00",
-  retention: {},
-  minCopies: 1,
-  offsite: false,
-  verifyEveryMs: null,
-  allowManual: true,
-  restoreTest: true,
-  ...o,
-});
+const tier = (id: string, o: Partial<Tier> = {}): Tier =>
+  baseTier(id, { verifyEveryMs: null, restoreTest: true, ...o });
 const TIERS = { P1: tier("P1"), P2: tier("P2", { restoreTest: false }) };
 export const pveCfg = (o: Partial<ProxmoxSourceConfig> = {}): ProxmoxSourceConfig => ({
   name: "pve",

@@ -5,7 +5,7 @@
  * and the nodes' shell. The shell needs the SSH client mocked: each test file that uses shell()
  * or useSandbox() calls vi.mock("../sources/ssh/client.js", …) with sshExec a vi.fn().
  */
-import { baseGuestState, START, useSandboxDir } from "./actions-kit.fixtures.js";
+import { baseGuestState, baseTier, START, useSandboxDir } from "./actions-kit.fixtures.js";
 import { ManualClock } from "backup2mqtt-lab";
 import { vi } from "vitest";
 import type { Config, ProxmoxSourceConfig } from "../config/load.js";
@@ -25,20 +25,7 @@ export const at = (h: number, m = 0) => new Date(2026, 5, 1, h, m).getTime();
 export const iso = (ms: number) => new Date(ms).toISOString();
 export const CHECK_MS = 60_000;
 
-const tier = (id: string, o: Partial<Tier> = {}): Tier => ({
-  id,
-  label: id,
-  protect: true,
-  maxAgeMs: 26 * H,
-  schedule: "02:00",
-  retention: {},
-  minCopies: 1,
-  offsite: false,
-  verifyEveryMs: 30 * D,
-  allowManual: true,
-  restoreTest: false,
-  ...o,
-});
+const tier = baseTier;
 export const TIERS: Record<string, Tier> = {
   P1: tier("P1"),
   none: tier("none", { protect: false, verifyEveryMs: null }),

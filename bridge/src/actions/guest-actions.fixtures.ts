@@ -4,11 +4,10 @@
  * manual clock, a fake Proxmox source with only the members GuestActions uses for backups (its POST
  * /vzdump answers after 200 ms of fake time), and a real Store on a temporary directory.
  */
-import { baseGuestState, START, useSandboxDir } from "./actions-kit.fixtures.js";
+import { baseGuestState, baseTier, START, useSandboxDir } from "./actions-kit.fixtures.js";
 import { ManualClock } from "backup2mqtt-lab";
 import { vi } from "vitest";
 import type { Config, ProxmoxSourceConfig } from "../config/load.js";
-import type { Tier } from "../config/tiers.js";
 import type { Archive, GuestInfo, SourceHealth } from "../evidence.js";
 import { createLogger } from "../log.js";
 import type { GuestState } from "../policy/types.js";
@@ -17,7 +16,7 @@ import { Store } from "../state/store.js";
 import { GuestActions } from "./guest-actions.js";
 
 export const MIN = 60_000;
-const H = 60 * MIN;
+const _H = 60 * MIN;
 export { START } from "./actions-kit.fixtures.js";
 export const iso = (ms: number) => new Date(ms).toISOString();
 export const upid = (vmid: number, n = 1) => `UPID:n1:0000A1B${n}:00C0FFEE:665AE0A${n}:vzdump:${vmid}:b2m@pve!t:`;
@@ -32,20 +31,7 @@ export const later = <T>(ms: number, v: () => T) =>
     }, ms),
   );
 
-const tier = (id: string, o: Partial<Tier> = {}): Tier => ({
-  id,
-  label: id,
-  protect: true,
-  maxAgeMs: 26 * H,
-  schedule: "02:00",
-  retention: {},
-  minCopies: 1,
-  offsite: false,
-  verifyEveryMs: 30 * 24 * H,
-  allowManual: true,
-  restoreTest: false,
-  ...o,
-});
+const tier = baseTier;
 const TIERS = { P1: tier("P1"), P3: tier("P3", { allowManual: false }) };
 
 const pveCfg = (): ProxmoxSourceConfig => ({
