@@ -15,6 +15,8 @@ export default defineConfig({
       "test/integration/**/*.test.ts",
       "test/fuzz/**/*.test.ts",
       "test/golden/**/*.test.ts",
+      "test/dist/**/*.test.ts",
+      "test/packaging/**/*.test.ts",
     ],
     testTimeout: 30_000,
     hookTimeout: 30_000,
