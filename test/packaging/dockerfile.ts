@@ -62,7 +62,11 @@ export function instructions(text: string): Instruction[] {
       flags[f[1]!] = f[2]!;
       rest = rest.slice(f[0].length);
     }
-    out.push({ keyword: m[1]!.toUpperCase(), flags, args: splitArgs(rest), raw: rest, line: start });
+    const keyword = m[1]!.toUpperCase();
+    // HEALTHCHECK CMD takes a command of its own, in the exec or the shell form.
+    const cmd = keyword === "HEALTHCHECK" ? /^CMD\s+(.*)$/s.exec(rest) : null;
+    const args = cmd ? ["CMD", ...splitArgs(cmd[1]!)] : splitArgs(rest);
+    out.push({ keyword, flags, args, raw: rest, line: start });
   }
   return out;
 }
