@@ -2,9 +2,10 @@
 # backup2mqtt as a container image, for hosts without the Home Assistant app (that app has its own
 # image: ha-integration/app/). Build context: the repository root.
 #   docker build -t backup2mqtt .
-#   docker run -d -p 8080:8080 -v ./config:/config:ro -v backup2mqtt-data:/data backup2mqtt
-# /config/backup2mqtt.yaml is the config (packaging/docker/backup2mqtt.example.yaml is one for
-# compose.yaml); its state_dir must be /data and its http.listen 0.0.0.0:8080.
+#   docker run -d -p 8080:8080 -v "$PWD/config:/config:ro" -v "$PWD/secrets:/run/secrets:ro" \
+#     -v backup2mqtt-data:/data backup2mqtt
+# /config/backup2mqtt.yaml is the config (packaging/docker/backup2mqtt.example.yaml is one, made for
+# compose.yaml at the repository root); its state_dir must be /data and its http.listen 0.0.0.0:8080.
 # Reference: https://docs.docker.com/reference/dockerfile/
 
 # One Node.js LTS release for both stages, pinned to the patch release: a rebuild gives the same
