@@ -42,6 +42,9 @@ const exportsWithoutSource = Object.fromEntries(
 );
 const installed = { ...pkg, exports: exportsWithoutSource };
 delete installed.devDependencies;
+// Nor its dependencies: the bridge declares them itself, and `npm install -g` of the tarball left the
+// folders of a bundled package's declared dependencies empty (npm 11), so the CLI could not start.
+delete installed.dependencies;
 delete installed.scripts;
 fs.writeFileSync(path.join(dest, "package.json"), JSON.stringify(installed, null, 2) + "\n");
 process.stderr.write(`bundled backup2mqtt-lab@${pkg.version} (${files.length} files) into ${path.relative(process.cwd(), dest) || dest}\n`);
