@@ -2,7 +2,7 @@
  * What a newcomer gets from `npm start`: the compiled CLI's demo, observed over MQTT only.
  * (npm test builds first, so bridge/dist exists.)
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Observer } from "../support/observer.js";
@@ -30,7 +30,13 @@ async function startDemo(args: string[]) {
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let banner = "";
-  child.stderr!.on("data", (d) => (banner += d));
+  // Everything the demo writes (logs on stdout, the banner on stderr), in order.
+  const output: string[] = [];
+  child.stderr!.on("data", (d) => {
+    banner += d;
+    output.push(String(d));
+  });
+  child.stdout!.on("data", (d) => output.push(String(d)));
   const deadline = Date.now() + 20_000;
   while (!banner.includes("Press Ctrl+C")) {
     if (child.exitCode !== null) throw new Error(`demo exited: ${banner}`);
@@ -42,7 +48,16 @@ async function startDemo(args: string[]) {
   expect(url).toMatch(/^mqtt:\/\/127\.0\.0\.1:[1-9]\d*$/);
   expect(httpPort).toBeGreaterThan(0);
   observer = await Observer.connect(url!, ["homeassistant/device/+/config", "backup2mqtt/#"]);
-  return { t0, httpPort };
+  return { t0, httpPort, banner, output };
+}
+
+/** Runs a command line the way a person pasting it into a shell does; resolves with its stdout. */
+function shell(line: string): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile("sh", ["-c", line], { timeout: 15_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${line}: ${err.message}\n${stderr}`)) : resolve(stdout),
+    ),
+  );
 }
 
 describe("npm start (the demo)", () => {
@@ -121,5 +136,57 @@ describe("npm start (the demo)", () => {
     ]);
     for (const s of states as any[])
       expect(s.reasons.join("\n")).toMatch(/backup job '[^']+' selects this guest but is disabled/);
+  }, 60_000);
+
+  it("the banner's curl line starts a backup (202) with the run's HTTP token; a wrong or missing token is refused; the token appears only in the banner", async () => {
+    // Debug logging: the most the bridge ever logs, so a token in any log line would show.
+    const { httpPort, banner, output } = await startDemo(["--log-level", "debug"]);
+    const o = observer!;
+    const token = /HTTP token:\s+([0-9a-f]{32})\s/.exec(banner)?.[1];
+    expect(token).toBeTruthy();
+    const curl =
+      /^ {4}(curl -X POST -H 'Authorization: Bearer [0-9a-f]+' http:\/\/127\.0\.0\.1:\d+\/api\/v1\/guests\/(\w+)\/backup)$/m.exec(
+        banner,
+      );
+    expect(curl, banner).toBeTruthy();
+    const line = curl![1]!;
+    const guest = curl![2]!;
+    expect(line).toContain(`Bearer ${token}'`);
+    expect(line).toContain(`http://127.0.0.1:${httpPort}/`);
+    await o.until("the guest's state", () => o.json(`backup2mqtt/guest/${guest}/state`));
+
+    // The printed line, as pasted; -w adds the status code after the body.
+    const status = (out: string) => out.trim().split("\n").at(-1);
+    const accepted = await shell(`${line} -sS -w '\n%{http_code}'`);
+    expect(status(accepted), accepted).toBe("202");
+    expect(JSON.parse(accepted.trim().split("\n").slice(0, -1).join("\n"))).toMatchObject({ ok: true });
+    await o.until("running", () => o.json(`backup2mqtt/guest/${guest}/state`)?.running === true, 15_000);
+
+    const wrong = line.replace(token!, "0".repeat(32));
+    expect(status(await shell(`${wrong} -sS -w '\n%{http_code}'`))).toBe("401");
+    const none = line.replace(/-H 'Authorization: [^']*' /, "");
+    expect(none).not.toContain("Authorization");
+    expect(status(await shell(`${none} -sS -w '\n%{http_code}'`))).toBe("401");
+
+    // The status page's Back up now form takes the same token (and refuses a wrong one before anything runs).
+    const form = (t: string) =>
+      fetch(`http://127.0.0.1:${httpPort}/guests/home_103/backup`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: `token=${encodeURIComponent(t)}`,
+      });
+    const page = await (await fetch(`http://127.0.0.1:${httpPort}/`)).text();
+    expect(page).toContain('name="token"');
+    expect((await form("wrong")).status).toBe(401);
+    expect((await form(token!)).status).toBe(202);
+    await o.until("103 running", () => o.json("backup2mqtt/guest/home_103/state")?.running === true, 15_000);
+
+    // Give the debug log time to record the requests, then look for the token everywhere the demo wrote.
+    await new Promise((r) => setTimeout(r, 1000));
+    const lines = output.join("").split("\n");
+    // The log did record the HTTP actions (otherwise "no token in it" would prove little).
+    expect(lines.filter((l) => /"from":"http".*"msg":"command accepted"/.test(l)).length).toBe(2);
+    const withToken = lines.filter((l) => [token!, Buffer.from(token!).toString("base64")].some((v) => l.includes(v)));
+    expect(withToken).toEqual([expect.stringMatching(/^ {2}HTTP token: /), `    ${line}`]);
   }, 60_000);
 });

@@ -1,8 +1,9 @@
+import crypto from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { startLab } from "backup2mqtt-lab";
+import { loadScenario, startLab } from "backup2mqtt-lab";
 import { startEmbeddedBroker } from "../demo/broker.js";
 import { labConfig, startOffsiteLabs, withOffsiteLabs } from "../demo/lab-wiring.js";
 import { createLogger } from "../log.js";
@@ -44,20 +45,37 @@ function portFree(port: number): Promise<boolean> {
 }
 
 /**
+ * The demo's HTTP token: new for each run, so that a demo left running does not accept actions
+ * from whoever has read a fixed value in the documentation. The banner shows it (the one place
+ * it is printed); the logger redacts it like every other secret of the config.
+ * Hex, so that a double click in a terminal selects all of it.
+ */
+function newDemoToken(): string {
+  return crypto.randomBytes(16).toString("hex");
+}
+
+/**
  * The first look: the simulated lab, an embedded MQTT broker and the bridge, wired together.
  * Only this command, the benchmark and the tests ever import the lab.
  */
 export async function runDemo(o: DemoOptions) {
   const lab = await startLab({ scenario: o.scenario, taskSpeed: o.taskSpeed });
+  const firstGuest = loadScenario(o.scenario).guests[0];
   const offsiteLabs = await startOffsiteLabs(o.scenario, lab.clock, o.taskSpeed);
   const broker = await withFallbackPort(o.mqttPort, 1883, (port) => startEmbeddedBroker(port));
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "backup2mqtt-demo-"));
   const httpPort = o.httpPort ?? ((await portFree(8080)) ? 8080 : 0);
-  const cfg = withOffsiteLabs(
+  const httpToken = newDemoToken();
+  const labCfg = withOffsiteLabs(
     labConfig(lab, broker.url, { stateDir, httpPort, pollMs: o.pollSeconds * 1000, logLevel: o.logLevel }),
     offsiteLabs,
     o.pollSeconds * 1000,
   );
+  const cfg = {
+    ...labCfg,
+    http: { ...labCfg.http, token: httpToken },
+    secrets: [...labCfg.secrets, httpToken],
+  };
   const log = createLogger(o.logLevel, () => cfg.secrets);
   const service = await startService(cfg, { log });
   const stop = async () => {
@@ -67,15 +85,24 @@ export async function runDemo(o: DemoOptions) {
     await offsiteLabs.stop();
     fs.rmSync(stateDir, { recursive: true, force: true });
   };
-  return { lab, offsiteLabs, broker, service, cfg, stop, log };
+  // The guest the banner's curl line backs up: the first one of the scenario.
+  const exampleGuest = firstGuest && {
+    id: `${cfg.site}_${firstGuest.vmid}`,
+    name: firstGuest.name,
+    vmid: firstGuest.vmid,
+  };
+  return { lab, offsiteLabs, broker, service, cfg, httpToken, exampleGuest, stop, log };
 }
 
 export function printDemoBanner(d: Awaited<ReturnType<typeof runDemo>>, scenario: string): void {
+  const g = d.exampleGuest;
   const lines = [
     "",
     `backup2mqtt demo — scenario '${scenario}'`,
-    `  MQTT broker (embedded):  ${d.broker.url}`,
+    `  MQTT broker (embedded):  ${d.broker.url} (MQTT 5 and 3.1.1)`,
     `  HTTP API:                ${d.service.httpUrl}/api/v1/guests`,
+    `  Status page:             ${d.service.httpUrl}/`,
+    `  HTTP token:              ${d.httpToken}   (new on each run; Back up now on the status page asks for it)`,
     `  Simulated Proxmox VE:    ${d.lab.url}/api2/json (fingerprint ${d.lab.fingerprint})`,
     ...(d.offsiteLabs.dsm
       ? [
@@ -91,6 +118,12 @@ export function printDemoBanner(d: Awaited<ReturnType<typeof runDemo>>, scenario
     "  Look at it:",
     `    mosquitto_sub -h 127.0.0.1 -p ${d.broker.port} -t 'backup2mqtt/#' -t 'homeassistant/device/#' -v   (mosquitto-clients)`,
     `    curl ${d.service.httpUrl}/api/v1/guests`,
+    ...(g
+      ? [
+          `  Back up ${g.name} (${g.vmid}) over HTTP; the answer is 202 Accepted and the backup runs in the lab:`,
+          `    curl -X POST -H 'Authorization: Bearer ${d.httpToken}' ${d.service.httpUrl}/api/v1/guests/${g.id}/backup`,
+        ]
+      : []),
     `  Or point Home Assistant's MQTT integration at ${d.broker.url.replace("mqtt://", "")}: each guest appears as a device.`,
     "  Press Ctrl+C to stop.",
     "",
