@@ -10,7 +10,9 @@ import { chromium, type Browser, type Locator } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../support/stack.js";
 import { renderStatusPage } from "../../bridge/src/extensions/http/status-page.js";
-import { startHttp, until, type TestHttp } from "./http-helpers.js";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { startHttp, startHttpStack, until, type TestHttp } from "./http-helpers.js";
 import { archiveSet } from "../../bridge/src/archive-set.js";
 
 const CHROMIUM =
@@ -202,5 +204,119 @@ describe("status page HTML", () => {
     expect(html).not.toContain("<b>down");
     expect(html).toContain("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;");
     expect(html).toContain("Source <strong>pve</strong> is unreachable: &lt;b&gt;down&lt;/b&gt;");
+  });
+});
+
+/**
+ * Behind Home Assistant's ingress the page lives under /api/hassio_ingress/<token>/: the proxy
+ * (homeassistant/components/hassio/ingress.py in home-assistant/core, then the Supervisor) strips
+ * that prefix, sends it along as X-Ingress-Path, and nothing outside it reaches the bridge. A tiny
+ * proxy plays that part here; every link and form of the page, followed from the page's own URL as
+ * a browser resolves it, must stay under the prefix and answer.
+ */
+describe("status page under a path prefix (Home Assistant ingress)", () => {
+  const PREFIX = "/api/hassio_ingress/Xy7_token";
+  let stack: Stack;
+  let bridge: TestHttp;
+  let proxy: http.Server;
+  let base = "";
+  const outside: string[] = [];
+
+  beforeAll(async () => {
+    ({ stack, http: bridge } = await startHttpStack({ broker: "embedded", lab: { scenario: "demo" } }, TOKEN));
+    const target = new URL(bridge.url);
+    proxy = http.createServer((req, res) => {
+      const url = req.url ?? "/";
+      if (url !== PREFIX && !url.startsWith(`${PREFIX}/`)) {
+        outside.push(`${req.method} ${url}`);
+        return void res.writeHead(404).end("outside the ingress path");
+      }
+      const upstream = http.request(
+        {
+          host: target.hostname,
+          port: target.port,
+          method: req.method,
+          path: url.slice(PREFIX.length) || "/",
+          headers: { ...req.headers, host: target.host, "x-ingress-path": PREFIX },
+        },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
+      req.pipe(upstream);
+    });
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+    base = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  }, 60_000);
+  afterAll(async () => {
+    await new Promise<void>((r) => (proxy ? proxy.close(() => r()) : r()));
+    await bridge?.close();
+    await stack?.stop();
+  });
+
+  /** href and form action targets of a page, resolved against the page's URL. */
+  const targets = (html: string, pageUrl: string) =>
+    [...html.matchAll(/<(a|form)\b[^>]*?\s(href|action)="([^"]*)"/g)].map((m) => ({
+      kind: m[1]!,
+      url: new URL(m[3]!.replace(/&amp;/g, "&"), pageUrl),
+    }));
+
+  const followAll = async (html: string, pageUrl: string) => {
+    const found = targets(html, pageUrl);
+    expect(found.filter((t) => t.kind === "a").length).toBeGreaterThanOrEqual(4);
+    for (const t of found) {
+      expect(t.url.origin, `${t.kind} ${t.url}`).toBe(base);
+      expect(t.url.pathname.startsWith(`${PREFIX}/`), `${t.kind} ${t.url.pathname}`).toBe(true);
+      if (t.kind === "a") {
+        const res = await fetch(t.url);
+        expect(res.status, `GET ${t.url.pathname}`).toBe(200);
+      }
+    }
+    return found;
+  };
+
+  it("every link of the page stays under the prefix and answers", async () => {
+    const pageUrl = `${base}${PREFIX}/`;
+    const res = await fetch(pageUrl);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    const found = await followAll(html, pageUrl);
+    expect(found.filter((t) => t.kind === "form").map((t) => t.url.pathname)).toContain(
+      `${PREFIX}/guests/home_103/backup`,
+    );
+    expect(outside).toEqual([]);
+  });
+
+  it("Back up now posts under the prefix, and the answer page's links still resolve under it", async () => {
+    const html = await (await fetch(`${base}${PREFIX}/`)).text();
+    const form = targets(html, `${base}${PREFIX}/`).find(
+      (t) => t.kind === "form" && t.url.pathname.endsWith("/guests/home_103/backup"),
+    )!;
+    const wrong = await fetch(form.url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "token=not-the-token",
+    });
+    expect(wrong.status).toBe(401);
+    await followAll(await wrong.text(), form.url.href);
+    const ok = await fetch(form.url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: `token=${TOKEN}`,
+    });
+    expect(ok.status).toBe(202);
+    const answer = await ok.text();
+    expect(answer).toMatch(/Backup of download-home started/);
+    await followAll(answer, form.url.href);
+    expect(outside).toEqual([]);
+  });
+
+  it("may be framed by its own origin behind ingress only", async () => {
+    const framed = (await fetch(`${base}${PREFIX}/`)).headers.get("content-security-policy");
+    expect(framed).toContain("frame-ancestors 'self'");
+    expect(framed).toContain("form-action 'self'");
+    const direct = (await fetch(`${bridge.url}/`)).headers.get("content-security-policy");
+    expect(direct).toContain("frame-ancestors 'none'");
   });
 });

@@ -3,6 +3,11 @@
  * "Back up now" is a plain form per guest that needs the HTTP token (a form cannot send an
  * Authorization header, so the token travels in the form body; a forged cross-site form cannot
  * know it).
+ *
+ * Every link and form action is relative to the page, so the page also works under a path prefix:
+ * Home Assistant's ingress serves an app's page under /api/hassio_ingress/<token>/ and strips that
+ * prefix before the request reaches the bridge (the prefix arrives as X-Ingress-Path; the proxy is
+ * homeassistant/components/hassio/ingress.py in home-assistant/core).
  */
 import crypto from "node:crypto";
 import express, { type Request, type Response } from "express";
@@ -60,6 +65,13 @@ footer a{color:var(--info)}
 const CSS_HASH = `'sha256-${crypto.createHash("sha256").update(CSS).digest("base64")}'`;
 /** Only the inline style above, forms back to this origin, nothing else. */
 export const STATUS_PAGE_CSP = `default-src 'none'; style-src ${CSS_HASH}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
+/**
+ * Behind Home Assistant's ingress the page is shown in a frame of Home Assistant's own page, on the
+ * same origin: frame-ancestors 'self' there, 'none' everywhere else. A browser ignores the
+ * X-Frame-Options: DENY the server sends when the CSP has frame-ancestors (HTML Living Standard,
+ * "check a navigation response's adherence to X-Frame-Options").
+ */
+export const STATUS_PAGE_CSP_INGRESS = STATUS_PAGE_CSP.replace("frame-ancestors 'none'", "frame-ancestors 'self'");
 
 export interface StatusPageInput {
   cfg: Pick<Config, "site" | "tiers">;
@@ -70,7 +82,14 @@ export interface StatusPageInput {
   now: number;
   tokenConfigured: boolean;
   notice?: { ok: boolean; text: string };
+  /**
+   * The way from the page's own URL back to the status page's root, for relative links: "./" for
+   * the page at /, "../../" for the answer to a form posted to /guests/<id>/backup. Default "./".
+   */
+  root?: string;
 }
+
+const rootOf = (input: Pick<StatusPageInput, "root">) => input.root ?? "./";
 
 const ago = (iso: string | null, now: number) => {
   const a = ageMs(iso, now);
@@ -100,7 +119,7 @@ function guestCard(g: GuestState, input: StatusPageInput): string {
     ? `<p class="note">Tier ${esc(tier!.id)} does not allow manual backups.</p>`
     : !input.tokenConfigured
       ? `<p class="note">Back up now is off: set <code>http.token</code> in the config.</p>`
-      : `<details><summary>Back up now</summary><form method="post" action="/guests/${encodeURIComponent(g.id)}/backup">` +
+      : `<details><summary>Back up now</summary><form method="post" action="${esc(rootOf(input))}guests/${encodeURIComponent(g.id)}/backup">` +
         `<input type="password" name="token" required autocomplete="current-password" placeholder="HTTP token" aria-label="HTTP token for ${esc(g.name)}">` +
         `<button type="submit">Start backup</button></form></details>`;
   return `<article class="guest s-${esc(g.status)}${g.problem ? " problem" : ""}" id="${esc(g.id)}">
@@ -120,6 +139,7 @@ ${reasons}${form}
 
 export function renderStatusPage(input: StatusPageInput): string {
   const { result, now } = input;
+  const root = esc(rootOf(input));
   const guests = problemsFirst(result?.guests ?? []);
   const problems = guests.filter((g) => g.problem).length;
   const counts = result
@@ -153,7 +173,7 @@ export function renderStatusPage(input: StatusPageInput): string {
 <body>
 <header>
 <h1>Backups · ${esc(input.cfg.site)}</h1>
-<p class="summary">${guests.length} guests · <strong>${problems} with problems</strong> · ${esc(refreshed)} · <a href="/">reload</a></p>
+<p class="summary">${guests.length} guests · <strong>${problems} with problems</strong> · ${esc(refreshed)} · <a href="${root}">reload</a></p>
 <ul class="counts">${counts}</ul>
 ${banners}
 </header>
@@ -163,7 +183,7 @@ ${guests.map((g) => guestCard(g, input)).join("\n")}
 </div>
 </main>
 <footer>
-<p>backup2mqtt ${esc(VERSION)} · generated ${esc(new Date(now).toISOString())} · <a href="/report.md">strategy report</a> · <a href="/api/v1/guests">JSON</a> · <a href="/metrics">metrics</a></p>
+<p>backup2mqtt ${esc(VERSION)} · generated ${esc(new Date(now).toISOString())} · <a href="${root}report.md">strategy report</a> · <a href="${root}api/v1/guests">JSON</a> · <a href="${root}metrics">metrics</a></p>
 </footer>
 </body>
 </html>
@@ -176,9 +196,9 @@ export function statusPageRoutes(
   postLimit: express.RequestHandler,
 ): express.Router {
   const r = express.Router();
-  const page = (res: Response, status: number, notice?: StatusPageInput["notice"]) => {
+  const page = (req: Request, res: Response, status: number, notice?: StatusPageInput["notice"]) => {
     res.status(status);
-    res.setHeader("Content-Security-Policy", STATUS_PAGE_CSP);
+    res.setHeader("Content-Security-Policy", req.get("x-ingress-path") ? STATUS_PAGE_CSP_INGRESS : STATUS_PAGE_CSP);
     res.setHeader("Cache-Control", "no-store");
     res.type("html").send(
       renderStatusPage({
@@ -189,16 +209,18 @@ export function statusPageRoutes(
         lastRefreshMs: http.view.lastRefreshMs,
         now: http.clock.now(),
         tokenConfigured: !!token,
+        // One "../" per folder of the request's path: / → "./", /guests/<id>/backup → "../../".
+        root: "../".repeat(req.path.split("/").length - 2) || "./",
         ...(notice ? { notice } : {}),
       }),
     );
   };
-  r.get("/", (_req, res) => page(res, 200));
+  r.get("/", (req, res) => page(req, res, 200));
   r.post("/guests/:id/backup", postLimit, formBody, async (req: Request, res: Response) => {
-    if (!token) return page(res, 403, { ok: false, text: "Back up now is off: set http.token in the config." });
+    if (!token) return page(req, res, 403, { ok: false, text: "Back up now is off: set http.token in the config." });
     const given = typeof req.body?.token === "string" ? (req.body.token as string) : undefined;
     if (!secretMatches(given, token))
-      return page(res, 401, { ok: false, text: "Wrong or missing token: nothing was started." });
+      return page(req, res, 401, { ok: false, text: "Wrong or missing token: nothing was started." });
     const id = String(req.params.id);
     const name = http.view.guest(id)?.name ?? id;
     const outcome = await http.router.handle(
@@ -207,11 +229,11 @@ export function statusPageRoutes(
       "http",
     );
     if (outcome.ok)
-      return page(res, 202, {
+      return page(req, res, 202, {
         ok: true,
         text: `Backup of ${name} started${outcome.upid ? ` (task ${outcome.upid})` : ""}.`,
       });
-    page(res, outcomeStatus(outcome), { ok: false, text: `Backup of ${name} not started: ${outcome.reason}` });
+    page(req, res, outcomeStatus(outcome), { ok: false, text: `Backup of ${name} not started: ${outcome.reason}` });
   });
   return r;
 }
