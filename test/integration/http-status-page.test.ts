@@ -227,6 +227,13 @@ describe("status page under a path prefix (Home Assistant ingress)", () => {
     const target = new URL(bridge.url);
     proxy = http.createServer((req, res) => {
       const url = req.url ?? "/";
+      // Home Assistant's own page, which shows the app's page in a frame as the ingress panel does.
+      if (url === "/hassio/ingress/backup2mqtt")
+        return void res
+          .writeHead(200, { "content-type": "text/html" })
+          .end(
+            `<!doctype html><title>Home Assistant</title><iframe src="${PREFIX}/" width="800" height="600"></iframe>`,
+          );
       if (url !== PREFIX && !url.startsWith(`${PREFIX}/`)) {
         outside.push(`${req.method} ${url}`);
         return void res.writeHead(404).end("outside the ingress path");
@@ -319,4 +326,27 @@ describe("status page under a path prefix (Home Assistant ingress)", () => {
     const direct = (await fetch(`${bridge.url}/`)).headers.get("content-security-policy");
     expect(direct).toContain("frame-ancestors 'none'");
   });
+
+  it.skipIf(!CHROMIUM)(
+    "Chromium shows it in a frame of Home Assistant's page (X-Frame-Options: DENY notwithstanding)",
+    async () => {
+      const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox"] });
+      try {
+        const page = await browser.newPage();
+        await page.goto(`${base}/hassio/ingress/backup2mqtt`);
+        const frame = page.frames().find((f) => f.url().startsWith(`${base}${PREFIX}/`));
+        expect(
+          frame,
+          page
+            .frames()
+            .map((f) => f.url())
+            .join(", "),
+        ).toBeDefined();
+        await expect.poll(() => frame!.locator("article.guest").count()).toBe(5);
+        expect(await frame!.locator("h1").textContent()).toBe("Backups · home");
+      } finally {
+        await browser.close();
+      }
+    },
+  );
 });
