@@ -125,4 +125,9 @@ export interface StartHomeAssistantOptions {
   allowRuntimeInstalls?: boolean;
   /** keep the config dir after stop() (default $B2M_HA_KEEP === "1") */
   keepConfigDir?: boolean;
+  /**
+   * Adds the MQTT config entry for mqttHost:mqttPort once HA is onboarded (the REST client then
+   * holds a token). Default: the harness's own config flow (ha-setup.ts createMqttEntry).
+   */
+  addMqttEntry?: (rest: HaRest) => Promise<void>;
 }

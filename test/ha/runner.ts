@@ -145,7 +145,8 @@ export async function startHomeAssistant(opts: StartHomeAssistantOptions): Promi
   try {
     await launch();
     token = await onboard(url, http, wsClient, (t) => (token = t));
-    await createMqttEntry(http, opts.mqttHost, opts.mqttPort);
+    if (opts.addMqttEntry) await opts.addMqttEntry(http.rest);
+    else await createMqttEntry(http, opts.mqttHost, opts.mqttPort);
     await ready();
   } catch (err) {
     const e = failure("starting Home Assistant failed", err);
