@@ -20,4 +20,6 @@ const app = path.join(out, "app-repository");
 for (const dir of [hacs, app]) fs.rmSync(dir, { recursive: true, force: true });
 await buildHacsRepository({ repo, out: hacs, version });
 await buildAppRepository({ repo, out: app, version });
-process.stdout.write(`wrote ${path.relative(process.cwd(), hacs) || hacs} and ${path.relative(process.cwd(), app) || app} (version ${version})\n`);
+process.stdout.write(
+  `wrote ${path.relative(process.cwd(), hacs) || hacs} and ${path.relative(process.cwd(), app) || app} (version ${version})\n`,
+);

@@ -28,8 +28,17 @@ if (!fs.existsSync(path.join(labDir, "dist", "index.js"))) {
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
 // The outer `npm pack -w bridge` passes its settings down as npm_config_* variables; the workspace
 // selection among them would make this inner npm pack the bridge instead of the lab.
-const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_config_(workspaces?|include_workspace_root)$/i.test(k)));
-const listing = JSON.parse(execFileSync(npm, ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: labDir, env, encoding: "utf8", shell: process.platform === "win32" }));
+const env = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !/^npm_config_(workspaces?|include_workspace_root)$/i.test(k)),
+);
+const listing = JSON.parse(
+  execFileSync(npm, ["pack", "--dry-run", "--json", "--ignore-scripts"], {
+    cwd: labDir,
+    env,
+    encoding: "utf8",
+    shell: process.platform === "win32",
+  }),
+);
 const files = listing[0].files.map((f) => f.path);
 for (const file of files) {
   fs.mkdirSync(path.dirname(path.join(dest, file)), { recursive: true });
@@ -38,7 +47,10 @@ for (const file of files) {
 
 // The installed copy: no workspace-only fields, and no export condition pointing at sources it lacks.
 const exportsWithoutSource = Object.fromEntries(
-  Object.entries(pkg.exports).map(([k, v]) => [k, typeof v === "string" ? v : Object.fromEntries(Object.entries(v).filter(([c]) => c !== "backup2mqtt-source"))]),
+  Object.entries(pkg.exports).map(([k, v]) => [
+    k,
+    typeof v === "string" ? v : Object.fromEntries(Object.entries(v).filter(([c]) => c !== "backup2mqtt-source")),
+  ]),
 );
 const installed = { ...pkg, exports: exportsWithoutSource };
 delete installed.devDependencies;
@@ -46,5 +58,7 @@ delete installed.devDependencies;
 // folders of a bundled package's declared dependencies empty (npm 11), so the CLI could not start.
 delete installed.dependencies;
 delete installed.scripts;
-fs.writeFileSync(path.join(dest, "package.json"), JSON.stringify(installed, null, 2) + "\n");
-process.stderr.write(`bundled backup2mqtt-lab@${pkg.version} (${files.length} files) into ${path.relative(process.cwd(), dest) || dest}\n`);
+fs.writeFileSync(path.join(dest, "package.json"), `${JSON.stringify(installed, null, 2)}\n`);
+process.stderr.write(
+  `bundled backup2mqtt-lab@${pkg.version} (${files.length} files) into ${path.relative(process.cwd(), dest) || dest}\n`,
+);

@@ -26,7 +26,8 @@ const APP_FILES = [
 /** Replaces exactly one match of `re` in `text`, or throws naming the file: a stamp that finds nothing must not pass silently. */
 function stampOnce(text, re, replacement, file) {
   const matches = text.match(new RegExp(re.source, `${re.flags.replace("g", "")}g`));
-  if (matches?.length !== 1) throw new Error(`${file}: expected one line matching ${re}, found ${matches?.length ?? 0}`);
+  if (matches?.length !== 1)
+    throw new Error(`${file}: expected one line matching ${re}, found ${matches?.length ?? 0}`);
   return text.replace(re, replacement);
 }
 
@@ -74,7 +75,8 @@ export async function buildAppRepository({ repo, out, version }) {
   const app = path.join(out, "backup2mqtt");
 
   const extra = fs.readdirSync(src).filter((f) => !APP_FILES.includes(f));
-  if (extra.length) throw new Error(`${src}: unexpected ${extra.join(", ")} (the app folder holds ${APP_FILES.join(", ")})`);
+  if (extra.length)
+    throw new Error(`${src}: unexpected ${extra.join(", ")} (the app folder holds ${APP_FILES.join(", ")})`);
   const changelog = fs.readFileSync(path.join(src, "CHANGELOG.md"), "utf8");
   if (!new RegExp(`^## ${version.replace(/\./g, "\\.")}\\s*$`, "m").test(changelog))
     throw new Error(`${src}/CHANGELOG.md has no "## ${version}" section: write what this version changes first`);
@@ -94,7 +96,12 @@ export async function buildAppRepository({ repo, out, version }) {
   const dockerfile = path.join(app, "Dockerfile");
   fs.writeFileSync(
     dockerfile,
-    stampOnce(fs.readFileSync(dockerfile, "utf8"), /^ARG BUILD_VERSION=.*$/m, `ARG BUILD_VERSION=${version}`, "Dockerfile"),
+    stampOnce(
+      fs.readFileSync(dockerfile, "utf8"),
+      /^ARG BUILD_VERSION=.*$/m,
+      `ARG BUILD_VERSION=${version}`,
+      "Dockerfile",
+    ),
   );
 
   const repoYaml = repositoryYaml(path.join(srcRoot, "repository.yaml"));

@@ -174,7 +174,8 @@ export async function buildHacsRepository({ repo, out, version }) {
 
   const files = listFiles(src);
   const extra = files.filter((f) => !INTEGRATION_FILES.some((re) => re.test(f)));
-  if (extra.length) throw new Error(`${src}: unexpected ${extra.join(", ")} (see INTEGRATION_FILES in ${here}/hacs.mjs)`);
+  if (extra.length)
+    throw new Error(`${src}: unexpected ${extra.join(", ")} (see INTEGRATION_FILES in ${here}/hacs.mjs)`);
   if (!files.includes("brand/icon.png")) throw new Error(`${src}: brand/icon.png is missing (HACS requires it)`);
 
   fs.mkdirSync(dest, { recursive: true });

@@ -47,9 +47,7 @@ try {
   fail(`cannot reach the Supervisor at ${supervisor}: ${e.cause?.message ?? e.message}`);
 }
 if (!res.ok)
-  fail(
-    `the Supervisor has no MQTT service for us (HTTP ${res.status}); install and start the Mosquitto broker app`,
-  );
+  fail(`the Supervisor has no MQTT service for us (HTTP ${res.status}); install and start the Mosquitto broker app`);
 const body = await res.json();
 const mqtt = body.data ?? {};
 if (!mqtt.host || !mqtt.port)
