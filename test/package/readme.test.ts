@@ -15,17 +15,12 @@ import { startDsmLab, type DsmLab } from "backup2mqtt-lab/dsm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmbeddedBroker, type EmbeddedBroker } from "../../bridge/src/demo/broker.js";
 import { Observer } from "../support/observer.js";
+import { userEnv as env, warnings } from "./user-shell.js";
 
 const repo = path.resolve(import.meta.dirname, "../..");
 const readme = fs.readFileSync(path.join(repo, "README.md"), "utf8");
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "b2m-readme-"));
 const clone = path.join(work, "backup2mqtt");
-const env: NodeJS.ProcessEnv = {
-  ...process.env,
-  PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH}`,
-};
-for (const k of Object.keys(env)) if (/^npm_/i.test(k)) delete env[k];
-
 /** Every `npx backup2mqtt …` command of the README, from code blocks and inline code, comments cut. */
 function readmeCommands(): string[] {
   const found = new Set<string>();
@@ -131,7 +126,7 @@ describe("README, from a fresh clone", () => {
   it("Quick start: npm ci installs without a warning, npm start serves the demo and its HTTP API", async () => {
     const ci = await runLine("npm ci --no-audit --no-fund");
     expect(ci.code, ci.out).toBe(0);
-    expect(ci.out.split("\n").filter((l) => /\bwarn\b/i.test(l))).toEqual([]);
+    expect(warnings(ci.out)).toEqual([]);
     expect(readme).toContain("npm ci && npm start");
     const demo = start("npm start");
     const banner = await waitFor(demo, "Press Ctrl+C", 120_000);

@@ -4,7 +4,7 @@
  * installed `npx backup2mqtt …` commands: --version, demo (devices on its broker, the HTTP API),
  * check and run against a simulated lab. Nothing here reads the workspace's bridge/dist.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -12,40 +12,12 @@ import { startLab, type Lab } from "backup2mqtt-lab";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmbeddedBroker, type EmbeddedBroker } from "../../bridge/src/demo/broker.js";
 import { Observer } from "../support/observer.js";
+import { run, sh, shAsync, userEnv as env, warnings } from "./user-shell.js";
 
 const repo = path.resolve(import.meta.dirname, "../..");
 const { version } = JSON.parse(fs.readFileSync(path.join(repo, "bridge/package.json"), "utf8")) as { version: string };
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "b2m-package-"));
 const userDir = path.join(work, "empty-folder");
-// npm and npx of the Node that runs this test (CI runs it on Node 20, 22 and 24), and none of the
-// npm_* settings of an outer `npm run` (they would point npm at the workspace).
-const env: NodeJS.ProcessEnv = {
-  ...process.env,
-  PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH}`,
-};
-for (const k of Object.keys(env)) if (/^npm_/i.test(k)) delete env[k];
-
-/** Runs a command to its end; `out` is stdout and stderr together (npm warns on stderr). */
-function sh(cmd: string, args: string[], cwd: string): { code: number; out: string } {
-  const r = spawnSync(cmd, args, { cwd, env, encoding: "utf8", maxBuffer: 64 << 20 });
-  return { code: r.status ?? 1, out: `${r.stdout}${r.stderr}` };
-}
-/** The same without blocking this process's event loop (the lab and broker of a test live in it). */
-function shAsync(cmd: string, args: string[], cwd: string): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd, env });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    child.on("exit", (code) => resolve({ code: code ?? 1, out }));
-  });
-}
-function run(cmd: string, args: string[], cwd: string): string {
-  const r = sh(cmd, args, cwd);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.code}:\n${r.out}`);
-  return r.out;
-}
-
 let tarball: string;
 let packOutput: string;
 let installOutput: string;
@@ -91,13 +63,12 @@ describe("the packed tarball", () => {
   it("npm publish --dry-run accepts it with no warning but the missing login", () => {
     const r = sh("npm", ["publish", "--dry-run", tarball], work);
     expect(r.code, r.out).toBe(0);
-    const warnings = r.out.split("\n").filter((l) => /\bwarn\b/i.test(l) && !/requires you to be logged in/.test(l));
-    expect(warnings).toEqual([]);
+    expect(warnings(r.out).filter((l) => !/requires you to be logged in/.test(l))).toEqual([]);
     expect(r.out).toContain(`backup2mqtt@${version}`);
   });
 
   it("installs into an empty folder with no warning and fetches nothing unpublished", () => {
-    expect(installOutput.split("\n").filter((l) => /\bwarn\b/i.test(l))).toEqual([]);
+    expect(warnings(installOutput)).toEqual([]);
     expect(packOutput).not.toMatch(/npm warn/i);
     const lab = JSON.parse(
       fs.readFileSync(path.join(userDir, "node_modules/backup2mqtt/node_modules/backup2mqtt-lab/package.json"), "utf8"),
