@@ -2,9 +2,10 @@
  * The world of the files that test what backup2mqtt puts *inside* Home Assistant
  * (integration-backup2mqtt.test.ts, blueprints.test.ts): a simulated Proxmox lab of five guests
  * (one per situation the integration and the blueprints react to), the bridge in-process, Mosquitto,
- * and a real Home Assistant (runner.ts) with the custom integration
- * (ha-integration/custom_components/backup2mqtt) installed as HACS would, automations and scripts
- * enabled, and the repository's blueprints served over HTTP for HA's blueprint import.
+ * and a real Home Assistant (runner.ts) with the custom integration installed as HACS would — from
+ * the generated HACS repository (`npm run dist`, which `npm run test:ha` runs first), so what is
+ * tested is what HACS users download — automations and scripts enabled, and the repository's
+ * blueprints served over HTTP for HA's blueprint import.
  */
 import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
@@ -26,7 +27,7 @@ import {
 } from "./runner.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-export const INTEGRATION_SRC = path.join(REPO, "ha-integration/custom_components/backup2mqtt");
+export const INTEGRATION_SRC = path.join(REPO, "dist/hacs-repository/custom_components/backup2mqtt");
 export const BLUEPRINTS = path.join(REPO, "blueprints");
 
 export const H = 3600;
