@@ -3,10 +3,11 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { loadScenario, startLab } from "backup2mqtt-lab";
+import { startLab } from "backup2mqtt-lab";
 import { startEmbeddedBroker } from "../demo/broker.js";
 import { labConfig, startOffsiteLabs, withOffsiteLabs } from "../demo/lab-wiring.js";
 import { createLogger } from "../log.js";
+import type { GuestState } from "../policy/types.js";
 import { startService, stopOnSignals } from "./run.js";
 
 export interface DemoOptions {
@@ -60,7 +61,6 @@ function newDemoToken(): string {
  */
 export async function runDemo(o: DemoOptions) {
   const lab = await startLab({ scenario: o.scenario, taskSpeed: o.taskSpeed });
-  const firstGuest = loadScenario(o.scenario).guests[0];
   const offsiteLabs = await startOffsiteLabs(o.scenario, lab.clock, o.taskSpeed);
   const broker = await withFallbackPort(o.mqttPort, 1883, (port) => startEmbeddedBroker(port));
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "backup2mqtt-demo-"));
@@ -85,12 +85,12 @@ export async function runDemo(o: DemoOptions) {
     await offsiteLabs.stop();
     fs.rmSync(stateDir, { recursive: true, force: true });
   };
-  // The guest the banner's curl line backs up: the first one of the scenario.
-  const exampleGuest = firstGuest && {
-    id: `${cfg.site}_${firstGuest.vmid}`,
-    name: firstGuest.name,
-    vmid: firstGuest.vmid,
-  };
+  // The guest the banner's curl line backs up: the lowest VMID, with the id the bridge gave it
+  // (the service has read the lab once when it starts; no line if that read found no guest).
+  const exampleGuest = service.engine.result?.guests.reduce<GuestState | undefined>(
+    (first, g) => (first && first.vmid <= g.vmid ? first : g),
+    undefined,
+  );
   return { lab, offsiteLabs, broker, service, cfg, httpToken, exampleGuest, stop, log };
 }
 
