@@ -9,6 +9,7 @@
 // version of backup2mqtt the image installs from the registry.
 import fs from "node:fs";
 import path from "node:path";
+import { assertReleaseVersion } from "./version.mjs";
 
 /** What the app folder holds; anything else in the source folder is an error, so nothing slips in unseen. */
 const APP_FILES = [
@@ -69,7 +70,7 @@ source there, not here.
 };
 
 export async function buildAppRepository({ repo, out, version }) {
-  if (!/^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/.test(version)) throw new Error(`not a release version: ${version}`);
+  assertReleaseVersion(version);
   const srcRoot = path.join(repo, "ha-integration", "app");
   const src = path.join(srcRoot, "backup2mqtt");
   const app = path.join(out, "backup2mqtt");

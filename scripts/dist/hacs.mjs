@@ -18,6 +18,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { assertReleaseVersion } from "./version.mjs";
 
 const DOMAIN = "backup2mqtt";
 const CARD_FILE = "backup2mqtt-card.js";
@@ -126,30 +127,6 @@ function readme(template, version) {
   return text;
 }
 
-/** The MIT License (https://opensource.org/license/mit), for a checkout without LICENSE. */
-const mitLicense = (year) => `MIT License
-
-Copyright (c) ${year} backup2mqtt contributors
-
-Permission is hereby granted, free of charge, to any person obtaining a copy
-of this software and associated documentation files (the "Software"), to deal
-in the Software without restriction, including without limitation the rights
-to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
-copies of the Software, and to permit persons to whom the Software is
-furnished to do so, subject to the following conditions:
-
-The above copyright notice and this permission notice shall be included in all
-copies or substantial portions of the Software.
-
-THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
-IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
-FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
-AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
-LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
-OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
-SOFTWARE.
-`;
-
 /** Builds the card with ha-integration/card/build.mjs into `outfile` (esbuild; same options as npm run build:card). */
 async function buildCard(repo, outfile) {
   const script = path.join(repo, "ha-integration", "card", "build.mjs");
@@ -167,7 +144,7 @@ async function buildCard(repo, outfile) {
  * @param {{ repo: string, out: string, version: string }} options
  */
 export async function buildHacsRepository({ repo, out, version }) {
-  if (!/^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/.test(version)) throw new Error(`not a release version: ${version}`);
+  assertReleaseVersion(version);
   if (fs.existsSync(out) && fs.readdirSync(out).length) throw new Error(`${out} is not empty`);
   const src = path.join(repo, "ha-integration", "custom_components", DOMAIN);
   const dest = path.join(out, "custom_components", DOMAIN);
@@ -188,7 +165,5 @@ export async function buildHacsRepository({ repo, out, version }) {
 
   fs.writeFileSync(path.join(out, "hacs.json"), hacsJson(path.join(repo, "ha-integration", "hacs.json")));
   fs.writeFileSync(path.join(out, "README.md"), readme(path.join(here, "hacs-README.md"), version));
-  const license = path.join(repo, "LICENSE");
-  if (fs.existsSync(license)) fs.copyFileSync(license, path.join(out, "LICENSE"));
-  else fs.writeFileSync(path.join(out, "LICENSE"), mitLicense(new Date().getUTCFullYear()));
+  fs.copyFileSync(path.join(repo, "LICENSE"), path.join(out, "LICENSE"));
 }
