@@ -107,6 +107,7 @@ const config = {
 writeFileSync(outPath, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
 chmodSync(outPath, 0o600);
 process.stdout.write(
-  `backup2mqtt app: wrote ${outPath} (MQTT ${scheme}://${host}:${mqtt.port}, ${proxmox.length} Proxmox cluster(s), ` +
+  `backup2mqtt app: wrote ${outPath} (MQTT ${scheme}://${host}:${mqtt.port}, ${proxmox.length} Proxmox ` +
+    `${proxmox.length === 1 ? "cluster" : "clusters"}, ` +
     `Back up now on the status page ${options.http_token ? "on" : "off: no http_token"})\n`,
 );
