@@ -1,16 +1,9 @@
 /** Running commands as a user's shell would, for the package tests. */
 import { spawn, spawnSync } from "node:child_process";
-import path from "node:path";
+import { userEnv as makeUserEnv } from "../support/user-env.js";
 
-/**
- * npm and npx of the Node that runs the test (CI runs these tests on Node 20, 22 and 24), and none
- * of the npm_* settings of an outer `npm run` (they would point npm at the workspace).
- */
-export const userEnv: NodeJS.ProcessEnv = {
-  ...process.env,
-  PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH}`,
-};
-for (const k of Object.keys(userEnv)) if (/^npm_/i.test(k)) delete userEnv[k];
+/** The environment every command here runs in (see userEnv). */
+export const userEnv: NodeJS.ProcessEnv = makeUserEnv();
 
 export interface Ran {
   code: number;

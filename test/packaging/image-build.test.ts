@@ -11,7 +11,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseDockerfile } from "./dockerfile.js";
 import { repo } from "./examples.js";
-import { buildImage, cleanEnv, type BuiltImage } from "./image-build.js";
+import { userEnv } from "../support/user-env.js";
+import { buildImage, type BuiltImage } from "./image-build.js";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "b2m-image-"));
 const { version } = JSON.parse(fs.readFileSync(path.join(repo, "bridge/package.json"), "utf8")) as { version: string };
@@ -32,7 +33,7 @@ const bin = () => path.join(root, "usr/local/bin/backup2mqtt");
 /** The HEALTHCHECK's command with its port replaced: exit code and output. */
 function probe(port: number) {
   const [cmd, ...args] = healthcheck.map((a) => a.replace("127.0.0.1:8080", `127.0.0.1:${port}`));
-  const r = spawnSync(cmd!, args, { env: cleanEnv(), encoding: "utf8", timeout: 10_000 });
+  const r = spawnSync(cmd!, args, { env: userEnv(), encoding: "utf8", timeout: 10_000 });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -52,7 +53,7 @@ describe("the image, built without Docker", () => {
 
   it("installs the command where the image's PATH and the systemd unit find it, without dev dependencies", () => {
     expect(fs.existsSync(bin()), image.log).toBe(true);
-    const r = spawnSync(bin(), ["--version"], { env: cleanEnv(), encoding: "utf8" });
+    const r = spawnSync(bin(), ["--version"], { env: userEnv(), encoding: "utf8" });
     expect(r.stdout.trim(), r.stderr).toBe(version);
     const installed = path.join(root, "usr/local/lib/node_modules/backup2mqtt");
     for (const dev of ["vitest", "typescript", "fast-check", "playwright-core"])
@@ -63,7 +64,7 @@ describe("the image, built without Docker", () => {
 
   it("the HEALTHCHECK command passes against a running bridge and fails without one", async () => {
     demo = spawn(bin(), ["demo", "--http-port", "0", "--mqtt-port", "0", "--log-level", "warn"], {
-      env: cleanEnv(),
+      env: userEnv(),
       stdio: ["ignore", "ignore", "pipe"],
     });
     let err = "";

@@ -8,6 +8,7 @@
  * holds every file the build needs and that the commands make an installable package.
  */
 import { execFileSync } from "node:child_process";
+import { userEnv } from "../support/user-env.js";
 import fs from "node:fs";
 import path from "node:path";
 import { dockerignore, filesUnder, ignored, parseDockerfile } from "./dockerfile.js";
@@ -20,16 +21,6 @@ export interface BuiltImage {
   log: string;
 }
 
-/** The environment of the commands: the machine's Node first, no npm_* settings of an outer npm run. */
-export function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH}`,
-  };
-  for (const k of Object.keys(env)) if (/^npm_/i.test(k)) delete env[k];
-  return env;
-}
-
 export function buildImage(repo: string, root: string): BuiltImage {
   const df = parseDockerfile(fs.readFileSync(path.join(repo, "Dockerfile"), "utf8"));
   const patterns = dockerignore(fs.readFileSync(path.join(repo, ".dockerignore"), "utf8"));
@@ -37,7 +28,7 @@ export function buildImage(repo: string, root: string): BuiltImage {
   // Absolute paths of the image in a shell command, mapped into the root.
   const mapPaths = (cmd: string) =>
     cmd.replace(/(^|[\s=])\/(src|pkg|tmp\/pkg)\b/g, (_m, pre, p) => `${pre}${inRoot(p)}`);
-  const env = cleanEnv();
+  const env = userEnv();
   let log = "";
   const sh = (cmd: string, cwd: string) => {
     log += `$ ${cmd}\n`;
