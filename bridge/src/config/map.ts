@@ -12,6 +12,7 @@ import type { Checked } from "./checks.js";
 import type { ConfigFile } from "./schema/index.js";
 import type { Config, JobsConfig, SshConfig } from "./types.js";
 import { parseListen } from "./value-checks.js";
+import { systemTimeZone } from "../words/time.js";
 import type { PathPart } from "./yaml-locations.js";
 
 export interface MapContext {
@@ -33,6 +34,8 @@ export function toConfig(f: ConfigFile, checked: Checked, ctx: MapContext): Conf
   const [host, port] = listen;
   return {
     site: f.site,
+    timeZone: f.timezone ?? systemTimeZone(),
+    language: f.language,
     mqtt: {
       url: f.mqtt.url,
       username: f.mqtt.username,

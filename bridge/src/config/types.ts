@@ -3,6 +3,7 @@
  * secrets read), and the error that lists every problem of a config file with its key path and line.
  * The file's own shape (snake_case keys, defaults) is the zod schema in ./schema/.
  */
+import type { Language } from "../words/language.js";
 import type { Tier } from "./tiers.js";
 
 export interface ProxmoxSourceConfig {
@@ -76,6 +77,10 @@ export interface PbsSourceConfig {
 
 export interface Config {
   site: string;
+  /** IANA zone for times in texts (config `timezone`, default the system's); absent in configs built in code = the system's. */
+  timeZone?: string;
+  /** Language of reasons and entity names the bridge publishes (config `language`); absent = en. */
+  language?: Language;
   mqtt: {
     url: string;
     username?: string;

@@ -12,11 +12,34 @@ import { pbsSchema } from "./pbs.js";
 import { proxmoxSchema } from "./proxmox.js";
 import { synologySchema } from "./synology.js";
 import { tiersSchema } from "./tier.js";
+import { LANGUAGES } from "../../words/language.js";
 
 const SITE = "Short id of this lab; guest ids are <site>_<vmid>.";
+const TIMEZONE =
+  "IANA time zone in which reasons, the report and the status page show times (e.g. Europe/Berlin). Default: the system's.";
+const LANGUAGE = "Language of what the bridge publishes itself: reasons and Home Assistant entity names (en or de).";
+
+/** Whether Intl knows this IANA zone name (e.g. Europe/Berlin, UTC). */
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: name });
+    return name.length > 0;
+  } catch {
+    return false;
+  }
+}
 
 export const configFileSchema = z.strictObject({
   site: patterned("^[a-z0-9][a-z0-9_]{0,31}$").meta({ description: SITE }).default("home"),
+  timezone: z
+    .string()
+    .refine(isTimeZone, {
+      error: (issue) =>
+        `"${String(issue.input)}" is not a time zone; write an IANA name such as Europe/Berlin or America/New_York`,
+    })
+    .meta({ description: TIMEZONE })
+    .optional(),
+  language: z.enum(LANGUAGES).meta({ description: LANGUAGE }).default("en"),
   mqtt: mqttSchema,
   // A refinement, not .min(1): zod would also hold a string's length against it ("" is only "must be array").
   proxmox: z

@@ -1,0 +1,104 @@
+import type { Phrasebook } from "./types.js";
+
+/** German (Deutsch). */
+export const de: Phrasebook = {
+  weekdays: ["So.", "Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa."],
+  months: ["Jan.", "Feb.", "März", "Apr.", "Mai", "Juni", "Juli", "Aug.", "Sept.", "Okt.", "Nov.", "Dez."],
+  time: "{weekday} {day}. {month}, {hour}:{minute}",
+  and: "und",
+  decimalSeparator: ",",
+  units: {
+    second: ["Sekunde", "Sekunden"],
+    minute: ["Minute", "Minuten"],
+    hour: ["Stunde", "Stunden"],
+    day: ["Tag", "Tage"],
+  },
+  retention: {
+    "keep-last": "# neueste",
+    "keep-hourly": "# stündliche",
+    "keep-daily": "# tägliche",
+    "keep-weekly": "# wöchentliche",
+    "keep-monthly": "# monatliche",
+    "keep-yearly": "# jährliche",
+    backups: ["Sicherung", "Sicherungen"],
+    all: "jede Sicherung",
+    none: "keine Sicherungen",
+  },
+  statuses: {
+    ok: "OK",
+    running: "Läuft",
+    failed: "Fehlgeschlagen",
+    missing: "Fehlt",
+    stale: "Veraltet",
+    unknown: "Unbekannt",
+  },
+  phrases: {
+    text: "{text}",
+
+    "status.unknown.unreachable": "Die Proxmox-Quelle {source} ist nicht erreichbar[: {error}].",
+    "status.unknown.unreadable":
+      "Die Proxmox-Quelle {source} hat geantwortet, aber die Antwort ist nicht lesbar[: {error}].",
+    "status.unknown.hidden": "{why|phrases:semicolon}",
+    "status.running": "Eine Sicherung dieses Gastes läuft gerade.",
+    "status.failed":
+      "Der letzte Sicherungsversuch am {at|time} ist fehlgeschlagen: {error}.[ Die neueste gute Sicherung ist vom {newest|time}.]",
+    "status.failed.none":
+      "Der letzte Sicherungsversuch am {at|time} ist fehlgeschlagen: {error}. Es gibt keine gute Sicherung.",
+    "status.missing": "Auf keinem Speicher gibt es eine Sicherung dieses Gastes.",
+    "status.missing.unverified":
+      "Keine gute Sicherung: {count|plural:das einzige Archiv hat:alle # Archive haben} die Prüfung nicht bestanden.",
+    "status.stale": "Die neueste Sicherung ist vom {newest|time} und älter, als Stufe {tier} erlaubt ({max|duration}).",
+    "status.ok": "Die neueste Sicherung ist vom {newest|time}.",
+    "status.ok.until":
+      "Die neueste Sicherung ist vom {newest|time}; ohne neuere gilt sie ab {until|time} als veraltet (Stufe {tier} erlaubt {max|duration}).",
+
+    untiered:
+      "Keine Stufe zugewiesen: unter guests in der Konfiguration eintragen oder den Gast in Proxmox mit backup-p0, backup-p1, backup-p2 oder nobackup markieren.",
+    excluded: "Wird absichtlich nicht gesichert (Stufe {tier}).",
+    unprotected: "Kein geplanter Sicherungsauftrag erfasst diesen Gast.",
+    "unprotected.disabled":
+      "{count|plural:Der Sicherungsauftrag:Die Sicherungsaufträge} {jobs|list} {count|plural:erfasst:erfassen} diesen Gast, {count|plural:ist:sind} aber deaktiviert.",
+    "unprotected.too_rare":
+      "Der Auftrag {job} läuft nur alle {every|duration} ({schedule}); Stufe {tier} braucht mindestens alle {max|duration} eine Sicherung.",
+    retention_short:
+      "Der Auftrag {job} behält {keeps|retention}; Stufe {tier} will {wants|retention}; verloren gingen: {missing|retention}.",
+    "retention_short.storage":
+      "Der Auftrag {job} hat keine eigene Aufbewahrung; Speicher {storage} behält {keeps|retention}, Stufe {tier} will aber {wants|retention}; verloren gingen: {missing|retention}.",
+    verify_failed: "Archiv {archive} hat die Prüfung am {at|time} nicht bestanden: {error}.",
+    verify_overdue: "Die letzte erfolgreiche Prüfung war am {last|time}; Stufe {tier} will alle {every|duration} eine.",
+    "verify_overdue.never":
+      "Kein Archiv dieses Gastes wurde je geprüft; Stufe {tier} will alle {every|duration} eine Prüfung.",
+    no_offsite:
+      "Stufe {tier} will eine externe Kopie einer Sicherung, die nicht älter als {max|duration} ist: {why|phrases:semicolon}.",
+    "offsite.never": "{target|phrases} war noch nie erfolgreich",
+    "offsite.too_old":
+      "{target|phrases} war zuletzt am {at|time} erfolgreich, und das Archiv darin (vom {archive|time}) ist älter, als die Stufe erlaubt",
+    "offsite.before_newest":
+      "{target|phrases} war zuletzt am {at|time} erfolgreich, vor dem neuesten Archiv auf Speicher {storage} (vom {archive|time})",
+    "offsite.nothing":
+      "nichts kopiert {count|plural:den Speicher:die Speicher} {storages|list} nach extern (das täte eine Hyper-Backup-Aufgabe, ein PBS-Sync-Auftrag oder ein externer PBS)",
+    too_few_copies:
+      "Stufe {tier} will {want|plural:# Kopie:# Kopien}, nicht älter als {max|duration}; {found|plural:gefunden wurde nur #:gefunden wurden nur #:gefunden wurde keine}[: {counted|phrases}].",
+    "copy.storage": "das Archiv vom {at|time} auf Speicher {storage}",
+    "copy.storage.offsite": "das Archiv vom {at|time} auf dem externen Speicher {storage}",
+    "copy.target": "{target|phrases} mit dem Archiv vom {at|time}",
+    "copy.target.offsite": "{target|phrases} (extern) mit dem Archiv vom {at|time}",
+    "target.hyperbackup": "Hyper-Backup-Aufgabe {task} auf {nas}",
+    "target.pbs_sync": "PBS-Sync-Auftrag {job} ({from} → {to})",
+
+    "hyperbackup.unknown": "Das NAS ist nicht erreichbar, oder seine Antwort ist nicht lesbar.",
+    "hyperbackup.broken": "Die Aufgabe ist im Zustand {state}[: {error}][ (Code {code})].",
+    "hyperbackup.running": "Die Aufgabe läuft ({detail}).",
+    "hyperbackup.failed": "Der letzte Lauf endete mit {result}[: {error}][ (Code {code})].",
+    "hyperbackup.never": "Die Aufgabe hat noch nie eine Sicherung abgeschlossen.",
+    "hyperbackup.stale": "Der letzte Erfolg war am {last|time}, länger her als erlaubt ({max|duration}).",
+    "hyperbackup.ok":
+      "Der letzte Erfolg war am {last|time}; ohne neueren gilt die Aufgabe ab {until|time} als veraltet.",
+    "datastore.verify_failed": "Prüfauftrag[ {job}] fehlgeschlagen: {state}.",
+    "datastore.sync_failed.push": "Push-Sync-Auftrag[ {job}] fehlgeschlagen: {state}.",
+    "datastore.sync_failed.pull": "Pull-Sync-Auftrag[ {job}] fehlgeschlagen: {state}.",
+    "datastore.gc_failed": "Speicherbereinigung fehlgeschlagen: {state}.",
+    "datastore.snapshots_failed": "{count|plural:# Snapshot hat:# Snapshots haben} die Prüfung nicht bestanden.",
+    "datastore.full": "Der Datenspeicher ist zu {percent} % voll.",
+  },
+};
