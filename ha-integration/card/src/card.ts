@@ -1,15 +1,21 @@
 import { LitElement, css, html, nothing, type PropertyValues, type TemplateResult } from "lit";
+import { collectGuests, validateConfig, type CardConfig, type GuestRow, type HassLike } from "./model.js";
 import {
-  collectGuests,
-  formatAge,
-  STATUS_LABEL,
-  validateConfig,
-  type CardConfig,
-  type GuestRow,
-  type HassLike,
-} from "./model.js";
+  type CardLocale,
+  cardLocale,
+  count,
+  fill,
+  formatAbsolute,
+  formatAgo,
+  pageLanguage,
+  statusLabel,
+  WORDS,
+} from "./words.js";
 
 export const CARD_TYPE = "backup2mqtt-card";
+
+/** How often the relative times ("3 hours ago") are brought up to date while the card is shown. */
+const TICK_MS = 30_000;
 
 /** `custom:backup2mqtt-card`: every backup2mqtt guest, problems first, with a run-now button. */
 export class Backup2MqttCard extends LitElement {
@@ -23,9 +29,15 @@ export class Backup2MqttCard extends LitElement {
   private _config: CardConfig = {};
   private _pressed = new Set<string>();
   private _rows: GuestRow[] = [];
+  private _locale: CardLocale = cardLocale(undefined);
+  private _tick: ReturnType<typeof setInterval> | undefined;
 
-  /** Visual editor: HA renders a form from this schema (no custom editor element needed). */
+  /**
+   * Visual editor: HA renders a form from this schema (no custom editor element needed). The form
+   * gets no `hass`, so its words follow the page's language (HA sets <html lang>).
+   */
   static getConfigForm() {
+    const form = () => WORDS[pageLanguage()].form;
     return {
       schema: [
         { name: "title", selector: { text: {} } },
@@ -33,24 +45,21 @@ export class Backup2MqttCard extends LitElement {
         { name: "compact", selector: { boolean: {} } },
         { name: "guests", selector: { text: { multiple: true } } },
       ],
-      computeLabel: (s: { name: string }) =>
-        ({
-          title: "Title",
-          show_ok: "Show guests that are OK",
-          compact: "Compact (hide off-site and verified)",
-          guests: "Only these guests (names)",
-        })[s.name] ?? s.name,
-      computeHelper: (s: { name: string }) =>
-        s.name === "guests" ? "Empty: every guest of every backup2mqtt bridge" : undefined,
+      computeLabel: (s: { name: string }) => (form() as Record<string, string>)[s.name] ?? s.name,
+      computeHelper: (s: { name: string }) => (s.name === "guests" ? form().guestsHelper : undefined),
     };
   }
 
+  /** No title: the card then shows its default title in each viewer's language. */
   static getStubConfig(): Omit<CardConfig, "type"> {
-    return { title: "Backups", show_ok: true };
+    return { show_ok: true };
   }
 
   setConfig(config: CardConfig): void {
-    this._config = { show_ok: true, ...validateConfig(config) };
+    this._config = {
+      show_ok: true,
+      ...validateConfig(config, this.hass ? cardLocale(this.hass).language : pageLanguage()),
+    };
   }
 
   getCardSize(): number {
@@ -61,9 +70,22 @@ export class Backup2MqttCard extends LitElement {
     return { columns: 12, min_columns: 6, rows: "auto", min_rows: 2 };
   }
 
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this._tick ??= setInterval(() => this.requestUpdate(), TICK_MS);
+  }
+
+  override disconnectedCallback(): void {
+    clearInterval(this._tick);
+    this._tick = undefined;
+    super.disconnectedCallback();
+  }
+
   protected override willUpdate(changed: PropertyValues): void {
-    if ((changed.has("hass") || changed.has("_config")) && this.hass)
-      this._rows = collectGuests(this.hass, this._config);
+    if ((changed.has("hass") || changed.has("_config")) && this.hass) {
+      this._locale = cardLocale(this.hass);
+      this._rows = collectGuests(this.hass, this._config, this._locale);
+    }
   }
 
   private async _backUp(row: GuestRow): Promise<void> {
@@ -72,6 +94,11 @@ export class Backup2MqttCard extends LitElement {
     this._pressed = new Set(this._pressed).add(row.deviceId);
     try {
       await this.hass.callService("button", "press", { entity_id: button });
+    } catch (e) {
+      const error = e && typeof e === "object" && "message" in e ? String(e.message) : String(e);
+      const message = fill(WORDS[this._locale.language].pressFailed, { name: row.name, error });
+      // Home Assistant shows this as a toast (its showToast fires the same event).
+      this.dispatchEvent(new CustomEvent("hass-notification", { detail: { message }, bubbles: true, composed: true }));
     } finally {
       setTimeout(() => {
         const next = new Set(this._pressed);
@@ -81,54 +108,65 @@ export class Backup2MqttCard extends LitElement {
     }
   }
 
+  /** A time cell: how long ago, live; the time itself (or why there is none) as its tooltip. */
+  private _when(cls: string, iso: string | null, none: string, now: number): TemplateResult {
+    const title = formatAbsolute(iso, this._locale) || none;
+    return html`<div class=${cls} title=${title}>${formatAgo(iso, this._locale.language, now)}</div>`;
+  }
+
   private _row(r: GuestRow, now: number): TemplateResult {
+    const w = WORDS[this._locale.language];
     const compact = this._config.compact === true;
     const busy = r.running || this._pressed.has(r.deviceId);
-    const title = r.reasons.length ? r.reasons.join("\n") : STATUS_LABEL[r.status];
+    const word = statusLabel(r.status, this._locale.language);
+    const progress =
+      r.status === "running" && r.progress !== null ? ` ${w.percent.replace("#", String(r.progress))}` : "";
+    const title = r.statusText ?? (r.reasons.length ? r.reasons.join("\n") : word);
     return html`
       <div class="row ${r.problem ? "problem" : ""}" data-guest=${r.name}>
-        <div class="name" title=${r.guestId ?? r.name}>${r.name}</div>
-        <div class="tier">${r.tier ? html`<span class="tier-chip">${r.tier}</span>` : html`<span class="muted">—</span>`}</div>
-        <div class="status"><span class="chip ${r.status}" title=${title}>${STATUS_LABEL[r.status]}${r.status === "running" && r.progress !== null ? ` ${r.progress}%` : ""}</span></div>
-        <div class="age" title=${r.lastBackup ?? "never"}>${formatAge(r.lastBackup, now)}</div>
+        <div class="name" title=${r.guestId ? `${r.name} (${r.guestId})` : r.name}>${r.name}</div>
+        <div class="tier">${r.tier ? html`<span class="tier-chip">${r.tier}</span>` : html`<span class="muted" title=${w.noTier}>—</span>`}</div>
+        <div class="status"><span class="chip ${r.status}" title=${title}>${word}${progress}</span></div>
+        ${this._when("age", r.lastBackup, w.never.last, now)}
         ${
           compact
             ? nothing
-            : html`<div class="offsite" title=${r.lastOffsite ?? "no off-site copy known"}>${formatAge(r.lastOffsite, now)}</div>
-              <div class="verified" title=${r.lastVerified ?? "never verified"}>${formatAge(r.lastVerified, now)}</div>`
+            : html`${this._when("offsite", r.lastOffsite, w.never.offsite, now)}${this._when("verified", r.lastVerified, w.never.verified, now)}`
         }
         <div class="action">
           ${
             r.entities.back_up_now
-              ? html`<button class="run" ?disabled=${busy} @click=${() => this._backUp(r)} title="Back up ${r.name} now">
-                ${busy ? "Running…" : "Back up"}
+              ? html`<button class="run" ?disabled=${busy} @click=${() => this._backUp(r)} title=${fill(w.backUpTitle, { name: r.name })}>
+                ${busy ? w.busy : w.backUp}
               </button>`
               : nothing
           }
         </div>
-        ${r.problem && r.reasons.length ? html`<div class="reasons">${r.reasons.join(" · ")}</div>` : nothing}
+        ${r.problem && r.reasons.length ? html`<div class="reasons">${r.reasons.map((t) => html`<div class="reason">${t}</div>`)}</div>` : nothing}
       </div>
     `;
   }
 
   protected override render(): TemplateResult {
+    const w = WORDS[this._locale.language];
     const rows = this._rows;
     const now = Date.now();
     const problems = rows.filter((r) => r.problem).length;
     const compact = this._config.compact === true;
+    const c = w.columns;
     return html`
       <ha-card>
         <div class="header">
-          <span class="title">${this._config.title ?? "Backups"}</span>
-          <span class="summary ${problems ? "bad" : "good"}">${problems ? `${problems} need attention` : rows.length ? "All OK" : ""}</span>
+          <span class="title">${this._config.title ?? w.title}</span>
+          <span class="summary ${problems ? "bad" : "good"}">${problems ? count(w.needAttention, problems) : rows.length ? w.allOk : ""}</span>
         </div>
         ${
           rows.length === 0
-            ? html`<div class="empty">No backup2mqtt guests found. Is the bridge running and MQTT discovery on?</div>`
+            ? html`<div class="empty">${w.empty}</div>`
             : html`<div class="table ${compact ? "compact" : ""}">
               <div class="row head">
-                <div>Guest</div><div>Tier</div><div>Status</div><div>Last</div>
-                ${compact ? nothing : html`<div>Off-site</div><div>Verified</div>`}<div></div>
+                <div>${c.guest}</div><div>${c.tier}</div><div>${c.status}</div><div>${c.last}</div>
+                ${compact ? nothing : html`<div>${c.offsite}</div><div>${c.verified}</div>`}<div></div>
               </div>
               ${rows.map((r) => this._row(r, now))}
             </div>`
@@ -168,17 +206,39 @@ export class Backup2MqttCard extends LitElement {
     .summary.good {
       color: var(--success-color, #43a047);
     }
-    .table .row {
+    /* One grid for the whole table, each row a subgrid of it: the columns fit their words in every
+       language ("Failed" or "Fehlgeschlagen", "3 hours ago" or "vor 3 Stunden") and stay aligned. */
+    .table {
       display: grid;
-      grid-template-columns: minmax(90px, 2fr) 44px 84px 52px 58px 62px 88px;
+      grid-template-columns: minmax(80px, 1fr) repeat(6, auto);
+      column-gap: 8px;
+    }
+    .table.compact {
+      grid-template-columns: minmax(80px, 1fr) repeat(4, auto);
+    }
+    .table .row {
+      grid-column: 1 / -1;
+      display: grid;
+      grid-template-columns: subgrid;
       align-items: center;
-      gap: 4px;
+      row-gap: 2px;
       padding: 6px 0;
       border-top: 1px solid var(--divider-color, #eee);
       font-size: 0.95em;
     }
-    .table.compact .row {
-      grid-template-columns: minmax(90px, 2fr) 44px 84px 52px 88px;
+    @supports not (grid-template-columns: subgrid) {
+      .table .row {
+        grid-template-columns: minmax(80px, 2fr) 44px 112px 104px 104px 104px 88px;
+      }
+      .table.compact .row {
+        grid-template-columns: minmax(80px, 2fr) 44px 112px 104px 88px;
+      }
+    }
+    .age,
+    .offsite,
+    .verified,
+    .status {
+      white-space: nowrap;
     }
     .table .row.head {
       border-top: none;
@@ -199,7 +259,9 @@ export class Backup2MqttCard extends LitElement {
       grid-column: 1 / -1;
       color: var(--secondary-text-color, #727272);
       font-size: 0.85em;
-      margin-top: -2px;
+    }
+    .reason + .reason {
+      margin-top: 2px;
     }
     .chip,
     .tier-chip {

@@ -1,4 +1,5 @@
 import { Backup2MqttCard, CARD_TYPE } from "./card.js";
+import { pageLanguage, WORDS } from "./words.js";
 
 declare global {
   interface Window {
@@ -12,8 +13,7 @@ if (!customElements.get(CARD_TYPE)) {
   window.customCards.push({
     type: CARD_TYPE,
     name: "backup2mqtt",
-    description:
-      "Backup state of every Proxmox guest (tier, status, age, off-site, verified), problems first, with a Back up button.",
+    description: WORDS[pageLanguage()].description,
     preview: true,
     documentationURL: "https://github.com/backup2mqtt/backup2mqtt/tree/main/ha-integration",
   });

@@ -1,7 +1,11 @@
 /**
  * Pure part of the card: find backup2mqtt guests in Home Assistant's registries and states, and
- * order them problems first. No DOM here, so it is unit-tested directly.
+ * order them problems first; their reasons rendered in Home Assistant's language. No DOM here, so it
+ * is unit-tested directly.
  */
+import type { Phrase } from "../../../bridge/src/words/phrase.js";
+import { PHRASEBOOKS, render } from "../../../bridge/src/words/render.js";
+import { type CardLocale, cardLocale, type HassLocaleLike, type Language, WORDS } from "./words.js";
 
 export interface HassEntityState {
   entity_id: string;
@@ -27,12 +31,11 @@ export interface HassDeviceEntry {
 }
 
 /** The part of the frontend's `hass` object the card reads. */
-export interface HassLike {
+export interface HassLike extends HassLocaleLike {
   states: Record<string, HassEntityState>;
   entities: Record<string, HassEntityEntry>;
   devices: Record<string, HassDeviceEntry>;
   callService(domain: string, service: string, data?: Record<string, unknown>): Promise<unknown>;
-  locale?: { language?: string };
 }
 
 export interface CardConfig {
@@ -68,7 +71,10 @@ export interface GuestRow {
   tier: string | null;
   status: Status;
   problem: boolean;
+  /** Why the guest has a problem, as sentences in the card's language (or the bridge's, from an older bridge). */
   reasons: string[];
+  /** What the status means (the bridge's status_phrase), as a sentence in the card's language. */
+  statusText: string | null;
   lastBackup: string | null;
   lastOffsite: string | null;
   lastVerified: string | null;
@@ -119,8 +125,62 @@ export function guestIdOf(device: HassDeviceEntry): string | null {
   return null;
 }
 
+/**
+ * Whether the bundled phrasebook knows a phrase and every phrase inside its parameters. A newer
+ * bridge may send keys this card doesn't know yet: then the bridge's own text is shown instead.
+ */
+function knownPhrase(v: unknown): v is Phrase {
+  if (!v || typeof v !== "object" || Array.isArray(v)) return false;
+  const { key, params } = v as { key?: unknown; params?: unknown };
+  if (typeof key !== "string" || !Object.hasOwn(PHRASEBOOKS.en.phrases, key)) return false;
+  if (params === undefined) return true;
+  return !!params && typeof params === "object" && !Array.isArray(params) && Object.values(params).every(nestedOk);
+}
+
+function nestedOk(v: unknown): boolean {
+  if (Array.isArray(v)) return v.every(nestedOk);
+  if (v && typeof v === "object") return "key" in v ? knownPhrase(v) : true; // a retention has no key
+  return true;
+}
+
+/** A phrase as text, or null when the card can't render it (unknown key, parameters it can't read). */
+function renderKnown(p: unknown, locale: CardLocale): string | null {
+  if (!knownPhrase(p)) return null;
+  try {
+    return render(p, locale) || null;
+  } catch {
+    return null; // e.g. a string where the template wants a phrase: the bridge's text instead
+  }
+}
+
+/**
+ * The reasons of a guest's problem sensor as text: `reason_phrases` rendered in the card's language
+ * and zone; the bridge's `reasons` (in the bridge's language) when there are no phrases (an older
+ * bridge) or for a phrase this card can't render.
+ */
+export function reasonTexts(attributes: Record<string, unknown>, locale: CardLocale): string[] {
+  const texts = Array.isArray(attributes.reasons) ? attributes.reasons.map(String) : [];
+  const phrases = attributes.reason_phrases;
+  if (!Array.isArray(phrases)) return texts;
+  const out: string[] = [];
+  phrases.forEach((p, i) => {
+    const text = renderKnown(p, locale) ?? texts[i];
+    if (text) out.push(text);
+  });
+  return out;
+}
+
+/** A status_phrase attribute as text in the card's language; null when absent or unknown to the card. */
+export function statusText(attributes: Record<string, unknown> | undefined, locale: CardLocale): string | null {
+  return renderKnown(attributes?.status_phrase, locale);
+}
+
 /** All backup2mqtt guests known to Home Assistant, as rows, filtered by the card config. */
-export function collectGuests(hass: HassLike, config: CardConfig = {}): GuestRow[] {
+export function collectGuests(
+  hass: HassLike,
+  config: CardConfig = {},
+  locale: CardLocale = cardLocale(hass),
+): GuestRow[] {
   const byDevice = new Map<string, GuestEntities>();
   for (const e of Object.values(hass.entities)) {
     if (!e.device_id || (e.platform && e.platform !== "mqtt")) continue;
@@ -145,9 +205,7 @@ export function collectGuests(hass: HassLike, config: CardConfig = {}): GuestRow
       statusState?.state === "unavailable" ? "unavailable" : (usable(statusState) ?? "unknown")
     ) as Status;
     const problemState = ents.problem ? hass.states[ents.problem] : undefined;
-    const reasons = Array.isArray(problemState?.attributes.reasons)
-      ? (problemState.attributes.reasons as unknown[]).map(String)
-      : [];
+    const reasons = problemState ? reasonTexts(problemState.attributes, locale) : [];
     const running = (ents.running ? hass.states[ents.running]?.state === "on" : false) || status === "running";
     rows.push({
       deviceId,
@@ -157,6 +215,7 @@ export function collectGuests(hass: HassLike, config: CardConfig = {}): GuestRow
       status,
       problem: problemState?.state === "on",
       reasons,
+      statusText: statusText(problemState?.attributes, locale) ?? statusText(statusState?.attributes, locale),
       lastBackup: ents.last_backup ? usable(hass.states[ents.last_backup]) : null,
       lastOffsite: ents.last_offsite ? usable(hass.states[ents.last_offsite]) : null,
       lastVerified: ents.last_verified ? usable(hass.states[ents.last_verified]) : null,
@@ -179,37 +238,16 @@ export function sortGuests(rows: GuestRow[]): GuestRow[] {
   );
 }
 
-/** Short age of an ISO time: "now", "12 min", "5 h", "3 d". Null/invalid → "—". */
-export function formatAge(iso: string | null, now: number = Date.now()): string {
-  if (!iso) return "—";
-  const t = Date.parse(iso);
-  if (Number.isNaN(t)) return "—";
-  const s = Math.max(0, Math.round((now - t) / 1000));
-  if (s < 60) return "now";
-  if (s < 3600) return `${Math.floor(s / 60)} min`;
-  if (s < 48 * 3600) return `${Math.floor(s / 3600)} h`;
-  return `${Math.floor(s / 86400)} d`;
-}
-
-export const STATUS_LABEL: Record<Status, string> = {
-  ok: "OK",
-  stale: "Stale",
-  failed: "Failed",
-  missing: "Missing",
-  running: "Running",
-  unknown: "Unknown",
-  unavailable: "Unavailable",
-};
-
-export function validateConfig(config: unknown): CardConfig {
-  if (!config || typeof config !== "object") throw new Error("backup2mqtt-card: the configuration must be an object");
+/** The config, or an error in the given language that names the wrong option. */
+export function validateConfig(config: unknown, language: Language = "en"): CardConfig {
+  const e = WORDS[language].errors;
+  const fail = (message: string) => new Error(`backup2mqtt-card: ${message}`);
+  if (!config || typeof config !== "object") throw fail(e.object);
   const c = config as Record<string, unknown>;
-  if (c.title !== undefined && typeof c.title !== "string") throw new Error("backup2mqtt-card: title must be text");
-  if (c.show_ok !== undefined && typeof c.show_ok !== "boolean")
-    throw new Error("backup2mqtt-card: show_ok must be true or false");
-  if (c.compact !== undefined && typeof c.compact !== "boolean")
-    throw new Error("backup2mqtt-card: compact must be true or false");
+  if (c.title !== undefined && typeof c.title !== "string") throw fail(e.title);
+  if (c.show_ok !== undefined && typeof c.show_ok !== "boolean") throw fail(e.show_ok);
+  if (c.compact !== undefined && typeof c.compact !== "boolean") throw fail(e.compact);
   if (c.guests !== undefined && !(Array.isArray(c.guests) && c.guests.every((g) => typeof g === "string")))
-    throw new Error("backup2mqtt-card: guests must be a list of guest names");
+    throw fail(e.guests);
   return c as CardConfig;
 }

@@ -1,9 +1,39 @@
+import type { Phrase } from "../../../bridge/src/words/phrase.js";
+import { render } from "../../../bridge/src/words/render.js";
 import type { HassLike } from "../src/model.js";
 
-/** A `hass` as the frontend hands it to cards, with the bridge's five demo guests. */
+/** Tier P1's (and the demo's P0's) maximum age, 26 hours, and P2's, 8 days. */
+const DAY_AND_2H = 93_600_000;
+const EIGHT_DAYS = 691_200_000;
+
+/** The language and zone of the demo bridge (config `language`, `timezone`): its `reasons` are in these. */
+export const BRIDGE = { language: "en", timeZone: "Europe/Berlin" } as const;
+
+interface DemoGuest {
+  id: string;
+  name: string;
+  slug: string;
+  tier: string;
+  status: string;
+  problem: boolean;
+  last: string | null;
+  offsite: string | null;
+  verified: string | null;
+  /** The problem sensor's reason_phrases (its reasons are these, rendered by the bridge). */
+  phrases: Phrase[];
+  /** The problem sensor's status_phrase: what the status means (for a problem, also its first reason). */
+  statusPhrase?: Phrase;
+}
+
+/**
+ * A `hass` as the frontend hands it to cards (English, Home Assistant's zone Europe/Berlin), with
+ * the bridge's five demo guests. Each problem sensor carries what the bridge publishes: `reasons`
+ * in the bridge's language and `reason_phrases` for the card to render in Home Assistant's.
+ */
 export function demoHass(now = Date.parse("2026-11-26T12:00:00Z"), calls: unknown[] = []): HassLike {
   const ago = (h: number) => new Date(now - h * 3600_000).toISOString();
-  const guests = [
+  const failedAt = ago(10);
+  const guests: DemoGuest[] = [
     {
       id: "home_100",
       name: "homeassistant",
@@ -14,7 +44,11 @@ export function demoHass(now = Date.parse("2026-11-26T12:00:00Z"), calls: unknow
       last: ago(5),
       offsite: ago(20),
       verified: ago(50),
-      reasons: [] as string[],
+      phrases: [],
+      statusPhrase: {
+        key: "status.ok.until",
+        params: { newest: ago(5), until: ago(5 - 26), tier: "P0", max: DAY_AND_2H },
+      },
     },
     {
       id: "home_101",
@@ -26,7 +60,10 @@ export function demoHass(now = Date.parse("2026-11-26T12:00:00Z"), calls: unknow
       last: ago(240),
       offsite: null,
       verified: null,
-      reasons: ["stale: newest backup is 10d old; tier P2 allows 8d", "unprotected: job backup-p2-weekly is disabled"],
+      phrases: [
+        { key: "status.stale", params: { newest: ago(240), tier: "P2", max: EIGHT_DAYS } },
+        { key: "unprotected.disabled", params: { count: 1, jobs: ["backup-p2-weekly"] } },
+      ],
     },
     {
       id: "home_102",
@@ -35,10 +72,24 @@ export function demoHass(now = Date.parse("2026-11-26T12:00:00Z"), calls: unknow
       tier: "P1",
       status: "failed",
       problem: true,
-      last: ago(30),
+      last: ago(34),
       offsite: null,
       verified: null,
-      reasons: ["failed: VM 102 qmp command 'backup' failed - got timeout"],
+      phrases: [
+        {
+          key: "status.failed",
+          params: { at: failedAt, error: "VM 102 qmp command 'backup' failed - got timeout", newest: ago(34) },
+        },
+        { key: "too_few_copies", params: { tier: "P1", want: 2, max: DAY_AND_2H, found: 0 } },
+        {
+          key: "no_offsite",
+          params: {
+            tier: "P1",
+            max: DAY_AND_2H,
+            why: [{ key: "offsite.nothing", params: { count: 1, storages: ["local"] } }],
+          },
+        },
+      ],
     },
     {
       id: "home_103",
@@ -50,7 +101,7 @@ export function demoHass(now = Date.parse("2026-11-26T12:00:00Z"), calls: unknow
       last: null,
       offsite: null,
       verified: null,
-      reasons: ["missing: never backed up"],
+      phrases: [{ key: "status.missing" }, { key: "unprotected" }],
     },
     {
       id: "home_105",
@@ -62,10 +113,14 @@ export function demoHass(now = Date.parse("2026-11-26T12:00:00Z"), calls: unknow
       last: ago(2),
       offsite: null,
       verified: null,
-      reasons: [],
+      phrases: [],
+      statusPhrase: { key: "status.running" },
     },
   ];
   const hass: HassLike = {
+    language: "en",
+    locale: { language: "en" },
+    config: { time_zone: "Europe/Berlin" },
     states: {},
     entities: {},
     devices: {
@@ -94,7 +149,13 @@ export function demoHass(now = Date.parse("2026-11-26T12:00:00Z"), calls: unknow
       identifiers: [["mqtt", `backup2mqtt_${g.id}`]],
     };
     add(`sensor.${g.slug}_backup_status`, dev, g.status);
-    add(`binary_sensor.${g.slug}_backup_problem`, dev, g.problem ? "on" : "off", { reasons: g.reasons });
+    const problem: Record<string, unknown> = {
+      reasons: g.phrases.map((p) => render(p, BRIDGE)),
+      reason_phrases: g.phrases,
+    };
+    const statusPhrase = g.statusPhrase ?? (g.problem ? g.phrases[0] : undefined);
+    if (statusPhrase) problem.status_phrase = statusPhrase;
+    add(`binary_sensor.${g.slug}_backup_problem`, dev, g.problem ? "on" : "off", problem);
     add(`sensor.${g.slug}_last_backup`, dev, g.last);
     add(`sensor.${g.slug}_last_off_site_copy`, dev, g.offsite);
     add(`sensor.${g.slug}_last_verified`, dev, g.verified);
