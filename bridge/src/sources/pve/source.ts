@@ -1,6 +1,7 @@
 import type { ProxmoxSourceConfig } from "../../config/load.js";
 import type { Archive, GuestInfo, SourceHealth } from "../../evidence.js";
 import type { Logger } from "../../log.js";
+import { BackupEnds } from "./backup-ends.js";
 import { BackupContent } from "./content.js";
 import { PveError, PveHttp } from "./http.js";
 import { onlineNodes, readInventory, type StorageRef } from "./inventory.js";
@@ -31,6 +32,7 @@ const META_INTERVAL_MIN_MS = 30 * 60_000;
  * listing lost every archive of a guest): /cluster/backup and /access/permissions.
  *
  * The parts: inventory.ts (guests and storages), tasks.ts (vzdump tasks), content.ts (archives),
+ * backup-ends.ts (a backup's end told in one step: running stops with the new archive listed),
  * jobs-and-privileges.ts, visibility.ts; memory.ts holds the measures that keep a large lab's
  * memory and CPU within the benchmark's targets.
  */
@@ -47,6 +49,8 @@ export class PveSource {
   /** The vzdump tasks followed or remembered, by UPID (test/integration/actions.test.ts reads them). */
   private readonly tasks = new Map<string, TrackedTask>();
   private readonly follower: TaskFollower;
+  /** Ended backups held as running until their archive is listed, and the locks they held (backup-ends.ts). */
+  private readonly ends = new BackupEnds();
   private lastContentMs = 0;
   private contentDue = true;
   private lastMetaMs = 0;
@@ -73,6 +77,11 @@ export class PveSource {
         this.contentDue = true;
         if (kind === "finished") this.metaDue = true;
       },
+      guestEnded: (vmid, upid, startMs) => {
+        this.ends.ended(vmid, upid, startMs);
+        // Read the listings in this same refresh or fast-loop tick, before the next evaluation.
+        this.contentDue = true;
+      },
     });
   }
 
@@ -80,6 +89,7 @@ export class PveSource {
   async refresh(opts: { content?: boolean } = {}): Promise<void> {
     const before = this.http.requestCount;
     try {
+      const readAt = this.ends.step();
       const resources = await this.http.get("/cluster/resources", resourcesSchema);
       const inventory = readInventory(this.name, resources, this.guests);
       // A guest that appeared or vanished: read jobs, privileges and listings again at once (a token
@@ -90,6 +100,7 @@ export class PveSource {
         this.contentDue = true;
       }
       this.guests = inventory.guests;
+      this.ends.inventoryApplied(readAt, this.guests);
       this.storages = inventory.storages;
       const nodes = onlineNodes(resources);
       await this.follower.readTaskLists(
@@ -141,8 +152,9 @@ export class PveSource {
     return this.content.all().of(this.name, vmid);
   }
 
+  /** Tasks run, or a backup ended whose archive no listing showed yet: the fast loop follows this source. */
   hasRunningTasks(): boolean {
-    return this.follower.hasRunning();
+    return this.follower.hasRunning() || this.ends.waiting;
   }
 
   guest(vmid: number): GuestInfo | undefined {
@@ -193,10 +205,11 @@ export class PveSource {
 
   evidence() {
     const archives = this.content.all();
-    const attempts = this.follower.attempts();
+    const archivesOf = (vmid: number) => archives.of(this.name, vmid);
+    const attempts = this.ends.attempts(this.follower.attempts(), archivesOf);
     return {
       health: this.health,
-      guests: [...this.guests.values()],
+      guests: this.ends.guests(this.guests.values()),
       archives,
       attempts,
       jobs: this.meta.jobs,
@@ -218,6 +231,7 @@ export class PveSource {
 
   private async readContent(): Promise<void> {
     this.contentDue = false;
+    const readAt = this.ends.step();
     const metaInterval = Math.max(this.cfg.contentIntervalMs * META_INTERVAL_FACTOR, META_INTERVAL_MIN_MS);
     const metaNow = this.metaDue || !this.lastMetaMs || this.now() - this.lastMetaMs >= metaInterval;
     if (metaNow) {
@@ -237,6 +251,13 @@ export class PveSource {
     collectAfterContentRead(read);
     this.content.keepOnly(this.storages);
     this.lastContentMs = this.now();
+    for (const p of this.ends.listingApplied(readAt, (vmid) => this.archivesOf(vmid)))
+      this.log.info(
+        { vmid: p.vmid, upid: p.upid },
+        `the backup of guest ${p.vmid} ended well, but no listing read since shows its archive; it is judged from the archives listed`,
+      );
+    // An ended backup whose archive this listing did not show yet: read the listings again next time.
+    if (this.ends.waiting) this.contentDue = true;
   }
 
   private setHealthy(): void {

@@ -97,7 +97,15 @@ export interface TaskFollowerDeps {
    * Called before the event is emitted.
    */
   ended(kind: "finished" | "given-up"): void;
+  /**
+   * A guest of a task this bridge saw running finished its backup well (the log's "Finished
+   * Backup of VM n", or the task's OK end): called as the outcome is taken, before any event of it,
+   * so that the evidence can hold the end back until the archive is listed (backup-ends.ts).
+   */
+  guestEnded?(vmid: number, upid: string, startMs: number): void;
 }
+
+const endedWell = (r: GuestOutcome["result"]) => r === "ok" || r === "warnings";
 
 export class TaskFollower {
   /** Tasks given up as unknown: never followed again (their end in the task list is still history). */
@@ -227,7 +235,7 @@ export class TaskFollower {
         t.firstStatusFailureMs = undefined;
         await this.readLog(t);
         if (st.status === "stopped") this.finish(t, st.exitstatus ?? "unexpected status", this.d.now());
-        else t.outcomes = parseTaskLog(t.lines, t.id, undefined);
+        else this.setOutcomes(t, parseTaskLog(t.lines, t.id, undefined));
       } catch (e) {
         // A task PVE does not know (state_dir restored onto a rebuilt node, history rotated away)
         // says nothing about the backup: stop following it, judge the guest from its archives.
@@ -294,13 +302,13 @@ export class TaskFollower {
       this.tasks.set(task.upid, t);
       if (running) {
         await this.readLog(t);
-        t.outcomes = parseTaskLog(t.lines, t.id, undefined);
+        this.setOutcomes(t, parseTaskLog(t.lines, t.id, undefined));
         this.d.emit({ source: this.d.source, upid: t.upid, node: t.node, phase: "started", outcomes: t.outcomes });
         return;
       }
     }
     await this.readLog(t);
-    if (running) t.outcomes = parseTaskLog(t.lines, t.id, undefined);
+    if (running) this.setOutcomes(t, parseTaskLog(t.lines, t.id, undefined));
     else this.finish(t, task.status!, (task.endtime ?? task.starttime) * 1000);
   }
 
@@ -309,7 +317,7 @@ export class TaskFollower {
     t.done = true;
     t.exitstatus = exitstatus;
     t.endMs = endMs;
-    t.outcomes = parseTaskLog(t.lines, t.id, exitstatus);
+    this.setOutcomes(t, parseTaskLog(t.lines, t.id, exitstatus));
     t.lines = []; // parsed: the outcome is all we keep
     if (t.seenRunning) {
       this.d.ended("finished");
@@ -322,6 +330,23 @@ export class TaskFollower {
         exitstatus,
       });
     }
+  }
+
+  /**
+   * Takes a task's outcomes as parsed. In a task this bridge saw running, a guest whose backup
+   * now ended well and did not before is reported (guestEnded) — also a guest of a job that was
+   * already past it when the task was first seen running. Tasks found ended (history) are not:
+   * nothing of theirs was published as running.
+   */
+  private setOutcomes(t: TrackedTask, outcomes: GuestOutcome[]): void {
+    if (t.seenRunning && this.d.guestEnded) {
+      for (const o of outcomes) {
+        if (!endedWell(o.result)) continue;
+        if (t.outcomes.some((p) => p.vmid === o.vmid && endedWell(p.result))) continue;
+        this.d.guestEnded(o.vmid, t.upid, t.startMs);
+      }
+    }
+    t.outcomes = outcomes;
   }
 
   /** Reads the log lines not read yet (the log is paged: PVE's default page is 50 lines, so a limit is given). */
