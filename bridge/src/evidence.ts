@@ -101,6 +101,13 @@ export interface Evidence {
   jobs: BackupJob[];
   /** false when the job list could not be read (e.g. no Sys.Audit): coverage is then unknown. */
   jobsReadable: Record<string, boolean>;
+  /**
+   * The retention (`prune-backups`) of PVE storages, by "<source>/<storage>": what a job without its
+   * own `prune-backups` keeps on that storage. A storage without an entry has no retention set (PVE
+   * then keeps every backup), or the token may not see its configuration (GET /storage lists only
+   * storages with Datastore.Audit or Datastore.AllocateSpace); absent when no source read it.
+   */
+  storagePrune?: Record<string, Record<string, number>>;
   visibility: VisibilityProblem[];
   /** VMIDs PVE itself lists as not covered by any job (/cluster/backup-info/not-backed-up). */
   notBackedUp?: Record<string, number[]>;

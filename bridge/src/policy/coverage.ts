@@ -1,6 +1,7 @@
 import type { BackupJob, GuestInfo } from "../evidence.js";
 import type { Tier, Retention } from "../config/tiers.js";
 import { maxGapMs } from "./calendar.js";
+import { PRUNE_OPTIONS } from "./retention.js";
 import { formatDuration } from "../util/duration.js";
 
 /** Does this job select this guest (vmid list, all minus exclude, or pool; optionally one node)? */
@@ -50,28 +51,13 @@ export function coverage(guest: GuestInfo, tier: Tier, jobs: BackupJob[]): Cover
   return { covered: false, enabledJobs: [], reason: "no scheduled backup job selects this guest" };
 }
 
-const RETENTION_KEYS = [
-  "keep-last",
-  "keep-hourly",
-  "keep-daily",
-  "keep-weekly",
-  "keep-monthly",
-  "keep-yearly",
-] as const;
-
+/**
+ * A retention as PVE writes it ("keep-daily=7,keep-weekly=4"); "keep-all" when nothing is set.
+ * Whether a job keeps enough for its tier is retention.ts's `retentionShort`.
+ */
 export function formatRetention(r: Retention | Record<string, number> | undefined): string {
-  const parts = RETENTION_KEYS.filter((k) => (r as Record<string, number> | undefined)?.[k]).map(
+  const parts = PRUNE_OPTIONS.filter((k) => (r as Record<string, number> | undefined)?.[k]).map(
     (k) => `${k}=${(r as Record<string, number>)[k]}`,
   );
   return parts.length ? parts.join(",") : "keep-all";
-}
-
-/** Reason text when a job's retention differs from what the tier wants; undefined when they match. */
-export function retentionDrift(job: BackupJob, tier: Tier): string | undefined {
-  if (!Object.values(tier.retention).some((v) => v)) return undefined;
-  const want = formatRetention(tier.retention);
-  if (!job.pruneBackups)
-    return `job '${job.id}' has no retention of its own (storage default applies); tier ${tier.id} wants ${want}`;
-  const have = formatRetention(job.pruneBackups);
-  return have === want ? undefined : `job '${job.id}' keeps ${have}; tier ${tier.id} wants ${want}`;
 }

@@ -19,6 +19,18 @@ function selectionText(j: BackupJob): string {
   return "nothing";
 }
 
+/**
+ * A job's retention column: its own `prune-backups`, else its storage's (which PVE then applies),
+ * else "storage default" (the storage sets none, so PVE keeps every backup, or the token may not
+ * see the storage's configuration).
+ */
+function retentionText(j: BackupJob, storagePrune: Record<string, Record<string, number>> | undefined): string {
+  if (j.pruneBackups) return formatRetention(j.pruneBackups);
+  const fromStorage = j.storage ? storagePrune?.[`${j.source}/${j.storage}`] : undefined;
+  if (fromStorage) return `${formatRetention(fromStorage)} (storage's)`;
+  return "storage default";
+}
+
 /** Guests with problems (or unknown) and their reasons, informational findings, orphaned archives. */
 export function gapsSection(input: ReportInput, guests: GuestState[], out: string[]): void {
   const { result } = input;
@@ -94,7 +106,7 @@ export function jobsSection(input: ReportInput, out: string[]): void {
             j.schedule ?? "—",
             `${selectionText(j)}${served.length ? ` (${served.map((g) => g.name).join(", ")})` : ""}`,
             j.storage ?? "—",
-            j.pruneBackups ? formatRetention(j.pruneBackups) : "storage default",
+            retentionText(j, evidence.storagePrune),
             j.nextRunMs && j.enabled ? shortTime(new Date(j.nextRunMs).toISOString()) : "—",
             tiers.join(", ") || "—",
           ];

@@ -56,7 +56,9 @@ export function tiersSection(input: ReportInput, out: string[]): void {
   out.push("## Tiers and what they promise", "");
   out.push(
     "A guest is **stale** when its newest good backup is older than the tier's maximum age. It is **unprotected** when no enabled, " +
-      "scheduled PVE job selects it often enough (a disabled job does not count). **Retention drift** means the job's `prune-backups` differs from the tier.",
+      "scheduled PVE job selects it often enough (a disabled job does not count). **Retention short** means the job keeps fewer backups " +
+      "than the tier wants: PVE's pruning (simulated on one backup a day) would remove backups the tier's retention keeps. A job " +
+      "without its own `prune-backups` uses its storage's; with neither, PVE keeps every backup. Keeping more than the tier is fine.",
   );
   out.push("");
   const tierRows = Object.values(cfg.tiers).map((t) => {

@@ -1,8 +1,9 @@
 /**
- * Storage status and backup content. The important quirk lives here: backup rows a token may
- * not "access" are silently dropped (200 with a shorter or empty list), never 403 — see
+ * Storage configuration, status and backup content. The important quirk lives here: backup rows a
+ * token may not "access" are silently dropped (200 with a shorter or empty list), never 403 — see
  * pve-storage `check_volume_access` (PVE/Storage.pm).
  */
+import { createHash } from "node:crypto";
 import { hasAnyPriv, hasPriv, type Token } from "../acl.js";
 import { parsePruneOptions, pruneMark, type PruneMark } from "../prune.js";
 import {
@@ -12,12 +13,13 @@ import {
   nodeOf,
   paramError,
   requireAnyPriv,
+  requirePriv,
   route,
   type Ctx,
   type Route,
 } from "../router.js";
 import type { ArchiveState } from "../archives.js";
-import type { StorageState } from "../state.js";
+import type { LabState, StorageState } from "../state.js";
 import { addPlainTask } from "../workers.js";
 import { storageUsage } from "./inventory.js";
 
@@ -80,7 +82,57 @@ function findArchive(ctx: Ctx, s: StorageState): ArchiveState {
   return a;
 }
 
+/**
+ * A storage as GET /storage shows it (pve-storage API2/Storage/Config.pm `$api_storage_config`):
+ * storage.cfg's section plus `storage` and `digest`; `content` and `nodes` as comma lists, and
+ * `prune-backups` as the property string storage.cfg holds ("keep-daily=7,keep-weekly=4"), only
+ * when set. Options that are not set are absent, as in storage.cfg.
+ */
+function storageConfig(s: StorageState, state: LabState, digest: string): Record<string, unknown> {
+  const row: Record<string, unknown> = {
+    storage: s.id,
+    type: s.type,
+    content: [...s.content].sort().join(","),
+    digest,
+  };
+  if (["dir", "nfs", "cifs", "cephfs", "btrfs"].includes(s.type)) row.path = s.path;
+  if (s.type === "dir" && s.shared) row.shared = 1; // implied by the type elsewhere
+  if (s.nodes.length !== state.nodes.size || s.nodes.some((n) => !state.nodes.has(n))) row.nodes = s.nodes.join(",");
+  if (!s.enabled) row.disable = 1;
+  if (s.pruneBackups)
+    row["prune-backups"] = Object.entries(s.pruneBackups)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(",");
+  return row;
+}
+
+/** The digest of the storage configuration (PVE: SHA-1 of storage.cfg). */
+function storageDigest(state: LabState): string {
+  const all = [...state.storages.values()].sort((a, b) => a.id.localeCompare(b.id));
+  return createHash("sha1").update(JSON.stringify(all)).digest("hex");
+}
+
 export const storageRoutes: Route[] = [
+  // Every storage the token has Datastore.Audit or Datastore.AllocateSpace on; never a 403.
+  route("GET", "/storage", (ctx) => {
+    const type = ctx.args.type;
+    const digest = storageDigest(ctx.state);
+    return [...ctx.state.storages.values()]
+      .sort((a, b) => a.id.localeCompare(b.id))
+      .filter((s) => hasAnyPriv(ctx.token, `/storage/${s.id}`, ["Datastore.Audit", "Datastore.AllocateSpace"]))
+      .filter((s) => !type || s.type === type)
+      .map((s) => storageConfig(s, ctx.state, digest));
+  }),
+
+  // One storage's configuration: Datastore.Allocate on it (checked before it is looked up).
+  route("GET", "/storage/{storage}", (ctx) => {
+    const id = ctx.params.storage ?? "";
+    requirePriv(ctx, `/storage/${id}`, "Datastore.Allocate");
+    const s = ctx.state.storages.get(id);
+    if (!s) throw new ApiError(500, `storage '${id}' does not exist`);
+    return storageConfig(s, ctx.state, storageDigest(ctx.state));
+  }),
+
   route("GET", "/nodes/{node}/storage", (ctx) => {
     const node = nodeOf(ctx);
     const content = ctx.args.content;

@@ -102,7 +102,7 @@ export function createMetrics(view: View): Registry {
   });
   new Gauge({
     name: "backup2mqtt_guest_finding",
-    help: "1 for each finding present on the guest (unprotected, retention_drift, untiered, ...).",
+    help: "1 for each finding present on the guest (unprotected, retention_short, untiered, ...).",
     labelNames: [...GUEST_LABELS, "code"],
     registers: [reg],
     collect() {

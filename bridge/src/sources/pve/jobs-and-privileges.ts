@@ -1,18 +1,24 @@
 /**
  * What changes rarely on a Proxmox VE cluster and is read together on a slower cadence: the
- * backup jobs (GET /cluster/backup) and the API token's privileges (GET /access/permissions).
+ * backup jobs (GET /cluster/backup), the storages' retention (GET /storage: what a job without its
+ * own `prune-backups` keeps) and the API token's privileges (GET /access/permissions).
  */
 import type { z } from "zod";
 import type { BackupJob } from "../../evidence.js";
 import type { Logger } from "../../log.js";
 import { PveError, type PveHttp } from "./http.js";
 import { Permissions } from "./permissions.js";
-import { jobsSchema, permissionsSchema } from "./schemas.js";
+import { jobsSchema, permissionsSchema, storageConfigsSchema } from "./schemas.js";
 
 export class JobsAndPrivileges {
   jobs: BackupJob[] = [];
   /** false when the token may not read the jobs (no Sys.Audit on /): coverage is then unknown. */
   jobsReadable = false;
+  /**
+   * `prune-backups` of the storages that have one, by storage id; undefined when the storage
+   * configuration could not be read. A storage the token may not see is simply not listed.
+   */
+  storagePrune: Record<string, Record<string, number>> | undefined = undefined;
   /** The token's privileges; null when PVE would not tell them (permsError says why). */
   perms: Permissions | null = null;
   permsError: string | undefined;
@@ -23,7 +29,7 @@ export class JobsAndPrivileges {
     private readonly log: Logger,
   ) {}
 
-  /** /cluster/backup, then /access/permissions. Throws only what makes the source fail. */
+  /** /cluster/backup, /storage, then /access/permissions. Throws only what makes the source fail. */
   async read(): Promise<void> {
     try {
       const jobs = await this.http.get("/cluster/backup", jobsSchema);
@@ -33,6 +39,20 @@ export class JobsAndPrivileges {
       if (!(e instanceof PveError && e.kind === "permission")) throw e;
       this.jobsReadable = false;
       this.log.warn(`cannot read backup jobs (${e.message}); grant Sys.Audit on / to judge coverage`);
+    }
+    try {
+      // Never a 403: PVE lists only the storages the token has Datastore.Audit or AllocateSpace on.
+      const storages = await this.http.get("/storage", storageConfigsSchema);
+      this.storagePrune = Object.fromEntries(
+        storages.flatMap((s) => {
+          const keep = s["prune-backups"] === undefined ? {} : parsePruneBackups(s["prune-backups"]);
+          return Object.keys(keep).length ? [[s.storage, keep] as const] : [];
+        }),
+      );
+    } catch (e) {
+      if (!(e instanceof PveError) || e.kind === "network" || e.kind === "timeout") throw e;
+      this.log.warn(`cannot read the storage configuration (${e.message}); storage retention is unknown`);
+      this.storagePrune = undefined;
     }
     try {
       this.perms = new Permissions(await this.http.get("/access/permissions", permissionsSchema));
@@ -50,6 +70,23 @@ export class JobsAndPrivileges {
   }
 }
 
+const KEEP_KEY = /^keep-(all|last|hourly|daily|weekly|monthly|yearly)$/;
+
+/**
+ * `prune-backups` as numbers, from the object a job carries ({"keep-last":"4"}) or the property
+ * string a storage carries ("keep-last=4,keep-weekly=4"); unknown keys and non-numbers are left out.
+ */
+export function parsePruneBackups(v: string | Record<string, string | number>): Record<string, number> {
+  const pairs =
+    typeof v === "string" ? v.split(",").map((kv) => kv.split("=", 2).map((x) => x.trim())) : Object.entries(v);
+  const out: Record<string, number> = {};
+  for (const [k, raw] of pairs) {
+    const n = typeof raw === "number" ? raw : /^\d+$/.test(raw ?? "") ? Number(raw) : Number.NaN;
+    if (k && KEEP_KEY.test(k) && Number.isSafeInteger(n)) out[k] = n;
+  }
+  return out;
+}
+
 function toJob(source: string, j: z.infer<typeof jobsSchema>[number]): BackupJob {
   const ids = (s?: string) =>
     s
@@ -59,9 +96,7 @@ function toJob(source: string, j: z.infer<typeof jobsSchema>[number]): BackupJob
           .map(Number)
           .filter(Number.isFinite)
       : undefined;
-  const prune = j["prune-backups"]
-    ? Object.fromEntries(Object.entries(j["prune-backups"]).map(([k, v]) => [k, Number(v)]))
-    : undefined;
+  const prune = j["prune-backups"] ? parsePruneBackups(j["prune-backups"]) : undefined;
   return {
     source,
     id: j.id,

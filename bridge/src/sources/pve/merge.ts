@@ -13,5 +13,14 @@ export function mergeEvidence(sources: PveSource[]): Evidence {
     jobs: parts.flatMap((p) => p.jobs),
     jobsReadable: Object.fromEntries(parts.map((p) => [p.health.name, p.jobsReadable])),
     visibility: parts.flatMap((p) => p.visibility),
+    ...(parts.some((p) => p.storagePrune)
+      ? {
+          storagePrune: Object.fromEntries(
+            parts.flatMap((p) =>
+              Object.entries(p.storagePrune ?? {}).map(([storage, keep]) => [`${p.health.name}/${storage}`, keep]),
+            ),
+          ),
+        }
+      : {}),
   };
 }

@@ -50,6 +50,21 @@ export const jobSchema = z.object({
 });
 export const jobsSchema = z.array(jobSchema);
 
+/**
+ * GET /storage (the cluster's storage configuration; pve-storage API2/Storage/Config.pm `index`):
+ * every storage the token has Datastore.Audit or Datastore.AllocateSpace on, never a 403. Unlike a
+ * job's, a storage's `prune-backups` comes back as the property string stored in storage.cfg
+ * ("keep-daily=7,keep-weekly=4": Config.pm re-encodes only content and nodes, Plugin.pm's
+ * decode_value does not parse it, and pve-manager's storage editor runs parsePropertyString on it);
+ * the object form is read too.
+ */
+export const storageConfigSchema = z.object({
+  storage: z.string(),
+  type: z.string().optional(),
+  "prune-backups": z.union([z.string(), z.record(z.string(), z.union([z.string(), int]))]).optional(),
+});
+export const storageConfigsSchema = z.array(storageConfigSchema);
+
 export const contentItemSchema = z.object({
   volid: z.string(),
   vmid: int.optional(),

@@ -15,7 +15,7 @@ export type { TaskEvent } from "./tasks.js";
 export { contentRowProblem } from "./content.js";
 
 /**
- * Backup jobs and the token's privileges change rarely: they are read at start, after a backup
+ * Backup jobs, storage retention and the token's privileges change rarely: they are read at start, after a backup
  * task ended, when the Refresh button is pressed, when a listing shrinks unexpectedly (a revoked
  * privilege hides archives) and otherwise on this slower cadence — so a steady-state refresh costs
  * exactly the call floor (resources + tasks per node + one listing per distinct backup storage).
@@ -29,7 +29,7 @@ const META_INTERVAL_MIN_MS = 30 * 60_000;
  * slower (content_interval, and at once after a vzdump task ended): backup content once per distinct
  * storage (shared storages once, local ones per node);
  * slower still (see META_INTERVAL_FACTOR; at start, after a task ended, on the Refresh button, when a
- * listing lost every archive of a guest): /cluster/backup and /access/permissions.
+ * listing lost every archive of a guest): /cluster/backup, /storage and /access/permissions.
  *
  * The parts: inventory.ts (guests and storages), tasks.ts (vzdump tasks), content.ts (archives),
  * backup-ends.ts (a backup's end told in one step: running stops with the new archive listed),
@@ -214,6 +214,7 @@ export class PveSource {
       attempts,
       jobs: this.meta.jobs,
       jobsReadable: this.meta.jobsReadable,
+      storagePrune: this.meta.storagePrune,
       visibility: visibilityProblems({
         source: this.name,
         guests: this.guests,
