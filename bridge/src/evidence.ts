@@ -3,6 +3,7 @@
  * policy consumes it. Times are epoch milliseconds. Identity of a guest is source + VMID.
  */
 
+import type { Phrase } from "./words/phrase.js";
 import type { ArchiveSet } from "./archive-set.js";
 
 export type GuestType = "qemu" | "lxc";
@@ -130,8 +131,10 @@ export interface CopyTarget {
   /** Name of the Synology/PBS source. */
   source: string;
   id: string;
-  /** For reasons: "Hyper Backup task 'PVE to C2' on nas". */
+  /** For logs: "Hyper Backup task 'PVE to C2' on nas". */
   label: string;
+  /** The same for reasons, as a phrase each language renders ("target.hyperbackup" …). */
+  labelPhrase?: Phrase;
   /** PVE storage ids whose archives it carries. */
   storages: string[];
   /** The copy lands at another site. */

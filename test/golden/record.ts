@@ -57,7 +57,7 @@ export async function record(): Promise<Recording> {
       let text = mask(await res.text());
       if (path === "/metrics") text = metricsWithoutProcess(text);
       if (path === "/report.md" || path === "/")
-        text = text.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z(?= by backup2mqtt| ·)/g, "<wall clock>");
+        text = text.replace(/[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2}, \d\d:\d\d(?= by backup2mqtt| ·)/g, "<wall clock>");
       answers[name] = { status: res.status, type, body: type === "application/json" ? JSON.parse(text) : text };
     };
     const routes = async (phase: string) => {

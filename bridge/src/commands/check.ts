@@ -10,6 +10,7 @@ import { PbsClient } from "../sources/pbs/client.js";
 import { Datastores, Permissions as PbsPermissionsSchema } from "../sources/pbs/schemas.js";
 import { PbsPermissions } from "../sources/pbs/permissions.js";
 import { sshExec, sshTargetFor } from "../sources/ssh/client.js";
+import { count } from "../words/count.js";
 
 export interface CheckLine {
   ok: boolean;
@@ -34,7 +35,7 @@ export async function checkConfig(file: string, env: NodeJS.ProcessEnv = process
   const lines: CheckLine[] = [
     {
       ok: true,
-      text: `${file}: configuration is valid (${cfg.proxmox.length} Proxmox source(s), tiers ${Object.keys(cfg.tiers).join(", ")})`,
+      text: `${file}: configuration is valid (${count(cfg.proxmox.length, "Proxmox source")}, tiers ${Object.keys(cfg.tiers).join(", ")})`,
     },
   ];
   for (const w of cfg.warnings ?? [])
@@ -139,7 +140,7 @@ async function checkSynology(cfg: Config, nas: NonNullable<Config["synology"]>[n
     await client.logout();
     return {
       ok: true,
-      text: `synology '${nas.name}': reachable, logged in, ${tasks.task_list.length} Hyper Backup task(s)`,
+      text: `synology '${nas.name}': reachable, logged in, ${count(tasks.task_list.length, "Hyper Backup task")}`,
     };
   } catch (e) {
     return { ok: false, text: `synology '${nas.name}': ${(e as Error).message}` };
@@ -163,7 +164,7 @@ async function checkPbs(pbs: NonNullable<Config["pbs"]>[number]): Promise<CheckL
     const lines: CheckLine[] = [
       {
         ok: true,
-        text: `pbs '${pbs.name}': reachable, ${stores.length} datastore(s) visible${stores.length ? "" : " (the token may lack Datastore.Audit)"}`,
+        text: `pbs '${pbs.name}': reachable, ${count(stores.length, "datastore")} visible${stores.length ? "" : " (the token may lack Datastore.Audit)"}`,
       },
     ];
     try {

@@ -9,6 +9,7 @@ import { labConfig, startOffsiteLabs, withOffsiteLabs } from "../demo/lab-wiring
 import { createLogger } from "../log.js";
 import type { GuestState } from "../policy/types.js";
 import { startService, stopOnSignals } from "./run.js";
+import { count } from "../words/count.js";
 
 export interface DemoOptions {
   scenario: string;
@@ -106,12 +107,12 @@ export function printDemoBanner(d: Awaited<ReturnType<typeof runDemo>>, scenario
     `  Simulated Proxmox VE:    ${d.lab.url}/api2/json (fingerprint ${d.lab.fingerprint})`,
     ...(d.offsiteLabs.dsm
       ? [
-          `  Simulated Synology NAS:  ${d.offsiteLabs.dsm.url}/webapi/ (Hyper Backup, ${d.offsiteLabs.dsm.scenario.tasks.length} task(s))`,
+          `  Simulated Synology NAS:  ${d.offsiteLabs.dsm.url}/webapi/ (Hyper Backup, ${count(d.offsiteLabs.dsm.scenario.tasks.length, "task")})`,
         ]
       : []),
     ...(d.offsiteLabs.pbs
       ? [
-          `  Simulated PBS:           ${d.offsiteLabs.pbs.url}/api2/json (${d.offsiteLabs.pbs.scenario.datastores.length} datastore(s))`,
+          `  Simulated PBS:           ${d.offsiteLabs.pbs.url}/api2/json (${count(d.offsiteLabs.pbs.scenario.datastores.length, "datastore")})`,
         ]
       : []),
     "",

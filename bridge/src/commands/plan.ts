@@ -6,6 +6,7 @@ import { applyPlan, makePlan, type ApplyStep } from "../plan/apply.js";
 import { hasChanges, type Plan } from "../plan/model.js";
 import { renderPlan } from "../plan/render.js";
 import { withSnapshot, type CommandResult } from "./one-shot.js";
+import { count } from "../words/count.js";
 
 export interface PlanCommandOptions {
   config: string;
@@ -56,7 +57,7 @@ export function planCommand(o: PlanCommandOptions, env: NodeJS.ProcessEnv = proc
         ? "Applied: PVE's backup jobs now match the tiers."
         : hasChanges(after)
           ? `PVE still differs from the tiers:\n${renderPlan(after)}`
-          : `${failed.length} step(s) failed.`,
+          : `${count(failed.length, "step")} failed.`,
     );
     return { exitCode: ok ? 0 : 1, stdout: `${lines.join("\n")}\n`, stderr: "" };
   });

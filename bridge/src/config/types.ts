@@ -5,6 +5,7 @@
  */
 import type { Language } from "../words/language.js";
 import type { Tier } from "./tiers.js";
+import { count } from "../words/count.js";
 
 export interface ProxmoxSourceConfig {
   name: string;
@@ -142,7 +143,7 @@ export class ConfigError extends Error {
     readonly problems: ConfigProblem[],
   ) {
     super(
-      `${file}: ${problems.length} problem(s)\n` +
+      `${file}: ${count(problems.length, "problem")}\n` +
         problems
           .map((p) => `  ${p.line ? `line ${p.line}:${p.column} ` : ""}${p.key || "(root)"}: ${p.message}`)
           .join("\n"),

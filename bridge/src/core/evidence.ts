@@ -9,6 +9,7 @@ import type { PolicyInput } from "../policy/evaluate.js";
 import type { PveSource } from "../sources/pve/source.js";
 import { mergeEvidence } from "../sources/pve/merge.js";
 import type { OffsiteSources } from "./offsite.js";
+import { wordsOf } from "../words/render.js";
 
 /** Sources whose archives the bridge can verify: those with SSH configured (verification runs over SSH). */
 export const verifiableSources = (cfg: Config): Record<string, boolean> =>
@@ -43,6 +44,7 @@ export function policyInput(
     overrides,
     evidence,
     now,
+    words: wordsOf(cfg),
     ...(guestIds ? { guestIds } : {}),
   };
 }

@@ -11,6 +11,7 @@ import type { Outcome } from "../actions/router.js";
 import { hyperBackupKey, pbsKey } from "./identity.js";
 import { hyperBackupHealth } from "../policy/offsite.js";
 import { pbsDatastoreHealth } from "../policy/datastore.js";
+import { wordsOf, type RenderOptions } from "../words/render.js";
 import type { HyperBackupView, PbsDatastoreView, SourceView } from "./view.js";
 import type { Scheduler } from "./scheduler.js";
 import type { DomainEvent } from "./bus.js";
@@ -50,9 +51,12 @@ export class OffsiteSources {
     );
     this.pbs = (cfg.pbs ?? []).map((b) => new PbsSource(b, log.child({ source: b.name }), now));
     this.fastPollMs = opts.fastPollMs ?? FAST_POLL_MS;
+    this.words = wordsOf(cfg);
     this.guard = new ActionGuard(now, log);
   }
   private readonly fastPollMs: number;
+  /** Language and zone of the reasons (config `language`, `timezone`). */
+  private readonly words: RenderOptions;
 
   get configured(): boolean {
     return this.nas.length + this.pbs.length > 0;
@@ -131,7 +135,7 @@ export class OffsiteSources {
     return this.hbEntries().map(({ s, t, key }) => ({
       key,
       task: t,
-      verdict: hyperBackupHealth(t, s.readable, t.maxAgeMs, now),
+      verdict: hyperBackupHealth(t, s.readable, t.maxAgeMs, now, this.words),
       readable: s.readable,
       nasUrl: s.cfg.url,
     }));
@@ -142,7 +146,7 @@ export class OffsiteSources {
     return this.pbsEntries().map(({ s, d, key }) => ({
       key,
       datastore: d,
-      verdict: pbsDatastoreHealth(d, s.readable),
+      verdict: pbsDatastoreHealth(d, s.readable, this.words),
       readable: s.readable,
       pbsUrl: s.cfg.url,
     }));

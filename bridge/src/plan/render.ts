@@ -1,5 +1,6 @@
 /** The plan as a person reads it: one block per job, + create, ~ update, - delete, = unchanged. */
 import { MANAGED_FIELDS, hasChanges, type Action, type Plan } from "./model.js";
+import { count } from "../words/count.js";
 
 const show = (field: string, v: string | null): string => {
   if (v === null) return "(absent)";
@@ -60,6 +61,6 @@ export function renderPlan(plan: Plan, opts: { applyHint?: string } = {}): strin
     );
   else if (!errors) out.push("No changes: PVE's backup jobs match the tiers.");
   else out.push("No changes where PVE could be read and the tiers could be turned into jobs.");
-  if (errors) out.push(`${errors} error(s): see above; apply leaves the affected tiers alone.`);
+  if (errors) out.push(`${count(errors, "error")}: see above; apply leaves the affected tiers alone.`);
   return `${out.join("\n")}\n`;
 }

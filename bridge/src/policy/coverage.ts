@@ -2,7 +2,7 @@ import type { BackupJob, GuestInfo } from "../evidence.js";
 import type { Tier, Retention } from "../config/tiers.js";
 import { maxGapMs } from "./calendar.js";
 import { PRUNE_OPTIONS } from "./retention.js";
-import { formatDuration } from "../util/duration.js";
+import { phrase, type Phrase } from "../words/phrase.js";
 
 /** Does this job select this guest (vmid list, all minus exclude, or pool; optionally one node)? */
 export function jobSelects(job: BackupJob, guest: GuestInfo): boolean {
@@ -16,8 +16,8 @@ export function jobSelects(job: BackupJob, guest: GuestInfo): boolean {
 
 export interface CoverageVerdict {
   covered: boolean;
-  /** Reason when not covered. */
-  reason?: string;
+  /** Why not, when not covered (a phrase whose key is "unprotected" or a variant of it). */
+  why?: Phrase;
   /** Jobs that select the guest and are enabled. */
   enabledJobs: BackupJob[];
 }
@@ -36,19 +36,24 @@ export function coverage(guest: GuestInfo, tier: Tier, jobs: BackupJob[]): Cover
     return {
       covered: false,
       enabledJobs: enabled,
-      reason: `job '${j.id}' runs only every ${formatDuration(maxGapMs(j.schedule!)!)} ('${j.schedule}'); tier ${tier.id} needs a backup at least every ${formatDuration(tier.maxAgeMs)}`,
+      why: phrase("unprotected.too_rare", {
+        job: j.id,
+        every: maxGapMs(j.schedule!)!,
+        schedule: j.schedule!,
+        tier: tier.id,
+        max: tier.maxAgeMs,
+      }),
     };
   }
   const disabled = selecting.filter((j) => !j.enabled);
   if (disabled.length) {
-    const ids = disabled.map((j) => `'${j.id}'`).join(", ");
     return {
       covered: false,
       enabledJobs: [],
-      reason: `backup job${disabled.length > 1 ? "s" : ""} ${ids} select${disabled.length > 1 ? "" : "s"} this guest but ${disabled.length > 1 ? "are" : "is"} disabled`,
+      why: phrase("unprotected.disabled", { count: disabled.length, jobs: disabled.map((j) => j.id) }),
     };
   }
-  return { covered: false, enabledJobs: [], reason: "no scheduled backup job selects this guest" };
+  return { covered: false, enabledJobs: [], why: phrase("unprotected") };
 }
 
 /**

@@ -5,6 +5,8 @@
  * problem is judged from the last answer, and the reason names what to grant). Every surface
  * (MQTT, HTTP, metrics, the report) shows this one verdict.
  */
+import { phrase, type Phrase } from "../words/phrase.js";
+import { render, type RenderOptions } from "../words/render.js";
 
 /** A datastore is reported full at this usage (percent): PBS garbage collection and backups need room. */
 export const DATASTORE_FULL_PERCENT = 90;
@@ -36,21 +38,28 @@ export interface PbsDatastoreVerdict {
   statusReason: string | null;
   problem: boolean;
   reasons: string[];
+  /** `reasons` as phrases, in the same order. */
+  reasonPhrases: Phrase[];
   /** Used space in percent with one decimal; null when the total is unknown. */
   usage: number | null;
 }
 
-export function pbsDatastoreHealth(d: PbsDatastoreFacts, readable: boolean): PbsDatastoreVerdict {
-  const reasons: string[] = [];
-  const bad = (what: string, r: JobRunFacts | null) => {
-    if (r && r.ok === false) reasons.push(`${what}${r.id ? ` '${r.id}'` : ""} failed: ${r.state}`);
+export function pbsDatastoreHealth(
+  d: PbsDatastoreFacts,
+  readable: boolean,
+  words: RenderOptions,
+): PbsDatastoreVerdict {
+  const phrases: Phrase[] = [];
+  const bad = (key: string, r: JobRunFacts | null, extra: Record<string, string> = {}) => {
+    if (r && r.ok === false) phrases.push(phrase(key, { job: r.id ?? undefined, state: r.state, ...extra }));
   };
-  for (const v of d.verifyJobs) bad("verify job", v);
-  for (const s of d.syncJobs) bad(`sync job (${s.direction})`, s);
-  bad("garbage collection", d.gc);
-  if (d.verification.failed) reasons.push(`${d.verification.failed} snapshot(s) failed verification`);
+  for (const v of d.verifyJobs) bad("datastore.verify_failed", v);
+  for (const s of d.syncJobs) bad(`datastore.sync_failed.${s.direction === "pull" ? "pull" : "push"}`, s);
+  bad("datastore.gc_failed", d.gc);
+  if (d.verification.failed) phrases.push(phrase("datastore.snapshots_failed", { count: d.verification.failed }));
   const usage = d.total > 0 ? Math.round((d.used / d.total) * 1000) / 10 : null;
-  if (usage !== null && usage >= DATASTORE_FULL_PERCENT) reasons.push(`datastore is ${usage}% full`);
+  if (usage !== null && usage >= DATASTORE_FULL_PERCENT) phrases.push(phrase("datastore.full", { percent: usage }));
+  const reasons = phrases.map((p) => render(p, words));
   const judged = readable && !d.unreadable;
   const unknownWhy = !readable ? null : (d.unreadable ?? d.syncUnreadable ?? null);
   return {
@@ -59,6 +68,7 @@ export function pbsDatastoreHealth(d: PbsDatastoreFacts, readable: boolean): Pbs
     statusReason: unknownWhy,
     problem: judged && reasons.length > 0,
     reasons: judged ? reasons : [],
+    reasonPhrases: judged ? phrases : [],
     usage,
   };
 }

@@ -1,14 +1,17 @@
 import { earliest, isoOrNull as iso } from "../util/time.js";
 import type { Archive, BackupAttempt, Evidence, GuestInfo } from "../evidence.js";
 import type { Tier } from "../config/tiers.js";
-import { formatDuration } from "../util/duration.js";
-import { coverage, retentionDrift } from "./coverage.js";
+import { coverage } from "./coverage.js";
+import { retentionShort } from "./retention.js";
+import { render, type RenderOptions } from "../words/render.js";
+import { phrase, type ParamValue, type Phrase } from "../words/phrase.js";
 import { evaluateCopies } from "./offsite.js";
 import { evaluateVerification } from "./verification.js";
 import {
   INFORMATIONAL,
   STATUSES,
   type Finding,
+  type FindingCode,
   type GuestState,
   type GuestStatus,
   type OrphanGroup,
@@ -29,6 +32,21 @@ export interface PolicyInput {
    * second Proxmox source renames nobody); a guest not listed gets guestId()'s form.
    */
   guestIds?: ReadonlyMap<string, string>;
+  /** Language and time zone of the reasons (config `language`, `timezone`); default English, UTC. */
+  words?: RenderOptions;
+}
+
+const DEFAULT_WORDS: RenderOptions = { language: "en", timeZone: "UTC" };
+
+/** A finding with its sentence rendered. */
+export function makeFinding(
+  code: FindingCode,
+  key: string,
+  params: Record<string, ParamValue | undefined>,
+  words: RenderOptions,
+): Finding {
+  const p = phrase(key, params);
+  return { code, key, params: p.params ?? {}, reason: render(p, words) };
 }
 
 /** Guest ids are <site>_<vmid>; with several Proxmox clusters, <site>_<cluster>_<vmid> keeps them apart. */
@@ -103,11 +121,13 @@ export function evaluate(input: PolicyInput, memo?: GuestMemo): PolicyResult {
   memo?.begin(
     JSON.stringify([
       input.site,
+      input.words,
       input.tiers,
       multi,
       evidence.sources.map((s) => [s.name, s.kind, s.up, s.degraded, s.error]),
       evidence.jobs,
       evidence.jobsReadable,
+      evidence.storagePrune,
       evidence.visibility,
       evidence.verifiable,
       evidence.verifications,
@@ -176,7 +196,7 @@ function evaluateGuest(
 ): { state: GuestState; changesAt: number | null } {
   const { evidence, now } = input;
   const source = evidence.sources.find((s) => s.name === guest.source);
-  const verification = evaluateVerification(guest, archives, tier, evidence, now);
+  const verification = evaluateVerification(guest, archives, tier, evidence, now, input.words ?? DEFAULT_WORDS);
   const good = archives
     .filter((a) => a.verification !== "failed" && !verification.failedVolids.has(a.volid))
     .sort((a, b) => b.ctimeMs - a.ctimeMs);
@@ -191,55 +211,82 @@ function evaluateGuest(
   );
 
   const sourceReadable = !!source && source.up && !source.degraded;
+  const words = input.words ?? DEFAULT_WORDS;
   let status: GuestStatus;
-  let statusReason: string;
+  let statusPhrase: Phrase;
   let changesAt: number | null = null;
+  // Reasons name instants, never "N hours ago": an age in the text would change the state (and
+  // republish every guest) as the clock moves, with nothing new to say.
   if (!sourceReadable) {
     status = "unknown";
-    statusReason = `Proxmox source '${guest.source}' is ${!source?.up ? "unreachable" : "unreadable"}${source?.error ? `: ${source.error}` : ""}`;
+    statusPhrase = phrase(`status.unknown.${!source?.up ? "unreachable" : "unreadable"}`, {
+      source: guest.source,
+      error: source?.error,
+    });
   } else if (hidden.length) {
     status = "unknown";
-    statusReason = hidden.map((h) => h.reason).join("; ");
+    statusPhrase = phrase("status.unknown.hidden", { why: hidden.map((h) => phrase("text", { text: h.reason })) });
   } else if (running) {
     status = "running";
-    statusReason = "a backup of this guest is running";
+    statusPhrase = phrase("status.running");
   } else if (lastAttempt?.result === "failed" && (!newest || newest.ctimeMs < lastAttempt.startMs)) {
     status = "failed";
-    statusReason = `the last backup attempt (${iso(lastAttempt.startMs)}) failed: ${lastAttempt.error ?? "unknown error"}${newest ? `; newest good backup is from ${iso(newest.ctimeMs)}` : "; no good backup exists"}`;
+    statusPhrase = phrase(newest ? "status.failed" : "status.failed.none", {
+      at: iso(lastAttempt.startMs),
+      error: lastAttempt.error ?? "unknown error",
+      newest: iso(newest?.ctimeMs),
+    });
   } else if (!newest) {
     status = "missing";
-    statusReason = archives.length
-      ? `no good backup: ${archives.length} archive(s) exist but failed verification`
-      : "no backup archive of this guest exists on any storage";
+    statusPhrase = archives.length
+      ? phrase("status.missing.unverified", { count: archives.length })
+      : phrase("status.missing");
   } else if (tier?.protect && now >= newest.ctimeMs + tier.maxAgeMs) {
     status = "stale";
-    // Reasons name instants, never "N hours ago": an age in the text would change the state (and
-    // republish every guest) as the clock moves, with nothing new to say.
-    statusReason = `newest backup ${iso(newest.ctimeMs)} is older than tier ${tier.id} allows (${formatDuration(tier.maxAgeMs)}); stale since ${iso(newest.ctimeMs + tier.maxAgeMs)}`;
+    statusPhrase = phrase("status.stale", { newest: iso(newest.ctimeMs), tier: tier.id, max: tier.maxAgeMs });
   } else {
     status = "ok";
-    statusReason = `newest backup ${iso(newest.ctimeMs)}`;
+    statusPhrase = phrase("status.ok", { newest: iso(newest.ctimeMs) });
     if (tier?.protect) {
       changesAt = newest.ctimeMs + tier.maxAgeMs;
-      statusReason += `; stale at ${iso(changesAt)} without a newer one (tier ${tier.id} allows ${formatDuration(tier.maxAgeMs)})`;
+      statusPhrase = phrase("status.ok.until", {
+        newest: iso(newest.ctimeMs),
+        until: iso(changesAt),
+        tier: tier.id,
+        max: tier.maxAgeMs,
+      });
     }
   }
+  const statusReason = render(statusPhrase, words);
 
   const findings: Finding[] = [];
   let nextBackupMs: number | undefined;
   if (tier === null) {
-    findings.push({
-      code: "untiered",
-      reason: "no tier assigned (config guests, or a PVE tag backup-p0/-p1/-p2/nobackup)",
-    });
+    findings.push(makeFinding("untiered", "untiered", {}, words));
   } else if (!tier.protect) {
-    findings.push({ code: "excluded", reason: `deliberately not backed up (tier ${tier.id})` });
+    findings.push(makeFinding("excluded", "excluded", { tier: tier.id }, words));
   } else if (sourceReadable && evidence.jobsReadable[guest.source]) {
     const cov = coverage(guest, tier, evidence.jobs);
-    if (!cov.covered) findings.push({ code: "unprotected", reason: cov.reason! });
+    if (!cov.covered) findings.push(makeFinding("unprotected", cov.why!.key, cov.why!.params ?? {}, words));
     for (const job of cov.enabledJobs) {
-      const drift = retentionDrift(job, tier);
-      if (drift) findings.push({ code: "retention_drift", reason: drift });
+      const storagePrune = job.storage ? evidence.storagePrune?.[`${job.source}/${job.storage}`] : undefined;
+      const short = retentionShort(job.pruneBackups, storagePrune, tier.retention, words.timeZone);
+      if (short)
+        findings.push(
+          makeFinding(
+            "retention_short",
+            short.from === "storage" ? "retention_short.storage" : "retention_short",
+            {
+              job: job.id,
+              storage: short.from === "storage" ? job.storage : undefined,
+              tier: tier.id,
+              keeps: short.keeps,
+              wants: short.wants,
+              missing: short.missing,
+            },
+            words,
+          ),
+        );
       if (job.nextRunMs !== undefined && (nextBackupMs === undefined || job.nextRunMs < nextBackupMs))
         nextBackupMs = job.nextRunMs;
     }
@@ -249,17 +296,19 @@ function evaluateGuest(
   if (status !== "unknown") changesAt = earliest(changesAt, verification.changesAt);
 
   // 3-2-1 (policy/offsite.ts): only with an off-site source configured and this guest's archives readable.
-  const copies = sourceReadable && !hidden.length ? evaluateCopies(archives, tier, evidence.offsite, now) : null;
+  const copies = sourceReadable && !hidden.length ? evaluateCopies(archives, tier, evidence.offsite, now, words) : null;
   if (copies) findings.push(...copies.findings);
 
   const protectedTier = tier?.protect === true;
   const statusIsProblem = status === "failed" || status === "missing" || status === "stale";
   const problem = protectedTier && (statusIsProblem || findings.some((f) => !INFORMATIONAL.has(f.code)));
-  const reasons = [
-    ...(protectedTier && statusIsProblem ? [`${status}: ${statusReason}`] : []),
-    ...findings.filter((f) => protectedTier || INFORMATIONAL.has(f.code)).map((f) => `${f.code}: ${f.reason}`),
+  const withStatus = status === "unknown" || (protectedTier && statusIsProblem);
+  const shown = findings.filter((f) => protectedTier || INFORMATIONAL.has(f.code));
+  const reasonPhrases: Phrase[] = [
+    ...(withStatus ? [statusPhrase] : []),
+    ...shown.map((f) => (Object.keys(f.params).length ? { key: f.key, params: f.params } : { key: f.key })),
   ];
-  if (status === "unknown") reasons.unshift(`unknown: ${statusReason}`);
+  const reasons = [...(withStatus ? [statusReason] : []), ...shown.map((f) => f.reason)];
 
   // The guest's next change: its own deadline or, with 3-2-1 judged, its off-site copy's.
   const nextChange = earliest(changesAt, copies?.changesAt);
@@ -276,8 +325,10 @@ function evaluateGuest(
       tier_source: tierFrom,
       status,
       status_reason: statusReason,
+      status_phrase: statusPhrase,
       problem,
       reasons,
+      reason_phrases: reasonPhrases,
       findings,
       last_backup: iso(newest?.ctimeMs),
       last_backup_size: newest?.size ?? null,

@@ -14,7 +14,9 @@
 import { earliest, isoOrNull } from "../util/time.js";
 import type { Archive, CopyTarget, OffsiteEvidence } from "../evidence.js";
 import type { Tier } from "../config/tiers.js";
-import { formatDuration } from "../util/duration.js";
+import { phrase, type Phrase } from "../words/phrase.js";
+import { render, type RenderOptions } from "../words/render.js";
+import { makeFinding } from "./evaluate.js";
 import type { Finding } from "./types.js";
 
 export interface CopiesResult {
@@ -25,8 +27,8 @@ export interface CopiesResult {
   findings: Finding[];
   /** When a counted copy ages out (the count may drop then), ms; null if never. */
   changesAt: number | null;
-  /** What was counted, in words (for logs and reports). */
-  counted: string[];
+  /** What was counted, as phrases (the too_few_copies reason lists them). */
+  counted: Phrase[];
 }
 
 /**
@@ -37,6 +39,7 @@ export function evaluateCopies(
   tier: Tier | null,
   offsite: OffsiteEvidence | undefined,
   now: number,
+  words: RenderOptions,
 ): CopiesResult {
   const none: CopiesResult = { copies: null, lastOffsiteMs: null, findings: [], changesAt: null, counted: [] };
   if (!offsite) return none;
@@ -57,12 +60,13 @@ export function evaluateCopies(
     const until = freshUntil(a);
     if (until > now) changesAt = earliest(changesAt, until);
   };
-  const counted: string[] = [];
+  const counted: Phrase[] = [];
+  const label = (t: CopyTarget): Phrase | string => t.labelPhrase ?? t.label;
   let lastOffsiteMs: number | null = null;
   let offsiteFresh = false;
   const unknownTargets: CopyTarget[] = [];
   /** Per target: why it does not hold a fresh copy (for the no_offsite reason). */
-  const misses: string[] = [];
+  const misses: Phrase[] = [];
 
   for (const [storage, newest] of [...newestByStorage].sort((a, b) => a[0].localeCompare(b[0]))) {
     const isFresh = fresh(newest);
@@ -70,7 +74,10 @@ export function evaluateCopies(
       copies++;
       noteExpiry(newest);
       counted.push(
-        `storage '${storage}' (archive of ${isoOrNull(newest.ctimeMs)}${offsiteStorages.has(storage) ? ", off-site" : ""})`,
+        phrase(offsiteStorages.has(storage) ? "copy.storage.offsite" : "copy.storage", {
+          at: isoOrNull(newest.ctimeMs),
+          storage,
+        }),
       );
       if (offsiteStorages.has(storage)) offsiteFresh = true;
     }
@@ -86,7 +93,7 @@ export function evaluateCopies(
       continue;
     }
     if (t.lastSuccessMs === null) {
-      if (t.offsite) misses.push(`${t.label} has never succeeded`);
+      if (t.offsite) misses.push(phrase("offsite.never", { target: label(t) }));
       continue;
     }
     // The newest archive this run saw, per storage; the freshest of those is what the copy holds.
@@ -96,14 +103,25 @@ export function evaluateCopies(
     if (included && fresh(included)) {
       copies++;
       noteExpiry(included);
-      counted.push(`${t.label} (${t.offsite ? "off-site, " : ""}holds the archive of ${isoOrNull(included.ctimeMs)})`);
+      counted.push(
+        phrase(t.offsite ? "copy.target.offsite" : "copy.target", { target: label(t), at: isoOrNull(included.ctimeMs) }),
+      );
       if (t.offsite) offsiteFresh = true;
     } else if (t.offsite) {
       const newest = onStorages.reduce((a, b) => (b.ctimeMs > a.ctimeMs ? b : a));
       misses.push(
         included
-          ? `${t.label} last succeeded ${isoOrNull(t.lastSuccessMs)}; the archive it holds (${isoOrNull(included.ctimeMs)}) is older than the tier allows`
-          : `${t.label} last succeeded ${isoOrNull(t.lastSuccessMs)}, before the newest archive on '${newest.storage}' (${isoOrNull(newest.ctimeMs)})`,
+          ? phrase("offsite.too_old", {
+              target: label(t),
+              at: isoOrNull(t.lastSuccessMs),
+              archive: isoOrNull(included.ctimeMs),
+            })
+          : phrase("offsite.before_newest", {
+              target: label(t),
+              at: isoOrNull(t.lastSuccessMs),
+              storage: newest.storage,
+              archive: isoOrNull(newest.ctimeMs),
+            }),
       );
     }
   }
@@ -118,18 +136,19 @@ export function evaluateCopies(
       ]);
       const uncarried = [...newestByStorage.keys()].filter((s) => !carried.has(s));
       const why = misses.length
-        ? misses.join("; ")
-        : `nothing copies storage${uncarried.length > 1 ? "s" : ""} ${uncarried.map((s) => `'${s}'`).join(", ")} off-site (a Hyper Backup task that protects it, a PBS sync job, or an off-site PBS)`;
-      findings.push({
-        code: "no_offsite",
-        reason: `tier ${tier!.id} wants an off-site copy of a backup no older than ${formatDuration(tier!.maxAgeMs)}: ${why}`,
-      });
+        ? misses
+        : [phrase("offsite.nothing", { count: uncarried.length, storages: uncarried })];
+      findings.push(makeFinding("no_offsite", "no_offsite", { tier: tier!.id, max: tier!.maxAgeMs, why }, words));
     }
     if (copies < tier!.minCopies && !unknown) {
-      findings.push({
-        code: "too_few_copies",
-        reason: `tier ${tier!.id} wants ${tier!.minCopies} copies no older than ${formatDuration(tier!.maxAgeMs)}; ${copies} found${counted.length ? `: ${counted.join(", ")}` : ""}`,
-      });
+      findings.push(
+        makeFinding(
+          "too_few_copies",
+          "too_few_copies",
+          { tier: tier!.id, want: tier!.minCopies, max: tier!.maxAgeMs, found: copies, counted },
+          words,
+        ),
+      );
     }
   }
   return { copies: protect ? copies : null, lastOffsiteMs, findings, changesAt, counted };
@@ -172,37 +191,28 @@ export function hyperBackupHealth(
   readable: boolean,
   maxAgeMs: number,
   now: number,
-): { status: HyperBackupStatus; problem: boolean; reason: string; changesAt: number | null } {
-  if (!readable || !t)
-    return {
-      status: "unknown",
-      problem: false,
-      reason: "the NAS is unreachable or its answer unreadable",
-      changesAt: null,
-    };
-  const errText = t.error ? `: ${t.error}${t.errorCode ? ` (code ${t.errorCode})` : ""}` : "";
-  if (BROKEN_STATE.has(t.state))
-    return { status: "broken", problem: true, reason: `task state is '${t.state}'${errText}`, changesAt: null };
+  words: RenderOptions,
+): { status: HyperBackupStatus; problem: boolean; reason: string; phrase: Phrase; changesAt: number | null } {
+  const say = (status: HyperBackupStatus, problem: boolean, p: Phrase, changesAt: number | null = null) => ({
+    status,
+    problem,
+    reason: render(p, words),
+    phrase: p,
+    changesAt,
+  });
+  if (!readable || !t) return say("unknown", false, phrase("hyperbackup.unknown"));
+  const err = { error: t.error ?? undefined, code: t.error && t.errorCode ? t.errorCode : undefined };
+  if (BROKEN_STATE.has(t.state)) return say("broken", true, phrase("hyperbackup.broken", { state: t.state, ...err }));
   if (RUNNING_STATUS.has(t.status) || t.lastResult === "backingup")
-    return { status: "running", problem: false, reason: `task is running (${t.status})`, changesAt: null };
+    return say("running", false, phrase("hyperbackup.running", { detail: t.status }));
   const failedResult = t.lastResult !== null && !NOT_FAILED_RESULT.has(t.lastResult);
-  if (failedResult)
-    return { status: "failed", problem: true, reason: `last run ended '${t.lastResult}'${errText}`, changesAt: null };
-  if (t.lastSuccessMs === null)
-    return { status: "never", problem: true, reason: "the task has never completed a backup", changesAt: null };
+  if (failedResult) return say("failed", true, phrase("hyperbackup.failed", { result: t.lastResult, ...err }));
+  if (t.lastSuccessMs === null) return say("never", true, phrase("hyperbackup.never"));
+  const last = isoOrNull(t.lastSuccessMs);
   if (now >= t.lastSuccessMs + maxAgeMs)
-    return {
-      status: "stale",
-      problem: true,
-      reason: `last success ${isoOrNull(t.lastSuccessMs)} is older than allowed (${formatDuration(maxAgeMs)}); stale since ${isoOrNull(t.lastSuccessMs + maxAgeMs)}`,
-      changesAt: null,
-    };
-  return {
-    status: "ok",
-    problem: false,
-    reason: `last success ${isoOrNull(t.lastSuccessMs)}; stale at ${isoOrNull(t.lastSuccessMs + maxAgeMs)} without a newer one`,
-    changesAt: t.lastSuccessMs + maxAgeMs,
-  };
+    return say("stale", true, phrase("hyperbackup.stale", { last, max: maxAgeMs }));
+  const until = t.lastSuccessMs + maxAgeMs;
+  return say("ok", false, phrase("hyperbackup.ok", { last, until: isoOrNull(until) }), until);
 }
 
 /** PBS `last-run-state`: "OK", "WARNINGS: n", "unknown", or the raw error text (anything else ⇒ failure). */

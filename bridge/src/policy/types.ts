@@ -1,4 +1,5 @@
 import type { GuestType } from "../evidence.js";
+import type { ParamValue, Phrase } from "../words/phrase.js";
 
 export const STATUSES = ["unknown", "running", "failed", "missing", "stale", "ok"] as const;
 export type GuestStatus = (typeof STATUSES)[number];
@@ -9,7 +10,7 @@ export const FINDING_CODES = [
   "too_few_copies",
   "verify_overdue",
   "verify_failed",
-  "retention_drift",
+  "retention_short",
   "untiered",
   "excluded",
   "orphaned",
@@ -21,6 +22,10 @@ export const INFORMATIONAL: ReadonlySet<FindingCode> = new Set(["untiered", "exc
 
 export interface Finding {
   code: FindingCode;
+  /** The phrasebook key of its sentence (the code, or the code and a variant: "unprotected.disabled"). */
+  key: string;
+  params: Record<string, ParamValue>;
+  /** The sentence, rendered in the bridge's language and time zone. */
   reason: string;
 }
 
@@ -37,9 +42,13 @@ export interface GuestState {
   status: GuestStatus;
   /** Why the status is what it is, in words. */
   status_reason: string;
+  /** The same as a phrase (key + params), for surfaces that render it in their own language. */
+  status_phrase: Phrase;
   problem: boolean;
   /** Human reasons: the status reason when it is a problem, then every finding. */
   reasons: string[];
+  /** `reasons` as phrases, in the same order. */
+  reason_phrases: Phrase[];
   findings: Finding[];
   last_backup: string | null;
   last_backup_size: number | null;

@@ -1,6 +1,7 @@
 import type { Archive, Evidence } from "../evidence.js";
 import type { Tier } from "../config/tiers.js";
-import { formatDuration } from "../util/duration.js";
+import type { RenderOptions } from "../words/render.js";
+import { makeFinding } from "./evaluate.js";
 import type { Finding } from "./types.js";
 
 export interface VerificationVerdict {
@@ -25,6 +26,7 @@ export function evaluateVerification(
   tier: Tier | null,
   evidence: Evidence,
   now: number,
+  words: RenderOptions,
 ): VerificationVerdict {
   const mine = (evidence.verifications ?? [])
     .filter((v) => v.source === guest.source && v.vmid === guest.vmid)
@@ -38,10 +40,14 @@ export function evaluateVerification(
   const findings: Finding[] = [];
   for (const volid of failedVolids) {
     const v = latestByVolid.get(volid)!;
-    findings.push({
-      code: "verify_failed",
-      reason: `archive ${fileOf(volid)} failed verification on ${new Date(v.timeMs).toISOString()}: ${v.reason ?? "unknown error"}`,
-    });
+    findings.push(
+      makeFinding(
+        "verify_failed",
+        "verify_failed",
+        { archive: fileOf(volid), at: new Date(v.timeMs).toISOString(), error: v.reason ?? "unknown error" },
+        words,
+      ),
+    );
   }
   // Verified = our check passed, or PBS says its verify passed (its time is not in the listing: the snapshot time is a safe lower bound).
   let lastVerifiedMs: number | null = null;
@@ -60,12 +66,18 @@ export function evaluateVerification(
     const since = lastVerifiedMs ?? newest.ctimeMs;
     const due = since + tier.verifyEveryMs;
     if (now >= due) {
-      findings.push({
-        code: "verify_overdue",
-        reason: lastVerifiedMs
-          ? `last successful verification ${new Date(lastVerifiedMs).toISOString()}; tier ${tier.id} wants one every ${formatDuration(tier.verifyEveryMs)} (overdue since ${new Date(due).toISOString()})`
-          : `no archive of this guest was ever verified; tier ${tier.id} wants a verification every ${formatDuration(tier.verifyEveryMs)}`,
-      });
+      findings.push(
+        makeFinding(
+          "verify_overdue",
+          lastVerifiedMs ? "verify_overdue" : "verify_overdue.never",
+          {
+            last: lastVerifiedMs ? new Date(lastVerifiedMs).toISOString() : undefined,
+            tier: tier.id,
+            every: tier.verifyEveryMs,
+          },
+          words,
+        ),
+      );
     } else changesAt = due;
   }
   const lastRec = mine.filter((v) => present.has(v.volid)).at(-1);

@@ -27,7 +27,7 @@ export function checksLogSection(input: ReportInput, guests: GuestState[], out: 
       checks
         .slice(0, LOG_ROWS)
         .map((v) => [
-          shortTime(new Date(v.timeMs).toISOString()),
+          shortTime(new Date(v.timeMs).toISOString(), input.cfg.timeZone),
           nameOf(v.source, v.vmid),
           v.vmid,
           v.volid,
@@ -61,7 +61,7 @@ export function checksLogSection(input: ReportInput, guests: GuestState[], out: 
           pbsVerified
             .slice(0, LOG_ROWS)
             .map((a) => [
-              shortTime(new Date(a.ctimeMs).toISOString()),
+              shortTime(new Date(a.ctimeMs).toISOString(), input.cfg.timeZone),
               nameOf(a.source, a.vmid),
               a.vmid,
               a.volid,

@@ -11,6 +11,7 @@ import { INFORMATIONAL } from "../policy/types.js";
 import { shortTime } from "./facts.js";
 import { cell, table, yesNo } from "./format.js";
 import type { ReportInput } from "./render.js";
+import { count } from "../words/count.js";
 
 function selectionText(j: BackupJob): string {
   if (j.vmids) return `VMIDs ${j.vmids.join(", ")}`;
@@ -54,7 +55,7 @@ export function gapsSection(input: ReportInput, guests: GuestState[], out: strin
     out.push("", "Orphaned archives (their guest no longer exists; listed, not alarmed on):", "");
     for (const o of result.orphans)
       out.push(
-        `- VMID ${o.vmid} on '${cell(o.source)}': ${o.archive_count} archive(s), newest ${shortTime(o.last_backup)}`,
+        `- VMID ${o.vmid} on '${cell(o.source)}': ${count(o.archive_count, "archive")}, newest ${shortTime(o.last_backup, input.cfg.timeZone)}`,
       );
   }
   out.push("");
@@ -107,7 +108,7 @@ export function jobsSection(input: ReportInput, out: string[]): void {
             `${selectionText(j)}${served.length ? ` (${served.map((g) => g.name).join(", ")})` : ""}`,
             j.storage ?? "—",
             retentionText(j, evidence.storagePrune),
-            j.nextRunMs && j.enabled ? shortTime(new Date(j.nextRunMs).toISOString()) : "—",
+            j.nextRunMs && j.enabled ? shortTime(new Date(j.nextRunMs).toISOString(), input.cfg.timeZone) : "—",
             tiers.join(", ") || "—",
           ];
         }),
@@ -150,7 +151,7 @@ export function copiesSection(input: ReportInput, out: string[]): void {
           t.source,
           t.storages.join(", ") || "—",
           yesNo(t.offsite),
-          t.lastSuccessMs ? shortTime(new Date(t.lastSuccessMs).toISOString()) : "never",
+          t.lastSuccessMs ? shortTime(new Date(t.lastSuccessMs).toISOString(), input.cfg.timeZone) : "never",
           yesNo(t.readable),
         ]),
       ),

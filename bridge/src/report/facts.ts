@@ -5,6 +5,7 @@
  */
 import type { Archive, Evidence } from "../evidence.js";
 import type { GuestState, GuestStatus } from "../policy/types.js";
+import { PHRASEBOOKS, formatTime } from "../words/render.js";
 
 /** Severity for "problems first" ordering: lower sorts first. */
 const STATUS_ORDER: Record<GuestStatus, number> = { failed: 0, missing: 1, stale: 2, unknown: 3, running: 4, ok: 5 };
@@ -45,10 +46,10 @@ export function ageMs(iso: string | null, now: number): number | null {
   return Number.isFinite(t) ? Math.max(0, now - t) : null;
 }
 
-/** "2026-01-05 02:00 UTC" */
-export function shortTime(iso: string | null): string {
+/** "Mon 5 Jan, 03:00" in the site's time zone (config `timezone`; UTC for configs built in code). */
+export function shortTime(iso: string | null, timeZone = "UTC"): string {
   if (!iso) return "never";
-  const d = new Date(iso);
-  if (!Number.isFinite(d.getTime())) return iso;
-  return `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  const ms = Date.parse(iso);
+  if (!Number.isFinite(ms)) return iso;
+  return formatTime(ms, PHRASEBOOKS.en, timeZone);
 }

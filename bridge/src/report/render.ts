@@ -9,7 +9,7 @@ import type { Evidence, SourceHealth } from "../evidence.js";
 import type { PolicyResult } from "../policy/types.js";
 import { checksLogSection } from "./checks-log.js";
 import { copiesSection, gapsSection, jobsSection } from "./coverage.js";
-import { problemsFirst } from "./facts.js";
+import { problemsFirst, shortTime } from "./facts.js";
 import { cell } from "./format.js";
 import { guestsSection, summarySection, tiersSection } from "./overview.js";
 import { restoreSection } from "./restore-procedure.js";
@@ -35,7 +35,7 @@ export function renderReport(input: ReportInput): string {
   out.push(`# Backup strategy — ${cell(cfg.site)}`);
   out.push("");
   out.push(
-    `Generated ${new Date(now).toISOString()} by backup2mqtt ${versions.bridge} (Node.js ${versions.node}); Proxmox VE: ${pve || "none configured"}.`,
+    `Generated ${shortTime(new Date(now).toISOString(), cfg.timeZone)} by backup2mqtt ${versions.bridge} (Node.js ${versions.node}); Proxmox VE: ${pve || "none configured"}.`,
   );
   out.push("");
   out.push(

@@ -63,7 +63,7 @@ export function restoreSection(input: ReportInput, out: string[]): void {
       continue;
     }
     out.push(
-      `Newest archive: ${code(newest.volid)} (${shortTime(new Date(newest.ctimeMs).toISOString())}, ${formatBytes(newest.size)}).`,
+      `Newest archive: ${code(newest.volid)} (${shortTime(new Date(newest.ctimeMs).toISOString(), input.cfg.timeZone)}, ${formatBytes(newest.size)}).`,
       "",
     );
     out.push("```sh");

@@ -14,6 +14,11 @@ const check = (description: string) =>
     .nullable()
     .meta({ description });
 
+/** A sentence as data: a phrasebook key and its parameters (render it in any language the phrasebook has). */
+const phraseSchema = z
+  .object({ key: z.string(), params: z.record(z.string(), z.unknown()).optional() })
+  .meta({ description: "A phrasebook key and its parameters." });
+
 export const guestStateSchema = z.object({
   id: z.string().regex(jsonPattern("^[a-z0-9_]+$")).meta({ pattern: "^[a-z0-9_]+$" }),
   source: z.string().optional(),
@@ -25,12 +30,16 @@ export const guestStateSchema = z.object({
   tier_source: z.enum(["config", "tag", "override"]).nullable().optional(),
   status: z.enum(STATUSES),
   status_reason: z.string().optional(),
+  status_phrase: phraseSchema.optional(),
   problem: z.boolean(),
-  reasons: z.array(z.string()),
+  reasons: z.array(z.string()).meta({ description: "Sentences for people, in the bridge's language." }),
+  reason_phrases: z.array(phraseSchema).meta({ description: "`reasons` as phrases, in the same order." }).optional(),
   findings: z
     .array(
       z.object({
         code: z.enum(FINDING_CODES),
+        key: z.string().optional(),
+        params: z.record(z.string(), z.unknown()).optional(),
         reason: z.string(),
       }),
     )

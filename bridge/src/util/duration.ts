@@ -1,3 +1,5 @@
+import { PHRASEBOOKS, formatDuration as durationWords } from "../words/render.js";
+
 const UNIT_MS: Record<string, number> = {
   ms: 1,
   s: 1000,
@@ -14,20 +16,7 @@ export function parseDuration(text: string): number {
   return Math.round(Number(m[1]) * UNIT_MS[m[2]!]!);
 }
 
-/** Human text for an age or interval: "3d 4h", "26h", "45m", "12s". */
+/** Human text for an age or interval, in English words: "3 days and 4 hours", "26 hours" is "1 day and 2 hours", "45 minutes". */
 export function formatDuration(ms: number): string {
-  const neg = ms < 0;
-  let s = Math.round(Math.abs(ms) / 1000);
-  const d = Math.floor(s / 86400);
-  s -= d * 86400;
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  const parts: string[] = [];
-  if (d) parts.push(`${d}d`);
-  if (h) parts.push(`${h}h`);
-  if (m && !d) parts.push(`${m}m`);
-  if (!d && !h && (s || parts.length === 0)) parts.push(`${s}s`);
-  return (neg ? "-" : "") + parts.join(" ");
+  return (ms < 0 ? "-" : "") + durationWords(Math.abs(ms), PHRASEBOOKS.en);
 }

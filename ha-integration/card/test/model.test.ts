@@ -91,7 +91,7 @@ describe("helpers", () => {
   it("formatAbsolute writes the time as the phrasebook does, in the card's zone", () => {
     const iso = "2026-11-30T15:19:40.000Z";
     expect(formatAbsolute(iso, { language: "en", timeZone: "Europe/Berlin" })).toBe("Mon 30 Nov, 16:19");
-    expect(formatAbsolute(iso, { language: "de", timeZone: "Europe/Berlin" })).toBe("Mo. 30. Nov., 16:19");
+    expect(formatAbsolute(iso, { language: "de", timeZone: "Europe/Berlin" })).toBe("Mo., 30. Nov., 16:19 Uhr");
     expect(formatAbsolute(iso, { language: "en", timeZone: "America/New_York" })).toBe("Mon 30 Nov, 10:19");
     expect(formatAbsolute(null, { language: "en", timeZone: "UTC" })).toBe("");
     expect(formatAbsolute("garbage", { language: "en", timeZone: "UTC" })).toBe("");
@@ -193,16 +193,16 @@ describe("reasons", () => {
     hass.locale = { language: "de" };
     const rows = collectGuests(hass);
     expect(rows.find((r) => r.name === "vaultwarden")!.reasons).toEqual([
-      "Der letzte Sicherungsversuch am Do. 26. Nov., 03:00 ist fehlgeschlagen: VM 102 qmp command 'backup' failed - got timeout. Die neueste gute Sicherung ist vom Mi. 25. Nov., 03:00.",
+      "Der letzte Sicherungsversuch am Do., 26. Nov., 03:00 Uhr ist fehlgeschlagen: VM 102 qmp command 'backup' failed - got timeout. Die neueste gute Sicherung ist vom Mi., 25. Nov., 03:00 Uhr.",
       "Stufe P1 will 2 Kopien, nicht älter als 1 Tag und 2 Stunden; gefunden wurde keine.",
       "Stufe P1 will eine externe Kopie einer Sicherung, die nicht älter als 1 Tag und 2 Stunden ist: nichts kopiert den Speicher local nach extern (das täte eine Hyper-Backup-Aufgabe, ein PBS-Sync-Auftrag oder ein externer PBS).",
     ]);
     expect(rows.find((r) => r.name === "immich")!.reasons).toEqual([
-      "Die neueste Sicherung ist vom Mo. 16. Nov., 13:00 und älter, als Stufe P2 erlaubt (8 Tage).",
+      "Die neueste Sicherung ist vom Mo., 16. Nov., 13:00 Uhr und älter, als Stufe P2 erlaubt (8 Tage).",
       "Der Sicherungsauftrag backup-p2-weekly erfasst diesen Gast, ist aber deaktiviert.",
     ]);
     expect(rows.find((r) => r.name === "homeassistant")!.statusText).toBe(
-      "Die neueste Sicherung ist vom Do. 26. Nov., 08:00; ohne neuere gilt sie ab Fr. 27. Nov., 10:00 als veraltet (Stufe P0 erlaubt 1 Tag und 2 Stunden).",
+      "Die neueste Sicherung ist vom Do., 26. Nov., 08:00 Uhr; ohne neuere gilt sie ab Fr., 27. Nov., 10:00 Uhr als veraltet (Stufe P0 erlaubt 1 Tag und 2 Stunden).",
     );
   });
 

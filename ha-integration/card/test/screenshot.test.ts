@@ -241,12 +241,12 @@ describe("backup2mqtt-card in headless Chromium", () => {
     ]);
     expect(await text(page, ".summary")).toBe("3 brauchen Aufmerksamkeit");
     expect(await text(page, '.row[data-guest="vaultwarden"] .age')).toBe("vor 34 Stunden");
-    expect(await attr(page, '.row[data-guest="vaultwarden"] .age', "title")).toBe("Mi. 25. Nov., 03:00");
+    expect(await attr(page, '.row[data-guest="vaultwarden"] .age', "title")).toBe("Mi., 25. Nov., 03:00 Uhr");
     expect(await text(page, '.row[data-guest="immich"] .age')).toBe("vor 10 Tagen");
     expect(await text(page, '.row[data-guest="homeassistant"] .verified')).toBe("vor 2 Tagen");
     expect(await attr(page, '.row[data-guest="download-home"] .offsite', "title")).toBe("keine externe Kopie bekannt");
     expect(await texts(page, '.row[data-guest="vaultwarden"] .reason')).toEqual([
-      "Der letzte Sicherungsversuch am Do. 26. Nov., 03:00 ist fehlgeschlagen: VM 102 qmp command 'backup' failed - got timeout. Die neueste gute Sicherung ist vom Mi. 25. Nov., 03:00.",
+      "Der letzte Sicherungsversuch am Do., 26. Nov., 03:00 Uhr ist fehlgeschlagen: VM 102 qmp command 'backup' failed - got timeout. Die neueste gute Sicherung ist vom Mi., 25. Nov., 03:00 Uhr.",
       "Stufe P1 will 2 Kopien, nicht älter als 1 Tag und 2 Stunden; gefunden wurde keine.",
       "Stufe P1 will eine externe Kopie einer Sicherung, die nicht älter als 1 Tag und 2 Stunden ist: nichts kopiert den Speicher local nach extern (das täte eine Hyper-Backup-Aufgabe, ein PBS-Sync-Auftrag oder ein externer PBS).",
     ]);

@@ -16,6 +16,7 @@ import type { Config } from "../../config/load.js";
 import type { Evidence, SourceHealth } from "../../evidence.js";
 import type { GuestState, PolicyResult } from "../../policy/types.js";
 import { formatDuration } from "../../util/duration.js";
+import { statusWord } from "../../words/render.js";
 import { VERSION } from "../../util/version.js";
 import { ageMs, copiesOf, problemsFirst, shortTime } from "../../report/facts.js";
 import { formatBytes } from "../../report/format.js";
@@ -74,7 +75,7 @@ export const STATUS_PAGE_CSP = `default-src 'none'; style-src ${CSS_HASH}; form-
 export const STATUS_PAGE_CSP_INGRESS = STATUS_PAGE_CSP.replace("frame-ancestors 'none'", "frame-ancestors 'self'");
 
 export interface StatusPageInput {
-  cfg: Pick<Config, "site" | "tiers">;
+  cfg: Pick<Config, "site" | "tiers" | "timeZone">;
   result: PolicyResult | null;
   evidence: Evidence;
   sources: SourceHealth[];
@@ -95,6 +96,11 @@ const ago = (iso: string | null, now: number) => {
   const a = ageMs(iso, now);
   return a === null ? "never" : `${formatDuration(a)} ago`;
 };
+/** "3 days and 4 hours ago" with the instant as its tooltip (the page is rendered per request, so the age is current). */
+const agoHtml = (iso: string | null, now: number, timeZone?: string) =>
+  iso && ageMs(iso, now) !== null
+    ? `<time datetime="${esc(iso)}" title="${esc(shortTime(iso, timeZone))}">${esc(ago(iso, now))}</time>`
+    : "never";
 
 function guestCard(g: GuestState, input: StatusPageInput): string {
   const { now, cfg } = input;
@@ -123,15 +129,15 @@ function guestCard(g: GuestState, input: StatusPageInput): string {
         `<input type="password" name="token" required autocomplete="current-password" placeholder="HTTP token" aria-label="HTTP token for ${esc(g.name)}">` +
         `<button type="submit">Start backup</button></form></details>`;
   return `<article class="guest s-${esc(g.status)}${g.problem ? " problem" : ""}" id="${esc(g.id)}">
-<div class="head"><h2>${esc(g.name)}<small>${g.type === "qemu" ? "VM" : "CT"} ${g.vmid} · ${esc(g.node)}</small></h2><span class="badge b-${esc(g.status)}">${esc(g.status)}</span></div>
+<div class="head"><h2>${esc(g.name)}<small>${g.type === "qemu" ? "VM" : "CT"} ${g.vmid} · ${esc(g.node)}</small></h2><span class="badge b-${esc(g.status)}">${esc(statusWord(g.status, "en"))}</span></div>
 <dl>
 <dt>Tier</dt><dd>${g.tier ? `${esc(g.tier)}${tier ? ` · ${esc(tier.label)}` : ""}` : "untiered"}</dd>
-<dt>Last backup</dt><dd>${g.last_backup ? `${esc(ago(g.last_backup, now))}${g.last_backup_size !== null ? ` · ${esc(formatBytes(g.last_backup_size))}` : ""}` : "never"}</dd>
+<dt>Last backup</dt><dd>${g.last_backup ? `${agoHtml(g.last_backup, now, cfg.timeZone)}${g.last_backup_size !== null ? ` · ${esc(formatBytes(g.last_backup_size))}` : ""}` : "never"}</dd>
 <dt>Archives</dt><dd>${g.archive_count}</dd>
 <dt>Copies</dt><dd>${copies}${minCopies ? ` of ${minCopies} wanted` : ""}</dd>
 <dt>Off-site</dt><dd>${esc(offsite)}</dd>
 <dt>Last verified</dt><dd>${esc(verified)}</dd>
-<dt>Next backup</dt><dd>${g.next_backup ? esc(shortTime(g.next_backup)) : "none scheduled"}</dd>
+<dt>Next backup</dt><dd>${g.next_backup ? esc(shortTime(g.next_backup, cfg.timeZone)) : "none scheduled"}</dd>
 </dl>
 ${reasons}${form}
 </article>`;
@@ -145,7 +151,7 @@ export function renderStatusPage(input: StatusPageInput): string {
   const counts = result
     ? (["failed", "missing", "stale", "unknown", "running", "ok"] as const)
         .filter((s) => result.counts[s] > 0)
-        .map((s) => `<li class="badge b-${s}">${result.counts[s]} ${s}</li>`)
+        .map((s) => `<li class="badge b-${s}">${result.counts[s]} ${esc(statusWord(s, "en").toLowerCase())}</li>`)
         .join("")
     : "";
   const down = input.sources.filter((s) => !s.up || s.degraded);
@@ -173,7 +179,7 @@ export function renderStatusPage(input: StatusPageInput): string {
 <body>
 <header>
 <h1>Backups · ${esc(input.cfg.site)}</h1>
-<p class="summary">${guests.length} guests · <strong>${problems} with problems</strong> · ${esc(refreshed)} · <a href="${root}">reload</a></p>
+<p class="summary">${guests.length === 1 ? "1 guest" : `${guests.length} guests`} · <strong>${problems} with ${problems === 1 ? "a problem" : "problems"}</strong> · ${esc(refreshed)} · <a href="${root}">reload</a></p>
 <ul class="counts">${counts}</ul>
 ${banners}
 </header>
@@ -183,7 +189,7 @@ ${guests.map((g) => guestCard(g, input)).join("\n")}
 </div>
 </main>
 <footer>
-<p>backup2mqtt ${esc(VERSION)} · generated ${esc(new Date(now).toISOString())} · <a href="${root}report.md">strategy report</a> · <a href="${root}api/v1/guests">JSON</a> · <a href="${root}metrics">metrics</a></p>
+<p>backup2mqtt ${esc(VERSION)} · generated ${esc(shortTime(new Date(now).toISOString(), input.cfg.timeZone))} · <a href="${root}report.md">strategy report</a> · <a href="${root}api/v1/guests">JSON</a> · <a href="${root}metrics">metrics</a></p>
 </footer>
 </body>
 </html>

@@ -12,6 +12,7 @@ import { DsmClient } from "./client.js";
 import { DsmError } from "./errors.js";
 import type { TaskListItem, TaskStatus } from "./schemas.js";
 import { parseNasTime } from "./time.js";
+import { phrase } from "../../words/phrase.js";
 
 export interface HyperBackupTask {
   source: string;
@@ -239,6 +240,7 @@ export class SynologySource {
         source: this.name,
         id: String(t.taskId),
         label: `Hyper Backup task '${t.name}' on ${this.name}`,
+        labelPhrase: phrase("target.hyperbackup", { task: t.name, nas: this.name }),
         storages: t.protects,
         offsite: t.offsite,
         lastSuccessMs: t.lastSuccessMs,

@@ -9,6 +9,7 @@ import type { Logger } from "../../log.js";
 import { type PbsClient, PbsError } from "./client.js";
 import type { PbsDatastore } from "./datastore.js";
 import { SyncJobs, type SyncJob } from "./schemas.js";
+import { phrase } from "../../words/phrase.js";
 
 /** How long a PBS that refused `sync-direction` (older than 3.3) is believed before it is asked again (an upgrade). */
 export const SYNC_DIRECTION_REPROBE_MS = 3_600_000;
@@ -100,6 +101,11 @@ export function pbsCopyTargets(
         source: name,
         id: j.id,
         label: `PBS sync job '${j.id}' (${name}/${d.store} → ${j.remote ?? "local"}/${j.remoteStore})`,
+        labelPhrase: phrase("target.pbs_sync", {
+          job: j.id,
+          from: `${name}/${d.store}`,
+          to: `${j.remote ?? "local"}/${j.remoteStore}`,
+        }),
         storages: d.storages,
         offsite: true,
         // Only the last run is known: a failed last run means no known success.

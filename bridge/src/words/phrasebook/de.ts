@@ -4,7 +4,7 @@ import type { Phrasebook } from "./types.js";
 export const de: Phrasebook = {
   weekdays: ["So.", "Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa."],
   months: ["Jan.", "Feb.", "März", "Apr.", "Mai", "Juni", "Juli", "Aug.", "Sept.", "Okt.", "Nov.", "Dez."],
-  time: "{weekday} {day}. {month}, {hour}:{minute}",
+  time: "{weekday}, {day}. {month}, {hour}:{minute} Uhr",
   and: "und",
   decimalSeparator: ",",
   units: {
@@ -83,7 +83,7 @@ export const de: Phrasebook = {
     "copy.storage.offsite": "das Archiv vom {at|time} auf dem externen Speicher {storage}",
     "copy.target": "{target|phrases} mit dem Archiv vom {at|time}",
     "copy.target.offsite": "{target|phrases} (extern) mit dem Archiv vom {at|time}",
-    "target.hyperbackup": "Hyper-Backup-Aufgabe {task} auf {nas}",
+    "target.hyperbackup": "Hyper-Backup-Aufgabe „{task}“ auf {nas}",
     "target.pbs_sync": "PBS-Sync-Auftrag {job} ({from} → {to})",
 
     "hyperbackup.unknown": "Das NAS ist nicht erreichbar, oder seine Antwort ist nicht lesbar.",

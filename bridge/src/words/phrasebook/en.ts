@@ -73,7 +73,7 @@ export const en: Phrasebook = {
     "copy.storage.offsite": "the archive of {at|time} on off-site storage {storage}",
     "copy.target": "{target|phrases}, holding the archive of {at|time}",
     "copy.target.offsite": "{target|phrases} (off-site), holding the archive of {at|time}",
-    "target.hyperbackup": "Hyper Backup task {task} on {nas}",
+    "target.hyperbackup": "Hyper Backup task “{task}” on {nas}",
     "target.pbs_sync": "PBS sync job {job} ({from} → {to})",
 
     "hyperbackup.unknown": "The NAS can't be reached, or its answer could not be read.",
