@@ -22,6 +22,7 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
 
 from custom_components.backup2mqtt.const import DOMAIN
+from custom_components.backup2mqtt.phrasebook import format_time, render
 
 from .conftest import BASE, GUESTS, INFO, UNPROTECTED, guest, publish_guest
 
@@ -180,6 +181,48 @@ async def test_repairs_issue_for_unprotected_p0_and_p1_only(hass: HomeAssistant,
     async_fire_mqtt_message(hass, f"{BASE}/guest/home_102/state", "")
     await hass.async_block_till_done()
     assert registry.async_get_issue(DOMAIN, "unprotected_home_102") is None
+
+
+async def test_texts_built_here_are_in_home_assistant_language(
+    hass: HomeAssistant, setup_entry: MockConfigEntry
+) -> None:
+    """Issue placeholders and get_status's reasons: the bridge's phrases rendered in HA's language."""
+    disabled = {"key": "unprotected.disabled", "params": {"count": 2, "jobs": ["a", "b"]}}
+    publish_guest(
+        hass,
+        guest(
+            104,
+            "nextcloud",
+            "P0",
+            "ok",
+            findings=[{**UNPROTECTED, **disabled}],
+            reasons=["Backup jobs a and b select this guest but are disabled."],
+            reason_phrases=[disabled],
+        ),
+    )
+    await hass.async_block_till_done()
+    registry = ir.async_get(hass)
+    tz = dt_util.get_default_time_zone()
+    issue = registry.async_get_issue(DOMAIN, "unprotected_home_104")
+    assert issue.translation_placeholders["reason"] == render(disabled, "en", tz)
+    res = await hass.services.async_call(DOMAIN, "get_status", {"guest": "104"}, blocking=True, return_response=True)
+    assert res["guests"][0]["reasons"] == [render(disabled, "en", tz)]
+
+    await hass.config.async_update(language="de")
+    await hass.async_block_till_done()
+    german = render(disabled, "de", tz)
+    assert german.startswith("Die Sicherungsaufträge a und b")
+    assert registry.async_get_issue(DOMAIN, "unprotected_home_104").translation_placeholders["reason"] == german
+    res = await hass.services.async_call(DOMAIN, "get_status", {"guest": "104"}, blocking=True, return_response=True)
+    assert res["guests"][0]["reasons"] == [german]
+
+    # the bridge-offline issue says since when in HA's language and time zone
+    async_fire_mqtt_message(hass, f"{BASE}/bridge/state", "offline")
+    await hass.async_block_till_done()
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=16))
+    await hass.async_block_till_done()
+    since = registry.async_get_issue(DOMAIN, f"bridge_offline_{BASE}").translation_placeholders["since"]
+    assert since == format_time(setup_entry.runtime_data.offline_since.isoformat(), "de", tz)
 
 
 async def test_repairs_issue_for_a_bridge_offline_too_long(hass: HomeAssistant, setup_entry: MockConfigEntry) -> None:

@@ -220,6 +220,26 @@ export class IntegrationWorld {
     }
   }
 
+  /** Accepts the integration's MQTT discovery flow (the bridge's announcement); returns the entry id once it is loaded. */
+  async acceptDiscovery(): Promise<string> {
+    const flow = await waitFor(
+      async () =>
+        (await this.ha.ws.command<FlowProgress[]>({ type: "config_entries/flow/progress" })).find(
+          (f) => f.handler === "backup2mqtt",
+        ),
+      { timeoutMs: 30_000, description: "backup2mqtt discovery flow" },
+    );
+    const done = await this.ha.rest.post<{ type: string; result: { entry_id: string } }>(
+      `/api/config/config_entries/flow/${flow.flow_id}`,
+      {},
+    );
+    if (done.type !== "create_entry") throw new Error(`discovery flow ended with ${done.type}`);
+    await waitFor(async () => (await this.ha.ws.configEntries("backup2mqtt"))[0]?.state === "loaded", {
+      description: "backup2mqtt entry loaded",
+    });
+    return done.result.entry_id;
+  }
+
   async notifications(): Promise<Notification[]> {
     return await this.ha.ws.command<Notification[]>({ type: "persistent_notification/get" });
   }

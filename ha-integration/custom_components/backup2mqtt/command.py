@@ -34,6 +34,10 @@ class CommandResult:
         return out
 
 
+# The event that tells a guest command was taken up, per action (bridge/schemas/event.schema.json).
+STARTED_EVENT = {"backup": "backup_started", "verify": "verify_started", "restore_test": "restore_test_started"}
+
+
 @dataclass
 class CommandWaiter:
     """One command sent to the bridge, waiting for the bridge's first answer on the guest's event topic."""
@@ -42,6 +46,7 @@ class CommandWaiter:
     request_id: str
     sent_at: datetime
     future: asyncio.Future[dict[str, Any]] = field(repr=False)
+    action: str = "backup"
 
     def answered_by(self, guest: str, event: dict[str, Any]) -> bool:
         """Is this event of `guest` the answer? A refusal carries our request_id; a start may carry none."""
@@ -50,5 +55,6 @@ class CommandWaiter:
         etype = event.get("event_type")
         request_id = event.get("request_id")
         rejected = etype == "command_rejected" and request_id == self.request_id
-        started = etype in ("backup_started", "command_accepted") and request_id in (None, self.request_id)
+        started_types = ("command_accepted", STARTED_EVENT.get(self.action, f"{self.action}_started"))
+        started = etype in started_types and request_id in (None, self.request_id)
         return rejected or started

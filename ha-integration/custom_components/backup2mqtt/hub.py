@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, tzinfo
+import difflib
 import json
 import logging
 import re
@@ -19,7 +20,8 @@ import uuid
 
 from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.const import EVENT_CORE_CONFIG_UPDATE
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.event import async_call_later
 from homeassistant.util import dt as dt_util
@@ -39,15 +41,76 @@ from .const import (
     TOPIC_GUEST_EVENT,
     TOPIC_GUEST_STATE,
 )
+from .phrasebook import format_time, pick_language, render
 from .topics import GUEST_EVENT_RE, GUEST_STATE_RE, topic
 
 _LOGGER = logging.getLogger(__name__)
+
+# Words around a spoken guest name that are not part of it ("the vaultwarden vm", "den Container
+# pihole", "guest 100", "vaultwarden's"): dropped when the whole text names no guest.
+FILLER_WORDS = frozenset(
+    {
+        *("the", "a", "an", "my", "our", "this", "that", "please", "now", "s", "of", "for"),
+        *("guest", "vm", "vms", "container", "ct", "lxc", "qemu", "virtual", "machine", "backup", "backups"),
+        *("der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "mein", "meine", "meinen", "meinem"),
+        *("bitte", "jetzt", "von", "fur", "gast", "gastes", "virtuelle", "maschine", "sicherung", "sicherungen"),
+    }
+)
+# How alike (difflib ratio of the names without spaces) a misheard name must be to count.
+FUZZY_CUTOFF = 0.8
 
 
 def normalize_name(text: str) -> str:
     """Lower-case, accents and punctuation removed, for matching spoken guest names."""
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+def strip_fillers(text: str) -> str:
+    """A normalized name without the filler words around it ("the vaultwarden vm" → "vaultwarden")."""
+    return " ".join(w for w in normalize_name(text).split() if w not in FILLER_WORDS)
+
+
+def guest_reasons(state: dict[str, Any], language: str, time_zone: tzinfo | str) -> list[str]:
+    """A guest's reasons (status reason when a problem, then its findings) in `language`.
+
+    Rendered from `reason_phrases` when the bridge sends them, else the bridge's own `reasons`
+    (in the bridge's language).
+    """
+    phrases = state.get("reason_phrases")
+    if isinstance(phrases, list) and phrases and all(isinstance(p, dict) and p.get("key") for p in phrases):
+        return [render(p, language, time_zone) for p in phrases]
+    return [_plain_reason(r) for r in state.get("reasons") or [] if isinstance(r, str) and r]
+
+
+# Bridges before reason phrases wrote each reason as "<code>: <text>" ("unprotected: backup job …").
+_CODE_PREFIX = re.compile(
+    r"^(?:ok|running|failed|missing|stale|unknown|unprotected|no_offsite|too_few_copies|verify_overdue"
+    r"|verify_failed|retention_drift|untiered|excluded|orphaned): "
+)
+
+
+def _plain_reason(reason: str) -> str:
+    """A bridge reason for people: without an older bridge's "<code>: " in front, starting with a capital."""
+    text = _CODE_PREFIX.sub("", reason.strip(), count=1)
+    return text[:1].upper() + text[1:]
+
+
+def guest_status_reason(state: dict[str, Any], language: str, time_zone: tzinfo | str) -> str | None:
+    """Why a guest's status is what it is, in `language` (`status_phrase`, else `status_reason`)."""
+    phrase = state.get("status_phrase")
+    if isinstance(phrase, dict) and phrase.get("key"):
+        return render(phrase, language, time_zone)
+    reason = state.get("status_reason")
+    return str(reason) if reason else None
+
+
+def finding_reason(finding: dict[str, Any], language: str, time_zone: tzinfo | str) -> str | None:
+    """One finding in words in `language` (its `key`/`params`, else the bridge's `reason`)."""
+    if finding.get("key"):
+        return render({"key": finding["key"], "params": finding.get("params") or {}}, language, time_zone)
+    reason = finding.get("reason")
+    return str(reason) if reason else None
 
 
 class BridgeHub:
@@ -68,6 +131,16 @@ class BridgeHub:
         self._waiters: list[CommandWaiter] = []
         self._issue_ids: set[str] = set()
 
+    @property
+    def language(self) -> str:
+        """Home Assistant's language, as the phrasebook has it."""
+        return pick_language(self.hass.config.language)
+
+    @property
+    def time_zone(self) -> tzinfo:
+        """Home Assistant's time zone."""
+        return dt_util.get_default_time_zone()
+
     # ------------------------------------------------------------------ lifecycle
 
     @property
@@ -84,6 +157,8 @@ class BridgeHub:
             (TOPIC_GUEST_EVENT, self._on_event),
         ):
             self._unsubs.append(await mqtt.async_subscribe(self.hass, topic(self.base_topic, shape), on_message, qos=1))
+        # Issue texts are rendered in Home Assistant's language and zone: again when either changes.
+        self._unsubs.append(self.hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, self._on_core_config))
 
     async def async_stop(self) -> None:
         """Unsubscribe; issues of this bridge go with it."""
@@ -135,7 +210,7 @@ class BridgeHub:
             self._offline_timer = async_call_later(self.hass, self.offline_minutes * 60, self._offline_too_long)
 
     @callback
-    def _offline_too_long(self, _now: datetime) -> None:
+    def _offline_too_long(self, _now: datetime | None = None) -> None:
         self._offline_timer = None
         if self.bridge_state != "offline" or self.offline_since is None:
             return
@@ -145,10 +220,18 @@ class BridgeHub:
             translation_key="bridge_offline",
             placeholders={
                 "site": self.site or self.base_topic,
-                "since": dt_util.as_local(self.offline_since).strftime("%Y-%m-%d %H:%M"),
+                "since": format_time(self.offline_since.isoformat(), self.language, self.time_zone),
                 "minutes": str(self.offline_minutes),
             },
         )
+
+    @callback
+    def _on_core_config(self, _event: Event) -> None:
+        """Language or time zone may have changed: render the open issues' texts again."""
+        for gid, state in self.guests.items():
+            self._update_guest_issue(gid, state)
+        if self.offline_issue_id in self._issue_ids:
+            self._offline_too_long()
 
     @callback
     def _on_guest(self, msg: mqtt.ReceiveMessage) -> None:
@@ -237,7 +320,8 @@ class BridgeHub:
                 "guest": str(state.get("name") or gid),
                 "vmid": str(state.get("vmid", "")),
                 "tier": str(state.get("tier")),
-                "reason": str(finding.get("reason") or "no enabled backup job selects it"),
+                "reason": finding_reason(finding, self.language, self.time_zone)
+                or render({"key": "unprotected"}, self.language, self.time_zone),
             },
         )
 
@@ -263,18 +347,49 @@ class BridgeHub:
         return device.id if device else None
 
     def find_guests(self, text: str) -> list[str]:
-        """Guest ids whose name, id or VMID matches spoken/typed text (exact first, then partial)."""
-        wanted = normalize_name(text)
-        if not wanted:
+        """Guest ids whose name, id or VMID matches spoken/typed text.
+
+        In order, the first step that finds any: the whole text equals a name, id or VMID (case,
+        accents, punctuation and spaces do not matter: "pihole home" is pihole-home); the same
+        without filler words ("the vaultwarden vm", "guest 100", "den Container nextcloud"); a
+        name that contains the text ("pihole"); a name that sounds alike (difflib, for a misheard
+        "immitch").
+        """
+        whole = normalize_name(text)
+        if not whole:
             return []
-        exact, partial = [], []
-        for gid, g in self.guests.items():
-            names = {normalize_name(str(g.get("name", ""))), normalize_name(gid), str(g.get("vmid", ""))}
-            if wanted in names or wanted.replace(" ", "") in {n.replace(" ", "") for n in names}:
-                exact.append(gid)
-            elif any(wanted in n for n in names if n):
-                partial.append(gid)
-        return exact or partial
+        names = {
+            gid: {n for n in (normalize_name(str(g.get("name", ""))), normalize_name(gid), str(g.get("vmid", ""))) if n}
+            for gid, g in self.guests.items()
+        }
+
+        def exact(wanted: str) -> list[str]:
+            compact = wanted.replace(" ", "")
+            return [gid for gid, ns in names.items() if wanted in ns or compact in {n.replace(" ", "") for n in ns}]
+
+        if found := exact(whole):
+            return found
+        core = strip_fillers(text)
+        if not core:
+            return []
+        if found := exact(core):
+            return found
+        compact = core.replace(" ", "")
+        if compact.isdigit():
+            return []
+        # Partly or alike: the guests' names only (every id starts with the site's name).
+        spoken = {gid: normalize_name(str(g.get("name", ""))).replace(" ", "") for gid, g in self.guests.items()}
+        if found := [gid for gid, n in spoken.items() if n and compact in n]:
+            return found
+        if len(compact) < 3:
+            return []
+        scores = {gid: difflib.SequenceMatcher(None, compact, n).ratio() for gid, n in spoken.items() if n}
+        best = max(scores.values(), default=0.0)
+        return [gid for gid, score in scores.items() if score >= FUZZY_CUTOFF and score == best]
+
+    def guest_names(self) -> list[str]:
+        """The names of this bridge's guests."""
+        return [str(g.get("name") or gid) for gid, g in self.guests.items()]
 
     def guest_summary(self, gid: str) -> dict[str, Any]:
         """A guest's state in the form the services return."""
@@ -287,9 +402,9 @@ class BridgeHub:
             "node": g.get("node"),
             "tier": g.get("tier"),
             "status": g.get("status"),
-            "status_reason": g.get("status_reason"),
+            "status_reason": guest_status_reason(g, self.language, self.time_zone),
             "problem": bool(g.get("problem")),
-            "reasons": list(g.get("reasons") or []),
+            "reasons": guest_reasons(g, self.language, self.time_zone),
             "findings": [f.get("code") for f in g.get("findings") or [] if isinstance(f, dict)],
             "last_backup": g.get("last_backup"),
             "last_backup_size": g.get("last_backup_size"),
@@ -322,16 +437,24 @@ class BridgeHub:
         The bridge answers a refused command with a `command_rejected` event carrying our
         request_id, and an accepted one with `backup_started` once PVE started the task.
         """
+        return await self.async_command(gid, "backup", wait)
+
+    async def async_verify(self, gid: str, wait: float = 5.0) -> CommandResult:
+        """Ask the bridge to verify the newest archive of one guest (`verify_started` when it begins)."""
+        return await self.async_command(gid, "verify", wait)
+
+    async def async_command(self, gid: str, action: str, wait: float = 5.0) -> CommandResult:
+        """Send one guest command (`{"action": …}` on the guest's command topic) and wait for the answer."""
         request_id = uuid.uuid4().hex[:16]
         name = str(self.guests.get(gid, {}).get("name") or gid)
         loop = self.hass.loop
-        waiter = CommandWaiter(gid, request_id, dt_util.utcnow(), loop.create_future())
+        waiter = CommandWaiter(gid, request_id, dt_util.utcnow(), loop.create_future(), action)
         self._waiters.append(waiter)
         try:
             await mqtt.async_publish(
                 self.hass,
                 topic(self.base_topic, TOPIC_GUEST_COMMAND, gid),
-                json.dumps({"action": "backup", "origin": "home_assistant", "request_id": request_id}),
+                json.dumps({"action": action, "origin": "home_assistant", "request_id": request_id}),
                 qos=1,
                 retain=False,
             )
