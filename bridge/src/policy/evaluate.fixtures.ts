@@ -6,7 +6,9 @@
 import { archiveSet } from "../archive-set.js";
 import { resolveTiers } from "../config/tiers.js";
 import type { Archive, BackupAttempt, BackupJob, Evidence, GuestInfo } from "../evidence.js";
+import type { ParamValue } from "../words/phrase.js";
 import { evaluate, type GuestMemo, type PolicyInput } from "./evaluate.js";
+import { FINDING_CODES, STATUSES } from "./types.js";
 
 export const H = 3_600_000;
 export const D = 24 * H;
@@ -75,7 +77,14 @@ export interface Case {
     problem?: boolean;
     tier?: string | null;
     findings?: string[];
+    /** Matched against the reasons and the status reason, joined by newlines. */
     reason?: RegExp;
+    /** Exactly these reasons, in order. */
+    reasons?: string[];
+    /** The key of the status phrase (status_phrase.key). */
+    status_key?: string;
+    /** The findings as phrases (key and params), in order. */
+    finding_phrases?: { key: string; params: Record<string, ParamValue> }[];
     last_backup?: string | null;
     changes_at?: string | null;
     next_backup?: string | null;
@@ -106,3 +115,21 @@ export function input(c: Inputs): PolicyInput {
 
 export const P0 = (vmid = 100, extra: Partial<GuestInfo> = {}) => guest(vmid, { tags: ["backup-p0"], ...extra });
 export const P2 = (vmid = 100, extra: Partial<GuestInfo> = {}) => guest(vmid, { tags: ["backup-p2"], ...extra });
+
+// retention_drift: the code retention_short replaced.
+const CODE_PREFIX = new RegExp(`^(?:${[...FINDING_CODES, "retention_drift", ...STATUSES].join("|")})\\s*:`, "i");
+/**
+ * What a sentence for people must not look like: a finding code or a status and a colon in front
+ * (the old "code: text"), an ISO 8601 timestamp, or a count of one with a plural noun. Returns the
+ * texts that do, each with what is wrong with it.
+ */
+export function reasonFlaws(texts: readonly string[]): string[] {
+  return texts.flatMap((t) => {
+    const why = [
+      CODE_PREFIX.test(t) && "starts with a code",
+      /\d{4}-\d\d-\d\dT/.test(t) && "has an ISO timestamp",
+      /(?<![\d.])1 (?:copies|archives|snapshots|backups|days|hours|minutes|seconds)\b/.test(t) && "one with a plural",
+    ].filter(Boolean);
+    return why.length ? [`${why.join(", ")}: ${t}`] : [];
+  });
+}

@@ -5,8 +5,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { archiveSet } from "../archive-set.js";
+import { render } from "../words/render.js";
 import { evaluate, GuestMemo } from "./evaluate.js";
-import { archive, attempt, dailyJob, H, input, NOW, P0, run } from "./evaluate.fixtures.js";
+import { archive, attempt, dailyJob, H, input, NOW, P0, reasonFlaws, run } from "./evaluate.fixtures.js";
 import { cases } from "./evaluate-table.fixtures.js";
 
 describe("policy table", () => {
@@ -19,6 +20,10 @@ describe("policy table", () => {
       if (c.expect.tier !== undefined) expect(g.tier).toBe(c.expect.tier);
       if (c.expect.findings) expect(g.findings.map((f) => f.code)).toEqual(c.expect.findings);
       if (c.expect.reason) expect(`${g.reasons.join("\n")}\n${g.status_reason}`).toMatch(c.expect.reason);
+      if (c.expect.reasons) expect(g.reasons).toEqual(c.expect.reasons);
+      if (c.expect.status_key) expect(g.status_phrase.key).toBe(c.expect.status_key);
+      if (c.expect.finding_phrases)
+        expect(g.findings.map((f) => ({ key: f.key, params: f.params }))).toEqual(c.expect.finding_phrases);
       if (c.expect.last_backup !== undefined) expect(g.last_backup).toBe(c.expect.last_backup);
       if (c.expect.changes_at !== undefined) expect(g.changes_at).toBe(c.expect.changes_at);
       if (c.expect.next_backup !== undefined) expect(g.next_backup).toBe(c.expect.next_backup);
@@ -28,6 +33,43 @@ describe("policy table", () => {
   }
 
   it("has at least 30 cases", () => expect(cases.length).toBeGreaterThanOrEqual(30));
+
+  it("every row: reasons are sentences (no 'code:' prefix, no ISO timestamp, no '1 copies')", () => {
+    const flaws = cases.flatMap((c) =>
+      run(c).guests.flatMap((g) => reasonFlaws([g.status_reason, ...g.reasons]).map((f) => `${c.name}: ${f}`)),
+    );
+    expect(flaws).toEqual([]);
+  });
+
+  it("the sentence check catches the old forms", () => {
+    const old = [
+      "retention_drift: job 'daily' keeps keep-last=3",
+      "stale: newest archive 27h old",
+      "last success 2026-11-25T06:00:00.000Z is older than allowed",
+      "tier P2 wants 1 copies no older than 8d; 0 found",
+    ];
+    expect(reasonFlaws(old)).toHaveLength(old.length);
+    expect(
+      reasonFlaws(["Tier P0 wants 11 copies no older than 1 day.", "Retention is short: 2 weekly backups."]),
+    ).toEqual([]);
+  });
+
+  it("every row: reason_phrases render to the reasons, status_phrase to the status reason", () => {
+    for (const c of cases) {
+      const words = c.config?.words ?? { language: "en", timeZone: "UTC" };
+      for (const g of run(c).guests) {
+        expect(
+          g.reason_phrases.map((p) => render(p, words)),
+          c.name,
+        ).toEqual(g.reasons);
+        expect(render(g.status_phrase, words), c.name).toBe(g.status_reason);
+        expect(
+          g.findings.map((f) => render({ key: f.key, params: f.params }, words)),
+          c.name,
+        ).toEqual(g.findings.map((f) => f.reason));
+      }
+    }
+  });
 });
 
 describe("GuestMemo", () => {

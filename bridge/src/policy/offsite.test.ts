@@ -4,11 +4,15 @@ import { evaluateCopies, hyperBackupHealth, pbsRunStateOk, type HyperBackupTaskF
 import { resolveTiers } from "../config/tiers.js";
 import type { Archive, BackupJob, CopyTarget, Evidence, GuestInfo, OffsiteEvidence } from "../evidence.js";
 import { archiveSet } from "../archive-set.js";
+import type { ParamValue } from "../words/phrase.js";
+import type { RenderOptions } from "../words/render.js";
+import { reasonFlaws } from "./evaluate.fixtures.js";
 
 const H = 3_600_000;
 const D = 24 * H;
 const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
 const tiers = resolveTiers(undefined);
+const words: RenderOptions = { language: "en", timeZone: "UTC" };
 
 const guest = (vmid: number, tag: string): GuestInfo => ({
   source: "pve",
@@ -35,6 +39,7 @@ const hb = (lastSuccessAgoMs: number | null, extra: Partial<CopyTarget> = {}): C
   source: "nas",
   id: "5",
   label: "Hyper Backup task 'PVE to C2' on nas",
+  labelPhrase: { key: "target.hyperbackup", params: { task: "PVE to C2", nas: "nas" } },
   storages: ["synology"],
   offsite: true,
   lastSuccessMs: lastSuccessAgoMs === null ? null : NOW - lastSuccessAgoMs,
@@ -45,7 +50,8 @@ const sync = (lastRunAgoMs: number | null, extra: Partial<CopyTarget> = {}): Cop
   kind: "pbs_sync",
   source: "pbs",
   id: "s-offsite",
-  label: "PBS sync job 's-offsite' (store1 → remote hetzner)",
+  label: "PBS sync job 's-offsite' (pbs/store1 → hetzner/store1)",
+  labelPhrase: { key: "target.pbs_sync", params: { job: "s-offsite", from: "pbs/store1", to: "hetzner/store1" } },
   storages: ["pbs"],
   offsite: true,
   lastSuccessMs: lastRunAgoMs === null ? null : NOW - lastRunAgoMs,
@@ -77,6 +83,10 @@ interface Case {
     last_offsite?: string | null;
     problem?: boolean;
     reason?: RegExp;
+    /** Exactly these reasons, in order. */
+    reasons?: string[];
+    /** The findings as phrases (key and params), in order. */
+    finding_phrases?: { key: string; params: Record<string, ParamValue> }[];
   };
 }
 const off = (targets: CopyTarget[], offsiteStorages: string[] = []): OffsiteEvidence => ({ targets, offsiteStorages });
@@ -96,7 +106,30 @@ const cases: Case[] = [
       findings: ["no_offsite", "too_few_copies"],
       copies: 1,
       problem: true,
-      reason: /nothing copies storage 'local' off-site/,
+      finding_phrases: [
+        {
+          key: "no_offsite",
+          params: {
+            tier: "P0",
+            max: 26 * H,
+            why: [{ key: "offsite.nothing", params: { count: 1, storages: ["local"] } }],
+          },
+        },
+        {
+          key: "too_few_copies",
+          params: {
+            tier: "P0",
+            want: 2,
+            max: 26 * H,
+            found: 1,
+            counted: [{ key: "copy.storage", params: { at: new Date(NOW - 5 * H).toISOString(), storage: "local" } }],
+          },
+        },
+      ],
+      reasons: [
+        "Tier P0 wants an off-site copy of a backup no older than 1 day and 2 hours: nothing copies storage local off-site (a Hyper Backup task, a PBS sync job or an off-site PBS would).",
+        "Tier P0 wants 2 copies no older than 1 day and 2 hours; only 1 was found: the archive of Thu 26 Nov, 07:00 on storage local.",
+      ],
     },
   },
   {
@@ -112,7 +145,8 @@ const cases: Case[] = [
     expect: {
       findings: ["no_offsite", "too_few_copies"],
       copies: 1,
-      reason: /last succeeded .* before the newest archive on 'synology'/,
+      reason:
+        /^Tier P0 wants an off-site copy of a backup no older than 1 day and 2 hours: Hyper Backup task “PVE to C2” on nas last succeeded on Thu 26 Nov, 06:00, before the newest archive on storage synology \(from Thu 26 Nov, 07:00\)\.$/m,
     },
   },
   {
@@ -129,20 +163,41 @@ const cases: Case[] = [
       findings: ["no_offsite", "too_few_copies"],
       copies: 1,
       last_offsite: new Date(NOW - 28 * H).toISOString(),
-      reason: /the archive it holds \(2026-11-25T06:00:00.000Z\) is older than the tier allows/,
+      reasons: [
+        "Tier P0 wants an off-site copy of a backup no older than 1 day and 2 hours: Hyper Backup task “PVE to C2” on nas last succeeded on Wed 25 Nov, 08:00, and the archive it holds (from Wed 25 Nov, 06:00) is older than the tier allows.",
+        "Tier P0 wants 2 copies no older than 1 day and 2 hours; only 1 was found: the archive of Thu 26 Nov, 10:00 on storage synology.",
+      ],
     },
   },
   {
     name: 'P0: Hyper Backup never succeeded ("" → null) → no_offsite naming it',
     archives: [archive(5 * H)],
     offsite: off([hb(null)]),
-    expect: { findings: ["no_offsite", "too_few_copies"], copies: 1, reason: /'PVE to C2' on nas has never succeeded/ },
+    expect: {
+      findings: ["no_offsite", "too_few_copies"],
+      copies: 1,
+      reason: /: Hyper Backup task “PVE to C2” on nas has never succeeded\.$/m,
+    },
+  },
+  {
+    name: "a target without a phrase is named by its label",
+    archives: [archive(5 * H)],
+    offsite: off([hb(null, { labelPhrase: undefined })]),
+    expect: {
+      findings: ["no_offsite", "too_few_copies"],
+      copies: 1,
+      reason: /: Hyper Backup task 'PVE to C2' on nas has never succeeded\.$/m,
+    },
   },
   {
     name: "P0: Hyper Backup task protects another storage → not a copy of this guest",
     archives: [archive(5 * H)],
     offsite: off([hb(1 * H, { storages: ["nfs-other"] })]),
-    expect: { findings: ["no_offsite", "too_few_copies"], copies: 1, reason: /nothing copies storage 'synology'/ },
+    expect: {
+      findings: ["no_offsite", "too_few_copies"],
+      copies: 1,
+      reason: /: nothing copies storage synology off-site \(/,
+    },
   },
   {
     name: "P0: target not off-site (USB) → a copy, but not off-site",
@@ -166,7 +221,11 @@ const cases: Case[] = [
     name: "P0: sync job whose last run failed (no success known) → not a copy",
     archives: [archive(6 * H, "pbs")],
     offsite: off([sync(null)]),
-    expect: { findings: ["no_offsite", "too_few_copies"], copies: 1, reason: /has never succeeded/ },
+    expect: {
+      findings: ["no_offsite", "too_few_copies"],
+      copies: 1,
+      reason: /: PBS sync job s-offsite \(pbs\/store1 → hetzner\/store1\) has never succeeded\.$/m,
+    },
   },
   {
     name: "P0: datastore on an off-site PBS is itself the off-site copy",
@@ -210,7 +269,13 @@ const cases: Case[] = [
     tag: "backup-p1",
     archives: [archive(5 * H, "local")],
     offsite: off([]),
-    expect: { findings: ["too_few_copies"], copies: 1, reason: /tier P1 wants 2 copies .*; 1 found: storage 'local'/ },
+    expect: {
+      findings: ["too_few_copies"],
+      copies: 1,
+      reasons: [
+        "Tier P1 wants 2 copies no older than 1 day and 2 hours; only 1 was found: the archive of Thu 26 Nov, 07:00 on storage local.",
+      ],
+    },
   },
   {
     name: "P2 (min 1, no off-site): one local archive is enough",
@@ -278,12 +343,23 @@ describe("3-2-1 table", () => {
       if (c.expect.last_offsite !== undefined) expect(g.last_offsite).toBe(c.expect.last_offsite);
       if (c.expect.problem !== undefined) expect(g.problem).toBe(c.expect.problem);
       if (c.expect.reason) expect(g.reasons.join("\n")).toMatch(c.expect.reason);
+      if (c.expect.reasons) expect(g.reasons).toEqual(c.expect.reasons);
+      if (c.expect.finding_phrases)
+        expect(g.findings.map((f) => ({ key: f.key, params: f.params }))).toEqual(c.expect.finding_phrases);
     });
   }
   it("has at least 15 cases", () => expect(cases.length).toBeGreaterThanOrEqual(15));
 
+  it("every row: reasons are sentences (no 'code:' prefix, no ISO timestamp, no '1 copies')", () => {
+    const flaws = cases.flatMap((c) => {
+      const g = run(c);
+      return reasonFlaws([g.status_reason, ...g.reasons]).map((f) => `${c.name}: ${f}`);
+    });
+    expect(flaws).toEqual([]);
+  });
+
   it("the copy-expiry instant is the guest's next change (changes_at) when it comes before the status deadline", () => {
-    const r = evaluateCopies([archive(2 * H), archive(20 * H, "local")], tiers.P0!, off([]), NOW);
+    const r = evaluateCopies([archive(2 * H), archive(20 * H, "local")], tiers.P0!, off([]), NOW, words);
     expect(r.changesAt).toBe(NOW - 20 * H + 26 * H);
     const evidence: Evidence = {
       sources: [{ name: "pve", kind: "proxmox", up: true, degraded: false }],
@@ -331,34 +407,86 @@ describe("Hyper Backup task health", () => {
     errorCode: 4401,
     error: "",
   };
-  const cases: [string, Partial<HyperBackupTaskFacts> | null, boolean, string][] = [
-    ["healthy task with error code 4401 → ok", {}, true, "ok"],
-    ["NAS unreachable → unknown, never stale", { lastSuccessMs: NOW - 30 * D }, false, "unknown"],
+  const cases: [string, Partial<HyperBackupTaskFacts> | null, boolean, string, string][] = [
+    [
+      "healthy task with error code 4401 → ok",
+      {},
+      true,
+      "ok",
+      "The last success was on Thu 26 Nov, 09:00; without a newer one the task turns stale on Fri 27 Nov, 11:00.",
+    ],
+    [
+      "NAS unreachable → unknown, never stale",
+      { lastSuccessMs: NOW - 30 * D },
+      false,
+      "unknown",
+      "The NAS can't be reached, or its answer could not be read.",
+    ],
     [
       "restore_only (target broken, 4467) → broken",
       { state: "restore_only", errorCode: 4467, error: "SYNO.SDS.Backup.Application:error:status_target_broken" },
       true,
       "broken",
+      "The task is in state restore_only: SYNO.SDS.Backup.Application:error:status_target_broken (code 4467).",
     ],
-    ["status backup → running", { status: "backup", lastResult: "backingup" }, true, "running"],
-    ["integrity check running (detect) → running", { status: "detect" }, true, "running"],
-    ["unknown failure string → failed", { lastResult: "error" }, true, "failed"],
-    ["suspended → failed", { lastResult: "suspend" }, true, "failed"],
-    ["never completed → never", { lastResult: "none", lastSuccessMs: null, lastAttemptMs: null }, true, "never"],
+    [
+      "status backup → running",
+      { status: "backup", lastResult: "backingup" },
+      true,
+      "running",
+      "The task is running (backup).",
+    ],
+    [
+      "integrity check running (detect) → running",
+      { status: "detect" },
+      true,
+      "running",
+      "The task is running (detect).",
+    ],
+    ["unknown failure string → failed", { lastResult: "error" }, true, "failed", "The last run ended with error."],
+    [
+      "failed with an error text and code → both named",
+      { lastResult: "error", error: "target offline", errorCode: 4402 },
+      true,
+      "failed",
+      "The last run ended with error: target offline (code 4402).",
+    ],
+    ["suspended → failed", { lastResult: "suspend" }, true, "failed", "The last run ended with suspend."],
+    [
+      "never completed → never",
+      { lastResult: "none", lastSuccessMs: null, lastAttemptMs: null },
+      true,
+      "never",
+      "The task has never completed a backup.",
+    ],
     [
       "last attempt fresh but last success old → stale (success is what counts)",
       { lastAttemptMs: NOW - H, lastSuccessMs: NOW - 3 * D },
       true,
       "stale",
+      "The last success was on Mon 23 Nov, 12:00, longer ago than allowed (1 day and 2 hours).",
     ],
   ];
-  for (const [name, patch, readable, status] of cases) {
+  for (const [name, patch, readable, status, reason] of cases) {
     it(name, () => {
-      const r = hyperBackupHealth(patch ? { ...base, ...patch } : null, readable, 26 * H, NOW);
+      const r = hyperBackupHealth(patch ? { ...base, ...patch } : null, readable, 26 * H, NOW, words);
       expect(r.status).toBe(status);
       expect(r.problem).toBe(!["ok", "running", "unknown"].includes(status));
+      expect(r.phrase.key).toBe(`hyperbackup.${status}`);
+      expect(r.reason).toBe(reason);
+      expect(reasonFlaws([r.reason])).toEqual([]);
     });
   }
+  it("speaks German in Berlin time", () => {
+    const r = hyperBackupHealth(base, true, 26 * H, NOW, { language: "de", timeZone: "Europe/Berlin" });
+    expect(r.reason).toBe(
+      "Der letzte Erfolg war am Do., 26. Nov., 10:00 Uhr; ohne neueren gilt die Aufgabe ab Fr., 27. Nov., 12:00 Uhr als veraltet.",
+    );
+    expect(r.phrase).toEqual({
+      key: "hyperbackup.ok",
+      params: { last: new Date(NOW - 3 * H).toISOString(), until: new Date(NOW - 3 * H + 26 * H).toISOString() },
+    });
+  });
   it("PBS last-run-state is raw text: OK / WARNINGS: n are good, unknown is unknown, anything else failed", () => {
     expect(pbsRunStateOk("OK")).toBe(true);
     expect(pbsRunStateOk("WARNINGS: 2")).toBe(true);

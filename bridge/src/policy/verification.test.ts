@@ -3,6 +3,7 @@ import { evaluate } from "./evaluate.js";
 import { resolveTiers } from "../config/tiers.js";
 import type { Archive, Evidence, Verification } from "../evidence.js";
 import { archiveSet } from "../archive-set.js";
+import type { RenderOptions } from "../words/render.js";
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -29,7 +30,13 @@ const check = (a: Archive, ageMs: number, ok: boolean, reason?: string): Verific
   ...(reason ? { reason } : {}),
 });
 
-function guest(opts: { tag?: string; archives: Archive[]; verifications?: Verification[]; verifiable?: boolean }) {
+function guest(opts: {
+  tag?: string;
+  archives: Archive[];
+  verifications?: Verification[];
+  verifiable?: boolean;
+  words?: RenderOptions;
+}) {
   const evidence: Evidence = {
     sources: [{ name: "pve", kind: "proxmox", up: true, degraded: false }],
     guests: [
@@ -61,7 +68,7 @@ function guest(opts: { tag?: string; archives: Archive[]; verifications?: Verifi
     verifications: opts.verifications ?? [],
     verifiable: { pve: opts.verifiable ?? true },
   };
-  const r = evaluate({ site: "home", tiers, guestTiers: {}, overrides: {}, evidence, now: NOW });
+  const r = evaluate({ site: "home", tiers, guestTiers: {}, overrides: {}, evidence, now: NOW, words: opts.words });
   return { g: r.guests[0]!, next: r.nextChangeMs };
 }
 
@@ -76,7 +83,19 @@ describe("policy: verification", () => {
     });
     expect(g.status).toBe("stale"); // the older archive is 29 h old, P0 allows 26 h
     expect(g.findings.map((f) => f.code)).toContain("verify_failed");
-    expect(g.reasons.join("\n")).toMatch(/failed verification .*Corrupted block detected/);
+    const failed = g.findings.find((f) => f.code === "verify_failed")!;
+    expect({ key: failed.key, params: failed.params }).toEqual({
+      key: "verify_failed",
+      params: {
+        archive: `vzdump-qemu-100-${5 * H}.vma.zst`,
+        at: new Date(NOW - H).toISOString(),
+        error: "zstd: Corrupted block detected",
+      },
+    });
+    expect(failed.reason).toBe(
+      `Archive vzdump-qemu-100-${5 * H}.vma.zst failed verification on Thu 26 Nov, 11:00: zstd: Corrupted block detected.`,
+    );
+    expect(g.reasons).toContain(failed.reason);
     expect(g.problem).toBe(true);
     expect(g.last_verification).toMatchObject({ ok: false, volid: fresh.volid });
   });
@@ -84,7 +103,8 @@ describe("policy: verification", () => {
   it("the only archive corrupt → missing, saying why", () => {
     const { g } = guest({ archives: [fresh], verifications: [check(fresh, H, false, "tar: Unexpected EOF")] });
     expect(g.status).toBe("missing");
-    expect(g.status_reason).toMatch(/failed verification/);
+    expect(g.status_phrase).toEqual({ key: "status.missing.unverified", params: { count: 1 } });
+    expect(g.status_reason).toBe("No good backup: the only archive failed verification.");
   });
 
   it("a later successful check clears an earlier failure of the same archive", () => {
@@ -101,9 +121,22 @@ describe("policy: verification", () => {
     const a = archive(5 * H);
     const r2 = guest({ archives: [a, archive(9 * D)], verifications: [check(archive(9 * D), 8 * D, true)] });
     expect(r2.g.findings.map((f) => f.code)).toEqual(["verify_overdue"]);
-    expect(r2.g.reasons.join()).toMatch(
-      /last successful verification 2026-11-18T12:00:00.000Z; tier P0 wants one every 7d \(overdue since 2026-11-25T12:00:00.000Z\)/,
-    );
+    const overdue = r2.g.findings[0]!;
+    expect({ key: overdue.key, params: overdue.params }).toEqual({
+      key: "verify_overdue",
+      params: { last: "2026-11-18T12:00:00.000Z", tier: "P0", every: 7 * D },
+    });
+    expect(r2.g.reasons).toEqual([
+      "The last successful verification was on Wed 18 Nov, 12:00; tier P0 wants one every 7 days.",
+    ]);
+    const de = guest({
+      archives: [a, archive(9 * D)],
+      verifications: [check(archive(9 * D), 8 * D, true)],
+      words: { language: "de", timeZone: "Europe/Berlin" },
+    });
+    expect(de.g.reasons).toEqual([
+      "Die letzte erfolgreiche Prüfung war am Mi., 18. Nov., 13:00 Uhr; Stufe P0 will alle 7 Tage eine.",
+    ]);
   });
 
   it("never verified: grace from the newest archive, then overdue at the exact instant", () => {
@@ -113,9 +146,14 @@ describe("policy: verification", () => {
     expect(next).toBe(NOW - 6 * D + 7 * D); // already stale, so the next change is the verification deadline
     expect(g.status).toBe("stale");
     const b = archive(7 * D);
-    expect(guest({ archives: [b] }).g.reasons.join()).toMatch(
-      /never verified|no archive of this guest was ever verified/,
-    );
+    const never = guest({ archives: [b] }).g;
+    expect(never.findings.map((f) => ({ key: f.key, params: f.params }))).toEqual([
+      { key: "verify_overdue.never", params: { tier: "P0", every: 7 * D } },
+    ]);
+    expect(never.reasons).toEqual([
+      "The newest backup is from Thu 19 Nov, 12:00, older than tier P0 allows (1 day and 2 hours).",
+      "No archive of this guest was ever verified; tier P0 wants a verification every 7 days.",
+    ]);
   });
 
   it("no verify_overdue where the bridge cannot verify (no SSH) and the archive is not on PBS", () => {
