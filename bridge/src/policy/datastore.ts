@@ -44,11 +44,7 @@ export interface PbsDatastoreVerdict {
   usage: number | null;
 }
 
-export function pbsDatastoreHealth(
-  d: PbsDatastoreFacts,
-  readable: boolean,
-  words: RenderOptions,
-): PbsDatastoreVerdict {
+export function pbsDatastoreHealth(d: PbsDatastoreFacts, readable: boolean, words: RenderOptions): PbsDatastoreVerdict {
   const phrases: Phrase[] = [];
   const bad = (key: string, r: JobRunFacts | null, extra: Record<string, string> = {}) => {
     if (r && r.ok === false) phrases.push(phrase(key, { job: r.id ?? undefined, state: r.state, ...extra }));
@@ -60,7 +56,7 @@ export function pbsDatastoreHealth(
   const usage = d.total > 0 ? Math.round((d.used / d.total) * 1000) / 10 : null;
   if (usage !== null && usage >= DATASTORE_FULL_PERCENT) phrases.push(phrase("datastore.full", { percent: usage }));
   const reasons = phrases.map((p) => render(p, words));
-  const judged = readable && !d.unreadable;
+  const judged = readable && !d.unreadable && !d.syncUnreadable;
   const unknownWhy = !readable ? null : (d.unreadable ?? d.syncUnreadable ?? null);
   return {
     // Without "unknown" the state stayed the last good one (problem false) while the PBS was away.

@@ -233,7 +233,7 @@ function evaluateGuest(
     status = "failed";
     statusPhrase = phrase(newest ? "status.failed" : "status.failed.none", {
       at: iso(lastAttempt.startMs),
-      error: lastAttempt.error ?? "unknown error",
+      error: lastAttempt.error || undefined,
       newest: iso(newest?.ctimeMs),
     });
   } else if (!newest) {

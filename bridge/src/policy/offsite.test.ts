@@ -358,6 +358,20 @@ describe("3-2-1 table", () => {
     expect(flaws).toEqual([]);
   });
 
+  it("an off-site storage holding only an archive older than max_age is named in no_offsite (not an empty storage list)", () => {
+    const r = evaluateCopies([archive(30 * H, "pbs-remote")], tiers.P0!, off([], ["pbs-remote"]), NOW, words);
+    const f = r.findings.find((x) => x.code === "no_offsite")!;
+    expect(f.params.why).toEqual([
+      {
+        key: "offsite.storage_too_old",
+        params: { storage: "pbs-remote", archive: new Date(NOW - 30 * H).toISOString() },
+      },
+    ]);
+    expect(f.reason).toBe(
+      "Tier P0 wants an off-site copy of a backup no older than 1 day and 2 hours: the newest archive on off-site storage pbs-remote (from Wed 25 Nov, 06:00) is older than the tier allows.",
+    );
+  });
+
   it("the copy-expiry instant is the guest's next change (changes_at) when it comes before the status deadline", () => {
     const r = evaluateCopies([archive(2 * H), archive(20 * H, "local")], tiers.P0!, off([]), NOW, words);
     expect(r.changesAt).toBe(NOW - 20 * H + 26 * H);

@@ -83,6 +83,8 @@ export function evaluateCopies(
     }
     if (offsiteStorages.has(storage) && (lastOffsiteMs === null || newest.ctimeMs > lastOffsiteMs))
       lastOffsiteMs = newest.ctimeMs;
+    if (offsiteStorages.has(storage) && !isFresh)
+      misses.push(phrase("offsite.storage_too_old", { storage, archive: isoOrNull(newest.ctimeMs) }));
   }
 
   for (const t of offsite.targets) {
@@ -104,7 +106,10 @@ export function evaluateCopies(
       copies++;
       noteExpiry(included);
       counted.push(
-        phrase(t.offsite ? "copy.target.offsite" : "copy.target", { target: label(t), at: isoOrNull(included.ctimeMs) }),
+        phrase(t.offsite ? "copy.target.offsite" : "copy.target", {
+          target: label(t),
+          at: isoOrNull(included.ctimeMs),
+        }),
       );
       if (t.offsite) offsiteFresh = true;
     } else if (t.offsite) {

@@ -44,7 +44,7 @@ export function evaluateVerification(
       makeFinding(
         "verify_failed",
         "verify_failed",
-        { archive: fileOf(volid), at: new Date(v.timeMs).toISOString(), error: v.reason ?? "unknown error" },
+        { archive: fileOf(volid), at: new Date(v.timeMs).toISOString(), error: v.reason || undefined },
         words,
       ),
     );

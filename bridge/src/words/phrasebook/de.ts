@@ -41,9 +41,9 @@ export const de: Phrasebook = {
     "status.unknown.hidden": "{why|phrases:semicolon}",
     "status.running": "Eine Sicherung dieses Gastes läuft gerade.",
     "status.failed":
-      "Der letzte Sicherungsversuch am {at|time} ist fehlgeschlagen: {error}.[ Die neueste gute Sicherung ist vom {newest|time}.]",
+      "Der letzte Sicherungsversuch am {at|time} ist fehlgeschlagen[: {error}].[ Die neueste gute Sicherung ist vom {newest|time}.]",
     "status.failed.none":
-      "Der letzte Sicherungsversuch am {at|time} ist fehlgeschlagen: {error}. Es gibt keine gute Sicherung.",
+      "Der letzte Sicherungsversuch am {at|time} ist fehlgeschlagen[: {error}]. Es gibt keine gute Sicherung.",
     "status.missing": "Auf keinem Speicher gibt es eine Sicherung dieses Gastes.",
     "status.missing.unverified":
       "Keine gute Sicherung: {count|plural:das einzige Archiv hat:alle # Archive haben} die Prüfung nicht bestanden.",
@@ -64,7 +64,7 @@ export const de: Phrasebook = {
       "Der Auftrag {job} behält {keeps|retention}; Stufe {tier} will {wants|retention}; verloren gingen: {missing|retention}.",
     "retention_short.storage":
       "Der Auftrag {job} hat keine eigene Aufbewahrung; Speicher {storage} behält {keeps|retention}, Stufe {tier} will aber {wants|retention}; verloren gingen: {missing|retention}.",
-    verify_failed: "Archiv {archive} hat die Prüfung am {at|time} nicht bestanden: {error}.",
+    verify_failed: "Archiv {archive} hat die Prüfung am {at|time} nicht bestanden[: {error}].",
     verify_overdue: "Die letzte erfolgreiche Prüfung war am {last|time}; Stufe {tier} will alle {every|duration} eine.",
     "verify_overdue.never":
       "Kein Archiv dieses Gastes wurde je geprüft; Stufe {tier} will alle {every|duration} eine Prüfung.",
@@ -75,6 +75,8 @@ export const de: Phrasebook = {
       "{target|phrases} war zuletzt am {at|time} erfolgreich, und das Archiv darin (vom {archive|time}) ist älter, als die Stufe erlaubt",
     "offsite.before_newest":
       "{target|phrases} war zuletzt am {at|time} erfolgreich, vor dem neuesten Archiv auf Speicher {storage} (vom {archive|time})",
+    "offsite.storage_too_old":
+      "das neueste Archiv auf dem externen Speicher {storage} (vom {archive|time}) ist älter, als die Stufe erlaubt",
     "offsite.nothing":
       "nichts kopiert {count|plural:den Speicher:die Speicher} {storages|list} nach extern (das täte eine Hyper-Backup-Aufgabe, ein PBS-Sync-Auftrag oder ein externer PBS)",
     too_few_copies:

@@ -33,8 +33,8 @@ export const en: Phrasebook = {
     "status.unknown.hidden": "{why|phrases:semicolon}",
     "status.running": "A backup of this guest is running.",
     "status.failed":
-      "The last backup attempt, on {at|time}, failed: {error}.[ The newest good backup is from {newest|time}.]",
-    "status.failed.none": "The last backup attempt, on {at|time}, failed: {error}. No good backup exists.",
+      "The last backup attempt, on {at|time}, failed[: {error}].[ The newest good backup is from {newest|time}.]",
+    "status.failed.none": "The last backup attempt, on {at|time}, failed[: {error}]. No good backup exists.",
     "status.missing": "No backup of this guest exists on any storage.",
     "status.missing.unverified": "No good backup: {count|plural:the only archive:all # archives} failed verification.",
     "status.stale": "The newest backup is from {newest|time}, older than tier {tier} allows ({max|duration}).",
@@ -54,7 +54,7 @@ export const en: Phrasebook = {
       "Job {job} keeps {keeps|retention}; tier {tier} wants {wants|retention}, so {missing|retention} would be lost.",
     "retention_short.storage":
       "Job {job} has no retention of its own; storage {storage} keeps {keeps|retention}, but tier {tier} wants {wants|retention}, so {missing|retention} would be lost.",
-    verify_failed: "Archive {archive} failed verification on {at|time}: {error}.",
+    verify_failed: "Archive {archive} failed verification on {at|time}[: {error}].",
     verify_overdue:
       "The last successful verification was on {last|time}; tier {tier} wants one every {every|duration}.",
     "verify_overdue.never":
@@ -65,6 +65,8 @@ export const en: Phrasebook = {
       "{target|phrases} last succeeded on {at|time}, and the archive it holds (from {archive|time}) is older than the tier allows",
     "offsite.before_newest":
       "{target|phrases} last succeeded on {at|time}, before the newest archive on storage {storage} (from {archive|time})",
+    "offsite.storage_too_old":
+      "the newest archive on off-site storage {storage} (from {archive|time}) is older than the tier allows",
     "offsite.nothing":
       "nothing copies {count|plural:storage:storages} {storages|list} off-site (a Hyper Backup task, a PBS sync job or an off-site PBS would)",
     too_few_copies:
