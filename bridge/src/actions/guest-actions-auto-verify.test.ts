@@ -68,6 +68,7 @@ describe("GuestActions.autoVerifyTick", () => {
           g.tier ? (TIERS[g.tier] ?? null) : null,
           evidence,
           h.clock.now(),
+          { language: "en", timeZone: "UTC" },
         ).findings,
       };
     });

@@ -38,10 +38,22 @@ const store = {
 /** A view with one stale Hyper Backup task and one 95 % full datastore (a unit test may fake the view). */
 const view = {
   hyperBackupTasks: [
-    { key: "2", task, verdict: hyperBackupHealth(task, true, task.maxAgeMs, NOW), readable: true, nasUrl: "" },
+    {
+      key: "2",
+      task,
+      verdict: hyperBackupHealth(task, true, task.maxAgeMs, NOW, { language: "en", timeZone: "UTC" }),
+      readable: true,
+      nasUrl: "",
+    },
   ] as HyperBackupView[],
   pbsDatastores: [
-    { key: "store1", datastore: store, verdict: pbsDatastoreHealth(store, true), readable: true, pbsUrl: "" },
+    {
+      key: "store1",
+      datastore: store,
+      verdict: pbsDatastoreHealth(store, true, { language: "en", timeZone: "UTC" }),
+      readable: true,
+      pbsUrl: "",
+    },
   ] as PbsDatastoreView[],
 } as unknown as View;
 
@@ -74,7 +86,13 @@ describe("off-site metrics", () => {
     registerOffsiteMetrics(reg, {
       hyperBackupTasks: [],
       pbsDatastores: [
-        { key: "store1", datastore: hidden, verdict: pbsDatastoreHealth(hidden, true), readable: true, pbsUrl: "" },
+        {
+          key: "store1",
+          datastore: hidden,
+          verdict: pbsDatastoreHealth(hidden, true, { language: "en", timeZone: "UTC" }),
+          readable: true,
+          pbsUrl: "",
+        },
       ],
     } as unknown as View);
     const text = await reg.metrics();

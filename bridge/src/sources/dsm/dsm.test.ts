@@ -215,12 +215,14 @@ describe("Synology source", () => {
       offsite: true,
       progress: null,
     });
-    expect(hyperBackupHealth(t2!, true, 26 * H, clock.now()).status).toBe("ok");
+    expect(hyperBackupHealth(t2!, true, 26 * H, clock.now(), { language: "en", timeZone: "UTC" }).status).toBe("ok");
     expect(t4).toMatchObject({ state: "restore_only", errorCode: 4467 });
     expect(t4!.integrity).toMatchObject({ ok: false, timeMs: T0 - 48 * H });
-    expect(hyperBackupHealth(t4!, true, 26 * H, clock.now()).status).toBe("broken");
+    expect(hyperBackupHealth(t4!, true, 26 * H, clock.now(), { language: "en", timeZone: "UTC" }).status).toBe(
+      "broken",
+    );
     expect(t5).toMatchObject({ lastResult: "none", lastAttemptMs: null, lastSuccessMs: null, nextRunMs: null });
-    expect(hyperBackupHealth(t5!, true, 26 * H, clock.now()).status).toBe("never");
+    expect(hyperBackupHealth(t5!, true, 26 * H, clock.now(), { language: "en", timeZone: "UTC" }).status).toBe("never");
     expect(s.copyTargets()).toEqual([
       expect.objectContaining({
         kind: "hyperbackup",
@@ -241,7 +243,9 @@ describe("Synology source", () => {
     clock.advance(10_000);
     await s.refresh();
     expect(s.tasks[0]).toMatchObject({ status: "backup", lastResult: "backingup", progress: 50 });
-    expect(hyperBackupHealth(s.tasks[0]!, true, 26 * H, clock.now()).status).toBe("running");
+    expect(hyperBackupHealth(s.tasks[0]!, true, 26 * H, clock.now(), { language: "en", timeZone: "UTC" }).status).toBe(
+      "running",
+    );
     clock.advance(15_000);
     await s.refresh();
     // DSM writes minutes only (older builds): 10:00:20 reads back as 10:00.
@@ -258,7 +262,9 @@ describe("Synology source", () => {
     await s.refresh();
     expect(s.health).toMatchObject({ up: false, degraded: false });
     expect(s.health.error).toMatch(/NAS unreachable/);
-    expect(hyperBackupHealth(s.tasks[0]!, s.readable, 26 * H, clock.now()).status).toBe("unknown");
+    expect(
+      hyperBackupHealth(s.tasks[0]!, s.readable, 26 * H, clock.now(), { language: "en", timeZone: "UTC" }).status,
+    ).toBe("unknown");
     expect(s.copyTargets()[0]!.readable).toBe(false);
     lab.control.setFault(null);
     await s.refresh();

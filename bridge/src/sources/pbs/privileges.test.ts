@@ -151,7 +151,7 @@ describe("PBS source: least privilege", () => {
     const st = pbsDatastoreState(
       source.datastores[0]!,
       "store1",
-      pbsDatastoreHealth(source.datastores[0]!, source.readable),
+      pbsDatastoreHealth(source.datastores[0]!, source.readable, { language: "en", timeZone: "UTC" }),
     );
     expect(st).toMatchObject({
       status: "unknown",
@@ -170,7 +170,7 @@ describe("PBS source: least privilege", () => {
     const partial = pbsDatastoreState(
       source.datastores[0]!,
       "store1",
-      pbsDatastoreHealth(source.datastores[0]!, source.readable),
+      pbsDatastoreHealth(source.datastores[0]!, source.readable, { language: "en", timeZone: "UTC" }),
     );
     expect(partial).toMatchObject({ status: "unknown", snapshot_count: 2, last_sync: null, last_sync_state: null });
     expect(partial.status_reason).toMatch(/Remote\.Audit/);
