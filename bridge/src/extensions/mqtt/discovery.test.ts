@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { bridgeDiscovery, entitySlugs, guestDiscovery, type DiscoveryContext } from "./discovery.js";
 import { Topics } from "../../core/identity.js";
 import type { GuestState } from "../../policy/types.js";
+import { ENTITY_NAME_KEYS, entityName } from "../../words/entity-names.js";
+import { LANGUAGES } from "../../words/language.js";
 
 const ctx: DiscoveryContext = {
   topics: new Topics("backup2mqtt", "homeassistant", "home"),
@@ -133,7 +135,20 @@ describe("guest discovery payload", () => {
       device_class: "enum",
       options: ["unknown", "running", "failed", "missing", "stale", "ok"],
     });
-    expect(payload.components.size).toMatchObject({ device_class: "data_size", unit_of_measurement: "B" });
+    // Bytes in the state JSON, GiB in Home Assistant; null (no archive) stays unknown.
+    expect(payload.components.size).toEqual({
+      p: "sensor",
+      name: "Backup size",
+      unique_id: "backup2mqtt_home_102_backup_size",
+      default_entity_id: "sensor.vaultwarden_backup_size",
+      state_topic: "backup2mqtt/guest/home_102/state",
+      device_class: "data_size",
+      unit_of_measurement: "GiB",
+      state_class: "measurement",
+      value_template:
+        "{{ (value_json.last_backup_size / 1073741824) if value_json.last_backup_size is not none else None }}",
+      suggested_display_precision: 2,
+    });
     expect(payload.components.backup).toEqual({
       p: "button",
       name: "Back up now",
@@ -189,6 +204,240 @@ describe("guest discovery payload", () => {
     const third = { ...guest, id: "home_300", vmid: 300, name: "Pi-hole Home" };
     const slugs = entitySlugs([guest, other, third]);
     expect([...slugs.values()]).toEqual(["vaultwarden_102", "vaultwarden_200", "pi_hole_home"]);
+  });
+});
+
+describe("entity names in the bridge's language", () => {
+  const de: DiscoveryContext = { ...ctx, language: "de" };
+
+  it("German: the whole guest payload, names in German and everything else as in English", () => {
+    const payload = guestDiscovery(de, guest) as any;
+    const english = guestDiscovery(ctx, guest) as any;
+    expect({ ...payload, components: undefined }).toEqual({ ...english, components: undefined });
+    expect(payload.components).toEqual({
+      last_backup: {
+        p: "sensor",
+        name: "Letzte Sicherung",
+        unique_id: "backup2mqtt_home_102_last_backup",
+        default_entity_id: "sensor.vaultwarden_last_backup",
+        state_topic: "backup2mqtt/guest/home_102/state",
+        device_class: "timestamp",
+        value_template: "{{ value_json.last_backup if value_json.last_backup is not none else None }}",
+        icon: "mdi:backup-restore",
+      },
+      status: {
+        p: "sensor",
+        name: "Sicherungsstatus",
+        unique_id: "backup2mqtt_home_102_backup_status",
+        default_entity_id: "sensor.vaultwarden_backup_status",
+        state_topic: "backup2mqtt/guest/home_102/state",
+        device_class: "enum",
+        options: ["unknown", "running", "failed", "missing", "stale", "ok"],
+        value_template: "{{ value_json.status }}",
+        icon: "mdi:list-status",
+      },
+      problem: {
+        p: "binary_sensor",
+        name: "Sicherungsproblem",
+        unique_id: "backup2mqtt_home_102_backup_problem",
+        default_entity_id: "binary_sensor.vaultwarden_backup_problem",
+        device_class: "problem",
+        state_topic: "backup2mqtt/guest/home_102/state",
+        value_template: "{{ 'ON' if value_json.problem else 'OFF' }}",
+        json_attributes_topic: "backup2mqtt/guest/home_102/state",
+        json_attributes_template:
+          "{{ {'status': value_json.status, 'reasons': value_json.reasons, 'status_reason': value_json.status_reason, 'findings': value_json.findings | map(attribute='code') | list} | tojson }}",
+      },
+      size: {
+        p: "sensor",
+        name: "Sicherungsgröße",
+        unique_id: "backup2mqtt_home_102_backup_size",
+        default_entity_id: "sensor.vaultwarden_backup_size",
+        state_topic: "backup2mqtt/guest/home_102/state",
+        device_class: "data_size",
+        unit_of_measurement: "GiB",
+        state_class: "measurement",
+        value_template:
+          "{{ (value_json.last_backup_size / 1073741824) if value_json.last_backup_size is not none else None }}",
+        suggested_display_precision: 2,
+      },
+      archives: {
+        p: "sensor",
+        name: "Sicherungsarchive",
+        unique_id: "backup2mqtt_home_102_archive_count",
+        default_entity_id: "sensor.vaultwarden_archive_count",
+        state_topic: "backup2mqtt/guest/home_102/state",
+        state_class: "measurement",
+        value_template: "{{ value_json.archive_count }}",
+        icon: "mdi:archive",
+      },
+      next_backup: {
+        p: "sensor",
+        name: "Nächste geplante Sicherung",
+        unique_id: "backup2mqtt_home_102_next_backup",
+        default_entity_id: "sensor.vaultwarden_next_backup",
+        state_topic: "backup2mqtt/guest/home_102/state",
+        device_class: "timestamp",
+        value_template: "{{ value_json.next_backup if value_json.next_backup is not none else None }}",
+        icon: "mdi:calendar-clock",
+      },
+      last_verified: {
+        p: "sensor",
+        name: "Letzte Prüfung",
+        unique_id: "backup2mqtt_home_102_last_verified",
+        default_entity_id: "sensor.vaultwarden_last_verified",
+        state_topic: "backup2mqtt/guest/home_102/state",
+        device_class: "timestamp",
+        value_template: "{{ value_json.last_verified if value_json.last_verified is not none else None }}",
+        icon: "mdi:shield-check",
+      },
+      last_offsite: {
+        p: "sensor",
+        name: "Letzte externe Kopie",
+        unique_id: "backup2mqtt_home_102_last_offsite",
+        default_entity_id: "sensor.vaultwarden_last_offsite",
+        state_topic: "backup2mqtt/guest/home_102/state",
+        device_class: "timestamp",
+        value_template: "{{ value_json.last_offsite if value_json.last_offsite is not none else None }}",
+        icon: "mdi:cloud-upload",
+      },
+      tier: {
+        p: "select",
+        name: "Sicherungsstufe",
+        unique_id: "backup2mqtt_home_102_tier",
+        default_entity_id: "select.vaultwarden_backup_tier",
+        entity_category: "config",
+        options: ["P0", "P1", "P2", "none"],
+        state_topic: "backup2mqtt/guest/home_102/state",
+        value_template: "{{ value_json.tier if value_json.tier is not none else None }}",
+        command_topic: "backup2mqtt/guest/home_102/command",
+        command_template: '{"action":"set_tier","tier":"{{ value }}"}',
+        icon: "mdi:shield-star",
+      },
+      running: {
+        p: "binary_sensor",
+        name: "Sicherung läuft",
+        unique_id: "backup2mqtt_home_102_backup_running",
+        default_entity_id: "binary_sensor.vaultwarden_backup_running",
+        device_class: "running",
+        state_topic: "backup2mqtt/guest/home_102/state",
+        value_template: "{{ 'ON' if value_json.running else 'OFF' }}",
+      },
+      progress: {
+        p: "sensor",
+        name: "Sicherungsfortschritt",
+        unique_id: "backup2mqtt_home_102_backup_progress",
+        default_entity_id: "sensor.vaultwarden_backup_progress",
+        state_topic: "backup2mqtt/guest/home_102/state",
+        unit_of_measurement: "%",
+        value_template: "{{ value_json.progress if value_json.progress is not none else None }}",
+        icon: "mdi:progress-clock",
+      },
+      backup: {
+        p: "button",
+        name: "Jetzt sichern",
+        unique_id: "backup2mqtt_home_102_backup_now",
+        default_entity_id: "button.vaultwarden_back_up_now",
+        command_topic: "backup2mqtt/guest/home_102/command",
+        payload_press: '{"action":"backup","origin":"home_assistant"}',
+        icon: "mdi:content-save-move",
+        qos: 1,
+      },
+      verify: {
+        p: "button",
+        name: "Jetzt prüfen",
+        unique_id: "backup2mqtt_home_102_verify_now",
+        default_entity_id: "button.vaultwarden_verify_now",
+        command_topic: "backup2mqtt/guest/home_102/command",
+        payload_press: '{"action":"verify","origin":"home_assistant"}',
+        icon: "mdi:shield-search",
+        qos: 1,
+      },
+      restore_test: {
+        p: "button",
+        name: "Wiederherstellungstest",
+        unique_id: "backup2mqtt_home_102_restore_test",
+        default_entity_id: "button.vaultwarden_restore_test",
+        command_topic: "backup2mqtt/guest/home_102/command",
+        payload_press: '{"action":"restore_test","origin":"home_assistant"}',
+        icon: "mdi:backup-restore",
+        entity_category: "diagnostic",
+        qos: 1,
+      },
+      last_restore_test: {
+        p: "sensor",
+        name: "Letzter Wiederherstellungstest",
+        unique_id: "backup2mqtt_home_102_last_restore_test",
+        default_entity_id: "sensor.vaultwarden_last_restore_test",
+        state_topic: "backup2mqtt/guest/home_102/state",
+        device_class: "timestamp",
+        entity_category: "diagnostic",
+        value_template: "{{ value_json.last_restore_test.time if value_json.last_restore_test else None }}",
+        json_attributes_topic: "backup2mqtt/guest/home_102/state",
+        json_attributes_template: "{{ (value_json.last_restore_test or {}) | tojson }}",
+        icon: "mdi:backup-restore",
+      },
+      event: {
+        p: "event",
+        name: "Sicherungsereignis",
+        unique_id: "backup2mqtt_home_102_backup_event",
+        default_entity_id: "event.vaultwarden_backup_event",
+        state_topic: "backup2mqtt/guest/home_102/event",
+        event_types: [
+          "backup_started",
+          "backup_finished",
+          "backup_failed",
+          "backup_unknown",
+          "verify_started",
+          "verify_finished",
+          "verify_failed",
+          "restore_test_started",
+          "restore_test_finished",
+          "restore_test_failed",
+          "command_rejected",
+        ],
+        icon: "mdi:history",
+      },
+    });
+  });
+
+  it("unique_ids and entity ids do not change with the language; English is the default", () => {
+    const ids = (p: any) =>
+      Object.entries<any>(p.components).map(([k, c]) => [k, c.p, c.unique_id, c.default_entity_id]);
+    expect(ids(guestDiscovery(de, guest))).toEqual(ids(guestDiscovery(ctx, guest)));
+    expect(ids(bridgeDiscovery(de, ["pve"]))).toEqual(ids(bridgeDiscovery(ctx, ["pve"])));
+    expect(guestDiscovery({ ...ctx, language: "en" }, guest)).toEqual(guestDiscovery(ctx, guest));
+  });
+
+  it("German bridge device: every entity named, none repeating the device name", () => {
+    const names = Object.fromEntries(
+      Object.entries<any>((bridgeDiscovery(de, ["pve"]) as any).components).map(([k, c]) => [k, c.name]),
+    );
+    expect(names).toEqual({
+      source_pve: "Quelle pve",
+      guests_unknown: "Gäste unbekannt",
+      guests_running: "Gäste in Sicherung",
+      guests_failed: "Gäste fehlgeschlagen",
+      guests_missing: "Gäste ohne Sicherung",
+      guests_stale: "Gäste veraltet",
+      guests_ok: "Gäste OK",
+      guests_problem: "Gäste mit Problemen",
+      guests_untiered: "Gäste ohne Stufe",
+      guests_orphaned: "Verwaiste Archivgruppen",
+      last_refresh: "Letzte Aktualisierung",
+      refresh: "Aktualisieren",
+    });
+  });
+
+  it("every name has an English and a German text, and no two entities of a device share a name", () => {
+    for (const key of ENTITY_NAME_KEYS)
+      for (const language of LANGUAGES) expect(entityName(key, language), `${key} ${language}`).toMatch(/\S/);
+    for (const c of [ctx, de]) {
+      for (const p of [guestDiscovery(c, guest), bridgeDiscovery(c, ["pve", "nas"])] as any[]) {
+        const list = Object.values<any>(p.components).map((x) => x.name);
+        expect(new Set(list).size).toBe(list.length);
+      }
+    }
   });
 });
 

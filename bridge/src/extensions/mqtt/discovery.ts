@@ -2,6 +2,8 @@ import { GUEST_EVENT_TYPES } from "../../schemas/event.js";
 import type { GuestState } from "../../policy/types.js";
 import { STATUSES } from "../../policy/types.js";
 import { bridgeObjectId, deviceId, slug, type Topics } from "../../core/identity.js";
+import { entityName, type EntityNameKey } from "../../words/entity-names.js";
+import type { Language } from "../../words/language.js";
 
 export { slug };
 
@@ -10,6 +12,7 @@ export { slug };
  * assert them exactly. Rules of Home Assistant's MQTT discovery (https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery): origin filled, every entity a stable
  * unique_id and a default_entity_id (never object_id), names without the device name, no
  * state_class on timestamp/enum, sensors never entity_category config, retained configs.
+ * Entity names are in the bridge's language (words/entity-names.ts); ids never depend on it.
  */
 
 export interface DiscoveryContext {
@@ -19,7 +22,13 @@ export interface DiscoveryContext {
   /** Base URL of the Proxmox UI per source, for configuration_url. */
   sourceUrls: Record<string, string>;
   tierIds: string[];
+  /** The language of entity names (config `language`); absent = en. */
+  language?: Language;
 }
+
+/** An entity's name in the context's language. */
+export const nameOf = (ctx: DiscoveryContext, key: EntityNameKey, vars?: Record<string, string>) =>
+  entityName(key, ctx.language ?? "en", vars);
 
 type Component = Record<string, unknown> & { p: string; unique_id: string };
 
@@ -30,6 +39,25 @@ export const origin = (ctx: DiscoveryContext) => ({
 });
 
 export const jsonValue = (field: string) => `{{ value_json.${field} if value_json.${field} is not none else None }}`;
+
+/** Bytes in a GiB. */
+export const GIB = 1073741824;
+
+/**
+ * A size sensor on a bytes field of a state: the JSON keeps bytes, Home Assistant shows GiB
+ * (discovery cannot suggest a display unit, and "1,717,986,918 B" reads badly). null stays
+ * unknown. Long-term statistics recorded in B by earlier versions carry on: B and GiB are both
+ * units of data_size, so the recorder converts instead of raising a repair (test/ha/statistics-units).
+ */
+export function gibSensor(field: string, precision: number): Record<string, unknown> {
+  return {
+    device_class: "data_size",
+    unit_of_measurement: "GiB",
+    state_class: "measurement",
+    value_template: `{{ (value_json.${field} / ${GIB}) if value_json.${field} is not none else None }}`,
+    suggested_display_precision: precision,
+  };
+}
 
 /** A `problem` binary sensor on a device's JSON state, its reasons as attributes. */
 export function problemComponent(
@@ -64,63 +92,57 @@ export function guestDiscovery(
   const eid = (domain: string, key: string) => `${domain}.${entitySlug}_${key}`;
   const state = t.guestState(g.id);
   const command = t.guestCommand(g.id);
-  const sensor = (key: string, name: string, extra: Record<string, unknown>): Component => ({
+  const sensor = (key: string, name: EntityNameKey, extra: Record<string, unknown>): Component => ({
     p: "sensor",
-    name,
+    name: nameOf(ctx, name),
     unique_id: uid(key),
     default_entity_id: eid("sensor", key),
     state_topic: state,
     ...extra,
   });
   const cmps: Record<string, Component> = {
-    last_backup: sensor("last_backup", "Last backup", {
+    last_backup: sensor("last_backup", "last_backup", {
       device_class: "timestamp",
       value_template: jsonValue("last_backup"),
       icon: "mdi:backup-restore",
     }),
-    status: sensor("backup_status", "Backup status", {
+    status: sensor("backup_status", "backup_status", {
       device_class: "enum",
       options: [...STATUSES],
       value_template: "{{ value_json.status }}",
       icon: "mdi:list-status",
     }),
     problem: problemComponent(
-      "Backup problem",
+      nameOf(ctx, "backup_problem"),
       uid("backup_problem"),
       eid("binary_sensor", "backup_problem"),
       state,
       "{{ {'status': value_json.status, 'reasons': value_json.reasons, 'status_reason': value_json.status_reason, 'findings': value_json.findings | map(attribute='code') | list} | tojson }}",
     ),
-    size: sensor("backup_size", "Backup size", {
-      device_class: "data_size",
-      unit_of_measurement: "B",
-      state_class: "measurement",
-      value_template: jsonValue("last_backup_size"),
-      suggested_display_precision: 0,
-    }),
-    archives: sensor("archive_count", "Backup archives", {
+    size: sensor("backup_size", "backup_size", gibSensor("last_backup_size", 2)),
+    archives: sensor("archive_count", "archive_count", {
       state_class: "measurement",
       value_template: "{{ value_json.archive_count }}",
       icon: "mdi:archive",
     }),
-    next_backup: sensor("next_backup", "Next scheduled backup", {
+    next_backup: sensor("next_backup", "next_backup", {
       device_class: "timestamp",
       value_template: jsonValue("next_backup"),
       icon: "mdi:calendar-clock",
     }),
-    last_verified: sensor("last_verified", "Last verified", {
+    last_verified: sensor("last_verified", "last_verified", {
       device_class: "timestamp",
       value_template: jsonValue("last_verified"),
       icon: "mdi:shield-check",
     }),
-    last_offsite: sensor("last_offsite", "Last off-site copy", {
+    last_offsite: sensor("last_offsite", "last_offsite", {
       device_class: "timestamp",
       value_template: jsonValue("last_offsite"),
       icon: "mdi:cloud-upload",
     }),
     tier: {
       p: "select",
-      name: "Backup tier",
+      name: nameOf(ctx, "backup_tier"),
       unique_id: uid("tier"),
       default_entity_id: eid("select", "backup_tier"),
       entity_category: "config",
@@ -133,7 +155,7 @@ export function guestDiscovery(
     },
     running: {
       p: "binary_sensor",
-      name: "Backup running",
+      name: nameOf(ctx, "backup_running"),
       unique_id: uid("backup_running"),
       default_entity_id: eid("binary_sensor", "backup_running"),
       device_class: "running",
@@ -141,14 +163,14 @@ export function guestDiscovery(
       value_template: "{{ 'ON' if value_json.running else 'OFF' }}",
     },
     // vzdump's own percentage while a VM backup runs (containers' tar prints none): unknown otherwise.
-    progress: sensor("backup_progress", "Backup progress", {
+    progress: sensor("backup_progress", "backup_progress", {
       unit_of_measurement: "%",
       value_template: jsonValue("progress"),
       icon: "mdi:progress-clock",
     }),
     backup: {
       p: "button",
-      name: "Back up now",
+      name: nameOf(ctx, "back_up_now"),
       unique_id: uid("backup_now"),
       default_entity_id: eid("button", "back_up_now"),
       command_topic: command,
@@ -158,7 +180,7 @@ export function guestDiscovery(
     },
     verify: {
       p: "button",
-      name: "Verify now",
+      name: nameOf(ctx, "verify_now"),
       unique_id: uid("verify_now"),
       default_entity_id: eid("button", "verify_now"),
       command_topic: command,
@@ -168,7 +190,7 @@ export function guestDiscovery(
     },
     restore_test: {
       p: "button",
-      name: "Restore test",
+      name: nameOf(ctx, "restore_test"),
       unique_id: uid("restore_test"),
       default_entity_id: eid("button", "restore_test"),
       command_topic: command,
@@ -177,7 +199,7 @@ export function guestDiscovery(
       entity_category: "diagnostic",
       qos: 1,
     },
-    last_restore_test: sensor("last_restore_test", "Last restore test", {
+    last_restore_test: sensor("last_restore_test", "last_restore_test", {
       device_class: "timestamp",
       entity_category: "diagnostic",
       value_template: "{{ value_json.last_restore_test.time if value_json.last_restore_test else None }}",
@@ -187,7 +209,7 @@ export function guestDiscovery(
     }),
     event: {
       p: "event",
-      name: "Backup event",
+      name: nameOf(ctx, "backup_event"),
       unique_id: uid("backup_event"),
       default_entity_id: eid("event", "backup_event"),
       state_topic: t.guestEvent(g.id),
@@ -224,7 +246,7 @@ export function bridgeDiscovery(ctx: DiscoveryContext, sources: string[]): Recor
     const key = `source_${s.replace(/-/g, "_")}`;
     cmps[key] = {
       p: "binary_sensor",
-      name: `Source ${s}`,
+      name: nameOf(ctx, "source", { source: s }),
       unique_id: uid(key),
       default_entity_id: `binary_sensor.backup2mqtt_${ctx.site}_${key}`,
       device_class: "connectivity",
@@ -236,15 +258,9 @@ export function bridgeDiscovery(ctx: DiscoveryContext, sources: string[]): Recor
     };
   }
   for (const status of [...STATUSES, "problem", "untiered", "orphaned"] as const) {
-    const label =
-      status === "problem"
-        ? "Guests with problems"
-        : status === "orphaned"
-          ? "Orphaned archive groups"
-          : `Guests ${status}`;
     cmps[`guests_${status}`] = {
       p: "sensor",
-      name: label,
+      name: nameOf(ctx, `guests_${status}`),
       unique_id: uid(`guests_${status}`),
       default_entity_id: `sensor.backup2mqtt_${ctx.site}_guests_${status}`,
       state_topic: t.bridgeInfo,
@@ -255,7 +271,7 @@ export function bridgeDiscovery(ctx: DiscoveryContext, sources: string[]): Recor
   }
   cmps.last_refresh = {
     p: "sensor",
-    name: "Last refresh",
+    name: nameOf(ctx, "last_refresh"),
     unique_id: uid("last_refresh"),
     default_entity_id: `sensor.backup2mqtt_${ctx.site}_last_refresh`,
     device_class: "timestamp",
@@ -265,7 +281,7 @@ export function bridgeDiscovery(ctx: DiscoveryContext, sources: string[]): Recor
   };
   cmps.refresh = {
     p: "button",
-    name: "Refresh",
+    name: nameOf(ctx, "refresh"),
     unique_id: uid("refresh"),
     default_entity_id: `button.backup2mqtt_${ctx.site}_refresh`,
     command_topic: t.bridgeCommand,

@@ -34,6 +34,7 @@ export class MqttExtension implements Extension {
       site: cfg.site,
       sourceUrls: Object.fromEntries(cfg.proxmox.map((p) => [p.name, p.url])),
       tierIds: Object.keys(cfg.tiers),
+      language: cfg.language ?? "en",
     };
     let retention: DeviceRetention | undefined;
     const publisher = new MqttPublisher(

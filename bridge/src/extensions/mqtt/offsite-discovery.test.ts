@@ -13,6 +13,8 @@ import type { HyperBackupTask } from "../../sources/dsm/source.js";
 import type { PbsDatastore } from "../../sources/pbs/source.js";
 
 const NOW = Date.UTC(2026, 10, 26, 12);
+/** How the verdicts word their reasons (policy/offsite.ts, policy/datastore.ts). */
+const WORDS = { language: "en", timeZone: "UTC" } as const;
 const H = 3_600_000;
 const ctx: DiscoveryContext = {
   topics: new Topics("backup2mqtt", "homeassistant", "home"),
@@ -96,13 +98,13 @@ describe("off-site discovery", () => {
       command_topic: "backup2mqtt/hyperbackup/2/command",
       payload_press: '{"action":"run","origin":"home_assistant"}',
     });
-    expect(hyperBackupState(task, "2", hyperBackupHealth(task, true, task.maxAgeMs, NOW))).toMatchObject({
+    expect(hyperBackupState(task, "2", hyperBackupHealth(task, true, task.maxAgeMs, NOW, WORDS))).toMatchObject({
       status: "ok",
       problem: false,
       last_success: new Date(NOW - 3 * H).toISOString(),
       error_code: 4401,
     });
-    expect(hyperBackupState(task, "2", hyperBackupHealth(task, false, task.maxAgeMs, NOW))).toMatchObject({
+    expect(hyperBackupState(task, "2", hyperBackupHealth(task, false, task.maxAgeMs, NOW, WORDS))).toMatchObject({
       status: "unknown",
       problem: false,
     });
@@ -112,23 +114,82 @@ describe("off-site discovery", () => {
     expect(hyperBackupKey(task, true)).toBe("nas_2");
     expect(pbsKey(ds, true)).toBe("pbs_store1");
   });
-  it("PBS datastore device: usage %, data sizes in B, states as raw text; problem from failed verify and a full store", () => {
+  it("PBS datastore device: usage %, data sizes in GiB from the state's bytes, states as raw text; problem from failed verify and a full store", () => {
     const d = pbsDatastoreDiscovery(ctx, ds, "store1") as any;
     checkRules(d, "backup2mqtt_home_pbs_store1");
-    expect(d.components.used).toMatchObject({ device_class: "data_size", unit_of_measurement: "B" });
+    expect(d.components.used).toEqual({
+      p: "sensor",
+      name: "Used",
+      unique_id: "backup2mqtt_home_pbs_store1_used",
+      default_entity_id: "sensor.pbs_store1_used",
+      state_topic: "backup2mqtt/pbs/store1/state",
+      device_class: "data_size",
+      unit_of_measurement: "GiB",
+      state_class: "measurement",
+      value_template: "{{ (value_json.used / 1073741824) if value_json.used is not none else None }}",
+      suggested_display_precision: 1,
+    });
+    expect(d.components.avail).toMatchObject({
+      unit_of_measurement: "GiB",
+      value_template: "{{ (value_json.avail / 1073741824) if value_json.avail is not none else None }}",
+      entity_category: "diagnostic",
+    });
     expect(d.components.verify.command_topic).toBe("backup2mqtt/pbs/store1/command");
-    const st = pbsDatastoreState(ds, "store1", pbsDatastoreHealth(ds, true));
-    expect(st).toMatchObject({ status: "problem", usage: 95, problem: true, last_gc_state: "OK" });
+    const st = pbsDatastoreState(ds, "store1", pbsDatastoreHealth(ds, true, WORDS));
+    expect(st).toMatchObject({ status: "problem", usage: 95, used: 95, avail: 5, problem: true, last_gc_state: "OK" });
     expect(st.reasons).toEqual([
-      "verify job 'v' failed: verification failed - please check the log",
-      "1 snapshot(s) failed verification",
-      "datastore is 95% full",
+      "Verify job v failed: verification failed - please check the log.",
+      "1 snapshot failed verification.",
+      "The datastore is 95 % full.",
     ]);
     // PBS unreachable/unreadable: unknown, no problem judged from the last answer.
-    expect(pbsDatastoreState(ds, "store1", pbsDatastoreHealth(ds, false))).toMatchObject({
+    expect(pbsDatastoreState(ds, "store1", pbsDatastoreHealth(ds, false, WORDS))).toMatchObject({
       status: "unknown",
       problem: false,
       reasons: [],
+    });
+  });
+  it("names in German with language de; unique_ids and entity ids as in English", () => {
+    const de = { ...ctx, language: "de" as const };
+    const pairs = [
+      [hyperBackupDiscovery(ctx, task, "2"), hyperBackupDiscovery(de, task, "2")],
+      [pbsDatastoreDiscovery(ctx, ds, "store1"), pbsDatastoreDiscovery(de, ds, "store1")],
+    ] as any[];
+    for (const [en, ger] of pairs) {
+      const ids = (p: any) =>
+        Object.entries<any>(p.components).map(([k, c]) => [k, c.unique_id, c.default_entity_id, c.p]);
+      expect(ids(ger)).toEqual(ids(en));
+    }
+    const names = (p: any) => Object.fromEntries(Object.entries<any>(p.components).map(([k, c]) => [k, c.name]));
+    expect(names(pairs[0][1])).toEqual({
+      status: "Status",
+      last_result: "Letztes Ergebnis",
+      last_success: "Letzter Erfolg",
+      last_attempt: "Letzter Versuch",
+      next_run: "Nächster Lauf",
+      progress: "Fortschritt",
+      integrity: "Letzte Integritätsprüfung",
+      problem: "Problem",
+      running: "Läuft",
+      run: "Jetzt ausführen",
+      event: "Ereignis",
+    });
+    expect(names(pairs[1][1])).toEqual({
+      usage: "Belegung",
+      used: "Belegt",
+      avail: "Verfügbar",
+      snapshots: "Snapshots",
+      unverified: "Ungeprüfte Snapshots",
+      failed: "Fehlgeschlagene Prüfungen",
+      last_backup: "Letzte Sicherung",
+      last_verify: "Letzte Prüfung",
+      last_verify_state: "Ergebnis der letzten Prüfung",
+      last_sync: "Letzte Synchronisierung",
+      last_sync_state: "Ergebnis der letzten Synchronisierung",
+      last_gc: "Letzte Speicherbereinigung",
+      last_gc_state: "Ergebnis der letzten Speicherbereinigung",
+      problem: "Problem",
+      verify: "Jetzt prüfen",
     });
   });
 });

@@ -2,8 +2,8 @@
  * Home Assistant devices for the off-site layer: one per Hyper Backup task and one per PBS
  * datastore, with the same rules as discovery.ts (device-based discovery, origin, stable
  * unique_id, default_entity_id and never object_id, names that do not repeat the device name,
- * no state_class on timestamps/enums, availability = bridge + that source). Payloads and states
- * are pure data.
+ * no state_class on timestamps/enums, availability = bridge + that source, names in the bridge's
+ * language). Payloads and states are pure data.
  */
 import { HYPER_BACKUP_STATUSES, type HyperBackupVerdict } from "../../policy/offsite.js";
 import type { PbsDatastoreVerdict } from "../../policy/datastore.js";
@@ -12,7 +12,8 @@ import type { HyperBackupTask } from "../../sources/dsm/source.js";
 import type { PbsDatastore } from "../../sources/pbs/source.js";
 import type { Topics } from "../../core/identity.js";
 import { isoOrNull as iso } from "../../util/time.js";
-import { jsonValue, origin, problemComponent, slug, type DiscoveryContext } from "./discovery.js";
+import type { EntityNameKey } from "../../words/entity-names.js";
+import { gibSensor, jsonValue, nameOf, origin, problemComponent, slug, type DiscoveryContext } from "./discovery.js";
 
 type Component = Record<string, unknown> & { p: string; unique_id: string };
 
@@ -70,54 +71,54 @@ export function hyperBackupDiscovery(
   const state = ot.hbState(key);
   const e = `hyper_backup_${slug(t.name, "x")}`;
   const uid = (k: string) => `${devId}_${k}`;
-  const sensor = (k: string, name: string, extra: Record<string, unknown>): Component => ({
+  const sensor = (k: EntityNameKey, extra: Record<string, unknown>): Component => ({
     p: "sensor",
-    name,
+    name: nameOf(ctx, k),
     unique_id: uid(k),
     default_entity_id: `sensor.${e}_${k}`,
     state_topic: state,
     ...extra,
   });
   const components: Record<string, Component> = {
-    status: sensor("status", "Status", {
+    status: sensor("status", {
       device_class: "enum",
       options: [...HYPER_BACKUP_STATUSES],
       value_template: "{{ value_json.status }}",
       icon: "mdi:list-status",
     }),
-    last_result: sensor("last_result", "Last result", {
+    last_result: sensor("last_result", {
       value_template: jsonValue("last_result"),
       icon: "mdi:clipboard-check-outline",
     }),
-    last_success: sensor("last_success", "Last success", {
+    last_success: sensor("last_success", {
       device_class: "timestamp",
       value_template: jsonValue("last_success"),
       icon: "mdi:cloud-check",
     }),
-    last_attempt: sensor("last_attempt", "Last attempt", {
+    last_attempt: sensor("last_attempt", {
       device_class: "timestamp",
       value_template: jsonValue("last_attempt"),
       entity_category: "diagnostic",
     }),
-    next_run: sensor("next_run", "Next run", {
+    next_run: sensor("next_run", {
       device_class: "timestamp",
       value_template: jsonValue("next_run"),
       icon: "mdi:calendar-clock",
     }),
-    progress: sensor("progress", "Progress", {
+    progress: sensor("progress", {
       unit_of_measurement: "%",
       state_class: "measurement",
       value_template: jsonValue("progress"),
       icon: "mdi:progress-upload",
     }),
-    integrity: sensor("last_integrity_check", "Last integrity check", {
+    integrity: sensor("last_integrity_check", {
       device_class: "timestamp",
       value_template: jsonValue("last_integrity_check"),
       entity_category: "diagnostic",
       icon: "mdi:shield-check",
     }),
     problem: problemComponent(
-      "Problem",
+      nameOf(ctx, "problem"),
       uid("problem"),
       `binary_sensor.${e}_problem`,
       state,
@@ -125,7 +126,7 @@ export function hyperBackupDiscovery(
     ),
     running: {
       p: "binary_sensor",
-      name: "Running",
+      name: nameOf(ctx, "running"),
       unique_id: uid("running"),
       default_entity_id: `binary_sensor.${e}_running`,
       device_class: "running",
@@ -134,7 +135,7 @@ export function hyperBackupDiscovery(
     },
     run: {
       p: "button",
-      name: "Run now",
+      name: nameOf(ctx, "run_now"),
       unique_id: uid("run_now"),
       default_entity_id: `button.${e}_run_now`,
       command_topic: ot.hbCommand(key),
@@ -144,7 +145,7 @@ export function hyperBackupDiscovery(
     },
     event: {
       p: "event",
-      name: "Event",
+      name: nameOf(ctx, "event"),
       unique_id: uid("event"),
       default_entity_id: `event.${e}_event`,
       state_topic: ot.hbEvent(key),
@@ -220,9 +221,9 @@ export function pbsDatastoreDiscovery(
   const state = ot.pbsState(key);
   const e = `pbs_${key}`;
   const uid = (k: string) => `${devId}_${k}`;
-  const sensor = (k: string, name: string, extra: Record<string, unknown>): Component => ({
+  const sensor = (k: EntityNameKey, extra: Record<string, unknown>): Component => ({
     p: "sensor",
-    name,
+    name: nameOf(ctx, k),
     unique_id: uid(k),
     default_entity_id: `sensor.${e}_${k}`,
     state_topic: state,
@@ -230,80 +231,67 @@ export function pbsDatastoreDiscovery(
   });
   const stateOk = (field: string) => `{{ value_json.${field} }}`;
   const components: Record<string, Component> = {
-    usage: sensor("usage", "Usage", {
+    usage: sensor("usage", {
       unit_of_measurement: "%",
       state_class: "measurement",
       value_template: jsonValue("usage"),
       icon: "mdi:harddisk",
       suggested_display_precision: 1,
     }),
-    used: sensor("used", "Used", {
-      device_class: "data_size",
-      unit_of_measurement: "B",
-      state_class: "measurement",
-      value_template: "{{ value_json.used }}",
-      suggested_display_precision: 0,
-    }),
-    avail: sensor("available", "Available", {
-      device_class: "data_size",
-      unit_of_measurement: "B",
-      state_class: "measurement",
-      value_template: "{{ value_json.avail }}",
-      suggested_display_precision: 0,
-      entity_category: "diagnostic",
-    }),
-    snapshots: sensor("snapshots", "Snapshots", {
+    used: sensor("used", gibSensor("used", 1)),
+    avail: sensor("available", { ...gibSensor("avail", 1), entity_category: "diagnostic" }),
+    snapshots: sensor("snapshots", {
       state_class: "measurement",
       value_template: "{{ value_json.snapshot_count }}",
       icon: "mdi:archive",
     }),
-    unverified: sensor("unverified_snapshots", "Unverified snapshots", {
+    unverified: sensor("unverified_snapshots", {
       state_class: "measurement",
       value_template: "{{ value_json.unverified }}",
       icon: "mdi:shield-alert-outline",
     }),
-    failed: sensor("failed_verifications", "Failed verifications", {
+    failed: sensor("failed_verifications", {
       state_class: "measurement",
       value_template: "{{ value_json.verified_failed }}",
       icon: "mdi:shield-remove",
     }),
-    last_backup: sensor("last_backup", "Last backup", {
+    last_backup: sensor("last_backup", {
       device_class: "timestamp",
       value_template: jsonValue("last_backup"),
       icon: "mdi:backup-restore",
     }),
-    last_verify: sensor("last_verify", "Last verify", {
+    last_verify: sensor("last_verify", {
       device_class: "timestamp",
       value_template: jsonValue("last_verify"),
       icon: "mdi:shield-check",
     }),
-    last_verify_state: sensor("last_verify_state", "Last verify state", {
+    last_verify_state: sensor("last_verify_state", {
       value_template: stateOk("last_verify_state"),
       icon: "mdi:shield-check-outline",
     }),
-    last_sync: sensor("last_sync", "Last sync", {
+    last_sync: sensor("last_sync", {
       device_class: "timestamp",
       value_template: jsonValue("last_sync"),
       icon: "mdi:cloud-sync",
     }),
-    last_sync_state: sensor("last_sync_state", "Last sync state", {
+    last_sync_state: sensor("last_sync_state", {
       value_template: stateOk("last_sync_state"),
       icon: "mdi:cloud-sync-outline",
     }),
-    last_gc: sensor("last_gc", "Last garbage collection", {
+    last_gc: sensor("last_gc", {
       device_class: "timestamp",
       value_template: jsonValue("last_gc"),
       entity_category: "diagnostic",
       icon: "mdi:delete-sweep",
     }),
-    last_gc_state: sensor("last_gc_state", "Last garbage collection state", {
+    last_gc_state: sensor("last_gc_state", {
       value_template: stateOk("last_gc_state"),
       entity_category: "diagnostic",
       icon: "mdi:delete-sweep-outline",
     }),
     problem: {
       ...problemComponent(
-        "Problem",
+        nameOf(ctx, "problem"),
         uid("problem"),
         `binary_sensor.${e}_problem`,
         state,
@@ -314,7 +302,7 @@ export function pbsDatastoreDiscovery(
     },
     verify: {
       p: "button",
-      name: "Verify now",
+      name: nameOf(ctx, "verify_now"),
       unique_id: uid("verify_now"),
       default_entity_id: `button.${e}_verify_now`,
       command_topic: ot.pbsCommand(key),
