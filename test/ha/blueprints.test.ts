@@ -144,9 +144,10 @@ describe("backup2mqtt inside Home Assistant: the blueprints", () => {
     });
     expect(note.title).toBe("Backup problem: homeassistant");
     expect(note.message).toMatch(/^homeassistant \(P0\): backup is stale\./);
-    expect(note.message).toMatch(/Since \d{4}-\d\d-\d\d \d\d:\d\d \(\d+ seconds? ago\)\./);
-    expect(note.message).toMatch(/Last good backup: \d{4}-\d\d-\d\d \d\d:\d\d\./);
-    expect((await ha.rest.state("sensor.homeassistant_backup_status"))?.state).toBe("stale");
+    expect(note.message).toMatch(/Since [A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2}, \d\d:\d\d \(\d+ seconds? ago\)\./);
+    expect(note.message).toMatch(/Last good backup: [A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2}, \d\d:\d\d\./);
+    expect(note.message).not.toMatch(/\.\./); // reasons are sentences: no doubled period
+    expect((await ha.rest.state("sensor.homeassistant_backup_status"))?.state).toBe("Stale");
     // The quiet-hours instance saw the same change and stayed silent.
     await new Promise((r) => setTimeout(r, 1_000));
     expect((await notifications()).filter((n) => n.notification_id.startsWith("quiet_"))).toEqual([]);
@@ -192,9 +193,9 @@ describe("backup2mqtt inside Home Assistant: the blueprints", () => {
       description: "weekly digest",
     });
     expect(note.title).toBe("Backups: 3 of 5 guests need attention");
-    expect(note.message).toContain("• homeassistant — stale");
-    expect(note.message).toContain("• immich — stale");
-    expect(note.message).toContain("• nextcloud — ok: ");
+    expect(note.message).toContain("• homeassistant — Stale");
+    expect(note.message).toContain("• immich — Stale");
+    expect(note.message).toContain("• nextcloud — OK: ");
     expect(note.message).toContain("OK: vaultwarden, pihole-home");
   });
 

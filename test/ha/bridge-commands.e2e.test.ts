@@ -69,7 +69,7 @@ describe("backup2mqtt in a real Home Assistant: commands and events", () => {
     );
     // Order as HA saw it (its own change times): running on before the status became ok.
     expect(Date.parse(seen.runOn.last_changed)).toBeLessThanOrEqual(Date.parse(seen.statusOk.last_changed));
-    expect(recorder.states(status, t0).map((s) => s.state)).toContain("running");
+    expect(recorder.states(status, t0).map((s) => s.state)).toContain("Running");
 
     const events = seen.events;
     expect(events.map((s) => s.attributes.event_type)).toEqual(["backup_started", "backup_finished"]);
@@ -117,7 +117,7 @@ describe("backup2mqtt in a real Home Assistant: commands and events", () => {
     // The event comes as the task ends; the guest's state follows with the next evaluation.
     const status = await w.entityOf(vmid, "Backup status");
     await waitFor(
-      async () => w.bridgeGuest(vmid).status === "failed" && (await ha.rest.state(status))?.state === "failed",
+      async () => w.bridgeGuest(vmid).status === "failed" && (await ha.rest.state(status))?.state === "Failed",
       {
         timeoutMs: 15_000,
         description: "bridge and HA: vaultwarden failed",

@@ -131,7 +131,7 @@ describe("backup2mqtt in a real Home Assistant: registries and states", () => {
         Date.now(),
       );
     }
-    for (const st of ["ok", "stale", "failed", "missing"]) expect(shown, `a guest with status ${st}`).toContain(st);
+    for (const st of ["OK", "Stale", "Failed", "Missing"]) expect(shown, `a guest with status ${st}`).toContain(st);
     expect(ha.mqttProblems()).toEqual([]);
   });
 

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { GuestState } from "../../bridge/src/policy/types.js";
+import { statusWord } from "../../bridge/src/words/render.js";
 
 const README = join(dirname(fileURLToPath(import.meta.url)), "../../README.md");
 
@@ -32,7 +33,8 @@ const ts = (value: string | null) => ({ kind: "timestamp" as const, value });
 const exact = (value: string) => ({ kind: "exact" as const, value });
 const onOff = (b: boolean) => exact(b ? "on" : "off");
 
-export const STATUS_OPTIONS = ["ok", "stale", "failed", "missing", "running", "unknown"] as const;
+/** The status sensor shows the status as a word (the bridge's language; these tests run it in English). */
+export const STATUS_OPTIONS = ["OK", "Stale", "Failed", "Missing", "Running", "Unknown"] as const;
 export const TIER_OPTIONS = ["P0", "P1", "P2", "none"] as const;
 /** README: "backup_/verify_/restore_test_ started, finished, failed; backup_unknown; command_rejected". */
 export const EVENT_TYPES = [
@@ -49,7 +51,7 @@ export const GUEST_ENTITIES: readonly ExpectedEntity[] = [
     domain: "sensor",
     deviceClass: "enum",
     options: STATUS_OPTIONS,
-    expect: (g) => exact(g.status),
+    expect: (g) => exact(statusWord(g.status, "en")),
   },
   {
     name: "Backup problem",
@@ -57,17 +59,21 @@ export const GUEST_ENTITIES: readonly ExpectedEntity[] = [
     deviceClass: "problem",
     expect: (g) => onOff(g.problem),
     attributes: (g) => ({
+      status: g.status,
       reasons: g.reasons,
       status_reason: g.status_reason,
       findings: g.findings.map((f) => f.code),
+      reason_phrases: g.reason_phrases,
+      status_phrase: g.status_phrase,
     }),
   },
   {
     name: "Backup size",
     domain: "sensor",
     deviceClass: "data_size",
-    unit: "B",
-    expect: (g) => exact(g.last_backup_size === null ? "unknown" : String(g.last_backup_size)),
+    unit: "GiB",
+    // Bytes in the state JSON, GiB in Home Assistant (the same division, so the same double).
+    expect: (g) => exact(g.last_backup_size === null ? "unknown" : String(g.last_backup_size / 1073741824)),
   },
   { name: "Backup archives", domain: "sensor", expect: (g) => exact(String(g.archive_count)) },
   { name: "Next scheduled backup", domain: "sensor", deviceClass: "timestamp", expect: (g) => ts(g.next_backup) },

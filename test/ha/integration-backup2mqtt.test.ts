@@ -54,7 +54,7 @@ describe("backup2mqtt inside Home Assistant: the custom integration", () => {
       description: "backup2mqtt entry loaded",
     });
     // The MQTT entities it builds on exist (they come from the bridge's device discovery).
-    await waitState("sensor.vaultwarden_backup_status", (s) => s === "ok", "vaultwarden status ok");
+    await waitState("sensor.vaultwarden_backup_status", (s) => s === "OK", "vaultwarden status ok");
     await waitState("binary_sensor.nextcloud_backup_problem", (s) => s === "on", "nextcloud problem on");
     // It adds no entities of its own.
     expect((await ha.ws.entityRegistry()).filter((e) => e.platform === "backup2mqtt")).toEqual([]);
@@ -180,7 +180,7 @@ describe("backup2mqtt inside Home Assistant: the custom integration", () => {
     expect(second.results[0]).toMatchObject({ outcome: "rejected" });
     expect(second.results[0]!.reason).toMatch(/running/i);
     expect(bridgeVzdumps(105, t0)).toHaveLength(1);
-    await waitState("sensor.pihole_home_backup_status", (s) => s === "ok", "pihole-home backup finished", 60_000);
+    await waitState("sensor.pihole_home_backup_status", (s) => s === "OK", "pihole-home backup finished", 60_000);
   });
 
   it("Assist: 'back up vaultwarden' starts a vzdump in the lab; the other sentences answer from the bridge", async () => {
@@ -195,10 +195,10 @@ describe("backup2mqtt inside Home Assistant: the custom integration", () => {
     const r = await say("back up vaultwarden");
     expect(r.speech.plain.speech).toBe("Started a backup of vaultwarden.");
     expect(bridgeVzdumps(102, t0)).toHaveLength(1);
-    await waitState("sensor.vaultwarden_backup_status", (s) => s === "running", "vaultwarden running", 10_000).catch(
+    await waitState("sensor.vaultwarden_backup_status", (s) => s === "Running", "vaultwarden running", 10_000).catch(
       () => undefined,
     );
-    await waitState("sensor.vaultwarden_backup_status", (s) => s === "ok", "vaultwarden backup finished", 60_000);
+    await waitState("sensor.vaultwarden_backup_status", (s) => s === "OK", "vaultwarden backup finished", 60_000);
 
     expect((await say("when was vaultwarden last backed up")).speech.plain.speech).toMatch(
       /^vaultwarden was last backed up (just now|\d+ minutes? ago)\. Status: OK\.$/,

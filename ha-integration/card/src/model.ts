@@ -107,6 +107,27 @@ const STATUS_RANK: Record<Status, number> = {
   ok: 5,
 };
 
+const STATUS_CODES: readonly string[] = ["ok", "stale", "failed", "missing", "running", "unknown"];
+/** Every language's word for each status ("Failed", "Fehlgeschlagen" → failed). */
+const STATUS_BY_WORD = new Map(
+  Object.values(PHRASEBOOKS).flatMap((book) =>
+    Object.entries(book.statuses).map(([code, word]) => [word.toLowerCase(), code] as const),
+  ),
+);
+
+/**
+ * The status code: the problem sensor's `status` attribute, else the status sensor's state, which
+ * is the status as a word in the bridge's language since it shows on device pages (a code from an
+ * older bridge).
+ */
+function statusCode(problem: HassEntityState | undefined, status: HassEntityState | undefined): string | null {
+  const attr = problem?.attributes.status;
+  if (typeof attr === "string" && STATUS_CODES.includes(attr)) return attr;
+  const state = usable(status);
+  if (state === null) return null;
+  return STATUS_CODES.includes(state) ? state : (STATUS_BY_WORD.get(state.toLowerCase()) ?? null);
+}
+
 const usable = (s: HassEntityState | undefined): string | null =>
   s && s.state !== "unknown" && s.state !== "unavailable" && s.state !== "" ? s.state : null;
 
@@ -201,10 +222,10 @@ export function collectGuests(
     const name = device.name_by_user || device.name || guestId || deviceId;
     if (wanted && ![name, guestId ?? "", deviceId].some((k) => wanted.has(k.toLowerCase()))) continue;
     const statusState = hass.states[ents.status];
-    const status = (
-      statusState?.state === "unavailable" ? "unavailable" : (usable(statusState) ?? "unknown")
-    ) as Status;
     const problemState = ents.problem ? hass.states[ents.problem] : undefined;
+    const status = (
+      statusState?.state === "unavailable" ? "unavailable" : (statusCode(problemState, statusState) ?? "unknown")
+    ) as Status;
     const reasons = problemState ? reasonTexts(problemState.attributes, locale) : [];
     const running = (ents.running ? hass.states[ents.running]?.state === "on" : false) || status === "running";
     rows.push({

@@ -1,5 +1,5 @@
 import type { Phrase } from "../../../bridge/src/words/phrase.js";
-import { render } from "../../../bridge/src/words/render.js";
+import { render, statusWord } from "../../../bridge/src/words/render.js";
 import type { HassLike } from "../src/model.js";
 
 /** Tier P1's (and the demo's P0's) maximum age, 26 hours, and P2's, 8 days. */
@@ -148,8 +148,10 @@ export function demoHass(now = Date.parse("2026-11-26T12:00:00Z"), calls: unknow
       manufacturer: "Proxmox VE",
       identifiers: [["mqtt", `backup2mqtt_${g.id}`]],
     };
-    add(`sensor.${g.slug}_backup_status`, dev, g.status);
+    // As the bridge publishes it: the status sensor shows the word, the problem sensor carries the code.
+    add(`sensor.${g.slug}_backup_status`, dev, statusWord(g.status, BRIDGE.language));
     const problem: Record<string, unknown> = {
+      status: g.status,
       reasons: g.phrases.map((p) => render(p, BRIDGE)),
       reason_phrases: g.phrases,
     };

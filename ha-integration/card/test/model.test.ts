@@ -59,6 +59,21 @@ describe("collectGuests", () => {
     expect(collectGuests(hass).find((r) => r.name === "homeassistant")!.status).toBe("unavailable");
   });
 
+  it("reads the status code from the problem sensor, else from the status sensor's word in any language or an older bridge's code", () => {
+    const hass = demoHass(NOW);
+    const row = () => collectGuests(hass).find((r) => r.name === "vaultwarden")!;
+    expect(hass.states["sensor.vaultwarden_backup_status"]!.state).toBe("Failed");
+    expect(row().status).toBe("failed");
+    delete hass.states["binary_sensor.vaultwarden_backup_problem"]!.attributes.status;
+    expect(row().status).toBe("failed"); // the English word
+    hass.states["sensor.vaultwarden_backup_status"]!.state = "Fehlgeschlagen";
+    expect(row().status).toBe("failed"); // a German bridge
+    hass.states["sensor.vaultwarden_backup_status"]!.state = "stale";
+    expect(row().status).toBe("stale"); // an older bridge published the code
+    hass.states["sensor.vaultwarden_backup_status"]!.state = "gibberish";
+    expect(row().status).toBe("unknown");
+  });
+
   it("ignores entities of other integrations", () => {
     const hass = demoHass(NOW);
     hass.entities["sensor.vaultwarden_backup_status"]!.platform = "template";

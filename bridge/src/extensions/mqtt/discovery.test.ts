@@ -130,10 +130,13 @@ describe("guest discovery payload", () => {
       value_template: "{{ value_json.last_backup if value_json.last_backup is not none else None }}",
       icon: "mdi:backup-restore",
     });
+    // The status as a word (the device page shows the raw state); the code stays in the problem's attributes.
     expect(payload.components.status).toMatchObject({
       p: "sensor",
       device_class: "enum",
-      options: ["unknown", "running", "failed", "missing", "stale", "ok"],
+      options: ["Unknown", "Running", "Failed", "Missing", "Stale", "OK"],
+      value_template:
+        '{% set words = {"unknown":"Unknown","running":"Running","failed":"Failed","missing":"Missing","stale":"Stale","ok":"OK"} %}{{ words.get(value_json.status, value_json.status) }}',
     });
     // Bytes in the state JSON, GiB in Home Assistant; null (no archive) stays unknown.
     expect(payload.components.size).toEqual({
@@ -232,8 +235,9 @@ describe("entity names in the bridge's language", () => {
         default_entity_id: "sensor.vaultwarden_backup_status",
         state_topic: "backup2mqtt/guest/home_102/state",
         device_class: "enum",
-        options: ["unknown", "running", "failed", "missing", "stale", "ok"],
-        value_template: "{{ value_json.status }}",
+        options: ["Unbekannt", "Läuft", "Fehlgeschlagen", "Fehlt", "Veraltet", "OK"],
+        value_template:
+          '{% set words = {"unknown":"Unbekannt","running":"Läuft","failed":"Fehlgeschlagen","missing":"Fehlt","stale":"Veraltet","ok":"OK"} %}{{ words.get(value_json.status, value_json.status) }}',
         icon: "mdi:list-status",
       },
       problem: {
@@ -246,7 +250,7 @@ describe("entity names in the bridge's language", () => {
         value_template: "{{ 'ON' if value_json.problem else 'OFF' }}",
         json_attributes_topic: "backup2mqtt/guest/home_102/state",
         json_attributes_template:
-          "{{ {'status': value_json.status, 'reasons': value_json.reasons, 'status_reason': value_json.status_reason, 'findings': value_json.findings | map(attribute='code') | list} | tojson }}",
+          "{{ {'status': value_json.status, 'reasons': value_json.reasons, 'status_reason': value_json.status_reason, 'findings': value_json.findings | map(attribute='code') | list, 'reason_phrases': value_json.reason_phrases, 'status_phrase': value_json.status_phrase} | tojson }}",
       },
       size: {
         p: "sensor",

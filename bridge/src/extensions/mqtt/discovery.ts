@@ -4,6 +4,7 @@ import { STATUSES } from "../../policy/types.js";
 import { bridgeObjectId, deviceId, slug, type Topics } from "../../core/identity.js";
 import { entityName, type EntityNameKey } from "../../words/entity-names.js";
 import type { Language } from "../../words/language.js";
+import { statusWord } from "../../words/render.js";
 
 export { slug };
 
@@ -106,10 +107,13 @@ export function guestDiscovery(
       value_template: jsonValue("last_backup"),
       icon: "mdi:backup-restore",
     }),
+    // The status as a word in the bridge's language ("Failed", "Fehlgeschlagen"): MQTT discovery cannot
+    // label enum options, and the device page shows the raw state. Automations read the code from the
+    // problem sensor's `status` attribute (or the state topic's `status`).
     status: sensor("backup_status", "backup_status", {
       device_class: "enum",
-      options: [...STATUSES],
-      value_template: "{{ value_json.status }}",
+      options: STATUSES.map((s) => statusWord(s, ctx.language ?? "en")),
+      value_template: `{% set words = ${JSON.stringify(Object.fromEntries(STATUSES.map((s) => [s, statusWord(s, ctx.language ?? "en")])))} %}{{ words.get(value_json.status, value_json.status) }}`,
       icon: "mdi:list-status",
     }),
     problem: problemComponent(
@@ -117,7 +121,7 @@ export function guestDiscovery(
       uid("backup_problem"),
       eid("binary_sensor", "backup_problem"),
       state,
-      "{{ {'status': value_json.status, 'reasons': value_json.reasons, 'status_reason': value_json.status_reason, 'findings': value_json.findings | map(attribute='code') | list} | tojson }}",
+      "{{ {'status': value_json.status, 'reasons': value_json.reasons, 'status_reason': value_json.status_reason, 'findings': value_json.findings | map(attribute='code') | list, 'reason_phrases': value_json.reason_phrases, 'status_phrase': value_json.status_phrase} | tojson }}",
     ),
     size: sensor("backup_size", "backup_size", gibSensor("last_backup_size", 2)),
     archives: sensor("archive_count", "archive_count", {
