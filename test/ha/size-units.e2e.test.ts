@@ -6,13 +6,25 @@
  * shows is Home Assistant's rule: GiB at once, and after a restart the unit the entity was
  * registered with (B, converted) until the user picks a display unit; a new install shows GiB.
  * A negative control shows the checks bite (a config without state_class is reported). And
- * German entity names change only names: entity ids stay those of English.
+ * German entity names change only names: entity ids stay those of English. Last, the custom
+ * integration (installed as HACS would, from `npm run dist`'s dist/hacs-repository) makes the
+ * choice for the user: the bridge's size sensors registered in B show GiB when it is set up and
+ * after every restart, with no statistics issue or repair, and a unit the user chose stays.
  */
+import { cpSync } from "node:fs";
+import path from "node:path";
 import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Topics } from "../../bridge/src/core/identity.js";
 import { guestDiscovery, jsonValue, type DiscoveryContext } from "../../bridge/src/extensions/mqtt/discovery.js";
+import {
+  offsiteTopics,
+  pbsDatastoreDiscovery,
+  pbsDeviceId,
+} from "../../bridge/src/extensions/mqtt/offsite-discovery.js";
 import type { GuestState } from "../../bridge/src/policy/types.js";
+import type { PbsDatastore } from "../../bridge/src/sources/pbs/source.js";
+import { INTEGRATION_SRC, type FlowProgress } from "./integration-world.js";
 import { startHomeAssistant, startMosquitto, waitFor, type HomeAssistant, type Mosquitto } from "./runner.js";
 
 const BYTES = 1_717_986_918; // 1.6 GiB: the "1,717,986,918 B" Home Assistant showed
@@ -39,8 +51,10 @@ function guest(vmid: number, name: string): GuestState {
     tier_source: "tag",
     status: "ok",
     status_reason: "newest backup 2026-11-26T07:00:00.000Z",
+    status_phrase: { key: "status.ok" },
     problem: false,
     reasons: [],
+    reason_phrases: [],
     findings: [],
     last_backup: "2026-11-26T07:00:00.000Z",
     last_backup_size: BYTES,
@@ -67,18 +81,44 @@ const OLD_SIZE = {
   suggested_display_precision: 0,
 };
 
-/** Today's guest payload with the size component as `size` (the old one, or a variant). */
-function withSize(g: GuestState, size: Record<string, unknown>, c: DiscoveryContext = ctx) {
-  const payload = guestDiscovery(c, g) as { components: Record<string, Record<string, unknown>> };
+type Payload = { components: Record<string, Record<string, unknown>> };
+
+/** `payload` with its component `key`'s unit fields replaced by `unit` (the old ones, or a variant). */
+function withUnitFields(payload: Payload, key: string, unit: Record<string, unknown>) {
   const {
     device_class: _dc,
     unit_of_measurement: _u,
     state_class: _sc,
     suggested_display_precision: _p,
     ...keep
-  } = payload.components.size!;
-  return { ...payload, components: { ...payload.components, size: { ...keep, ...size } } };
+  } = payload.components[key]!;
+  return { ...payload, components: { ...payload.components, [key]: { ...keep, ...unit } } };
 }
+
+/** Today's guest payload with the size component as `size` (the old one, or a variant). */
+function withSize(g: GuestState, size: Record<string, unknown>, c: DiscoveryContext = ctx) {
+  return withUnitFields(guestDiscovery(c, g) as Payload, "size", size);
+}
+
+/** A PBS datastore as the bridge publishes it, reduced to its "Used" sensor (today's, or with `used` as unit fields). */
+const PBS = { source: "pbs", store: "store1", key: "store1" };
+function pbsUsedOnly(used?: Record<string, unknown>) {
+  const payload = pbsDatastoreDiscovery(
+    ctx,
+    { source: PBS.source, store: PBS.store } as PbsDatastore,
+    PBS.key,
+  ) as Payload;
+  const reduced = { ...payload, components: { used: payload.components.used! } };
+  return used ? withUnitFields(reduced, "used", used) : reduced;
+}
+/** PBS "Used" as every version before GiB published it. */
+const OLD_PBS_USED = {
+  device_class: "data_size",
+  unit_of_measurement: "B",
+  state_class: "measurement",
+  value_template: "{{ value_json.used }}",
+  suggested_display_precision: 0,
+};
 
 interface StatisticMeta {
   statistic_id: string;
@@ -100,7 +140,8 @@ describe("Backup size in GiB on an install with statistics in B", () => {
     ha = await startHomeAssistant({
       mqttHost: broker.host,
       mqttPort: broker.port,
-      extraConfigYaml: ["recorder:", "  commit_interval: 0", "repairs:"].join("\n"),
+      // history: the states a sensor had since a restart (the integration test, last)
+      extraConfigYaml: ["recorder:", "  commit_interval: 0", "repairs:", "history:"].join("\n"),
     });
     client = await mqtt.connectAsync(broker.url, { clientId: "b2m-size-units" });
   });
@@ -309,5 +350,182 @@ describe("Backup size in GiB on an install with statistics in B", () => {
     const s = await stateWithUnit(size.entity_id, "GiB");
     expect(s.attributes.friendly_name).toBe("pihole Sicherungsgröße");
     expect(ha.mqttProblems()).toEqual([]);
+  });
+
+  // Last: it installs the custom integration, which then runs for every restart after it.
+  it("the integration shows the size sensors registered in B in GiB: when set up, after restarts, for sensors registered later; no statistics issue or repair; the user's unit stays", async () => {
+    interface RegistryOptions {
+      options: Record<string, Record<string, unknown> | undefined>;
+    }
+    const optionsOf = async (entityId: string) =>
+      (await ha.ws.command<RegistryOptions>({ type: "config/entity_registry/get", entity_id: entityId })).options;
+    const inGiB = (entityId: string) =>
+      waitFor(
+        async () => {
+          const s = await ha.rest.state(entityId);
+          return s?.attributes.unit_of_measurement === "GiB" && Math.abs(Number(s.state) - BYTES / GIB) < 1e-9
+            ? s
+            : undefined;
+        },
+        { timeoutMs: 30_000, description: `${entityId}: ${BYTES / GIB} GiB` },
+      );
+    const noIssues = async (entityIds: string[]) => {
+      for (const id of entityIds) {
+        expect(await validation(id), id).toEqual([]);
+        expect(await repairsFor(id), id).toEqual([]);
+      }
+    };
+    /** Every state `entityId` had since `sinceMs` (the recorder's history), but for "unavailable":
+     * Home Assistant writes that at its start for every registered entity, before the entity is added,
+     * with the unit the entity registry noted when the sensor was added before (B here). */
+    const statesSince = async (entityId: string, sinceMs: number) => {
+      const history = await ha.ws.command<Record<string, Array<{ s: string; a?: Record<string, unknown> }>>>({
+        type: "history/history_during_period",
+        start_time: new Date(sinceMs).toISOString(),
+        entity_ids: [entityId],
+        include_start_time_state: false,
+        significant_changes_only: false,
+        minimal_response: false,
+        no_attributes: false,
+      });
+      return (history[entityId] ?? []).filter((h) => h.s !== "unavailable");
+    };
+    /** As the bridge publishes: its config, then the state (which an unchanged state topic needs again, see above). */
+    const publishPbs = async (config: unknown) => {
+      await publish(ctx.topics.sourceAvailability(PBS.source), "online");
+      await publish(ctx.topics.deviceConfig(pbsDeviceId(ctx, PBS.key)), config);
+      await publish(offsiteTopics(ctx.topics).pbsState(PBS.key), { id: PBS.key, used: BYTES });
+    };
+
+    // An install that ran a bridge publishing bytes: two guests and a PBS datastore registered in
+    // B, statistics in B; paperless's user picked MB.
+    const nextcloud = guest(105, "nextcloud");
+    const paperless = guest(106, "paperless");
+    await publishGuest(nextcloud, withSize(nextcloud, OLD_SIZE));
+    await publishGuest(paperless, withSize(paperless, OLD_SIZE));
+    await publishPbs(pbsUsedOnly(OLD_PBS_USED));
+    const size = (await entityOf("backup2mqtt_home_105_backup_size")).entity_id;
+    const chosen = (await entityOf("backup2mqtt_home_106_backup_size")).entity_id;
+    const used = (await entityOf(`${pbsDeviceId(ctx, PBS.key)}_used`)).entity_id;
+    expect([size, chosen, used]).toEqual([
+      "sensor.nextcloud_backup_size",
+      "sensor.paperless_backup_size",
+      "sensor.pbs_store1_used",
+    ]);
+    for (const id of [size, chosen, used]) await stateWithUnit(id, "B");
+    await statisticsInBytes(size);
+    await statisticsInBytes(used);
+    await ha.ws.command({
+      type: "config/entity_registry/update",
+      entity_id: chosen,
+      options_domain: "sensor",
+      options: { unit_of_measurement: "MB" },
+    });
+    await stateWithUnit(chosen, "MB");
+
+    // Today's bridge: GiB at once (the recorder converts the statistics).
+    for (const g of [nextcloud, paperless]) {
+      await publish(ctx.topics.deviceConfig(`backup2mqtt_${g.id}`), guestDiscovery(ctx, g));
+      await publish(ctx.topics.guestState(g.id), g);
+    }
+    await publishPbs(pbsUsedOnly());
+    await inGiB(size);
+    await inGiB(used);
+
+    // The integration installed (as HACS would) and Home Assistant restarted: until it is set up,
+    // Home Assistant's rule shows the registered B again.
+    cpSync(INTEGRATION_SRC, path.join(ha.configDir, "custom_components/backup2mqtt"), {
+      recursive: true,
+      filter: (src) => !src.includes("__pycache__"),
+    });
+    await publish(ctx.topics.bridgeInfo, {
+      version: "0.0.0-test",
+      site: "home",
+      base_topic: "backup2mqtt",
+      sources: { pve: { kind: "pve", up: true, degraded: false, last_success: "2026-11-26T07:00:00.000Z" } },
+      counts: { guests: 2, ok: 2, problem: 0 },
+      last_refresh: "2026-11-26T07:00:00.000Z",
+    });
+    await ha.restart();
+    await stateWithUnit(size, "B");
+    await stateWithUnit(used, "B");
+    await stateWithUnit(chosen, "MB");
+    expect((await optionsOf(size))["sensor.private"]).toEqual({ suggested_unit_of_measurement: "B" });
+
+    // Set up through its discovery flow: GiB without a restart, the user's MB kept, one log line each.
+    await ha.rest.callService("logger", "set_level", { "custom_components.backup2mqtt": "info" });
+    const flow = await waitFor(
+      async () =>
+        (await ha.ws.command<FlowProgress[]>({ type: "config_entries/flow/progress" })).find(
+          (f) => f.handler === "backup2mqtt",
+        ),
+      { timeoutMs: 30_000, description: "backup2mqtt discovery flow" },
+    );
+    expect((await ha.rest.post<{ type: string }>(`/api/config/config_entries/flow/${flow.flow_id}`, {})).type).toBe(
+      "create_entry",
+    );
+    await waitFor(async () => (await ha.ws.configEntries("backup2mqtt"))[0]?.state === "loaded", {
+      description: "backup2mqtt entry loaded",
+    });
+    await inGiB(size);
+    await inGiB(used);
+    for (const id of [size, used]) {
+      expect(await optionsOf(id)).toMatchObject({
+        sensor: { unit_of_measurement: "GiB" },
+        "sensor.private": { suggested_unit_of_measurement: "B" },
+        backup2mqtt: { size_unit_set: "GiB" },
+      });
+    }
+    expect((await optionsOf(chosen)).sensor).toMatchObject({ unit_of_measurement: "MB" });
+    expect((await optionsOf(chosen)).backup2mqtt).toBeUndefined();
+    expect((await ha.rest.state(chosen))?.attributes.unit_of_measurement).toBe("MB");
+    const logLines = (id: string) =>
+      ha
+        .logText()
+        .split("\n")
+        .filter((l) => l.includes(`${id} was registered in B; showing it in GiB`));
+    for (const id of [size, used]) expect(logLines(id), id).toHaveLength(1);
+    expect(logLines(chosen)).toEqual([]);
+    await noIssues([size, used]);
+
+    // A guest registered in B while the integration runs, then today's bridge and a restart: GiB
+    // from the first state after the restart, as the others.
+    const jellyfin = guest(107, "jellyfin");
+    await publishGuest(jellyfin, withSize(jellyfin, OLD_SIZE));
+    const late = (await entityOf("backup2mqtt_home_107_backup_size")).entity_id;
+    await stateWithUnit(late, "B");
+    await statisticsInBytes(late);
+    await publish(ctx.topics.deviceConfig(`backup2mqtt_${jellyfin.id}`), guestDiscovery(ctx, jellyfin));
+    await publish(ctx.topics.guestState(jellyfin.id), jellyfin);
+    await inGiB(late);
+    const restartedAt = Date.now();
+    await ha.restart();
+    for (const id of [size, used, late]) await inGiB(id);
+    await stateWithUnit(chosen, "MB");
+    expect(await optionsOf(late)).toMatchObject({
+      sensor: { unit_of_measurement: "GiB" },
+      "sensor.private": { suggested_unit_of_measurement: "B" },
+      backup2mqtt: { size_unit_set: "GiB" },
+    });
+    for (const id of [size, used, late]) {
+      // The recorder writes in its own thread: wait for the state with the number.
+      const states = await waitFor(
+        async () => {
+          const h = await statesSince(id, restartedAt);
+          return h.some((x) => Math.abs(Number(x.s) - BYTES / GIB) < 1e-9) ? h : undefined;
+        },
+        { timeoutMs: 30_000, description: `${id}: the number in the history since the restart` },
+      );
+      expect(new Set(states.map((x) => x.a?.unit_of_measurement)), id).toEqual(new Set(["GiB"]));
+    }
+    await noIssues([size, used, late]);
+    expect(ha.mqttProblems()).toEqual([]);
+    const bad = ha
+      .logText()
+      .split("\n")
+      .filter((l) => /\b(ERROR|WARNING|CRITICAL)\b/.test(l) && /backup2mqtt/.test(l))
+      // HA warns once per start about every custom integration; that is expected.
+      .filter((l) => !/We found a custom integration backup2mqtt which has not been tested/.test(l));
+    expect(bad).toEqual([]);
   });
 });

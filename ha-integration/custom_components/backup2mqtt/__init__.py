@@ -4,7 +4,8 @@ The bridge publishes every Proxmox guest as an MQTT device; the MQTT integration
 entities. This integration is found through the bridge's retained `backup2mqtt/bridge/info` and
 adds: services with response data (`back_up`, `get_status`), repairs issues (unprotected P0/P1
 guest, bridge offline too long), Assist intents and sentences, diagnostics, and it serves and
-registers the Lovelace card. It creates no entities of its own.
+registers the Lovelace card. It creates no entities of its own; it only sets the display unit of the
+bridge's size sensors registered in bytes to GiB, once (units.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .assist import async_register_intents, async_register_sentences
 from .const import CARD_FILENAME, DOMAIN, STATIC_URL
 from .hub import BridgeHub
 from .services import async_setup_services
+from .units import async_setup_size_units
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -44,8 +46,11 @@ def _card_version() -> str | None:
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Once per Home Assistant start: services, intents, sentences, the card."""
+    """Once per Home Assistant start: services, intents, sentences, the card, sizes in GiB."""
     async_setup_services(hass)
+    # Size sensors registered when the bridge published bytes keep showing B after a restart
+    # (Home Assistant keeps an entity's first unit): show them in GiB, once per entity (units.py).
+    async_setup_size_units(hass)
     async_register_intents(hass)
     await async_register_sentences(hass)
 
