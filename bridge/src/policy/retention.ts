@@ -18,6 +18,7 @@
  *
  * The policy stays pure: the time zone is a parameter, no clock is read.
  */
+import { wallTime } from "../words/time.js";
 
 /** The keep options in the order PVE applies them. */
 export const PRUNE_OPTIONS = [
@@ -51,29 +52,8 @@ interface Local {
   hour: number;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      year: "numeric",
-      month: "numeric",
-      day: "numeric",
-      hour: "numeric",
-      minute: "numeric",
-      second: "numeric",
-      hourCycle: "h23",
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
 function localParts(ms: number, timeZone: string): Local & { minute: number; second: number } {
-  const p: Record<string, number> = {};
-  for (const x of formatter(timeZone).formatToParts(ms)) if (x.type !== "literal") p[x.type] = Number(x.value);
-  return { year: p.year!, month: p.month!, day: p.day!, hour: p.hour! % 24, minute: p.minute!, second: p.second! };
+  return wallTime(ms, timeZone);
 }
 
 /** ISO 8601 week-year and week of a calendar date (`strftime` %G and %V): the Thursday of the week decides. */

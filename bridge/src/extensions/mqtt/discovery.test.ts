@@ -250,7 +250,7 @@ describe("entity names in the bridge's language", () => {
         value_template: "{{ 'ON' if value_json.problem else 'OFF' }}",
         json_attributes_topic: "backup2mqtt/guest/home_102/state",
         json_attributes_template:
-          "{{ {'status': value_json.status, 'reasons': value_json.reasons, 'status_reason': value_json.status_reason, 'findings': value_json.findings | map(attribute='code') | list, 'reason_phrases': value_json.reason_phrases, 'status_phrase': value_json.status_phrase} | tojson }}",
+          "{{ {'status': value_json.status, 'reasons': value_json.reasons, 'status_reason': value_json.status_reason, 'findings': value_json.findings | map(attribute='code') | list, 'reason_phrases': value_json.reason_phrases | default([]), 'status_phrase': value_json.status_phrase | default(none)} | tojson }}",
       },
       size: {
         p: "sensor",

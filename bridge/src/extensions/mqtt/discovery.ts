@@ -121,7 +121,7 @@ export function guestDiscovery(
       uid("backup_problem"),
       eid("binary_sensor", "backup_problem"),
       state,
-      "{{ {'status': value_json.status, 'reasons': value_json.reasons, 'status_reason': value_json.status_reason, 'findings': value_json.findings | map(attribute='code') | list, 'reason_phrases': value_json.reason_phrases, 'status_phrase': value_json.status_phrase} | tojson }}",
+      "{{ {'status': value_json.status, 'reasons': value_json.reasons, 'status_reason': value_json.status_reason, 'findings': value_json.findings | map(attribute='code') | list, 'reason_phrases': value_json.reason_phrases | default([]), 'status_phrase': value_json.status_phrase | default(none)} | tojson }}",
     ),
     size: sensor("backup_size", "backup_size", gibSensor("last_backup_size", 2)),
     archives: sensor("archive_count", "archive_count", {

@@ -124,7 +124,7 @@ export function hyperBackupDiscovery(
       uid("problem"),
       `binary_sensor.${e}_problem`,
       state,
-      "{{ {'reason': value_json.reason, 'reason_phrase': value_json.reason_phrase, 'state': value_json.state, 'error': value_json.error, 'error_code': value_json.error_code, 'protects': value_json.protects, 'target': value_json.target} | tojson }}",
+      "{{ {'reason': value_json.reason, 'reason_phrase': value_json.reason_phrase | default(none), 'state': value_json.state, 'error': value_json.error, 'error_code': value_json.error_code, 'protects': value_json.protects, 'target': value_json.target} | tojson }}",
     ),
     running: {
       p: "binary_sensor",
@@ -298,7 +298,7 @@ export function pbsDatastoreDiscovery(
         uid("problem"),
         `binary_sensor.${e}_problem`,
         state,
-        "{{ {'reasons': value_json.reasons, 'reason_phrases': value_json.reason_phrases, 'status': value_json.status, 'status_reason': value_json.status_reason, 'namespaces': value_json.namespaces, 'storages': value_json.storages} | tojson }}",
+        "{{ {'reasons': value_json.reasons, 'reason_phrases': value_json.reason_phrases | default([]), 'status': value_json.status, 'status_reason': value_json.status_reason, 'namespaces': value_json.namespaces, 'storages': value_json.storages} | tojson }}",
       ),
       // A problem that is known shows; otherwise unknown is unknown ("None"), never OFF (= "OK").
       value_template: "{{ 'ON' if value_json.problem else (None if value_json.status == 'unknown' else 'OFF') }}",
