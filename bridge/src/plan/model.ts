@@ -9,6 +9,7 @@
  * backup2mqtt and is managed; any other job is left alone unless `jobs.adopt` names it for a tier.
  */
 import type { JobsConfig } from "../config/load.js";
+import { PRUNE_OPTIONS } from "../policy/retention.js";
 
 export const MANAGED_PREFIX = "backup2mqtt-";
 export const managedJobId = (tierId: string) => `${MANAGED_PREFIX}${tierId.toLowerCase()}`;
@@ -30,15 +31,7 @@ export type ManagedField = (typeof MANAGED_FIELDS)[number];
 /** Selection fields a tier job must not have (vmid selects; setting vmid clears all/exclude/pool, node must be deleted). */
 export const FOREIGN_SELECTION = ["node", "pool", "all", "exclude"] as const;
 
-const PRUNE_KEYS = [
-  "keep-all",
-  "keep-last",
-  "keep-hourly",
-  "keep-daily",
-  "keep-weekly",
-  "keep-monthly",
-  "keep-yearly",
-] as const;
+const PRUNE_KEYS = ["keep-all", ...PRUNE_OPTIONS] as const;
 
 /** A job as GET /cluster/backup returns it (objects, 0/1, strings). */
 export type RawJob = { id: string } & Record<string, unknown>;

@@ -138,6 +138,8 @@ export function formatSize(bytes: number, book: Phrasebook): string {
   return `${text.replace(".", book.decimalSeparator)} ${SIZE_UNITS[i]}`;
 }
 
+// The order PVE applies the keep options in (policy/retention.ts PRUNE_OPTIONS; not imported, so the
+// card's bundle stays free of the policy).
 const KEEP_ORDER = ["keep-last", "keep-hourly", "keep-daily", "keep-weekly", "keep-monthly", "keep-yearly"] as const;
 
 /** A prune-backups setting in words: "7 daily and 4 weekly backups", "every backup" (keep-all). */
