@@ -126,6 +126,8 @@ log: { level: info }
 `;
   // README.md, Configuration and Off-site (as printed, and with its placeholders filled in)
   const README = `site: home                          # guest ids are <site>_<vmid>
+timezone: Europe/Berlin             # times in reasons, report, status page; default: the system's
+language: en                        # reasons and entity names the bridge publishes: en or de
 mqtt:
   url: mqtt://homeassistant.lan:1883
   username: backup2mqtt
@@ -223,7 +225,7 @@ http:
 state_dir: ${path.join(dir, "state")}
 log: { level: debug }
 `;
-  const FULL = `${LAB.replace("site: home", "site: lab_2").replace(/ {4}fingerprint: .*\n/, "")}    ca_file: ca.pem
+  const FULL = `${LAB.replace("site: home", "site: lab_2\ntimezone: America/New_York\nlanguage: de").replace(/ {4}fingerprint: .*\n/, "")}    ca_file: ca.pem
     timeout: 15s
     content_interval: 1h
     backup: { storage: local, mode: stop, compress: gzip, notes_template: "{{vmid}}", method: ssh }

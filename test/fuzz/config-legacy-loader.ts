@@ -4,6 +4,12 @@
  * (legacy-config.schema.json) checked by Ajv with its defaults filled in, its errors worded as they
  * were, and its untyped mapping with its own fallbacks. The stages that did not change (the YAML
  * tree, the checks after the schema) are the product's own.
+ *
+ * Two top-level keys came after the move (with the phrasebook, 6d4a50e): `timezone` (an IANA zone
+ * name, optional; Config.timeZone is the system's zone without it) and `language` (en or de,
+ * default en). The legacy schema never had them, so it is amended with exactly these two, as the
+ * new schema added them (legacyConfigSchema), and the legacy mapping maps them the same way: the
+ * comparison stays exact for every other key, and configs that use the two keys are compared too.
  */
 /* eslint-disable @typescript-eslint/no-explicit-any */
 import fs from "node:fs";
@@ -21,11 +27,52 @@ import {
 import type { PathPart } from "../../bridge/src/config/yaml-locations.js";
 import { parseListen } from "../../bridge/src/config/value-checks.js";
 import { parseDuration } from "../../bridge/src/util/duration.js";
+import { LANGUAGES } from "../../bridge/src/words/language.js";
+import { systemTimeZone } from "../../bridge/src/words/time.js";
+
+/**
+ * The legacy JSON Schema (legacy-config.schema.json, as it was) plus the two top-level keys added
+ * after it, right after `site` where the new schema has them (Ajv reports in schema order):
+ * `timezone`, a string that Intl must know as a zone (the keyword `ianaTimeZone`, which the
+ * validator of the loader below implements and a plain Ajv ignores, like an editor reading the
+ * generated schema), and `language`, one of the languages, default en.
+ */
+export function legacyConfigSchema(): Record<string, unknown> {
+  const schema = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, "legacy-config.schema.json"), "utf8"));
+  const { site, ...rest } = schema.properties as Record<string, unknown>;
+  schema.properties = {
+    site,
+    timezone: { type: "string", ianaTimeZone: true },
+    language: { enum: [...LANGUAGES], default: "en" },
+    ...rest,
+  };
+  return schema;
+}
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
-const validate = ajv.compile(
-  JSON.parse(fs.readFileSync(path.join(import.meta.dirname, "legacy-config.schema.json"), "utf8")),
-);
+ajv.addKeyword({
+  keyword: "ianaTimeZone",
+  type: "string",
+  errors: true,
+  validate: function ianaTimeZone(_schema: unknown, name: string) {
+    let known = name.length > 0;
+    try {
+      new Intl.DateTimeFormat("en", { timeZone: name });
+    } catch {
+      known = false;
+    }
+    if (!known)
+      (ianaTimeZone as unknown as { errors: Partial<ErrorObject>[] }).errors = [
+        {
+          keyword: "ianaTimeZone",
+          message: `"${name}" is not a time zone; write an IANA name such as Europe/Berlin or America/New_York`,
+          params: {},
+        },
+      ];
+    return known;
+  },
+});
+const validate = ajv.compile(legacyConfigSchema());
 
 /** What the legacy schema said about a file's data (which it fills with its defaults). */
 export function legacySchemaProblems(
@@ -60,6 +107,9 @@ export function legacyParseConfigText(text: string, file = "<config>", env: Node
   const [host, port] = listen;
   const config: Config = {
     site: cfg.site ?? "home",
+    // The two keys added after the legacy schema (see the file comment).
+    timeZone: cfg.timezone ?? systemTimeZone(),
+    language: cfg.language ?? "en",
     mqtt: {
       url: cfg.mqtt.url,
       username: cfg.mqtt.username,

@@ -27,7 +27,7 @@ import {
 import { validateConfigFile } from "../../bridge/src/config/validate.js";
 import { schemasDir } from "../../bridge/src/util/paths.js";
 import { configCorpus } from "./config-corpus.js";
-import { legacyParseConfigText, legacySchemaProblems } from "./config-legacy-loader.js";
+import { legacyConfigSchema, legacyParseConfigText, legacySchemaProblems } from "./config-legacy-loader.js";
 
 type Outcome = { config: Config } | { problems: ConfigProblem[] } | { crash: string };
 function outcome(load: () => Config): Outcome {
@@ -38,10 +38,9 @@ function outcome(load: () => Config): Outcome {
   }
 }
 
-// One Ajv each: both files carry the same $id.
-const legacyJson = new Ajv({ allErrors: true, strict: false }).compile(
-  JSON.parse(fs.readFileSync(path.join(import.meta.dirname, "legacy-config.schema.json"), "utf8")),
-);
+// One Ajv each: both schemas carry the same $id. The legacy one with the two keys added after it
+// (timezone, language; see config-legacy-loader.ts); its time-zone keyword is unknown to a plain Ajv.
+const legacyJson = new Ajv({ allErrors: true, strict: false }).compile(legacyConfigSchema());
 const generatedJson = new Ajv({ allErrors: true, strict: false }).compile(
   JSON.parse(fs.readFileSync(path.join(schemasDir, "config.schema.json"), "utf8")),
 );
@@ -115,15 +114,30 @@ describe("the zod config schema accepts, refuses and resolves every config as th
 
   it("configs of the tests, the integration suites and the README", () => {
     const corpus = configCorpus(dir);
+    const loaded = new Map<string, Config | undefined>();
     const outcomes = corpus.map((c) => {
       const file = c.file ? path.join(dir, c.file) : undefined;
       if (file) fs.writeFileSync(file, c.text);
-      return [c.name, "config" in compare(c.text, c.env, file)] as const;
+      const o = compare(c.text, c.env, file);
+      loaded.set(c.name, "config" in o ? o.config : undefined);
+      return [c.name, "config" in o] as const;
     });
     // Both kinds are there, and the ones meant to load do.
     expect(outcomes.filter(([, ok]) => ok).length).toBeGreaterThanOrEqual(25);
     for (const name of ["load.test VALID", "secrets-scan everything", "README off-site, filled in", "every key"])
       expect(Object.fromEntries(outcomes)[name], name).toBe(true);
+    // The keys added after the legacy schema (timezone, language) are read by the new loader, not
+    // only accepted: the README's and every key's values; without them the system's zone and en.
+    const pick = (name: string) => {
+      const c = loaded.get(name);
+      return c && { timeZone: c.timeZone, language: c.language };
+    };
+    expect(pick("README configuration, filled in")).toEqual({ timeZone: "Europe/Berlin", language: "en" });
+    expect(pick("every key")).toEqual({ timeZone: "America/New_York", language: "de" });
+    expect(pick("load.test VALID")).toEqual({
+      timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC",
+      language: "en",
+    });
   });
 
   it("the config fuzz of inputs.fuzz.test.ts: mutated text, random mappings, random strings", () => {

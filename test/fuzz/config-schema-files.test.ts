@@ -8,7 +8,11 @@
  * - guest state, bridge info and event: on every such payload of the recorded demo traffic
  *   (test/golden/demo-traffic.json, MQTT and HTTP) and on fuzzed changes of them, the legacy file
  *   (legacy-<name>.schema.json), the generated file (both read by Ajv with formats, as the tests do)
- *   and zod agree.
+ *   and zod agree. The guest state changed since its legacy file, on purpose (0ddc14b): the finding
+ *   code retention_drift became retention_short (the legacy file gets that rename), and it gained
+ *   the phrases (status_phrase, reason_phrases, findings[].key/params), which the new schemas type
+ *   and the legacy file, an open object, lets through as anything. There the new schemas may be
+ *   stricter than the legacy file, and only there: with those keys taken out, all three agree.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -191,8 +195,41 @@ const addFormats = ((addFormatsModule as unknown as { default?: unknown }).defau
   a: Ajv,
 ) => Ajv;
 /** A validator of a schema file as the integration tests read it (Ajv with formats); one Ajv each, as files share their $id. */
-const fileValidator = (file: string) =>
-  addFormats(new Ajv({ allErrors: true, strict: false })).compile(JSON.parse(fs.readFileSync(file, "utf8")));
+const fileValidator = (file: string, amend: (schema: Record<string, unknown>) => void = () => {}) => {
+  const schema = JSON.parse(fs.readFileSync(file, "utf8"));
+  amend(schema);
+  return addFormats(new Ajv({ allErrors: true, strict: false })).compile(schema);
+};
+
+/** The legacy guest state with the finding code renamed since (retention_drift is retention_short). */
+const renameRetentionCode = (schema: Record<string, unknown>) => {
+  const codes = (schema as { properties: { findings: { items: { properties: { code: { enum: string[] } } } } } })
+    .properties.findings.items.properties.code.enum;
+  expect(codes).toContain("retention_drift");
+  codes.splice(codes.indexOf("retention_drift"), 1, "retention_short");
+};
+
+/**
+ * The guest state's keys added after its legacy file, as JSON pointers (Ajv's instancePath): the
+ * phrases. The legacy file lets anything through there; the new schemas check them.
+ */
+const GUEST_STATE_ADDED = /^\/(status_phrase|reason_phrases)(\/|$)|^\/findings\/\d+\/(key|params)(\/|$)/;
+
+/** A copy of a guest state without the keys added after the legacy file (see GUEST_STATE_ADDED). */
+function withoutPhrases(payload: unknown): unknown {
+  const copy = structuredClone(payload);
+  if (!copy || typeof copy !== "object" || Array.isArray(copy)) return copy;
+  const state = copy as Record<string, unknown>;
+  delete state.status_phrase;
+  delete state.reason_phrases;
+  if (Array.isArray(state.findings))
+    for (const f of state.findings)
+      if (f && typeof f === "object" && !Array.isArray(f)) {
+        delete (f as Record<string, unknown>).key;
+        delete (f as Record<string, unknown>).params;
+      }
+  return copy;
+}
 
 interface Recording {
   mqtt: Record<string, { payload: unknown }[]>;
@@ -210,22 +247,54 @@ const guestsOverHttp = Object.entries(recording.http)
   .filter(([k]) => k.endsWith("GET /api/v1/guests") || /GET \/api\/v1\/guests\/home_/.test(k))
   .flatMap(([, a]) => ((a.body as { guests?: unknown[] }).guests ?? [a.body]) as unknown[]);
 
-const PAYLOADS: { name: string; zod: z.ZodType; recorded: unknown[] }[] = [
-  { name: "guest-state", zod: guestStateSchema, recorded: [...published(/\/guest\/[^/]+\/state$/), ...guestsOverHttp] },
+const PAYLOADS: {
+  name: string;
+  zod: z.ZodType;
+  recorded: unknown[];
+  /** Changes since the legacy file: a rename it gets, keys added after it (where the new schemas may be stricter). */
+  since?: { amend: (schema: Record<string, unknown>) => void; added: RegExp; without: (p: unknown) => unknown };
+}[] = [
+  {
+    name: "guest-state",
+    zod: guestStateSchema,
+    recorded: [...published(/\/guest\/[^/]+\/state$/), ...guestsOverHttp],
+    since: { amend: renameRetentionCode, added: GUEST_STATE_ADDED, without: withoutPhrases },
+  },
   { name: "bridge-info", zod: bridgeInfoSchema, recorded: published(/\/bridge\/info$/) },
   { name: "event", zod: eventSchema, recorded: published(/\/event$/) },
 ];
 
 describe.each(PAYLOADS)(
   "the zod $name schema accepts and refuses as the hand-written JSON Schema did",
-  ({ name, zod, recorded }) => {
-    const legacy = fileValidator(path.join(import.meta.dirname, `legacy-${name}.schema.json`));
+  ({ name, zod, recorded, since }) => {
+    const legacy = fileValidator(path.join(import.meta.dirname, `legacy-${name}.schema.json`), since?.amend);
     const current = fileValidator(path.join(schemasDir, `${name}.schema.json`));
+    /** Payloads the new schemas refuse, the legacy file accepts, for what they hold under an added key. */
+    let stricter = 0;
     const compare = (payload: unknown) => {
+      const text = JSON.stringify(payload);
       const was = legacy(payload);
-      expect(current(payload), JSON.stringify(payload)).toBe(was);
-      expect(zod.safeParse(payload).success, JSON.stringify(payload)).toBe(was);
-      return was;
+      const now = current(payload);
+      // The generated file and zod agree everywhere.
+      expect(zod.safeParse(payload).success, text).toBe(now);
+      if (!since) {
+        expect(now, text).toBe(was);
+        return now;
+      }
+      if (now !== was) {
+        // Only stricter, and only for what is under a key added after the legacy file.
+        expect({ was, now }, text).toEqual({ was: true, now: false });
+        const elsewhere = (current.errors ?? []).filter((e) => !since.added.test(e.instancePath));
+        expect(elsewhere, text).toEqual([]);
+        stricter++;
+      }
+      // Without the added keys, all three agree, as before.
+      const rest = since.without(payload);
+      const restWas = legacy(rest);
+      expect(current(rest), `without the added keys: ${text}`).toBe(restWas);
+      expect(zod.safeParse(rest).success, `without the added keys: ${text}`).toBe(restWas);
+      if (now !== was) expect(restWas, `without the added keys: ${text}`).toBe(true);
+      return now;
     };
 
     it("every payload of the recorded demo traffic: valid for all three", () => {
@@ -257,6 +326,8 @@ describe.each(PAYLOADS)(
         "ok",
         "P1",
         "command_rejected",
+        "retention_short",
+        "retention_drift",
         null,
         true,
         0,
@@ -293,10 +364,36 @@ describe.each(PAYLOADS)(
         }),
         { numRuns: RUNS, seed: 5 },
       );
-      console.log(`${name}: ${RUNS} changed payloads compared, ${accepted} still valid`);
+      console.log(
+        `${name}: ${RUNS} changed payloads compared, ${accepted} still valid` +
+          (since ? `, ${stricter} refused only for an added key` : ""),
+      );
+      // The new schemas' checks of the added keys are exercised (the fuzz changes them too).
+      if (since) expect(stricter).toBeGreaterThan(0);
     });
   },
 );
+
+describe("the guest state's finding code retention_drift, renamed retention_short", () => {
+  it("is retention_short for the amended legacy file, the generated file and zod alike", () => {
+    const legacy = fileValidator(path.join(import.meta.dirname, "legacy-guest-state.schema.json"), renameRetentionCode);
+    const current = fileValidator(path.join(schemasDir, "guest-state.schema.json"));
+    const withFindings = PAYLOADS[0]!.recorded.find((p) => ((p as { findings?: unknown[] }).findings ?? []).length > 0);
+    expect(withFindings).toBeDefined();
+    for (const [code, valid] of [
+      ["retention_short", true],
+      ["retention_drift", false],
+    ] as const) {
+      const payload = structuredClone(withFindings) as { findings: { code: string }[] };
+      payload.findings[0]!.code = code;
+      expect([legacy(payload), current(payload), guestStateSchema.safeParse(payload).success], code).toEqual([
+        valid,
+        valid,
+        valid,
+      ]);
+    }
+  });
+});
 
 /** One change at a path of a payload (a path that no longer exists is left alone). */
 function edit1(root: unknown, at: (string | number)[], op: string, value: unknown, key: string): void {

@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../support/stack.js";
+import { utcTime } from "../support/words.js";
 import { startSshDouble, type SshDouble } from "backup2mqtt-lab/ssh-double";
 import { resolveTiers } from "../../bridge/src/config/tiers.js";
 import { schemaValidator, describeErrors } from "../../bridge/src/util/schemas.js";
@@ -189,7 +190,22 @@ describe("verify over SSH", () => {
         s.observer.json(STATE("home_100")),
     );
     expect(st.problem).toBe(true);
-    expect(st.reasons.join("\n")).toMatch(/verify_failed: archive .* failed verification .*Corrupted block detected/);
+    // One finding, its sentence naming the archive's file, when the check ran (UTC: a config built
+    // in code) and the tool's error; the same sentence among the reasons, as its phrase.
+    const failed = st.findings.filter((f: any) => f.code === "verify_failed");
+    expect(failed).toHaveLength(1);
+    const [finding] = failed;
+    const file = newest.slice(newest.lastIndexOf("/") + 1);
+    expect(file).toMatch(/^vzdump-qemu-100-.*\.vma\.zst$/);
+    expect(finding.key).toBe("verify_failed");
+    expect(finding.params).toEqual({ archive: file, at: st.last_verification.time, error: bad.error });
+    expect(finding.reason).toBe(
+      `Archive ${file} failed verification on ${utcTime(st.last_verification.time)}: ${bad.error}.`,
+    );
+    expect(finding.reason).toMatch(/Corrupted block detected\.$/);
+    const i = st.reasons.indexOf(finding.reason);
+    expect(i).toBeGreaterThanOrEqual(0);
+    expect(st.reason_phrases[i]).toEqual({ key: finding.key, params: finding.params });
     expect(st.last_verification).toMatchObject({ ok: false, volid: newest });
   });
 

@@ -89,10 +89,24 @@ for (const broker of brokerKinds()) {
       const st = states(s);
       const tiers = Object.fromEntries(IDS.map((id) => [id, st[id].tier]));
       expect(tiers).toEqual({ home_100: "P0", home_101: "P2", home_102: "P1", home_103: "P2", home_105: "P2" });
+      // The seed's jobs by tier, all disabled: each guest's reasons say it has no backup and name its job.
+      const jobs: Record<string, string> = {
+        home_100: "backup-p0-daily",
+        home_101: "backup-p2-weekly",
+        home_102: "backup-p1-daily",
+        home_103: "backup-p2-weekly",
+        home_105: "backup-p2-weekly",
+      };
       for (const id of IDS) {
         expect(st[id].status).toBe("missing");
         expect(st[id].problem).toBe(true);
-        expect(st[id].reasons.join("\n")).toMatch(/unprotected: backup job '[^']+' selects this guest but is disabled/);
+        const disabled = `Backup job ${jobs[id]} selects this guest but is disabled.`;
+        expect(st[id].status_reason).toBe("No backup of this guest exists on any storage.");
+        expect(st[id].reasons, id).toEqual(["No backup of this guest exists on any storage.", disabled]);
+        expect(
+          st[id].findings.map((f: { code: string; reason: string }) => [f.code, f.reason]),
+          id,
+        ).toEqual([["unprotected", disabled]]);
       }
     });
 

@@ -130,8 +130,13 @@ pbs:
 state_dir: ${path.join(dir, "state")}
 `;
     const r = await check(write("offsite.yaml", config(token) + extra(nas.password)), { PVE_SECRET: token.secret });
-    expect(r.out).toMatch(/ok\s+synology '[^']+': reachable, logged in, \d+ Hyper Backup task\(s\)/);
-    expect(r.out).toMatch(/ok\s+pbs '[^']+': reachable, \d+ datastore\(s\) visible/);
+    // Counted with their nouns: the demo NAS has two Hyper Backup tasks, its PBS one datastore.
+    expect(offsite.dsm!.scenario.tasks).toHaveLength(2);
+    expect(offsite.pbs!.scenario.datastores).toHaveLength(1);
+    expect(r.out).toMatch(
+      new RegExp(`^ok\\s+synology '${nas.name}': reachable, logged in, 2 Hyper Backup tasks$`, "m"),
+    );
+    expect(r.out).toMatch(new RegExp(`^ok\\s+pbs '${pbs.name}': reachable, 1 datastore visible$`, "m"));
     expect(r.code).toBe(0);
     const bad = await check(write("offsite-bad.yaml", config(token) + extra("wrong-password")), {
       PVE_SECRET: token.secret,

@@ -134,8 +134,14 @@ describe("npm start (the demo)", () => {
       [103, "missing", true, "P2"],
       [105, "missing", true, "P2"],
     ]);
-    for (const s of states as any[])
-      expect(s.reasons.join("\n")).toMatch(/backup job '[^']+' selects this guest but is disabled/);
+    // The seed's jobs by tier, all disabled: no backup, and the guest's job named.
+    const jobs = ["backup-p0-daily", "backup-p2-weekly", "backup-p1-daily", "backup-p2-weekly", "backup-p2-weekly"];
+    expect((states as any[]).map((s) => [s.reasons, s.findings.map((f: any) => [f.code, f.reason])])).toEqual(
+      jobs.map((job) => {
+        const disabled = `Backup job ${job} selects this guest but is disabled.`;
+        return [["No backup of this guest exists on any storage.", disabled], [["unprotected", disabled]]];
+      }),
+    );
   }, 60_000);
 
   it("the banner's curl line starts a backup (202) with the run's HTTP token; a wrong or missing token is refused; the token appears only in the banner", async () => {

@@ -12,6 +12,7 @@ import type { Stack } from "../support/stack.js";
 import type { GuestState } from "../../bridge/src/policy/types.js";
 import { type TestHttp, startHttpStack } from "./http-helpers.js";
 import { allArchives } from "../../bridge/src/archive-set.js";
+import { utcTime } from "../support/words.js";
 
 const cli = path.resolve(import.meta.dirname, "../../bridge/dist/cli.js");
 
@@ -60,15 +61,20 @@ describe("strategy report", () => {
     });
 
     it("is Markdown with generated time, versions, tiers, every guest and finding, jobs, verification and restore", async () => {
+      const before = Date.now();
       const res = await fetch(`${http.url}/report.md`);
       expect(res.status).toBe(200);
       expect(res.headers.get("content-type")).toBe("text/markdown; charset=utf-8");
       const md = await res.text();
+      const after = Date.now();
       const guests = stack.service.engine.result!.guests;
       expect(md.split("\n")[0]).toBe("# Backup strategy — home");
-      expect(md).toMatch(
-        /^Generated \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z by backup2mqtt \d+\.\d+\.\d+ \(Node\.js v\d+[^)]*\); Proxmox VE: pve 9\.1\.6\.$/m,
-      );
+      // When, as a person reads it (UTC: the stack's config is built in code), by which versions.
+      const generated =
+        /^Generated (.+) by backup2mqtt \d+\.\d+\.\d+ \(Node\.js (v[^)]+)\); Proxmox VE: pve 9\.1\.6\.$/m.exec(md);
+      expect(generated, md.slice(0, 300)).not.toBeNull();
+      expect([utcTime(before), utcTime(after)]).toContain(generated![1]);
+      expect(generated![2]).toBe(process.version);
       for (const h of [
         "## Summary",
         "## Tiers and what they promise",
@@ -80,7 +86,7 @@ describe("strategy report", () => {
       ])
         expect(md).toContain(`\n${h}\n`);
       expect(md).toMatch(
-        /^\| \*\*P0\*\* \| Critical, daily \| 1d 2h \| 02:00 \| keep-daily=7,keep-weekly=4,keep-monthly=6 \| 2 \| yes \| 7d \| yes \| homeassistant \(100\) \|$/m,
+        /^\| \*\*P0\*\* \| Critical, daily \| 1 day and 2 hours \| 02:00 \| keep-daily=7,keep-weekly=4,keep-monthly=6 \| 2 \| yes \| 7 days \| yes \| homeassistant \(100\) \|$/m,
       );
       expectComplete(md, guests);
       // Problems first: the failed guest's row comes before the ok one.
@@ -114,7 +120,7 @@ describe("strategy report", () => {
         const cfg = path.join(dir, "b2m.yaml");
         fs.writeFileSync(
           cfg,
-          `site: home\nmqtt: { url: "mqtt://127.0.0.1:1" }\nproxmox:\n  - { name: pve, url: "${lab.url}", token_id: "${t.id}", token_secret: "\${S}", fingerprint: "${lab.fingerprint}" }\nstate_dir: ${dir}/state\n`,
+          `site: home\ntimezone: Europe/Berlin\nmqtt: { url: "mqtt://127.0.0.1:1" }\nproxmox:\n  - { name: pve, url: "${lab.url}", token_id: "${t.id}", token_secret: "\${S}", fingerprint: "${lab.fingerprint}" }\nstate_dir: ${dir}/state\n`,
         );
         const r = await runCli(["report", "--config", cfg], { S: t.secret });
         expect(r.stderr).toBe("");
@@ -135,7 +141,7 @@ describe("strategy report", () => {
             ),
           );
           expect(md).toContain(
-            `- **${name}** (${vmid}, tier ${tier}, missing):\n  - missing: no backup archive of this guest exists on any storage\n  - unprotected: backup job '${job}' selects this guest but is disabled`,
+            `- **${name}** (${vmid}, tier ${tier}, missing):\n  - No backup of this guest exists on any storage.\n  - Backup job ${job} selects this guest but is disabled.\n`,
           );
         }
         expect(md).toContain("Tiers with guests no enabled job protects: P0, P1, P2.");
@@ -184,19 +190,20 @@ describe("strategy report", () => {
         );
         const logged = (await runCli(["report", "--config", cfg], { S: t.secret })).stdout;
         expect(logged).not.toContain("No verification or restore test has been recorded yet");
+        // Times in the config's zone: 04:00 UTC is 05:00 in Berlin (winter).
         expect(logged).toContain(
-          "| 2026-01-01 04:00 UTC | vaultwarden | 102 | synology:backup/vzdump-qemu-102-2026_01_01-02_30_00.vma.zst | **failed**: zstd: corrupted block |",
+          "| Thu 1 Jan, 05:00 | vaultwarden | 102 | synology:backup/vzdump-qemu-102-2026_01_01-02_30_00.vma.zst | **failed**: zstd: corrupted block |",
         );
         expect(logged).toContain(
-          "| 2026-01-01 03:00 UTC | homeassistant | 100 | synology:backup/vzdump-qemu-100-2026_01_01-02_00_00.vma.zst | ok |",
+          "| Thu 1 Jan, 04:00 | homeassistant | 100 | synology:backup/vzdump-qemu-100-2026_01_01-02_00_00.vma.zst | ok |",
         );
         expect(logged).toContain(
-          "### Restore tests (newest first)\n\n| time | guest | VMID | archive | result |\n|---|---|---|---|---|\n| 2026-01-02 03:00 UTC | homeassistant | 100 |",
+          "### Restore tests (newest first)\n\n| time | guest | VMID | archive | result |\n|---|---|---|---|---|\n| Fri 2 Jan, 04:00 | homeassistant | 100 |",
         );
 
         const bad = await runCli(["report", "--config", path.join(dir, "nope.yaml")]);
         expect(bad.code).toBe(2);
-        expect(bad.stderr).toMatch(/nope\.yaml: 1 problem\(s\)\n.*cannot read file/);
+        expect(bad.stderr).toMatch(/nope\.yaml: 1 problem\n {2}\(root\): cannot read file: ENOENT/);
       } finally {
         await lab.stop();
         fs.rmSync(dir, { recursive: true, force: true });

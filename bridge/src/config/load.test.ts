@@ -199,7 +199,8 @@ describe("config: issue 12 bounds and new keys", () => {
       expect.objectContaining({
         key: "tiers.P1.schedule",
         line: 16,
-        message: expect.stringContaining("runs only every 31d, but tier P1 allows backups at most 1d 2h old"),
+        message:
+          "the schedule '*-*-01 04:00' runs only every 31 days, but tier P1 allows backups at most 1 day and 2 hours old (max_age): its guests will show as unprotected",
       }),
       expect.objectContaining({
         key: "tiers.gold.schedule",
