@@ -78,7 +78,7 @@ export interface PbsSourceConfig {
 
 export interface Config {
   site: string;
-  /** IANA zone for times in texts (config `timezone`, default the system's); absent in configs built in code = the system's. */
+  /** IANA zone for times in texts (config `timezone`, default the system's); absent in configs built in code = UTC. */
   timeZone?: string;
   /** Language of reasons and entity names the bridge publishes (config `language`); absent = en. */
   language?: Language;
