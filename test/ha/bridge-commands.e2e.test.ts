@@ -51,7 +51,7 @@ describe("backup2mqtt in a real Home Assistant: commands and events", () => {
         return (
           lb &&
           sameSecond(lb.state, new Date(archive.ctime * 1000).toISOString()) &&
-          st?.state === "ok" &&
+          st?.state === "OK" &&
           rn?.state === "off"
         );
       },
@@ -61,7 +61,7 @@ describe("backup2mqtt in a real Home Assistant: commands and events", () => {
     const seen = await waitFor(
       () => {
         const runOn = recorder.states(running, t0).find((s) => s.state === "on");
-        const statusOk = recorder.states(status, t0).find((s) => s.state === "ok");
+        const statusOk = recorder.states(status, t0).find((s) => s.state === "OK");
         const events = recorder.states(event, t0).filter((s) => s.state !== "unavailable");
         return runOn && statusOk && events.length >= 2 ? { runOn, statusOk, events } : undefined;
       },

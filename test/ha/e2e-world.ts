@@ -117,8 +117,9 @@ export class E2eWorld {
         const ok = want.value === null ? s.state === "unknown" : sameSecond(s.state, want.value);
         if (!ok) out.push(`${e.entity_id}: HA '${s.state}', bridge '${want.value}'`);
       }
+      // HA's `tojson` sorts object keys: compare the values, not their key order.
       for (const [k, v] of Object.entries(exp.attributes?.(g) ?? {}))
-        if (JSON.stringify(s.attributes[k]) !== JSON.stringify(v))
+        if (canonicalJson(s.attributes[k]) !== canonicalJson(v))
           out.push(`${e.entity_id} attribute ${k}: HA ${JSON.stringify(s.attributes[k])}, bridge ${JSON.stringify(v)}`);
     }
     return out;
@@ -154,4 +155,13 @@ export class E2eWorld {
     expect(this.ha.mqttProblems()).toEqual([]);
     expect(logProblems(this.ha.logText(), ALLOWED_LOG_LINES)).toEqual([]);
   }
+}
+
+/** JSON with every object's keys sorted. */
+function canonicalJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === "object" && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      : x,
+  );
 }

@@ -32,6 +32,8 @@ export interface ExpectedEntity {
 const ts = (value: string | null) => ({ kind: "timestamp" as const, value });
 const exact = (value: string) => ({ kind: "exact" as const, value });
 const onOff = (b: boolean) => exact(b ? "on" : "off");
+/** A float as Python's str() writes it, for the values here (no exponent): 36 → "36.0". */
+const pythonFloat = (x: number) => (Number.isInteger(x) ? x.toFixed(1) : String(x));
 
 /** The status sensor shows the status as a word (the bridge's language; these tests run it in English). */
 export const STATUS_OPTIONS = ["OK", "Stale", "Failed", "Missing", "Running", "Unknown"] as const;
@@ -72,8 +74,9 @@ export const GUEST_ENTITIES: readonly ExpectedEntity[] = [
     domain: "sensor",
     deviceClass: "data_size",
     unit: "GiB",
-    // Bytes in the state JSON, GiB in Home Assistant (the same division, so the same double).
-    expect: (g) => exact(g.last_backup_size === null ? "unknown" : String(g.last_backup_size / 1073741824)),
+    // Bytes in the state JSON, GiB in Home Assistant: the template's division is the same double,
+    // written as Python writes a float ("36.0" where JavaScript writes "36").
+    expect: (g) => exact(g.last_backup_size === null ? "unknown" : pythonFloat(g.last_backup_size / 1073741824)),
   },
   { name: "Backup archives", domain: "sensor", expect: (g) => exact(String(g.archive_count)) },
   { name: "Next scheduled backup", domain: "sensor", deviceClass: "timestamp", expect: (g) => ts(g.next_backup) },
