@@ -15,6 +15,7 @@ import { cpSync } from "node:fs";
 import path from "node:path";
 import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { baseGuestState } from "../../bridge/src/actions/actions-kit.fixtures.js";
 import { Topics } from "../../bridge/src/core/identity.js";
 import { guestDiscovery, jsonValue, type DiscoveryContext } from "../../bridge/src/extensions/mqtt/discovery.js";
 import {
@@ -40,36 +41,15 @@ const ctx: DiscoveryContext = {
 
 /** A guest's state as the bridge publishes it (fields other surfaces add are not read by discovery's templates). */
 function guest(vmid: number, name: string): GuestState {
-  return {
-    id: `home_${vmid}`,
-    source: "pve",
-    vmid,
+  return baseGuestState(vmid, {
     name,
-    type: "qemu",
     node: "pve1",
-    tier: "P1",
     tier_source: "tag",
-    status: "ok",
     status_reason: "newest backup 2026-11-26T07:00:00.000Z",
-    status_phrase: { key: "status.ok" },
-    problem: false,
-    reasons: [],
-    reason_phrases: [],
-    findings: [],
     last_backup: "2026-11-26T07:00:00.000Z",
     last_backup_size: BYTES,
     archive_count: 3,
-    next_backup: null,
-    last_verified: null,
-    last_verification: null,
-    last_restore_test: null,
-    progress: null,
-    last_offsite: null,
-    copies: null,
-    running: false,
-    last_attempt: null,
-    changes_at: null,
-  } as Partial<GuestState> as GuestState;
+  });
 }
 
 /** The Backup size component as every version before GiB published it (bytes, unit B). */

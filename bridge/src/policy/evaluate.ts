@@ -2,16 +2,16 @@ import { earliest, isoOrNull as iso } from "../util/time.js";
 import type { Archive, BackupAttempt, Evidence, GuestInfo } from "../evidence.js";
 import type { Tier } from "../config/tiers.js";
 import { coverage } from "./coverage.js";
+import { makeFinding } from "./finding.js";
 import { retentionShort } from "./retention.js";
 import { render, type RenderOptions } from "../words/render.js";
-import { phrase, type ParamValue, type Phrase } from "../words/phrase.js";
+import { phrase, type Phrase } from "../words/phrase.js";
 import { evaluateCopies } from "./offsite.js";
 import { evaluateVerification } from "./verification.js";
 import {
   INFORMATIONAL,
   STATUSES,
   type Finding,
-  type FindingCode,
   type GuestState,
   type GuestStatus,
   type OrphanGroup,
@@ -37,17 +37,6 @@ export interface PolicyInput {
 }
 
 const DEFAULT_WORDS: RenderOptions = { language: "en", timeZone: "UTC" };
-
-/** A finding with its sentence rendered. */
-export function makeFinding(
-  code: FindingCode,
-  key: string,
-  params: Record<string, ParamValue | undefined>,
-  words: RenderOptions,
-): Finding {
-  const p = phrase(key, params);
-  return { code, key, params: p.params ?? {}, reason: render(p, words) };
-}
 
 /** Guest ids are <site>_<vmid>; with several Proxmox clusters, <site>_<cluster>_<vmid> keeps them apart. */
 export function guestId(site: string, source: string, vmid: number, multiSource: boolean): string {

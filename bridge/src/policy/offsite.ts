@@ -16,7 +16,7 @@ import type { Archive, CopyTarget, OffsiteEvidence } from "../evidence.js";
 import type { Tier } from "../config/tiers.js";
 import { phrase, type Phrase } from "../words/phrase.js";
 import { render, type RenderOptions } from "../words/render.js";
-import { makeFinding } from "./evaluate.js";
+import { makeFinding } from "./finding.js";
 import type { Finding } from "./types.js";
 
 export interface CopiesResult {

@@ -1,7 +1,7 @@
 import type { Archive, Evidence } from "../evidence.js";
 import type { Tier } from "../config/tiers.js";
 import type { RenderOptions } from "../words/render.js";
-import { makeFinding } from "./evaluate.js";
+import { makeFinding } from "./finding.js";
 import type { Finding } from "./types.js";
 
 export interface VerificationVerdict {

@@ -107,7 +107,8 @@ const STATUS_RANK: Record<Status, number> = {
   ok: 5,
 };
 
-const STATUS_CODES: readonly string[] = ["ok", "stale", "failed", "missing", "running", "unknown"];
+/** The bridge's status codes: the keys of the phrasebook's status words. */
+const STATUS_CODES: readonly string[] = Object.keys(PHRASEBOOKS.en.statuses);
 /** Every language's word for each status ("Failed", "Fehlgeschlagen" → failed). */
 const STATUS_BY_WORD = new Map(
   Object.values(PHRASEBOOKS).flatMap((book) =>
