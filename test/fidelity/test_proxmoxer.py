@@ -3,36 +3,13 @@ Fidelity of the simulated Proxmox VE lab, checked with a real third-party client
 (the Python client most PVE tooling uses). If the lab's paths, envelope, auth header parsing,
 types or UPIDs drifted from real PVE, proxmoxer would fail here.
 """
-import json
-import os
-import subprocess
-import tempfile
-import time
-
 import pytest
 from proxmoxer import ProxmoxAPI
 from proxmoxer.tools import Tasks
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-@pytest.fixture(scope="module")
-def lab():
-    proc = subprocess.Popen(
-        ["node", os.path.join(ROOT, "lab/dist/serve.js"), "--scenario", "demo", "--task-speed", "30", "--auth-fail-delay-ms", "100"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )
-    info = json.loads(proc.stdout.readline())
-    with tempfile.NamedTemporaryFile("w", suffix=".pem", delete=False) as f:
-        f.write(info["certPem"])
-        info["ca"] = f.name
-    yield info
-    proc.stdin.close()
-    proc.wait(timeout=10)
-    os.unlink(info["ca"])
-
 
 def api(lab, token_index=0):
+    lab = lab["pve"]
     tok = lab["tokens"][token_index]
     user, name = tok["id"].split("!")
     return ProxmoxAPI(lab["host"], port=lab["port"], user=user, token_name=name, token_value=tok["secret"], verify_ssl=lab["ca"], service="PVE")
@@ -43,7 +20,7 @@ def test_version_and_nodes(lab):
     assert pve.version.get()["version"].startswith("9.")
     nodes = pve.nodes.get()
     assert [n["node"] for n in nodes] == ["proxmox-home"]
-    assert nodes[0]["ssl_fingerprint"] == lab["fingerprint"]
+    assert nodes[0]["ssl_fingerprint"] == lab["pve"]["fingerprint"]
 
 
 def test_resources_types(lab):
@@ -84,6 +61,7 @@ def test_vzdump_task_with_proxmoxer_tools(lab):
 
 
 def test_wrong_token_is_401(lab):
+    lab = lab["pve"]
     tok = dict(lab["tokens"][0])
     tok["secret"] = "00000000-0000-0000-0000-000000000000"
     user, name = tok["id"].split("!")
