@@ -66,6 +66,11 @@ export function replayHistory(state: LabState, scenario: ResolvedScenario, now: 
       },
       start,
       forced,
+      {
+        ...(t.jobError !== undefined ? { jobError: t.jobError } : {}),
+        ...(t.blankLineBeforeEnd ? { blankLineBeforeEnd: true } : {}),
+        ...(t.pbsClient !== undefined ? { pbsClient: t.pbsClient } : {}),
+      },
     );
   }
   settle(state, now);

@@ -43,6 +43,8 @@ export interface GuestState {
   archiveSize?: number;
   warn?: string;
   failReason?: string;
+  /** The storage holding the guest's disks (default local-lvm). */
+  disk?: string;
   /** One-shot failure set by LabControl.failNextBackup. */
   failNext?: string;
   cpus: number;
@@ -64,6 +66,7 @@ export interface GuestInput {
   archiveSize?: number;
   warn?: string;
   failReason?: string;
+  disk?: string;
   cpus?: number;
   maxmem?: number;
   maxdisk?: number;
@@ -125,5 +128,6 @@ export function guestState(g: GuestInput): GuestState {
     ...(g.archiveSize !== undefined ? { archiveSize: g.archiveSize } : {}),
     ...(g.warn !== undefined ? { warn: g.warn } : {}),
     ...(g.failReason !== undefined ? { failReason: g.failReason } : {}),
+    ...(g.disk !== undefined ? { disk: g.disk } : {}),
   };
 }

@@ -76,7 +76,7 @@ const NodeSchema = z
 const StorageSchema = z
   .object({
     id: z.string().regex(/^[a-z][a-z0-9\-_.]*[a-z0-9]$/i, "a PVE storage id"),
-    type: z.enum(["dir", "nfs", "cifs", "pbs", "cephfs", "btrfs", "lvmthin", "zfspool"]),
+    type: z.enum(["dir", "nfs", "cifs", "pbs", "cephfs", "rbd", "btrfs", "lvmthin", "zfspool"]),
     shared: bool01.optional(),
     content: z.union([z.array(z.string()), z.string()]).default(["backup"]),
     /** Nodes the storage is available on; default all. */
@@ -109,6 +109,8 @@ const GuestSchema = z
     warn: z.string().optional(),
     /** Every backup fails with this reason. */
     failReason: z.string().optional(),
+    /** The storage holding the guest's disks (default local-lvm); an `rbd` one makes container snapshot backups log rbd's own output. */
+    disk: z.string().optional(),
     cpus: z.number().int().min(1).default(2),
     maxmem: z.number().int().min(1).default(4_294_967_296),
     maxdisk: z.number().int().min(1).default(34_359_738_368),
@@ -190,6 +192,15 @@ const TaskSchema = z
     "notes-template": z.string().optional(),
     /** vzdump: guests in order, with forced outcomes. */
     guests: z.array(TaskGuestSchema).optional(),
+    /** vzdump: the job fails as a whole right after its first lines ("ERROR: Backup job failed - <this>"), before any guest. */
+    jobError: z.string().optional(),
+    /** vzdump: an empty line before the closing TASK line, as some real logs have. */
+    blankLineBeforeEnd: z.boolean().optional(),
+    /** vzdump: the node's proxmox-backup-client version when the task ran (before 1.0.12 it logged "had to upload …"). */
+    pbsClient: z
+      .string()
+      .regex(/^\d+\.\d+\.\d+$/, "a version like 1.0.11")
+      .optional(),
     /** non-vzdump: the task id field, exit status and duration. */
     id: z.string().optional(),
     exitstatus: z.string().optional(),
@@ -262,6 +273,7 @@ export const ScenarioSchema = z
       for (const [j, n] of (st.nodes ?? []).entries()) nodeRef(n, ["storages", i, "nodes", j]);
     s.guests.forEach((g, i) => {
       nodeRef(g.node, ["guests", i, "node"]);
+      storageRef(g.disk, ["guests", i, "disk"]);
       if (guests.has(g.vmid))
         ctx.addIssue({ code: "custom", path: ["guests", i, "vmid"], message: `duplicate vmid ${g.vmid}` });
       guests.add(g.vmid);

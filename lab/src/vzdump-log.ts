@@ -89,6 +89,8 @@ export function commandLine(o: VzdumpOptions): string {
   if (o.compress !== "0") parts.push(`--compress ${o.compress}`);
   if (o.notesTemplate !== undefined) parts.push(`--notes-template ${shellQuote(o.notesTemplate)}`);
   if (o.protected) parts.push("--protected 1");
+  // PVE::VZDump::Common::command_line prints every option the job sets, `remove 0` too.
+  if (!o.remove) parts.push("--remove 0");
   if (o.pruneBackups)
     parts.push(
       `--prune-backups ${shellQuote(
@@ -99,4 +101,68 @@ export function commandLine(o: VzdumpOptions): string {
     );
   for (const [k, v] of Object.entries(o.extra)) parts.push(`--${k} ${shellQuote(v)}`);
   return parts.join(" ");
+}
+
+/**
+ * proxmox-backup-client's HumanByte (proxmox-human-byte, Display): binary units, the number
+ * rounded to 3 decimals and printed in its shortest form ("1.205 GiB", "8 GiB", "512 B").
+ */
+export function humanByte(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+  let unit = 0;
+  let v = bytes;
+  while (v >= 1024 && unit < units.length - 1) {
+    v /= 1024;
+    unit++;
+  }
+  return `${Math.round(v * 1000) / 1000} ${units[unit]}`;
+}
+
+/** Version a.b.c before x.y.z? */
+function olderThan(version: string, than: string): boolean {
+  const a = version.split(".").map(Number);
+  const b = than.split(".").map(Number);
+  for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) < (b[i] ?? 0);
+  return false;
+}
+
+/**
+ * The lines a container backup to a Proxmox Backup Server logs from proxmox-backup-client (its
+ * output reaches the task log through vzdump's logfunc, so each line gets "INFO: "; pve-container
+ * src/PVE/VZDump/LXC.pm `run_raw_client_cmd(..., logfunc => loginfo)`). The size summary is
+ * proxmox-backup pbs-client/src/backup_writer.rs: "root.pxar: had to backup X of Y (compressed Z)
+ * in N.NNs" plus "average backup speed"; clients before 1.0.12 (March 2021, commit 924373d2)
+ * wrote "had to upload X of Y in N.NNs, average speed W/s)." with two-decimal sizes.
+ */
+export function pbsClientLines(o: {
+  node: string;
+  snapshot: string;
+  totalBytes: number;
+  dirtyBytes: number;
+  seconds: number;
+  clientVersion?: string;
+}): string[] {
+  const secs = Math.max(o.seconds, 0.01);
+  const speed = Math.floor(o.dirtyBytes / secs);
+  const reused = o.totalBytes - o.dirtyBytes;
+  const old = o.clientVersion !== undefined && olderThan(o.clientVersion, "1.0.12");
+  const size = old ? (b: number) => renderBytes(b).replace(/^(\d+)\.00 B$/, "$1 B") : humanByte;
+  // (The client's protocol, manifest and upload lines between these are left out.)
+  const lines = [`INFO: Starting backup: ${o.snapshot}`, `INFO: Client name: ${o.node}`];
+  if (old) {
+    lines.push(
+      `INFO: root.pxar: had to upload ${size(o.dirtyBytes)} of ${size(o.totalBytes)} in ${secs.toFixed(2)}s, average speed ${size(speed)}/s).`,
+    );
+  } else {
+    lines.push(
+      `INFO: root.pxar: had to backup ${size(o.dirtyBytes)} of ${size(o.totalBytes)} (compressed ${size(Math.floor(o.dirtyBytes / 3))}) in ${secs.toFixed(2)}s`,
+      `INFO: root.pxar: average backup speed: ${size(speed)}/s`,
+    );
+  }
+  if (reused > 0 && o.totalBytes > 1024 * 1024)
+    lines.push(
+      `INFO: root.pxar: backup was done incrementally, reused ${size(reused)} (${((reused * 100) / o.totalBytes).toFixed(1)}%)`,
+    );
+  lines.push(`INFO: Uploaded backup catalog (${size(1_268_736)})`, `INFO: Duration: ${secs.toFixed(2)}s`);
+  return lines;
 }

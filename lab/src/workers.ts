@@ -18,6 +18,16 @@ export interface ForcedOutcome {
   seconds?: number;
 }
 
+/** How a replayed vzdump task (scenario history) differs from a plain run, as a whole. */
+export interface RunScript {
+  /** The job fails right after "starting new backup job", before any guest. */
+  jobError?: string;
+  /** An empty line before the closing TASK line. */
+  blankLineBeforeEnd?: boolean;
+  /** The node's proxmox-backup-client version (its wording changed in 1.0.12). */
+  pbsClient?: string;
+}
+
 export interface VzdumpOptions {
   vmids: number[];
   all: boolean;
@@ -46,6 +56,8 @@ export interface CurrentGuest {
   lines: string[]; // for the .log side file
   /** qemu backups that will succeed print "NN% (x of y) in …" lines: the next tenth to print (1–9), else absent. */
   nextTenth?: number;
+  /** A container on an rbd storage backed up from a storage snapshot (mapped, removed at the end). */
+  rbdSnapshot?: boolean;
 }
 
 export interface VzdumpRun {
@@ -53,6 +65,7 @@ export interface VzdumpRun {
   guests: GuestRun[];
   external: number[];
   forced: Map<number, ForcedOutcome>;
+  script: RunScript;
   phase: "waiting" | "running" | "done";
   waited: boolean;
   index: number;
