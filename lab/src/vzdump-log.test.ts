@@ -106,7 +106,6 @@ describe("the logs scenario", () => {
       "ERROR: Backup job failed - command '/usr/local/bin/offsite-hook.sh job-start' failed: exit code 1",
       "TASK ERROR: command '/usr/local/bin/offsite-hook.sh job-start' failed: exit code 1",
     ]);
-    for (const t of all) console.log(`--- ${t.status}\n${t.lines.join("\n")}`);
   });
 
   it("serves a legacy '<sha1>:<n>' job id and takes it back URL-encoded", async () => {
