@@ -22,6 +22,11 @@ const SAMPLES: Phrase[] = [
   { key: "status.missing.unverified", params: { count: 3 } },
   { key: "status.unknown.unreachable", params: { source: "pve" } },
   { key: "status.unknown.unreachable", params: { source: "pve", error: "connect ECONNREFUSED" } },
+  {
+    key: "status.unknown.unreachable",
+    params: { source: "pve", error: "Either increase the limit or delete old backups." },
+  },
+  { key: "status.unknown.unreachable", params: { source: "pve", error: "trying to acquire lock..." } },
   { key: "unprotected.disabled", params: { count: 1, jobs: ["backup-daily"] } },
   { key: "unprotected.disabled", params: { count: 3, jobs: ["a", "b", "c"] } },
   {

@@ -87,6 +87,16 @@ describe("render", () => {
     );
   });
 
+  it("keeps one full stop after an upstream error that ends with its own, and leaves an ellipsis alone", () => {
+    const o = { language: "en", timeZone: "UTC" } as const;
+    const reach = (error: string) => render({ key: "status.unknown.unreachable", params: { source: "pve", error } }, o);
+    expect(reach("Either increase the limit or delete old backups.")).toBe(
+      "Proxmox source pve can't be reached: Either increase the limit or delete old backups.",
+    );
+    expect(reach("got timeout!")).toBe("Proxmox source pve can't be reached: got timeout!");
+    expect(reach("trying to acquire lock...")).toBe("Proxmox source pve can't be reached: trying to acquire lock....");
+  });
+
   it("renders nested phrases, lists and retentions", () => {
     const o = { language: "de", timeZone: "Europe/Berlin" } as const;
     expect(

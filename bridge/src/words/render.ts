@@ -41,9 +41,12 @@ export function render(p: Phrase, o: RenderOptions): string {
     for (const m of inner.matchAll(PLACEHOLDER)) if (isMissing(params[m[1]!])) return "";
     return inner;
   });
-  return withOptional.replace(PLACEHOLDER, (_all, name: string, filter: string | undefined) =>
+  const text = withOptional.replace(PLACEHOLDER, (_all, name: string, filter: string | undefined) =>
     format(params[name], filter, book, o),
   );
+  // Upstream errors often end with their own full stop ("… delete old backups."); the template's
+  // period after them would make "..": keep one. An ellipsis ("lock...") is left as it is.
+  return text.replace(/(?<!\.)([.!?])\.(?=\s|$)/g, "$1");
 }
 
 function isMissing(v: ParamValue | undefined): boolean {

@@ -46,6 +46,7 @@ DEFAULT_LANGUAGE = "en"
 
 PLACEHOLDER = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)(?:\|([^{}]*))?\}")
 OPTIONAL = re.compile(r"\[([^[\]]*)\]")
+DOUBLE_STOP = re.compile(r"(?<!\.)([.!?])\.(?=\s|$)")
 TIME_FIELD = re.compile(r"\{(\w+)\}")
 SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 KEEP_ORDER = ("keep-last", "keep-hourly", "keep-daily", "keep-weekly", "keep-monthly", "keep-yearly")
@@ -87,7 +88,9 @@ def render_template(template: str, params: dict[str, Any], language: str, time_z
         return inner
 
     with_optional = OPTIONAL.sub(optional, template)
-    return PLACEHOLDER.sub(lambda m: _format(params.get(m.group(1)), m.group(2), b, language, time_zone), with_optional)
+    text = PLACEHOLDER.sub(lambda m: _format(params.get(m.group(1)), m.group(2), b, language, time_zone), with_optional)
+    # An upstream error's own full stop followed by the template's: keep one (as the bridge does).
+    return DOUBLE_STOP.sub(r"\1", text)
 
 
 def status_word(status: str, language: str) -> str:
