@@ -1,8 +1,9 @@
 /**
  * The simulated PBS's datastore API: GET /admin/datastore (only the datastores the caller may
  * see) and, below /admin/datastore/<store>, status, namespace, snapshots, groups, gc and POST
- * verify. The privilege checks come before the datastore's existence (no existence leak);
- * Datastore.Backup alone limits listings, counts and verifies to the caller's own groups.
+ * verify and gc (both start a task). The privilege checks come before the datastore's existence
+ * (no existence leak); Datastore.Backup alone limits listings, counts and verifies to the
+ * caller's own groups. Other paths below a datastore are for the other route files (null here).
  */
 import type { SimResponse } from "../https-base.js";
 import { NS_PRIVS_OK, PRIV, anyPrivsBelow, isBackupOwner, privNames, splitAclPath } from "./acl.js";
@@ -13,7 +14,7 @@ import type { PbsState, SnapState } from "./state.js";
 const nsPath = (store: string, ns: string) => ["datastore", store, ...splitAclPath(ns)];
 
 /** check_ns_privs_full: false = full access, true = owner-limited, or the 403 PBS answers. */
-function nsAccess(c: PbsCall, store: string, ns: string, full: number, partial: number): boolean | SimResponse {
+export function nsAccess(c: PbsCall, store: string, ns: string, full: number, partial: number): boolean | SimResponse {
   const p = c.privs(nsPath(store, ns));
   if (full && p & full) return false;
   if (partial && p & partial) return true;
@@ -70,6 +71,16 @@ export function datastoreRoute(pbs: PbsState, c: PbsCall): SimResponse | null {
   if (!ds) return null;
   const name = decodeURIComponent(ds[1]!);
   const sub = ds[2] ?? "";
+  const HERE = [
+    "GET /status",
+    "GET /namespace",
+    "GET /snapshots",
+    "GET /groups",
+    "GET /gc",
+    "POST /verify",
+    "POST /gc",
+  ];
+  if (!HERE.includes(`${method} ${sub}`)) return null;
   const ns = q.ns ?? "";
   const A = PRIV["Datastore.Audit"];
   const B = PRIV["Datastore.Backup"];
@@ -96,6 +107,9 @@ export function datastoreRoute(pbs: PbsState, c: PbsCall): SimResponse | null {
     limited = !(sp & A); // counts of owned groups only
   } else if (method === "GET" && sub === "/gc") {
     if (!(privs(["datastore", name]) & A)) return err(403, "permission check failed");
+  } else if (method === "POST" && sub === "/gc") {
+    // start_garbage_collection: Permission::Privilege(["datastore", "{store}"], Datastore.Modify), a router check.
+    if (!(privs(["datastore", name]) & PRIV["Datastore.Modify"])) return err(403, "permission check failed");
   }
   const st = pbs.stores.get(name);
   if (!st) return err(400, `datastore '${name}' does not exist`);
@@ -141,16 +155,37 @@ export function datastoreRoute(pbs: PbsState, c: PbsCall): SimResponse | null {
   if (method === "GET" && sub === "/gc")
     return json({ store: name, ...gcStatus(pbs, name), schedule: st.cfg.gcSchedule, ...jobStatus(st.gc, c.nextDay) });
   if (method === "POST" && sub === "/verify") {
-    const id = pbs.upid("verify", name, c.now, me);
-    pbs.tasks.set(id, {
-      store: name,
-      endMs: c.now + (pbs.sc.verifySeconds * 1000) / pbs.speed,
-      done: false,
-      failed: false,
-      auth: me,
-      owner: limited ? me : null,
-    });
-    return json(id);
+    // src/api2/admin/datastore.rs verify: worker type "verify", worker id the store (no group or snapshot given).
+    return json(
+      pbs.addTask({
+        workerType: "verify",
+        workerId: name,
+        auth: me,
+        startMs: c.now,
+        endMs: c.now + (pbs.sc.verifySeconds * 1000) / pbs.speed,
+        state: null,
+        log: [
+          `verify datastore ${name}`,
+          ...(limited ? [`limiting to backups owned by ${me}`] : []),
+          `found ${new Set(st.snaps.map((s) => `${s.ns}/${s.type}/${s.id}`)).size} groups`,
+        ],
+        started: { kind: "verify", store: name, owner: limited ? me : null },
+      }),
+    );
   }
-  return err(501, `Method '${method} ${c.path}' not implemented`);
+  // POST …/gc: one GC per datastore at a time (Job::new "garbage_collection" lock).
+  if ([...pbs.tasks.values()].some((t) => t.started?.kind === "gc" && t.started.store === name && t.state === null))
+    return err(400, "garbage collection already running");
+  return json(
+    pbs.addTask({
+      workerType: "garbage_collection",
+      workerId: name,
+      auth: me,
+      startMs: c.now,
+      endMs: c.now + (pbs.sc.gcSeconds * 1000) / pbs.speed,
+      state: null,
+      log: [`starting garbage collection on store ${name}`, "Start GC phase1 (mark used chunks)"],
+      started: { kind: "gc", store: name },
+    }),
+  );
 }

@@ -13,7 +13,7 @@ export const json = (data: unknown, extra: Record<string, unknown> = {}): SimRes
 // PBS: the status code plus a plain-text message, while the Content-Type still says JSON.
 export const err = (status: number, text: string): SimResponse => ({
   status,
-  body: `${text}\n`,
+  body: text,
   contentType: "application/json;charset=UTF-8",
 });
 

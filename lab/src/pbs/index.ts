@@ -39,7 +39,7 @@ import { SimHttpsServer, type SimFault, type SimRecord } from "../https-base.js"
 import type { PbsAclEntry } from "./acl.js";
 import { pbsHandler } from "./router.js";
 import { PbsScenarioSchema, type PbsScenario, type ResolvedPbs as Resolved } from "./scenario.js";
-import { PbsState } from "./state.js";
+import { PbsState, syncWorkerId } from "./state.js";
 export { PbsScenarioSchema, type PbsScenario } from "./scenario.js";
 export { DEFAULT_PBS_ACL, type PbsAclEntryInput } from "./scenario.js";
 export type { PbsAclEntry, PbsRole } from "./acl.js";
@@ -73,7 +73,7 @@ export async function startPbsLab(o: {
   const sc = PbsScenarioSchema.parse(o.scenario);
   const clock = o.clock;
   const pbs = new PbsState(sc, clock.now(), o.taskSpeed ?? 1);
-  const server = new SimHttpsServer(pbsHandler(pbs, clock));
+  const server: SimHttpsServer = new SimHttpsServer(pbsHandler(pbs, clock, () => server.fingerprint));
   await server.listen(o.host ?? "127.0.0.1", o.port ?? 0);
   return {
     url: `https://127.0.0.1:${server.port}`,
@@ -94,9 +94,22 @@ export async function startPbsLab(o: {
         else pbs.acl.delete(authId);
       },
       setSyncRun: (store, id, run) => {
-        const j = pbs.stores.get(store)?.sync.get(id);
-        if (j)
-          Object.assign(j, { endMs: run.endMs, state: run.state, upid: pbs.upid("syncjob", id, run.endMs - 60_000) });
+        const st = pbs.stores.get(store);
+        const j = st?.sync.get(id);
+        const cfg = st?.cfg.syncJobs.find((x) => x.id === id);
+        if (j && cfg)
+          Object.assign(j, {
+            endMs: run.endMs,
+            state: run.state,
+            upid: pbs.addTask({
+              workerType: "syncjob",
+              workerId: syncWorkerId(store, cfg),
+              auth: "root@pam",
+              startMs: run.endMs - 60_000,
+              endMs: run.endMs,
+              state: run.state,
+            }),
+          });
       },
     },
     stop: () => server.close(),

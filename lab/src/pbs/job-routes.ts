@@ -42,7 +42,7 @@ export const gcStatus = (pbs: PbsState, name: string) => {
  * PRIV_REMOTE_AUDIT there, although the endpoint's access text says "RemoteDatastore.Audit".
  * The lab's jobs have no remote namespace, so the path ends at the remote store.
  */
-function syncReadable(
+export function syncReadable(
   pbs: PbsState,
   who: string,
   store: string,

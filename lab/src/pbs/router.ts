@@ -12,16 +12,18 @@ import {
   PRIV,
   aclTreePaths,
   anyPrivsBelow,
-  isBackupOwner,
   isToken,
   lookupPrivs,
   lookupPrivsDetails,
   userOf,
 } from "./acl.js";
+import { configRoute } from "./config-routes.js";
 import { datastoreRoute } from "./datastore-routes.js";
 import { err, json, type PbsCall } from "./http.js";
 import { jobRoute } from "./job-routes.js";
 import { sec, type PbsState } from "./state.js";
+import { statusRoute } from "./status-routes.js";
+import { taskRoute } from "./task-routes.js";
 
 /** GET /access/permissions: the caller's (or, when allowed, another auth id's) privileges per ACL path. */
 function permissions(pbs: PbsState, c: PbsCall): SimResponse {
@@ -50,28 +52,32 @@ function permissions(pbs: PbsState, c: PbsCall): SimResponse {
   return json(out);
 }
 
-/** GET /nodes/localhost/tasks/<upid>/status of a verify task. */
-function taskStatus(pbs: PbsState, c: PbsCall, id: string): SimResponse {
-  const t = pbs.tasks.get(id);
-  if (!t) return err(400, "no such task");
-  // Own tasks (or the user of the token that ran it), or Sys.Audit on /system/tasks.
-  if (!isBackupOwner(t.auth, c.me) && !(c.privs(["system", "tasks"]) & PRIV["Sys.Audit"]))
-    return err(400, "task access not allowed");
-  return json({
-    upid: id,
-    node: "localhost",
-    type: "verify",
-    status: t.done ? "stopped" : "running",
-    ...(t.done ? { exitstatus: t.failed ? "verification failed - please check the log for details" : "OK" } : {}),
-  });
+/**
+ * Paths outside /api2/json, as proxmox-rest-server's ApiConfig::handle_request answers them
+ * (rest.rs): another format below /api2 → 400 "Unsupported output format '<f>'."; /api2 alone →
+ * 404 "invalid api path '/api2'"; anything else is a static file: GET → 404 "no such file:
+ * '<path>'", other methods → 400 "invalid http method for path".
+ */
+function outsideApi(method: string, path: string): SimResponse {
+  const comps = path.split("/").filter(Boolean);
+  if (comps[0] === "api2") {
+    if (comps.length === 1) return err(404, `invalid api path '${path}'`);
+    if (comps[1] !== "json" && comps[1] !== "extjs") return err(400, `Unsupported output format '${comps[1]}'.`);
+  }
+  if (method !== "GET") return err(400, "invalid http method for path");
+  return err(404, `no such file: '${comps.join("/")}'`);
 }
 
 /** The handler the HTTPS server calls; `what` names the route in the request log. */
-export function pbsHandler(pbs: PbsState, clock: Clock): (req: SimRequest) => SimResponse & { what?: string } {
+export function pbsHandler(
+  pbs: PbsState,
+  clock: Clock,
+  fingerprint: () => string,
+): (req: SimRequest) => SimResponse & { what?: string } {
   return (req) => {
     const now = clock.now();
     pbs.settle(now);
-    if (!req.path.startsWith("/api2/json/")) return { ...err(404, "Path not found."), what: req.path };
+    if (!req.path.startsWith("/api2/json/")) return { ...outsideApi(req.method, req.path), what: req.path };
     const p = req.path.slice("/api2/json".length);
     const what = `${req.method} ${p}`;
     const r = (x: SimResponse) => ({ ...x, what });
@@ -99,10 +105,15 @@ export function pbsHandler(pbs: PbsState, clock: Clock): (req: SimRequest) => Si
         json({ version: pbs.sc.version, release: pbs.sc.version.split(".").slice(0, 2).join("."), repoid: "4940514b" }),
       );
     if (req.method === "GET" && p === "/access/permissions") return r(permissions(pbs, c));
-    const answer = datastoreRoute(pbs, c) ?? jobRoute(pbs, c);
+    const answer =
+      datastoreRoute(pbs, c) ??
+      jobRoute(pbs, c) ??
+      taskRoute(pbs, c) ??
+      statusRoute(pbs, c, fingerprint().toLowerCase()) ??
+      configRoute(pbs, c);
     if (answer) return r(answer);
-    const task = /^\/nodes\/localhost\/tasks\/([^/]+)\/status$/.exec(p);
-    if (req.method === "GET" && task) return r(taskStatus(pbs, c, decodeURIComponent(task[1]!)));
-    return r(err(404, "Path not found."));
+    // rest.rs Formatted::handle_request: no API method for the path (or not for this HTTP method),
+    // after authentication — the full request path, /api2/json included.
+    return r(err(404, `Path '${req.path}' not found.`));
   };
 }

@@ -31,9 +31,20 @@ export const DEFAULT_PBS_ACL: PbsAclEntry[] = [
   { path: "/remote", role: "RemoteAudit", propagate: true },
 ];
 
+/** KeepOptions (pbs-api-types jobs.rs), in the order PBS applies them. */
+export const KEEP_OPTIONS = [
+  "keep-last",
+  "keep-hourly",
+  "keep-daily",
+  "keep-weekly",
+  "keep-monthly",
+  "keep-yearly",
+] as const;
+
 const DatastoreSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._-]*$/),
+    comment: z.string().optional(),
     total: z.number().int().default(4_000_000_000_000),
     used: z.number().int().default(1_200_000_000_000),
     /** PVE storage ids of type pbs pointing here (for the bridge config the demo builds). */
@@ -67,6 +78,8 @@ const DatastoreSchema = z
             schedule: z.string().default("sat 03:00"),
             lastRun: LastRun.optional(),
             "outdated-after": z.number().int().optional(),
+            "ignore-verified": z.boolean().optional(),
+            comment: z.string().optional(),
           })
           .strict(),
       )
@@ -80,6 +93,28 @@ const DatastoreSchema = z
             remoteStore: z.string(),
             direction: z.enum(["pull", "push"]).default("push"),
             schedule: z.string().default("hourly"),
+            lastRun: LastRun.optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    /** Prune jobs (prune.cfg): `keep-*` options, an optional namespace anchor and depth. */
+    pruneJobs: z
+      .array(
+        z
+          .object({
+            id: z.string(),
+            schedule: z.string().default("daily"),
+            disable: z.boolean().default(false),
+            comment: z.string().optional(),
+            ns: z.string().optional(),
+            "max-depth": z.number().int().min(0).optional(),
+            "keep-last": z.number().int().min(1).optional(),
+            "keep-hourly": z.number().int().min(1).optional(),
+            "keep-daily": z.number().int().min(1).optional(),
+            "keep-weekly": z.number().int().min(1).optional(),
+            "keep-monthly": z.number().int().min(1).optional(),
+            "keep-yearly": z.number().int().min(1).optional(),
             lastRun: LastRun.optional(),
           })
           .strict(),
@@ -128,6 +163,8 @@ export const PbsScenarioSchema = z
       .default([]),
     /** Lab seconds a verify takes (before taskSpeed). */
     verifySeconds: z.number().positive().default(30),
+    /** Lab seconds a garbage collection started by POST …/gc takes (before taskSpeed). */
+    gcSeconds: z.number().positive().default(20),
     datastores: z.array(DatastoreSchema).default([]),
   })
   .strict();
