@@ -17,7 +17,14 @@
  * - GET …/gc: Datastore.Audit (router check → 403 "permission check failed");
  * - /admin/gc, /admin/verify, /admin/sync: silently filtered (sync jobs with a remote also need
  *   Remote.Audit on /remote/<remote>; from 3.3 a push job on /remote/<remote>/<remote-store>);
- * - task status: own tasks, or Sys.Audit on /system/tasks, else 400 "task access not allowed";
+ * - tasks (task-routes.ts): own tasks, Sys.Audit on /system/tasks, or the privileges to run the
+ *   job the task ran (check_task_access), else 400 "task access not allowed"; the list leaves out
+ *   what the caller may not read;
+ * - /status/datastore-usage: Audit|Backup → full entry, a namespace privilege → {store} only;
+ *   …/rrd: Audit|Backup; /nodes/{node}/status: Sys.Audit on /system/status (status-routes.ts);
+ * - /config/datastore: Datastore.Audit; /config/verify: Audit|Verify; /config/prune, /admin/prune:
+ *   Audit|Modify; POST …/prune: Modify, or Prune and owning the group; POST …/gc: Modify
+ *   (config-routes.ts, datastore-routes.ts);
  * - GET /access/permissions: the caller's privileges per ACL path, propagate flags as booleans.
  * Privileges are checked before a datastore's existence, as PBS does (no existence leak).
  *
@@ -31,8 +38,9 @@
  * not exist before 3.3; a 3.2 scenario that has them anyway gets them listed with the others.
  *
  * This module is the `backup2mqtt-lab/pbs` entry point: startPbsLab and what it exports. The
- * state is in state.ts, the request handler in router.ts, the routes in datastore-routes.ts and
- * job-routes.ts.
+ * state is in state.ts (tasks in tasks.ts, UPIDs in upid.ts), the request handler in router.ts,
+ * the routes in datastore-routes.ts, job-routes.ts, task-routes.ts, status-routes.ts and
+ * config-routes.ts. Unknown API paths: 404 "Path '/api2/json/…' not found." (after authentication).
  */
 import type { Clock } from "../clock.js";
 import { SimHttpsServer, type SimFault, type SimRecord } from "../https-base.js";
