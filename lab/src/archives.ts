@@ -69,6 +69,7 @@ export interface ArchiveIndex {
   length: number;
   byLocation: Map<string, ArchiveLocation>;
   byName: Set<string>;
+  /** Bytes of the archives per location (locationKey: a shared storage, or a node's copy of a local one). */
   bytes: Map<string, number>;
 }
 

@@ -50,6 +50,10 @@ export interface GuestState {
   cpus: number;
   maxmem: number;
   maxdisk: number;
+  /** Config `onboot`; absent when the config does not set it (PVE's default 0). */
+  onboot?: boolean;
+  /** Config `ostype` (qemu: l26, win11 …; lxc: debian, alpine …). */
+  ostype: string;
 }
 
 /** A guest as a scenario or LabControl describes it (defaults filled in by guestState). */
@@ -70,6 +74,8 @@ export interface GuestInput {
   cpus?: number;
   maxmem?: number;
   maxdisk?: number;
+  onboot?: boolean | 0 | 1;
+  ostype?: string;
 }
 
 /** The scenario's nodes, booted their uptime before `nowMs`, each with its own PID range. */
@@ -123,6 +129,8 @@ export function guestState(g: GuestInput): GuestState {
     cpus: g.cpus ?? 2,
     maxmem: g.maxmem ?? 4_294_967_296,
     maxdisk: g.maxdisk ?? 34_359_738_368,
+    ostype: g.ostype ?? (g.type === "qemu" ? "l26" : "debian"),
+    ...(g.onboot !== undefined ? { onboot: Boolean(g.onboot) } : {}),
     ...(g.pool !== undefined ? { pool: g.pool } : {}),
     ...(g.backupSeconds !== undefined ? { backupSeconds: g.backupSeconds } : {}),
     ...(g.archiveSize !== undefined ? { archiveSize: g.archiveSize } : {}),

@@ -13,6 +13,7 @@ import { assertTimeZone } from "./timezone.js";
 import { ROLES } from "./acl.js";
 import { DsmScenarioSchema } from "./dsm/scenario.js";
 import { PbsScenarioSchema } from "./pbs/scenario.js";
+import { ReplicationSchema } from "./replication.js";
 
 /** The package's scenarios/ folder, from src/ (tests) and from dist/ (compiled) alike: both sit one level below it. */
 export const scenariosDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "scenarios");
@@ -114,6 +115,13 @@ const GuestSchema = z
     cpus: z.number().int().min(1).default(2),
     maxmem: z.number().int().min(1).default(4_294_967_296),
     maxdisk: z.number().int().min(1).default(34_359_738_368),
+    /** Config `onboot` (absent: not set, PVE's default 0). */
+    onboot: bool01.optional(),
+    /** Config `ostype`; default l26 (qemu) or debian (lxc). */
+    ostype: z
+      .string()
+      .regex(/^[a-z0-9]+$/, "an ostype like l26, win11, debian, alpine")
+      .optional(),
   })
   .strict();
 
@@ -251,6 +259,8 @@ export const ScenarioSchema = z
     jobs: z.array(JobSchema).default([]),
     tasks: z.array(TaskSchema).default([]),
     tokens: z.array(TokenSchema).default([]),
+    /** Storage replication jobs (pvesr), see replication.ts. */
+    replication: z.array(ReplicationSchema).default([]),
     /** Optional simulated Synology NAS (Hyper Backup), started beside the PVE lab by the demo. */
     synology: DsmScenarioSchema.optional(),
     /** Optional simulated Proxmox Backup Server. */
@@ -320,6 +330,28 @@ export const ScenarioSchema = z
         ctx.addIssue({ code: "custom", path: ["tasks", i, "guests"], message: "a vzdump task needs guests" });
       if (t.ageSeconds === undefined && t.age === undefined && t.time === undefined) {
         ctx.addIssue({ code: "custom", path: ["tasks", i], message: "give ageSeconds, age or time" });
+      }
+    });
+    const replicated = new Set<string>();
+    s.replication.forEach((r, i) => {
+      const guest = s.guests.find((g) => g.vmid === r.guest);
+      if (!guest)
+        ctx.addIssue({ code: "custom", path: ["replication", i, "guest"], message: `unknown guest ${r.guest}` });
+      nodeRef(r.target, ["replication", i, "target"]);
+      if (guest && guest.node === r.target)
+        ctx.addIssue({ code: "custom", path: ["replication", i, "target"], message: "unable to sync to local node" });
+      // One job per guest and target (ReplicationConfig.pm parse_config); ids are unique too.
+      for (const key of [`${r.guest}>${r.target}`, `${r.guest}-${r.jobnum}`]) {
+        if (replicated.has(key))
+          ctx.addIssue({ code: "custom", path: ["replication", i], message: `duplicate replication job ${key}` });
+        replicated.add(key);
+      }
+      if (r.schedule !== undefined) {
+        try {
+          parseCalendar(r.schedule);
+        } catch {
+          ctx.addIssue({ code: "custom", path: ["replication", i, "schedule"], message: "not a calendar event" });
+        }
       }
     });
     s.archives.forEach((a, i) => {

@@ -13,6 +13,7 @@ import { ApiError, isPaged, type Ctx, type Route } from "./router.js";
 import { accessRoutes } from "./routes/access.js";
 import { inventoryRoutes } from "./routes/inventory.js";
 import { jobRoutes } from "./routes/jobs.js";
+import { nodeServiceRoutes } from "./routes/node-services.js";
 import { storageRoutes } from "./routes/storage.js";
 import { taskRoutes } from "./routes/tasks.js";
 import { vzdumpRoutes } from "./routes/vzdump.js";
@@ -28,6 +29,7 @@ const ROUTES: Route[] = [
   ...vzdumpRoutes,
   ...accessRoutes,
   ...restoreRoutes,
+  ...nodeServiceRoutes,
 ];
 const API_PREFIX = "/api2/json";
 

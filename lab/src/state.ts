@@ -26,7 +26,8 @@ import {
   type StorageState,
 } from "./inventory-state.js";
 import { jobReadForm, type JobState } from "./job-state.js";
-import { resolveWhen, type ResolvedScenario } from "./scenario.js";
+import { replicationJob, type ReplicationJob } from "./replication.js";
+import { parseDurationSeconds, resolveWhen, type ResolvedScenario } from "./scenario.js";
 import { archiveStamp } from "./timezone.js";
 import type { TaskState } from "./workers.js";
 export type { GuestState, NodeState, StorageState } from "./inventory-state.js";
@@ -49,6 +50,8 @@ export class LabState {
   readonly jobs = new Map<string, JobState>();
   readonly tasks: TaskState[] = [];
   readonly tokens = new Map<string, Token>();
+  /** Storage replication jobs by id (`<guest>-<jobnum>`). */
+  readonly replication = new Map<string, ReplicationJob>();
   readonly cluster: string;
   readonly version: { version: string; release: string; repoid: string };
   readonly defaultBackupSeconds: number;
@@ -96,6 +99,8 @@ export class LabState {
       });
     }
     for (const j of scenario.jobs) this.putJob(jobReadForm(j), now);
+    for (const r of scenario.replication)
+      this.replication.set(`${r.guest}-${r.jobnum}`, replicationJob(r, now, parseDurationSeconds));
     for (const t of scenario.tokens) {
       const { user, name } = splitTokenId(t.id);
       this.tokens.set(t.id, {
@@ -205,9 +210,11 @@ export class LabState {
     return sorted;
   }
 
-  /** Bytes of all archives on a storage (every node). */
-  archiveBytes(storageId: string): number {
-    return this.index().bytes.get(storageId) ?? 0;
+  /** Bytes of the archives on a storage as a node sees it (a node-local storage holds only that node's). */
+  archiveBytes(storageId: string, node: string): number {
+    const storage = this.storages.get(storageId);
+    if (!storage) return 0;
+    return this.index().bytes.get(locationKey(storageId, storage.shared ? null : node)) ?? 0;
   }
 
   /**
@@ -247,7 +254,7 @@ export class LabState {
     else loc.byVmid.set(a.vmid, [a]);
     loc.sorted.clear();
     index.byName.add(archiveKey(a));
-    index.bytes.set(a.storage, (index.bytes.get(a.storage) ?? 0) + a.size);
+    index.bytes.set(key, (index.bytes.get(key) ?? 0) + a.size);
     index.length = this.archiveList.length;
   }
 

@@ -1,6 +1,6 @@
 /** /version, /nodes, /cluster/status, /cluster/resources, /nodes/{n}/qemu|lxc. */
 import { hasPriv } from "../acl.js";
-import { enumArg, nodeOf, route, type Ctx, type Route } from "../router.js";
+import { enumArg, nodeOf, requirePriv, route, type Ctx, type Route } from "../router.js";
 import type { GuestState, NodeState, StorageState } from "../state.js";
 
 /** Stable pseudo-load so numbers look alive but tests stay deterministic. */
@@ -52,14 +52,33 @@ function guestResource(ctx: Ctx, g: GuestState, locked: Set<number>): Record<str
   return row;
 }
 
-export function storageUsage(s: StorageState, ctx: Ctx): { used: number; total: number } {
-  // Archives count toward usage so the numbers move when backups land.
-  const extra = ctx.state.archiveBytes(s.id);
+/**
+ * A storage's figures as a node sees them: `used` is what the scenario says is there besides
+ * backups (OS, ISOs, templates …) plus the archives on it, so usage grows when vzdump writes
+ * an archive and shrinks when one is pruned or deleted. A node-local storage counts only that
+ * node's archives. A full disk stays full (used never exceeds total).
+ */
+export function storageUsage(s: StorageState, ctx: Ctx, node: string): { used: number; total: number } {
+  const extra = ctx.state.archiveBytes(s.id, node);
   return { total: s.total, used: Math.min(s.total, s.used + extra) };
 }
 
+/**
+ * The node's root file system as /cluster/resources reports it (`disk`/`maxdisk`, from the
+ * node's rrd `rootfs`). `local` (/var/lib/vz) lives on it, so when the node has such a `dir`
+ * storage the two agree; otherwise a fixed 12 GiB of 94 GiB.
+ */
+function rootfs(ctx: Ctx, node: string): { disk: number; maxdisk: number } {
+  const local = [...ctx.state.storages.values()].find(
+    (s) => s.type === "dir" && s.path === "/var/lib/vz" && s.nodes.includes(node) && !s.shared,
+  );
+  if (!local) return { disk: 12_884_901_888, maxdisk: 100_861_726_720 };
+  const { used, total } = storageUsage(local, ctx, node);
+  return { disk: used, maxdisk: total };
+}
+
 function storageResource(ctx: Ctx, s: StorageState, node: string): Record<string, unknown> {
-  const { used, total } = storageUsage(s, ctx);
+  const { used, total } = storageUsage(s, ctx, node);
   return {
     id: `storage/${node}/${s.id}`,
     storage: s.id,
@@ -95,29 +114,42 @@ export const inventoryRoutes: Route[] = [
 
   route("GET", "/nodes/{node}", (ctx) => {
     nodeOf(ctx);
-    return ["qemu", "lxc", "storage", "tasks", "vzdump", "status", "version"].map((subdir) => ({ name: subdir }));
+    return ["qemu", "lxc", "storage", "tasks", "vzdump", "status", "version", "subscription", "replication"].map(
+      (subdir) => ({ name: subdir }),
+    );
   }),
 
+  // pve-manager PVE/API2/Cluster.pm `get_status`: Sys.Audit on / required. A cluster answers a
+  // `cluster` row and one row per member (nodeid from corosync, `local` for the answering node);
+  // a standalone node answers only its own row, with nodeid 0. `level` is the subscription
+  // level, "" without one.
   route("GET", "/cluster/status", (ctx) => {
-    const rows: Record<string, unknown>[] = [];
+    requirePriv(ctx, "/", "Sys.Audit");
     const nodes = [...ctx.state.nodes.values()];
-    if (nodes.length > 1) {
-      rows.push({
+    const ip = (i: number): string => `192.168.1.${10 + i}`;
+    if (nodes.length === 1) {
+      const n = nodes[0]!;
+      return [
+        { type: "node", id: `node/${n.name}`, name: n.name, ip: ip(0), local: 1, nodeid: 0, online: 1, level: "" },
+      ];
+    }
+    const rows: Record<string, unknown>[] = [
+      {
         type: "cluster",
         id: "cluster",
         name: ctx.state.cluster,
         nodes: nodes.length,
         quorate: 1,
         version: nodes.length,
-      });
-    }
+      },
+    ];
     for (const [i, n] of nodes.entries())
       rows.push({
         type: "node",
         id: `node/${n.name}`,
         name: n.name,
         nodeid: i + 1,
-        ip: `192.168.1.${10 + i}`,
+        ip: ip(i),
         online: n.status === "online" ? 1 : 0,
         local: i === 0 ? 1 : 0,
         level: "",
@@ -145,7 +177,9 @@ export const inventoryRoutes: Route[] = [
         };
         if (n.status === "online" && hasPriv(ctx.token, `/nodes/${n.name}`, "Sys.Audit")) {
           const s = nodeStats(n, ctx.now);
-          Object.assign(row, s, { disk: 12_884_901_888, maxdisk: 100_861_726_720, cgroup_mode: 2 });
+          // `cgroup-mode` (with a dash) from the node's static info (pve-manager PVE/API2/Cluster.pm
+          // resources: `$entry->{'cgroup-mode'} = int($mode)`); PVE 9 runs cgroup v2 only.
+          Object.assign(row, s, rootfs(ctx, n.name), { "cgroup-mode": 2 });
         }
         rows.push(row);
       }

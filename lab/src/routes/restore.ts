@@ -17,6 +17,7 @@ import {
   type Ctx,
   type Route,
 } from "../router.js";
+import { guestConfig } from "../guest-config.js";
 import { startTimedTask } from "../workers.js";
 
 const RESTORE_MS = 20_000;
@@ -85,6 +86,10 @@ function restore(kind: "qemu" | "lxc") {
           name: source ? `${source.name}-restoretest` : `restore-${vmid}`,
           node: node.name,
           status: "stopped",
+          // The restored disk is the backed-up one: same size (and so the same config `size=`).
+          ...(source
+            ? { cpus: source.cpus, maxmem: source.maxmem, maxdisk: source.maxdisk, ostype: source.ostype }
+            : {}),
         });
         return { lines: [`restore ${kind === "qemu" ? "vma" : "tar"} archive: ${volid}`, `rescan volumes...`] };
       },
@@ -105,21 +110,7 @@ function config(kind: "qemu" | "lxc") {
       );
     }
     if (!hasPriv(ctx.token, `/vms/${vmid}`, "VM.Audit")) throw permError(`/vms/${vmid}`, "VM.Audit");
-    return kind === "qemu"
-      ? {
-          name: g.name,
-          cores: g.cpus,
-          memory: Math.floor(g.maxmem / 1048576),
-          scsi0: `local-lvm:vm-${vmid}-disk-0,size=32G`,
-          digest: "0".repeat(40),
-        }
-      : {
-          hostname: g.name,
-          cores: g.cpus,
-          memory: Math.floor(g.maxmem / 1048576),
-          rootfs: `local-lvm:vm-${vmid}-disk-0,size=8G`,
-          digest: "0".repeat(40),
-        };
+    return guestConfig(ctx.state, g);
   };
 }
 

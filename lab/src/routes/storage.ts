@@ -154,7 +154,7 @@ export const storageRoutes: Route[] = [
         active: s.active && s.enabled ? 1 : 0,
       };
       if (s.active && s.enabled) {
-        const { used, total } = storageUsage(s, ctx);
+        const { used, total } = storageUsage(s, ctx, node.name);
         Object.assign(row, { total, used, avail: total - used, used_fraction: Math.round((used / total) * 1e4) / 1e4 });
       }
       rows.push(row);
