@@ -1,8 +1,10 @@
 /**
  * Node task history, status, log and stop. A token sees its own tasks; others' need
  * Sys.Audit on /nodes/<n>. Task status never has `endtime`; the list has it once finished.
+ * The cluster-wide recent list, GET /cluster/tasks, is built in cluster-tasks.ts.
  */
 import { hasPriv } from "../acl.js";
+import { clusterTasks } from "../cluster-tasks.js";
 import { boolArg, enumArg, intArg, nodeOf, paramError, permError, route, type Ctx, type Route } from "../router.js";
 import { stopTask } from "../vzdump.js";
 import { taskUser, type TaskState } from "../workers.js";
@@ -50,6 +52,9 @@ function baseItem(t: TaskState): Record<string, unknown> {
 }
 
 export const taskRoutes: Route[] = [
+  // Any user may call it (pve-manager PVE/API2/Cluster.pm `tasks`); what it holds: cluster-tasks.ts.
+  route("GET", "/cluster/tasks", (ctx) => clusterTasks(ctx.state, ctx.token, ctx.now)),
+
   route("GET", "/nodes/{node}/tasks", (ctx) => {
     const node = nodeOf(ctx);
     const start = intArg(ctx, "start", { min: 0 }) ?? 0;
