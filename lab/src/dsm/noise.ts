@@ -183,7 +183,8 @@ export class IkHandshake {
 
   /** Initiator: `-> e, es, s, ss` + payload. */
   writeMessage1(payload: Buffer): Buffer {
-    const e = (this.e ??= x25519KeyPair());
+    this.e ??= x25519KeyPair();
+    const e = this.e;
     this.ss.mixHash(e.publicKey);
     this.ss.mixKey(dh(e, this.rs!));
     const s = this.ss.encryptAndHash(this.o.s.publicKey);
@@ -205,7 +206,8 @@ export class IkHandshake {
   /** Responder: `<- e, ee, se` + payload; the handshake is then done. */
   writeMessage2(payload: Buffer): { message: Buffer; transport: NoiseTransport } {
     if (!this.re || !this.rs) throw new Error("message 1 not read");
-    const e = (this.e ??= x25519KeyPair());
+    this.e ??= x25519KeyPair();
+    const e = this.e;
     this.ss.mixHash(e.publicKey);
     this.ss.mixKey(dh(e, this.re));
     this.ss.mixKey(dh(e, this.rs));
