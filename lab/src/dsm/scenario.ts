@@ -71,6 +71,35 @@ export const DsmScenarioSchema = z
       )
       .default([{ account: "backup2mqtt", password: "hyper-backup-demo", admin: true }]),
     tasks: z.array(DsmTaskSchema).default([]),
+    /** What SYNO.DSM.Info / SYNO.Core.System say about the box. */
+    model: z.string().default("DS920+"),
+    serial: z.string().default("2080PDN012345"),
+    /** DSM's version_string (SYNO.DSM.Info) and firmware_ver (SYNO.Core.System); default by `dsm`. */
+    firmware: z.string().optional(),
+    /** One volume for SYNO.Storage.CGI.Storage load_info, bytes. */
+    volume: z
+      .object({ total: z.number().int().positive(), used: z.number().int().nonnegative() })
+      .strict()
+      .default({ total: 7_672_030_584_832, used: 4_377_452_806_144 }),
+    /**
+     * Hyper Backup Vault: backups other NASes send to this one (SYNO.Backup.Service.VersionBackup.Target).
+     * Absent = Vault is not installed (its APIs are not listed).
+     */
+    vaultTargets: z
+      .array(
+        z
+          .object({
+            id: z.number().int().min(1),
+            name: z.string().min(1),
+            share: z.string().default("hb_vault"),
+            status: z.string().default("idle"),
+            lastBackup: At.optional(),
+            durationSeconds: z.number().int().nonnegative().default(0),
+            usedBytes: z.number().int().nonnegative().default(0),
+          })
+          .strict(),
+      )
+      .optional(),
   })
   .strict();
 export type DsmScenario = z.input<typeof DsmScenarioSchema>;
