@@ -18,7 +18,7 @@ export interface ContentRead {
    * the privileges were read again (see PveSource.readContent).
    */
   lostAGuest: boolean;
-  staged: Array<{ key: string; list: ArchiveColumns; digest: string }>;
+  staged: Array<{ key: string; list: ArchiveColumns; digest: string; smallest: number | undefined }>;
   /** Rows read in this pass, changed or not. */
   rowsRead: number;
   /** Rows of the listings this pass replaced (their columns are garbage now). */
@@ -33,6 +33,8 @@ export class BackupContent {
   private union: ArchiveSet | null = null;
   /** Why a storage could not be listed, by storage key. */
   private readonly errors = new Map<string, string>();
+  /** The smallest archive (bytes) each storage listed, by storage key (listing-plan.ts UsageWatch). */
+  private readonly smallest = new Map<string, number>();
   /** Storages that have listed at least one archive since the start. */
   private readonly seenArchivesOn = new Set<string>();
 
@@ -53,6 +55,11 @@ export class BackupContent {
   /** Archives in the storage's current listing (0 when never listed). */
   sizeOf(s: StorageRef): number {
     return this.archives.get(storageKey(s))?.size ?? 0;
+  }
+
+  /** The smallest archive ever listed on the storage with this key, in bytes. */
+  smallestArchive(key: string): number | undefined {
+    return this.smallest.get(key);
   }
 
   hasListedArchives(s: StorageRef): boolean {
@@ -94,8 +101,8 @@ export class BackupContent {
         // whose backups the token may no longer see. Others apply at once.
         if (lostAGuest(replaced, list, guests)) {
           read.lostAGuest = true;
-          read.staged.push({ key: k, list, digest: answer.digest });
-        } else this.apply(k, list, answer.digest);
+          read.staged.push({ key: k, list, digest: answer.digest, smallest: rows.smallest() });
+        } else this.apply(k, list, answer.digest, rows.smallest());
         this.errors.delete(k);
       } catch (e) {
         if (e instanceof PveError && (e.kind === "network" || e.kind === "timeout" || e.degraded)) throw e;
@@ -107,7 +114,7 @@ export class BackupContent {
 
   /** Applies the listings `read` held back. */
   applyStaged(read: ContentRead): void {
-    for (const { key, list, digest } of read.staged.splice(0)) this.apply(key, list, digest);
+    for (const { key, list, digest, smallest } of read.staged.splice(0)) this.apply(key, list, digest, smallest);
   }
 
   /** Drops the listings of storages that are gone from the cluster. */
@@ -121,7 +128,9 @@ export class BackupContent {
     }
   }
 
-  private apply(k: string, list: ArchiveColumns, digest: string): void {
+  private apply(k: string, list: ArchiveColumns, digest: string, smallest: number | undefined): void {
+    const had = this.smallest.get(k);
+    if (smallest !== undefined && (had === undefined || smallest < had)) this.smallest.set(k, smallest);
     this.archives.set(k, list);
     this.digests.set(k, digest);
     this.union = null;
@@ -133,15 +142,20 @@ export class BackupContent {
    * listing unreadable (a schema error naming the row and field). Rows whose VMID cannot be told
    * (neither the field nor the volid names it) belong to no guest and are left out.
    */
-  private listingBuilder(s: StorageRef, path: string): { add(row: unknown, i: number): void; list(): ArchiveColumns } {
+  private listingBuilder(
+    s: StorageRef,
+    path: string,
+  ): { add(row: unknown, i: number): void; list(): ArchiveColumns; smallest(): number | undefined } {
     const fresh = () => new ArchiveColumns(this.source, s.storage, s.shared ? undefined : s.node);
     let list = fresh();
+    let smallest: number | undefined;
     const before = this.archives.get(storageKey(s));
     let volids = sharedVolids(before);
     const add = (row: unknown, i: number) => {
       // Rows start again from 0 after a retry or a full parse (see PveHttp.getRowsIfChanged): drop what came before.
       if (i === 0 && list.size) {
         list = fresh();
+        smallest = undefined;
         volids = sharedVolids(before);
       }
       const parsed = contentItemSchema.safeParse(row);
@@ -150,6 +164,7 @@ export class BackupContent {
       const it = parsed.data;
       const vmid = it.vmid ?? vmidFromVolid(it.volid);
       if (!(vmid > 0)) return;
+      if (it.size && (smallest === undefined || it.size < smallest)) smallest = it.size;
       const verification =
         it.verification && (it.verification.state === "ok" || it.verification.state === "failed")
           ? it.verification.state
@@ -165,7 +180,7 @@ export class BackupContent {
         ...(verification ? { verification } : {}),
       });
     };
-    return { add, list: () => list.done() };
+    return { add, list: () => list.done(), smallest: () => smallest };
   }
 }
 

@@ -12,6 +12,9 @@ export interface StorageRef {
   node: string;
   shared: boolean;
   available: boolean;
+  /** Bytes used and total as /cluster/resources reports them (a hint that the listing changed: listing-plan.ts). */
+  disk?: number;
+  maxdisk?: number;
 }
 
 /** A shared storage is one listing for the cluster; a local one is one per node. */
@@ -54,7 +57,14 @@ export function readInventory(
   for (const r of resources) {
     if (r.type !== "storage" || !r.storage || !r.node) continue;
     if (!(r.content ?? "").split(",").includes("backup")) continue;
-    const ref = { storage: r.storage, node: r.node, shared: r.shared === 1, available: r.status === "available" };
+    const ref: StorageRef = {
+      storage: r.storage,
+      node: r.node,
+      shared: r.shared === 1,
+      available: r.status === "available",
+      ...(r.disk !== undefined ? { disk: r.disk } : {}),
+      ...(r.maxdisk !== undefined ? { maxdisk: r.maxdisk } : {}),
+    };
     const k = storageKey(ref);
     const have = storages.get(k);
     // For a shared storage any node that has it available can list it.

@@ -29,6 +29,9 @@ export const resourceSchema = z.object({
   shared: bool01.optional(),
   content: z.string().optional(),
   plugintype: z.string().optional(),
+  /** Storage rows: bytes used and total (guests and nodes carry them too). */
+  disk: z.number().optional(),
+  maxdisk: z.number().optional(),
 });
 export const resourcesSchema = z.array(resourceSchema);
 export type Resource = z.infer<typeof resourceSchema>;

@@ -6,8 +6,10 @@ import { BackupContent } from "./content.js";
 import { PveError, PveHttp } from "./http.js";
 import { onlineNodes, readInventory, type StorageRef } from "./inventory.js";
 import { JobsAndPrivileges } from "./jobs-and-privileges.js";
+import { ListingPlan, UsageWatch } from "./listing-plan.js";
 import { collectAfterContentRead } from "./memory.js";
 import { resourcesSchema, vzdumpResultSchema } from "./schemas.js";
+import { TaskReads } from "./task-reads.js";
 import { TaskFollower, type TaskEvent, type TrackedTask } from "./tasks.js";
 import { visibilityProblems } from "./visibility.js";
 
@@ -17,21 +19,28 @@ export { contentRowProblem } from "./content.js";
 /**
  * Backup jobs, storage retention and the token's privileges change rarely: they are read at start, after a backup
  * task ended, when the Refresh button is pressed, when a listing shrinks unexpectedly (a revoked
- * privilege hides archives) and otherwise on this slower cadence — so a steady-state refresh costs
- * exactly the call floor (resources + tasks per node + one listing per distinct backup storage).
+ * privilege hides archives) and otherwise on this slower cadence (never in an idle poll).
  */
 const META_INTERVAL_FACTOR = 6;
 const META_INTERVAL_MIN_MS = 30 * 60_000;
 
 /**
- * Proxmox VE as a source of evidence. Refresh plan (no per-guest requests):
- * every poll: /cluster/resources + /nodes/{n}/tasks per online node (+ the log of new or running vzdump tasks);
- * slower (content_interval, and at once after a vzdump task ended): backup content once per distinct
- * storage (shared storages once, local ones per node);
+ * Proxmox VE as a source of evidence. Refresh plan (no per-guest requests), change-driven:
+ * every poll: /cluster/resources + /cluster/tasks — 2 requests when nothing happened, at any
+ * cluster size (without Sys.Audit on /: + /nodes/{n}/tasks per online node; task-reads.ts);
+ * on news only: a node's /nodes/{n}/tasks when /cluster/tasks shows a vzdump started or ended
+ * there (cluster-tasks.ts), then the status and log of the running ones (the fast loop);
+ * listings (once per distinct storage: shared ones once, local ones per node) only for what
+ * changed (listing-plan.ts): a backup ended on a node (its local storages + the shared ones), an
+ * imgdel/prunebackups task named a storage, a storage's usage moved beyond its threshold, a guest
+ * appeared or vanished (all);
+ * safety sweep every content_interval, on the Refresh button and the PVE webhook: every node's task
+ * list and every listing (what no signal shows: notes or protection edited, a file removed by hand);
  * slower still (see META_INTERVAL_FACTOR; at start, after a task ended, on the Refresh button, when a
  * listing lost every archive of a guest): /cluster/backup, /storage and /access/permissions.
  *
- * The parts: inventory.ts (guests and storages), tasks.ts (vzdump tasks), content.ts (archives),
+ * The parts: inventory.ts (guests and storages), tasks.ts (vzdump tasks), task-reads.ts and
+ * cluster-tasks.ts (which task lists to read), listing-plan.ts (which listings), content.ts (archives),
  * backup-ends.ts (a backup's end told in one step: running stops with the new archive listed),
  * jobs-and-privileges.ts, visibility.ts; memory.ts holds the measures that keep a large lab's
  * memory and CPU within the benchmark's targets.
@@ -51,8 +60,12 @@ export class PveSource {
   private readonly follower: TaskFollower;
   /** Ended backups held as running until their archive is listed, and the locks they held (backup-ends.ts). */
   private readonly ends = new BackupEnds();
-  private lastContentMs = 0;
-  private contentDue = true;
+  private readonly taskReads: TaskReads;
+  private readonly plan = new ListingPlan();
+  private readonly usage = new UsageWatch();
+  /** Nodes of ended backups whose archive is not listed yet: every listing read includes them. */
+  private readonly waitingNodes = new Set<string>();
+  private lastSweepMs = 0;
   private lastMetaMs = 0;
   private metaDue = true;
   lastRefreshRequests = 0;
@@ -73,14 +86,25 @@ export class PveSource {
       log,
       now: () => this.now(),
       emit: (e) => this.onTask?.(e),
-      ended: (kind) => {
-        this.contentDue = true;
+      ended: (kind, node) => {
+        this.plan.node(node);
         if (kind === "finished") this.metaDue = true;
       },
-      guestEnded: (vmid, upid, startMs) => {
+      guestEnded: (vmid, upid, startMs, node) => {
         this.ends.ended(vmid, upid, startMs);
         // Read the listings in this same refresh or fast-loop tick, before the next evaluation.
-        this.contentDue = true;
+        this.plan.node(node);
+        this.waitingNodes.add(node);
+      },
+    });
+    this.taskReads = new TaskReads({
+      http: this.http,
+      log,
+      follower: this.follower,
+      plan: this.plan,
+      privilegesDoubtful: () => {
+        this.metaDue = true;
+        this.plan.wholeCluster();
       },
     });
   }
@@ -97,18 +121,28 @@ export class PveSource {
       // privileges — see confirmsAbsent).
       if (inventory.membershipChanged) {
         this.metaDue = true;
-        this.contentDue = true;
+        this.plan.wholeCluster();
       }
       this.guests = inventory.guests;
       this.ends.inventoryApplied(readAt, this.guests);
       this.storages = inventory.storages;
+      // The privileges first, at start: they decide how tasks are read (Sys.Audit on /).
+      const metaAtStart = !this.lastMetaMs;
+      if (metaAtStart) await this.readMeta();
       const nodes = onlineNodes(resources);
-      await this.follower.readTaskLists(
-        nodes.length ? nodes : [...new Set([...this.guests.values()].map((g) => g.node))],
-      );
-      if (opts.content) this.metaDue = true;
-      if (opts.content || this.contentDue || this.now() - this.lastContentMs >= this.cfg.contentIntervalMs)
-        await this.readContent();
+      const sweep = opts.content === true || this.now() - this.lastSweepMs >= this.cfg.contentIntervalMs;
+      await this.taskReads.read(nodes.length ? nodes : [...new Set([...this.guests.values()].map((g) => g.node))], {
+        sweep,
+        sysAuditOnRoot: this.meta.perms?.has("Sys.Audit", "/"),
+        storages: this.storages,
+      });
+      for (const key of this.usage.moved(this.storages, (k) => this.content.smallestArchive(k))) this.plan.storage(key);
+      if (opts.content && !metaAtStart) this.metaDue = true;
+      if (sweep) {
+        this.plan.wholeCluster();
+        this.lastSweepMs = this.now();
+      }
+      if (this.plan.due) await this.readContent();
       this.setHealthy();
     } catch (e) {
       this.setFailed(e);
@@ -125,7 +159,7 @@ export class PveSource {
       this.setFailed(e);
       return;
     }
-    if (this.contentDue) {
+    if (this.plan.due) {
       try {
         await this.readContent();
       } catch (e) {
@@ -230,17 +264,21 @@ export class PveSource {
     await this.http.close();
   }
 
+  private async readMeta(): Promise<void> {
+    await this.meta.read();
+    this.lastMetaMs = this.now();
+    this.metaDue = false;
+  }
+
   private async readContent(): Promise<void> {
-    this.contentDue = false;
+    if (this.ends.waiting) for (const n of this.waitingNodes) this.plan.node(n);
+    else this.waitingNodes.clear();
+    const storages = this.plan.take(this.storages);
     const readAt = this.ends.step();
     const metaInterval = Math.max(this.cfg.contentIntervalMs * META_INTERVAL_FACTOR, META_INTERVAL_MIN_MS);
     const metaNow = this.metaDue || !this.lastMetaMs || this.now() - this.lastMetaMs >= metaInterval;
-    if (metaNow) {
-      await this.meta.read();
-      this.lastMetaMs = this.now();
-      this.metaDue = false;
-    }
-    const read = await this.content.read(this.storages, this.guests);
+    if (metaNow) await this.readMeta();
+    const read = await this.content.read(storages, this.guests);
     // Every archive of a guest that still exists vanished from a listing: prune never does that,
     // a revoked privilege does (PVE then answers 200 with fewer rows). Ask for the privileges now,
     // before that listing applies (content.ts holds it back until then).
@@ -251,14 +289,14 @@ export class PveSource {
     this.content.applyStaged(read);
     collectAfterContentRead(read);
     this.content.keepOnly(this.storages);
-    this.lastContentMs = this.now();
+    for (const s of storages) this.usage.listed(s);
     for (const p of this.ends.listingApplied(readAt, (vmid) => this.archivesOf(vmid)))
       this.log.info(
         { vmid: p.vmid, upid: p.upid },
         `the backup of guest ${p.vmid} ended well, but no listing read since shows its archive; it is judged from the archives listed`,
       );
-    // An ended backup whose archive this listing did not show yet: read the listings again next time.
-    if (this.ends.waiting) this.contentDue = true;
+    // An ended backup whose archive this listing did not show yet: read its listings again next time.
+    if (this.ends.waiting) for (const n of this.waitingNodes) this.plan.node(n);
   }
 
   private setHealthy(): void {

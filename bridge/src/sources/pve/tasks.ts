@@ -96,13 +96,13 @@ export interface TaskFollowerDeps {
    * privileges are read again), "given-up" when it is no longer followed (the listings are).
    * Called before the event is emitted.
    */
-  ended(kind: "finished" | "given-up"): void;
+  ended(kind: "finished" | "given-up", node: string): void;
   /**
    * A guest of a task this bridge saw running finished its backup well (the log's "Finished
    * Backup of VM n", or the task's OK end): called as the outcome is taken, before any event of it,
    * so that the evidence can hold the end back until the archive is listed (backup-ends.ts).
    */
-  guestEnded?(vmid: number, upid: string, startMs: number): void;
+  guestEnded?(vmid: number, upid: string, startMs: number, node: string): void;
 }
 
 const endedWell = (r: GuestOutcome["result"]) => r === "ok" || r === "warnings";
@@ -110,7 +110,8 @@ const endedWell = (r: GuestOutcome["result"]) => r === "ok" || r === "warnings";
 export class TaskFollower {
   /** Tasks given up as unknown: never followed again (their end in the task list is still history). */
   private readonly givenUp = new Set<string>();
-  private lastTaskPollMs = 0;
+  /** When each node's task list was last read (the next read starts TASK_OVERLAP_MS before it). */
+  private readonly lastTaskPollMs = new Map<string, number>();
 
   constructor(
     /** Every task followed or remembered, by UPID (an ended one is kept for TASK_LOOKBACK_MS). */
@@ -125,6 +126,13 @@ export class TaskFollower {
   /** Has this task ended (or been given up)? False while it runs or when it is not followed. */
   hasEnded(upid: string): boolean {
     return this.givenUp.has(upid) || this.tasks.get(upid)?.done === true;
+  }
+
+  /** What this follower knows of a task: not seen, followed while it runs, ended, or given up. */
+  state(upid: string): "unknown" | "running" | "done" | "given-up" {
+    if (this.givenUp.has(upid)) return "given-up";
+    const t = this.tasks.get(upid);
+    return !t ? "unknown" : t.done ? "done" : "running";
   }
 
   /** Follows a task started before a restart (see PveSource.resumeTask). */
@@ -195,11 +203,10 @@ export class TaskFollower {
   /** GET /nodes/{node}/tasks (vzdump only, paged) of each node: new tasks, and the end of followed ones. */
   async readTaskLists(nodes: string[]): Promise<void> {
     const now = this.d.now();
-    const runningStarts = [...this.tasks.values()].filter((t) => !t.done).map((t) => t.startMs);
-    const sinceMs = this.lastTaskPollMs
-      ? Math.min(this.lastTaskPollMs - TASK_OVERLAP_MS, ...runningStarts)
-      : now - TASK_LOOKBACK_MS;
     for (const node of nodes) {
+      const runningStarts = [...this.tasks.values()].filter((t) => !t.done && t.node === node).map((t) => t.startMs);
+      const last = this.lastTaskPollMs.get(node);
+      const sinceMs = last ? Math.min(last - TASK_OVERLAP_MS, ...runningStarts) : now - TASK_LOOKBACK_MS;
       let start = 0;
       for (;;) {
         const page = await this.d.http.get(`/nodes/${encodeURIComponent(node)}/tasks`, tasksSchema, {
@@ -213,8 +220,8 @@ export class TaskFollower {
         if (page.length < TASK_PAGE) break;
         start += page.length;
       }
+      this.lastTaskPollMs.set(node, now);
     }
-    this.lastTaskPollMs = now;
     // Forget old history: only the newest attempt per guest matters, and it is younger than the lookback.
     for (const [upid, t] of this.tasks)
       if (t.done && now - (t.endMs ?? t.startMs) > TASK_LOOKBACK_MS) this.tasks.delete(upid);
@@ -275,7 +282,7 @@ export class TaskFollower {
   private giveUp(t: TrackedTask, reason: string): void {
     this.tasks.delete(t.upid);
     this.givenUp.add(t.upid);
-    this.d.ended("given-up");
+    this.d.ended("given-up", t.node);
     this.d.log.warn({ upid: t.upid, node: t.node }, reason);
     this.d.emit({ source: this.d.source, upid: t.upid, node: t.node, phase: "unknown", outcomes: t.outcomes, reason });
   }
@@ -320,7 +327,7 @@ export class TaskFollower {
     this.setOutcomes(t, parseTaskLog(t.lines, t.id, exitstatus));
     t.lines = []; // parsed: the outcome is all we keep
     if (t.seenRunning) {
-      this.d.ended("finished");
+      this.d.ended("finished", t.node);
       this.d.emit({
         source: this.d.source,
         upid: t.upid,
@@ -343,7 +350,7 @@ export class TaskFollower {
       for (const o of outcomes) {
         if (!endedWell(o.result)) continue;
         if (t.outcomes.some((p) => p.vmid === o.vmid && endedWell(p.result))) continue;
-        this.d.guestEnded(o.vmid, t.upid, t.startMs);
+        this.d.guestEnded(o.vmid, t.upid, t.startMs, t.node);
       }
     }
     t.outcomes = outcomes;
