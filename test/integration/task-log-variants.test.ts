@@ -35,7 +35,7 @@ describe("task log variants, as the bridge reads them", () => {
     expect(all[100]!.status).toBe("ok");
     // tar failed after rbd's unprefixed lines: the reason is the ERROR line's, not the rbd output.
     expect(all[101]!.status).toBe("failed");
-    expect(all[101]!.status_reason).toMatch(/failed: exit code 2/);
+    expect(all[101]!.status_reason).toMatch(/failed: command 'tar … \| zstd …' failed: exit code 2\./);
     expect(all[101]!.status_reason).not.toMatch(/Removing snap|\/dev\/rbd/);
     // The max backup limit, before any "Starting Backup" line.
     expect(all[104]!.status).toBe("failed");

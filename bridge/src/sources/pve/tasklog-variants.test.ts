@@ -55,7 +55,7 @@ const variants: { name: string; log: string[]; id: string; exit: string | undefi
     exit: "job errors",
     want: [
       [100, "ok"],
-      [101, "failed", TAR_FAILED],
+      [101, "failed", "command 'tar … | zstd …' failed: exit code 2"],
     ],
   },
   {

@@ -28,6 +28,7 @@
  *   guest failed, even if others succeeded). A task can also die before its first line (the
  *   target storage cannot be activated): then only its exit status says why.
  */
+import { shortenCommand } from "./error-text.js";
 export interface GuestOutcome {
   vmid: number;
   result: "running" | "ok" | "warnings" | "failed";
@@ -169,5 +170,5 @@ export function parseTaskLog(
         if (!out.has(vmid)) out.set(vmid, { vmid, result: "failed", error: jobError, warnings: 0 });
     }
   }
-  return [...out.values()];
+  return [...out.values()].map((g) => (g.error ? { ...g, error: shortenCommand(g.error) } : g));
 }
