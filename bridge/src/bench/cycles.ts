@@ -53,3 +53,23 @@ export function callKinds(reqs: { path: string }[]) {
   }
   return k;
 }
+
+/** The slow-cadence reads (jobs, storage retention, privileges): not part of a poll's change detection. */
+const META = /\/(cluster\/backup|storage|access\/permissions)$/;
+
+/**
+ * A poll's calls without the slow-cadence reads, and whether it was a safety sweep (every node's
+ * task list, or every backup storage listed).
+ */
+export function pollCalls(reqs: { path: string }[], nodes: number, backupStorages: number) {
+  const meta = reqs.filter((r) => META.test(r.path)).length;
+  const k = callKinds(reqs);
+  return { calls: reqs.length - meta, meta, sweep: k.tasks >= nodes || k.content >= backupStorages };
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  if (!s.length) return Number.NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}

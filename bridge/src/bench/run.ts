@@ -13,8 +13,9 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import mqtt from "mqtt";
+import { Agent, request } from "undici";
 import { startLab } from "backup2mqtt-lab";
-import { type CycleStart, callKinds, idleCycles, type Seen } from "./cycles.js";
+import { type CycleStart, callKinds, idleCycles, median, pollCalls, type Seen } from "./cycles.js";
 import { log, procSample, sleep, startBroker, until } from "./harness.js";
 import { benchScenario, BENCH_TOKEN } from "./scenario.js";
 import { naivePoll } from "./naive.js";
@@ -25,6 +26,13 @@ const cli = path.resolve(here, "..", "cli.js");
 const probeJs = path.join(here, "probe.js");
 const SITE = "bench";
 const POLL_S = 10;
+/**
+ * The safety sweep's interval (content_interval, its default): longer than the whole idle phase,
+ * so the idle polls are change-driven ones; the bridge's first refresh is the sweep measured.
+ */
+const CONTENT_S = 600;
+/** Idle polls whose API calls are measured (median), at POLL_S: about 5 minutes. */
+const IDLE_POLLS = 30;
 const P1_MAX_AGE_MS = 26 * 3600_000;
 
 const lastBridgeOutput: string[] = [];
@@ -106,7 +114,7 @@ proxmox:
     token_secret: \${BENCH_PVE_SECRET}
     fingerprint: "${lab.fingerprint}"
     poll_interval: ${POLL_S}s
-    content_interval: ${POLL_S}s
+    content_interval: ${CONTENT_S}s
     timeout: 60s
 http: { listen: "127.0.0.1:0" }
 state_dir: ${path.join(tmp, "state")}
@@ -183,9 +191,52 @@ log: { level: warn }
     const MEASURED = 3;
     await until(
       "idle refresh cycles",
-      () => cycles.length >= firstCycle + 2 + MEASURED,
-      (MEASURED + 3) * (POLL_S + 15) * 1000,
+      () => cycles.length >= firstCycle + 2 + Math.max(MEASURED, IDLE_POLLS),
+      (Math.max(MEASURED, IDLE_POLLS) + 3) * (POLL_S + 15) * 1000,
       50,
+    );
+    // Idle polls: change-driven ones only (sweeps and the slow-cadence reads are counted on their own).
+    const idlePolls = idleCycles(cycles.slice(firstCycle + 1, firstCycle + 2 + IDLE_POLLS), lab.requests, seen).map(
+      (c) => pollCalls(c.paths, plan.nodes.length, plan.backupStorages),
+    );
+    const idleCalls = idlePolls.filter((c) => !c.sweep).map((c) => c.calls);
+    const idleApiCallsPerPoll = median(idleCalls);
+    // A safety sweep at steady state (not the first refresh, which also reads 35 days of task
+    // history): the Refresh button runs one (every node's task list, every listing, and the jobs,
+    // retention and privileges). Its requests: from its /cluster/resources until the lab is quiet.
+    const sweepFrom = lab.requests.length;
+    await cmd.publishAsync("backup2mqtt/bridge/command", JSON.stringify({ action: "refresh", origin: "bench" }), {
+      qos: 1,
+    });
+    const sweepStart = await until(
+      "the sweep's /cluster/resources",
+      () => {
+        const i = lab.requests.findIndex((r, j) => j >= sweepFrom && r.path.endsWith("/cluster/resources"));
+        return i >= 0 ? i : undefined;
+      },
+      30_000,
+    );
+    let quietSince = Date.now();
+    let count = lab.requests.length;
+    await until(
+      "the sweep's end (lab quiet for 2 s)",
+      () => {
+        if (lab.requests.length !== count) [count, quietSince] = [lab.requests.length, Date.now()];
+        return Date.now() - quietSince >= 2_000;
+      },
+      120_000,
+      100,
+    );
+    const sweepReqs = lab.requests.slice(sweepStart);
+    const nextPoll = sweepReqs.findIndex((r, j) => j > 0 && r.path.endsWith("/cluster/resources"));
+    const sweepWindow = nextPoll > 0 ? sweepReqs.slice(0, nextPoll) : sweepReqs;
+    const sweepCalls = pollCalls(sweepWindow, plan.nodes.length, plan.backupStorages);
+    const sweepOther = sweepWindow
+      .map((r) => r.path.replace("/api2/json", ""))
+      .filter((p) => !/\/cluster\/resources$|^\/nodes\/[^/]+\/tasks$|\/content$/.test(p));
+    log(`sweep: ${JSON.stringify(callKinds(sweepWindow))}; other: ${sweepOther.join(", ")}`);
+    log(
+      `idle polls: ${idleCalls.length} measured (${idlePolls.length - idleCalls.length} sweeps left out), calls ${idleCalls.join(", ")}; median ${idleApiCallsPerPoll}; sweep ${sweepCalls.calls} calls + ${sweepCalls.meta} jobs/retention/privileges`,
     );
     const measured = cycles.slice(firstCycle + 1, firstCycle + 2 + MEASURED);
     const perCycle = idleCycles(measured, lab.requests, seen);
@@ -244,6 +295,10 @@ log: { level: warn }
     const staleLateMs = stale.at - deadline;
     log(`stale flip: deadline ${new Date(deadline).toISOString()}, published stale ${staleLateMs} ms after it`);
 
+    // --- a backup started outside the bridge (the lab's API, its token): its end → the new archive in the state
+    const externalBackupS = await externalBackup(lab, plan.buttonVmid + 50 * 10 + 7, seen, tokenHeader);
+    log(`external backup → state: ${externalBackupS.toFixed(1)} s`);
+
     const end = procSample(bridge.pid!);
     const rssMb = Math.max(peakRss, end?.hwmMb ?? 0);
     stopping = true;
@@ -264,6 +319,12 @@ log: { level: warn }
       rssMb,
       buttonMs,
       staleLateMs,
+      contentS: CONTENT_S,
+      idlePolls: idleCalls.length,
+      idleApiCallsPerPoll,
+      sweepApiCalls: sweepCalls.calls,
+      metaApiCalls: sweepCalls.meta,
+      externalBackupS,
     })
       ? 0
       : 1;
@@ -272,6 +333,62 @@ log: { level: warn }
     throw e;
   } finally {
     await stopAll();
+  }
+}
+
+/**
+ * POST /nodes/{node}/vzdump for `vmid` with the lab's token (not the bridge's button), waits for
+ * the task's end in the lab, then for the guest's state topic to carry a newer last backup.
+ * Returns the seconds from the task's end to that state message.
+ */
+async function externalBackup(
+  lab: Awaited<ReturnType<typeof startLab>>,
+  vmid: number,
+  seen: Seen[],
+  tokenHeader: string,
+): Promise<number> {
+  const topic = `backup2mqtt/guest/${SITE}_${vmid}/state`;
+  const lastBackup = () => {
+    for (let i = seen.length - 1; i >= 0; i--)
+      if (seen[i]!.topic === topic && seen[i]!.payload !== "-")
+        return (JSON.parse(seen[i]!.payload) as { last_backup: string | null }).last_backup;
+    return undefined;
+  };
+  const before = lastBackup();
+  const node = lab.control.state.guests.get(vmid)?.node;
+  if (!node) throw new Error(`no guest ${vmid} in the lab`);
+  const agent = new Agent({ connect: { ca: lab.certPem } });
+  const from = seen.length;
+  try {
+    const res = await request(`${lab.url}/api2/json/nodes/${node}/vzdump`, {
+      method: "POST",
+      dispatcher: agent,
+      headers: { authorization: tokenHeader, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ vmid: String(vmid), storage: "nas", mode: "snapshot" }).toString(),
+    });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) throw new Error(`POST vzdump: ${res.statusCode} ${text}`);
+    const upid = (JSON.parse(text) as { data: string }).data;
+    const ended = await until(
+      "the outside backup's end",
+      () => lab.control.state.findTask(upid)?.endMs ?? undefined,
+      60_000,
+      5,
+    );
+    const state = await until(
+      "the outside backup in the guest's state",
+      () =>
+        seen.slice(from).find((m) => {
+          if (m.topic !== topic || m.payload === "-") return false;
+          const st = JSON.parse(m.payload) as { last_backup: string | null; running: boolean };
+          return st.last_backup !== before && !st.running;
+        }),
+      60_000,
+      5,
+    );
+    return Math.max(0, state.at - ended) / 1000;
+  } finally {
+    await agent.close();
   }
 }
 

@@ -24,12 +24,27 @@ export interface BenchFigures {
   rssMb: number;
   buttonMs: number;
   staleLateMs: number;
+  /** The safety sweep's interval (content_interval), in seconds. */
+  contentS: number;
+  /** Idle polls measured (sweeps left out), and the median of their API calls (slow-cadence reads left out). */
+  idlePolls: number;
+  idleApiCallsPerPoll: number;
+  /** The first refresh (a safety sweep): its API calls, and the jobs/retention/privileges reads besides. */
+  sweepApiCalls: number;
+  metaApiCalls: number;
+  /** A vzdump started through the lab's API ended → the new archive in the guest's state topic, in seconds. */
+  externalBackupS: number;
 }
+
+/** Targets of the change-driven refresh. */
+export const IDLE_CALLS_TARGET = 2;
+export const EXTERNAL_BACKUP_TARGET_S = 12;
 
 /** Prints the table and the JSON line; true when every target is met. */
 export function printResults(f: BenchFigures): boolean {
   const { plan, archives, brokerKind, pollS, naive, floor, callsPerRefresh, split } = f;
   const { refreshCpuMs, idlePublishes, heartbeats, discoveryS, rssMb, buttonMs, staleLateMs } = f;
+  const { contentS, idlePolls, idleApiCallsPerPoll, sweepApiCalls, metaApiCalls, externalBackupS } = f;
   const result = {
     guests: plan.guests,
     archives,
@@ -42,18 +57,33 @@ export function printResults(f: BenchFigures): boolean {
     rss_mb: Math.round(rssMb),
     button_to_task_ms: buttonMs,
     stale_flip_late_ms: staleLateMs,
+    idle_api_calls_per_poll: idleApiCallsPerPoll,
+    naive_idle_api_calls_per_poll: naive.calls,
+    sweep_api_calls: sweepApiCalls,
+    sweep_meta_api_calls: metaApiCalls,
+    external_backup_to_state_s: Math.round(externalBackupS * 10) / 10,
   };
+  const idleOk = idleApiCallsPerPoll <= IDLE_CALLS_TARGET;
+  const sweepOk = sweepApiCalls <= floor + 1;
+  const externalOk = externalBackupS <= EXTERNAL_BACKUP_TARGET_S;
   const row = (name: string, value: string, target: string, ok: boolean) =>
     `| ${name.padEnd(34)} | ${value.padStart(12)} | ${target.padEnd(26)} | ${ok ? "met " : "MISSED"} |`;
   const lines = [
     "",
     `backup2mqtt benchmark — ${plan.nodes.length} nodes, ${plan.guests} guests, ${archives} archives, ${plan.backupStorages} backup storages (local on every node, nas, pbs); Node ${process.version}`,
-    `broker: ${brokerKind}; bridge: its own process, poll = content interval = ${pollS} s; baseline: naive per-guest poller, 5 concurrent calls, same lab/token`,
+    `broker: ${brokerKind}; bridge: its own process, poll ${pollS} s, safety sweep (content_interval) ${contentS} s; baseline: naive per-guest poller, 5 concurrent calls, same lab/token`,
     "",
     `| ${"measure".padEnd(34)} | ${"value".padStart(12)} | ${"target".padEnd(26)} | result |`,
     `|${"-".repeat(36)}|${"-".repeat(14)}|${"-".repeat(28)}|--------|`,
     row("API call floor", String(floor), `${plan.backupStorages} storages + 1 + ${plan.nodes.length} nodes`, true),
     row("bridge API calls per refresh", String(callsPerRefresh), `≤ floor (${floor})`, callsPerRefresh <= floor),
+    row(
+      `idle API calls per poll (median/${idlePolls})`,
+      String(idleApiCallsPerPoll),
+      `≤ ${IDLE_CALLS_TARGET} (naive: ${naive.calls})`,
+      idleOk,
+    ),
+    row("safety sweep API calls", `${sweepApiCalls} + ${metaApiCalls}`, `≤ floor + 1 (${floor + 1}) + jobs…`, sweepOk),
     row(
       "  of which resources/tasks/content",
       `${split.resources}/${split.tasks}/${split.content}`,
@@ -74,6 +104,12 @@ export function printResults(f: BenchFigures): boolean {
     row("RSS (bridge process, peak)", `${Math.round(rssMb)} MB`, "< 250 MB", rssMb < 250),
     row("button → task (worst of 3)", `${buttonMs} ms`, "< 1000 ms", buttonMs < 1000),
     row("stale flip, late by", `${staleLateMs} ms`, "≤ 1000 ms", staleLateMs <= 1000 && staleLateMs >= 0),
+    row(
+      "outside backup end → state",
+      `${externalBackupS.toFixed(1)} s`,
+      `≤ ${EXTERNAL_BACKUP_TARGET_S} s (poll ${pollS} s)`,
+      externalOk,
+    ),
     "",
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
@@ -87,6 +123,9 @@ export function printResults(f: BenchFigures): boolean {
     rssMb < 250 &&
     buttonMs < 1000 &&
     staleLateMs <= 1000 &&
-    staleLateMs >= 0
+    staleLateMs >= 0 &&
+    idleOk &&
+    sweepOk &&
+    externalOk
   );
 }
