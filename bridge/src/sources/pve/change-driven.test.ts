@@ -167,6 +167,7 @@ describe("change-driven refresh", () => {
     })();
     expect(taskLists(sweep)).toHaveLength(3);
     expect(listings(sweep)).toHaveLength(4); // local on 3 nodes + nas
+    expect(sweep.filter((p) => !/^\/(cluster\/backup|storage|access\/permissions)$/.test(p))).toHaveLength(1 + 3 + 4);
     expect(src.archivesOf(100).find((x) => x.volid === a.volid)?.protected).toBe(true);
     expect(src.archivesOf(300).map((x) => x.volid)).not.toContain(gone.volid);
   });

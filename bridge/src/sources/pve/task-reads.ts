@@ -2,7 +2,8 @@
  * Each poll's task reads: with Sys.Audit on /, one GET /cluster/tasks, and a node's own vzdump
  * task list only when that answer shows news on it (cluster-tasks.ts); without it (PVE then
  * answers /cluster/tasks with the token's own entries only: none) every online node's list, as
- * before. A safety sweep reads every node's list either way.
+ * before (then a deletion or prune through the API shows only in the storage's usage or at the
+ * next sweep: those lists hold vzdump tasks only). A safety sweep reads every node's list either way.
  */
 import type { Logger } from "../../log.js";
 import { ClusterTaskWatch } from "./cluster-tasks.js";
