@@ -3,7 +3,6 @@ import { Command, InvalidArgumentError } from "commander";
 import { ConfigError, loadConfig } from "./config/load.js";
 import { createLogger, LOG_FORMATS, setDefaultLogFormat, type LogFormat } from "./log.js";
 import { VERSION } from "./util/version.js";
-import { checkConfig } from "./commands/check.js";
 import { startService, stopOnSignals } from "./commands/run.js";
 import { TopicOwnerError } from "./extensions/mqtt/connection.js";
 
@@ -104,6 +103,8 @@ program
   .description("validate the configuration and reach every source once; exits non-zero on any problem")
   .requiredOption("-c, --config <file>", "configuration file (YAML or JSON)")
   .action(async (o: { config: string }) => {
+    // Loaded only here: check reaches every kind of source once, which `run` needs only when configured.
+    const { checkConfig } = await import("./commands/check.js");
     const lines = await checkConfig(o.config);
     for (const l of lines)
       (l.ok ? process.stdout : process.stderr).write(`${l.ok ? (l.warn ? "WARN " : "ok   ") : "FAIL "} ${l.text}\n`);

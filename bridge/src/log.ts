@@ -1,5 +1,6 @@
 import { pino, symbols, type Logger as PinoLogger, type LogFn } from "pino";
-import { prettyFactory } from "pino-pretty";
+import { createRequire } from "node:module";
+import type { prettyFactory as PrettyFactory } from "pino-pretty";
 
 export type Logger = PinoLogger;
 
@@ -82,6 +83,8 @@ export function createLogger(
 /** Each (already scrubbed) JSON line turned into a readable one, synchronously: nothing is lost at exit. */
 function prettyStream(out: NodeJS.WritableStream): { write(line: string): boolean } {
   const colorize = (out as { isTTY?: boolean }).isTTY === true && !process.env.NO_COLOR;
+  // pino-pretty is CommonJS: loaded synchronously, and only when a logger is pretty (not in a json service).
+  const { prettyFactory } = createRequire(import.meta.url)("pino-pretty") as { prettyFactory: typeof PrettyFactory };
   const prettify = prettyFactory({
     colorize,
     translateTime: "SYS:yyyy-mm-dd HH:MM:ss.l",

@@ -78,8 +78,12 @@ const shortString = (v: unknown): string | undefined =>
  * written for people, naming what is valid for its target. Never throws.
  */
 export class CommandRouter {
-  private readonly validate = schemaValidator("command");
-  private readonly byAction = actionValidators();
+  /** Compiled at the first command, so a bridge that is never commanded never loads ajv. */
+  private compiled?: { validate: ValidateFunction; byAction: ReturnType<typeof actionValidators> };
+  private get validators() {
+    this.compiled ??= { validate: schemaValidator("command"), byAction: actionValidators() };
+    return this.compiled;
+  }
   constructor(
     private readonly handlers: ActionHandlers,
     private readonly log: Logger,
@@ -172,10 +176,10 @@ export class CommandRouter {
       return `'action' must be a string such as "${valid[0]}" (got ${quoteValue(action)}); ${listing}`;
     if (!(ALL_ACTIONS as readonly string[]).includes(action)) return `unknown action ${quoteValue(action)}; ${listing}`;
     if (!valid.includes(action)) return `action '${action}' is not available for ${where}; ${listing}`;
-    const branch = this.byAction.get(action)!;
+    const branch = this.validators.byAction.get(action)!;
     if (!branch.validate(parsed)) return describeErrors(branch.validate, { allowed: branch.fields });
     // The branches above are the schema's oneOf; the whole schema must agree.
-    if (!this.validate(parsed)) return `the command does not match the command schema`;
+    if (!this.validators.validate(parsed)) return `the command does not match the command schema`;
     return undefined;
   }
 

@@ -1,20 +1,27 @@
 import fs from "node:fs";
 import path from "node:path";
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
-import addFormatsModule from "ajv-formats";
+import { createRequire } from "node:module";
+import type { Ajv, ErrorObject, ValidateFunction } from "ajv";
 import { schemasDir } from "./paths.js";
 
-// ajv-formats is CommonJS; its default export arrives wrapped under ESM.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
-  a: Ajv,
-) => Ajv;
-
 /**
- * The one Ajv instance of the bridge. verbose: errors carry the offending value and its schema,
- * which describeErrors turns into sentences.
+ * The one Ajv instance of the bridge, made at the first compile: ajv (CommonJS, loaded
+ * synchronously) costs memory that a running bridge only needs once a command arrives.
+ * verbose: errors carry the offending value and its schema, which describeErrors turns into sentences.
  */
-const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
-addFormats(ajv);
+let ajvInstance: Ajv | undefined;
+function ajv(): Ajv {
+  if (!ajvInstance) {
+    const require = createRequire(import.meta.url);
+    const { Ajv: AjvClass } = require("ajv") as typeof import("ajv");
+    // ajv-formats is CommonJS; its plugin is module.exports (and .default).
+    const formats = require("ajv-formats") as { default?: unknown };
+    const addFormats = (formats.default ?? formats) as (a: Ajv) => Ajv;
+    ajvInstance = new AjvClass({ allErrors: true, strict: false, verbose: true });
+    addFormats(ajvInstance);
+  }
+  return ajvInstance;
+}
 const cache = new Map<string, ValidateFunction>();
 
 /** The parsed JSON of one of the public schemas in bridge/schemas/ (e.g. "command"). */
@@ -26,7 +33,7 @@ export function schemaJson(name: string): Record<string, unknown> {
 export function schemaValidator(name: string): ValidateFunction {
   let v = cache.get(name);
   if (!v) {
-    v = ajv.compile(schemaJson(name));
+    v = ajv().compile(schemaJson(name));
     cache.set(name, v);
   }
   return v;
@@ -34,7 +41,7 @@ export function schemaValidator(name: string): ValidateFunction {
 
 /** A validator for a (part of a) schema whose errors describeErrors turns into sentences. */
 export function describingValidator(schema: object): ValidateFunction {
-  return ajv.compile(schema);
+  return ajv().compile(schema);
 }
 
 /** A value as a person would quote it in a sentence: 'text', 5, true, null, an array, an object. */

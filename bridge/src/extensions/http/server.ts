@@ -3,7 +3,7 @@ import express, { type Request, type Response, type NextFunction } from "express
 import type { HttpContext } from "./context.js";
 import type { Logger } from "../../log.js";
 import { DEFAULT_POST_LIMIT, DEFAULT_WEBHOOK_LIMIT, postLimiter, type RateLimitOptions } from "./limits.js";
-import { createMetrics } from "./metrics.js";
+import type { Registry } from "prom-client";
 import { apiRoutes } from "./routes.js";
 import { statusPageRoutes } from "./status-page.js";
 import { webhookRoutes, type RefreshTrigger } from "./webhook.js";
@@ -49,8 +49,11 @@ export function createHttpApp(
   app.use(webhook.router);
   app.use(statusPageRoutes(http, token, limit));
 
-  const registry = createMetrics(http.view);
+  // prom-client and the metrics are loaded at the first scrape: a bridge nobody scrapes never pays for them.
+  let metrics: Promise<Registry> | undefined;
   app.get("/metrics", async (_req, res) => {
+    metrics ??= import("./metrics.js").then((m) => m.createMetrics(http.view));
+    const registry = await metrics;
     res.setHeader("Content-Type", registry.contentType);
     res.send(await registry.metrics());
   });
