@@ -135,6 +135,14 @@ describe("change-driven refresh", () => {
     const before = src.archivesOf(200).length;
     const ended = await poll();
     expect(taskLists(ended)).toEqual(["/nodes/pve2/tasks"]);
+    // A vzdump that starts and ends between two polls: picked up from /cluster/tasks all the same.
+    const short = await admin.post("/nodes/pve3/vzdump", z.string(), { vmid: 300, storage: "nas" });
+    clock.advance(120_000);
+    const between = await poll();
+    expect(taskLists(between)).toEqual(["/nodes/pve3/tasks"]);
+    expect(between).toContain(`/nodes/pve3/tasks/${short}/log`);
+    expect(listings(between)).toHaveLength(2);
+    expect(src.archivesOf(300).some((a) => a.storage === "nas")).toBe(true);
     expect(listings(ended).sort()).toEqual(
       expect.arrayContaining(["/nodes/pve2/storage/local/content", expect.stringMatching(/storage\/nas\/content$/)]),
     );

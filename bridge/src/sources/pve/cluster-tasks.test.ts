@@ -47,6 +47,16 @@ describe("ClusterTaskWatch", () => {
     ]);
   });
 
+  it("a vzdump whose end the follower saw while following it is no news; one it found ended is", () => {
+    const w = new ClusterTaskWatch();
+    w.read([task("a", 1, "vzdump"), task("b", 2, "vzdump")], () => "running");
+    const news = w.read([task("a", 1, "vzdump", "OK"), task("b", 2, "vzdump", "OK")], (upid) =>
+      upid.includes(":1:") ? "done" : "history",
+    );
+    expect([...news.taskNodes]).toEqual(["b"]);
+    expect([...news.listingNodes]).toEqual(["b"]);
+  });
+
   it("a node whose previous entries were all pushed out by unseen ones has a gap: its task list is read", () => {
     const w = new ClusterTaskWatch();
     w.read([task("a", 1, "vzdump", "OK"), task("a", 2, "qmstart", "OK")], none);

@@ -37,7 +37,7 @@ const MAY_BE_CUT_BYTES = 28 * 1024;
 export const CONTENT_TASK_TYPES = new Set(["imgdel", "prunebackups"]);
 
 /** What the follower knows of a vzdump task (TaskFollower.state). */
-export type FollowedState = "unknown" | "running" | "done" | "given-up";
+export type FollowedState = "unknown" | "running" | "done" | "history" | "given-up";
 
 export interface ClusterTaskNews {
   /** Nodes whose own vzdump task list should be read now (a task to pick up, an end, a gap). */
@@ -100,8 +100,9 @@ export class ClusterTaskWatch {
           const f = followed(e.upid);
           if (!status && f === "unknown") news.taskNodes.add(node);
           if (status && f === "running") news.taskNodes.add(node);
-          // Started and ended between two polls: never seen running, but its archive is new.
-          if (status && fresh) {
+          // Ended since the last answer, and not while followed (then its end already asked for
+          // the listings): started and ended between two polls, or found ended in a node's list.
+          if (status && fresh && f !== "done") {
             news.taskNodes.add(node);
             news.listingNodes.add(node);
           }

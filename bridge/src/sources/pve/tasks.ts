@@ -128,11 +128,14 @@ export class TaskFollower {
     return this.givenUp.has(upid) || this.tasks.get(upid)?.done === true;
   }
 
-  /** What this follower knows of a task: not seen, followed while it runs, ended, or given up. */
-  state(upid: string): "unknown" | "running" | "done" | "given-up" {
+  /**
+   * What this follower knows of a task: not seen, followed while it runs, its end seen after it was
+   * seen running (its listings were asked for: `ended`), found already ended (history), given up.
+   */
+  state(upid: string): "unknown" | "running" | "done" | "history" | "given-up" {
     if (this.givenUp.has(upid)) return "given-up";
     const t = this.tasks.get(upid);
-    return !t ? "unknown" : t.done ? "done" : "running";
+    return !t ? "unknown" : !t.done ? "running" : t.seenRunning ? "done" : "history";
   }
 
   /** Follows a task started before a restart (see PveSource.resumeTask). */
