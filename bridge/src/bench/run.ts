@@ -20,6 +20,7 @@ import { log, procSample, sleep, startBroker, until } from "./harness.js";
 import { benchScenario, BENCH_TOKEN } from "./scenario.js";
 import { naivePoll } from "./naive.js";
 import { printResults } from "./table.js";
+import { measureHomelab } from "./homelab.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cli = path.resolve(here, "..", "cli.js");
@@ -47,6 +48,9 @@ async function main() {
     fs.rmSync(tmp, { recursive: true, force: true });
   };
   try {
+    // --- the home-lab footprint first, on a quiet machine (bench/homelab.ts, ~7 min) -----------
+    const homelab = await measureHomelab();
+
     // --- the lab -----------------------------------------------------------------------------
     const t = performance.now();
     const plan = benchScenario({
@@ -325,6 +329,7 @@ log: { level: warn }
       sweepApiCalls: sweepCalls.calls,
       metaApiCalls: sweepCalls.meta,
       externalBackupS,
+      homelab,
     })
       ? 0
       : 1;

@@ -2,6 +2,7 @@
  * The benchmark's result: the table of measures against their targets, then one JSON line with
  * the figures, both on stdout.
  */
+import { HOMELAB_TARGETS, type HomelabFigures } from "./homelab.js";
 import type { NaiveResult } from "./naive.js";
 import type { BenchPlan } from "./scenario.js";
 
@@ -34,6 +35,8 @@ export interface BenchFigures {
   metaApiCalls: number;
   /** A vzdump started through the lab's API ended → the new archive in the guest's state topic, in seconds. */
   externalBackupS: number;
+  /** The home-lab footprint: 5 guests, `run` with MQTT and HTTP, default poll (bench/homelab.ts). */
+  homelab: HomelabFigures;
 }
 
 /** Targets of the change-driven refresh. */
@@ -45,6 +48,8 @@ export function printResults(f: BenchFigures): boolean {
   const { plan, archives, brokerKind, pollS, naive, floor, callsPerRefresh, split } = f;
   const { refreshCpuMs, idlePublishes, heartbeats, discoveryS, rssMb, buttonMs, staleLateMs } = f;
   const { contentS, idlePolls, idleApiCallsPerPoll, sweepApiCalls, metaApiCalls, externalBackupS } = f;
+  const homelabRssOk = f.homelab.homelab_rss_mb < HOMELAB_TARGETS.rssMb;
+  const homelabCpuOk = f.homelab.homelab_idle_cpu_pct < HOMELAB_TARGETS.idleCpuPct;
   const result = {
     guests: plan.guests,
     archives,
@@ -57,6 +62,8 @@ export function printResults(f: BenchFigures): boolean {
     rss_mb: Math.round(rssMb),
     button_to_task_ms: buttonMs,
     stale_flip_late_ms: staleLateMs,
+    homelab_rss_mb: f.homelab.homelab_rss_mb,
+    homelab_idle_cpu_pct: f.homelab.homelab_idle_cpu_pct,
     idle_api_calls_per_poll: idleApiCallsPerPoll,
     naive_idle_api_calls_per_poll: naive.calls,
     sweep_api_calls: sweepApiCalls,
@@ -110,6 +117,18 @@ export function printResults(f: BenchFigures): boolean {
       `≤ ${EXTERNAL_BACKUP_TARGET_S} s (poll ${pollS} s)`,
       externalOk,
     ),
+    row(
+      "home lab RSS (5 guests, at 2 min)",
+      `${f.homelab.homelab_rss_mb} MB`,
+      `< ${HOMELAB_TARGETS.rssMb} MB`,
+      homelabRssOk,
+    ),
+    row(
+      "home lab idle CPU (5 min)",
+      `${f.homelab.homelab_idle_cpu_pct} %`,
+      `< ${HOMELAB_TARGETS.idleCpuPct} % of a core`,
+      homelabCpuOk,
+    ),
     "",
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
@@ -126,6 +145,8 @@ export function printResults(f: BenchFigures): boolean {
     staleLateMs >= 0 &&
     idleOk &&
     sweepOk &&
-    externalOk
+    externalOk &&
+    homelabRssOk &&
+    homelabCpuOk
   );
 }
