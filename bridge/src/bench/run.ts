@@ -29,7 +29,7 @@ const SITE = "bench";
 const POLL_S = 10;
 /**
  * The safety sweep's interval (content_interval, its default): longer than the whole idle phase,
- * so the idle polls are change-driven ones; the bridge's first refresh is the sweep measured.
+ * so the idle polls are change-driven ones; a sweep is measured on its own (the Refresh button).
  */
 const CONTENT_S = 600;
 /** Idle polls whose API calls are measured (median), at POLL_S: about 5 minutes. */
@@ -208,6 +208,9 @@ log: { level: warn }
     // A safety sweep at steady state (not the first refresh, which also reads 35 days of task
     // history): the Refresh button runs one (every node's task list, every listing, and the jobs,
     // retention and privileges). Its requests: from its /cluster/resources until the lab is quiet.
+    // The wait above ends at a poll's first request: let that poll finish first (its /cluster/tasks
+    // would otherwise be counted in the sweep's window).
+    await sleep(3_000);
     const sweepFrom = lab.requests.length;
     await cmd.publishAsync("backup2mqtt/bridge/command", JSON.stringify({ action: "refresh", origin: "bench" }), {
       qos: 1,

@@ -30,7 +30,7 @@ export interface BenchFigures {
   /** Idle polls measured (sweeps left out), and the median of their API calls (slow-cadence reads left out). */
   idlePolls: number;
   idleApiCallsPerPoll: number;
-  /** The first refresh (a safety sweep): its API calls, and the jobs/retention/privileges reads besides. */
+  /** A safety sweep at steady state (the Refresh button): its API calls, and the jobs/retention/privileges reads besides. */
   sweepApiCalls: number;
   metaApiCalls: number;
   /** A vzdump started through the lab's API ended → the new archive in the guest's state topic, in seconds. */
@@ -71,7 +71,7 @@ export function printResults(f: BenchFigures): boolean {
     external_backup_to_state_s: Math.round(externalBackupS * 10) / 10,
   };
   const idleOk = idleApiCallsPerPoll <= IDLE_CALLS_TARGET;
-  const sweepOk = sweepApiCalls <= floor + 1;
+  const sweepOk = sweepApiCalls <= floor;
   const externalOk = externalBackupS <= EXTERNAL_BACKUP_TARGET_S;
   const row = (name: string, value: string, target: string, ok: boolean) =>
     `| ${name.padEnd(34)} | ${value.padStart(12)} | ${target.padEnd(26)} | ${ok ? "met " : "MISSED"} |`;
@@ -90,7 +90,12 @@ export function printResults(f: BenchFigures): boolean {
       `≤ ${IDLE_CALLS_TARGET} (naive: ${naive.calls})`,
       idleOk,
     ),
-    row("safety sweep API calls", `${sweepApiCalls} + ${metaApiCalls}`, `≤ floor + 1 (${floor + 1}) + jobs…`, sweepOk),
+    row(
+      "safety sweep API calls",
+      `${sweepApiCalls} + ${metaApiCalls}`,
+      `≤ floor (${floor}) + jobs/privileges`,
+      sweepOk,
+    ),
     row(
       "  of which resources/tasks/content",
       `${split.resources}/${split.tasks}/${split.content}`,
