@@ -19,7 +19,7 @@ import { pruneMark } from "../prune.js";
 import { PRIV, isBackupOwner, splitAclPath } from "./acl.js";
 import { nsAccess } from "./datastore-routes.js";
 import { err, json, pbsParameterError, type PbsCall } from "./http.js";
-import { jobStatus, syncReadable } from "./job-routes.js";
+import { jobStatus, readableSyncJobs } from "./job-routes.js";
 import { KEEP_OPTIONS, type ResolvedPbs } from "./scenario.js";
 import type { PbsState } from "./state.js";
 
@@ -148,29 +148,17 @@ export function configRoute(pbs: PbsState, c: PbsCall): SimResponse | null {
         ),
       );
     case "/config/sync": {
-      // As GET /admin/sync: from 3.3 `sync-direction` (default pull), before only the jobs.
-      const known = pbs.hasPush ? ["sync-direction"] : [];
-      const bad: [string, string][] = Object.keys(c.q)
-        .filter((k) => k !== "_dc" && !known.includes(k))
-        .map((k) => [k, "schema does not allow additional properties."]);
-      const direction = c.q["sync-direction"] ?? "pull";
-      if (pbs.hasPush && !["pull", "push", "all"].includes(direction))
-        bad.push(["sync-direction", `value '${direction}' is not defined in the enumeration.`]);
-      if (bad.length) return err(400, pbsParameterError(bad));
+      const jobs = readableSyncJobs(pbs, c, []);
+      if (!Array.isArray(jobs)) return jobs;
       return withDigest(
-        stores.flatMap(([s, st]) =>
-          st.cfg.syncJobs
-            .filter((j) => !pbs.hasPush || direction === "all" || j.direction === direction)
-            .filter((j) => syncReadable(pbs, c.me, s, j))
-            .map((j) => ({
-              id: j.id,
-              store: s,
-              ...(j.remote ? { remote: j.remote } : {}),
-              "remote-store": j.remoteStore,
-              schedule: j.schedule,
-              ...(pbs.hasPush && j.direction === "push" ? { "sync-direction": "push" } : {}),
-            })),
-        ),
+        jobs.map(({ store, job: j }) => ({
+          id: j.id,
+          store,
+          ...(j.remote ? { remote: j.remote } : {}),
+          "remote-store": j.remoteStore,
+          schedule: j.schedule,
+          ...(pbs.hasPush && j.direction === "push" ? { "sync-direction": "push" } : {}),
+        })),
       );
     }
     case "/config/prune":

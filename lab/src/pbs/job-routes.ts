@@ -6,6 +6,7 @@
 import type { SimResponse } from "../https-base.js";
 import { PRIV, lookupPrivs } from "./acl.js";
 import { err, json, pbsParameterError, type PbsCall } from "./http.js";
+import type { ResolvedPbs } from "./scenario.js";
 import { sec, type JobState, type PbsState } from "./state.js";
 
 /** A job's status fields: keys omitted when unset, `last-run-state` as raw text. */
@@ -57,6 +58,34 @@ export function syncReadable(
     : (p(["datastore", j.remoteStore]) & PRIV["Datastore.Audit"]) !== 0;
 }
 
+type SyncJob = ResolvedPbs["datastores"][number]["syncJobs"][number];
+
+/**
+ * The sync jobs a GET of /admin/sync or /config/sync lists for the caller, or the 400 PBS answers:
+ * the router checks the query against the method's schema before the method runs; from 3.3
+ * `sync-direction` (default pull) selects the jobs, before every job is listed.
+ */
+export function readableSyncJobs(
+  pbs: PbsState,
+  c: PbsCall,
+  otherParams: string[],
+): SimResponse | { store: string; job: SyncJob }[] {
+  const known = pbs.hasPush ? [...otherParams, "sync-direction"] : otherParams;
+  const bad: [string, string][] = Object.keys(c.q)
+    .filter((k) => k !== "_dc" && !known.includes(k))
+    .map((k) => [k, "schema does not allow additional properties."]);
+  const direction = c.q["sync-direction"] ?? "pull";
+  if (pbs.hasPush && !["pull", "push", "all"].includes(direction))
+    bad.push(["sync-direction", `value '${direction}' is not defined in the enumeration.`]);
+  if (bad.length) return err(400, pbsParameterError(bad));
+  return [...pbs.stores.entries()].flatMap(([store, st]) =>
+    st.cfg.syncJobs
+      .filter((j) => !pbs.hasPush || direction === "all" || j.direction === direction)
+      .filter((j) => syncReadable(pbs, c.me, store, j))
+      .map((job) => ({ store, job })),
+  );
+}
+
 /** GET /admin/gc, /admin/verify, /admin/sync; null for any other request. */
 export function jobRoute(pbs: PbsState, c: PbsCall): SimResponse | null {
   const { q, privs } = c;
@@ -95,32 +124,20 @@ export function jobRoute(pbs: PbsState, c: PbsCall): SimResponse | null {
         ),
     );
   if (c.method === "GET" && c.path === "/admin/sync") {
-    // The router checks the query against the method's schema before the method runs.
-    const known = pbs.hasPush ? ["store", "sync-direction"] : ["store"];
-    const bad: [string, string][] = Object.keys(q)
-      .filter((k) => k !== "_dc" && !known.includes(k))
-      .map((k) => [k, "schema does not allow additional properties."]);
-    const direction = q["sync-direction"] ?? "pull";
-    if (pbs.hasPush && !["pull", "push", "all"].includes(direction))
-      bad.push(["sync-direction", `value '${direction}' is not defined in the enumeration.`]);
-    if (bad.length) return err(400, pbsParameterError(bad));
+    const jobs = readableSyncJobs(pbs, c, ["store"]);
+    if (!Array.isArray(jobs)) return jobs;
     return json(
-      [...pbs.stores.entries()]
-        .filter(([s]) => !q.store || s === q.store)
-        .flatMap(([s, st]) =>
-          st.cfg.syncJobs
-            .filter((j) => !pbs.hasPush || direction === "all" || j.direction === direction)
-            .filter((j) => syncReadable(pbs, c.me, s, j))
-            .map((j) => ({
-              id: j.id,
-              store: s,
-              ...(j.remote ? { remote: j.remote } : {}),
-              "remote-store": j.remoteStore,
-              ...(j.direction === "push" ? { "sync-direction": "push" } : {}),
-              schedule: j.schedule,
-              ...jobStatus(st.sync.get(j.id)!, sec(c.now) + 3600),
-            })),
-        ),
+      jobs
+        .filter(({ store }) => !q.store || store === q.store)
+        .map(({ store, job: j }) => ({
+          id: j.id,
+          store,
+          ...(j.remote ? { remote: j.remote } : {}),
+          "remote-store": j.remoteStore,
+          ...(j.direction === "push" ? { "sync-direction": "push" } : {}),
+          schedule: j.schedule,
+          ...jobStatus(pbs.stores.get(store)!.sync.get(j.id)!, sec(c.now) + 3600),
+        })),
     );
   }
   return null;
