@@ -127,15 +127,10 @@ export function createBackupApi(ctx: DsmCtx, speed: number) {
     file_list: [{ folderPath: `/${t.cfg.name}`, fullPath: `/volume1/${t.cfg.name}`, isValidSource: true }],
   });
 
-  /**
-   * Task list item. Without `additional` DSM answers only the task's config (brief: the DSM 6 item
-   * keys); each requested group adds its fields. `progress_title_type` only while running: the
-   * pmilano1 capture asked for it on idle tasks and got none.
-   */
-  const listItem = (t: SimTask, now: number, add: Set<string>) => ({
+  /** What both the task list and Task get say of every task: its config and state. */
+  const taskConfig = (t: SimTask) => ({
     data_enc: false,
     data_type: "data",
-    ext3ShareList: [],
     name: t.cfg.name,
     repo_id: t.cfg.id,
     state: t.state,
@@ -145,6 +140,16 @@ export function createBackupApi(ctx: DsmCtx, speed: number) {
     task_id: t.cfg.id,
     transfer_type: t.cfg.transfer_type,
     type: type(t),
+  });
+
+  /**
+   * Task list item. Without `additional` DSM answers only the task's config (brief: the DSM 6 item
+   * keys); each requested group adds its fields. `progress_title_type` only while running: the
+   * pmilano1 capture asked for it on idle tasks and got none.
+   */
+  const listItem = (t: SimTask, now: number, add: Set<string>) => ({
+    ...taskConfig(t),
+    ext3ShareList: [],
     ...(add.has("last_bkp_time") ? { last_bkp_time: fmt(t.lastAttemptMs), last_bkp_end_time: fmt(t.lastEndMs) } : {}),
     ...(add.has("last_bkp_result") ? { last_bkp_result: t.run ? "backingup" : t.result } : {}),
     ...(add.has("is_modified") ? { is_modified: false } : {}),
@@ -209,21 +214,11 @@ export function createBackupApi(ctx: DsmCtx, speed: number) {
       enable_version_file_log: false,
       max_auto_resume_retry: 5,
     },
-    data_enc: false,
-    data_type: "data",
+    ...taskConfig(t),
     is_modified: false,
-    name: t.cfg.name,
-    repo_id: t.cfg.id,
     repository: repository(t),
     rotate_params: {},
     source: source(t),
-    state: t.state,
-    status: t.status,
-    target_id: targetId(t),
-    target_type: t.cfg.target_type,
-    task_id: t.cfg.id,
-    transfer_type: t.cfg.transfer_type,
-    type: type(t),
     ...(add.has("schedule") ? { schedule: schedule(t, now) } : {}),
   });
 
