@@ -4,15 +4,12 @@ GET /cluster/tasks read with proxmoxer: each node's recent tasks (running ones w
 equals the caller; both demo tokens have PVEAuditor on /, so both see everything (the filtering
 itself is covered by lab/src/cluster-tasks.test.ts).
 """
-from proxmoxer import ProxmoxAPI
+from clients import proxmox
 from proxmoxer.tools import Tasks
 
 
 def api(lab, token_index=0):
-    lab = lab["pve"]
-    tok = lab["tokens"][token_index]
-    user, name = tok["id"].split("!")
-    return ProxmoxAPI(lab["host"], port=lab["port"], user=user, token_name=name, token_value=tok["secret"], verify_ssl=lab["ca"], service="PVE")
+    return proxmox(lab, "pve", token_index)
 
 
 def test_cluster_tasks_after_vzdump(lab):

@@ -4,15 +4,12 @@ Fidelity of the simulated Proxmox VE lab, checked with a real third-party client
 types or UPIDs drifted from real PVE, proxmoxer would fail here.
 """
 import pytest
-from proxmoxer import ProxmoxAPI
+from clients import proxmox
 from proxmoxer.tools import Tasks
 
 
 def api(lab, token_index=0):
-    lab = lab["pve"]
-    tok = lab["tokens"][token_index]
-    user, name = tok["id"].split("!")
-    return ProxmoxAPI(lab["host"], port=lab["port"], user=user, token_name=name, token_value=tok["secret"], verify_ssl=lab["ca"], service="PVE")
+    return proxmox(lab, "pve", token_index)
 
 
 def test_version_and_nodes(lab):
@@ -61,11 +58,7 @@ def test_vzdump_task_with_proxmoxer_tools(lab):
 
 
 def test_wrong_token_is_401(lab):
-    lab = lab["pve"]
-    tok = dict(lab["tokens"][0])
-    tok["secret"] = "00000000-0000-0000-0000-000000000000"
-    user, name = tok["id"].split("!")
-    bad = ProxmoxAPI(lab["host"], port=lab["port"], user=user, token_name=name, token_value=tok["secret"], verify_ssl=lab["ca"], service="PVE")
+    bad = proxmox(lab, "pve", secret="00000000-0000-0000-0000-000000000000")
     with pytest.raises(Exception) as e:
         bad.version.get()
     assert "401" in str(e.value)

@@ -8,15 +8,13 @@ token 1 an administrator's (Audit on /, DatastoreAdmin on /datastore).
 import time
 
 import pytest
-from proxmoxer import ProxmoxAPI, ResourceException
+from clients import proxmox
+from proxmoxer import ResourceException
 from proxmoxer.tools import Tasks
 
 
 def api(lab, token_index=0):
-    lab = lab["pbs"]
-    tok = lab["tokens"][token_index]
-    user, name = tok["id"].split("!")
-    return ProxmoxAPI(lab["host"], port=lab["port"], user=user, token_name=name, token_value=tok["secret"], verify_ssl=lab["ca"], service="PBS")
+    return proxmox(lab, "pbs", token_index)
 
 
 def wait_stopped(pbs, upid, timeout=30):
