@@ -3,7 +3,7 @@
  * own process when installed, else the embedded one), and CPU time and memory of a process read
  * from /proc.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -100,4 +100,31 @@ export function procSample(pid: number): ProcSample | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * `backup2mqtt run --config <file>` as its own process (so its CPU and memory are its own). Its last
+ * `keep` output chunks are kept in `output`; an exit before `stopping()` was called is logged with them.
+ */
+export function spawnBridge(
+  cli: string,
+  cfgFile: string,
+  o: { output: string[]; keep: number; label: string; env?: NodeJS.ProcessEnv },
+): { child: ChildProcess; stopping(): void } {
+  const child = spawn(process.execPath, [cli, "run", "--config", cfgFile], {
+    stdio: ["ignore", "pipe", "pipe"],
+    ...(o.env ? { env: o.env } : {}),
+  });
+  let stopping = false;
+  for (const s of [child.stdout!, child.stderr!])
+    s.on("data", (d: Buffer) => o.output.push(d.toString("utf8")) > o.keep && o.output.shift());
+  child.once("exit", (code, sig) => {
+    if (!stopping) log(`${o.label} exited (${code ?? sig}):\n${o.output.join("")}`);
+  });
+  return {
+    child,
+    stopping() {
+      stopping = true;
+    },
+  };
 }

@@ -7,14 +7,13 @@
  * `node bridge/dist/bench/homelab.js` prints the figures as one JSON line; `npm run bench` calls
  * measureHomelab(). HOMELAB_SETTLE_S and HOMELAB_IDLE_S shorten the waits for a quick look.
  */
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { startLab } from "backup2mqtt-lab";
-import { freePort, log, procSample, sleep, startBroker } from "./harness.js";
+import { freePort, log, procSample, sleep, spawnBridge, startBroker } from "./harness.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cli = path.resolve(here, "..", "cli.js");
@@ -70,20 +69,16 @@ state_dir: ${path.join(tmp, "state")}
 log: { level: info }
 `,
     );
-    const bridge = spawn(process.execPath, [opts.cliPath ?? cli, "run", "--config", cfgFile], {
-      stdio: ["ignore", "pipe", "pipe"],
+    const { child: bridge, stopping } = spawnBridge(opts.cliPath ?? cli, cfgFile, {
+      output,
+      keep: 100,
+      label: "homelab: bridge",
     });
-    let stopping = false;
     const exited = new Promise<void>((r) => bridge.once("exit", () => r()));
     cleanups.push(async () => {
-      stopping = true;
+      stopping();
       if (bridge.exitCode === null && bridge.signalCode === null) bridge.kill("SIGTERM");
       await exited;
-    });
-    for (const s of [bridge.stdout!, bridge.stderr!])
-      s.on("data", (d: Buffer) => output.push(d.toString("utf8")) > 100 && output.shift());
-    bridge.once("exit", (code, sig) => {
-      if (!stopping) log(`homelab: bridge exited (${code ?? sig}):\n${output.join("")}`);
     });
     const started = Date.now();
     // Up when the HTTP API answers with the lab's 5 guests.

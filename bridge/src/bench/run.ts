@@ -16,7 +16,7 @@ import mqtt from "mqtt";
 import { Agent, request } from "undici";
 import { startLab } from "backup2mqtt-lab";
 import { type CycleStart, callKinds, idleCycles, median, pollCalls, type Seen } from "./cycles.js";
-import { log, procSample, sleep, startBroker, until } from "./harness.js";
+import { log, procSample, sleep, spawnBridge, startBroker, until } from "./harness.js";
 import { benchScenario, BENCH_TOKEN } from "./scenario.js";
 import { naivePoll } from "./naive.js";
 import { printResults } from "./table.js";
@@ -127,17 +127,13 @@ log: { level: warn }
     );
     const bridgeOut = lastBridgeOutput;
     const t0 = Date.now();
-    const bridge = spawn(process.execPath, [cli, "run", "--config", cfgFile], {
-      stdio: ["ignore", "pipe", "pipe"],
+    const { child: bridge, stopping } = spawnBridge(cli, cfgFile, {
+      output: bridgeOut,
+      keep: 200,
+      label: "bridge",
       env: { ...process.env, BENCH_PVE_SECRET: BENCH_TOKEN.secret },
     });
     children.push(bridge);
-    for (const s of [bridge.stdout!, bridge.stderr!])
-      s.on("data", (d: Buffer) => bridgeOut.push(d.toString("utf8")) > 200 && bridgeOut.shift());
-    bridge.once("exit", (code, sig) => {
-      if (!stopping) log(`bridge exited (${code ?? sig}):\n${bridgeOut.join("")}`);
-    });
-    let stopping = false;
     let peakRss = 0;
     const rssTimer = setInterval(() => {
       const s = procSample(bridge.pid!);
@@ -308,7 +304,7 @@ log: { level: warn }
 
     const end = procSample(bridge.pid!);
     const rssMb = Math.max(peakRss, end?.hwmMb ?? 0);
-    stopping = true;
+    stopping();
 
     process.exitCode = printResults({
       plan,
