@@ -3,10 +3,10 @@
  * not parsed; a changed one bigger than what is kept while hashing is asked for once more and
  * parsed; a small changed one is parsed from the first answer.
  */
-import { createServer } from "node:http";
+import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLab, type Lab } from "backup2mqtt-lab";
+import { labCertificate, startLab, type Lab } from "backup2mqtt-lab";
 import { PveHttp } from "./http.js";
 
 let lab: Lab;
@@ -81,13 +81,14 @@ describe("PveHttp.getRowsIfChanged", () => {
   });
 
   it("a listing that is not a plain row frame is parsed whole (one more request), with the same rows", async () => {
-    // A real HTTP server answering with an extra top-level key, as a gateway might add.
+    // A real HTTPS server answering with an extra top-level key, as a gateway might add.
     const rows = [
       { volid: "nas:backup/a", ctime: 1 },
       { volid: "nas:backup/b", ctime: 2 },
     ];
     let served = 0;
-    const server = createServer((_req, res) => {
+    const cert = await labCertificate();
+    const server = createServer({ key: cert.key, cert: cert.cert }, (_req, res) => {
       served++;
       res.setHeader("content-type", "application/json");
       res.end(JSON.stringify({ total: rows.length, data: rows }));
@@ -95,7 +96,8 @@ describe("PveHttp.getRowsIfChanged", () => {
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const plain = new PveHttp(
       {
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        fingerprint: cert.fingerprint,
         tokenId: "t@pve!x",
         tokenSecret: "s",
         timeoutMs: 5000,
