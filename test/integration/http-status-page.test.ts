@@ -173,6 +173,7 @@ describe("status page HTML", () => {
             running: false,
             last_attempt: null,
             changes_at: null,
+            fallback: null,
           },
         ],
         orphans: [],

@@ -28,6 +28,10 @@ export const baseTier = (id: string, o: Partial<Tier> = {}): Tier => ({
   verifyEveryMs: 30 * 24 * H,
   allowManual: true,
   restoreTest: false,
+  fallback: { action: "off", window: "any", graceMs: H, maxPerDay: 1 },
+  maxRuntimeMs: null,
+  stallAfterMs: 30 * 60_000,
+  allowStop: false,
   ...o,
 });
 
@@ -62,6 +66,7 @@ export function baseGuestState(vmid: number, o: Partial<GuestState> = {}): Guest
     running: false,
     last_attempt: null,
     changes_at: null,
+    fallback: null,
     ...o,
   };
 }

@@ -35,6 +35,8 @@ export interface ActionHandlers {
   runHyperBackup?(key: string, cmd: Extract<Command, { action: "run" }>): Promise<Outcome>;
   /** PBS datastore device ({"action":"verify"} on <base>/pbs/<store>/command). */
   verifyDatastore?(key: string, cmd: Extract<Command, { action: "verify" }>): Promise<Outcome>;
+  /** Guest ({"action":"approve_fallback"}): approve the planned fallback of a guest whose tier has fallback: ask. */
+  approveFallback?(guestId: string, cmd: Extract<Command, { action: "approve_fallback" }>): Promise<Outcome>;
   /** Bridge device ({"action":"forget","guest":"<id>"}): remove a gone device's Home Assistant device now. */
   forget?(deviceId: string): Promise<Outcome>;
   /**
@@ -46,7 +48,16 @@ export interface ActionHandlers {
 
 const MAX_PAYLOAD = 4096;
 
-const ALL_ACTIONS = ["backup", "verify", "restore_test", "set_tier", "refresh", "run", "forget"] as const;
+const ALL_ACTIONS = [
+  "backup",
+  "verify",
+  "restore_test",
+  "set_tier",
+  "refresh",
+  "run",
+  "forget",
+  "approve_fallback",
+] as const;
 const TARGET_NAMES: Record<Target["kind"], string> = {
   guest: "a guest",
   bridge: "the bridge",
@@ -98,7 +109,14 @@ export class CommandRouter {
   validActions(kind: Target["kind"]): string[] {
     switch (kind) {
       case "guest":
-        return ["backup", "verify", "restore_test", "set_tier", "refresh"];
+        return [
+          "backup",
+          "verify",
+          "restore_test",
+          "set_tier",
+          "refresh",
+          ...(this.handlers.approveFallback ? ["approve_fallback"] : []),
+        ];
       case "bridge":
         return ["refresh", ...(this.handlers.forget ? ["forget"] : [])];
       case "hyperbackup":
@@ -201,6 +219,9 @@ export class CommandRouter {
           return this.handlers.restoreTest(target.id, cmd);
         case "set_tier":
           return this.handlers.setTier(target.id, cmd.tier);
+        case "approve_fallback":
+          if (this.handlers.approveFallback) return this.handlers.approveFallback(target.id, cmd);
+          break;
       }
     // problem() refuses every other pair before dispatch.
     return Promise.resolve({

@@ -20,6 +20,39 @@ export interface Tier {
   allowManual: boolean;
   /** Opted in to restore tests. */
   restoreTest: boolean;
+  /** Self-healing fallback (config `fallback`): off, or when and how the bridge runs the guest's vzdump itself. */
+  fallback: TierFallback;
+  /** config `max_runtime`: a running vzdump is overrunning past max(3 × its median, this); null = the median alone. */
+  maxRuntimeMs: number | null;
+  /** config `stall_after`: no new task-log line for this long = stalled (default 30 min). */
+  stallAfterMs: number;
+  /** config `allow_stop`: the Stop backup button (default false). */
+  allowStop: boolean;
+}
+
+/** A tier's fallback, resolved: window "any" or "HH:MM-HH:MM" (config time zone), grace in ms. */
+export interface TierFallback {
+  action: "off" | "ask" | "auto";
+  window: string;
+  graceMs: number;
+  maxPerDay: number;
+  storage?: string;
+  mode?: "snapshot" | "suspend" | "stop";
+}
+
+export const FALLBACK_OFF: TierFallback = { action: "off", window: "any", graceMs: 3_600_000, maxPerDay: 1 };
+
+/** `fallback: auto` is `{ action: auto }`; absent keys get their defaults (window any, grace 1h, one a day). */
+export function resolveFallback(input: TierInput["fallback"]): TierFallback {
+  const f = typeof input === "string" || input === undefined ? { action: input ?? "off" } : input;
+  return {
+    action: f.action,
+    window: f.window ?? "any",
+    graceMs: f.grace ? parseDuration(f.grace) : 3_600_000,
+    maxPerDay: f.max_per_day ?? 1,
+    ...(f.storage ? { storage: f.storage } : {}),
+    ...(f.mode ? { mode: f.mode } : {}),
+  };
 }
 
 /** What a tier may say in the config file (all optional; defaults fill the rest). */
@@ -38,6 +71,10 @@ export const DEFAULT_TIERS: Record<string, Required<TierInput>> = {
     allow_manual: true,
     protect: true,
     restore_test: false,
+    fallback: "off",
+    max_runtime: null,
+    stall_after: "30m",
+    allow_stop: false,
   },
   P1: {
     label: "Important, daily",
@@ -50,6 +87,10 @@ export const DEFAULT_TIERS: Record<string, Required<TierInput>> = {
     allow_manual: true,
     protect: true,
     restore_test: false,
+    fallback: "off",
+    max_runtime: null,
+    stall_after: "30m",
+    allow_stop: false,
   },
   P2: {
     label: "Weekly",
@@ -62,6 +103,10 @@ export const DEFAULT_TIERS: Record<string, Required<TierInput>> = {
     allow_manual: true,
     protect: true,
     restore_test: false,
+    fallback: "off",
+    max_runtime: null,
+    stall_after: "30m",
+    allow_stop: false,
   },
   none: {
     label: "Not backed up (deliberately)",
@@ -74,6 +119,10 @@ export const DEFAULT_TIERS: Record<string, Required<TierInput>> = {
     allow_manual: true,
     protect: false,
     restore_test: false,
+    fallback: "off",
+    max_runtime: null,
+    stall_after: "30m",
+    allow_stop: false,
   },
 };
 
@@ -99,6 +148,10 @@ export function resolveTiers(input: Record<string, TierInput> | undefined): Reco
       verifyEveryMs: t.verify_every ? parseDuration(t.verify_every) : null,
       allowManual: t.allow_manual,
       restoreTest: t.restore_test,
+      fallback: resolveFallback(t.fallback),
+      maxRuntimeMs: t.max_runtime ? parseDuration(t.max_runtime) : null,
+      stallAfterMs: parseDuration(t.stall_after),
+      allowStop: t.allow_stop,
     };
   }
   return out;

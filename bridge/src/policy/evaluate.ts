@@ -338,6 +338,7 @@ function evaluateGuest(
           }
         : null,
       changes_at: iso(nextChange),
+      fallback: null,
     },
   };
 }

@@ -14,11 +14,22 @@ export const FINDING_CODES = [
   "untiered",
   "excluded",
   "orphaned",
+  "fallback_failed",
+  "job_missed",
+  "overrunning",
 ] as const;
 export type FindingCode = (typeof FINDING_CODES)[number];
 
 /** Findings that inform but never make a problem. */
 export const INFORMATIONAL: ReadonlySet<FindingCode> = new Set(["untiered", "excluded", "orphaned"]);
+
+/**
+ * Whether one finding informs without making a problem: its code is informational, or it is a
+ * `job_missed` of a job the guest's tier does not rely on (policy/missed-jobs.ts: params.relied false).
+ */
+export function isInformational(f: Pick<Finding, "code" | "params">): boolean {
+  return INFORMATIONAL.has(f.code) || (f.code === "job_missed" && f.params.relied !== true);
+}
 
 export interface Finding {
   code: FindingCode;
@@ -68,6 +79,22 @@ export interface GuestState {
   last_attempt: { time: string; result: string; error?: string } | null;
   /** When the status will change by itself (e.g. turns stale), ISO; null if never. */
   changes_at: string | null;
+  /** The self-healing fallback (policy/fallback.ts); null when the tier's fallback is off or there is nothing to say. */
+  fallback: GuestFallback | null;
+}
+
+export const FALLBACK_STATES = ["planned", "running", "waiting_for_job", "done", "failed"] as const;
+
+/** A guest's fallback: planned (to start at `at`), running (since `at`), waiting for a job (due at `at`), done or failed (at `at`). */
+export interface GuestFallback {
+  state: (typeof FALLBACK_STATES)[number];
+  /** ISO: when it is planned to start, started, the job is due, or it ended. */
+  at: string;
+  /** Why, as a sentence. */
+  reason: string;
+  action: "auto" | "ask";
+  /** `ask`: someone approved it. */
+  approved: boolean;
 }
 
 export interface OrphanGroup {

@@ -37,6 +37,16 @@ export const commandSchema = z
     command("verify", {}),
     command("restore_test", {}),
     command("set_tier", { tier: shortText(16) }),
+    command(
+      "approve_fallback",
+      {},
+      "Guest only: approve the planned fallback backup of a guest whose tier has fallback: ask (it starts when its window allows).",
+    ),
+    command(
+      "stop_backup",
+      {},
+      "Guest only: stop the guest's running vzdump (DELETE of its Proxmox task); only for guests whose tier has allow_stop: true.",
+    ),
     command("refresh", {}),
     command("run", {}, "Run a Hyper Backup task now (<base>/hyperbackup/<task>/command)."),
     command(

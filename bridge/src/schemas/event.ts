@@ -19,6 +19,9 @@ export const GUEST_EVENT_TYPES = [
   "restore_test_finished",
   "restore_test_failed",
   "command_rejected",
+  "fallback_planned",
+  "fallback_started",
+  "backup_overrunning",
 ] as const;
 
 /** Every event the bridge sends: the guests' and the bridge's own. */

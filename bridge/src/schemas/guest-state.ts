@@ -3,7 +3,7 @@
  * bridge/schemas/guest-state.schema.json is generated from it. Open objects: a reader must accept
  * keys it does not know.
  */
-import { FINDING_CODES, STATUSES } from "../policy/types.js";
+import { FALLBACK_STATES, FINDING_CODES, STATUSES } from "../policy/types.js";
 import { z } from "zod";
 import { jsonDateTime, jsonInteger, jsonPattern } from "./json-schema.js";
 
@@ -68,6 +68,24 @@ export const guestStateSchema = z.object({
   progress: jsonInteger({ minimum: 0, maximum: 100 })
     .nullable()
     .meta({ description: "Percent done of the running backup." })
+    .optional(),
+  fallback: z
+    .object({
+      state: z.enum(FALLBACK_STATES),
+      at: time().meta({
+        description: "When it is planned to start, started, the job it waits for is due, or it ended.",
+      }),
+      reason: z.string().meta({ description: "Why, as a sentence in the bridge's language." }),
+      action: z.enum(["auto", "ask"]),
+      approved: z
+        .boolean()
+        .meta({ description: "ask: someone approved it (a pending fallback is ask, planned and not approved)." }),
+    })
+    .nullable()
+    .meta({
+      description:
+        "The self-healing fallback (tier `fallback`): the bridge runs the guest's vzdump itself. null when the tier's fallback is off or there is nothing to say.",
+    })
     .optional(),
 });
 

@@ -1,7 +1,7 @@
 /** `tiers:` — what each tier demands; P0, P1, P2 and none have defaults (../tiers.ts) that these override key by key. */
 import { z } from "zod";
 import { jsonInteger } from "../../schemas/json-schema.js";
-import { duration, durationOrNull, record } from "./common.js";
+import { duration, durationOrNull, patterned, record } from "./common.js";
 
 const keep = () => jsonInteger({ minimum: 0 }).optional();
 
@@ -13,6 +13,38 @@ export const retentionSchema = z.strictObject({
   "keep-monthly": keep(),
   "keep-yearly": keep(),
 });
+
+/** `fallback:` — what the bridge does itself when the tier's guest goes stale, failed or missing. */
+export const FALLBACK_ACTIONS = ["off", "ask", "auto"] as const;
+const WINDOW = "^(any|([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9])$";
+export const fallbackSchema = z
+  .union([
+    z.enum(FALLBACK_ACTIONS),
+    z.strictObject({
+      action: z.enum(FALLBACK_ACTIONS).meta({ description: "off, ask (wait for approval) or auto." }),
+      window: patterned(WINDOW)
+        .meta({
+          description:
+            "When a fallback may start, HH:MM-HH:MM in the config's time zone (may cross midnight, e.g. 22:00-04:00), or any (default).",
+        })
+        .optional(),
+      grace: duration("How long the guest must have been stale, failed or missing first (default 1h).").optional(),
+      max_per_day: jsonInteger({ minimum: 1 })
+        .meta({ description: "Fallbacks per guest and day (default 1)." })
+        .optional(),
+      storage: patterned("^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+        .meta({ description: "Proxmox storage of the fallback's vzdump (default: the source's backup.storage)." })
+        .optional(),
+      mode: z
+        .enum(["snapshot", "suspend", "stop"])
+        .meta({ description: "vzdump's backup mode (default: the source's backup.mode)." })
+        .optional(),
+    }),
+  ])
+  .meta({
+    description:
+      "Self-healing fallback: off (default), ask or auto, or { action, window, grace, max_per_day, storage, mode }. The bridge runs the guest's vzdump itself when it has been stale, failed or missing for `grace`, inside `window`.",
+  });
 
 export const tierSchema = z.strictObject({
   label: z.string().optional(),
@@ -33,6 +65,17 @@ export const tierSchema = z.strictObject({
   restore_test: z
     .boolean()
     .meta({ description: "Opt in to automatic-on-demand restore tests (button); default false." })
+    .optional(),
+  fallback: fallbackSchema.optional(),
+  max_runtime: durationOrNull(
+    "A running vzdump of the tier's guest is overrunning past max(3 × its median duration, this); null (default) = the median alone.",
+  ).optional(),
+  stall_after: duration(
+    "A running vzdump whose task log shows no new line for this long is stalled (default 30m).",
+  ).optional(),
+  allow_stop: z
+    .boolean()
+    .meta({ description: "Opt in to the Stop backup button on the tier's guests (default false)." })
     .optional(),
 });
 

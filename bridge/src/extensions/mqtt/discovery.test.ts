@@ -42,6 +42,7 @@ const guest: GuestState = {
   running: false,
   last_attempt: null,
   changes_at: null,
+  fallback: null,
 };
 
 describe("guest discovery payload", () => {
