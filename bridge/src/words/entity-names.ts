@@ -25,6 +25,11 @@ const NAMES = {
   restore_test: { en: "Restore test", de: "Wiederherstellungstest" },
   last_restore_test: { en: "Last restore test", de: "Letzter Wiederherstellungstest" },
   backup_event: { en: "Backup event", de: "Sicherungsereignis" },
+  // Only for guests whose tier's fallback is `ask`
+  fallback_pending: { en: "Fallback pending", de: "Ersatzsicherung ausstehend" },
+  approve_fallback: { en: "Approve fallback", de: "Ersatzsicherung freigeben" },
+  // Only for guests whose tier has allow_stop: true
+  stop_backup: { en: "Stop backup", de: "Sicherung abbrechen" },
 
   // The bridge's device ({source}: a configured source's name)
   source: { en: "Source {source}", de: "Quelle {source}" },
@@ -38,6 +43,7 @@ const NAMES = {
   guests_untiered: { en: "Guests untiered", de: "Gäste ohne Stufe" },
   guests_orphaned: { en: "Orphaned archive groups", de: "Verwaiste Archivgruppen" },
   last_refresh: { en: "Last refresh", de: "Letzte Aktualisierung" },
+  missed_jobs: { en: "Missed jobs", de: "Verpasste Sicherungsaufträge" },
   refresh: { en: "Refresh", de: "Aktualisieren" },
 
   // Off-site devices: a Hyper Backup task, a PBS datastore

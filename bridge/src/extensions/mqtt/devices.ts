@@ -8,7 +8,7 @@ import type { View } from "../../core/view.js";
 import type { PresentDevice } from "../../state/devices.js";
 import { bridgeInfo } from "./bridge-info.js";
 import type { MqttPublisher } from "./connection.js";
-import { bridgeDiscovery, entitySlugs, guestDiscovery, type DiscoveryContext } from "./discovery.js";
+import { asksForFallback, bridgeDiscovery, entitySlugs, guestDiscovery, type DiscoveryContext } from "./discovery.js";
 import {
   hyperBackupDiscovery,
   hyperBackupState,
@@ -27,10 +27,9 @@ export function publishGuests(view: View, p: MqttPublisher, ctx: DiscoveryContex
     const slug = slugs.get(g.id);
     const id = deviceId(g.id);
     const configTopic = t.deviceConfig(id);
-    // guestDiscovery reads only these fields of the guest (and the fixed context).
-    p.publishDerived(configTopic, JSON.stringify([g.id, g.name, g.source, g.type, g.vmid, slug]), () =>
-      guestDiscovery(ctx, g, slug),
-    );
+    // guestDiscovery reads only these fields of the guest (and the fixed context), and whether its tier asks before a fallback.
+    const key = [g.id, g.name, g.source, g.type, g.vmid, slug, ...(asksForFallback(ctx, g) ? ["fallback_ask"] : [])];
+    p.publishDerived(configTopic, JSON.stringify(key), () => guestDiscovery(ctx, g, slug));
     p.publishRetained(t.guestState(g.id), g);
     present.push({
       deviceId: id,

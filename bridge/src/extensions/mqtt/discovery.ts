@@ -25,6 +25,51 @@ export interface DiscoveryContext {
   tierIds: string[];
   /** The language of entity names (config `language`); absent = en. */
   language?: Language;
+  /** Tiers whose `fallback` is `ask`: their guests get "Fallback pending" and "Approve fallback". */
+  fallbackAskTiers?: string[];
+}
+
+/** Does this guest get the fallback approval entities (its tier's fallback is `ask`)? */
+export const asksForFallback = (ctx: DiscoveryContext, g: GuestState): boolean =>
+  g.tier !== null && (ctx.fallbackAskTiers ?? []).includes(g.tier);
+
+/**
+ * The fallback approval entities of a guest whose tier's fallback is `ask`: a binary sensor that is
+ * on while a planned fallback waits for approval (its attributes: the fallback's state, when it is
+ * planned to start, and why, as a sentence), and the button that approves it.
+ */
+function fallbackComponents(
+  ctx: DiscoveryContext,
+  uid: (key: string) => string,
+  eid: (domain: string, key: string) => string,
+  state: string,
+  command: string,
+): Record<string, Component> {
+  return {
+    fallback_pending: {
+      p: "binary_sensor",
+      name: nameOf(ctx, "fallback_pending"),
+      unique_id: uid("fallback_pending"),
+      default_entity_id: eid("binary_sensor", "fallback_pending"),
+      state_topic: state,
+      value_template:
+        "{% set f = value_json.fallback or {} %}{{ 'ON' if f.action == 'ask' and f.state == 'planned' and not f.approved else 'OFF' }}",
+      json_attributes_topic: state,
+      json_attributes_template:
+        "{% set f = value_json.fallback or {} %}{{ {'state': f.state | default(none), 'at': f.at | default(none), 'reason': f.reason | default(none), 'approved': f.approved | default(false)} | tojson }}",
+      icon: "mdi:backup-restore",
+    },
+    approve_fallback: {
+      p: "button",
+      name: nameOf(ctx, "approve_fallback"),
+      unique_id: uid("approve_fallback"),
+      default_entity_id: eid("button", "approve_fallback"),
+      command_topic: command,
+      payload_press: '{"action":"approve_fallback","origin":"home_assistant"}',
+      icon: "mdi:check-decagram",
+      qos: 1,
+    },
+  };
 }
 
 /** An entity's name in the context's language. */
@@ -221,6 +266,7 @@ export function guestDiscovery(
       icon: "mdi:history",
     },
   };
+  if (asksForFallback(ctx, g)) Object.assign(cmps, fallbackComponents(ctx, uid, eid, state, command));
   const url = ctx.sourceUrls[g.source];
   return {
     device: {

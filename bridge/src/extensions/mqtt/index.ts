@@ -35,6 +35,9 @@ export class MqttExtension implements Extension {
       sourceUrls: Object.fromEntries(cfg.proxmox.map((p) => [p.name, p.url])),
       tierIds: Object.keys(cfg.tiers),
       language: cfg.language ?? "en",
+      fallbackAskTiers: Object.entries(cfg.tiers)
+        .filter(([, tier]) => tier.fallback.action === "ask")
+        .map(([id]) => id),
     };
     let retention: DeviceRetention | undefined;
     const publisher = new MqttPublisher(
