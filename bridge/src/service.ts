@@ -5,6 +5,7 @@
 import type { Config } from "./config/load.js";
 import { createLogger, type Logger } from "./log.js";
 import { autoVerify } from "./extensions/auto-verify.js";
+import { heartbeat } from "./extensions/heartbeat.js";
 import type { Extension, ExtensionContext } from "./extensions/extension.js";
 import { HttpExtension } from "./extensions/http/index.js";
 import { MqttExtension } from "./extensions/mqtt/index.js";
@@ -62,6 +63,8 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
   const before: Extension[] = [tierOverrides(), mqtt];
   // After it: automatic verification judges evaluated guests; HTTP answers only once there is a view.
   const after: Extension[] = [autoVerify(opts.verifyTickMs), ...(http ? [http] : [])];
+  // The heartbeat pings after every successful refresh (the first one included); off without `heartbeat:`.
+  after.push(heartbeat());
   const started: Extension[] = [];
   const stop = async () => {
     await engine.stop();
@@ -74,6 +77,7 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
         started.push(e);
       }
     };
+    await engine.load();
     await startAll(before);
     await engine.start();
     await startAll(after);

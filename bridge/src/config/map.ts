@@ -10,8 +10,9 @@ import path from "node:path";
 import { parseDuration } from "../util/duration.js";
 import type { Checked } from "./checks.js";
 import type { ConfigFile } from "./schema/index.js";
-import type { Config, JobsConfig, SshConfig } from "./types.js";
-import { parseListen } from "./value-checks.js";
+import type { Config, HeartbeatConfig, JobsConfig, SshConfig } from "./types.js";
+import { heartbeatUrlProblem } from "./schema/heartbeat.js";
+import { parseListen, pemFileProblem } from "./value-checks.js";
 import { systemTimeZone } from "../words/time.js";
 import type { PathPart } from "./yaml-locations.js";
 
@@ -127,6 +128,7 @@ export function toConfig(f: ConfigFile, checked: Checked, ctx: MapContext): Conf
       ...(f.http.webhook_secret ? { webhookSecret: f.http.webhook_secret } : {}),
     },
     ...(f.jobs ? { jobs: jobsConfig(f.jobs) } : {}),
+    ...(f.heartbeat ? { heartbeat: heartbeatConfig(f.heartbeat, ctx) } : {}),
     stateDir: path.resolve(ctx.baseDir, f.state_dir),
     logLevel: f.log.level,
     secrets: ctx.secrets,
@@ -143,6 +145,38 @@ function jobsConfig(j: NonNullable<ConfigFile["jobs"]>): JobsConfig {
     notesTemplate: j.notes_template,
     adopt: { ...j.adopt },
     tiers: Object.fromEntries(Object.entries(j.tiers).map(([k, v]) => [k, { ...v }])),
+  };
+}
+
+/** heartbeat: the URL from url or url_file (a secret, also scrubbed as its path alone), durations in ms. */
+function heartbeatConfig(h: NonNullable<ConfigFile["heartbeat"]>, ctx: MapContext): HeartbeatConfig {
+  let url = h.url;
+  if (url === undefined && h.url_file !== undefined) {
+    try {
+      url = fs.readFileSync(path.resolve(ctx.baseDir, h.url_file), "utf8").trim();
+    } catch (e) {
+      return ctx.fail(
+        ["heartbeat", "url_file"],
+        `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
+    }
+    const problem = heartbeatUrlProblem(url);
+    if (problem) return ctx.fail(["heartbeat", "url_file"], problem);
+  }
+  // The schema refused a heartbeat without url or url_file.
+  const text = url!.trim();
+  ctx.secrets.push(text);
+  // A Healthchecks URL's secret part is its path (/<uuid> or /<ping-key>/<slug>): scrubbed on its own too.
+  const secretPath = new URL(text).pathname.replace(/\/+$/, "");
+  if (secretPath.length >= 8) ctx.secrets.push(secretPath);
+  const caFile = resolved(ctx, h.ca_file);
+  const caProblem = caFile ? pemFileProblem(caFile) : undefined;
+  if (caProblem) return ctx.fail(["heartbeat", "ca_file"], caProblem);
+  return {
+    url: text,
+    onProblem: h.on_problem,
+    timeoutMs: parseDuration(h.timeout),
+    ...(caFile ? { caFile } : {}),
   };
 }
 

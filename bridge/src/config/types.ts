@@ -106,12 +106,25 @@ export interface Config {
   http: { host: string; port: number; token?: string; webhookSecret?: string };
   /** Policy as code (`plan`/`apply`): the PVE backup jobs the tiers imply. Absent = defaults. */
   jobs?: JobsConfig;
+  /** `heartbeat:` — ping a Healthchecks-style URL after every successful refresh. Absent = off. */
+  heartbeat?: HeartbeatConfig;
   stateDir: string;
   logLevel: string;
   /** Every secret value in the config, so loggers and dumps can scrub them. */
   secrets: string[];
   /** Things that work but probably not as meant (e.g. a schedule whose frequency cannot be derived): `check` prints them, `run` logs them. */
   warnings?: ConfigProblem[];
+}
+
+/** `heartbeat:` in the config file: the dead man's switch for the bridge itself. */
+export interface HeartbeatConfig {
+  /** The ping URL (a secret: never logged, only its host). */
+  url: string;
+  /** "fail": ping <url>/fail while a problem exists; "ok": always <url>. */
+  onProblem: "fail" | "ok";
+  timeoutMs: number;
+  /** PEM CA file for a self-hosted monitor (absolute path). */
+  caFile?: string;
 }
 
 /** `jobs:` in the config file: how `plan`/`apply` shape the one PVE backup job per tier. */

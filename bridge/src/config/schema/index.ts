@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { patterned, record } from "./common.js";
+import { heartbeatSchema } from "./heartbeat.js";
 import { httpSchema } from "./http.js";
 import { jobsSchema } from "./jobs.js";
 import { mqttSchema } from "./mqtt.js";
@@ -57,6 +58,7 @@ export const configFileSchema = z.strictObject({
     .default({}),
   http: httpSchema.prefault({}),
   jobs: jobsSchema.optional(),
+  heartbeat: heartbeatSchema.optional(),
   state_dir: z.string().default("./state"),
   log: z
     .strictObject({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info") })
