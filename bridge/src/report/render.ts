@@ -13,6 +13,7 @@ import { problemsFirst, shortTime } from "./facts.js";
 import { cell } from "./format.js";
 import { guestsSection, summarySection, tiersSection } from "./overview.js";
 import { restoreSection } from "./restore-procedure.js";
+import { selfHealingSection } from "./self-healing.js";
 
 export interface ReportInput {
   cfg: Config;
@@ -49,6 +50,7 @@ export function renderReport(input: ReportInput): string {
   tiersSection(input, out);
   guestsSection(input, guests, out);
   gapsSection(input, guests, out);
+  selfHealingSection(input, guests, out);
   jobsSection(input, out);
   copiesSection(input, out);
   checksLogSection(input, guests, out);

@@ -6,7 +6,8 @@ import { registerOffsiteMetrics } from "./offsite-metrics.js";
 import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import type { View } from "../../core/view.js";
 import type { GuestState } from "../../policy/types.js";
-import { FINDING_CODES, STATUSES } from "../../policy/types.js";
+import { FALLBACK_STATES, FINDING_CODES, STATUSES } from "../../policy/types.js";
+import { fallbackPending } from "./status-page.js";
 import { copiesOf } from "../../report/facts.js";
 import { VERSION } from "../../util/version.js";
 
@@ -132,6 +133,37 @@ export function createMetrics(view: View): Registry {
     registers: [reg],
     collect() {
       this.set(guests().filter((g) => g.problem).length);
+    },
+  });
+  // Self-healing (tier fallback) and the watchdogs' findings, counted over all guests for alert rules.
+  new Gauge({
+    name: "backup2mqtt_guests_with_finding",
+    help: "Number of guests with each finding (job_missed, overrunning, fallback_failed, unprotected, ...).",
+    labelNames: ["code"],
+    registers: [reg],
+    collect() {
+      this.reset();
+      for (const code of FINDING_CODES)
+        this.set({ code }, guests().filter((g) => g.findings.some((f) => f.code === code)).length);
+    },
+  });
+  new Gauge({
+    name: "backup2mqtt_fallbacks",
+    help: "Number of guests whose fallback backup is in each state (planned, running, waiting_for_job, done, failed).",
+    labelNames: ["state"],
+    registers: [reg],
+    collect() {
+      this.reset();
+      for (const state of FALLBACK_STATES)
+        this.set({ state }, guests().filter((g) => g.fallback?.state === state).length);
+    },
+  });
+  new Gauge({
+    name: "backup2mqtt_fallbacks_pending_approval",
+    help: "Number of planned fallback backups waiting for approval (tier fallback: ask).",
+    registers: [reg],
+    collect() {
+      this.set(guests().filter(fallbackPending).length);
     },
   });
   new Gauge({

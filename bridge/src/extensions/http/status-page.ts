@@ -60,6 +60,7 @@ form{display:flex;flex-wrap:wrap;gap:.4rem;align-items:center;margin-top:.3rem}
 input[type=password]{flex:1 1 10rem;min-width:0;padding:.5rem;border:1px solid var(--line);border-radius:.4rem;background:var(--bg);color:var(--fg);font-size:1rem}
 button{padding:.5rem .9rem;border:0;border-radius:.4rem;background:var(--info);color:#fff;font-weight:600;font-size:1rem}
 .note{color:var(--muted);font-size:.9rem}
+.fallback{margin:.4rem 0;font-size:.92rem;overflow-wrap:anywhere}.fb-planned,.fb-running{color:var(--info)}.fb-failed{color:var(--bad)}
 footer{color:var(--muted);font-size:.85rem}
 footer a{color:var(--info)}
 `;
@@ -102,6 +103,34 @@ const agoHtml = (iso: string | null, now: number, timeZone?: string) =>
     ? `<time datetime="${esc(iso)}" title="${esc(shortTime(iso, timeZone))}">${esc(ago(iso, now))}</time>`
     : "never";
 
+/** Is a fallback of this guest waiting for someone to approve it (as the "Fallback pending" entity)? */
+export const fallbackPending = (g: Pick<GuestState, "fallback">): boolean =>
+  g.fallback?.action === "ask" && g.fallback.state === "planned" && !g.fallback.approved;
+
+/** The guest's fallback backup as a sentence (its reason after it), and the Approve form while it waits for approval. */
+function fallbackHtml(g: GuestState, input: StatusPageInput): string {
+  const f = g.fallback;
+  if (!f) return "";
+  const at = `<time datetime="${esc(f.at)}">${esc(shortTime(f.at, input.cfg.timeZone))}</time>`;
+  const sentence = {
+    planned: fallbackPending(g)
+      ? `A fallback backup waits for approval; once approved it starts ${at} at the earliest.`
+      : `A fallback backup is planned for ${at}.`,
+    running: `A fallback backup is running since ${at}.`,
+    waiting_for_job: `No fallback backup: the scheduled job due ${at} will cover this guest.`,
+    done: `A fallback backup finished ${agoHtml(f.at, input.now, input.cfg.timeZone)}.`,
+    failed: `The fallback backup failed ${agoHtml(f.at, input.now, input.cfg.timeZone)}.`,
+  }[f.state];
+  const form = !fallbackPending(g)
+    ? ""
+    : !input.tokenConfigured
+      ? `<p class="note">Approving here is off: set <code>http.token</code> in the config.</p>`
+      : `<form method="post" action="${esc(rootOf(input))}guests/${encodeURIComponent(g.id)}/fallback/approve">` +
+        `<input type="password" name="token" required autocomplete="current-password" placeholder="HTTP token" aria-label="HTTP token to approve the fallback of ${esc(g.name)}">` +
+        `<button type="submit">Approve fallback</button></form>`;
+  return `<p class="fallback fb-${esc(f.state)}">${sentence} ${esc(f.reason)}</p>${form}`;
+}
+
 function guestCard(g: GuestState, input: StatusPageInput): string {
   const { now, cfg } = input;
   const tier = g.tier ? cfg.tiers[g.tier] : undefined;
@@ -139,7 +168,7 @@ function guestCard(g: GuestState, input: StatusPageInput): string {
 <dt>Last verified</dt><dd>${esc(verified)}</dd>
 <dt>Next backup</dt><dd>${g.next_backup ? esc(shortTime(g.next_backup, cfg.timeZone)) : "none scheduled"}</dd>
 </dl>
-${reasons}${form}
+${reasons}${fallbackHtml(g, input)}${form}
 </article>`;
 }
 
@@ -240,6 +269,27 @@ export function statusPageRoutes(
         text: `Backup of ${name} started${outcome.upid ? ` (task ${outcome.upid})` : ""}.`,
       });
     page(req, res, outcomeStatus(outcome), { ok: false, text: `Backup of ${name} not started: ${outcome.reason}` });
+  });
+  // Approve a guest's pending fallback backup (tier fallback: ask), with the token as for Back up now.
+  r.post("/guests/:id/fallback/approve", postLimit, formBody, async (req: Request, res: Response) => {
+    if (!token)
+      return page(req, res, 403, { ok: false, text: "Approving fallbacks is off: set http.token in the config." });
+    const given = typeof req.body?.token === "string" ? (req.body.token as string) : undefined;
+    if (!secretMatches(given, token))
+      return page(req, res, 401, { ok: false, text: "Wrong or missing token: nothing was approved." });
+    const id = String(req.params.id);
+    const name = http.view.guest(id)?.name ?? id;
+    const outcome = await http.router.handle(
+      { kind: "guest", id },
+      JSON.stringify({ action: "approve_fallback", origin: "status page" }),
+      "http",
+    );
+    if (outcome.ok)
+      return page(req, res, 202, {
+        ok: true,
+        text: `Fallback backup of ${name} approved${outcome.detail ? `: ${outcome.detail}` : "."}`,
+      });
+    page(req, res, outcomeStatus(outcome), { ok: false, text: `Fallback of ${name} not approved: ${outcome.reason}` });
   });
   return r;
 }
