@@ -101,7 +101,9 @@ describe("status page", () => {
       /<form method="post" action="\.\/guests\/home_102\/fallback\/approve">.*name="token".*<button type="submit">Approve fallback<\/button><\/form>/,
     );
     expect(card(html, "home_100")).toContain("A fallback backup is running since");
-    expect(card(html, "home_101")).toMatch(/The fallback backup failed <time datetime="2026-11-26T23:00:00.000Z" title="Thu 26 Nov, 23:00">1 hour and 30 minutes ago<\/time>\./);
+    expect(card(html, "home_101")).toMatch(
+      /The fallback backup failed <time datetime="2026-11-26T23:00:00.000Z" title="Thu 26 Nov, 23:00">1 hour and 30 minutes ago<\/time>\./,
+    );
     expect(card(html, "home_103")).toContain("A fallback backup is planned for");
     for (const id of ["home_100", "home_101", "home_103", "home_105"])
       expect(card(html, id)).not.toContain("fallback/approve");
