@@ -116,6 +116,29 @@ export function apiRoutes(
     },
   );
 
+  // Approves the fallback backup a guest's tier (fallback: ask) planned and waits to be approved for.
+  r.post(
+    "/api/v1/guests/:id/fallback/approve",
+    postLimit,
+    requireBearer(token),
+    commandBody,
+    async (req: Request, res: Response) => {
+      const body = req.body as Record<string, unknown>;
+      // The route decides the action; the body may only add request_id and origin.
+      if ("action" in body && body.action !== "approve_fallback")
+        return void res.status(400).json({
+          error: `this route only approves fallbacks: leave 'action' out of the body (got ${quoteValue(body.action)})`,
+        });
+      const outcome = await http.router.handle(
+        { kind: "guest", id: String(req.params.id) },
+        JSON.stringify({ ...body, action: "approve_fallback", origin: body.origin ?? "http" }),
+        "http",
+      );
+      if (outcome.ok) return void res.status(202).json(outcome);
+      res.status(outcomeStatus(outcome)).json({ error: outcome.reason });
+    },
+  );
+
   r.get("/report.md", async (_req, res) => {
     const view = http.view;
     const result = view.result;
