@@ -5,6 +5,7 @@
 import type { Config } from "./config/load.js";
 import { createLogger, type Logger } from "./log.js";
 import { autoVerify } from "./extensions/auto-verify.js";
+import { fallback } from "./extensions/fallback.js";
 import { heartbeat } from "./extensions/heartbeat.js";
 import type { Extension, ExtensionContext } from "./extensions/extension.js";
 import { HttpExtension } from "./extensions/http/index.js";
@@ -48,6 +49,7 @@ export function extensionContext(engine: Engine, log: Logger): ExtensionContext 
       store: engine.store,
       setOverrides: (o) => engine.setOverrides(o),
       setMqttConnected: (c) => engine.setMqttConnected(c),
+      fallbackPlan: () => engine.fallbackPlan,
     },
   };
 }
@@ -61,6 +63,8 @@ export async function startService(cfg: Config, opts: ServiceOptions = {}): Prom
   const http = opts.http !== false ? new HttpExtension(log.child({ part: "http" })) : undefined;
   // Before the first reading: what it depends on (tier overrides) and what must see it (MQTT).
   const before: Extension[] = [tierOverrides(), mqtt];
+  // The self-healing fallback acts on every evaluation, the first one included.
+  before.push(fallback());
   // After it: automatic verification judges evaluated guests; HTTP answers only once there is a view.
   const after: Extension[] = [autoVerify(opts.verifyTickMs), ...(http ? [http] : [])];
   // The heartbeat pings after every successful refresh (the first one included); off without `heartbeat:`.

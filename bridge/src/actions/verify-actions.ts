@@ -8,16 +8,12 @@ import { SshError } from "../sources/ssh/client.js";
 import { type ActionContext, locate, refuse, reportCheckEnd, verifyKey } from "./action-context.js";
 import type { Outcome } from "./router.js";
 import type { Verifier } from "./verifier.js";
+import { minuteInWindow, parseWindow } from "../policy/window.js";
 
 /** "01:00-06:00" → is `at` (local time) inside it? Windows may wrap midnight. */
 export function inQuietHours(window: string | undefined, at: Date): boolean {
-  if (!window) return false;
-  const [from, to] = window.split("-").map((t) => {
-    const [h, m] = t.split(":").map(Number);
-    return h! * 60 + m!;
-  }) as [number, number];
-  const now = at.getHours() * 60 + at.getMinutes();
-  return from <= to ? now >= from && now < to : now >= from || now < to;
+  const w = parseWindow(window);
+  return !!w && minuteInWindow(w, at.getHours() * 60 + at.getMinutes());
 }
 
 export async function verifyGuest(

@@ -8,6 +8,8 @@ import type { Config } from "../config/load.js";
 import type { Evidence } from "../evidence.js";
 import type { Logger } from "../log.js";
 import { evaluate, GuestMemo } from "../policy/evaluate.js";
+import { type FallbackPlan, planFallbacks, withFallbacks } from "../policy/fallback.js";
+import { wordsOf } from "../words/render.js";
 import type { GuestState, PolicyResult } from "../policy/types.js";
 import { PveSource, type TaskEvent } from "../sources/pve/source.js";
 import { CommandRouter, type Outcome, type Target } from "../actions/router.js";
@@ -21,7 +23,7 @@ import { assembleEvidence, policyInput } from "./evidence.js";
 import { guestId, objectIdOf, severalSources } from "./identity.js";
 import { OffsiteSources } from "./offsite.js";
 import { Scheduler } from "./scheduler.js";
-import { taskEvents, rejectionEvent } from "./events.js";
+import { taskEvents, rejectionEvent, overrunEvents } from "./events.js";
 import { pveVersions } from "./pve-versions.js";
 import type { SourceView, View } from "./view.js";
 
@@ -52,6 +54,8 @@ export class Engine implements View {
   /** Guests whose facts did not change are not judged again (see GuestMemo). */
   private readonly memo = new GuestMemo();
   private overrides: Record<string, string> = {};
+  /** Guest + task of each backup_overrunning already sent (once per task). */
+  private readonly overrunAnnounced = new Set<string>();
   private refreshing: Promise<void> | null = null;
   private stopping?: Promise<void>;
   /** Proxmox sources whose token may no longer see guests it saw before (set by hidingGuests). */
@@ -96,6 +100,7 @@ export class Engine implements View {
           ),
         verify: (id, cmd) => this.actions.verify(id, cmd.origin ?? "mqtt", cmd.request_id),
         restoreTest: (id, cmd) => this.actions.restoreTest(id, cmd.origin ?? "mqtt", cmd.request_id),
+        stopBackup: (id, cmd) => this.actions.stopBackup(id, cmd.origin ?? "mqtt"),
         setTier: async () => ({ ok: false, reason: "tier overrides are not available" }),
         refresh: async () => {
           await this.refreshAll({ content: true });
@@ -113,8 +118,14 @@ export class Engine implements View {
     );
   }
 
+  /** Builds the sources whose modules load on demand (NAS, PBS); start() does it too, the service does it before its surfaces. */
+  load(): Promise<void> {
+    return this.offsite.load();
+  }
+
   /** Reads every source once (after the caller connected its surfaces), then polls on the scheduler. */
   async start(): Promise<void> {
+    await this.load();
     await this.actions.resume();
     await this.refreshAll({ content: true });
     for (const s of this.sources) this.scheduler.every(s.cfg.pollIntervalMs, () => this.refreshSource(s));
@@ -182,11 +193,43 @@ export class Engine implements View {
     if (this.scheduler.isStopped) return;
     const now = this.clock.now();
     const evidence = this.evidence();
-    this.result = evaluate(policyInput(this.cfg, evidence, this.overrides, now, this.guestIds(evidence)), this.memo);
+    this.result = evaluate(
+      { ...policyInput(this.cfg, evidence, this.overrides, now, this.guestIds(evidence)), jobsDue: this.store.jobsDue },
+      this.memo,
+    );
+    if (this.result.jobsDue) this.store.setJobsDue(this.result.jobsDue);
+    this.result = this.withFallback(this.result, evidence, now);
+    for (const ev of overrunEvents(this.result.guests, this.overrunAnnounced, now)) this.bus.emit("event", ev);
     this.evaluatedAtMs = now;
     this.bus.emit("evaluated", this);
     const taskChange = earliest(...this.hyperBackupTasks.map((t) => t.verdict.changesAt));
-    this.scheduler.at("change", earliest(this.result.nextChangeMs, taskChange), now, () => this.evaluate());
+    this.scheduler.at(
+      "change",
+      earliest(this.result.nextChangeMs, taskChange, this.result.missedJobsChangeMs),
+      now,
+      () => this.evaluate(),
+    );
+  }
+
+  /**
+   * The self-healing fallback's plan (policy/fallback.ts) from this evaluation and the records in
+   * state_dir fallback.json; extensions/fallback.ts carries it out. Each guest's `fallback` field
+   * and the finding fallback_failed come from it.
+   */
+  fallbackPlan: FallbackPlan | null = null;
+
+  private withFallback(result: PolicyResult, evidence: Evidence, now: number): PolicyResult {
+    this.fallbackPlan = planFallbacks({
+      guests: result.guests,
+      tiers: this.cfg.tiers,
+      guestInfo: evidence.guests,
+      jobs: evidence.jobs,
+      sources: evidence.sources,
+      records: this.store.fallback,
+      now,
+      words: wordsOf(this.cfg),
+    });
+    return withFallbacks(result, this.fallbackPlan);
   }
 
   guest(id: string): GuestState | undefined {

@@ -11,6 +11,7 @@ import type { Bus } from "../core/bus.js";
 import type { Scheduler } from "../core/scheduler.js";
 import type { View } from "../core/view.js";
 import type { Logger } from "../log.js";
+import type { FallbackPlan } from "../policy/fallback.js";
 import type { DeviceEntry, DeviceRegistry } from "../state/devices.js";
 import type { Store } from "../state/store.js";
 import type { Clock } from "../util/clock.js";
@@ -39,6 +40,8 @@ export interface ExtensionContext {
     store: Store;
     /** Tier overrides the policy applies. */
     setOverrides(overrides: Record<string, string>): void;
+    /** The self-healing fallback's plan of the last evaluation (extensions/fallback.ts carries it out). */
+    fallbackPlan(): FallbackPlan | null;
     /** MQTT connection state, shown by /healthz and the metrics. */
     setMqttConnected(connected: () => boolean): void;
   };

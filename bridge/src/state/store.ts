@@ -4,6 +4,8 @@ import { z } from "zod";
 import type { Evidence } from "../evidence.js";
 import type { Logger } from "../log.js";
 import { JsonFile, type ReadProblem } from "./json-file.js";
+import type { FallbackRecord, FallbackRecords } from "../policy/fallback.js";
+import type { JobDue, JobsDueState } from "../policy/missed-jobs.js";
 
 /** A vzdump (or restore test) the bridge started and has not seen end yet. */
 export interface InflightTask {
@@ -93,6 +95,28 @@ const auditSchema: z.ZodType<AuditRecord> = z.looseObject({
   result: z.enum(["accepted", "rejected", "finished", "failed"]),
   detail: z.string().optional(),
 });
+/** jobs-due.json: per backup job (`<source>/<id>`), what the missed-jobs watchdog remembers. */
+const jobDueSchema: z.ZodType<JobDue> = z.looseObject({
+  schedule: z.string(),
+  sinceMs: time,
+  dueMs: time.nullable(),
+  ranMs: z.record(z.string(), time),
+});
+/** fallback.json: per guest id, the self-healing fallback's memory (policy/fallback.ts). */
+const fallbackSchema: z.ZodType<FallbackRecord> = z.looseObject({
+  badSince: time.optional(),
+  approved: z.boolean().optional(),
+  announced: z.string().optional(),
+  runs: z.array(
+    z.looseObject({
+      startedMs: time,
+      upid: z.string().optional(),
+      node: z.string(),
+      result: z.enum(["running", "ok", "failed"]),
+      endedMs: time.optional(),
+    }),
+  ),
+});
 /** Guest id → tier id, set from Home Assistant. */
 const tierOverridesSchema = z.record(z.string(), z.string());
 
@@ -135,6 +159,12 @@ export class Store {
   private readonly auditPath: string;
   /** tier-overrides.json (read and written by the bridge's set_tier). */
   readonly tierOverridesFile: JsonFile<Record<string, string>>;
+  private readonly jobsDueFile: JsonFile<JobsDueState>;
+  /** The missed-jobs watchdog's memory (policy/missed-jobs.ts): when each job was first seen, was due, ran. */
+  jobsDue: JobsDueState;
+  private readonly fallbackFile: JsonFile<FallbackRecords>;
+  /** The self-healing fallback's plans and runs per guest (extensions/fallback.ts). */
+  fallback: FallbackRecords;
   inflight: InflightTask[];
   verifications: VerificationRecord[];
   restores: RestoreRecord[];
@@ -168,6 +198,30 @@ export class Store {
       ...opts,
     });
     this.tierOverridesFile = tierOverridesFile(dir, opts);
+    this.jobsDueFile = new JsonFile<JobsDueState>(
+      path.join(dir, "jobs-due.json"),
+      {},
+      {
+        schema: z.record(z.string(), jobDueSchema),
+        loss: (n) =>
+          `the missed-jobs watchdog starts over for ${n === undefined ? "every backup job" : n === 1 ? "that backup job" : "those backup jobs"}: a run missed before this start is not reported`,
+        ...opts,
+      },
+    );
+    this.jobsDue = this.jobsDueFile.read();
+    if (this.jobsDueFile.problem) this.problems.push(this.jobsDueFile.problem);
+    this.fallbackFile = new JsonFile<FallbackRecords>(
+      path.join(dir, "fallback.json"),
+      {},
+      {
+        schema: z.record(z.string(), fallbackSchema),
+        loss: (n) =>
+          `the fallback forgets what it planned and ran for ${n === undefined ? "every guest" : n === 1 ? "that guest" : "those guests"} (a fallback running now is still followed as a backup the bridge started)`,
+        ...opts,
+      },
+    );
+    this.fallback = this.fallbackFile.read();
+    if (this.fallbackFile.problem) this.problems.push(this.fallbackFile.problem);
     this.auditPath = path.join(dir, "audit.jsonl");
     this.inflight = this.inflightFile.read();
     this.verifications = this.verificationsFile.read();
@@ -187,6 +241,19 @@ export class Store {
     if (!this.inflight.some((x) => x.upid === upid)) return;
     this.inflight = this.inflight.filter((x) => x.upid !== upid);
     this.save(this.inflightFile, this.inflight);
+  }
+
+  /** Keeps the missed-jobs watchdog's memory (written only when it changed). */
+  setJobsDue(state: JobsDueState): void {
+    if (state === this.jobsDue || JSON.stringify(state) === JSON.stringify(this.jobsDue)) return;
+    this.jobsDue = state;
+    this.save(this.jobsDueFile, state);
+  }
+
+  /** Keeps the fallback's records; false when they could not be made durable. */
+  setFallback(records: FallbackRecords): boolean {
+    this.fallback = records;
+    return this.save(this.fallbackFile, records);
   }
 
   addVerification(r: VerificationRecord): void {

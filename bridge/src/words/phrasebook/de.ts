@@ -100,7 +100,39 @@ export const de: Phrasebook = {
     "datastore.sync_failed.push": "Push-Sync-Auftrag[ {job}] fehlgeschlagen: {state}.",
     "datastore.sync_failed.pull": "Pull-Sync-Auftrag[ {job}] fehlgeschlagen: {state}.",
     "datastore.gc_failed": "Speicherbereinigung fehlgeschlagen: {state}.",
+    "fallback.running": "Die eigene Ersatzsicherung der Bridge läuft auf Knoten {node}.",
+    "fallback.done": "Die eigene Ersatzsicherung der Bridge ist am {at|time} fertig geworden.",
+    "fallback.failed": "Die eigene Ersatzsicherung der Bridge ist am {at|time} fehlgeschlagen.",
+    fallback_failed:
+      "Die eigene Ersatzsicherung der Bridge ist heute {count|plural:einmal:#-mal} fehlgeschlagen (zuletzt am {at|time}); für heute versucht sie es nicht mehr.",
+    "fallback.limit":
+      "Die Bridge hat heute schon {count|plural:eine Ersatzsicherung:# Ersatzsicherungen} ausgeführt (die letzte endete am {at|time}); die nächste darf morgen starten.",
+    "fallback.waiting_for_job": "Eine Ersatzsicherung wartet auf den Sicherungsauftrag {job}, fällig am {at|time}.",
+    "fallback.node_busy":
+      "Eine Ersatzsicherung ist geplant; sie wartet, bis die Ersatzsicherung von {other} auf Knoten {node} zu Ende ist.",
+    "fallback.ask":
+      "Eine Ersatzsicherung ist ab {at|time} geplant[ (Zeitfenster {window})]; sie startet, sobald sie freigegeben ist.",
+    "fallback.planned": "Eine Ersatzsicherung ist für {at|time} geplant[ (Zeitfenster {window})].",
+    "fallback.starting": "Eine Ersatzsicherung startet jetzt.",
+    "fallback.started": "Die Bridge hat eine Ersatzsicherung auf Knoten {node} gestartet: {why|phrases}",
+    "approve_fallback.nothing": "Keine Ersatzsicherung dieses Gastes wartet auf Freigabe.",
+    "approve_fallback.not_ask":
+      "Stufe {tier} fragt vor einer Ersatzsicherung nicht nach (ihr fallback ist {action}), daher gibt es nichts freizugeben.",
+    "approve_fallback.approved": "Freigegeben: Die Ersatzsicherung startet[ am {at|time}].",
     "datastore.snapshots_failed": "{count|plural:# Snapshot hat:# Snapshots haben} die Prüfung nicht bestanden.",
+    job_missed: "Der Sicherungsauftrag {job} war am {due|time} fällig und ist auf Knoten {node} nicht gelaufen.",
+    "job_missed.repeat":
+      "Der Sicherungsauftrag {job} war am {due|time} fällig und ist auf Knoten {node} nicht gelaufen; er holt verpasste Läufe nach, also startet Proxmox ihn, wenn der Knoten wieder da ist, bisher aber nicht.",
+    overrunning: "Die seit {since|time} laufende Sicherung dauert schon länger als {limit|duration}.",
+    "overrunning.stalled":
+      "Die seit {since|time} laufende Sicherung dauert schon länger als {limit|duration}, und ihr Protokoll zeigt seit {last|time} nichts Neues (über {stall|duration}).",
+    "overrunning.stalled_only":
+      "Die seit {since|time} laufende Sicherung scheint zu hängen: Ihr Protokoll zeigt seit {last|time} nichts Neues (über {stall|duration}).",
+    "stop_backup.nothing": "Von diesem Gast läuft keine Sicherung, es gibt nichts abzubrechen.",
+    "stop_backup.not_allowed": "Stufe {tier} erlaubt kein Abbrechen von Sicherungen (allow_stop: true setzen).",
+    "stop_backup.untiered": "Dieser Gast hat keine Stufe, daher darf seine Sicherung nicht abgebrochen werden.",
+    "stop_backup.failed": "Proxmox hat die Sicherung nicht abgebrochen: {error}",
+    "stop_backup.stopped": "Proxmox wurde gebeten, die am {since|time} gestartete Sicherung abzubrechen.",
     "datastore.full": "Der Datenspeicher ist zu {percent} % voll.",
   },
 };

@@ -89,7 +89,39 @@ export const en: Phrasebook = {
     "datastore.sync_failed.push": "Push sync job[ {job}] failed: {state}.",
     "datastore.sync_failed.pull": "Pull sync job[ {job}] failed: {state}.",
     "datastore.gc_failed": "Garbage collection failed: {state}.",
+    "fallback.running": "The bridge's own fallback backup is running on node {node}.",
+    "fallback.done": "The bridge's own fallback backup finished on {at|time}.",
+    "fallback.failed": "The bridge's own fallback backup failed on {at|time}.",
+    fallback_failed:
+      "The bridge's own fallback backup failed {count|plural:once:# times} today (last on {at|time}); it stopped retrying for today.",
+    "fallback.limit":
+      "The bridge already ran {count|plural:a fallback backup:# fallback backups} today (the last ended on {at|time}); the next may start tomorrow.",
+    "fallback.waiting_for_job": "A fallback backup waits for backup job {job}, due on {at|time}.",
+    "fallback.node_busy":
+      "A fallback backup is planned; it waits until the fallback backup of {other} on node {node} has ended.",
+    "fallback.ask": "A fallback backup is planned from {at|time}[ (window {window})]; it starts once approved.",
+    "fallback.planned": "A fallback backup is planned for {at|time}[ (window {window})].",
+    "fallback.starting": "A fallback backup starts now.",
+    "fallback.started": "The bridge started a fallback backup on node {node}: {why|phrases}",
+    "approve_fallback.nothing": "No fallback backup of this guest waits for approval.",
+    "approve_fallback.not_ask":
+      "Tier {tier} does not ask before a fallback backup (its fallback is {action}), so there is nothing to approve.",
+    "approve_fallback.approved": "Approved: the fallback backup starts[ on {at|time}].",
     "datastore.snapshots_failed": "{count|plural:# snapshot:# snapshots} failed verification.",
     "datastore.full": "The datastore is {percent} % full.",
+
+    job_missed: "Backup job {job} was due on {due|time} and has not run on node {node}.",
+    "job_missed.repeat":
+      "Backup job {job} was due on {due|time} and has not run on node {node}; it repeats missed runs, so Proxmox starts it when the node comes back, but it has not yet.",
+    overrunning: "The backup running since {since|time} has taken longer than {limit|duration}.",
+    "overrunning.stalled":
+      "The backup running since {since|time} has taken longer than {limit|duration}, and its log has shown nothing new since {last|time} (over {stall|duration}).",
+    "overrunning.stalled_only":
+      "The backup running since {since|time} looks stuck: its log has shown nothing new since {last|time} (over {stall|duration}).",
+    "stop_backup.nothing": "No backup of this guest is running, so there is nothing to stop.",
+    "stop_backup.not_allowed": "Tier {tier} does not allow stopping backups (set allow_stop: true).",
+    "stop_backup.untiered": "This guest has no tier, so stopping its backup is not allowed.",
+    "stop_backup.failed": "Proxmox did not stop the backup: {error}",
+    "stop_backup.stopped": "Asked Proxmox to stop the backup started on {since|time}.",
   },
 };
