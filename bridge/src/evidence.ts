@@ -52,6 +52,11 @@ export interface BackupAttempt {
   error?: string;
   /** Percent done while running, from the task log's progress lines. */
   progress?: number;
+  /**
+   * While running: when the bridge last saw a new line in the task's log (a qemu backup prints a
+   * progress line about every percent; a container's tar prints none, so any line counts).
+   */
+  lastLogMs?: number;
 }
 
 export interface BackupJob {
@@ -69,6 +74,8 @@ export interface BackupJob {
   storage?: string;
   pruneBackups?: Record<string, number>;
   comment?: string;
+  /** `repeat-missed`: PVE runs a run missed while the node was down when it is back. */
+  repeatMissed?: boolean;
 }
 
 export interface SourceHealth {
@@ -112,6 +119,8 @@ export interface Evidence {
   visibility: VisibilityProblem[];
   /** VMIDs PVE itself lists as not covered by any job (/cluster/backup-info/not-backed-up). */
   notBackedUp?: Record<string, number[]>;
+  /** Nodes Proxmox lists as not online, per source (absent = not known). */
+  offlineNodes?: Record<string, string[]>;
   /** Integrity checks the bridge ran itself (over SSH), newest last. Absent = none recorded. */
   verifications?: Verification[];
   /** Sources whose archives the bridge can verify (SSH configured): verify_overdue is judged only there. */

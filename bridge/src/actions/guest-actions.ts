@@ -14,6 +14,7 @@ import { ActionGuard } from "./guard.js";
 import { restoreTestGuest } from "./restore-actions.js";
 import { RestoreTester } from "./restore-test.js";
 import { resumeInflight } from "./resume.js";
+import { stopBackup } from "./stop-backup.js";
 import type { Outcome } from "./router.js";
 import { Verifier } from "./verifier.js";
 import { autoVerify, verifyGuest } from "./verify-actions.js";
@@ -82,6 +83,11 @@ export class GuestActions {
 
   verify(id: string, origin: string, requestId?: string): Promise<Outcome> {
     return verifyGuest(this.ctx, id, origin, requestId);
+  }
+
+  /** Stop backup: DELETE of the guest's running vzdump task (tier allow_stop: true). */
+  stopBackup(id: string, origin: string): Promise<Outcome> {
+    return stopBackup(this.ctx, id, origin);
   }
 
   restoreTest(id: string, origin: string, requestId?: string): Promise<Outcome> {

@@ -37,6 +37,8 @@ export interface ActionHandlers {
   verifyDatastore?(key: string, cmd: Extract<Command, { action: "verify" }>): Promise<Outcome>;
   /** Guest ({"action":"approve_fallback"}): approve the planned fallback of a guest whose tier has fallback: ask. */
   approveFallback?(guestId: string, cmd: Extract<Command, { action: "approve_fallback" }>): Promise<Outcome>;
+  /** Guest ({"action":"stop_backup"}): stop its running vzdump (tier allow_stop: true). */
+  stopBackup?(guestId: string, cmd: Extract<Command, { action: "stop_backup" }>): Promise<Outcome>;
   /** Bridge device ({"action":"forget","guest":"<id>"}): remove a gone device's Home Assistant device now. */
   forget?(deviceId: string): Promise<Outcome>;
   /**
@@ -57,6 +59,7 @@ const ALL_ACTIONS = [
   "run",
   "forget",
   "approve_fallback",
+  "stop_backup",
 ] as const;
 const TARGET_NAMES: Record<Target["kind"], string> = {
   guest: "a guest",
@@ -116,6 +119,7 @@ export class CommandRouter {
           "set_tier",
           "refresh",
           ...(this.handlers.approveFallback ? ["approve_fallback"] : []),
+          ...(this.handlers.stopBackup ? ["stop_backup"] : []),
         ];
       case "bridge":
         return ["refresh", ...(this.handlers.forget ? ["forget"] : [])];
@@ -221,6 +225,9 @@ export class CommandRouter {
           return this.handlers.setTier(target.id, cmd.tier);
         case "approve_fallback":
           if (this.handlers.approveFallback) return this.handlers.approveFallback(target.id, cmd);
+          break;
+        case "stop_backup":
+          if (this.handlers.stopBackup) return this.handlers.stopBackup(target.id, cmd);
           break;
       }
     // problem() refuses every other pair before dispatch.

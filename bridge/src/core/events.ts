@@ -2,6 +2,7 @@
 import type { Target } from "../actions/router.js";
 import type { TaskEvent } from "../sources/pve/source.js";
 import type { DomainEvent } from "./bus.js";
+import type { GuestState } from "../policy/types.js";
 
 const isoAt = (ms: number) => new Date(ms).toISOString();
 
@@ -50,4 +51,23 @@ export function taskEvents(e: TaskEvent, idOf: (vmid: number) => string, now: nu
       };
     return { target, payload: { event_type: "backup_finished", ...base, result: o.result } };
   });
+}
+
+/**
+ * backup_overrunning, once per vzdump task: for each guest whose state holds the `overrunning`
+ * finding (policy/overrun.ts) of a task not announced yet. `announced` is updated.
+ */
+export function overrunEvents(guests: GuestState[], announced: Set<string>, now: number): DomainEvent[] {
+  const out: DomainEvent[] = [];
+  for (const g of guests) {
+    const f = g.findings.find((x) => x.code === "overrunning");
+    const upid = typeof f?.params.upid === "string" ? f.params.upid : undefined;
+    if (!f || !upid || announced.has(`${g.id} ${upid}`)) continue;
+    announced.add(`${g.id} ${upid}`);
+    out.push({
+      target: { kind: "guest", id: g.id },
+      payload: { event_type: "backup_overrunning", time: isoAt(now), guest: g.id, upid, reason: f.reason },
+    });
+  }
+  return out;
 }

@@ -8,8 +8,10 @@ import { render, type RenderOptions } from "../words/render.js";
 import { phrase, type Phrase } from "../words/phrase.js";
 import { evaluateCopies } from "./offsite.js";
 import { evaluateVerification } from "./verification.js";
+import { jobMissedFindings, missedJobs, type JobsDueState, type MissedJob } from "./missed-jobs.js";
+import { evaluateOverrun } from "./overrun.js";
 import {
-  INFORMATIONAL,
+  isInformational,
   STATUSES,
   type Finding,
   type GuestState,
@@ -34,6 +36,8 @@ export interface PolicyInput {
   guestIds?: ReadonlyMap<string, string>;
   /** Language and time zone of the reasons (config `language`, `timezone`); default English, UTC. */
   words?: RenderOptions;
+  /** What the missed-jobs watchdog remembers (state_dir jobs-due.json); absent = nothing yet. */
+  jobsDue?: JobsDueState;
 }
 
 const DEFAULT_WORDS: RenderOptions = { language: "en", timeZone: "UTC" };
@@ -105,6 +109,18 @@ export function evaluate(input: PolicyInput, memo?: GuestMemo): PolicyResult {
   const sourceByName = new Map(evidence.sources.map((s) => [s.name, s]));
   const key = (source: string, vmid: number) => `${source}/${vmid}`;
   const attemptsByGuest = groupBy(evidence.attempts, (a) => key(a.source, a.vmid));
+  // The missed-jobs watchdog (policy/missed-jobs.ts), judged once for every job.
+  const watch = missedJobs({
+    jobs: evidence.jobs,
+    jobsReadable: evidence.jobsReadable,
+    readable: (s) => !!sourceByName.get(s)?.up && !sourceByName.get(s)?.degraded,
+    guests: evidence.guests,
+    attempts: evidence.attempts,
+    offlineNodes: evidence.offlineNodes,
+    state: input.jobsDue ?? {},
+    now,
+    timeZone: (input.words ?? DEFAULT_WORDS).timeZone,
+  });
   // What every guest's state may depend on, beyond its own facts (for the memo's keys).
   // (Source health without its last-success time, which changes every poll and is not judged.)
   memo?.begin(
@@ -123,6 +139,7 @@ export function evaluate(input: PolicyInput, memo?: GuestMemo): PolicyResult {
       evidence.restoreTests,
       evidence.offsite,
       evidence.archives.version,
+      watch.missed,
     ]),
   );
 
@@ -141,7 +158,16 @@ export function evaluate(input: PolicyInput, memo?: GuestMemo): PolicyResult {
     if (state) memo!.hits++;
     else {
       // Archive objects exist for one guest at a time (see archive-set.ts).
-      state = evaluateGuest(guest, id, tier, from, input, evidence.archives.of(guest.source, guest.vmid), attempts);
+      state = evaluateGuest(
+        guest,
+        id,
+        tier,
+        from,
+        input,
+        evidence.archives.of(guest.source, guest.vmid),
+        attempts,
+        watch.missed,
+      );
       if (memo) {
         memo.misses++;
         memo.set(id, memoKey, state);
@@ -171,7 +197,15 @@ export function evaluate(input: PolicyInput, memo?: GuestMemo): PolicyResult {
     if (g.tier === null) counts.untiered++;
     if (g.findings.some((f) => f.code === "excluded")) counts.excluded++;
   }
-  return { guests, orphans, counts, nextChangeMs };
+  return {
+    guests,
+    orphans,
+    counts,
+    nextChangeMs,
+    missedJobs: watch.missed,
+    jobsDue: watch.state,
+    missedJobsChangeMs: watch.nextChangeMs,
+  };
 }
 
 function evaluateGuest(
@@ -182,6 +216,7 @@ function evaluateGuest(
   input: PolicyInput,
   archives: Archive[],
   attempts: BackupAttempt[],
+  missed: MissedJob[] = [],
 ): { state: GuestState; changesAt: number | null } {
   const { evidence, now } = input;
   const source = evidence.sources.find((s) => s.name === guest.source);
@@ -288,11 +323,16 @@ function evaluateGuest(
   const copies = sourceReadable && !hidden.length ? evaluateCopies(archives, tier, evidence.offsite, now, words) : null;
   if (copies) findings.push(...copies.findings);
 
+  // Watchdogs: a job that did not run when due (missed-jobs.ts), a vzdump that hangs (overrun.ts).
+  findings.push(...jobMissedFindings(guest, tier, missed, evidence.jobs, words));
+  const overrun = sourceReadable ? evaluateOverrun(attempts, tier, now, words) : null;
+  if (overrun?.finding) findings.push(overrun.finding);
+
   const protectedTier = tier?.protect === true;
   const statusIsProblem = status === "failed" || status === "missing" || status === "stale";
-  const problem = protectedTier && (statusIsProblem || findings.some((f) => !INFORMATIONAL.has(f.code)));
+  const problem = protectedTier && (statusIsProblem || findings.some((f) => !isInformational(f)));
   const withStatus = status === "unknown" || (protectedTier && statusIsProblem);
-  const shown = findings.filter((f) => protectedTier || INFORMATIONAL.has(f.code));
+  const shown = findings.filter((f) => protectedTier || isInformational(f));
   const reasonPhrases: Phrase[] = [
     ...(withStatus ? [statusPhrase] : []),
     ...shown.map((f) => (Object.keys(f.params).length ? { key: f.key, params: f.params } : { key: f.key })),
@@ -300,7 +340,7 @@ function evaluateGuest(
   const reasons = [...(withStatus ? [statusReason] : []), ...shown.map((f) => f.reason)];
 
   // The guest's next change: its own deadline or, with 3-2-1 judged, its off-site copy's.
-  const nextChange = earliest(changesAt, copies?.changesAt);
+  const nextChange = earliest(changesAt, copies?.changesAt, overrun?.changesAt);
   return {
     changesAt: nextChange,
     state: {

@@ -1,5 +1,6 @@
 import type { GuestType } from "../evidence.js";
 import type { ParamValue, Phrase } from "../words/phrase.js";
+import type { JobsDueState, MissedJob } from "./missed-jobs.js";
 
 export const STATUSES = ["unknown", "running", "failed", "missing", "stale", "ok"] as const;
 export type GuestStatus = (typeof STATUSES)[number];
@@ -110,4 +111,10 @@ export interface PolicyResult {
   counts: Record<GuestStatus, number> & { problem: number; untiered: number; excluded: number };
   /** Earliest instant (ms) any guest's state changes without new evidence; null if none. */
   nextChangeMs: number | null;
+  /** Enabled backup jobs that did not run when due (policy/missed-jobs.ts). */
+  missedJobs?: MissedJob[];
+  /** What the missed-jobs watchdog remembers, to keep in state_dir jobs-due.json. */
+  jobsDue?: JobsDueState;
+  /** When a job's next due instant passes its grace (evaluate again then); null = none. */
+  missedJobsChangeMs?: number | null;
 }

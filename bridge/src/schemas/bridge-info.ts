@@ -38,6 +38,23 @@ export const bridgeInfoSchema = z.object({
     for (const k of COUNTS) if (!keys.includes(k)) ctx.addIssue({ code: "custom", message: `'${k}' is missing` });
   }).meta({ required: [...COUNTS] }),
   last_refresh: jsonDateTime().nullable(),
+  missed_jobs: z
+    .array(
+      z.object({
+        job: z.string(),
+        comment: z.string().optional(),
+        source: z.string(),
+        due: jsonDateTime(),
+        nodes: z.array(z.string()),
+        guests: z.array(z.string()),
+        repeat_missed: z.boolean(),
+      }),
+    )
+    .meta({
+      description:
+        "Enabled backup jobs that did not run when due (computed from their schedule; a task of the job clears it).",
+    })
+    .optional(),
 });
 
 export const BRIDGE_INFO_SCHEMA_META = {

@@ -37,6 +37,18 @@ export function bridgeInfo(view: View, topics: Topics) {
       orphaned: result?.orphans.length ?? 0,
     },
     last_refresh: isoOrNull(view.lastRefreshMs),
+    // Enabled backup jobs that did not run when due (policy/missed-jobs.ts): the "Missed jobs" sensor.
+    missed_jobs: (result?.missedJobs ?? []).map((m) => ({
+      job: m.jobId,
+      ...(m.label !== m.jobId ? { comment: m.label } : {}),
+      source: m.source,
+      due: isoOrNull(m.dueMs),
+      nodes: m.nodes,
+      guests: m.vmids.map(
+        (vmid) => result?.guests.find((g) => g.source === m.source && g.vmid === vmid)?.id ?? String(vmid),
+      ),
+      repeat_missed: m.repeatMissed,
+    })),
     pending_removal: view.pendingRemoval().map((d) => ({
       device: objectIdOf(d.deviceId),
       ...(d.name ? { name: d.name } : {}),

@@ -8,7 +8,14 @@ import type { View } from "../../core/view.js";
 import type { PresentDevice } from "../../state/devices.js";
 import { bridgeInfo } from "./bridge-info.js";
 import type { MqttPublisher } from "./connection.js";
-import { asksForFallback, bridgeDiscovery, entitySlugs, guestDiscovery, type DiscoveryContext } from "./discovery.js";
+import {
+  allowsStop,
+  asksForFallback,
+  bridgeDiscovery,
+  entitySlugs,
+  guestDiscovery,
+  type DiscoveryContext,
+} from "./discovery.js";
 import {
   hyperBackupDiscovery,
   hyperBackupState,
@@ -28,7 +35,16 @@ export function publishGuests(view: View, p: MqttPublisher, ctx: DiscoveryContex
     const id = deviceId(g.id);
     const configTopic = t.deviceConfig(id);
     // guestDiscovery reads only these fields of the guest (and the fixed context), and whether its tier asks before a fallback.
-    const key = [g.id, g.name, g.source, g.type, g.vmid, slug, ...(asksForFallback(ctx, g) ? ["fallback_ask"] : [])];
+    const key = [
+      g.id,
+      g.name,
+      g.source,
+      g.type,
+      g.vmid,
+      slug,
+      ...(asksForFallback(ctx, g) ? ["fallback_ask"] : []),
+      ...(allowsStop(ctx, g) ? ["stop"] : []),
+    ];
     p.publishDerived(configTopic, JSON.stringify(key), () => guestDiscovery(ctx, g, slug));
     p.publishRetained(t.guestState(g.id), g);
     present.push({

@@ -190,6 +190,9 @@ describe("guest discovery payload", () => {
         "restore_test_finished",
         "restore_test_failed",
         "command_rejected",
+        "fallback_planned",
+        "fallback_started",
+        "backup_overrunning",
       ],
     });
   });
@@ -406,6 +409,9 @@ describe("entity names in the bridge's language", () => {
           "restore_test_finished",
           "restore_test_failed",
           "command_rejected",
+          "fallback_planned",
+          "fallback_started",
+          "backup_overrunning",
         ],
         icon: "mdi:history",
       },
@@ -436,6 +442,7 @@ describe("entity names in the bridge's language", () => {
       guests_untiered: "Gäste ohne Stufe",
       guests_orphaned: "Verwaiste Archivgruppen",
       last_refresh: "Letzte Aktualisierung",
+      missed_jobs: "Verpasste Sicherungsaufträge",
       refresh: "Aktualisieren",
     });
   });
@@ -472,5 +479,32 @@ describe("bridge discovery payload", () => {
     const re = /^homeassistant\/device\/[a-zA-Z0-9_-]+\/config$/;
     expect(ctx.topics.deviceConfig("backup2mqtt_home_bridge")).toMatch(re);
     expect(ctx.topics.deviceConfig("backup2mqtt_home_102")).toMatch(re);
+  });
+});
+
+describe("watchdog entities", () => {
+  it("Stop backup button only for guests whose tier has allow_stop: true", () => {
+    const without = guestDiscovery(ctx, guest) as any;
+    expect(without.components.stop_backup).toBeUndefined();
+    const withStop = guestDiscovery({ ...ctx, stopTiers: [guest.tier!] }, guest) as any;
+    expect(withStop.components.stop_backup).toMatchObject({
+      p: "button",
+      name: "Stop backup",
+      command_topic: "backup2mqtt/guest/home_102/command",
+      payload_press: '{"action":"stop_backup","origin":"home_assistant"}',
+    });
+    expect(guestDiscovery({ ...ctx, stopTiers: ["other"] }, guest) as any).not.toHaveProperty("components.stop_backup");
+  });
+
+  it("Missed jobs sensor on the bridge device: the count, and the jobs with when each was due as attributes", () => {
+    const c = (bridgeDiscovery(ctx, ["pve"]) as any).components.missed_jobs;
+    expect(c).toMatchObject({
+      p: "sensor",
+      name: "Missed jobs",
+      state_topic: "backup2mqtt/bridge/info",
+      json_attributes_topic: "backup2mqtt/bridge/info",
+    });
+    expect(c.value_template).toBe("{{ (value_json.missed_jobs | default([])) | length }}");
+    expect(c.json_attributes_template).toBe("{{ {'jobs': value_json.missed_jobs | default([])} | tojson }}");
   });
 });

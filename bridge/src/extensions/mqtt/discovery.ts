@@ -27,7 +27,13 @@ export interface DiscoveryContext {
   language?: Language;
   /** Tiers whose `fallback` is `ask`: their guests get "Fallback pending" and "Approve fallback". */
   fallbackAskTiers?: string[];
+  /** Tiers with `allow_stop: true`: their guests get the "Stop backup" button. */
+  stopTiers?: string[];
 }
+
+/** Does this guest get the Stop backup button (its tier has allow_stop: true)? */
+export const allowsStop = (ctx: DiscoveryContext, g: GuestState): boolean =>
+  g.tier !== null && (ctx.stopTiers ?? []).includes(g.tier);
 
 /** Does this guest get the fallback approval entities (its tier's fallback is `ask`)? */
 export const asksForFallback = (ctx: DiscoveryContext, g: GuestState): boolean =>
@@ -267,6 +273,17 @@ export function guestDiscovery(
     },
   };
   if (asksForFallback(ctx, g)) Object.assign(cmps, fallbackComponents(ctx, uid, eid, state, command));
+  if (allowsStop(ctx, g))
+    cmps.stop_backup = {
+      p: "button",
+      name: nameOf(ctx, "stop_backup"),
+      unique_id: uid("stop_backup"),
+      default_entity_id: eid("button", "stop_backup"),
+      command_topic: command,
+      payload_press: '{"action":"stop_backup","origin":"home_assistant"}',
+      icon: "mdi:stop-circle-outline",
+      qos: 1,
+    };
   const url = ctx.sourceUrls[g.source];
   return {
     device: {
@@ -319,6 +336,18 @@ export function bridgeDiscovery(ctx: DiscoveryContext, sources: string[]): Recor
       icon: status === "problem" ? "mdi:alert" : "mdi:counter",
     };
   }
+  cmps.missed_jobs = {
+    p: "sensor",
+    name: nameOf(ctx, "missed_jobs"),
+    unique_id: uid("missed_jobs"),
+    default_entity_id: `sensor.backup2mqtt_${ctx.site}_missed_jobs`,
+    state_topic: t.bridgeInfo,
+    state_class: "measurement",
+    value_template: "{{ (value_json.missed_jobs | default([])) | length }}",
+    json_attributes_topic: t.bridgeInfo,
+    json_attributes_template: "{{ {'jobs': value_json.missed_jobs | default([])} | tojson }}",
+    icon: "mdi:calendar-alert",
+  };
   cmps.last_refresh = {
     p: "sensor",
     name: nameOf(ctx, "last_refresh"),

@@ -38,6 +38,9 @@ export class MqttExtension implements Extension {
       fallbackAskTiers: Object.entries(cfg.tiers)
         .filter(([, tier]) => tier.fallback.action === "ask")
         .map(([id]) => id),
+      stopTiers: Object.entries(cfg.tiers)
+        .filter(([, tier]) => tier.allowStop)
+        .map(([id]) => id),
     };
     let retention: DeviceRetention | undefined;
     const publisher = new MqttPublisher(

@@ -111,5 +111,6 @@ function toJob(source: string, j: z.infer<typeof jobsSchema>[number]): BackupJob
     ...(j.storage ? { storage: j.storage } : {}),
     ...(prune ? { pruneBackups: prune } : {}),
     ...(j.comment ? { comment: j.comment } : {}),
+    ...(j["repeat-missed"] === 1 ? { repeatMissed: true } : {}),
   };
 }

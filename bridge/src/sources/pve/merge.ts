@@ -13,6 +13,7 @@ export function mergeEvidence(sources: PveSource[]): Evidence {
     jobs: parts.flatMap((p) => p.jobs),
     jobsReadable: Object.fromEntries(parts.map((p) => [p.health.name, p.jobsReadable])),
     visibility: parts.flatMap((p) => p.visibility),
+    offlineNodes: Object.fromEntries(parts.map((p) => [p.health.name, p.offlineNodes])),
     ...(parts.some((p) => p.storagePrune)
       ? {
           storagePrune: Object.fromEntries(

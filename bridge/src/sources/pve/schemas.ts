@@ -50,6 +50,7 @@ export const jobSchema = z.object({
   storage: z.string().optional(),
   "prune-backups": z.record(z.string(), z.union([z.string(), int])).optional(),
   comment: z.string().optional(),
+  "repeat-missed": bool01.optional(),
 });
 export const jobsSchema = z.array(jobSchema);
 
@@ -107,3 +108,6 @@ export const taskLogSchema = z.array(z.object({ n: int, t: z.string() }));
 export const permissionsSchema = z.record(z.string(), z.record(z.string(), int));
 
 export const vzdumpResultSchema = z.string();
+
+/** DELETE /nodes/{node}/tasks/{upid} answers null. */
+export const stopTaskSchema = z.unknown();

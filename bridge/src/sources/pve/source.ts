@@ -8,7 +8,7 @@ import { onlineNodes, readInventory, type StorageRef } from "./inventory.js";
 import { JobsAndPrivileges } from "./jobs-and-privileges.js";
 import { ListingPlan, UsageWatch } from "./listing-plan.js";
 import { collectAfterContentRead } from "./memory.js";
-import { resourcesSchema, vzdumpResultSchema } from "./schemas.js";
+import { resourcesSchema, stopTaskSchema, vzdumpResultSchema } from "./schemas.js";
 import { TaskReads } from "./task-reads.js";
 import { TaskFollower, type TaskEvent, type TrackedTask } from "./tasks.js";
 import { visibilityProblems } from "./visibility.js";
@@ -69,6 +69,8 @@ export class PveSource {
   private lastMetaMs = 0;
   private metaDue = true;
   lastRefreshRequests = 0;
+  /** Nodes /cluster/resources lists as not online (the missed-jobs watchdog waits for repeat-missed ones). */
+  private offlineNodes: string[] = [];
 
   constructor(
     readonly cfg: ProxmoxSourceConfig,
@@ -130,6 +132,9 @@ export class PveSource {
       const metaAtStart = !this.lastMetaMs;
       if (metaAtStart) await this.readMeta();
       const nodes = onlineNodes(resources);
+      this.offlineNodes = resources
+        .filter((r) => r.type === "node" && r.node && r.status !== "online")
+        .map((r) => r.node!);
       const sweep = opts.content === true || this.now() - this.lastSweepMs >= this.cfg.contentIntervalMs;
       await this.taskReads.read(nodes.length ? nodes : [...new Set([...this.guests.values()].map((g) => g.node))], {
         sweep,
@@ -229,6 +234,24 @@ export class PveSource {
     return res;
   }
 
+  /** The running vzdump of a guest as followed (the newest, when several), or undefined. */
+  runningBackup(vmid: number): { upid: string; node: string; startMs: number } | undefined {
+    const a = this.follower
+      .attempts()
+      .filter((x) => x.vmid === vmid && x.result === "running")
+      .sort((x, y) => y.startMs - x.startMs)[0];
+    return a ? { upid: a.upid, node: a.node, startMs: a.startMs } : undefined;
+  }
+
+  /**
+   * Stops a task: DELETE /nodes/{node}/tasks/{upid} (pve-manager PVE/API2/Tasks.pm `stop_task`: the
+   * worker gets SIGTERM; vzdump then ends "interrupted by signal"). PVE allows it to the user (or
+   * token) that started the task, otherwise only with Sys.Modify on /nodes/{node}. Never retried.
+   */
+  async stopTask(node: string, upid: string): Promise<void> {
+    await this.http.delete(`/nodes/${encodeURIComponent(node)}/tasks/${encodeURIComponent(upid)}`, stopTaskSchema);
+  }
+
   /** The storage a manual backup goes to: the configured one, else the target of a job that selects the guest. */
   defaultBackupStorage(guest: GuestInfo): string | undefined {
     const job = this.meta.jobs.find(
@@ -248,6 +271,7 @@ export class PveSource {
       attempts,
       jobs: this.meta.jobs,
       jobsReadable: this.meta.jobsReadable,
+      offlineNodes: this.offlineNodes,
       storagePrune: this.meta.storagePrune,
       visibility: visibilityProblems({
         source: this.name,

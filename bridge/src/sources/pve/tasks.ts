@@ -38,6 +38,8 @@ export interface TrackedTask {
   lines: string[];
   /** Log lines read so far (the offset of the next page). */
   read: number;
+  /** When this bridge last read a new log line of it (for the stall watchdog, policy/overrun.ts). */
+  lastLogMs?: number;
   outcomes: GuestOutcome[];
   /** Seen running by this bridge: its end must trigger a content refresh and an event. */
   seenRunning: boolean;
@@ -197,6 +199,7 @@ export class TaskFollower {
           result: o.result,
           ...(o.error ? { error: o.error } : {}),
           ...(o.progress !== undefined ? { progress: o.progress } : {}),
+          ...(o.result === "running" && t.lastLogMs !== undefined ? { lastLogMs: t.lastLogMs } : {}),
         });
       }
     }
@@ -376,6 +379,7 @@ export class TaskFollower {
         else t.lines.push(l.t);
         t.read = l.n;
       }
+      if (fresh.length) t.lastLogMs = this.d.now();
       if (page.length < LOG_PAGE || fresh.length === 0) return;
     }
   }
