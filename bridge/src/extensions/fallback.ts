@@ -118,7 +118,7 @@ export function fallback(): Extension {
     void ctx.engine.actions
       .backup(g.id, { ...(storage ? { storage } : {}), ...(mode ? { mode } : {}) }, "fallback")
       .then((out: Outcome) => {
-        const r = rec.runs.find((x) => x.startedMs === run.startedMs && x.node === run.node);
+        const r = records[g.id]?.runs.find((x) => x === run);
         if (!r) return;
         if (out.ok) {
           if (out.upid) r.upid = out.upid;

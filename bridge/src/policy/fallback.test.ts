@@ -295,6 +295,17 @@ const CASES: Case[] = [
     expect: { home_100: { start: true } },
   },
   {
+    name: "a fallback failed moments ago: the retry waits 15 minutes",
+    records: {
+      home_100: {
+        badSince: NOON - 5 * H,
+        runs: [{ startedMs: NOON - 10 * M, endedMs: NOON - 5 * M, node: "n1", upid: "U", result: "failed" }],
+      },
+    },
+    expect: { home_100: { state: "planned", start: false, at: "2026-12-03T12:10:00.000Z" } },
+    changesAt: NOON + 10 * M,
+  },
+  {
     name: "two failed fallbacks today: stopped retrying for today",
     records: {
       home_100: {

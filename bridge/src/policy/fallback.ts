@@ -56,6 +56,8 @@ export const FAILURES_PER_DAY = 2;
  * the task at its next poll).
  */
 export const JOB_START_MARGIN_MS = 10 * 60_000;
+/** After a failed fallback, the next attempt waits this long (a refusal is not retried in the same breath). */
+export const RETRY_AFTER_MS = 15 * 60_000;
 
 export interface FallbackInput {
   /** The evaluated guests (policy/evaluate.ts). */
@@ -246,6 +248,18 @@ export function planFallbacks(input: FallbackInput): FallbackPlan {
     // A stable instant (not "now"), so the published state does not change with every evaluation.
     const startAt = win.open ? Math.max(badSince + f.graceMs, win.closesMs === null ? 0 : win.opensMs) : win.opensMs;
     const window = f.window === "any" ? undefined : f.window;
+    const retryAt = last?.result === "failed" ? last.endedMs! + RETRY_AFTER_MS : undefined;
+    if (retryAt !== undefined && now < retryAt) {
+      decide(
+        "planned",
+        Math.max(retryAt, startAt),
+        phrase("fallback.planned", { at: iso(Math.max(retryAt, startAt)), window }),
+        {
+          changesAt: Math.max(retryAt, startAt),
+        },
+      );
+      continue;
+    }
     const nodeKey = `${g.source}/${g.node}`;
     const other = busyNodes.get(nodeKey);
     if (other !== undefined) {
