@@ -138,7 +138,17 @@ const rows: Row[] = [
     missed: [],
   },
   {
-    name: "first seen now (no state): a due instant before the bridge knew the job is not judged",
+    name: "first seen now (no state), no scheduled run in the history: a due instant before the bridge knew the job is not judged",
+    missed: [],
+  },
+  {
+    name: "first seen now, but the history shows its scheduled runs (02:00 the two nights before) → today's missed run is reported",
+    attempts: [ran(100, at("2026-12-01T02:00:20Z")), ran(100, at("2026-12-02T02:00:20Z"))],
+    missed: [{ jobId: "backup-nightly", nodes: ["n1"], vmids: [100, 101], due: "2026-12-03T02:00:00Z" }],
+  },
+  {
+    name: "first seen now, the guest's older backups were at other times (another job, by hand) → not judged",
+    attempts: [ran(100, at("2026-12-01T14:30:00Z")), ran(100, at("2026-12-02T09:00:00Z"))],
     missed: [],
   },
   {

@@ -7,9 +7,12 @@
  * the run in the vzdump task history it reads anyway.
  *
  * The rules (pure: the instant and the remembered state are parameters):
- * - A job is judged from the first time the bridge sees it enabled with its schedule (`sinceMs`, kept
- *   in state_dir jobs-due.json): a job created or re-scheduled a minute ago is not missed for a due
- *   instant before it existed. A disabled or deleted job is forgotten.
+ * - A job is judged from when it is known to exist with its schedule (`sinceMs`, kept in state_dir
+ *   jobs-due.json): the first time the bridge sees it enabled with that schedule, or earlier when the
+ *   task history shows one of its scheduled runs (a vzdump of a guest it selects that started within
+ *   the slack of one of its due instants). So a job created or re-scheduled a minute ago is not
+ *   missed for a due instant before it existed, while a job that ran every night and not last night
+ *   is reported on the bridge's first start. A disabled or deleted job is forgotten.
  * - Its due instant D is the newest occurrence at or before now − grace (JOB_GRACE_MS, 1 h: pvescheduler
  *   starts a job's task within a minute of D, even when another vzdump holds the node's lock — the
  *   task then waits inside). A node is covered when a vzdump task on it backed up (or tried) a guest the
@@ -100,12 +103,20 @@ export function missedJobs(input: MissedJobsInput): MissedJobsResult {
     judged.add(job.source);
     if (!job.enabled || !job.schedule) continue;
     const before = input.state[key];
-    const entry: JobDue =
-      before && before.schedule === job.schedule
-        ? { ...before, ranMs: { ...before.ranMs } }
-        : { schedule: job.schedule, sinceMs: now, dueMs: null, ranMs: {} };
+    const fresh = !before || before.schedule !== job.schedule;
+    const entry: JobDue = !fresh
+      ? { ...before, ranMs: { ...before.ranMs } }
+      : { schedule: job.schedule, sinceMs: now, dueMs: null, ranMs: {} };
     const selected = input.guests.filter((g) => !g.template && jobSelects(job, g));
     const ids = new Set(selected.map((g) => g.vmid));
+    if (fresh) {
+      // First seen: the job existed at least since its oldest scheduled run in the history.
+      for (const a of input.attempts) {
+        if (a.source !== job.source || !ids.has(a.vmid) || a.startMs >= entry.sinceMs) continue;
+        const occ = previousOccurrence(job.schedule, a.startMs + slack, timeZone);
+        if (occ !== null && a.startMs <= occ + slack) entry.sinceMs = Math.min(entry.sinceMs, occ);
+      }
+    }
     for (const a of input.attempts)
       if (a.source === job.source && ids.has(a.vmid) && a.startMs > (entry.ranMs[a.node] ?? -Infinity))
         entry.ranMs[a.node] = a.startMs;
