@@ -62,6 +62,21 @@ describe("HTTP: approve a pending fallback", () => {
     expect(vzdumps()).toEqual([]);
   });
 
+  it("the status page says so and offers Approve fallback; a wrong token there approves nothing", async () => {
+    const page = await (await fetch(`${http.url}/`)).text();
+    const card = page.slice(page.indexOf(`id="${ID}"`), page.indexOf("</article>", page.indexOf(`id="${ID}"`)));
+    expect(card).toContain("A fallback backup waits for approval; once approved it starts");
+    expect(card).toContain(`<form method="post" action="./guests/${ID}/fallback/approve">`);
+    const wrong = await fetch(`${http.url}/guests/${ID}/fallback/approve`, {
+      method: "POST",
+      body: "token=nope",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    expect(wrong.status).toBe(401);
+    expect(await wrong.text()).toContain("Wrong or missing token: nothing was approved.");
+    expect((await guest(ID)).fallback.approved).toBe(false);
+  });
+
   it("no token, a tier that does not ask, an unknown guest: 401 / 409 / 404, nothing approved", async () => {
     const none = await call(`/api/v1/guests/${ID}/fallback/approve`);
     expect(none.res.status).toBe(401);
