@@ -50,6 +50,10 @@ export interface LabControl {
   setTokenPrivileges(tokenId: string, acl: AclEntryInput[]): void;
   /** The next backup of this guest fails with `reason` (one-shot). */
   failNextBackup(vmid: number, reason: string): void;
+  /** The next backup of this guest hangs: it never ends and prints no progress until its task is stopped (one-shot). */
+  hangNextBackup(vmid: number): void;
+  /** The job's next `runs` scheduled runs do not happen (as if its node was down then); default 1. */
+  skipNextRuns(jobId: string, runs?: number): void;
   /** The next restore (qmrestore/vzrestore) task fails with this error. */
   failNextRestore(reason: string): void;
   setFault(fault: LabFault | null): void;
@@ -159,6 +163,15 @@ export function createControl(state: LabState, server: LabServer): LabControl {
     failNextBackup(vmid, reason) {
       sync();
       must(state.guests.get(vmid), `guest ${vmid}`).failNext = reason;
+    },
+    hangNextBackup(vmid) {
+      sync();
+      must(state.guests.get(vmid), `guest ${vmid}`).hangNext = true;
+    },
+    skipNextRuns(jobId, runs = 1) {
+      sync();
+      const job = must(state.jobs.get(jobId), `job '${jobId}'`);
+      job.skip = (job.skip ?? 0) + runs;
     },
     setFault(fault) {
       server.setFault(fault);

@@ -41,6 +41,7 @@ export function replayHistory(state: LabState, scenario: ResolvedScenario, now: 
           ...(g.fail !== undefined ? { fail: g.fail } : {}),
           ...(g.warn !== undefined ? { warn: g.warn } : {}),
           ...(g.seconds !== undefined ? { seconds: g.seconds } : {}),
+          ...(g.hang ? { hang: true } : {}),
         },
       ]),
     );

@@ -47,6 +47,8 @@ export interface GuestState {
   disk?: string;
   /** One-shot failure set by LabControl.failNextBackup. */
   failNext?: string;
+  /** One-shot hang set by LabControl.hangNextBackup. */
+  hangNext?: boolean;
   cpus: number;
   maxmem: number;
   maxdisk: number;

@@ -168,6 +168,14 @@ const JobSchema = z
     mailnotification: z.enum(["always", "failure"]).optional(),
     "notification-mode": z.enum(["auto", "legacy-sendmail", "notification-system"]).optional(),
     quiet: bool01.optional(),
+    /**
+     * Lab only (not served): the job's schedule becomes the daily time of day (node-local, whole
+     * minutes) this long before lab start, so its last due instant is that old. Without a task of
+     * the job at that age in `tasks`, that run did not happen (as if the node had been down then).
+     */
+    dueAge: duration.optional(),
+    /** Lab only (not served): the next n scheduled runs after lab start do not happen (the node was down then). */
+    skipRuns: z.number().int().min(1).optional(),
   })
   .strict();
 
@@ -178,6 +186,8 @@ const TaskGuestSchema = z
     fail: z.string().optional(),
     warn: z.string().optional(),
     seconds: z.number().positive().optional(),
+    /** This guest's backup hangs: it never ends and prints no progress (a stuck storage, a hung QMP); only a stop (DELETE of the task) ends it. */
+    hang: z.boolean().optional(),
   })
   .strict();
 
@@ -313,6 +323,8 @@ export const ScenarioSchema = z
           message: "vmid is mutually exclusive with all/exclude/pool",
         });
       }
+      if (j.dueAge !== undefined && j.schedule !== undefined)
+        ctx.addIssue({ code: "custom", path: ["jobs", i, "dueAge"], message: "give either schedule or dueAge" });
       if (j.vmid === undefined && !j.all && j.exclude === undefined && j.pool === undefined) {
         ctx.addIssue({
           code: "custom",

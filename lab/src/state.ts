@@ -25,7 +25,7 @@ import {
   type NodeState,
   type StorageState,
 } from "./inventory-state.js";
-import { jobReadForm, type JobState } from "./job-state.js";
+import { jobReadForm, scheduleDueAgo, type JobState } from "./job-state.js";
 import { replicationJob, type ReplicationJob } from "./replication.js";
 import { parseDurationSeconds, resolveWhen, type ResolvedScenario } from "./scenario.js";
 import { archiveStamp } from "./timezone.js";
@@ -98,7 +98,12 @@ export class LabState {
         ...(a.corrupt ? { corrupt: true } : {}),
       });
     }
-    for (const j of scenario.jobs) this.putJob(jobReadForm(j), now);
+    for (const j of scenario.jobs) {
+      const schedule =
+        j.dueAge !== undefined ? scheduleDueAgo(now, parseDurationSeconds(j.dueAge), this.tz(j.node)) : j.schedule;
+      const job = this.putJob(jobReadForm({ ...j, ...(schedule !== undefined ? { schedule } : {}) }), now);
+      if (j.skipRuns) job.skip = j.skipRuns;
+    }
     for (const r of scenario.replication)
       this.replication.set(`${r.guest}-${r.jobnum}`, replicationJob(r, now, parseDurationSeconds));
     for (const t of scenario.tokens) {

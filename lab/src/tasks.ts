@@ -68,7 +68,10 @@ export function settle(state: LabState, now: number): void {
       action = () => {
         job.checkedMs = due;
         state.refreshJobDue(job);
-        if (isEnabled(job)) runJob(state, job, due);
+        if (!isEnabled(job)) return;
+        // A skipped run: due, but pvescheduler never started it (the node was down then).
+        if (job.skip) job.skip--;
+        else runJob(state, job, due);
       };
     }
     // Unfinished vzdump workers per node, in one pass over the task list (50-node labs).

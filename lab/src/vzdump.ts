@@ -154,6 +154,13 @@ function beginGuest(state: LabState, task: TaskState, at: number): void {
     delete live.failNext;
   }
   if (fail === undefined) fail = live?.failReason;
+  // A hung backup (scenario `hang`, LabControl.hangNextBackup): it gets going, then nothing more —
+  // no progress line, no end — until the task is stopped (stopTask). It keeps the node's lock.
+  let hang = fail === undefined && forced.hang === true;
+  if (fail === undefined && live?.hangNext) {
+    hang = true;
+    delete live.hangNext;
+  }
   // The max-backups check runs before the guest's first log line (pve-manager PVE/VZDump.pm
   // exec_backup_task, before "Starting Backup of VM"): such a guest's part of the log is only
   // "ERROR: Backup of VM n failed - There is a max backup limit …" and "INFO: Failed at …".
@@ -165,6 +172,7 @@ function beginGuest(state: LabState, task: TaskState, at: number): void {
   let durationMs = (seconds * 1000) / (at < state.startedMs ? 1 : state.taskSpeed);
   if (fail !== undefined) durationMs = Math.max(durationMs / 4, 1);
   if (limitError !== undefined) durationMs = 1;
+  if (hang && limitError === undefined) durationMs = Number.POSITIVE_INFINITY;
   const names = archiveNames(storage, g.type, g.vmid, at, archiveFormat(g.type, vz.opts.compress), tz);
   const running = (live?.status ?? "stopped") === "running";
   const mode = running ? vz.opts.mode : "stop";
@@ -189,8 +197,8 @@ function beginGuest(state: LabState, task: TaskState, at: number): void {
   if (storage.type === "pbs") lines.push(`INFO: creating Proxmox Backup Server archive '${names.file}'`);
   else lines.push(`INFO: creating vzdump archive '${storage.path}/dump/${names.file}'`);
   // A qemu backup that gets going reports its progress (QemuServer's "INFO:  40% (…)" status lines); tar (containers) prints none.
-  const progresses = g.type === "qemu" && fail === undefined;
-  if (progresses) lines.push(`INFO: started backup task '${randomUUID()}'`);
+  if (g.type === "qemu" && fail === undefined) lines.push(`INFO: started backup task '${randomUUID()}'`);
+  const progresses = g.type === "qemu" && fail === undefined && !hang;
   if (limitError !== undefined) lines.length = 0;
   const current: CurrentGuest = {
     guest: g,

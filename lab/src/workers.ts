@@ -16,6 +16,8 @@ export interface ForcedOutcome {
   fail?: string;
   warn?: string;
   seconds?: number;
+  /** The backup hangs: it never ends and prints no progress; only a stop ends it. */
+  hang?: boolean;
 }
 
 /** How a replayed vzdump task (scenario history) differs from a plain run, as a whole. */

@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { startLab } from "backup2mqtt-lab";
 import { startEmbeddedBroker } from "../demo/broker.js";
-import { labConfig, startOffsiteLabs, withOffsiteLabs } from "../demo/lab-wiring.js";
+import { labConfig, selfHealingDemo, startOffsiteLabs, withOffsiteLabs } from "../demo/lab-wiring.js";
 import { createLogger } from "../log.js";
 import type { GuestState } from "../policy/types.js";
 import { startService, stopOnSignals } from "./run.js";
@@ -73,7 +73,7 @@ export async function runDemo(o: DemoOptions) {
     o.pollSeconds * 1000,
   );
   const cfg = {
-    ...labCfg,
+    ...(o.scenario === "self-healing" ? selfHealingDemo(labCfg, lab) : labCfg),
     http: { ...labCfg.http, token: httpToken },
     secrets: [...labCfg.secrets, httpToken],
   };
@@ -123,6 +123,15 @@ export function printDemoBanner(d: Awaited<ReturnType<typeof runDemo>>, scenario
       ? [
           `  Back up ${g.name} (${g.vmid}) over HTTP; the answer is 202 Accepted and the backup runs in the lab:`,
           `    curl -X POST -H 'Authorization: Bearer ${d.httpToken}' ${d.service.httpUrl}/api/v1/guests/${g.id}/backup`,
+        ]
+      : []),
+    ...(scenario === "self-healing"
+      ? [
+          "  What happens (scenario self-healing):",
+          "    vaultwarden failed (its job's hook failed two nights): its tier P0 has fallback auto, so the bridge",
+          "      backs it up itself within a minute (events fallback_started, backup_finished) and it turns ok;",
+          "    paperless: its job was due 2 h ago and never ran (finding job_missed);",
+          "    nextcloud: its vzdump has hung for 3 h without progress (finding overrunning).",
         ]
       : []),
     `  Or point Home Assistant's MQTT integration at ${d.broker.url.replace("mqtt://", "")}: each guest appears as a device.`,

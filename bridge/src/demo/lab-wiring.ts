@@ -57,6 +57,22 @@ export function labConfig(
   };
 }
 
+/**
+ * The `self-healing` demo (lab/scenarios/self-healing.yaml) over a lab config: the P0 tier backs its
+ * guests up itself (`fallback: { action: auto, window: any, grace: 5s, storage: local }`), and times
+ * are in the nodes' zone (the missed-jobs watchdog and the fallback read job schedules in the
+ * config's zone, which must be the nodes').
+ */
+export function selfHealingDemo(cfg: Config, lab: Lab): Config {
+  return {
+    ...cfg,
+    timeZone: lab.control.state.tz(undefined),
+    tiers: resolveTiers({
+      P0: { fallback: { action: "auto", window: "any", grace: "5s", storage: "local" } },
+    }),
+  };
+}
+
 /** The simulated Synology NAS and PBS a scenario describes (its `synology` / `pbs` sections), on the lab's clock. */
 export async function startOffsiteLabs(
   scenario: string | Scenario,
