@@ -7,6 +7,7 @@ id or VMID):
 |---|---|---|
 | `Backup2mqttBackUp` | guest | back up a guest now |
 | `Backup2mqttVerify` | guest | verify the newest archive of a guest now |
+| `Backup2mqttApproveFallback` | guest | approve the fallback backup the bridge waits to run (tier `fallback: ask`) |
 | `Backup2mqttLastBackup` | guest | when was it last backed up (and its status) |
 | `Backup2mqttGuestStatus` | guest | is it OK / backed up (yes or no, and why not) |
 | `Backup2mqttGuestProblems` | guest | what is wrong with it |
@@ -33,7 +34,7 @@ time zone.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
 
 INTENT_BACK_UP = "Backup2mqttBackUp"
 INTENT_VERIFY = "Backup2mqttVerify"
+INTENT_APPROVE_FALLBACK = "Backup2mqttApproveFallback"
 INTENT_LAST_BACKUP = "Backup2mqttLastBackup"
 INTENT_GUEST_STATUS = "Backup2mqttGuestStatus"
 INTENT_GUEST_PROBLEMS = "Backup2mqttGuestProblems"
@@ -310,6 +312,54 @@ class VerifyIntent(_GuestIntent):
         return sentences([ask.say.say(f"verify.{result.outcome}", name=name, reason=result.reason)])
 
 
+def _fallback(g: dict[str, Any]) -> dict[str, Any] | None:
+    """The guest's fallback backup (bridge/schemas/guest-state.schema.json `fallback`), None without one."""
+    f = g.get("fallback")
+    return f if isinstance(f, dict) else None
+
+
+def fallback_pending(g: dict[str, Any]) -> bool:
+    """Does a planned fallback of this guest wait for approval (as the bridge's *Fallback pending* sensor)?"""
+    f = _fallback(g)
+    return bool(f) and f.get("action") == "ask" and f.get("state") == "planned" and not f.get("approved")
+
+
+class ApproveFallbackIntent(_GuestIntent):
+    """Approve the fallback backup the bridge planned for one guest and waits to run."""
+
+    intent_type = INTENT_APPROVE_FALLBACK
+    description = (
+        "Approves the fallback backup backup2mqtt planned for a Proxmox guest whose regular backup did not happen"
+    )
+
+    def _starts(self, ask: Ask, f: dict[str, Any] | None) -> str | None:
+        """ "in 3 hours" when the fallback starts later, None when it starts now (or nobody knows when)."""
+        when = _when((f or {}).get("at"))
+        return ask.say.until(when) if when and when > ask.say.now + timedelta(minutes=1) else None
+
+    async def answer_guest(self, ask: Ask, hub: BridgeHub, gid: str) -> str:
+        """Approved (it starts now / in …), refused (why), nothing to approve, or no answer yet."""
+        g = hub.guests[gid]
+        name = _name(g)
+        f = _fallback(g)
+        if not fallback_pending(g):
+            if f and f.get("state") == "running":
+                return ask.say.say("fallback.running", name=name)
+            if f and f.get("state") == "planned" and f.get("approved"):
+                return ask.say.say("fallback.already", name=name, **{"in": self._starts(ask, f)})
+            return ask.say.say("fallback.none", name=name)
+        result = await hub.async_approve_fallback(gid, wait=COMMAND_WAIT)
+        if result.outcome == "rejected":
+            return sentences([ask.say.say("fallback.rejected", name=name, reason=result.reason)])
+        if result.outcome == "sent":
+            return ask.say.say("fallback.sent", name=name)
+        now = _fallback(hub.guests.get(gid, g)) or f
+        starts = None if now.get("state") == "running" else self._starts(ask, now)
+        if starts is None:
+            return ask.say.say("fallback.approved_now", name=name)
+        return ask.say.say("fallback.approved", name=name, **{"in": starts})
+
+
 class LastBackupIntent(_GuestIntent):
     """When was a guest last backed up."""
 
@@ -501,6 +551,7 @@ class RunningIntent(_Backup2mqttIntent):
 HANDLERS: tuple[type[_Backup2mqttIntent], ...] = (
     BackUpIntent,
     VerifyIntent,
+    ApproveFallbackIntent,
     LastBackupIntent,
     GuestStatusIntent,
     GuestProblemsIntent,

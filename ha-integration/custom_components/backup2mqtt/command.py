@@ -35,7 +35,13 @@ class CommandResult:
 
 
 # The event that tells a guest command was taken up, per action (bridge/schemas/event.schema.json).
-STARTED_EVENT = {"backup": "backup_started", "verify": "verify_started", "restore_test": "restore_test_started"}
+STARTED_EVENT = {
+    "backup": "backup_started",
+    "verify": "verify_started",
+    "restore_test": "restore_test_started",
+    # An approved fallback inside its window starts at once; otherwise the guest's state says approved (hub.py).
+    "approve_fallback": "fallback_started",
+}
 
 
 @dataclass

@@ -253,6 +253,12 @@ class BridgeHub:
         state.setdefault("id", gid)
         self.guests[gid] = state
         self._update_guest_issue(gid, state)
+        # An approved fallback that waits for its window has no start event: its state is the answer.
+        fallback = state.get("fallback")
+        if isinstance(fallback, dict) and fallback.get("approved"):
+            for waiter in list(self._waiters):
+                if waiter.guest == gid and waiter.action == "approve_fallback" and not waiter.future.done():
+                    waiter.future.set_result({"event_type": "command_accepted", "guest": gid})
 
     @callback
     def _on_event(self, msg: mqtt.ReceiveMessage) -> None:
@@ -442,6 +448,14 @@ class BridgeHub:
     async def async_verify(self, gid: str, wait: float = 5.0) -> CommandResult:
         """Ask the bridge to verify the newest archive of one guest (`verify_started` when it begins)."""
         return await self.async_command(gid, "verify", wait)
+
+    async def async_approve_fallback(self, gid: str, wait: float = 5.0) -> CommandResult:
+        """Approve the fallback backup the bridge planned for one guest (its tier has `fallback: ask`).
+
+        Answered by `command_rejected` (nothing pending …), `fallback_started` when its window is
+        open, or the guest's state turning `fallback.approved` when the backup waits for the window.
+        """
+        return await self.async_command(gid, "approve_fallback", wait)
 
     async def async_command(self, gid: str, action: str, wait: float = 5.0) -> CommandResult:
         """Send one guest command (`{"action": …}` on the guest's command topic) and wait for the answer."""
