@@ -147,6 +147,12 @@ const rows: Row[] = [
     missed: [{ jobId: "backup-nightly", nodes: ["n1"], vmids: [100, 101], due: "2026-12-03T02:00:00Z" }],
   },
   {
+    name: "first seen a minute ago before any task history was read; the history read since shows its scheduled runs → reported",
+    state: { "pve/backup-nightly": { schedule: "02:00", sinceMs: NOW - M, dueMs: null, ranMs: {} } },
+    attempts: [ran(101, at("2026-12-02T02:01:00Z"))],
+    missed: [{ jobId: "backup-nightly", nodes: ["n1"], vmids: [100, 101] }],
+  },
+  {
     name: "first seen now, the guest's older backups were at other times (another job, by hand) → not judged",
     attempts: [ran(100, at("2026-12-01T14:30:00Z")), ran(100, at("2026-12-02T09:00:00Z"))],
     missed: [],

@@ -89,6 +89,20 @@ export interface MissedJobsResult {
 
 export const jobKey = (source: string, id: string) => `${source}/${id}`;
 
+const runCache = new Map<string, number | null>();
+/** The due instant a vzdump that started at `startMs` was a scheduled run of (within the slack), or null. */
+function scheduledRun(schedule: string, startMs: number, slack: number, timeZone: string): number | null {
+  const key = `${schedule}|${timeZone}|${slack}|${startMs}`;
+  let occ = runCache.get(key);
+  if (occ === undefined) {
+    const prev = previousOccurrence(schedule, startMs + slack, timeZone);
+    occ = prev !== null && startMs <= prev + slack ? prev : null;
+    if (runCache.size > 10_000) runCache.clear();
+    runCache.set(key, occ);
+  }
+  return occ;
+}
+
 export function missedJobs(input: MissedJobsInput): MissedJobsResult {
   const { now, timeZone } = input;
   const grace = input.graceMs ?? JOB_GRACE_MS;
@@ -109,13 +123,12 @@ export function missedJobs(input: MissedJobsInput): MissedJobsResult {
       : { schedule: job.schedule, sinceMs: now, dueMs: null, ranMs: {} };
     const selected = input.guests.filter((g) => !g.template && jobSelects(job, g));
     const ids = new Set(selected.map((g) => g.vmid));
-    if (fresh) {
-      // First seen: the job existed at least since its oldest scheduled run in the history.
-      for (const a of input.attempts) {
-        if (a.source !== job.source || !ids.has(a.vmid) || a.startMs >= entry.sinceMs) continue;
-        const occ = previousOccurrence(job.schedule, a.startMs + slack, timeZone);
-        if (occ !== null && a.startMs <= occ + slack) entry.sinceMs = Math.min(entry.sinceMs, occ);
-      }
+    // The job existed at least since its oldest scheduled run in the history (also history read
+    // after the bridge first saw the job).
+    for (const a of input.attempts) {
+      if (a.source !== job.source || !ids.has(a.vmid) || a.startMs >= entry.sinceMs) continue;
+      const occ = scheduledRun(job.schedule, a.startMs, slack, timeZone);
+      if (occ !== null) entry.sinceMs = Math.min(entry.sinceMs, occ);
     }
     for (const a of input.attempts)
       if (a.source === job.source && ids.has(a.vmid) && a.startMs > (entry.ranMs[a.node] ?? -Infinity))
