@@ -40,7 +40,7 @@ describe("backup2mqtt inside Home Assistant: the blueprints", () => {
       ...blueprintFiles("automation").map((f) => ["automation", f]),
       ...blueprintFiles("script").map((f) => ["script", f]),
     ];
-    expect(all.length).toBe(4);
+    expect(all.length).toBe(5);
     for (const [domain, file] of all) {
       const url = `${blueprintBase}/${domain}/backup2mqtt/${file}`;
       const imported = await ha.ws.command<{

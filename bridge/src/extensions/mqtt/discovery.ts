@@ -62,7 +62,7 @@ function fallbackComponents(
         "{% set f = value_json.fallback or {} %}{{ 'ON' if f.action == 'ask' and f.state == 'planned' and not f.approved else 'OFF' }}",
       json_attributes_topic: state,
       json_attributes_template:
-        "{% set f = value_json.fallback or {} %}{{ {'state': f.state | default(none), 'at': f.at | default(none), 'reason': f.reason | default(none), 'approved': f.approved | default(false)} | tojson }}",
+        "{% set f = value_json.fallback or {} %}{{ {'fallback_state': f.state | default(none), 'at': f.at | default(none), 'reason': f.reason | default(none), 'approved': f.approved | default(false)} | tojson }}",
       icon: "mdi:backup-restore",
     },
     approve_fallback: {
