@@ -57,6 +57,8 @@ export interface BackupAttempt {
    * progress line about every percent; a container's tar prints none, so any line counts).
    */
   lastLogMs?: number;
+  /** While running: the task waits for the node's global vzdump lock (another vzdump runs there). */
+  waitingForLock?: boolean;
 }
 
 export interface BackupJob {

@@ -96,6 +96,12 @@ const rows: {
     changesAt: NOW - 10 * M + MIN_LIMIT_MS,
   },
   {
+    name: "silent 40 min while waiting for the node's global vzdump lock → not stalled (another backup runs)",
+    attempts: [...history, { ...running(H, 40 * M), waitingForLock: true }],
+    key: null,
+    changesAt: NOW - H + 90 * M,
+  },
+  {
     name: "stall_after 2 h: silent 40 min is not stalled",
     attempts: [...history, running(H, 40 * M)],
     stallAfterMs: 2 * H,

@@ -9,7 +9,9 @@
  * - Stalled: the task's log has shown no new line for the tier's `stall_after` (default 30 min). A
  *   qemu backup prints a progress line about every percent; a container's tar prints no percentages,
  *   so any new line counts. The instant is when the bridge read the line (log lines carry no time);
- *   after a restart it counts from the first read.
+ *   after a restart it counts from the first read. A task waiting for its node's global vzdump lock
+ *   (pve-manager PVE/VZDump.pm getlock: one vzdump per node, the others log "trying to get global
+ *   lock - waiting..." and print nothing until it is free) is not stalled: it waits for another backup.
  * Either makes the finding `overrunning` (a problem), naming the task's start and the limit.
  */
 import type { BackupAttempt } from "../evidence.js";
@@ -60,8 +62,8 @@ export function evaluateOverrun(
   const lastLog = running.lastLogMs ?? running.startMs;
   const stallAt = lastLog + tier.stallAfterMs;
   const over = overAt !== null && now >= overAt;
-  const stalled = now >= stallAt;
-  const future = [overAt, stallAt].filter((t): t is number => t !== null && t > now);
+  const stalled = !running.waitingForLock && now >= stallAt;
+  const future = [overAt, running.waitingForLock ? null : stallAt].filter((t): t is number => t !== null && t > now);
   const changesAt = future.length ? Math.min(...future) : null;
   if (!over && !stalled) return { finding: null, changesAt };
   const key = over && stalled ? "overrunning.stalled" : over ? "overrunning" : "stalled";

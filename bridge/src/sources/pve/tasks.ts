@@ -40,6 +40,8 @@ export interface TrackedTask {
   read: number;
   /** When this bridge last read a new log line of it (for the stall watchdog, policy/overrun.ts). */
   lastLogMs?: number;
+  /** Its newest line says it waits for the node's global vzdump lock (another vzdump runs there). */
+  waitingForLock?: boolean;
   outcomes: GuestOutcome[];
   /** Seen running by this bridge: its end must trigger a content refresh and an event. */
   seenRunning: boolean;
@@ -200,6 +202,7 @@ export class TaskFollower {
           ...(o.error ? { error: o.error } : {}),
           ...(o.progress !== undefined ? { progress: o.progress } : {}),
           ...(o.result === "running" && t.lastLogMs !== undefined ? { lastLogMs: t.lastLogMs } : {}),
+          ...(o.result === "running" && t.waitingForLock ? { waitingForLock: true } : {}),
         });
       }
     }
@@ -379,7 +382,11 @@ export class TaskFollower {
         else t.lines.push(l.t);
         t.read = l.n;
       }
-      if (fresh.length) t.lastLogMs = this.d.now();
+      if (fresh.length) {
+        t.lastLogMs = this.d.now();
+        // pve-manager PVE/VZDump.pm getlock: one vzdump per node; the others log this and wait (lockwait).
+        t.waitingForLock = /^INFO: trying to get global lock - waiting/.test(fresh[fresh.length - 1]!.t);
+      }
       if (page.length < LOG_PAGE || fresh.length === 0) return;
     }
   }
