@@ -30,7 +30,7 @@ function dailyAt(agoMs: number): string {
 }
 
 const BRIDGE = "backup2mqtt@pve!bridge";
-function scenario(): Scenario {
+function scenario(o: { sysModify?: boolean } = {}): Scenario {
   return {
     cluster: "watch",
     nodes: [{ name: "pve1", timezone: "UTC" }],
@@ -70,7 +70,7 @@ function scenario(): Scenario {
           { path: "/vms", roles: ["PVEAuditor"], privs: ["VM.Backup"] },
           // Stopping a task the token did not start (PVE's Tasks.pm stop_task). An ACL on a deeper
           // path replaces the inherited one there, so the auditor role is given again.
-          { path: "/nodes/pve1", roles: ["PVEAuditor"], privs: ["Sys.Modify"] },
+          ...(o.sysModify === false ? [] : [{ path: "/nodes/pve1", roles: ["PVEAuditor"], privs: ["Sys.Modify"] }]),
         ],
       },
     ],
@@ -189,5 +189,23 @@ describe("watchdogs", () => {
     expect(audit[2]!.detail).toContain(overrun.upid);
     // Only one backup_overrunning for that task.
     expect(events(s, "home_102").filter((e) => e.event_type === "backup_overrunning")).toHaveLength(1);
+  });
+
+  it("Stop backup of a task the token did not start, without Sys.Modify on the node: refused, saying which privilege PVE wants", async () => {
+    stack = await startStack({
+      broker: "embedded",
+      lab: { scenario: scenario({ sysModify: false }) },
+      configure: (cfg) => {
+        cfg.tiers = resolveTiers({ P1: { allow_stop: true } });
+      },
+    });
+    const s = stack;
+    await s.observer.until("bigdb running", () => s.observer.json(STATE("home_102"))?.running);
+    await s.observer.publish(CMD("home_102"), '{"action":"stop_backup"}');
+    const rej = await waitEvent(s, "home_102", "command_rejected");
+    expect(rej.reason).toMatch(
+      /^Proxmox did not stop the backup: permission denied \(403\).*Sys\.Modify on \/nodes\/pve1/,
+    );
+    expect(s.observer.json(STATE("home_102"))?.running).toBe(true);
   });
 });
