@@ -21,6 +21,7 @@ import {
   type DurationBounds,
 } from "./value-checks.js";
 import { keyText, type PathPart, type YamlLocations } from "./yaml-locations.js";
+import { parseWindow } from "../policy/window.js";
 
 export interface CheckContext {
   loc: YamlLocations;
@@ -141,6 +142,16 @@ export function checkConfig(cfg: Record<string, unknown>, ctx: CheckContext): Ch
     if (!tier) continue;
     duration(["tiers", id, "max_age"], tier.max_age, BOUNDS.maxAge);
     duration(["tiers", id, "verify_every"], tier.verify_every, BOUNDS.verifyEvery);
+    const fallback = obj(tier.fallback);
+    if (fallback) {
+      duration(["tiers", id, "fallback", "grace"], fallback.grace, BOUNDS.fallbackGrace);
+      const w = typeof fallback.window === "string" ? parseWindow(fallback.window) : undefined;
+      if (w && w.from === w.to && fresh(["tiers", id, "fallback", "window"]))
+        problemAt(
+          ["tiers", id, "fallback", "window"],
+          `the window '${fallback.window}' is empty (it ends where it starts); write one such as 01:00-06:00 or 22:00-04:00, or any`,
+        );
+    }
   }
   let tiers: Record<string, Tier> = {};
   if (![...reported].some((k) => k === "tiers" || k.startsWith("tiers."))) {

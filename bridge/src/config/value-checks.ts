@@ -25,6 +25,7 @@ export const BOUNDS = {
   maxAge: { what: "a maximum age", min: "1m", max: "3650d" },
   verifyEvery: { what: "the verification interval", min: "1h", max: "3650d" },
   removalGrace: { what: "the removal grace period", min: "0s", max: "365d" },
+  fallbackGrace: { what: "the fallback's grace", min: "0s", max: "30d" },
 } satisfies Record<string, DurationBounds>;
 
 export function durationProblem(text: string, b: DurationBounds): string | undefined {

@@ -18,29 +18,32 @@ export const retentionSchema = z.strictObject({
 export const FALLBACK_ACTIONS = ["off", "ask", "auto"] as const;
 const WINDOW = "^(any|([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9])$";
 export const fallbackSchema = z
-  .union([
-    z.enum(FALLBACK_ACTIONS),
-    z.strictObject({
-      action: z.enum(FALLBACK_ACTIONS).meta({ description: "off, ask (wait for approval) or auto." }),
-      window: patterned(WINDOW)
-        .meta({
-          description:
-            "When a fallback may start, HH:MM-HH:MM in the config's time zone (may cross midnight, e.g. 22:00-04:00), or any (default).",
-        })
-        .optional(),
-      grace: duration("How long the guest must have been stale, failed or missing first (default 1h).").optional(),
-      max_per_day: jsonInteger({ minimum: 1 })
-        .meta({ description: "Fallbacks per guest and day (default 1)." })
-        .optional(),
-      storage: patterned("^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-        .meta({ description: "Proxmox storage of the fallback's vzdump (default: the source's backup.storage)." })
-        .optional(),
-      mode: z
-        .enum(["snapshot", "suspend", "stop"])
-        .meta({ description: "vzdump's backup mode (default: the source's backup.mode)." })
-        .optional(),
-    }),
-  ])
+  .union(
+    [
+      z.enum(FALLBACK_ACTIONS),
+      z.strictObject({
+        action: z.enum(FALLBACK_ACTIONS).meta({ description: "off, ask (wait for approval) or auto." }),
+        window: patterned(WINDOW)
+          .meta({
+            description:
+              "When a fallback may start, HH:MM-HH:MM in the config's time zone (may cross midnight, e.g. 22:00-04:00), or any (default).",
+          })
+          .optional(),
+        grace: duration("How long the guest must have been stale, failed or missing first (default 1h).").optional(),
+        max_per_day: jsonInteger({ minimum: 1 })
+          .meta({ description: "Fallbacks per guest and day (default 1)." })
+          .optional(),
+        storage: patterned("^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+          .meta({ description: "Proxmox storage of the fallback's vzdump (default: the source's backup.storage)." })
+          .optional(),
+        mode: z
+          .enum(["snapshot", "suspend", "stop"])
+          .meta({ description: "vzdump's backup mode (default: the source's backup.mode)." })
+          .optional(),
+      }),
+    ],
+    { error: "must match a schema in anyOf" },
+  )
   .meta({
     description:
       "Self-healing fallback: off (default), ask or auto, or { action, window, grace, max_per_day, storage, mode }. The bridge runs the guest's vzdump itself when it has been stale, failed or missing for `grace`, inside `window`.",
