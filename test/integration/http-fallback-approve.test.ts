@@ -62,6 +62,18 @@ describe("HTTP: approve a pending fallback", () => {
     expect(vzdumps()).toEqual([]);
   });
 
+  it("/metrics counts it as waiting for approval; /report.md lists it under Self-healing", async () => {
+    const metrics = await (await fetch(`${http.url}/metrics`)).text();
+    expect(metrics).toMatch(/^backup2mqtt_fallbacks_pending_approval 1$/m);
+    expect(metrics).toMatch(/^backup2mqtt_fallbacks\{state="planned"\} 1$/m);
+    const md = await (await fetch(`${http.url}/report.md`)).text();
+    expect(md).toContain("\n## Self-healing\n");
+    expect(md).toMatch(
+      /^\| \*\*P1\*\* \| Ask: the bridge plans a fallback that would run the guest's vzdump at any time, /m,
+    );
+    expect(md).toMatch(/^\| vaultwarden \| 102 \| waiting for approval \| .+ \|$/m);
+  });
+
   it("the status page says so and offers Approve fallback; a wrong token there approves nothing", async () => {
     const page = await (await fetch(`${http.url}/`)).text();
     const card = page.slice(page.indexOf(`id="${ID}"`), page.indexOf("</article>", page.indexOf(`id="${ID}"`)));
