@@ -16,8 +16,8 @@ import type { HyperBackupView, PbsDatastoreView, SourceView } from "./view.js";
 import type { Scheduler } from "./scheduler.js";
 import type { DomainEvent } from "./bus.js";
 import { ActionGuard, type GuardClaim } from "../actions/guard.js";
-import { SynologySource } from "../sources/dsm/source.js";
-import { PbsSource } from "../sources/pbs/source.js";
+import type { SynologySource } from "../sources/dsm/source.js";
+import type { PbsSource } from "../sources/pbs/source.js";
 
 const FAST_POLL_MS = 3000;
 /** A Hyper Backup run the NAS never showed as running is taken as over after this long. */
@@ -27,8 +27,10 @@ const HB_NEVER_SEEN_MS = 2 * 60_000;
 export type Requester = Omit<GuardClaim, "what">;
 
 export class OffsiteSources {
-  readonly nas: SynologySource[];
-  readonly pbs: PbsSource[];
+  /** Filled by load(): empty until then. */
+  nas: SynologySource[] = [];
+  pbs: PbsSource[] = [];
+  private loading?: Promise<void>;
   /**
    * One "run now" per Hyper Backup task and one "verify now" per PBS datastore, from the command
    * to the end of the work (a NAS refresh that shows the task idle again, the PBS task stopped).
@@ -38,18 +40,11 @@ export class OffsiteSources {
   private readonly hbRuns = new Map<string, { seenBusy: boolean }>();
 
   constructor(
-    cfg: Config,
+    private readonly cfg: Config,
     private readonly log: Logger,
     private readonly now: () => number,
     opts: { fastPollMs?: number } = {},
   ) {
-    const secret = (s: string) => {
-      if (s && !cfg.secrets.includes(s)) cfg.secrets.push(s);
-    };
-    this.nas = (cfg.synology ?? []).map(
-      (n) => new SynologySource(n, log.child({ source: n.name }), now, cfg.stateDir, secret),
-    );
-    this.pbs = (cfg.pbs ?? []).map((b) => new PbsSource(b, log.child({ source: b.name }), now));
     this.fastPollMs = opts.fastPollMs ?? FAST_POLL_MS;
     this.words = wordsOf(cfg);
     this.guard = new ActionGuard(now, log);
@@ -58,11 +53,37 @@ export class OffsiteSources {
   /** Language and zone of the reasons (config `language`, `timezone`). */
   private readonly words: RenderOptions;
 
+  /**
+   * Builds the configured NAS and PBS sources; a second call waits for the first. Their modules
+   * (and their HTTP client, undici) are imported only when the config has such a source: most
+   * home labs have neither, and loading them costs a small machine ~15-20 MB of memory.
+   */
+  load(): Promise<void> {
+    this.loading ??= (async () => {
+      const { cfg, log, now } = this;
+      const secret = (s: string) => {
+        if (s && !cfg.secrets.includes(s)) cfg.secrets.push(s);
+      };
+      if (cfg.synology?.length) {
+        const { SynologySource } = await import("../sources/dsm/source.js");
+        this.nas = cfg.synology.map(
+          (n) => new SynologySource(n, log.child({ source: n.name }), now, cfg.stateDir, secret),
+        );
+      }
+      if (cfg.pbs?.length) {
+        const { PbsSource } = await import("../sources/pbs/source.js");
+        this.pbs = cfg.pbs.map((b) => new PbsSource(b, log.child({ source: b.name }), now));
+      }
+    })();
+    return this.loading;
+  }
+
   get configured(): boolean {
-    return this.nas.length + this.pbs.length > 0;
+    return (this.cfg.synology?.length ?? 0) + (this.cfg.pbs?.length ?? 0) > 0;
   }
 
   async refreshAll(): Promise<void> {
+    await this.load();
     await Promise.all([
       ...this.nas.map((s) => s.refresh()),
       ...this.pbs.map((s) => s.refresh().then(() => this.followVerifies(s))),
