@@ -10,6 +10,7 @@
  * running one is followed by its UPID; the guest actions resume its task like any backup the
  * bridge started). `{"action":"approve_fallback"}` approves the pending plan of an `ask` tier.
  */
+import { backupKey } from "../actions/action-context.js";
 import type { Outcome } from "../actions/router.js";
 import type { Evidence } from "../evidence.js";
 import { type FallbackRecord, type FallbackRecords, fallbackTier, needsFallback } from "../policy/fallback.js";
@@ -168,7 +169,8 @@ export function fallback(): Extension {
         const g = guests.get(d.id);
         if (!g) continue;
         if (d.start) {
-          if (!starting.has(d.id)) {
+          // A backup of it that a command is starting right now (Back up now): not a second one beside it.
+          if (!starting.has(d.id) && !ctx.engine.actions.guard?.isHeld(backupKey(d.id))) {
             start(g, d.storage, d.mode, d.phrase);
             replan = true;
           }
