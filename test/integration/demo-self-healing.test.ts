@@ -78,6 +78,9 @@ describe("demo --scenario self-healing", () => {
       left(),
     );
     expect(ids).toEqual(["vaultwarden", "paperless", "nextcloud"]);
+    // vaultwarden starts out failed (its job's hook failed two nights running).
+    const first100 = o.messages.find((m) => m.topic === STATE("home_100") && m.payload);
+    expect((JSON.parse(first100!.payload) as GuestStateMessage).status).toBe("failed");
 
     // vaultwarden (P0, fallback auto): the bridge's own vzdump starts, ends well, and the guest turns ok.
     const finished = await o.until(

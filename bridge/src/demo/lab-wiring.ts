@@ -59,7 +59,7 @@ export function labConfig(
 
 /**
  * The `self-healing` demo (lab/scenarios/self-healing.yaml) over a lab config: the P0 tier backs its
- * guests up itself (`fallback: { action: auto, window: any, grace: 5s, storage: local }`), and times
+ * guests up itself (`fallback: { action: auto, window: any, grace: 10s, storage: local }`), and times
  * are in the nodes' zone (the missed-jobs watchdog and the fallback read job schedules in the
  * config's zone, which must be the nodes').
  */
@@ -68,7 +68,7 @@ export function selfHealingDemo(cfg: Config, lab: Lab): Config {
     ...cfg,
     timeZone: lab.control.state.tz(undefined),
     tiers: resolveTiers({
-      P0: { fallback: { action: "auto", window: "any", grace: "5s", storage: "local" } },
+      P0: { fallback: { action: "auto", window: "any", grace: "10s", storage: "local" } },
     }),
   };
 }
