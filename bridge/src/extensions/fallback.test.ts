@@ -18,7 +18,7 @@ import { type FallbackPlan, planFallbacks, RETRY_AFTER_MS, withFallbacks } from 
 import type { GuestState, PolicyResult } from "../policy/types.js";
 import { Store } from "../state/store.js";
 import type { ExtensionContext } from "./extension.js";
-import { badSinceOf, fallback } from "./fallback.js";
+import { fallback } from "./fallback.js";
 
 const H = 3_600_000;
 const M = 60_000;
@@ -159,23 +159,6 @@ beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "b2m-fallback-"));
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-describe("badSinceOf", () => {
-  it("stale: since the newest backup passed the max age; failed: since the attempt; missing: now; never later than now", () => {
-    expect(badSinceOf(guest({ status: "stale", last_backup: "2026-12-01T10:00:00.000Z" }), 26 * H, NOON)).toBe(
-      Date.parse("2026-12-02T12:00:00Z"),
-    );
-    expect(
-      badSinceOf(
-        guest({ status: "failed", last_attempt: { time: "2026-12-03T02:00:00.000Z", result: "failed" } }),
-        H,
-        NOON,
-      ),
-    ).toBe(Date.parse("2026-12-03T02:00:00Z"));
-    expect(badSinceOf(guest({ status: "missing" }), H, NOON)).toBe(NOON);
-    expect(badSinceOf(guest({ status: "stale", last_backup: "2026-12-03T11:00:00.000Z" }), 26 * H, NOON)).toBe(NOON);
-  });
-});
 
 describe("fallback executor", () => {
   it("auto: waits out the grace, starts once through the guest actions (origin fallback), follows the run to its end", async () => {

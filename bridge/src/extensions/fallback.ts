@@ -24,20 +24,6 @@ const KEEP_MS = 3 * 86_400_000;
 /** A run whose start was recorded but whose task id never was (killed during the POST): looked for this long. */
 const UNBOUND_RUN_MS = 5 * 60_000;
 
-/**
- * Since when the guest has been bad, as far as its state tells: stale since its newest backup
- * passed the tier's max age, failed since its last attempt; else (missing) from now on.
- */
-export function badSinceOf(g: GuestState, maxAgeMs: number, now: number): number {
-  const t =
-    g.status === "stale" && g.last_backup
-      ? Date.parse(g.last_backup) + maxAgeMs
-      : g.status === "failed" && g.last_attempt
-        ? Date.parse(g.last_attempt.time)
-        : now;
-  return Number.isFinite(t) ? Math.min(t, now) : now;
-}
-
 export function fallback(): Extension {
   let ctx: ExtensionContext;
   let records: FallbackRecords = {};
@@ -168,7 +154,7 @@ export function fallback(): Extension {
       const rec = records[g.id];
       if (needsFallback(g)) {
         if (rec?.badSince === undefined) {
-          recordOf(g.id).badSince = badSinceOf(g, ctx.cfg.tiers[g.tier!]!.maxAgeMs, now);
+          recordOf(g.id).badSince = now;
           changed = replan = true;
         }
       } else if (g.status === "ok" && rec && (rec.badSince !== undefined || rec.approved || rec.announced)) {
