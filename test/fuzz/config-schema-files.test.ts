@@ -102,8 +102,10 @@ describe("the zod command schema accepts and refuses as the hand-written JSON Sc
 
   it("the Command type is the one written by hand before", () => expect(commandTypeUnchanged).toBe(true));
 
-  it("both files have the same actions", () =>
-    expect([...current.byAction.keys()]).toEqual([...legacy.byAction.keys()]));
+  /** Actions added after the legacy file (issue 18): approve_fallback, stop_backup. */
+  const ADDED = new Set(["approve_fallback", "stop_backup"]);
+  it("both files have the same actions, apart from those added since", () =>
+    expect([...current.byAction.keys()].filter((a) => !ADDED.has(a))).toEqual([...legacy.byAction.keys()]));
 
   it("hand-picked payloads", () => {
     const long = (n: number) => "x".repeat(n);
