@@ -80,6 +80,11 @@ const SAMPLES: Phrase[] = [
   { key: "hyperbackup.broken", params: { state: "broken", error: "target missing", code: 4401 } },
   { key: "text", params: { text: "as the source said it" } },
   { key: "no.such.key", params: {} },
+  // Watchdogs (policy/missed-jobs.ts, policy/overrun.ts)
+  { key: "job_missed", params: { job: "web nightly", due: T, node: "pve1", relied: true } },
+  { key: "job_missed.repeat", params: { job: "backup-1a2b", due: T, node: "pve2", relied: false } },
+  { key: "overrunning.stalled", params: { since: T, limit: 5_400_000, last: T, stall: 1_800_000 } },
+  { key: "overrunning.stalled_only", params: { since: T, last: T, stall: 3_600_000 } },
 ];
 const ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"];
 
