@@ -71,3 +71,16 @@ export function overrunEvents(guests: GuestState[], announced: Set<string>, now:
   }
   return out;
 }
+
+/** fallback_planned / fallback_started: the self-healing fallback's plan and start (extensions/fallback.ts). */
+export function fallbackEvent(
+  type: "fallback_planned" | "fallback_started",
+  guest: string,
+  fields: { reason: string; at?: string; action?: "auto" | "ask"; upid?: string },
+  now: number,
+): DomainEvent {
+  return {
+    target: { kind: "guest", id: guest },
+    payload: { event_type: type, time: isoAt(now), guest, ...fields },
+  };
+}

@@ -12,6 +12,7 @@
  */
 import { backupKey } from "../actions/action-context.js";
 import type { Outcome } from "../actions/router.js";
+import { fallbackEvent } from "../core/events.js";
 import type { Evidence } from "../evidence.js";
 import { type FallbackRecord, type FallbackRecords, fallbackTier, needsFallback } from "../policy/fallback.js";
 import type { GuestState } from "../policy/types.js";
@@ -50,11 +51,11 @@ export function fallback(): Extension {
     });
   };
   const recordOf = (id: string): FallbackRecord => (records[id] ??= { runs: [] });
-  const event = (g: GuestState, type: "fallback_planned" | "fallback_started", extra: Record<string, unknown>) =>
-    ctx.bus.emit("event", {
-      target: { kind: "guest", id: g.id },
-      payload: { event_type: type, time: iso(ctx.clock.now()), guest: g.id, ...extra },
-    });
+  const event = (
+    g: GuestState,
+    type: "fallback_planned" | "fallback_started",
+    fields: Parameters<typeof fallbackEvent>[2],
+  ) => ctx.bus.emit("event", fallbackEvent(type, g.id, fields, ctx.clock.now()));
 
   /** Ends runs whose task ended; returns whether anything changed. */
   const follow = (guests: Map<string, GuestState>, evidence: Evidence, now: number): boolean => {

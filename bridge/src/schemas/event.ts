@@ -38,6 +38,7 @@ export const eventSchema = z.object({
   reason: z.string().optional(),
   request_id: z.string().optional(),
   volid: z.string().optional(),
+  at: jsonDateTime().meta({ description: "fallback_planned: when the planned fallback backup may start" }).optional(),
   device: z
     .string()
     .meta({ description: "device_forgotten (bridge event): the id of the device that was removed" })
