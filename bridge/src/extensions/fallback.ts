@@ -58,18 +58,22 @@ export function fallback(): Extension {
   ) => ctx.bus.emit("event", fallbackEvent(type, g.id, fields, ctx.clock.now()));
 
   /** Ends runs whose task ended; returns whether anything changed. */
-  const follow = (guests: Map<string, GuestState>, evidence: Evidence, now: number): boolean => {
+  const follow = (guests: Map<string, GuestState>, readEvidence: () => Evidence, now: number): boolean => {
     let changed = false;
+    // Built only while a fallback runs (the evidence is assembled afresh on each call).
+    let evidence: Evidence | undefined;
+    const attempts = () => {
+      evidence ??= readEvidence();
+      return evidence.attempts;
+    };
     for (const [id, rec] of Object.entries(records)) {
       for (const run of rec.runs) {
         if (run.result !== "running") continue;
         const g = guests.get(id);
         const attempt = run.upid
-          ? evidence.attempts.find((a) => a.upid === run.upid)
+          ? attempts().find((a) => a.upid === run.upid)
           : g &&
-            evidence.attempts.find(
-              (a) => a.source === g.source && a.vmid === g.vmid && a.startMs >= run.startedMs - 5000,
-            );
+            attempts().find((a) => a.source === g.source && a.vmid === g.vmid && a.startMs >= run.startedMs - 5000);
         if (!run.upid && attempt) {
           run.upid = attempt.upid;
           changed = true;
@@ -148,7 +152,7 @@ export function fallback(): Extension {
     if (!result || !plan) return;
     const now = ctx.clock.now();
     const guests = new Map(result.guests.map((g) => [g.id, g]));
-    let changed = follow(guests, ctx.view.evidence(), now);
+    let changed = follow(guests, () => ctx.view.evidence(), now);
     let replan = changed;
     for (const g of result.guests) {
       if (!fallbackTier(g, ctx.cfg.tiers)) continue;
