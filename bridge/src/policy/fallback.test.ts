@@ -302,7 +302,14 @@ const CASES: Case[] = [
         runs: [{ startedMs: NOON - 10 * M, endedMs: NOON - 5 * M, node: "n1", upid: "U", result: "failed" }],
       },
     },
-    expect: { home_100: { state: "planned", start: false, at: "2026-12-03T12:10:00.000Z" } },
+    expect: {
+      home_100: {
+        state: "planned",
+        start: false,
+        at: "2026-12-03T12:10:00.000Z",
+        reason: /failed on Thu 3 Dec, 11:55; it tries again on Thu 3 Dec, 12:10\./,
+      },
+    },
     changesAt: NOON + 10 * M,
   },
   {

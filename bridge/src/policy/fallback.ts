@@ -253,7 +253,7 @@ export function planFallbacks(input: FallbackInput): FallbackPlan {
       decide(
         "planned",
         Math.max(retryAt, startAt),
-        phrase("fallback.planned", { at: iso(Math.max(retryAt, startAt)), window }),
+        phrase("fallback.retry", { failed: iso(last!.endedMs), at: iso(Math.max(retryAt, startAt)) }),
         {
           changesAt: Math.max(retryAt, startAt),
         },

@@ -114,6 +114,8 @@ export const de: Phrasebook = {
       "Eine Ersatzsicherung ist ab {at|time} geplant[ (Zeitfenster {window})]; sie startet, sobald sie freigegeben ist.",
     "fallback.planned": "Eine Ersatzsicherung ist für {at|time} geplant[ (Zeitfenster {window})].",
     "fallback.starting": "Eine Ersatzsicherung startet jetzt.",
+    "fallback.retry":
+      "Die eigene Ersatzsicherung der Bridge ist am {failed|time} fehlgeschlagen; sie versucht es am {at|time} erneut.",
     "fallback.started": "Die Bridge hat eine Ersatzsicherung auf Knoten {node} gestartet: {why|phrases}",
     "approve_fallback.nothing": "Keine Ersatzsicherung dieses Gastes wartet auf Freigabe.",
     "approve_fallback.not_ask":

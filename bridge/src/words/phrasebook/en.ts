@@ -102,6 +102,7 @@ export const en: Phrasebook = {
     "fallback.ask": "A fallback backup is planned from {at|time}[ (window {window})]; it starts once approved.",
     "fallback.planned": "A fallback backup is planned for {at|time}[ (window {window})].",
     "fallback.starting": "A fallback backup starts now.",
+    "fallback.retry": "The bridge's own fallback backup failed on {failed|time}; it tries again on {at|time}.",
     "fallback.started": "The bridge started a fallback backup on node {node}: {why|phrases}",
     "approve_fallback.nothing": "No fallback backup of this guest waits for approval.",
     "approve_fallback.not_ask":
