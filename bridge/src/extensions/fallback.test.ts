@@ -179,6 +179,7 @@ describe("fallback executor", () => {
     const started = b.events.find((e) => e.event_type === "fallback_started")!;
     expect(started).toMatchObject({ guest: "home_100", upid: "UPID:n1:1:vzdump:100" });
     expect(started.reason).toMatch(/^The bridge started a fallback backup on node n1: /);
+    expect(b.events.map((e) => e.event_type)).toEqual(["fallback_planned", "fallback_started"]);
     expect(b.state().fallback).toMatchObject({ state: "running", action: "auto" });
     // Persisted with its task id before anything else happens.
     const onDisk = JSON.parse(fs.readFileSync(path.join(dir, "fallback.json"), "utf8"));

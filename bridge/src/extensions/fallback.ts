@@ -173,19 +173,17 @@ export function fallback(): Extension {
       for (const d of plan.decisions.values()) {
         const g = guests.get(d.id);
         if (!g) continue;
-        if (d.start) {
-          // A backup of it that a command is starting right now (Back up now): not a second one beside it.
-          if (!starting.has(d.id) && !ctx.engine.actions.guard?.isHeld(backupKey(d.id))) {
-            start(g, d.storage, d.mode, d.phrase);
-            replan = true;
-          }
-          continue;
-        }
+        // Every fallback is announced as planned once, also one that starts at once.
         const key = `${d.fallback.state}@${d.fallback.at}`;
         if (d.fallback.state === "planned" && records[d.id]?.announced !== key) {
           recordOf(d.id).announced = key;
           changed = true;
           event(g, "fallback_planned", { at: d.fallback.at, reason: d.fallback.reason, action: d.fallback.action });
+        }
+        // A backup of it that a command is starting right now (Back up now): not a second one beside it.
+        if (d.start && !starting.has(d.id) && !ctx.engine.actions.guard?.isHeld(backupKey(d.id))) {
+          start(g, d.storage, d.mode, d.phrase);
+          replan = true;
         }
       }
     if (changed) save();
