@@ -127,6 +127,7 @@ export function bridgeEntities(sources: string[]): ExpectedEntity[] {
     { name: "Guests with problems", domain: "sensor" },
     { name: "Guests untiered", domain: "sensor" },
     { name: "Orphaned archive groups", domain: "sensor" },
+    { name: "Missed jobs", domain: "sensor" },
     { name: "Last refresh", domain: "sensor", deviceClass: "timestamp", category: "diagnostic" },
     { name: "Refresh", domain: "button", category: "diagnostic" },
   ];

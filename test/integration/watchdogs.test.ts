@@ -113,7 +113,7 @@ describe("watchdogs", () => {
     );
     expect(web.problem).toBe(true);
     // … and the bridge's list of missed jobs (the Missed jobs sensor's state and attributes).
-    const info = await s.observer.until("missed_jobs in bridge info", () => {
+    const info: Record<string, any> = await s.observer.until("missed_jobs in bridge info", () => {
       const i = s.observer.json(INFO);
       return i?.missed_jobs?.length && i;
     });

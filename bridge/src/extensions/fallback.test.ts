@@ -38,6 +38,9 @@ const tier = (f: Partial<TierFallback>): Tier => ({
   allowManual: true,
   restoreTest: false,
   fallback: { action: "auto", window: "any", graceMs: H, maxPerDay: 1, ...f },
+  maxRuntimeMs: null,
+  stallAfterMs: 30 * 60_000,
+  allowStop: false,
 });
 
 const guest = (o: Partial<GuestState> = {}): GuestState =>

@@ -20,6 +20,9 @@ const baseTier = (id: string, o: Partial<Tier> = {}): Tier => ({
   allowManual: true,
   restoreTest: false,
   fallback: { action: "off", window: "any", graceMs: H, maxPerDay: 1 },
+  maxRuntimeMs: null,
+  stallAfterMs: 30 * 60_000,
+  allowStop: false,
   ...o,
 });
 
