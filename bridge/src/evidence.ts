@@ -123,6 +123,11 @@ export interface Evidence {
   notBackedUp?: Record<string, number[]>;
   /** Nodes Proxmox lists as not online, per source (absent = not known). */
   offlineNodes?: Record<string, string[]>;
+  /**
+   * Nodes whose other users' tasks the token may not see (no Sys.Audit on /nodes/<node>, pve-manager
+   * PVE/API2/Tasks.pm), per source: a scheduled job's run (root@pam) would be invisible there.
+   */
+  hiddenTaskNodes?: Record<string, string[]>;
   /** Integrity checks the bridge ran itself (over SSH), newest last. Absent = none recorded. */
   verifications?: Verification[];
   /** Sources whose archives the bridge can verify (SSH configured): verify_overdue is judged only there. */

@@ -117,6 +117,7 @@ export function evaluate(input: PolicyInput, memo?: GuestMemo): PolicyResult {
     guests: evidence.guests,
     attempts: evidence.attempts,
     offlineNodes: evidence.offlineNodes,
+    hiddenTaskNodes: evidence.hiddenTaskNodes,
     state: input.jobsDue ?? {},
     now,
     timeZone: (input.words ?? DEFAULT_WORDS).timeZone,

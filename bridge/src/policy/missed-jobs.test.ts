@@ -80,6 +80,7 @@ interface Row {
   attempts?: BackupAttempt[];
   state?: JobsDueState;
   offline?: string[];
+  hidden?: string[];
   now?: number;
   jobsReadable?: boolean;
   up?: boolean;
@@ -185,6 +186,13 @@ const rows: Row[] = [
     missed: [{ jobId: "backup-nightly", nodes: ["n1"], vmids: [100, 101] }],
   },
   {
+    name: "the token may not see other users' tasks on the node (no Sys.Audit on /nodes/n1) → not judged there",
+    state: watched(),
+    guests: [guest(100, "n1"), guest(101, "n2")],
+    hidden: ["n1"],
+    missed: [{ jobId: "backup-nightly", nodes: ["n2"], vmids: [101] }],
+  },
+  {
     name: "a weekly job due Sunday, ran Sunday → fine on Thursday",
     state: watched("sun 03:00"),
     jobs: [job({ schedule: "sun 03:00" })],
@@ -208,6 +216,7 @@ describe("missed jobs (table)", () => {
       guests: r.guests ?? [guest(100), guest(101)],
       attempts: r.attempts ?? [],
       offlineNodes: { pve: r.offline ?? [] },
+      hiddenTaskNodes: { pve: r.hidden ?? [] },
       state: r.state ?? {},
       now: r.now ?? NOW,
       timeZone: "UTC",

@@ -23,7 +23,8 @@
  *   PVE runs a missed job when its node comes back: while the node is offline the job is not called
  *   missed (the bridge keeps waiting); once the node is online again and still nothing ran, it is.
  * - Cleared as soon as a covering task appears, or when the next due instant arrives and is covered.
- * - Only judged while the source is up and its jobs are readable.
+ * - Only judged while the source is up and its jobs are readable, and on nodes whose other users'
+ *   tasks the token may see (Sys.Audit on /nodes/<node>: scheduled jobs run as root@pam).
  */
 import type { BackupAttempt, BackupJob, GuestInfo } from "../evidence.js";
 import type { Tier } from "../config/tiers.js";
@@ -72,6 +73,8 @@ export interface MissedJobsInput {
   attempts: BackupAttempt[];
   /** Nodes known to be offline, per source. */
   offlineNodes?: Record<string, string[]>;
+  /** Nodes whose scheduled runs the token cannot see (no Sys.Audit on /nodes/<node>), per source: not judged. */
+  hiddenTaskNodes?: Record<string, string[]>;
   state: JobsDueState;
   now: number;
   timeZone: string;
@@ -142,12 +145,14 @@ export function missedJobs(input: MissedJobsInput): MissedJobsResult {
     const dueMs = entry.dueMs;
     const repeatMissed = job.repeatMissed === true;
     const offline = new Set(input.offlineNodes?.[job.source] ?? []);
+    const hidden = new Set(input.hiddenTaskNodes?.[job.source] ?? []);
     const byNode = new Map<string, number[]>();
     for (const g of selected) byNode.set(g.node, [...(byNode.get(g.node) ?? []), g.vmid]);
     const nodes: string[] = [];
     const vmids: number[] = [];
     for (const [node, list] of [...byNode].sort(([a], [b]) => a.localeCompare(b))) {
       if ((entry.ranMs[node] ?? -Infinity) >= dueMs - slack) continue;
+      if (hidden.has(node)) continue; // its runs would be invisible: not judged
       if (repeatMissed && offline.has(node)) continue; // PVE runs it when the node is back
       nodes.push(node);
       vmids.push(...list);

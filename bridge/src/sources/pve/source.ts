@@ -272,6 +272,9 @@ export class PveSource {
       jobs: this.meta.jobs,
       jobsReadable: this.meta.jobsReadable,
       offlineNodes: this.offlineNodes,
+      hiddenTaskNodes: [...new Set([...[...this.guests.values()].map((g) => g.node), ...this.offlineNodes])]
+        .filter((n) => this.meta.perms && !this.meta.perms.has("Sys.Audit", `/nodes/${n}`))
+        .sort(),
       storagePrune: this.meta.storagePrune,
       visibility: visibilityProblems({
         source: this.name,

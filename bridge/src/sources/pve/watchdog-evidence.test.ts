@@ -118,6 +118,8 @@ describe("watchdog evidence from a Proxmox source", () => {
     expect(jobs.find((j) => j.id === "catch-up")?.repeatMissed).toBe(true);
     expect(jobs.find((j) => j.id === "plain")?.repeatMissed).toBeUndefined();
     expect(src.evidence().offlineNodes).toEqual([]);
+    // PVEAuditor on / (propagating): every node's tasks are visible.
+    expect(src.evidence().hiddenTaskNodes).toEqual([]);
     lab.control.setNodeStatus("pve2", "offline");
     clock.advance(10_000);
     await src.refresh();
