@@ -168,3 +168,34 @@ describe("hang: a vzdump that never ends", () => {
     expect((await api(lab, `/nodes/pve1/tasks/${enc(second)}/status`)).json.data.exitstatus).toBe("OK");
   });
 });
+
+describe("scenario self-healing", () => {
+  it("at start: vaultwarden's last two job runs failed at job start, paperless's job was due 2 h ago with no task since, nextcloud's vzdump has hung for 3 h", async () => {
+    const clock = new ManualClock(T0);
+    const lab = await startLab({ scenario: "self-healing", clock, authFailDelayMs: 0 });
+    labs.push(lab);
+    const pve1 = await vzdumps(lab, "pve1");
+    const ofGuest = (vmid: number) => pve1.filter((t) => t.id === String(vmid));
+    expect(ofGuest(100).map((t) => t.status)).toEqual([
+      "OK",
+      "OK",
+      "command '/usr/local/bin/mount-nas.sh job-start' failed: exit code 32",
+      "command '/usr/local/bin/mount-nas.sh job-start' failed: exit code 32",
+    ]);
+    const jobs = (await api(lab, "/cluster/backup")).json.data as any[];
+    // Europe/Berlin is UTC+1 in January: T0 12:00 UTC is 13:00 there.
+    expect(Object.fromEntries(jobs.map((j) => [j.id, j.schedule]))).toEqual({
+      "backup-vaultwarden": "12:00",
+      "backup-paperless": "11:00",
+      "backup-nextcloud": "10:00",
+    });
+    expect(ofGuest(101).map((t) => (T0 - t.starttime * 1000) / H)).toEqual([50, 26]);
+    const pve2 = await vzdumps(lab, "pve2");
+    expect(pve2.map((t) => t.status)).toEqual(["OK", "OK", "OK", "RUNNING"]);
+    const hung = pve2[3];
+    expect((T0 - hung.starttime * 1000) / H).toBe(3);
+    expect((await logOf(lab, "pve2", hung.upid)).filter((l) => /^INFO:\s+\d+% \(/.test(l))).toEqual([]);
+    clock.advance(H);
+    expect((await vzdumps(lab, "pve2"))[3].status).toBe("RUNNING");
+  });
+});
