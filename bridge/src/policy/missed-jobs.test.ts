@@ -262,6 +262,28 @@ describe("missed jobs: state and timing", () => {
     expect(cleared.state["pve/backup-nightly"]!.ranMs).toEqual({ n1: at("2026-12-04T03:05:00Z") });
   });
 
+  it("repeat-missed: waits while the node is offline, then gives the run the grace after the node is back", () => {
+    const jobs = [job({ repeatMissed: true })];
+    const down = missedJobs({ ...base, jobs, offlineNodes: { pve: ["n1"] }, state: watched(), now: NOW });
+    expect(down.missed).toEqual([]);
+    expect(down.state["pve/backup-nightly"]!.offlineMs).toEqual({ n1: NOW });
+    // Back online 30 minutes later: still waiting (pvescheduler starts the missed run at boot).
+    const back = missedJobs({ ...base, jobs, offlineNodes: { pve: [] }, state: down.state, now: NOW + 30 * M });
+    expect(back.missed).toEqual([]);
+    expect(back.nextChangeMs).toBe(NOW + H);
+    // The run came: fine. It did not come within the grace: missed, and the sentence says it repeats.
+    const caughtUp = missedJobs({
+      ...base,
+      jobs,
+      attempts: [ran(100, NOW + 35 * M)],
+      state: back.state,
+      now: NOW + 2 * H,
+    });
+    expect(caughtUp.missed).toEqual([]);
+    const none = missedJobs({ ...base, jobs, state: back.state, now: NOW + H });
+    expect(none.missed.map((m) => [m.jobId, m.repeatMissed])).toEqual([["backup-nightly", true]]);
+  });
+
   it("returns the same state object when nothing changed (nothing to write)", () => {
     const a = missedJobs({ ...base, state: watched(), now: NOW });
     const b = missedJobs({ ...base, state: a.state, now: NOW + M });

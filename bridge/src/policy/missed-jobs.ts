@@ -21,7 +21,8 @@
  *   history does not make a run that happened look missed.
  * - Guests the job selects on a node that is not covered get `job_missed`. With `repeat-missed` set,
  *   PVE runs a missed job when its node comes back: while the node is offline the job is not called
- *   missed (the bridge keeps waiting); once the node is online again and still nothing ran, it is.
+ *   missed (the bridge keeps waiting); once the node is back, pvescheduler starts the missed run at
+ *   boot, so it is given the grace from when the node was last seen offline; still nothing then, it is.
  * - Cleared as soon as a covering task appears, or when the next due instant arrives and is covered.
  * - Only judged while the source is up and its jobs are readable, and on nodes whose other users'
  *   tasks the token may see (Sys.Audit on /nodes/<node>: scheduled jobs run as root@pam).
@@ -48,6 +49,8 @@ export interface JobDue {
   dueMs: number | null;
   /** Per node, the start of the newest vzdump seen that covers the job there. */
   ranMs: Record<string, number>;
+  /** repeat-missed jobs: per node, when it was last seen offline (its missed run comes after boot). */
+  offlineMs?: Record<string, number>;
 }
 export type JobsDueState = Record<string, JobDue>;
 
@@ -153,7 +156,17 @@ export function missedJobs(input: MissedJobsInput): MissedJobsResult {
     for (const [node, list] of [...byNode].sort(([a], [b]) => a.localeCompare(b))) {
       if ((entry.ranMs[node] ?? -Infinity) >= dueMs - slack) continue;
       if (hidden.has(node)) continue; // its runs would be invisible: not judged
-      if (repeatMissed && offline.has(node)) continue; // PVE runs it when the node is back
+      if (repeatMissed && offline.has(node)) {
+        // PVE runs it when the node is back: wait, and remember when the node was last seen down.
+        entry.offlineMs = { ...entry.offlineMs, [node]: now };
+        continue;
+      }
+      const back = entry.offlineMs?.[node];
+      if (repeatMissed && back !== undefined && back >= dueMs - slack && now < back + grace) {
+        // Back since the last look: pvescheduler starts the missed run at boot, give it the grace.
+        if (nextChangeMs === null || back + grace < nextChangeMs) nextChangeMs = back + grace;
+        continue;
+      }
       nodes.push(node);
       vmids.push(...list);
     }

@@ -101,6 +101,7 @@ const jobDueSchema: z.ZodType<JobDue> = z.looseObject({
   sinceMs: time,
   dueMs: time.nullable(),
   ranMs: z.record(z.string(), time),
+  offlineMs: z.record(z.string(), time).optional(),
 });
 /** fallback.json: per guest id, the self-healing fallback's memory (policy/fallback.ts). */
 const fallbackSchema: z.ZodType<FallbackRecord> = z.looseObject({
