@@ -16,6 +16,7 @@ import type { BackupAttempt, Evidence, GuestInfo } from "../evidence.js";
 import { createLogger } from "../log.js";
 import { type FallbackPlan, planFallbacks, RETRY_AFTER_MS, withFallbacks } from "../policy/fallback.js";
 import type { GuestState, PolicyResult } from "../policy/types.js";
+import type { View } from "../core/view.js";
 import { Store } from "../state/store.js";
 import type { ExtensionContext } from "./extension.js";
 import { fallback } from "./fallback.js";
@@ -102,7 +103,7 @@ function bridge(dir: string, clock: { t: number }, f: Partial<TierFallback> = {}
     },
     guest: (id: string) => result?.guests.find((g) => g.id === id),
     evidence: () => ({ attempts: world.attempts }) as unknown as Evidence,
-  };
+  } as unknown as View;
   const router = new CommandRouter(
     {
       backup: async () => ({ ok: false, reason: "n/a" }),

@@ -69,7 +69,10 @@ interface Case {
   jobs?: Partial<BackupJob>[];
   source?: Partial<SourceHealth>;
   /** Per guest id: undefined = no decision. */
-  expect: Record<string, (Partial<FallbackDecision["fallback"]> & { start?: boolean; reason?: RegExp }) | undefined>;
+  expect: Record<
+    string,
+    (Partial<Omit<FallbackDecision["fallback"], "reason">> & { start?: boolean; reason?: RegExp }) | undefined
+  >;
   changesAt?: number | null;
 }
 
