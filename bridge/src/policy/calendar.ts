@@ -291,7 +291,8 @@ export function parseCalendarEvent(input: string): CalendarEvent {
   return ev;
 }
 
-function expand(items: Item[] | null, min: number, max: number): boolean[] {
+/** Which values of min..max a field's items select (all of them for a field that is not given). */
+export function expand(items: Item[] | null, min: number, max: number): boolean[] {
   const out = new Array<boolean>(max + 1).fill(items === null);
   for (const i of items ?? []) {
     const end = i.end ?? max;

@@ -269,6 +269,34 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "the running fallback's archive is in (guest ok, not running) before its run is marked ended: done at once",
+    guests: [stale(100, { status: "ok", last_backup: "2026-12-03T11:51:00.000Z" })],
+    records: {
+      home_100: {
+        badSince: NOON - 3 * H,
+        runs: [{ startedMs: NOON - 10 * M, node: "n1", upid: "U1", result: "running" }],
+      },
+    },
+    expect: {
+      home_100: {
+        state: "done",
+        at: "2026-12-03T11:51:00.000Z",
+        reason: /fallback backup finished on Thu 3 Dec, 11:51/,
+      },
+    },
+  },
+  {
+    name: "ok with only an older archive while the fallback runs: still running",
+    guests: [stale(100, { status: "ok", last_backup: "2026-12-03T02:00:00.000Z" })],
+    records: {
+      home_100: {
+        badSince: NOON - 3 * H,
+        runs: [{ startedMs: NOON - 10 * M, node: "n1", upid: "U1", result: "running" }],
+      },
+    },
+    expect: { home_100: { state: "running", reason: /running on node n1/ } },
+  },
+  {
     name: "max_per_day reached (a good fallback today): done, next tomorrow",
     records: {
       home_100: {

@@ -169,7 +169,12 @@ export function planFallbacks(input: FallbackInput): FallbackPlan {
 
     const running = rec.runs.find((r) => r.result === "running");
     if (running) {
-      decide("running", running.startedMs, phrase("fallback.running", { node: running.node }));
+      // The run's archive is already in the evidence (the guest is ok with a backup from after the
+      // run's start) before the executor has marked the run ended: done, in the same state message.
+      const newest = g.last_backup ? Date.parse(g.last_backup) : Number.NaN;
+      if (g.status === "ok" && !g.running && newest >= running.startedMs - 5_000)
+        decide("done", newest, phrase("fallback.done", { at: iso(newest) }));
+      else decide("running", running.startedMs, phrase("fallback.running", { node: running.node }));
       continue;
     }
     const ended = rec.runs.filter((r) => r.endedMs !== undefined);

@@ -9,25 +9,10 @@
  * the instant the clock would show after the jump; one that exists twice counts once (the earlier).
  */
 import { wallTime } from "../words/time.js";
-import { type CalendarEvent, CalendarEventError, parseCalendarEvent } from "./calendar.js";
-
-type Item = NonNullable<CalendarEvent["hours"]>[number];
+import { type CalendarEvent, CalendarEventError, expand, parseCalendarEvent } from "./calendar.js";
 
 /** How far back or ahead occurrences are looked for (a yearly event fires within this). */
 const SEARCH_DAYS = 4 * 366 + 1;
-
-function expand(items: Item[] | null, min: number, max: number): boolean[] {
-  const out = new Array<boolean>(max + 1).fill(items === null);
-  for (const i of items ?? []) {
-    const end = i.end ?? max;
-    if (i.step === 0) {
-      if (i.start <= max) out[i.start] = true;
-      continue;
-    }
-    for (let v = i.start; v <= Math.min(end, max); v += i.step) if (v >= min) out[v] = true;
-  }
-  return out;
-}
 
 interface Compiled {
   /** Seconds of the day that match, ascending. */
