@@ -121,6 +121,11 @@ export interface Evidence {
   visibility: VisibilityProblem[];
   /** VMIDs PVE itself lists as not covered by any job (/cluster/backup-info/not-backed-up). */
   notBackedUp?: Record<string, number[]>;
+  /**
+   * The time zone each source's nodes evaluate backup job schedules in (GET /nodes/{node}/time), per
+   * source; a source not listed: the config's timezone.
+   */
+  jobTimeZones?: Record<string, string>;
   /** Nodes Proxmox lists as not online, per source (absent = not known). */
   offlineNodes?: Record<string, string[]>;
   /**

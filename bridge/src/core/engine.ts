@@ -228,6 +228,7 @@ export class Engine implements View {
       records: this.store.fallback,
       now,
       words: wordsOf(this.cfg),
+      ...(evidence.jobTimeZones ? { jobTimeZones: evidence.jobTimeZones } : {}),
     });
     return withFallbacks(result, this.fallbackPlan);
   }

@@ -121,6 +121,7 @@ export function evaluate(input: PolicyInput, memo?: GuestMemo): PolicyResult {
     state: input.jobsDue ?? {},
     now,
     timeZone: (input.words ?? DEFAULT_WORDS).timeZone,
+    ...(evidence.jobTimeZones ? { timeZones: evidence.jobTimeZones } : {}),
   });
   // What every guest's state may depend on, beyond its own facts (for the memo's keys).
   // (Source health without its last-success time, which changes every poll and is not judged.)

@@ -70,6 +70,8 @@ export interface FallbackInput {
   records: FallbackRecords;
   now: number;
   words: RenderOptions;
+  /** The zone each source's nodes read job schedules in (evidence.jobTimeZones); else words.timeZone. */
+  jobTimeZones?: Record<string, string>;
 }
 
 export interface FallbackDecision {
@@ -228,7 +230,7 @@ export function planFallbacks(input: FallbackInput): FallbackPlan {
     const jobs = info ? input.jobs.filter((j) => j.enabled && j.schedule && jobSelects(j, info)) : [];
     let jobDue: { ms: number; job: string } | undefined;
     for (const j of jobs) {
-      const zone = tz;
+      const zone = input.jobTimeZones?.[j.source] ?? tz;
       // A run that was due moments ago and has not shown up for this guest yet is about to.
       const prev = previousOccurrence(j.schedule!, now, zone);
       const lastAttemptMs = g.last_attempt ? Date.parse(g.last_attempt.time) : -Infinity;

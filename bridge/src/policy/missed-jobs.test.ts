@@ -262,6 +262,21 @@ describe("missed jobs: state and timing", () => {
     expect(cleared.state["pve/backup-nightly"]!.ranMs).toEqual({ n1: at("2026-12-04T03:05:00Z") });
   });
 
+  it("reads the schedule in the nodes' time zone (timeZones) over the config's: a bridge in UTC, nodes in Berlin", () => {
+    // 02:00 in Berlin is 01:00 UTC in December: the nightly run at 01:00 UTC is the scheduled one.
+    const attempts = [ran(100, at("2026-12-03T01:00:30Z")), ran(101, at("2026-12-03T01:05:00Z"))];
+    const state = watched();
+    const inNodesZone = missedJobs({ ...base, attempts, state, now: NOW, timeZones: { pve: "Europe/Berlin" } });
+    expect(inNodesZone.missed).toEqual([]);
+    expect(inNodesZone.state["pve/backup-nightly"]!.dueMs).toBe(at("2026-12-03T01:00:00Z"));
+    // Read in the bridge's UTC instead, the same run looks an hour early and the job missed.
+    const inConfigZone = missedJobs({ ...base, attempts, state, now: NOW });
+    expect(inConfigZone.missed.map((m) => m.jobId)).toEqual(["backup-nightly"]);
+    // Another source's zone does not apply.
+    const other = missedJobs({ ...base, attempts, state, now: NOW, timeZones: { pve2: "Europe/Berlin" } });
+    expect(other.missed.map((m) => m.jobId)).toEqual(["backup-nightly"]);
+  });
+
   it("repeat-missed: waits while the node is offline, then gives the run the grace after the node is back", () => {
     const jobs = [job({ repeatMissed: true })];
     const down = missedJobs({ ...base, jobs, offlineNodes: { pve: ["n1"] }, state: watched(), now: NOW });

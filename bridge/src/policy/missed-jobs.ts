@@ -3,7 +3,8 @@
  * PVE/API2/Backup.pm) is computed from now, so it never lies in the past and cannot tell that a run
  * did not happen; and PVE keeps a job's last run only node-locally (/var/lib/pve-manager/jobs/,
  * PVE/Jobs.pm), not in the API. So the bridge computes each enabled job's due instants from its
- * `schedule` (occurrences.ts, in the config's time zone, which must be the nodes' zone) and looks for
+ * `schedule` (occurrences.ts, in the nodes' time zone as GET /nodes/{node}/time reports it, else the
+ * config's `timezone`) and looks for
  * the run in the vzdump task history it reads anyway.
  *
  * The rules (pure: the instant and the remembered state are parameters):
@@ -80,7 +81,9 @@ export interface MissedJobsInput {
   hiddenTaskNodes?: Record<string, string[]>;
   state: JobsDueState;
   now: number;
+  /** The zone schedules are read in, unless `timeZones` names one for the job's source (its nodes' zone). */
   timeZone: string;
+  timeZones?: Record<string, string>;
   graceMs?: number;
   slackMs?: number;
 }
@@ -110,7 +113,7 @@ function scheduledRun(schedule: string, startMs: number, slack: number, timeZone
 }
 
 export function missedJobs(input: MissedJobsInput): MissedJobsResult {
-  const { now, timeZone } = input;
+  const { now } = input;
   const grace = input.graceMs ?? JOB_GRACE_MS;
   const slack = input.slackMs ?? JOB_SLACK_MS;
   const next: JobsDueState = {};
@@ -119,6 +122,7 @@ export function missedJobs(input: MissedJobsInput): MissedJobsResult {
   const judged = new Set<string>();
   for (const job of input.jobs) {
     const key = jobKey(job.source, job.id);
+    const timeZone = input.timeZones?.[job.source] ?? input.timeZone;
     if (!input.readable(job.source) || !input.jobsReadable[job.source]) continue;
     judged.add(job.source);
     if (!job.enabled || !job.schedule) continue;

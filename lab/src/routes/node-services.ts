@@ -1,8 +1,9 @@
-/** /nodes/{node}/subscription and /nodes/{node}/replication (pvesr jobs and their status). */
+/** /nodes/{node}/subscription, /nodes/{node}/time and /nodes/{node}/replication (pvesr jobs and their status). */
 import { createHash } from "node:crypto";
 import { hasPriv } from "../acl.js";
 import { advance, nextSync, replicationStatus, type ReplicationJob } from "../replication.js";
-import { ApiError, nodeOf, paramError, permError, route, type Ctx, type Route } from "../router.js";
+import { ApiError, nodeOf, paramError, permError, requirePriv, route, type Ctx, type Route } from "../router.js";
+import { offsetMs } from "../timezone.js";
 
 /**
  * The server ID PVE shows for a subscription: 32 upper-case hex digits derived from the host's
@@ -40,6 +41,17 @@ export const nodeServiceRoutes: Route[] = [
     };
     if (hasPriv(ctx.token, `/nodes/${node.name}`, "Sys.Audit")) out.serverid = serverId(node.name);
     return out;
+  }),
+
+  // pve-manager PVE/API2/Nodes.pm `time`: Sys.Audit on /nodes/{node}; `time` is the epoch,
+  // `localtime` the same wall clock read as if it were UTC (timegm(localtime(time))), `timezone`
+  // the node's /etc/timezone. Job schedules are evaluated in that zone.
+  route("GET", "/nodes/{node}/time", (ctx) => {
+    const node = nodeOf(ctx);
+    requirePriv(ctx, `/nodes/${node.name}`, "Sys.Audit");
+    const tz = ctx.state.tz(node.name);
+    const time = Math.floor(ctx.now / 1000);
+    return { timezone: tz, time, localtime: time + Math.round(offsetMs(ctx.now, tz) / 1000) };
   }),
 
   // pve-manager PVE/API2/Replication.pm `status`: every job of a guest on this node (disabled

@@ -1,14 +1,16 @@
 /**
  * What changes rarely on a Proxmox VE cluster and is read together on a slower cadence: the
  * backup jobs (GET /cluster/backup), the storages' retention (GET /storage: what a job without its
- * own `prune-backups` keeps) and the API token's privileges (GET /access/permissions).
+ * own `prune-backups` keeps), the API token's privileges (GET /access/permissions) and the time zone
+ * the nodes evaluate job schedules in (GET /nodes/{node}/time, pve-manager PVE/API2/Nodes.pm: Sys.Audit
+ * on the node; pvescheduler computes a job's next run in the node's local time, PVE/Jobs.pm).
  */
 import type { z } from "zod";
 import type { BackupJob } from "../../evidence.js";
 import type { Logger } from "../../log.js";
 import { PveError, type PveHttp } from "./http.js";
 import { Permissions } from "./permissions.js";
-import { jobsSchema, permissionsSchema, storageConfigsSchema } from "./schemas.js";
+import { jobsSchema, nodeTimeSchema, permissionsSchema, storageConfigsSchema } from "./schemas.js";
 
 export class JobsAndPrivileges {
   jobs: BackupJob[] = [];
@@ -22,6 +24,12 @@ export class JobsAndPrivileges {
   /** The token's privileges; null when PVE would not tell them (permsError says why). */
   perms: Permissions | null = null;
   permsError: string | undefined;
+  /**
+   * The time zone of the cluster's nodes (read from the first online node while an enabled job has
+   * a schedule); undefined when unknown: schedules are then read in the config's `timezone`.
+   */
+  timeZone: string | undefined;
+  private timeZoneProblem: string | undefined;
 
   constructor(
     private readonly source: string,
@@ -29,8 +37,8 @@ export class JobsAndPrivileges {
     private readonly log: Logger,
   ) {}
 
-  /** /cluster/backup, /storage, then /access/permissions. Throws only what makes the source fail. */
-  async read(): Promise<void> {
+  /** /cluster/backup, /storage, /access/permissions, then a node's time zone. Throws only what makes the source fail. */
+  async read(onlineNodes: string[] = []): Promise<void> {
     try {
       const jobs = await this.http.get("/cluster/backup", jobsSchema);
       this.jobs = jobs.map((j) => toJob(this.source, j));
@@ -62,6 +70,27 @@ export class JobsAndPrivileges {
       this.perms = null;
       this.permsError = e.message;
     }
+    const node = [...onlineNodes].sort()[0];
+    if (node && this.jobs.some((j) => j.enabled && j.schedule)) await this.readTimeZone(node);
+  }
+
+  /** Never fatal: without it, schedules are read in the config's time zone (said once in the log). */
+  private async readTimeZone(node: string): Promise<void> {
+    let problem: string | undefined;
+    try {
+      const { timezone } = await this.http.get(`/nodes/${encodeURIComponent(node)}/time`, nodeTimeSchema);
+      new Intl.DateTimeFormat("en", { timeZone: timezone }); // throws RangeError for a zone this Node lacks
+      if (timezone !== this.timeZone)
+        this.log.info({ node, timezone }, "backup job schedules are read in the nodes' time zone");
+      this.timeZone = timezone;
+    } catch (e) {
+      problem = (e as Error).message;
+    }
+    if (problem && problem !== this.timeZoneProblem)
+      this.log.warn(
+        `cannot read node ${node}'s time zone (${problem}); backup job schedules are read in the config's timezone${this.timeZone ? ` (keeping ${this.timeZone})` : ""}`,
+      );
+    this.timeZoneProblem = problem;
   }
 
   /** May the token see guest `vmid` in /cluster/resources (VM.Audit)? false when the privileges are unknown. */

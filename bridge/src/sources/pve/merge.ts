@@ -14,6 +14,7 @@ export function mergeEvidence(sources: PveSource[]): Evidence {
     jobsReadable: Object.fromEntries(parts.map((p) => [p.health.name, p.jobsReadable])),
     visibility: parts.flatMap((p) => p.visibility),
     offlineNodes: Object.fromEntries(parts.map((p) => [p.health.name, p.offlineNodes])),
+    jobTimeZones: Object.fromEntries(parts.flatMap((p) => (p.jobTimeZone ? [[p.health.name, p.jobTimeZone]] : []))),
     hiddenTaskNodes: Object.fromEntries(parts.map((p) => [p.health.name, p.hiddenTaskNodes])),
     ...(parts.some((p) => p.storagePrune)
       ? {

@@ -104,6 +104,9 @@ export const taskStatusSchema = z.object({
 
 export const taskLogSchema = z.array(z.object({ n: int, t: z.string() }));
 
+/** GET /nodes/{node}/time: { timezone, time (epoch), localtime (wall clock as if UTC) }; only the zone is used. */
+export const nodeTimeSchema = z.object({ timezone: z.string().min(1) });
+
 /** GET /access/permissions: path → privilege → 1 (propagates) / 0. */
 export const permissionsSchema = z.record(z.string(), z.record(z.string(), int));
 

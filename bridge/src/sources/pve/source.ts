@@ -71,6 +71,7 @@ export class PveSource {
   lastRefreshRequests = 0;
   /** Nodes /cluster/resources lists as not online (the missed-jobs watchdog waits for repeat-missed ones). */
   private offlineNodes: string[] = [];
+  private onlineNodes: string[] = [];
 
   constructor(
     readonly cfg: ProxmoxSourceConfig,
@@ -130,11 +131,12 @@ export class PveSource {
       this.storages = inventory.storages;
       // The privileges first, at start: they decide how tasks are read (Sys.Audit on /).
       const metaAtStart = !this.lastMetaMs;
-      if (metaAtStart) await this.readMeta();
       const nodes = onlineNodes(resources);
+      this.onlineNodes = nodes;
       this.offlineNodes = resources
         .filter((r) => r.type === "node" && r.node && r.status !== "online")
         .map((r) => r.node!);
+      if (metaAtStart) await this.readMeta();
       const sweep = opts.content === true || this.now() - this.lastSweepMs >= this.cfg.contentIntervalMs;
       await this.taskReads.read(nodes.length ? nodes : [...new Set([...this.guests.values()].map((g) => g.node))], {
         sweep,
@@ -272,6 +274,7 @@ export class PveSource {
       jobs: this.meta.jobs,
       jobsReadable: this.meta.jobsReadable,
       offlineNodes: this.offlineNodes,
+      ...(this.meta.timeZone ? { jobTimeZone: this.meta.timeZone } : {}),
       hiddenTaskNodes: [...new Set([...[...this.guests.values()].map((g) => g.node), ...this.offlineNodes])]
         .filter((n) => this.meta.perms && !this.meta.perms.has("Sys.Audit", `/nodes/${n}`))
         .sort(),
@@ -292,7 +295,7 @@ export class PveSource {
   }
 
   private async readMeta(): Promise<void> {
-    await this.meta.read();
+    await this.meta.read(this.onlineNodes);
     this.lastMetaMs = this.now();
     this.metaDue = false;
   }
@@ -310,7 +313,7 @@ export class PveSource {
     // a revoked privilege does (PVE then answers 200 with fewer rows). Ask for the privileges now,
     // before that listing applies (content.ts holds it back until then).
     if (read.lostAGuest && !metaNow) {
-      await this.meta.read();
+      await this.meta.read(this.onlineNodes);
       this.lastMetaMs = this.now();
     }
     this.content.applyStaged(read);

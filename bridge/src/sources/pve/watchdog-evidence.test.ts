@@ -61,9 +61,9 @@ afterEach(async () => {
   lab = src = undefined;
 });
 
-async function setup() {
+async function setup(sc: Scenario = scenario) {
   const clock = new ManualClock(T0);
-  lab = await startLab({ scenario, clock, authFailDelayMs: 0 });
+  lab = await startLab({ scenario: sc, clock, authFailDelayMs: 0 });
   const sink = { write: () => true } as unknown as NodeJS.WritableStream;
   src = new PveSource(
     cfg(lab),
@@ -124,5 +124,20 @@ describe("watchdog evidence from a Proxmox source", () => {
     clock.advance(10_000);
     await src.refresh();
     expect(src.evidence().offlineNodes).toEqual(["pve2"]);
+  });
+
+  it("reads the nodes' time zone (GET /nodes/{node}/time) for job schedules, once with the jobs", async () => {
+    const inNewYork = {
+      ...scenario,
+      nodes: scenario.nodes.map((n) => ({ ...n, timezone: "America/New_York" })),
+    } as Scenario;
+    const { src } = await setup(inNewYork);
+    expect(src.evidence().jobTimeZone).toBe("America/New_York");
+  });
+
+  it("no enabled scheduled job: the time zone is not asked for", async () => {
+    const noJobs = { ...scenario, jobs: [] } as Scenario;
+    const { src } = await setup(noJobs);
+    expect(src.evidence().jobTimeZone).toBeUndefined();
   });
 });
