@@ -10,9 +10,10 @@
  *   (legacy-<name>.schema.json), the generated file (both read by Ajv with formats, as the tests do)
  *   and zod agree. The guest state changed since its legacy file, on purpose (0ddc14b): the finding
  *   code retention_drift became retention_short (the legacy file gets that rename), and it gained
- *   the phrases (status_phrase, reason_phrases, findings[].key/params), which the new schemas type
- *   and the legacy file, an open object, lets through as anything. There the new schemas may be
- *   stricter than the legacy file, and only there: with those keys taken out, all three agree.
+ *   the phrases (status_phrase, reason_phrases, findings[].key/params) and, with issue 18, the
+ *   fallback; the bridge info gained missed_jobs. The new schemas type those keys and the legacy
+ *   files, open objects, let them through as anything. There the new schemas may be stricter than
+ *   the legacy files, and only there: with those keys taken out, all three agree.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -215,9 +216,10 @@ const renameRetentionCode = (schema: Record<string, unknown>) => {
 
 /**
  * The guest state's keys added after its legacy file, as JSON pointers (Ajv's instancePath): the
- * phrases. The legacy file lets anything through there; the new schemas check them.
+ * phrases, and the self-healing fallback (issue 18). The legacy file lets anything through there;
+ * the new schemas check them.
  */
-const GUEST_STATE_ADDED = /^\/(status_phrase|reason_phrases)(\/|$)|^\/findings\/\d+\/(key|params)(\/|$)/;
+const GUEST_STATE_ADDED = /^\/(status_phrase|reason_phrases|fallback)(\/|$)|^\/findings\/\d+\/(key|params)(\/|$)/;
 
 /** A copy of a guest state without the keys added after the legacy file (see GUEST_STATE_ADDED). */
 function withoutPhrases(payload: unknown): unknown {
@@ -226,6 +228,7 @@ function withoutPhrases(payload: unknown): unknown {
   const state = copy as Record<string, unknown>;
   delete state.status_phrase;
   delete state.reason_phrases;
+  delete state.fallback;
   if (Array.isArray(state.findings))
     for (const f of state.findings)
       if (f && typeof f === "object" && !Array.isArray(f)) {
@@ -234,6 +237,16 @@ function withoutPhrases(payload: unknown): unknown {
       }
   return copy;
 }
+
+/** A copy of a payload without the named top-level keys. */
+const withoutKeys =
+  (...keys: string[]) =>
+  (payload: unknown): unknown => {
+    const copy = structuredClone(payload);
+    if (copy && typeof copy === "object" && !Array.isArray(copy))
+      for (const k of keys) delete (copy as Record<string, unknown>)[k];
+    return copy;
+  };
 
 interface Recording {
   mqtt: Record<string, { payload: unknown }[]>;
@@ -264,7 +277,13 @@ const PAYLOADS: {
     recorded: [...published(/\/guest\/[^/]+\/state$/), ...guestsOverHttp],
     since: { amend: renameRetentionCode, added: GUEST_STATE_ADDED, without: withoutPhrases },
   },
-  { name: "bridge-info", zod: bridgeInfoSchema, recorded: published(/\/bridge\/info$/) },
+  {
+    name: "bridge-info",
+    zod: bridgeInfoSchema,
+    recorded: published(/\/bridge\/info$/),
+    // missed_jobs (issue 18) came after the legacy file, which lets anything through under it.
+    since: { amend: () => {}, added: /^\/missed_jobs(\/|$)/, without: withoutKeys("missed_jobs") },
+  },
   { name: "event", zod: eventSchema, recorded: published(/\/event$/) },
 ];
 
