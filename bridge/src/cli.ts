@@ -178,10 +178,14 @@ program
   .command("report")
   .description("print the backup strategy document (Markdown) generated from config + live state")
   .requiredOption("-c, --config <file>", "configuration file (YAML or JSON)")
+  .option(
+    "--update <page>",
+    "write it into this Markdown page instead, between the lines <!-- backup2mqtt:begin --> and <!-- backup2mqtt:end -->; the rest of the page is left as it is",
+  )
   .option("--log-format <format>", `${LOG_FORMAT_HELP}; logs go to stderr`, logFormat, "json")
-  .action(async (o: { config: string }) => {
+  .action(async (o: { config: string; update?: string }) => {
     const { reportCommand } = await import("./commands/report.js");
-    emit(await reportCommand(o.config));
+    emit(await reportCommand(o.config, process.env, { update: o.update }));
   });
 
 program

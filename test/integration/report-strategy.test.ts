@@ -204,6 +204,40 @@ describe("strategy report", () => {
         const bad = await runCli(["report", "--config", path.join(dir, "nope.yaml")]);
         expect(bad.code).toBe(2);
         expect(bad.stderr).toMatch(/nope\.yaml: 1 problem\n {2}\(root\): cannot read file: ENOENT/);
+
+        // --update: the same document inside the owner's page, the rest of the page byte for byte.
+        const page = path.join(dir, "governance.md");
+        const head = "# Backup governance\r\n\r\nWritten by the owner — keep.\r\n\r\n<!-- backup2mqtt:begin -->";
+        const tail = "<!-- backup2mqtt:end -->\r\n\r\n## Decisions\r\n\r\n- Hyper Backup first.\r\n";
+        fs.writeFileSync(page, `${head}\r\nan old report\r\n${tail}`);
+        const updated = await runCli(["report", "--config", cfg, "--update", page], { S: t.secret });
+        expect(updated.stderr).toBe("");
+        expect(updated.code).toBe(0);
+        expect(updated.stdout).toMatch(
+          new RegExp(
+            `^Updated ${page.replace(/[.\\/]/g, "\\$&")}: the report is on lines 6 to \\d+, between the backup2mqtt markers; nothing outside them changed\\.\\n$`,
+          ),
+        );
+        const written = fs.readFileSync(page, "utf8");
+        expect(written.startsWith(`${head}\r\n# Backup strategy — home\r\n`)).toBe(true);
+        expect(written.endsWith(`\r\n${tail}`)).toBe(true);
+        expect(written).not.toContain("an old report");
+        expect(written).toContain(
+          "5 guests: 0 ok, 0 stale, 0 failed, 5 missing, 0 running, 0 unknown. **5 with problems**",
+        );
+        expect(written.replace(/\r\n/g, "")).not.toContain("\n");
+        expect(written).not.toContain(t.secret);
+
+        // A page without markers: nothing read, nothing written, the way to fix it said.
+        const plain = path.join(dir, "plain.md");
+        fs.writeFileSync(plain, "# Notes\n");
+        const refused = await runCli(["report", "--config", cfg, "--update", plain], { S: t.secret });
+        expect(refused.code).toBe(2);
+        expect(refused.stdout).toBe("");
+        expect(refused.stderr).toBe(
+          `Not updated: ${plain}: it has no backup2mqtt markers: put the two lines <!-- backup2mqtt:begin --> and <!-- backup2mqtt:end --> where the report should go.\n`,
+        );
+        expect(fs.readFileSync(plain, "utf8")).toBe("# Notes\n");
       } finally {
         await lab.stop();
         fs.rmSync(dir, { recursive: true, force: true });
