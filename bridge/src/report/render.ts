@@ -1,8 +1,8 @@
 /**
  * The living strategy document: Markdown generated from config + live state, so it
  * stays true. Pure: everything it says comes from its input. This file holds the document's head
- * and its order; the sections are in overview.ts, coverage.ts, checks-log.ts and
- * restore-procedure.ts.
+ * and its order; the sections are in overview.ts, coverage.ts, self-healing.ts, procedures.ts,
+ * checks-log.ts and restore-procedure.ts.
  */
 import type { Config } from "../config/load.js";
 import type { Evidence, SourceHealth } from "../evidence.js";
@@ -12,6 +12,7 @@ import { copiesSection, gapsSection, jobsSection } from "./coverage.js";
 import { problemsFirst, shortTime } from "./facts.js";
 import { cell } from "./format.js";
 import { guestsSection, summarySection, tiersSection } from "./overview.js";
+import { verificationSection, whenToUseSection } from "./procedures.js";
 import { restoreSection } from "./restore-procedure.js";
 import { selfHealingSection } from "./self-healing.js";
 
@@ -42,7 +43,8 @@ export function renderReport(input: ReportInput): string {
   out.push(
     "This document is generated from the bridge's configuration and the live state of Proxmox VE. " +
       "Do not edit it: change the tiers, guests or jobs in the configuration and regenerate it " +
-      "(`backup2mqtt report --config FILE`, or `GET /report.md` from the running bridge).",
+      "(`backup2mqtt report --config FILE`, `backup2mqtt report --config FILE --update PAGE` inside a page of your own, " +
+      "or `GET /report.md` from the running bridge).",
   );
   out.push("");
 
@@ -53,6 +55,8 @@ export function renderReport(input: ReportInput): string {
   selfHealingSection(input, guests, out);
   jobsSection(input, out);
   copiesSection(input, out);
+  whenToUseSection(input, out);
+  verificationSection(input, out);
   checksLogSection(input, guests, out);
   restoreSection(input, out);
   return out.join("\n").replace(/\n{3,}/g, "\n\n");
