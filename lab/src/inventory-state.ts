@@ -28,6 +28,8 @@ export interface StorageState {
   enabled: boolean;
   active: boolean;
   pruneBackups?: Record<string, string>;
+  /** storage.cfg's mount source of an nfs or cifs storage (server, export, share, subdir, …), as listed. */
+  mount?: Record<string, string>;
 }
 
 export interface GuestState {
@@ -115,7 +117,23 @@ export function storageState(s: ResolvedScenario["storages"][number], allNodes: 
     ...(s["prune-backups"]
       ? { pruneBackups: Object.fromEntries(Object.entries(s["prune-backups"]).map(([k, v]) => [k, String(v)])) }
       : {}),
+    ...(s.type === "nfs" || s.type === "cifs" ? { mount: mountSource(s) } : {}),
   };
+}
+
+/** An nfs or cifs storage's mount source with the lab's defaults (a NAS named nas.home.arpa). */
+function mountSource(s: ResolvedScenario["storages"][number]): Record<string, string> {
+  const given = (keys: readonly string[]) =>
+    Object.fromEntries(
+      keys.flatMap((k) => (s[k as keyof typeof s] === undefined ? [] : [[k, String(s[k as keyof typeof s])]])),
+    );
+  return s.type === "nfs"
+    ? { server: "nas.home.arpa", export: `/volume1/${s.id}`, ...given(["server", "export", "options"]) }
+    : {
+        server: "nas.home.arpa",
+        share: s.id,
+        ...given(["server", "share", "subdir", "username", "domain", "smbversion"]),
+      };
 }
 
 /** A guest with PVE's defaults: running, 2 CPUs, 4 GiB memory, 32 GiB disk. */

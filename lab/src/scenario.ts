@@ -89,6 +89,21 @@ const StorageSchema = z
     /** 0 = unreachable: listed but content listing fails. */
     active: bool01.default(1),
     "prune-backups": pruneBackups.optional(),
+    /**
+     * Where a network storage mounts from, as storage.cfg holds it (pve-storage NFSPlugin.pm:
+     * `server`, `export`, mount `options`; CIFSPlugin.pm: `server`, `share`, `subdir` — mounted as
+     * //server/share<subdir> —, `username`, `domain`, `smbversion`; the CIFS password is kept in
+     * /etc/pve/priv/storage/<id>.pw and never listed). Default for nfs: server nas.home.arpa, export
+     * /volume1/<id>; for cifs: server nas.home.arpa, share <id>.
+     */
+    server: z.string().min(1).optional(),
+    export: z.string().startsWith("/").optional(),
+    options: z.string().optional(),
+    share: z.string().min(1).optional(),
+    subdir: z.string().startsWith("/").optional(),
+    username: z.string().optional(),
+    domain: z.string().optional(),
+    smbversion: z.enum(["default", "2.0", "2.1", "3", "3.0", "3.11"]).optional(),
   })
   .strict();
 

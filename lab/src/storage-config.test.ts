@@ -15,6 +15,16 @@ beforeAll(async () => {
   const scenario = twoNodeScenario();
   scenario.storages![1]!["prune-backups"] = { "keep-daily": 7, "keep-weekly": "4" };
   scenario.storages!.push({ id: "usb", type: "dir", content: ["backup"], nodes: ["pve2"], enabled: 0 });
+  scenario.storages!.push({
+    id: "smb",
+    type: "cifs",
+    content: ["images"],
+    server: "192.168.1.20",
+    share: "vmdisks",
+    subdir: "/pve",
+    username: "pve",
+    smbversion: "3",
+  });
   scenario.tokens!.push({ id: NOSTORAGE, secret: "s", acl: [{ path: "/vms", roles: ["PVEAuditor"] }] });
   lab = await startLab({ scenario, clock: new ManualClock(T0), authFailDelayMs: 0 });
 });
@@ -25,8 +35,8 @@ describe("GET /storage", () => {
     const r = await api(lab, "/storage", { token: BRIDGE });
     expect(r.status).toBe(200);
     const rows = r.json.data as Record<string, unknown>[];
-    expect(rows.map((s) => s.storage)).toEqual(["local", "nas", "usb"]);
-    const [local, nas, usb] = rows;
+    expect(rows.map((s) => s.storage)).toEqual(["local", "nas", "smb", "usb"]);
+    const [local, nas, smb, usb] = rows;
     expect(local).toEqual({
       storage: "local",
       type: "dir",
@@ -36,12 +46,27 @@ describe("GET /storage", () => {
     });
     expect(nas).toMatchObject({ storage: "nas", type: "nfs", "prune-backups": "keep-daily=7,keep-weekly=4" });
     expect(nas).not.toHaveProperty("shared");
+    // Where network storages mount from: nfs server + export (path is only PVE's mount point),
+    // cifs server + share + subdir; the CIFS password lives in /etc/pve/priv and is never listed.
+    expect(nas).toMatchObject({ server: "nas.home.arpa", export: "/volume1/nas", path: "/mnt/pve/nas" });
+    expect(smb).toEqual({
+      storage: "smb",
+      type: "cifs",
+      content: "images",
+      path: "/mnt/pve/smb",
+      server: "192.168.1.20",
+      share: "vmdisks",
+      subdir: "/pve",
+      username: "pve",
+      smbversion: "3",
+      digest: expect.stringMatching(/^[0-9a-f]{40}$/),
+    });
     expect(usb).toMatchObject({ nodes: "pve2", disable: 1 });
     expect(new Set(rows.map((s) => s.digest)).size).toBe(1);
   });
 
   it("shows only storages with Datastore.Audit or AllocateSpace, never a 403; ?type filters", async () => {
-    expect((await api(lab, "/storage", { token: READONLY })).json.data).toHaveLength(3);
+    expect((await api(lab, "/storage", { token: READONLY })).json.data).toHaveLength(4);
     const none = await api(lab, "/storage", { token: NOSTORAGE });
     expect(none.status).toBe(200);
     expect(none.json.data).toEqual([]);

@@ -86,7 +86,8 @@ function findArchive(ctx: Ctx, s: StorageState): ArchiveState {
  * A storage as GET /storage shows it (pve-storage API2/Storage/Config.pm `$api_storage_config`):
  * storage.cfg's section plus `storage` and `digest`; `content` and `nodes` as comma lists, and
  * `prune-backups` as the property string storage.cfg holds ("keep-daily=7,keep-weekly=4"), only
- * when set. Options that are not set are absent, as in storage.cfg.
+ * when set. Options that are not set are absent, as in storage.cfg; an nfs or cifs storage shows
+ * where it mounts from (server and export, or server, share and subdir) and never a password.
  */
 function storageConfig(s: StorageState, state: LabState, digest: string): Record<string, unknown> {
   const row: Record<string, unknown> = {
@@ -97,6 +98,7 @@ function storageConfig(s: StorageState, state: LabState, digest: string): Record
   };
   if (["dir", "nfs", "cifs", "cephfs", "btrfs"].includes(s.type)) row.path = s.path;
   if (s.type === "dir" && s.shared) row.shared = 1; // implied by the type elsewhere
+  Object.assign(row, s.mount);
   if (s.nodes.length !== state.nodes.size || s.nodes.some((n) => !state.nodes.has(n))) row.nodes = s.nodes.join(",");
   if (!s.enabled) row.disable = 1;
   if (s.pruneBackups)
