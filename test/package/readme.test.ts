@@ -166,6 +166,20 @@ describe("README, from a fresh clone", () => {
             ]);
           const r = await runLine(line);
           expect(r.code, `${line}\n${r.out}`).toBe(0);
+        } else if (sub === "report" && line.includes("--update")) {
+          // The page the README shows, with the owner's text around the markers.
+          const page = path.join(clone, line.split("--update ")[1]!.trim());
+          const mine = "# Backup governance\n\nWhat I decided and why (yours; never touched).\n\n";
+          fs.mkdirSync(path.dirname(page), { recursive: true });
+          fs.writeFileSync(page, `${mine}<!-- backup2mqtt:begin -->\n<!-- backup2mqtt:end -->\n`);
+          const r = await runLine(line);
+          expect(r.code, `${line}\n${r.out}`).toBe(0);
+          const text = fs.readFileSync(page, "utf8");
+          expect(
+            text.startsWith(`${mine}<!-- backup2mqtt:begin -->\n# Backup strategy — home\n`),
+            text.slice(0, 300),
+          ).toBe(true);
+          expect(text.endsWith("\n<!-- backup2mqtt:end -->\n")).toBe(true);
         } else if (sub === "forget") {
           // home_103 still exists in the lab: the bridge refuses it, saying why, and changes nothing.
           const r = await runLine(line);
