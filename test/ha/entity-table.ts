@@ -38,14 +38,32 @@ const pythonFloat = (x: number) => (Number.isInteger(x) ? x.toFixed(1) : String(
 /** The status sensor shows the status as a word (the bridge's language; these tests run it in English). */
 export const STATUS_OPTIONS = ["OK", "Stale", "Failed", "Missing", "Running", "Unknown"] as const;
 export const TIER_OPTIONS = ["P0", "P1", "P2", "none"] as const;
-/** README: "backup_/verify_/restore_test_ started, finished, failed; backup_unknown; command_rejected". */
+/**
+ * README: "backup_/verify_/restore_test_ started, finished, failed; backup_unknown; command_rejected;
+ * fallback_planned, fallback_started; backup_overrunning".
+ */
 export const EVENT_TYPES = [
   ...["backup", "verify", "restore_test"].flatMap((a) => ["started", "finished", "failed"].map((r) => `${a}_${r}`)),
   "backup_unknown",
   "command_rejected",
+  "fallback_planned",
+  "fallback_started",
+  "backup_overrunning",
 ] as const;
 
-/** One row per entity of the README table, in its order. */
+/**
+ * The README rows of entities only some guests have: their details start with "tiers with …"
+ * (`fallback: ask` → Fallback pending + Approve fallback, `allow_stop: true` → Stop backup).
+ * fallback-approval.e2e.test.ts checks the first two in HA.
+ */
+export const CONDITIONAL_GUEST_ENTITIES: readonly { name: string; domain: string }[] = [
+  { name: "Fallback pending", domain: "binary_sensor" },
+  { name: "Approve fallback", domain: "button" },
+  { name: "Stop backup", domain: "button" },
+];
+export const readmeConditional = (row: ReadmeRow) => /^tiers with /.test(row.details);
+
+/** One row per entity every guest has, in the README table's order. */
 export const GUEST_ENTITIES: readonly ExpectedEntity[] = [
   { name: "Last backup", domain: "sensor", deviceClass: "timestamp", expect: (g) => ts(g.last_backup) },
   {
