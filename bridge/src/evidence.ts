@@ -144,6 +144,12 @@ export interface Evidence {
    * Absent when no Synology or PBS source is configured: the 3-2-1 findings are then not evaluated.
    */
   offsite?: OffsiteEvidence;
+  /** PVE storages' mount sources (GET /storage); absent when not read. */
+  storageMounts?: StorageMount[];
+  /** Guests' disks (included_volumes per job, the config for guests no job selects); absent when not read. */
+  guestDisks?: GuestDisks[];
+  /** Hyper Backup tasks with what they back up; absent when no Synology source is configured. */
+  hyperBackup?: HyperBackupTaskEvidence[];
 }
 
 /** One thing that copies a PVE backup storage somewhere else (a Hyper Backup task, a PBS sync job). */
@@ -184,3 +190,72 @@ export interface Verification {
 
 /** One restore of an archive to a scratch guest, checked and destroyed: the same facts as a check. */
 export type RestoreTest = Verification;
+
+/**
+ * Where a PVE storage mounts from, as storage.cfg holds it (GET /storage; pve-storage NFSPlugin:
+ * `server` + `export`, `path` being only PVE's mount point; CIFSPlugin: `server` + `share` + `subdir`).
+ * Other types carry only their id and type: they are linked to a Hyper Backup task by config alone.
+ */
+export interface StorageMount {
+  source: string;
+  storage: string;
+  type: string;
+  server?: string;
+  /** NFS: the exported path on the server ("/volume1/proxmox"). */
+  export?: string;
+  /** CIFS: the share name ("proxmox") and the sub-directory inside it ("/pve"), when set. */
+  share?: string;
+  subdir?: string;
+}
+
+/** One disk of a guest as vzdump would back it up (GET /cluster/backup/{id}/included_volumes, or the guest's config). */
+export interface GuestDisk {
+  /** Config key: "scsi0", "efidisk0", "tpmstate0", "rootfs", "mp0". */
+  key: string;
+  /** The PVE storage it lies on; undefined for a passthrough disk or a container bind mount. */
+  storage?: string;
+  /** The volume as PVE names it ("nas-nfs:100/vm-100-disk-0.qcow2", "/dev/disk/by-id/ata-…", "/srv/data"). */
+  volume: string;
+  /** A physical disk passed through (qemu "/dev/…") or a container bind mount ("/path"): no storage backs it. */
+  passthrough?: boolean;
+}
+
+/**
+ * The disks of one guest that a backup must hold: CD-ROMs, cloud-init drives and disks with
+ * `backup=0` already left out; EFI and TPM state disks counted.
+ */
+export interface GuestDisks {
+  source: string;
+  vmid: number;
+  disks: GuestDisk[];
+  /** Where the list came from. */
+  from: "included_volumes" | "config";
+}
+
+/** A Hyper Backup task as the coverage rules see it (what it backs up, when, and its last success). */
+export interface HyperBackupTaskEvidence {
+  /** Name of the Synology source. */
+  source: string;
+  /** The NAS as PVE storages name it: its URL's host and the addresses it resolves to. */
+  nasHosts: string[];
+  taskId: number;
+  name: string;
+  /**
+   * The shared folders and sub-folders it backs up (DSM 7 SYNO.Backup.Task `source.folder_list`, or
+   * `file_list`); null when DSM did not say (DSM 6, or the call was refused): only the config links it then.
+   */
+  folders: { folderPath: string; fullPath: string; valid: boolean }[] | null;
+  /** Paths excluded from it (`source.backup_filter.exclude_list`), as DSM writes them. */
+  excludes: string[];
+  /** `synology[].tasks.<task>.protects` from the config; null when not configured (then detected). */
+  configuredStorages: string[] | null;
+  /** Its schedule; null when unknown. `weekDays` 0 = Sunday (DSM `week_name`); `repeatHours` 0 = once a day. */
+  schedule: { enabled: boolean; weekDays: number[]; hour: number; minute: number; repeatHours: number } | null;
+  /** End of its newest successful run (ms); null = never (as far as DSM says). */
+  lastSuccessMs: number | null;
+  offsite: boolean;
+  /** false while the NAS is unreachable or unreadable. */
+  readable: boolean;
+  /** Its newest backup integrity check, when the Hyper Backup log says. */
+  integrity: { timeMs: number; ok: boolean } | null;
+}
