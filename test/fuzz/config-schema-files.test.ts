@@ -216,10 +216,11 @@ const renameRetentionCode = (schema: Record<string, unknown>) => {
 
 /**
  * The guest state's keys added after its legacy file, as JSON pointers (Ajv's instancePath): the
- * phrases, and the self-healing fallback (issue 18). The legacy file lets anything through there;
+ * phrases, the self-healing fallback (issue 18) and what the newest backup is (protection, issue 20).
+ * The legacy file lets anything through there;
  * the new schemas check them.
  */
-const GUEST_STATE_ADDED = /^\/(status_phrase|reason_phrases|fallback)(\/|$)|^\/findings\/\d+\/(key|params)(\/|$)/;
+const GUEST_STATE_ADDED = /^\/(status_phrase|reason_phrases|fallback|protection)(\/|$)|^\/findings\/\d+\/(key|params)(\/|$)/;
 
 /** A copy of a guest state without the keys added after the legacy file (see GUEST_STATE_ADDED). */
 function withoutPhrases(payload: unknown): unknown {
@@ -229,6 +230,7 @@ function withoutPhrases(payload: unknown): unknown {
   delete state.status_phrase;
   delete state.reason_phrases;
   delete state.fallback;
+  delete state.protection;
   if (Array.isArray(state.findings))
     for (const f of state.findings)
       if (f && typeof f === "object" && !Array.isArray(f)) {

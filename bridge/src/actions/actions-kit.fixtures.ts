@@ -32,6 +32,7 @@ export const baseTier = (id: string, o: Partial<Tier> = {}): Tier => ({
   maxRuntimeMs: null,
   stallAfterMs: 30 * 60_000,
   allowStop: false,
+  accepts: ["vzdump", "hyperbackup"],
   ...o,
 });
 

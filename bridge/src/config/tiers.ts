@@ -28,6 +28,8 @@ export interface Tier {
   stallAfterMs: number;
   /** config `allow_stop`: the Stop backup button (default false). */
   allowStop: boolean;
+  /** config `accepts`: which backups count (vzdump archives, Hyper Backup file copies); default both. */
+  accepts: ("vzdump" | "hyperbackup")[];
 }
 
 /** A tier's fallback, resolved: window "any" or "HH:MM-HH:MM" (config time zone), grace in ms. */
@@ -75,6 +77,7 @@ export const DEFAULT_TIERS: Record<string, Required<TierInput>> = {
     max_runtime: null,
     stall_after: "30m",
     allow_stop: false,
+    accepts: ["vzdump", "hyperbackup"],
   },
   P1: {
     label: "Important, daily",
@@ -91,6 +94,7 @@ export const DEFAULT_TIERS: Record<string, Required<TierInput>> = {
     max_runtime: null,
     stall_after: "30m",
     allow_stop: false,
+    accepts: ["vzdump", "hyperbackup"],
   },
   P2: {
     label: "Weekly",
@@ -107,6 +111,7 @@ export const DEFAULT_TIERS: Record<string, Required<TierInput>> = {
     max_runtime: null,
     stall_after: "30m",
     allow_stop: false,
+    accepts: ["vzdump", "hyperbackup"],
   },
   none: {
     label: "Not backed up (deliberately)",
@@ -123,6 +128,7 @@ export const DEFAULT_TIERS: Record<string, Required<TierInput>> = {
     max_runtime: null,
     stall_after: "30m",
     allow_stop: false,
+    accepts: ["vzdump", "hyperbackup"],
   },
 };
 
@@ -152,6 +158,7 @@ export function resolveTiers(input: Record<string, TierInput> | undefined): Reco
       maxRuntimeMs: t.max_runtime ? parseDuration(t.max_runtime) : null,
       stallAfterMs: parseDuration(t.stall_after),
       allowStop: t.allow_stop,
+      accepts: [...new Set(t.accepts)],
     };
   }
   return out;

@@ -42,6 +42,7 @@ const tier = (f: Partial<TierFallback>): Tier => ({
   maxRuntimeMs: null,
   stallAfterMs: 30 * 60_000,
   allowStop: false,
+  accepts: ["vzdump", "hyperbackup"],
 });
 
 const guest = (o: Partial<GuestState> = {}): GuestState =>

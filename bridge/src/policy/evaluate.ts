@@ -1,7 +1,14 @@
 import { earliest, isoOrNull as iso } from "../util/time.js";
 import type { Archive, BackupAttempt, Evidence, GuestInfo } from "../evidence.js";
 import type { Tier } from "../config/tiers.js";
-import { coverage } from "./coverage.js";
+import { coverage, jobSelects } from "./coverage.js";
+import {
+  acceptsHyperBackup,
+  acceptsVzdump,
+  guestHyperBackup,
+  scheduledOftenEnough,
+  type GuestHyperBackup,
+} from "./hyperbackup.js";
 import { makeFinding } from "./finding.js";
 import { retentionShort } from "./retention.js";
 import { render, type RenderOptions } from "../words/render.js";
@@ -142,6 +149,8 @@ export function evaluate(input: PolicyInput, memo?: GuestMemo): PolicyResult {
       evidence.offsite,
       evidence.archives.version,
       watch.missed,
+      evidence.storageMounts,
+      evidence.hyperBackup,
     ]),
   );
 
@@ -155,7 +164,8 @@ export function evaluate(input: PolicyInput, memo?: GuestMemo): PolicyResult {
     ids.add(id);
     const { tier, from } = resolveTier(guest, id, input);
     const attempts = attemptsByGuest.get(key(guest.source, guest.vmid)) ?? [];
-    const memoKey = memo ? JSON.stringify([guest, tier?.id ?? null, from, attempts]) : "";
+    const disks = evidence.guestDisks?.find((d) => d.source === guest.source && d.vmid === guest.vmid);
+    const memoKey = memo ? JSON.stringify([guest, tier?.id ?? null, from, attempts, disks]) : "";
     let state: GuestVerdict | undefined = memo?.get(id, memoKey, now);
     if (state) memo!.hits++;
     else {
@@ -226,7 +236,23 @@ function evaluateGuest(
   const good = archives
     .filter((a) => a.verification !== "failed" && !verification.failedVolids.has(a.volid))
     .sort((a, b) => b.ctimeMs - a.ctimeMs);
-  const newest = good[0];
+  // A tier that takes only Hyper Backup file copies does not count vzdump archives (tier `accepts`).
+  const newest = acceptsVzdump(tier) ? good[0] : undefined;
+  // Hyper Backup as the guest's own backup (policy/hyperbackup.ts): its disks' file copies.
+  const hbAll = hyperBackupOf(guest, evidence);
+  const hb = hbAll && acceptsHyperBackup(tier) ? hbAll : null;
+  const hbMs = hb?.covered ? hb.lastCopyMs : null;
+  const byHb = hbMs !== null && (!newest || hbMs > newest.ctimeMs);
+  const newestMs = byHb ? hbMs : newest?.ctimeMs;
+  const hbTasks = hb?.wholeTasks.length ? hb.wholeTasks : (hb?.copies[0]?.tasks ?? []);
+  const hbWho = { tasks: [...new Set(hbTasks.map((t) => t.name))], nas: hbTasks[0]?.source };
+  // A NAS we cannot read holds the only copy we know of: unknown, never a false missing or stale.
+  const hbUnknown =
+    !!hb?.covered && hb.unreadable && (!newest || (!!tier?.protect && now >= newest.ctimeMs + tier.maxAgeMs));
+  const disabledFallbackJobs =
+    hb?.covered && tier?.protect && evidence.jobsReadable[guest.source]
+      ? evidence.jobs.filter((j) => !j.enabled && jobSelects(j, guest)).map((j) => j.id)
+      : [];
   const finished = attempts
     .filter((a) => a.result !== "running")
     .sort((a, b) => (b.endMs ?? b.startMs) - (a.endMs ?? a.startMs));
@@ -255,31 +281,52 @@ function evaluateGuest(
   } else if (running) {
     status = "running";
     statusPhrase = phrase("status.running");
-  } else if (lastAttempt?.result === "failed" && (!newest || newest.ctimeMs < lastAttempt.startMs)) {
+  } else if (hbUnknown) {
+    const nas = hb!.copies.flatMap((c) => c.tasks).find((t) => !t.readable)!;
+    status = "unknown";
+    statusPhrase = phrase("status.unknown.nas", { nas: nas.source, task: nas.name });
+  } else if (lastAttempt?.result === "failed" && (newestMs === undefined || newestMs < lastAttempt.startMs)) {
     status = "failed";
-    statusPhrase = phrase(newest ? "status.failed" : "status.failed.none", {
+    statusPhrase = phrase(newestMs !== undefined ? "status.failed" : "status.failed.none", {
       at: iso(lastAttempt.startMs),
       error: lastAttempt.error || undefined,
-      newest: iso(newest?.ctimeMs),
+      newest: iso(newestMs),
     });
-  } else if (!newest) {
+  } else if (newestMs === undefined) {
     status = "missing";
-    statusPhrase = archives.length
-      ? phrase("status.missing.unverified", { count: archives.length })
-      : phrase("status.missing");
-  } else if (tier?.protect && now >= newest.ctimeMs + tier.maxAgeMs) {
+    statusPhrase = hb?.covered
+      ? phrase("status.missing.hyperbackup", { count: hbWho.tasks.length, tasks: hbWho.tasks, nas: hbWho.nas })
+      : archives.length && acceptsVzdump(tier)
+        ? phrase("status.missing.unverified", { count: archives.length })
+        : phrase("status.missing");
+  } else if (tier?.protect && now >= newestMs + tier.maxAgeMs) {
     status = "stale";
-    statusPhrase = phrase("status.stale", { newest: iso(newest.ctimeMs), tier: tier.id, max: tier.maxAgeMs });
+    statusPhrase = byHb
+      ? phrase("status.stale.hyperbackup", { newest: iso(newestMs), tier: tier.id, max: tier.maxAgeMs, nas: hbWho.nas })
+      : phrase("status.stale", { newest: iso(newestMs), tier: tier.id, max: tier.maxAgeMs });
   } else {
     status = "ok";
-    statusPhrase = phrase("status.ok", { newest: iso(newest.ctimeMs) });
+    const fallbackJobs = disabledFallbackJobs.length
+      ? { fallback: disabledFallbackJobs, fallbackCount: disabledFallbackJobs.length }
+      : {};
+    statusPhrase = byHb
+      ? phrase("status.ok.hyperbackup", {
+          newest: iso(newestMs),
+          count: hbWho.tasks.length,
+          tasks: hbWho.tasks,
+          nas: hbWho.nas,
+          ...fallbackJobs,
+        })
+      : phrase("status.ok", { newest: iso(newestMs), ...fallbackJobs });
     if (tier?.protect) {
-      changesAt = newest.ctimeMs + tier.maxAgeMs;
-      statusPhrase = phrase("status.ok.until", {
-        newest: iso(newest.ctimeMs),
+      changesAt = newestMs + tier.maxAgeMs;
+      statusPhrase = phrase(byHb ? "status.ok.hyperbackup.until" : "status.ok.until", {
+        newest: iso(newestMs),
         until: iso(changesAt),
         tier: tier.id,
         max: tier.maxAgeMs,
+        ...(byHb ? { count: hbWho.tasks.length, tasks: hbWho.tasks, nas: hbWho.nas } : {}),
+        ...fallbackJobs,
       });
     }
   }
@@ -293,7 +340,10 @@ function evaluateGuest(
     findings.push(makeFinding("excluded", "excluded", { tier: tier.id }, words));
   } else if (sourceReadable && evidence.jobsReadable[guest.source]) {
     const cov = coverage(guest, tier, evidence.jobs);
-    if (!cov.covered) findings.push(makeFinding("unprotected", cov.why!.key, cov.why!.params ?? {}, words));
+    if (!cov.covered) {
+      const why = hyperBackupCoverage(hb, tier, cov.why!);
+      if (why) findings.push(makeFinding("unprotected", why.key, why.params ?? {}, words));
+    }
     for (const job of cov.enabledJobs) {
       const storagePrune = job.storage ? evidence.storagePrune?.[`${job.source}/${job.storage}`] : undefined;
       const short = retentionShort(job.pruneBackups, storagePrune, tier.retention, words.timeZone);
@@ -322,7 +372,16 @@ function evaluateGuest(
   if (status !== "unknown") changesAt = earliest(changesAt, verification.changesAt);
 
   // 3-2-1 (policy/offsite.ts): only with an off-site source configured and this guest's archives readable.
-  const copies = sourceReadable && !hidden.length ? evaluateCopies(archives, tier, evidence.offsite, now, words) : null;
+  const fileCopies = (hb?.covered ? hb.wholeTasks : []).map((t) => ({
+    label: phrase("target.hyperbackup", { task: t.name, nas: t.source }),
+    atMs: t.lastSuccessMs,
+    offsite: t.offsite,
+    readable: t.readable,
+  }));
+  const copies =
+    sourceReadable && !hidden.length
+      ? evaluateCopies(acceptsVzdump(tier) ? archives : [], tier, evidence.offsite, now, words, fileCopies)
+      : null;
   if (copies) findings.push(...copies.findings);
 
   // Watchdogs: a job that did not run when due (missed-jobs.ts), a vzdump that hangs (overrun.ts).
@@ -361,8 +420,8 @@ function evaluateGuest(
       reasons,
       reason_phrases: reasonPhrases,
       findings,
-      last_backup: iso(newest?.ctimeMs),
-      last_backup_size: newest?.size ?? null,
+      last_backup: iso(newestMs),
+      last_backup_size: byHb ? null : (newest?.size ?? null),
       archive_count: good.length,
       next_backup: iso(nextBackupMs),
       last_verified: iso(verification.lastVerifiedMs),
@@ -381,8 +440,59 @@ function evaluateGuest(
         : null,
       changes_at: iso(nextChange),
       fallback: null,
+      protection:
+        newestMs === undefined
+          ? null
+          : byHb
+            ? { by: "hyperbackup", consistency: "file-copy", tasks: hbWho.tasks, nas: hbWho.nas! }
+            : { by: "vzdump", consistency: "point-in-time" },
     },
   };
+}
+
+/** The guest's disks as Hyper Backup copies them; null when there is nothing to judge (no NAS, no disks known). */
+function hyperBackupOf(guest: GuestInfo, evidence: Evidence): GuestHyperBackup | null {
+  if (!evidence.hyperBackup?.length) return null;
+  const disks = evidence.guestDisks?.find((d) => d.source === guest.source && d.vmid === guest.vmid);
+  return guestHyperBackup(guest, disks?.disks, evidence.storageMounts ?? [], evidence.hyperBackup);
+}
+
+/**
+ * No vzdump job covers the guest (`vzdumpWhy`): Hyper Backup may. Covered and scheduled often
+ * enough → no finding (disabled jobs are then the manual fallback); otherwise why not, naming the
+ * task, or the disk and the folder to add to a task. Without Hyper Backup facts: the vzdump reason.
+ */
+function hyperBackupCoverage(hb: GuestHyperBackup | null, tier: Tier, vzdumpWhy: Phrase): Phrase | null {
+  if (!hb) return vzdumpWhy;
+  if (hb.covered) {
+    const sched = scheduledOftenEnough(hb, tier);
+    if (sched.ok) return null;
+    return sched.every === null
+      ? phrase("unprotected.hyperbackup_unscheduled", {
+          task: sched.task.name,
+          nas: sched.task.source,
+          why: [vzdumpWhy],
+        })
+      : phrase("unprotected.hyperbackup_rare", {
+          task: sched.task.name,
+          nas: sched.task.source,
+          every: sched.every,
+          tier: tier.id,
+          max: tier.maxAgeMs,
+          why: [vzdumpWhy],
+        });
+  }
+  // A disk elsewhere is worth naming only when others are copied (the guest is partly covered).
+  const gap = hb.gaps.find((g) => g.why !== "elsewhere") ?? (hb.copies.length ? hb.gaps[0] : undefined);
+  if (!gap) return vzdumpWhy;
+  return phrase(`unprotected.hyperbackup_${gap.why}`, {
+    disk: gap.disk.key,
+    volume: gap.disk.volume,
+    storage: gap.disk.storage,
+    nas: gap.nas,
+    folder: gap.folder,
+    why: [vzdumpWhy],
+  });
 }
 
 function lastRestore(evidence: Evidence, guest: GuestInfo): GuestState["last_restore_test"] {

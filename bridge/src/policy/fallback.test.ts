@@ -23,6 +23,7 @@ const baseTier = (id: string, o: Partial<Tier> = {}): Tier => ({
   maxRuntimeMs: null,
   stallAfterMs: 30 * 60_000,
   allowStop: false,
+  accepts: ["vzdump", "hyperbackup"],
   ...o,
 });
 

@@ -31,8 +31,18 @@ export interface CopiesResult {
   counted: Phrase[];
 }
 
+/** A Hyper Backup task that copies every disk of the guest (policy/hyperbackup.ts): one whole copy of it. */
+export interface FileCopy {
+  label: Phrase;
+  /** End of the task's newest successful run; null = never. */
+  atMs: number | null;
+  offsite: boolean;
+  readable: boolean;
+}
+
 /**
  * @param archives every archive of this guest (bad ones are ignored here)
+ * @param fileCopies Hyper Backup tasks that copy the guest's disks themselves: each fresh one is a copy
  */
 export function evaluateCopies(
   archives: Archive[],
@@ -40,6 +50,7 @@ export function evaluateCopies(
   offsite: OffsiteEvidence | undefined,
   now: number,
   words: RenderOptions,
+  fileCopies: FileCopy[] = [],
 ): CopiesResult {
   const none: CopiesResult = { copies: null, lastOffsiteMs: null, findings: [], changesAt: null, counted: [] };
   if (!offsite) return none;
@@ -131,9 +142,30 @@ export function evaluateCopies(
     }
   }
 
+  // The guest's disks copied by Hyper Backup: each task's last success is a copy while fresh.
+  let fileUnknown = false;
+  for (const f of fileCopies) {
+    if (!f.readable) {
+      fileUnknown = true;
+      continue;
+    }
+    if (f.atMs === null) {
+      if (f.offsite) misses.push(phrase("offsite.never", { target: f.label }));
+      continue;
+    }
+    if (f.offsite && (lastOffsiteMs === null || f.atMs > lastOffsiteMs)) lastOffsiteMs = f.atMs;
+    const until = protect ? f.atMs + tier!.maxAgeMs : Number.POSITIVE_INFINITY;
+    if (now < until) {
+      copies++;
+      if (until !== Number.POSITIVE_INFINITY) changesAt = earliest(changesAt, until);
+      counted.push(phrase(f.offsite ? "copy.file.offsite" : "copy.file", { target: f.label, at: isoOrNull(f.atMs) }));
+      if (f.offsite) offsiteFresh = true;
+    } else if (f.offsite) misses.push(phrase("offsite.file_too_old", { target: f.label, at: isoOrNull(f.atMs) }));
+  }
+
   const findings: Finding[] = [];
-  if (protect && good.length) {
-    const unknown = unknownTargets.length > 0;
+  if (protect && (good.length || fileCopies.length)) {
+    const unknown = unknownTargets.length > 0 || fileUnknown;
     if (tier!.offsite && !offsiteFresh && !unknown) {
       const carried = new Set([
         ...offsite.targets.filter((t) => t.offsite).flatMap((t) => t.storages),
@@ -142,7 +174,9 @@ export function evaluateCopies(
       const uncarried = [...newestByStorage.keys()].filter((s) => !carried.has(s));
       const why = misses.length
         ? misses
-        : [phrase("offsite.nothing", { count: uncarried.length, storages: uncarried })];
+        : uncarried.length || !fileCopies.length
+          ? [phrase("offsite.nothing", { count: uncarried.length, storages: uncarried })]
+          : [phrase("offsite.no_offsite_task")];
       findings.push(makeFinding("no_offsite", "no_offsite", { tier: tier!.id, max: tier!.maxAgeMs, why }, words));
     }
     if (copies < tier!.minCopies && !unknown) {

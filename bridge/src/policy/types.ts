@@ -82,7 +82,16 @@ export interface GuestState {
   changes_at: string | null;
   /** The self-healing fallback (policy/fallback.ts); null when the tier's fallback is off or there is nothing to say. */
   fallback: GuestFallback | null;
+  /**
+   * What its newest backup is: a vzdump archive (a point-in-time image) or a Hyper Backup file copy
+   * of its disks (taken while the guest may write, without its configuration); null when none.
+   */
+  protection: GuestProtection | null;
 }
+
+export type GuestProtection =
+  | { by: "vzdump"; consistency: "point-in-time" }
+  | { by: "hyperbackup"; consistency: "file-copy"; tasks: string[]; nas: string };
 
 export const FALLBACK_STATES = ["planned", "running", "waiting_for_job", "done", "failed"] as const;
 

@@ -69,6 +69,22 @@ export const guestStateSchema = z.object({
     .nullable()
     .meta({ description: "Percent done of the running backup." })
     .optional(),
+  protection: z
+    .union([
+      z.object({ by: z.literal("vzdump"), consistency: z.literal("point-in-time") }),
+      z.object({
+        by: z.literal("hyperbackup"),
+        consistency: z.literal("file-copy"),
+        tasks: z.array(z.string()),
+        nas: z.string(),
+      }),
+    ])
+    .nullable()
+    .meta({
+      description:
+        "What the newest backup is: a vzdump archive (a point-in-time image) or a Hyper Backup file copy of the guest's disks on NAS storage (taken while the guest may write, without its configuration); null when none.",
+    })
+    .optional(),
   fallback: z
     .object({
       state: z.enum(FALLBACK_STATES),

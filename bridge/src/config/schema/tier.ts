@@ -49,6 +49,9 @@ export const fallbackSchema = z
       "Self-healing fallback: off (default), ask or auto, or { action, window, grace, max_per_day, storage, mode }. The bridge runs the guest's vzdump itself when it has been stale, failed or missing for `grace`, inside `window`.",
   });
 
+/** The kinds of evidence a tier may accept as a backup. */
+export const ACCEPTED_EVIDENCE = ["vzdump", "hyperbackup"] as const;
+
 export const tierSchema = z.strictObject({
   label: z.string().optional(),
   max_age: duration("1m to 3650d.").optional(),
@@ -76,6 +79,14 @@ export const tierSchema = z.strictObject({
   stall_after: duration(
     "A running vzdump whose task log shows no new line for this long is stalled (default 30m).",
   ).optional(),
+  accepts: z
+    .array(z.enum(ACCEPTED_EVIDENCE))
+    .min(1)
+    .meta({
+      description:
+        "Which backups count for the tier: vzdump (archives on Proxmox storages or PBS, point-in-time images) and hyperbackup (Hyper Backup file copies of guest disks on NAS storage). Default both.",
+    })
+    .optional(),
   allow_stop: z
     .boolean()
     .meta({ description: "Opt in to the Stop backup button on the tier's guests (default false)." })

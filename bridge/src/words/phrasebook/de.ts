@@ -48,9 +48,20 @@ export const de: Phrasebook = {
     "status.missing.unverified":
       "Keine gute Sicherung: {count|plural:das einzige Archiv hat:alle # Archive haben} die Prüfung nicht bestanden.",
     "status.stale": "Die neueste Sicherung ist vom {newest|time} und älter, als Stufe {tier} erlaubt ({max|duration}).",
-    "status.ok": "Die neueste Sicherung ist vom {newest|time}.",
+    "status.ok":
+      "Die neueste Sicherung ist vom {newest|time}.[ {fallbackCount|plural:Der Sicherungsauftrag:Die Sicherungsaufträge} {fallback|list} {fallbackCount|plural:bleibt:bleiben} als manueller Notbehelf deaktiviert.]",
     "status.ok.until":
-      "Die neueste Sicherung ist vom {newest|time}; ohne neuere gilt sie ab {until|time} als veraltet (Stufe {tier} erlaubt {max|duration}).",
+      "Die neueste Sicherung ist vom {newest|time}; ohne neuere gilt sie ab {until|time} als veraltet (Stufe {tier} erlaubt {max|duration}).[ {fallbackCount|plural:Der Sicherungsauftrag:Die Sicherungsaufträge} {fallback|list} {fallbackCount|plural:bleibt:bleiben} als manueller Notbehelf deaktiviert.]",
+    "status.unknown.nas":
+      "Das Synology-NAS {nas} ist gerade nicht lesbar, und seine Hyper-Backup-Aufgabe „{task}“ hält die Kopien dieses Gastes.",
+    "status.missing.hyperbackup":
+      "Es gibt keine Sicherung dieses Gastes: {count|plural:die Hyper-Backup-Aufgabe:die Hyper-Backup-Aufgaben} {tasks|list} auf {nas} {count|plural:kopiert:kopieren} seine Festplatten, {count|plural:hat:haben} aber noch nie eine Sicherung abgeschlossen.",
+    "status.stale.hyperbackup":
+      "Hyper Backup auf {nas} hat die Festplatten dieses Gastes zuletzt am {newest|time} kopiert; das ist länger her, als Stufe {tier} erlaubt ({max|duration}).",
+    "status.ok.hyperbackup":
+      "Die Festplatten dieses Gastes wurden am {newest|time} von {count|plural:der Hyper-Backup-Aufgabe:den Hyper-Backup-Aufgaben} {tasks|list} auf {nas} kopiert (eine Dateikopie, kein Abbild eines Zeitpunkts).[ {fallbackCount|plural:Der Sicherungsauftrag:Die Sicherungsaufträge} {fallback|list} {fallbackCount|plural:bleibt:bleiben} als manueller Notbehelf deaktiviert.]",
+    "status.ok.hyperbackup.until":
+      "Die Festplatten dieses Gastes wurden am {newest|time} von {count|plural:der Hyper-Backup-Aufgabe:den Hyper-Backup-Aufgaben} {tasks|list} auf {nas} kopiert (eine Dateikopie, kein Abbild eines Zeitpunkts); ohne neuere Kopie gilt sie ab {until|time} als veraltet (Stufe {tier} erlaubt {max|duration}).[ {fallbackCount|plural:Der Sicherungsauftrag:Die Sicherungsaufträge} {fallback|list} {fallbackCount|plural:bleibt:bleiben} als manueller Notbehelf deaktiviert.]",
 
     untiered:
       "Keine Stufe zugewiesen: unter guests in der Konfiguration eintragen oder den Gast in Proxmox mit backup-p0, backup-p1, backup-p2 oder nobackup markieren.",
@@ -60,6 +71,20 @@ export const de: Phrasebook = {
       "{count|plural:Der Sicherungsauftrag:Die Sicherungsaufträge} {jobs|list} {count|plural:erfasst:erfassen} diesen Gast, {count|plural:ist:sind} aber deaktiviert.",
     "unprotected.too_rare":
       "Der Auftrag {job} läuft nur alle {every|duration} ({schedule}); Stufe {tier} braucht mindestens alle {max|duration} eine Sicherung.",
+    "unprotected.hyperbackup_unscheduled":
+      "{why|phrases} Die Hyper-Backup-Aufgabe „{task}“ auf {nas} kopiert seine Festplatten, hat aber keinen aktiven Zeitplan.",
+    "unprotected.hyperbackup_rare":
+      "{why|phrases} Die Hyper-Backup-Aufgabe „{task}“ auf {nas} kopiert seine Festplatten, läuft aber nur alle {every|duration}; Stufe {tier} braucht mindestens alle {max|duration} eine Sicherung.",
+    "unprotected.hyperbackup_not_in_task":
+      "{why|phrases} Festplatte {disk} liegt auf Speicher {storage} auf {nas}, aber keine Hyper-Backup-Aufgabe dort kopiert sie[: den Ordner {folder} in eine Aufgabe aufnehmen].",
+    "unprotected.hyperbackup_missing":
+      "{why|phrases} Festplatte {disk} liegt auf Speicher {storage}, aber der Ordner, aus dem eine Hyper-Backup-Aufgabe auf {nas} sie kopiert, fehlt dort[ ({folder})].",
+    "unprotected.hyperbackup_excluded":
+      "{why|phrases} Festplatte {disk} liegt auf Speicher {storage}, aber die Hyper-Backup-Aufgabe auf {nas}, die ihren Ordner enthält, schließt sie aus[ ({folder})].",
+    "unprotected.hyperbackup_elsewhere":
+      "{why|phrases} Festplatte {disk} liegt auf Speicher {storage}, den keine überwachte Hyper-Backup-Aufgabe kopiert; dieser Gast ist also nur teilweise gesichert.",
+    "unprotected.hyperbackup_passthrough":
+      "{why|phrases} Festplatte {disk} ({volume}) liegt auf keinem Proxmox-Speicher, also kann keine Hyper-Backup-Aufgabe sie kopieren.",
     retention_short:
       "Der Auftrag {job} behält {keeps|retention}; Stufe {tier} will {wants|retention}; verloren gingen: {missing|retention}.",
     "retention_short.storage":
@@ -85,6 +110,11 @@ export const de: Phrasebook = {
     "copy.storage.offsite": "das Archiv vom {at|time} auf dem externen Speicher {storage}",
     "copy.target": "{target|phrases} mit dem Archiv vom {at|time}",
     "copy.target.offsite": "{target|phrases} (extern) mit dem Archiv vom {at|time}",
+    "copy.file": "{target|phrases}, eine Dateikopie seiner Festplatten vom {at|time}",
+    "copy.file.offsite": "{target|phrases} (extern), eine Dateikopie seiner Festplatten vom {at|time}",
+    "offsite.file_too_old":
+      "{target|phrases} hat seine Festplatten zuletzt am {at|time} kopiert; das ist länger her, als die Stufe erlaubt",
+    "offsite.no_offsite_task": "keine Hyper-Backup-Aufgabe, die seine Festplatten kopiert, sichert nach extern",
     "target.hyperbackup": "Hyper-Backup-Aufgabe „{task}“ auf {nas}",
     "target.pbs_sync": "PBS-Sync-Auftrag {job} ({from} → {to})",
 

@@ -38,9 +38,20 @@ export const en: Phrasebook = {
     "status.missing": "No backup of this guest exists on any storage.",
     "status.missing.unverified": "No good backup: {count|plural:the only archive:all # archives} failed verification.",
     "status.stale": "The newest backup is from {newest|time}, older than tier {tier} allows ({max|duration}).",
-    "status.ok": "The newest backup is from {newest|time}.",
+    "status.ok":
+      "The newest backup is from {newest|time}.[ {fallbackCount|plural:Backup job:Backup jobs} {fallback|list} {fallbackCount|plural:stays:stay} disabled as the manual fallback.]",
     "status.ok.until":
-      "The newest backup is from {newest|time}; without a newer one it turns stale on {until|time} (tier {tier} allows {max|duration}).",
+      "The newest backup is from {newest|time}; without a newer one it turns stale on {until|time} (tier {tier} allows {max|duration}).[ {fallbackCount|plural:Backup job:Backup jobs} {fallback|list} {fallbackCount|plural:stays:stay} disabled as the manual fallback.]",
+    "status.unknown.nas":
+      "The Synology NAS {nas} can't be read now, and its Hyper Backup task “{task}” holds this guest's copies.",
+    "status.missing.hyperbackup":
+      "No backup of this guest exists: {count|plural:Hyper Backup task:Hyper Backup tasks} {tasks|list} on {nas} {count|plural:copies:copy} its disks but {count|plural:has:have} never completed.",
+    "status.stale.hyperbackup":
+      "Hyper Backup on {nas} last copied this guest's disks on {newest|time}, longer ago than tier {tier} allows ({max|duration}).",
+    "status.ok.hyperbackup":
+      "{count|plural:Hyper Backup task:Hyper Backup tasks} {tasks|list} on {nas} copied this guest's disks on {newest|time} (a file copy, not a point-in-time image).[ {fallbackCount|plural:Backup job:Backup jobs} {fallback|list} {fallbackCount|plural:stays:stay} disabled as the manual fallback.]",
+    "status.ok.hyperbackup.until":
+      "{count|plural:Hyper Backup task:Hyper Backup tasks} {tasks|list} on {nas} copied this guest's disks on {newest|time} (a file copy, not a point-in-time image); without a newer copy it turns stale on {until|time} (tier {tier} allows {max|duration}).[ {fallbackCount|plural:Backup job:Backup jobs} {fallback|list} {fallbackCount|plural:stays:stay} disabled as the manual fallback.]",
 
     untiered:
       "No tier is assigned: give it one under guests in the config, or tag it backup-p0, backup-p1, backup-p2 or nobackup in Proxmox.",
@@ -50,6 +61,20 @@ export const en: Phrasebook = {
       "{count|plural:Backup job:Backup jobs} {jobs|list} {count|plural:selects:select} this guest but {count|plural:is:are} disabled.",
     "unprotected.too_rare":
       "Job {job} runs only every {every|duration} ({schedule}); tier {tier} needs a backup at least every {max|duration}.",
+    "unprotected.hyperbackup_unscheduled":
+      "{why|phrases} Hyper Backup task “{task}” on {nas} copies its disks but has no active schedule.",
+    "unprotected.hyperbackup_rare":
+      "{why|phrases} Hyper Backup task “{task}” on {nas} copies its disks but runs only every {every|duration}; tier {tier} needs a backup at least every {max|duration}.",
+    "unprotected.hyperbackup_not_in_task":
+      "{why|phrases} Disk {disk} lies on storage {storage} on {nas}, but no Hyper Backup task there copies it[: add the folder {folder} to a task].",
+    "unprotected.hyperbackup_missing":
+      "{why|phrases} Disk {disk} lies on storage {storage}, but the folder a Hyper Backup task on {nas} copies it from is missing there[ ({folder})].",
+    "unprotected.hyperbackup_excluded":
+      "{why|phrases} Disk {disk} lies on storage {storage}, but the Hyper Backup task on {nas} that holds its folder excludes it[ ({folder})].",
+    "unprotected.hyperbackup_elsewhere":
+      "{why|phrases} Disk {disk} lies on storage {storage}, which no watched Hyper Backup task copies, so this guest is only partly covered.",
+    "unprotected.hyperbackup_passthrough":
+      "{why|phrases} Disk {disk} ({volume}) is not on a Proxmox storage, so no Hyper Backup task can copy it.",
     retention_short:
       "Job {job} keeps {keeps|retention}; tier {tier} wants {wants|retention}, so {missing|retention} would be lost.",
     "retention_short.storage":
@@ -75,6 +100,10 @@ export const en: Phrasebook = {
     "copy.storage.offsite": "the archive of {at|time} on off-site storage {storage}",
     "copy.target": "{target|phrases}, holding the archive of {at|time}",
     "copy.target.offsite": "{target|phrases} (off-site), holding the archive of {at|time}",
+    "copy.file": "{target|phrases}, a file copy of its disks from {at|time}",
+    "copy.file.offsite": "{target|phrases} (off-site), a file copy of its disks from {at|time}",
+    "offsite.file_too_old": "{target|phrases} last copied its disks on {at|time}, longer ago than the tier allows",
+    "offsite.no_offsite_task": "no Hyper Backup task that copies its disks goes off-site",
     "target.hyperbackup": "Hyper Backup task “{task}” on {nas}",
     "target.pbs_sync": "PBS sync job {job} ({from} → {to})",
 
