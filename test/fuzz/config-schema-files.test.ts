@@ -220,7 +220,8 @@ const renameRetentionCode = (schema: Record<string, unknown>) => {
  * The legacy file lets anything through there;
  * the new schemas check them.
  */
-const GUEST_STATE_ADDED = /^\/(status_phrase|reason_phrases|fallback|protection)(\/|$)|^\/findings\/\d+\/(key|params)(\/|$)/;
+const GUEST_STATE_ADDED =
+  /^\/(status_phrase|reason_phrases|fallback|protection)(\/|$)|^\/findings\/\d+\/(key|params)(\/|$)/;
 
 /** A copy of a guest state without the keys added after the legacy file (see GUEST_STATE_ADDED). */
 function withoutPhrases(payload: unknown): unknown {

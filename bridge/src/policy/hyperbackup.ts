@@ -124,7 +124,7 @@ export function guestHyperBackup(
   mounts: StorageMount[],
   tasks: HyperBackupTaskEvidence[],
 ): GuestHyperBackup | null {
-  if (!disks || !disks.length || !tasks.length) return null;
+  if (!disks?.length || !tasks.length) return null;
   const mountOf = (storage: string | undefined) =>
     mounts.find((m) => m.source === guest.source && m.storage === storage);
   const copies: DiskCopy[] = [];
