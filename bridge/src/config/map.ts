@@ -94,6 +94,7 @@ export function toConfig(f: ConfigFile, checked: Checked, ctx: MapContext): Conf
       timeoutMs: parseDuration(n.timeout),
       pollIntervalMs: parseDuration(n.poll_interval),
       defaultMaxAgeMs: parseDuration(n.max_age),
+      ...(n.hosts?.length ? { hosts: n.hosts } : {}),
       tasks: Object.entries(n.tasks).map(([match, t]) => ({
         match,
         storages: t.protects,

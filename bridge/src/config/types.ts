@@ -56,6 +56,11 @@ export interface SynologySourceConfig {
   tasks: { match: string; storages: string[]; offsite: boolean; maxAgeMs: number }[];
   /** Max age of a task's last success before its device shows a problem, for tasks not listed. */
   defaultMaxAgeMs: number;
+  /**
+   * Other names and addresses Proxmox storages use for this NAS (storage.cfg `server`), besides the
+   * URL's host and what it resolves to (config `hosts`).
+   */
+  hosts?: string[];
 }
 
 /** A Proxmox Backup Server (optional source). */

@@ -1,5 +1,5 @@
 import { earliest, isoOrNull as iso } from "../util/time.js";
-import type { Archive, BackupAttempt, Evidence, GuestInfo } from "../evidence.js";
+import type { Archive, BackupAttempt, CopyTarget, Evidence, GuestInfo } from "../evidence.js";
 import type { Tier } from "../config/tiers.js";
 import { coverage, jobSelects } from "./coverage.js";
 import {
@@ -7,6 +7,7 @@ import {
   acceptsVzdump,
   guestHyperBackup,
   scheduledOftenEnough,
+  taskStorages,
   type GuestHyperBackup,
 } from "./hyperbackup.js";
 import { makeFinding } from "./finding.js";
@@ -110,7 +111,8 @@ export class GuestMemo {
 type GuestVerdict = { state: GuestState; changesAt: number | null };
 
 /** The pure policy: evidence + config + now → every guest's state (status and findings as the README's "Status" paragraph lists them). */
-export function evaluate(input: PolicyInput, memo?: GuestMemo): PolicyResult {
+export function evaluate(given: PolicyInput, memo?: GuestMemo): PolicyResult {
+  const input = withDetectedCopyTargets(given);
   const { evidence, now } = input;
   const multi = new Set(evidence.sources.map((s) => s.name)).size > 1;
   const sourceByName = new Map(evidence.sources.map((s) => [s.name, s]));
@@ -447,6 +449,37 @@ function evaluateGuest(
             ? { by: "hyperbackup", consistency: "file-copy", tasks: hbWho.tasks, nas: hbWho.nas! }
             : { by: "vzdump", consistency: "point-in-time" },
     },
+  };
+}
+
+/**
+ * Hyper Backup tasks the config does not link to storages (`protects`) copy the vzdump archives of
+ * the storages found from their source folders (policy/hyperbackup.ts taskStorages): such a task is
+ * a copy target for 3-2-1 like a configured one.
+ */
+function withDetectedCopyTargets(input: PolicyInput): PolicyInput {
+  const { offsite, hyperBackup, storageMounts } = input.evidence;
+  if (!offsite || !hyperBackup?.length || !storageMounts?.length) return input;
+  const known = new Set(offsite.targets.map((t) => `${t.kind}/${t.source}/${t.id}`));
+  const detected: CopyTarget[] = hyperBackup
+    .filter((t) => t.configuredStorages === null && !known.has(`hyperbackup/${t.source}/${t.taskId}`))
+    .map((t) => ({ t, storages: taskStorages(t, storageMounts) }))
+    .filter((x) => x.storages.length)
+    .map(({ t, storages }) => ({
+      kind: "hyperbackup",
+      source: t.source,
+      id: String(t.taskId),
+      label: `Hyper Backup task '${t.name}' on ${t.source}`,
+      labelPhrase: phrase("target.hyperbackup", { task: t.name, nas: t.source }),
+      storages,
+      offsite: t.offsite,
+      lastSuccessMs: t.lastSuccessMs,
+      readable: t.readable,
+    }));
+  if (!detected.length) return input;
+  return {
+    ...input,
+    evidence: { ...input.evidence, offsite: { ...offsite, targets: [...offsite.targets, ...detected] } },
   };
 }
 

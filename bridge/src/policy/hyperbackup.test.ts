@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { resolveTiers } from "../config/tiers.js";
 import type { Evidence, GuestDisk, HyperBackupTaskEvidence, StorageMount } from "../evidence.js";
 import { D, dailyJob, H, NOW, P0, P2, run, type Inputs } from "./evaluate.fixtures.js";
-import { guestHyperBackup, taskMaxGapMs } from "./hyperbackup.js";
+import { guestHyperBackup, taskMaxGapMs, taskStorages } from "./hyperbackup.js";
 
 const NFS: StorageMount = {
   source: "pve",
@@ -385,5 +385,48 @@ describe("guestHyperBackup", () => {
       folders: [{ folderPath: "/proxmox/images/10", fullPath: "/volume1/proxmox/images/10", valid: true }],
     });
     expect(guestHyperBackup(g, DISKS_100, [NFS], [t])!.covered).toBe(false);
+  });
+});
+
+describe("Hyper Backup tasks as copies of vzdump archives, found without protects", () => {
+  const BACKUP: StorageMount = {
+    source: "pve",
+    storage: "synology",
+    type: "nfs",
+    server: "nas.home.arpa",
+    export: "/volume1/backup",
+  };
+  const offsiteTask = task({
+    name: "PVE to C2",
+    offsite: true,
+    lastSuccessMs: NOW - 2 * H,
+    folders: [{ folderPath: "/backup", fullPath: "/volume1/backup", valid: true }],
+  });
+  it("taskStorages: the storages whose dump directory lies in a folder; the config wins", () => {
+    expect(taskStorages(offsiteTask, [NFS, BACKUP, CIFS])).toEqual(["synology"]);
+    expect(taskStorages(task({ excludes: ["/backup/dump"], folders: offsiteTask.folders }), [BACKUP])).toEqual([]);
+    expect(taskStorages(task({ configuredStorages: ["x"] }), [BACKUP])).toEqual(["x"]);
+    expect(taskStorages(task({ folders: null }), [BACKUP])).toEqual([]);
+  });
+  it("an archive on that storage has an off-site copy (3-2-1), with no protects in the config", () => {
+    const g = run({
+      guests: [P0()],
+      archives: [
+        {
+          source: "pve",
+          volid: "synology:backup/a.vma.zst",
+          storage: "synology",
+          vmid: 100,
+          ctimeMs: NOW - 5 * H,
+          size: 5,
+          format: "vma.zst",
+          protected: false,
+        },
+      ],
+      evidence: { storageMounts: [BACKUP], hyperBackup: [offsiteTask], offsite: { targets: [], offsiteStorages: [] } },
+    }).guests[0]!;
+    expect(g.copies).toBe(2);
+    expect(g.findings.map((f) => f.code)).toEqual([]);
+    expect(g.last_offsite).toBe(new Date(NOW - 2 * H).toISOString());
   });
 });

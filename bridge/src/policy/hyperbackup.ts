@@ -58,22 +58,47 @@ export interface GuestHyperBackup {
   unreadable: boolean;
 }
 
-/** Where a disk's file lies on the NAS, both as a full path (NFS export) and share-relative (CIFS). */
-function nasPaths(disk: GuestDisk, vmid: number, mount: StorageMount): { full?: string; folder?: string } | null {
-  if (!disk.storage || disk.passthrough) return null;
-  const volname = disk.volume.slice(disk.volume.indexOf(":") + 1);
-  const rel = `images/${volname.includes("/") ? volname : `${vmid}/${volname}`}`;
+/** Where a storage's root lies on the NAS: as a full path "/volume1/<share>…" (NFS export) and share-relative "/<share>…" (DSM folderPath; CIFS). */
+function storageRoot(mount: StorageMount): { full?: string; folder?: string } | null {
   if (mount.type === "nfs" && mount.export) {
-    const full = `${trimSlash(mount.export)}/${rel}`;
+    const full = trimSlash(mount.export);
     // DSM exports shared folders as /volumeN/<share>: the share-relative form drops the volume.
     const m = /^\/volume[^/]+(\/.*)$/.exec(full);
     return { full, ...(m ? { folder: m[1] } : {}) };
   }
   if (mount.type === "cifs" && mount.share) {
     const sub = mount.subdir ? `/${trimSlash(mount.subdir).replace(/^\//, "")}` : "";
-    return { folder: `/${mount.share}${sub}/${rel}` };
+    return { folder: `/${mount.share}${sub}` };
   }
   return null;
+}
+
+/** `root` + `/rel` in both forms. */
+function below(root: { full?: string; folder?: string }, rel: string): { full?: string; folder?: string } {
+  return {
+    ...(root.full ? { full: `${root.full}/${rel}` } : {}),
+    ...(root.folder ? { folder: `${root.folder}/${rel}` } : {}),
+  };
+}
+
+/** Where a disk's file lies on the NAS, both as a full path (NFS export) and share-relative (CIFS). */
+function nasPaths(disk: GuestDisk, vmid: number, mount: StorageMount): { full?: string; folder?: string } | null {
+  if (!disk.storage || disk.passthrough) return null;
+  const root = storageRoot(mount);
+  if (!root) return null;
+  const volname = disk.volume.slice(disk.volume.indexOf(":") + 1);
+  return below(root, `images/${volname.includes("/") ? volname : `${vmid}/${volname}`}`);
+}
+
+/** A valid folder of the task holds this path and no exclude takes it out. */
+function taskHolds(task: HyperBackupTaskEvidence, at: { full?: string; folder?: string }): "yes" | DiskGap["why"] {
+  const matches = (p: string) =>
+    p.startsWith("/volume") ? !!at.full && under(at.full, p) : !!at.folder && under(at.folder, p);
+  const folder = task.folders?.find((f) => matches(f.fullPath) || matches(f.folderPath));
+  if (!folder) return "not_in_task";
+  if (!folder.valid) return "missing";
+  if (task.excludes.some(matches)) return "excluded";
+  return "yes";
 }
 
 const trimSlash = (p: string) => p.replace(/\/+$/, "");
@@ -99,19 +124,8 @@ function taskCopies(
   if (!mount || !task.folders || !serverIsNas(mount, task)) return null;
   const at = nasPaths(disk, vmid, mount);
   if (!at) return null;
-  const matches = (p: string) =>
-    p.startsWith("/volume") ? at.full && under(at.full, p) : at.folder && under(at.folder, p);
-  const folder = task.folders.find((f) => matches(f.fullPath) || matches(f.folderPath));
-  const gap = (why: DiskGap["why"]): DiskGap => ({
-    disk,
-    why,
-    nas: task.source,
-    ...(at.folder ? { folder: at.folder } : {}),
-  });
-  if (!folder) return gap("not_in_task");
-  if (!folder.valid) return gap("missing");
-  if (task.excludes.some((x) => matches(x))) return gap("excluded");
-  return true;
+  const held = taskHolds(task, at);
+  return held === "yes" ? true : { disk, why: held, nas: task.source, ...(at.folder ? { folder: at.folder } : {}) };
 }
 
 /**
@@ -215,4 +229,22 @@ export function scheduledOftenEnough(
     worst ??= { task: t, every: taskMaxGapMs(t.schedule) };
   }
   return worst ? { ok: false, ...worst } : { ok: true };
+}
+
+/**
+ * The PVE storages whose vzdump archives a task copies (the off-site use of a Hyper Backup task):
+ * the config's `protects`, else every NFS/CIFS storage of this NAS whose dump directory
+ * (`<export>/dump`, `/<share><subdir>/dump`: pve-storage Plugin.pm `get_subdir` "backup" → "dump")
+ * lies in a valid, non-excluded source folder.
+ */
+export function taskStorages(task: HyperBackupTaskEvidence, mounts: StorageMount[]): string[] {
+  if (task.configuredStorages) return task.configuredStorages;
+  if (!task.folders) return [];
+  const out: string[] = [];
+  for (const m of mounts) {
+    if (!serverIsNas(m, task)) continue;
+    const root = storageRoot(m);
+    if (root && taskHolds(task, below(root, "dump")) === "yes") out.push(m.storage);
+  }
+  return out;
 }

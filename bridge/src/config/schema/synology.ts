@@ -5,7 +5,10 @@ import { duration, fingerprint, httpsUrl, patterned, record, secret, sourceName 
 const taskSchema = z.strictObject({
   protects: z
     .array(z.string())
-    .meta({ description: "PVE storage ids whose backup share this task carries." })
+    .meta({
+      description:
+        "PVE storage ids this task copies: vzdump archives on them get an off-site copy, guest disks on them are backed up. Default: found from the task's source folders and the storages' NFS/CIFS mounts.",
+    })
     .default([]),
   offsite: z.boolean().meta({ description: "The task's target is at another site." }).default(true),
   max_age: duration("1m to 3650d.").optional(),
@@ -30,5 +33,12 @@ export const synologySchema = z.strictObject({
   timeout: duration("Timeout of one API request, 1s to 1h.").default("15s"),
   poll_interval: duration("How often Hyper Backup tasks are read, 1s to 24h.").default("5m"),
   max_age: duration("A task whose last success is older shows a problem; 1m to 3650d.").default("26h"),
+  hosts: z
+    .array(z.string().min(1))
+    .meta({
+      description:
+        "Other names or addresses Proxmox storages use for this NAS (the `server` of an NFS/CIFS storage), when they differ from the url's host and the addresses it resolves to. Needed to find which Hyper Backup task backs up which guest disks.",
+    })
+    .optional(),
   tasks: record(taskSchema).meta({ description: "Key: Hyper Backup task id or task name." }).default({}),
 });
