@@ -230,6 +230,11 @@ export interface GuestDisks {
   disks: GuestDisk[];
   /** Where the list came from. */
   from: "included_volumes" | "config";
+  /**
+   * The guest's configuration as GET /nodes/{node}/{type}/{vmid}/config returns it (digest left out),
+   * when read: kept for the report, since a Hyper Backup file copy of the disks holds none.
+   */
+  config?: Record<string, string | number>;
 }
 
 /** A Hyper Backup task as the coverage rules see it (what it backs up, when, and its last success). */
