@@ -2,7 +2,7 @@
  * The simulated PVE's inventory as the lab keeps it: nodes, storages and guests (their state
  * records), and how a scenario's entries (or LabControl's additions) become them.
  */
-import type { ResolvedScenario } from "./scenario.js";
+import type { GuestDisk, ResolvedScenario } from "./scenario.js";
 
 export interface NodeState {
   name: string;
@@ -47,6 +47,8 @@ export interface GuestState {
   failReason?: string;
   /** The storage holding the guest's disks (default local-lvm). */
   disk?: string;
+  /** Its disks / mount points as the scenario lists them; absent = one root disk on `disk`. */
+  disks?: GuestDisk[];
   /** One-shot failure set by LabControl.failNextBackup. */
   failNext?: string;
   /** One-shot hang set by LabControl.hangNextBackup. */
@@ -75,6 +77,7 @@ export interface GuestInput {
   warn?: string;
   failReason?: string;
   disk?: string;
+  disks?: GuestDisk[];
   cpus?: number;
   maxmem?: number;
   maxdisk?: number;
@@ -157,5 +160,6 @@ export function guestState(g: GuestInput): GuestState {
     ...(g.warn !== undefined ? { warn: g.warn } : {}),
     ...(g.failReason !== undefined ? { failReason: g.failReason } : {}),
     ...(g.disk !== undefined ? { disk: g.disk } : {}),
+    ...(g.disks !== undefined ? { disks: g.disks.map((d) => ({ ...d })) } : {}),
   };
 }

@@ -107,6 +107,39 @@ const StorageSchema = z
   })
   .strict();
 
+/**
+ * One disk (qemu drive) or mount point (lxc) of a guest, for its config and vzdump's
+ * included_volumes. `key` is the config key; a volume lives on `storage` (default the guest's
+ * `disk` storage), a passthrough disk / bind mount names its host `path` instead.
+ */
+const GuestDiskSchema = z
+  .object({
+    key: z
+      .string()
+      .regex(
+        /^(ide\d|sata\d|scsi\d{1,2}|virtio\d{1,2}|efidisk0|tpmstate0|rootfs|mp\d{1,3})$/,
+        "a disk key like scsi0, efidisk0, rootfs, mp0",
+      ),
+    storage: z.string().optional(),
+    /** Size as PVE writes it ("32G", "528K"); default the guest's maxdisk (efidisk 528K/4M, tpmstate 4M). */
+    size: z
+      .string()
+      .regex(/^\d+[KMGT]?$/, "a size like 32G")
+      .optional(),
+    /** false → `backup=0` (qemu: excluded). lxc mount points: true → `backup=1`, PVE backs up no mount point without it. */
+    backup: z.boolean().optional(),
+    /** A CD-ROM drive (never backed up); `iso` is its image, default none. */
+    media: z.literal("cdrom").optional(),
+    iso: z.string().optional(),
+    /** A cloud-init drive (a CD-ROM on `storage`). */
+    cloudinit: z.boolean().optional(),
+    /** Passthrough disk (/dev/disk/by-id/…) or container bind mount (/srv/data) / device mount (/dev/…). */
+    path: z.string().startsWith("/").optional(),
+    /** lxc mount points: where it is mounted in the container (default /mnt/<key>). */
+    mp: z.string().startsWith("/").optional(),
+  })
+  .strict();
+
 const GuestSchema = z
   .object({
     vmid: vmidNum,
@@ -127,6 +160,8 @@ const GuestSchema = z
     failReason: z.string().optional(),
     /** The storage holding the guest's disks (default local-lvm); an `rbd` one makes container snapshot backups log rbd's own output. */
     disk: z.string().optional(),
+    /** The guest's disks / mount points in config order; absent = one root disk (scsi0 / rootfs) on `disk`. */
+    disks: z.array(GuestDiskSchema).optional(),
     cpus: z.number().int().min(1).default(2),
     maxmem: z.number().int().min(1).default(4_294_967_296),
     maxdisk: z.number().int().min(1).default(34_359_738_368),
@@ -309,6 +344,22 @@ export const ScenarioSchema = z
     s.guests.forEach((g, i) => {
       nodeRef(g.node, ["guests", i, "node"]);
       storageRef(g.disk, ["guests", i, "disk"]);
+      g.disks?.forEach((d, j) => {
+        storageRef(d.storage, ["guests", i, "disks", j, "storage"]);
+        const qemuKey = !/^(rootfs|mp\d+)$/.test(d.key);
+        if (qemuKey !== (g.type === "qemu"))
+          ctx.addIssue({
+            code: "custom",
+            path: ["guests", i, "disks", j, "key"],
+            message: `'${d.key}' is not a ${g.type === "qemu" ? "VM drive" : "container mount point"} key`,
+          });
+        if (g.disks!.findIndex((o) => o.key === d.key) !== j)
+          ctx.addIssue({
+            code: "custom",
+            path: ["guests", i, "disks", j, "key"],
+            message: `duplicate disk key '${d.key}'`,
+          });
+      });
       if (guests.has(g.vmid))
         ctx.addIssue({ code: "custom", path: ["guests", i, "vmid"], message: `duplicate vmid ${g.vmid}` });
       guests.add(g.vmid);
@@ -393,6 +444,7 @@ export type Scenario = z.input<typeof ScenarioSchema>;
 /** A validated scenario with defaults filled in. */
 export type ResolvedScenario = z.output<typeof ScenarioSchema>;
 export type ScenarioGuest = z.input<typeof GuestSchema>;
+export type GuestDisk = z.output<typeof GuestDiskSchema>;
 export type ScenarioJob = z.output<typeof JobSchema>;
 export type AclEntryInput = z.input<typeof AclEntrySchema>;
 export type AclEntry = z.output<typeof AclEntrySchema>;

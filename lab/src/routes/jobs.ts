@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { hasPriv } from "../acl.js";
 import { CalendarError, nextEvent, parseCalendar } from "../calendar.js";
+import { backupVolumes } from "../guest-config.js";
 import { parsePruneOptions } from "../prune.js";
 import { ApiError, paramError, requirePriv, route, type Ctx, type Route } from "../router.js";
 import type { GuestState, JobState } from "../state.js";
@@ -185,11 +186,17 @@ export const jobRoutes: Route[] = [
         continue;
       }
       if (!jobCovers(job, g) || !hasPriv(ctx.token, `/vms/${vmid}`, "VM.Audit")) continue;
-      const disk =
-        g.type === "qemu"
-          ? { id: `${vmid}:scsi0`, name: `local-lvm:vm-${vmid}-disk-0`, included: 1, reason: "backup=yes", leaf: 1 }
-          : { id: `${vmid}:rootfs`, name: `local-lvm:vm-${vmid}-disk-0`, included: 1, reason: "rootfs", leaf: 1 };
-      children.push({ id: vmid, type: g.type, name: g.name, leaf: 0, children: [disk] });
+      // pve-manager PVE/API2/Backup.pm included_volumes: one leaf per volume get_backup_volumes
+      // returns (id "<vmid>:<key>", name = the drive's `file` / the mount point's `volume`), a guest
+      // without volumes is itself a leaf.
+      const disks = backupVolumes(ctx.state, g).map((d) => ({
+        id: `${vmid}:${d.key}`,
+        name: d.volume,
+        included: d.included,
+        reason: d.reason,
+        leaf: 1,
+      }));
+      children.push({ id: vmid, type: g.type, name: g.name, leaf: disks.length ? 0 : 1, children: disks });
     }
     return { children };
   }),
