@@ -13,7 +13,7 @@ import type { z } from "zod";
 import type { SimResponse } from "../https-base.js";
 import { additionalOf, at, type DsmCtx, type DsmRequest, fail, ok } from "./common.js";
 import type { DsmTaskSchema } from "./scenario.js";
-import { formatNasTime, nextDailyRun } from "./time.js";
+import { formatNasTime, nextScheduledRun } from "./time.js";
 
 export interface SimTask {
   cfg: z.output<typeof DsmTaskSchema>;
@@ -67,8 +67,11 @@ export function createBackupApi(ctx: DsmCtx, speed: number) {
       }
     }
   };
+  const scheduleEnabled = (t: SimTask): boolean => t.cfg.scheduleEnabled ?? t.cfg.schedule !== undefined;
   const nextRun = (t: SimTask, now: number): number | null =>
-    t.cfg.schedule ? nextDailyRun(t.cfg.schedule, now, tz) : null;
+    t.cfg.schedule && scheduleEnabled(t)
+      ? nextScheduledRun(t.cfg.schedule, now, tz, t.cfg.weekdays, t.cfg.repeatHours)
+      : null;
   const pctOf = (t: SimTask, now: number) =>
     t.run ? Math.min(99, Math.floor(((now - t.run.startMs) / (t.run.endMs - t.run.startMs)) * 100)) : 0;
   const targetId = (t: SimTask) => (t.cfg.transfer_type === "image_remote" ? `vault_${t.cfg.id}.hbk` : "ds.hbk");
@@ -80,19 +83,24 @@ export function createBackupApi(ctx: DsmCtx, speed: number) {
     const nas = next === null ? "" : formatNasTime(next, tz, false); // "YYYY/MM/DD HH:MM"
     const [d = "", hm = ""] = nas.split(" ");
     const [y, mo, day] = d.split("/").map(Number);
+    const hour = Number(t.cfg.schedule?.slice(0, 2) ?? 0);
     return {
-      schedule_enable: !!t.cfg.schedule,
+      schedule_enable: scheduleEnabled(t),
       schedule: {
         date: y ? `${y}/${mo}/${day}` : "", // pmilano1 capture: "2025/1/16"
         date_type: 0,
-        hour: Number(t.cfg.schedule?.slice(0, 2) ?? 0),
+        hour,
+        // A repeating schedule runs until the day's last hour; once a day it is the start hour.
+        last_work_hour: t.cfg.repeatHours > 0 ? 23 : hour,
         min: Number(t.cfg.schedule?.slice(3) ?? 0),
         next_trigger_time: d ? `${d.replace(/\//g, "-")} ${hm}` : "",
         repeat: 0,
-        repeat_hour: 0,
+        repeat_hour: t.cfg.repeatHours,
+        // The hours the UI offers for "repeat every n hours" (DSM 7 capture: 1..23).
+        repeat_hour_store_config: Array.from({ length: 23 }, (_, i) => i + 1),
         repeat_min: 0,
-        last_work_hour: Number(t.cfg.schedule?.slice(0, 2) ?? 0),
-        week_name: "0,1,2,3,4,5,6",
+        repeat_min_store_config: [],
+        week_name: t.cfg.weekdays,
       },
     };
   };
@@ -120,12 +128,49 @@ export function createBackupApi(ctx: DsmCtx, speed: number) {
     };
   };
 
-  const source = (t: SimTask) => ({
-    app_config: [],
-    app_list: [],
-    app_name_list: [],
-    file_list: [{ folderPath: `/${t.cfg.name}`, fullPath: `/volume1/${t.cfg.name}`, isValidSource: true }],
-  });
+  /**
+   * The task's source (a DSM 7 capture of HyperBackup 4.x `SYNO.Backup.Task get`): every folder in
+   * both `file_list` and `folder_list`, the shared folders in `share_list` keyed by share name, the
+   * filter's excludes as path strings. A folder that no longer exists: `missing` true and
+   * `isValidSource` false. DSM 6: no public capture shows `folder_list`, `file_list` or
+   * `backup_filter`, so the lab leaves them out — clients must read their absence as "unknown",
+   * not as "no folders".
+   */
+  const source = (t: SimTask) => {
+    const folders = (t.cfg.sources ?? [{ path: `/${t.cfg.name}`, volume: "volume1", missing: false }]).map((f) => ({
+      dataEncryped: false, // sic, DSM's spelling
+      encryptedShare: false,
+      fileSystem: "BTRFS",
+      fileSystemType: "internal",
+      folderPath: f.path,
+      fullPath: `/${f.volume}${f.path}`,
+      isValidSource: f.valid ?? !f.missing,
+      missing: f.missing,
+    }));
+    const shares: Record<string, Record<string, unknown>> = {};
+    for (const f of folders) {
+      const share = f.folderPath.split("/")[1] ?? "";
+      if (share && !(share in shares))
+        shares[share] = {
+          dataEncryped: false,
+          encryptedShare: false,
+          fileSystem: f.fileSystem,
+          fileSystemType: f.fileSystemType,
+          fullPath: `${f.fullPath.slice(0, f.fullPath.length - f.folderPath.length)}/${share}`,
+          // A missing folder below the share leaves the share itself valid.
+          isValidSource: f.isValidSource || f.folderPath !== `/${share}`,
+        };
+    }
+    return {
+      app_config: [],
+      app_list: [],
+      app_name_list: [],
+      ...(sc.dsm === 7 ? { backup_filter: { exclude_list: [...t.cfg.excludes], whitelist: [] } } : {}),
+      backup_volumes: [],
+      ...(sc.dsm === 7 ? { file_list: folders, folder_list: folders.map((f) => ({ ...f })) } : {}),
+      share_list: shares,
+    };
+  };
 
   /** What both the task list and Task get say of every task: its config and state. */
   const taskConfig = (t: SimTask) => ({
@@ -205,8 +250,8 @@ export function createBackupApi(ctx: DsmCtx, speed: number) {
     transfer_type: t.cfg.transfer_type,
   });
 
-  /** Task get (dsmctl taskGetBody): the task's whole config; `additional` adds schedule. */
-  const taskGet = (t: SimTask, now: number, add: Set<string>) => ({
+  /** Task get (dsmctl taskGetBody): the task's whole config with its schedule. */
+  const taskGet = (t: SimTask, now: number) => ({
     backup_params: {
       enable_data_compress: true,
       enable_data_encrypt: false,
@@ -219,7 +264,8 @@ export function createBackupApi(ctx: DsmCtx, speed: number) {
     repository: repository(t),
     rotate_params: {},
     source: source(t),
-    ...(add.has("schedule") ? { schedule: schedule(t, now) } : {}),
+    // DSM 7's Task get carries the schedule whether or not `additional` asks for it.
+    schedule: schedule(t, now),
   });
 
   const logList = (filter: string | undefined) => {
@@ -292,7 +338,7 @@ export function createBackupApi(ctx: DsmCtx, speed: number) {
         const t = task(p);
         if (!t) return fail(4400);
         if (req.method === "status") return ok(statusOf(t, now, add));
-        if (req.method === "get") return ok(taskGet(t, now, add));
+        if (req.method === "get") return ok(taskGet(t, now));
         if (req.method === "backup") {
           if (t.run || t.state !== "backupable") return fail(4401 + 1); // not backupable (simulated 44xx)
           t.run = { startMs: now, endMs: now + (t.cfg.backupSeconds * 1000) / speed };

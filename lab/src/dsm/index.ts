@@ -19,6 +19,8 @@ export type { SimTask } from "./backup-api.js";
 
 export interface DsmLab {
   url: string;
+  /** The NAS's network name (scenario `hostname`, default nas.home.arpa): the `server` of PVE storages on it. The lab listens on 127.0.0.1 whatever it says. */
+  hostname: string;
   fingerprint: string;
   certPem: string;
   name: string;
@@ -124,6 +126,7 @@ export async function startDsmLab(o: {
   await server.listen(o.host ?? "127.0.0.1", o.port ?? 0);
   return {
     url: `https://127.0.0.1:${server.port}`,
+    hostname: sc.hostname,
     fingerprint: server.fingerprint,
     certPem: server.certPem,
     name: sc.name,

@@ -27,6 +27,36 @@ export const DsmTaskSchema = z
       .string()
       .regex(/^\d{2}:\d{2}$/)
       .optional(),
+    /** Days the schedule runs on, DSM's `week_name` ("0,1,2,3,4,5,6", 0 = Sunday); default every day. */
+    weekdays: z
+      .string()
+      .regex(/^[0-6](,[0-6])*$/, "DSM week_name like 0,1,2,3,4,5,6 (0 = Sunday)")
+      .default("0,1,2,3,4,5,6"),
+    /** Run again every n hours after `schedule` the same day (DSM `repeat_hour`); 0 = once a day. */
+    repeatHours: z.number().int().min(0).max(23).default(0),
+    /** DSM `schedule_enable`; default: true when `schedule` is set. false → next_bkp_time "". */
+    scheduleEnabled: z.boolean().optional(),
+    /**
+     * The shared folders (or folders below them) the task backs up; default one folder
+     * `/<task name>` on volume1. `missing`: the folder no longer exists (isValidSource false).
+     */
+    sources: z
+      .array(
+        z
+          .object({
+            path: z.string().startsWith("/"),
+            volume: z
+              .string()
+              .regex(/^volume\d+$|^volumeUSB\d+/)
+              .default("volume1"),
+            missing: z.boolean().default(false),
+            valid: z.boolean().optional(),
+          })
+          .strict(),
+      )
+      .optional(),
+    /** Paths the task's file filter excludes (backup_filter.exclude_list). */
+    excludes: z.array(z.string()).default([]),
     errorCode: z.number().int().default(4401),
     error: z.string().default(""),
     /** Lab seconds a "run now" takes (before taskSpeed). */
@@ -50,6 +80,12 @@ export const DsmScenarioSchema = z
       .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/)
       .default("nas"),
     dsm: z.union([z.literal(6), z.literal(7)]).default(7),
+    /**
+     * Lab only: the NAS's name on the network, as PVE's nfs/cifs storages name it in `server`
+     * (their default is nas.home.arpa too). The simulator itself listens on 127.0.0.1, so a client
+     * cannot learn this from the URL: it is what links a storage to this NAS.
+     */
+    hostname: z.string().min(1).default("nas.home.arpa"),
     timezone: z.string().default("UTC"),
     /** Newer builds write times with seconds. */
     secondsInTimes: z.boolean().default(false),

@@ -52,3 +52,41 @@ export function nextDailyRun(schedule: string, afterMs: number, timeZone: string
   }
   return null;
 }
+
+/**
+ * The first run of a Hyper Backup schedule strictly after `afterMs`: at "HH:MM" on the days of
+ * `weekdays` (DSM's `week_name`, "0,1,…,6", 0 = Sunday), and when `repeatHours` > 0 again every
+ * that many hours the same day up to 23:59 (DSM's `repeat_hour` with `last_work_hour` 23).
+ */
+export function nextScheduledRun(
+  schedule: string,
+  afterMs: number,
+  timeZone: string,
+  weekdays = "0,1,2,3,4,5,6",
+  repeatHours = 0,
+): number | null {
+  const m = /^(\d{2}):(\d{2})$/.exec(schedule);
+  if (!m) return null;
+  const days = new Set(weekdays.split(",").map((d) => Number(d.trim())));
+  const hour = Number(m[1]);
+  const hours: number[] = [];
+  for (let h = hour; h <= 23; h += repeatHours > 0 ? repeatHours : 24) hours.push(h);
+  const today = toLocal(afterMs, timeZone);
+  for (let i = 0; i < 9; i++) {
+    const d = new Date(Date.UTC(today.year, today.month - 1, today.day + i));
+    if (!days.has(d.getUTCDay())) continue;
+    for (const h of hours) {
+      const at = nasWallClockToEpoch(
+        d.getUTCFullYear(),
+        d.getUTCMonth() + 1,
+        d.getUTCDate(),
+        h,
+        Number(m[2]),
+        0,
+        timeZone,
+      );
+      if (at > afterMs) return at;
+    }
+  }
+  return null;
+}
