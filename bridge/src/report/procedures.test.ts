@@ -57,7 +57,7 @@ describe("when to use vzdump and when Hyper Backup", () => {
     [
       "a NAS whose tasks copy no backup storage",
       input({ synology: 1, targets: [target({ kind: "pbs_sync", label: "PBS sync job 's1' on pbs" })] }),
-      "In this setup no Hyper Backup task copies a Proxmox VE backup storage yet, so every guest relies on vzdump;",
+      "In this setup no Hyper Backup task copies a Proxmox VE backup storage or a guest's disks yet, so every guest relies on vzdump;",
     ],
     [
       "one off-site task",

@@ -76,15 +76,25 @@ export function whenToUseSection(input: ReportInput, out: string[]): void {
     );
     return;
   }
-  if (!tasks.length) {
+  // Guests whose newest backup is a Hyper Backup file copy of their disks, by task.
+  const byTask = new Map<string, string[]>();
+  for (const g of [...input.result.guests].sort((a, b) => a.vmid - b.vmid))
+    if (g.protection?.by === "hyperbackup")
+      for (const t of g.protection.tasks) byTask.set(t, [...(byTask.get(t) ?? []), `${g.name} (${g.vmid})`]);
+  if (!tasks.length && !byTask.size) {
     out.push(
-      "In this setup no Hyper Backup task copies a Proxmox VE backup storage yet, so every guest relies on vzdump; " +
+      "In this setup no Hyper Backup task copies a Proxmox VE backup storage or a guest's disks yet, so every guest relies on vzdump; " +
         "a task of the shared folder behind a backup storage would give the archives a second copy.",
       "",
     );
     return;
   }
   out.push("In this setup:", "");
+  for (const [task, guests] of byTask)
+    out.push(
+      `- Hyper Backup task ${cell(`“${task}”`)} copies the disks of ${guests.map(cell).join(", ")}: their regular backup, as file copies; ` +
+        "the vzdump jobs that select them are the fallback.",
+    );
   for (const t of tasks)
     out.push(
       `- ${cell(t.label)} copies the backup ${t.storages.length === 1 ? "storage" : "storages"} ` +

@@ -2,7 +2,7 @@
  * The living strategy document: Markdown generated from config + live state, so it
  * stays true. Pure: everything it says comes from its input. This file holds the document's head
  * and its order; the sections are in overview.ts, coverage.ts, self-healing.ts, procedures.ts,
- * checks-log.ts and restore-procedure.ts.
+ * checks-log.ts, restore-procedure.ts and file-copy-restore.ts.
  */
 import type { Config } from "../config/load.js";
 import type { Evidence, SourceHealth } from "../evidence.js";
@@ -14,6 +14,7 @@ import { cell } from "./format.js";
 import { guestsSection, summarySection, tiersSection } from "./overview.js";
 import { verificationSection, whenToUseSection } from "./procedures.js";
 import { restoreSection } from "./restore-procedure.js";
+import { fileCopyRestoreSection } from "./file-copy-restore.js";
 import { selfHealingSection } from "./self-healing.js";
 
 export interface ReportInput {
@@ -59,5 +60,6 @@ export function renderReport(input: ReportInput): string {
   verificationSection(input, out);
   checksLogSection(input, guests, out);
   restoreSection(input, out);
+  fileCopyRestoreSection(input, out);
   return out.join("\n").replace(/\n{3,}/g, "\n\n");
 }
