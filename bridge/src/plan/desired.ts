@@ -74,10 +74,26 @@ export function desiredJobs(
         comment: jobComment(tier),
       },
     });
-    if (!enabled)
-      warnings.push(
-        `tier ${tier.id}: job '${id}' is manual-only (disabled): PVE never runs it by itself, so its guests stay 'unprotected'`,
+    if (!enabled) {
+      // Guests whose disks a Hyper Backup task copies (policy/hyperbackup.ts) are protected without the job.
+      const byHyperBackup = guests.filter(
+        (g) => g.protection?.by === "hyperbackup" && !g.findings.some((f) => f.code === "unprotected"),
       );
+      warnings.push(
+        byHyperBackup.length === guests.length
+          ? `tier ${tier.id}: job '${id}' is manual-only (disabled): the manual fallback, since Hyper Backup copies its guests' disks`
+          : `tier ${tier.id}: job '${id}' is manual-only (disabled): PVE never runs it by itself, so ${unprotectedText(
+              guests.length - byHyperBackup.length,
+              guests.length,
+            )}`,
+      );
+    }
   }
   return { jobs, errors, warnings };
+}
+
+/** "its guests stay 'unprotected'", or how many of them when Hyper Backup covers the others. */
+function unprotectedText(n: number, of: number): string {
+  if (n === of) return "its guests stay 'unprotected'";
+  return `${n} of its ${of} guests ${n === 1 ? "stays" : "stay"} 'unprotected'`;
 }

@@ -123,3 +123,21 @@ describe("plan model", () => {
     expect(plan.errors).toEqual(["jobs.adopt names job 'gone' for tier P0, but PVE has no such job (known: none)"]);
   });
 });
+
+describe("manual-only jobs where Hyper Backup copies the guests' disks (issue 20)", () => {
+  const hb = (g: GuestState): GuestState =>
+    ({
+      ...g,
+      protection: { by: "hyperbackup", consistency: "file-copy", tasks: ["VMs daily"], nas: "nas" },
+    }) as GuestState;
+  it("the warning calls the disabled job the manual fallback when Hyper Backup covers every guest of the tier", async () => {
+    const { desiredJobs } = await import("./desired.js");
+    const c = cfg({ enabled: false });
+    const all = desiredJobs(c, result([hb(guest(100, "ha", "P0"))]), "pve");
+    expect(all.warnings).toEqual([
+      "tier P0: job 'backup2mqtt-p0' is manual-only (disabled): the manual fallback, since Hyper Backup copies its guests' disks",
+    ]);
+    const some = desiredJobs(c, result([hb(guest(100, "ha", "P0")), guest(104, "db", "P0")]), "pve");
+    expect(some.warnings.join()).toMatch(/PVE never runs it by itself, so 1 of its 2 guests stays 'unprotected'/);
+  });
+});
