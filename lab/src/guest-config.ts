@@ -272,3 +272,28 @@ export function guestConfig(state: LabState, g: GuestState): Record<string, unkn
     .join("\n");
   return { ...conf, digest: createHash("sha1").update(`${text}\n`).digest("hex") };
 }
+
+/** "32G" / "528K" / "4M" (format_size) → bytes. */
+export function parseSize(text: string): number {
+  const m = /^(\d+)([KMGT]?)$/.exec(text);
+  if (!m) return 0;
+  return Number(m[1]) * 1024 ** ["", "K", "M", "G", "T"].indexOf(m[2] ?? "");
+}
+
+/**
+ * Bytes the guests' disks take on a storage (seen from `node`: a local storage holds only that
+ * node's guests' disks). Only guests with a scenario `disks` list count — the single default root
+ * disk stays inside the scenario's `used`, as before. Disks are counted at their full size (thick).
+ */
+export function guestDiskBytes(state: LabState, storage: string, node: string, shared: boolean): number {
+  let total = 0;
+  for (const g of state.guests.values()) {
+    if (!g.disks || (!shared && g.node !== node)) continue;
+    for (const d of guestDisks(state, g)) {
+      // Passthrough disks and bind mounts are host paths, ISOs carry no size=.
+      if (d.volume.split(":")[0] !== storage) continue;
+      total += parseSize(/(?:^|,)size=([^,]+)/.exec(d.value)?.[1] ?? "");
+    }
+  }
+  return total;
+}

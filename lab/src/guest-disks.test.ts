@@ -137,6 +137,33 @@ describe("GET /cluster/backup/{id}/included_volumes", () => {
   });
 });
 
+describe("storage usage", () => {
+  it("the guests' disks count as used on their storages", async () => {
+    const rows = (await api(lab, "/nodes/pve1/storage")).json.data as { storage: string; used: number }[];
+    const used = Object.fromEntries(rows.map((r) => [r.storage, r.used]));
+    const G = 1024 ** 3;
+    // scsi0 32G + efidisk 528K + rootfs 8G + mp0 20G on nas-vms; scsi1 100G + tpm 4M + mp1 4G + default 250 GB on local-lvm.
+    expect(used["nas-vms"]).toBe(250_000_000_000 + 32 * G + 528 * 1024 + 8 * G + 20 * G);
+    expect(used["local-lvm"]).toBe(250_000_000_000 + 100 * G + 4 * 1024 ** 2 + 4 * G);
+  });
+});
+
+describe("vzdump's task log", () => {
+  it("names each volume it includes or excludes, as get_backup_volumes decided", async () => {
+    const upid = (await labApi<any>(lab, "/nodes/pve1/vzdump", { form: { vmid: 100, storage: "local" } })).json.data;
+    const log = (await api(lab, `/nodes/pve1/tasks/${encodeURIComponent(upid)}/log?limit=0`)).json.data.map(
+      (x: { t: string }) => x.t,
+    );
+    expect(log.filter((l: string) => /^INFO: (in|ex)clude disk/.test(l))).toEqual([
+      "INFO: include disk 'scsi0' 'nas-vms:100/vm-100-disk-0.qcow2' 32G",
+      "INFO: exclude disk 'scsi1' 'local-lvm:vm-100-disk-1' (backup=no)",
+      "INFO: include disk 'scsi2' '/dev/disk/by-id/ata-WDC_WD40EFRX-68N32N0_WD-WCC7K1234567' 3726G",
+      "INFO: include disk 'efidisk0' 'nas-vms:100/vm-100-disk-2.qcow2' 528K",
+      "INFO: include disk 'tpmstate0' 'local-lvm:vm-100-disk-3' 4M",
+    ]);
+  });
+});
+
 describe("hyperbackup-primary scenario", () => {
   it("every guest disk lies on nas-vms; homeassistant has an efidisk and a cdrom", async () => {
     const hb = await startLab({ scenario: loadScenario("hyperbackup-primary"), clock: new ManualClock(T0) });

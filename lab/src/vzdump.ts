@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { archiveFormat, archiveNames, defaultArchiveSize } from "./archives.js";
+import { backupVolumes } from "./guest-config.js";
 import { formatPruneOptions, pruneMark } from "./prune.js";
 import type { LabState } from "./state.js";
 import { hms, logStamp } from "./timezone.js";
@@ -183,7 +184,19 @@ function beginGuest(state: LabState, task: TaskState, at: number): void {
     `INFO: status = ${live?.status ?? "stopped"}`,
   ];
   if (g.type === "qemu") {
-    lines.push(`INFO: VM Name: ${g.name}`, `INFO: include disk 'scsi0' '${disk}:vm-${g.vmid}-disk-0' 32G`);
+    lines.push(`INFO: VM Name: ${g.name}`);
+    if (live?.disks) {
+      // pve-manager PVE/VZDump/QemuServer.pm prepare: one line per volume get_backup_volumes returns,
+      // "include disk '<key>' '<volid>' <size>" or "exclude disk '<key>' '<volid>' (<reason>)".
+      for (const d of backupVolumes(state, live)) {
+        const size = /(?:^|,)size=([^,]+)/.exec(d.value)?.[1] ?? "";
+        lines.push(
+          d.included
+            ? `INFO: include disk '${d.key}' '${d.volume}'${size ? ` ${size}` : ""}`
+            : `INFO: exclude disk '${d.key}' '${d.volume}' (${d.reason})`,
+        );
+      }
+    } else lines.push(`INFO: include disk 'scsi0' '${disk}:vm-${g.vmid}-disk-0' 32G`);
   } else {
     lines.push(`INFO: CT Name: ${g.name}`, `INFO: including mount point rootfs ('/') in backup`);
   }

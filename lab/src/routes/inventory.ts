@@ -1,5 +1,6 @@
 /** /version, /nodes, /cluster/status, /cluster/resources, /nodes/{n}/qemu|lxc. */
 import { hasPriv } from "../acl.js";
+import { guestDiskBytes } from "../guest-config.js";
 import { enumArg, nodeOf, requirePriv, route, type Ctx, type Route } from "../router.js";
 import type { GuestState, NodeState, StorageState } from "../state.js";
 
@@ -56,10 +57,12 @@ function guestResource(ctx: Ctx, g: GuestState, locked: Set<number>): Record<str
  * A storage's figures as a node sees them: `used` is what the scenario says is there besides
  * backups (OS, ISOs, templates …) plus the archives on it, so usage grows when vzdump writes
  * an archive and shrinks when one is pruned or deleted. A node-local storage counts only that
- * node's archives. A full disk stays full (used never exceeds total).
+ * node's archives. Guests' disks given as scenario `disks` add their sizes. A full disk stays
+ * full (used never exceeds total).
  */
 export function storageUsage(s: StorageState, ctx: Ctx, node: string): { used: number; total: number } {
-  const extra = ctx.state.archiveBytes(s.id, node);
+  // Guests' disks on it (scenario `disks`) count as used too.
+  const extra = ctx.state.archiveBytes(s.id, node) + guestDiskBytes(ctx.state, s.id, node, s.shared);
   return { total: s.total, used: Math.min(s.total, s.used + extra) };
 }
 
