@@ -97,7 +97,7 @@ export function withOffsiteLabs(cfg: Config, labs: { dsm?: DsmLab; pbs?: PbsLab 
   };
 }
 
-/** The bridge's `synology[]` entry for a simulated NAS (first user; tasks that name `protects`). */
+/** The bridge's `synology[]` entry for a simulated NAS (first user; tasks that name `protects` or `offsite`). */
 export function dsmLabSourceConfig(lab: DsmLab, o: { pollMs?: number } = {}): SynologySourceConfig {
   const user = lab.scenario.users[0]!;
   return {
@@ -112,11 +112,13 @@ export function dsmLabSourceConfig(lab: DsmLab, o: { pollMs?: number } = {}): Sy
     timeoutMs: 5_000,
     pollIntervalMs: o.pollMs ?? 5_000,
     defaultMaxAgeMs: 26 * 3_600_000,
+    // The lab listens on 127.0.0.1; Proxmox's NFS/CIFS storages name the NAS by its host name.
+    hosts: [lab.hostname],
     tasks: lab.scenario.tasks
-      .filter((t) => t.protects)
+      .filter((t) => t.protects || t.offsite !== undefined)
       .map((t) => ({
         match: String(t.id),
-        storages: t.protects!,
+        storages: t.protects ?? [],
         offsite: t.offsite ?? true,
         maxAgeMs: 26 * 3_600_000,
       })),
