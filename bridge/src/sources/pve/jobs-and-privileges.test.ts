@@ -72,6 +72,11 @@ describe("JobsAndPrivileges.read", () => {
     expect(http.requestCount - before).toBe(3);
     expect(meta.jobs.map((j) => [j.id, j.pruneBackups])).toEqual([["daily", { "keep-last": 2 }]]);
     expect(meta.storagePrune).toEqual({ nas: { "keep-daily": 7, "keep-weekly": 4 } });
+    // Where each storage mounts from, from the same answer (the lab's nfs default: nas.home.arpa:/volume1/<id>).
+    expect(meta.storageMounts).toEqual([
+      { source: "pve", storage: "local", type: "dir" },
+      { source: "pve", storage: "nas", type: "nfs", server: "nas.home.arpa", export: "/volume1/nas" },
+    ]);
   });
 
   it.each([
@@ -89,6 +94,7 @@ describe("JobsAndPrivileges.read", () => {
       }
       expect(meta.jobsReadable).toBe(true);
       expect(meta.storagePrune).toBeUndefined();
+      expect(meta.storageMounts).toBeUndefined();
       expect(meta.perms).not.toBeNull();
     },
   );

@@ -6,7 +6,7 @@
  * on the node; pvescheduler computes a job's next run in the node's local time, PVE/Jobs.pm).
  */
 import type { z } from "zod";
-import type { BackupJob } from "../../evidence.js";
+import type { BackupJob, StorageMount } from "../../evidence.js";
 import type { Logger } from "../../log.js";
 import { PveError, type PveHttp } from "./http.js";
 import { Permissions } from "./permissions.js";
@@ -21,6 +21,8 @@ export class JobsAndPrivileges {
    * configuration could not be read. A storage the token may not see is simply not listed.
    */
   storagePrune: Record<string, Record<string, number>> | undefined = undefined;
+  /** Every storage GET /storage listed, with where an NFS/CIFS one mounts from; undefined when it could not be read. */
+  storageMounts: StorageMount[] | undefined = undefined;
   /** The token's privileges; null when PVE would not tell them (permsError says why). */
   perms: Permissions | null = null;
   permsError: string | undefined;
@@ -57,10 +59,12 @@ export class JobsAndPrivileges {
           return Object.keys(keep).length ? [[s.storage, keep] as const] : [];
         }),
       );
+      this.storageMounts = storages.map((s) => storageMount(this.source, s));
     } catch (e) {
       if (!(e instanceof PveError) || e.kind === "network" || e.kind === "timeout") throw e;
       this.log.warn(`cannot read the storage configuration (${e.message}); storage retention is unknown`);
       this.storagePrune = undefined;
+      this.storageMounts = undefined;
     }
     try {
       this.perms = new Permissions(await this.http.get("/access/permissions", permissionsSchema));
@@ -114,6 +118,18 @@ export function parsePruneBackups(v: string | Record<string, string | number>): 
     if (k && KEEP_KEY.test(k) && Number.isSafeInteger(n)) out[k] = n;
   }
   return out;
+}
+
+function storageMount(source: string, s: z.infer<typeof storageConfigsSchema>[number]): StorageMount {
+  return {
+    source,
+    storage: s.storage,
+    type: s.type ?? "unknown",
+    ...(s.server ? { server: s.server } : {}),
+    ...(s.export ? { export: s.export } : {}),
+    ...(s.share ? { share: s.share } : {}),
+    ...(s.subdir ? { subdir: s.subdir } : {}),
+  };
 }
 
 function toJob(source: string, j: z.infer<typeof jobsSchema>[number]): BackupJob {

@@ -25,5 +25,7 @@ export function mergeEvidence(sources: PveSource[]): Evidence {
           ),
         }
       : {}),
+    ...(parts.some((p) => p.storageMounts) ? { storageMounts: parts.flatMap((p) => p.storageMounts ?? []) } : {}),
+    ...(parts.some((p) => p.guestDisks) ? { guestDisks: parts.flatMap((p) => p.guestDisks ?? []) } : {}),
   };
 }

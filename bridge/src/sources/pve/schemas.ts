@@ -62,9 +62,20 @@ export const jobsSchema = z.array(jobSchema);
  * decode_value does not parse it, and pve-manager's storage editor runs parsePropertyString on it);
  * the object form is read too.
  */
+/**
+ * Where an NFS/CIFS storage mounts from (pve-storage NFSPlugin `server` + `export`, CIFSPlugin
+ * `server` + `share` + `subdir`; `path` is only PVE's mount point): a value of another type is
+ * dropped, never making the retention unreadable.
+ */
+const mountField = z.string().optional().catch(undefined);
+
 export const storageConfigSchema = z.object({
   storage: z.string(),
-  type: z.string().optional(),
+  type: mountField,
+  server: mountField,
+  export: mountField,
+  share: mountField,
+  subdir: mountField,
   "prune-backups": z.union([z.string(), z.record(z.string(), z.union([z.string(), int]))]).optional(),
 });
 export const storageConfigsSchema = z.array(storageConfigSchema);

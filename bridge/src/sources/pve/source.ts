@@ -3,6 +3,7 @@ import type { Archive, GuestInfo, SourceHealth } from "../../evidence.js";
 import type { Logger } from "../../log.js";
 import { BackupEnds } from "./backup-ends.js";
 import { BackupContent } from "./content.js";
+import { GuestDiskReads } from "./guest-disk-reads.js";
 import { PveError, PveHttp } from "./http.js";
 import { onlineNodes, readInventory, type StorageRef } from "./inventory.js";
 import { JobsAndPrivileges } from "./jobs-and-privileges.js";
@@ -37,7 +38,10 @@ const META_INTERVAL_MIN_MS = 30 * 60_000;
  * safety sweep every content_interval, on the Refresh button and the PVE webhook: every node's task
  * list and every listing (what no signal shows: notes or protection edited, a file removed by hand);
  * slower still (see META_INTERVAL_FACTOR; at start, after a task ended, on the Refresh button, when a
- * listing lost every archive of a guest): /cluster/backup, /storage and /access/permissions.
+ * listing lost every archive of a guest): /cluster/backup, /storage and /access/permissions;
+ * with them, but only at start, on the slow cadence itself, on the Refresh button and when a guest
+ * appeared or vanished: the guests' disks (guest-disk-reads.ts: one included_volumes per job, the
+ * configs of guests no job lists).
  *
  * The parts: inventory.ts (guests and storages), tasks.ts (vzdump tasks), task-reads.ts and
  * cluster-tasks.ts (which task lists to read), listing-plan.ts (which listings), content.ts (archives),
@@ -55,6 +59,9 @@ export class PveSource {
   private storages: StorageRef[] = [];
   private readonly content: BackupContent;
   private readonly meta: JobsAndPrivileges;
+  private readonly disks: GuestDiskReads;
+  private lastDisksMs = 0;
+  private disksDue = true;
   /** The vzdump tasks followed or remembered, by UPID (test/integration/actions.test.ts reads them). */
   private readonly tasks = new Map<string, TrackedTask>();
   private readonly follower: TaskFollower;
@@ -83,6 +90,7 @@ export class PveSource {
     this.health = { name: cfg.name, kind: "proxmox", up: false, degraded: false, error: "not polled yet" };
     this.content = new BackupContent(cfg.name, this.http);
     this.meta = new JobsAndPrivileges(cfg.name, this.http, log);
+    this.disks = new GuestDiskReads(cfg.name, this.http, log, () => this.now());
     this.follower = new TaskFollower(this.tasks, {
       source: cfg.name,
       http: this.http,
@@ -124,6 +132,7 @@ export class PveSource {
       // privileges — see confirmsAbsent).
       if (inventory.membershipChanged) {
         this.metaDue = true;
+        this.disksDue = true;
         this.plan.wholeCluster();
       }
       this.guests = inventory.guests;
@@ -144,7 +153,7 @@ export class PveSource {
         storages: this.storages,
       });
       for (const key of this.usage.moved(this.storages, (k) => this.content.smallestArchive(k))) this.plan.storage(key);
-      if (opts.content && !metaAtStart) this.metaDue = true;
+      if (opts.content && !metaAtStart) this.metaDue = this.disksDue = true;
       if (sweep) {
         this.plan.wholeCluster();
         this.lastSweepMs = this.now();
@@ -279,6 +288,8 @@ export class PveSource {
         .filter((n) => this.meta.perms && !this.meta.perms.has("Sys.Audit", `/nodes/${n}`))
         .sort(),
       storagePrune: this.meta.storagePrune,
+      storageMounts: this.meta.storageMounts,
+      guestDisks: this.disks.all(),
       visibility: visibilityProblems({
         source: this.name,
         guests: this.guests,
@@ -298,6 +309,16 @@ export class PveSource {
     await this.meta.read(this.onlineNodes);
     this.lastMetaMs = this.now();
     this.metaDue = false;
+    // Not after every backup's end (which makes the jobs due): disks change with guests, not backups.
+    if (this.disksDue || this.now() - this.lastDisksMs >= this.metaIntervalMs()) {
+      await this.disks.read(this.meta.jobs, this.meta.jobsReadable, this.guests);
+      this.lastDisksMs = this.now();
+      this.disksDue = false;
+    }
+  }
+
+  private metaIntervalMs(): number {
+    return Math.max(this.cfg.contentIntervalMs * META_INTERVAL_FACTOR, META_INTERVAL_MIN_MS);
   }
 
   private async readContent(): Promise<void> {
@@ -305,8 +326,7 @@ export class PveSource {
     else this.waitingNodes.clear();
     const storages = this.plan.take(this.storages);
     const readAt = this.ends.step();
-    const metaInterval = Math.max(this.cfg.contentIntervalMs * META_INTERVAL_FACTOR, META_INTERVAL_MIN_MS);
-    const metaNow = this.metaDue || !this.lastMetaMs || this.now() - this.lastMetaMs >= metaInterval;
+    const metaNow = this.metaDue || !this.lastMetaMs || this.now() - this.lastMetaMs >= this.metaIntervalMs();
     if (metaNow) await this.readMeta();
     const read = await this.content.read(storages, this.guests);
     // Every archive of a guest that still exists vanished from a listing: prune never does that,
