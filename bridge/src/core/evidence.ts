@@ -26,7 +26,14 @@ export function assembleEvidence(
     ...own,
     verifiable: verifiableSources(cfg),
     ...(offsite.configured ? { offsite: offsite.evidence() } : {}),
+    ...hyperBackupOf(offsite),
   };
+}
+
+/** `hyperBackup` when a Synology source is configured. */
+function hyperBackupOf(offsite: OffsiteSources): Pick<Evidence, "hyperBackup"> {
+  const hyperBackup = offsite.hyperBackupEvidence();
+  return hyperBackup ? { hyperBackup } : {};
 }
 
 /** The policy's input for this config, evidence and instant. */

@@ -5,7 +5,7 @@
  * "verify now". A NAS or PBS that is down or unreadable affects only its own devices and copies.
  */
 import type { Config } from "../config/load.js";
-import type { OffsiteEvidence } from "../evidence.js";
+import type { HyperBackupTaskEvidence, OffsiteEvidence } from "../evidence.js";
 import type { Logger } from "../log.js";
 import type { Outcome } from "../actions/router.js";
 import { hyperBackupKey, pbsKey } from "./identity.js";
@@ -129,6 +129,16 @@ export class OffsiteSources {
       targets: [...this.nas.flatMap((s) => s.copyTargets()), ...this.pbs.flatMap((s) => s.copyTargets())],
       offsiteStorages: this.pbs.flatMap((s) => s.offsiteStorages()),
     };
+  }
+
+  /**
+   * Every Hyper Backup task with what it backs up (folders, excludes, schedule) and the NAS's host
+   * names, for the rules that find which guest disks a task covers; undefined when no Synology
+   * source is configured.
+   */
+  hyperBackupEvidence(): HyperBackupTaskEvidence[] | undefined {
+    if (!this.cfg.synology?.length) return undefined;
+    return this.nas.flatMap((s) => s.hyperBackupEvidence());
   }
 
   private hbEntries() {

@@ -9,7 +9,7 @@
 import { request, type Agent } from "undici";
 import type { z } from "zod";
 import { DsmError, dsmError } from "./errors.js";
-import { ApiInfo, Envelope, LoginData, LogList, TargetInfo, TaskList, TaskStatus } from "./schemas.js";
+import { ApiInfo, Envelope, LoginData, LogList, TargetInfo, TaskGet, TaskList, TaskStatus } from "./schemas.js";
 import { transportKind, verifiedAgent } from "./tls.js";
 
 export interface DsmClientOptions {
@@ -200,14 +200,29 @@ export class DsmClient {
 
   // --- Hyper Backup ----------------------------------------------------------------------------
 
+  /** With each task's source (folders, excludes) and schedule, where DSM 7 gives them in the list. */
   listTasks() {
     return this.call(
       "SYNO.Backup.Task",
       "list",
-      { additional: JSON.stringify(["last_bkp_time", "last_bkp_result", "is_modified", "progress_title_type"]) },
+      {
+        additional: JSON.stringify([
+          "last_bkp_time",
+          "last_bkp_result",
+          "is_modified",
+          "progress_title_type",
+          "source",
+          "schedule",
+        ]),
+      },
       TaskList,
       1,
     );
+  }
+
+  /** A task's whole config (its source and schedule), for a DSM whose task list did not carry the source. */
+  taskGet(taskId: number) {
+    return this.call("SYNO.Backup.Task", "get", { task_id: String(taskId) }, TaskGet, 1);
   }
 
   taskStatus(taskId: number) {

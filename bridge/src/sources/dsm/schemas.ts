@@ -50,6 +50,9 @@ export const TaskListItem = z.looseObject({
   data_type: z.string().optional(),
   target_id: z.string().optional(),
   repo_id: z.number().int().optional(),
+  /** With `additional` "source" / "schedule" (DSM 7): read on their own (task-source.ts), never failing the list. */
+  source: z.unknown().optional(),
+  schedule: z.unknown().optional(),
 });
 export const TaskList = z.looseObject({ task_list: z.array(TaskListItem), total: z.number().int().optional() });
 export type TaskListItem = z.infer<typeof TaskListItem>;
@@ -78,6 +81,9 @@ export const TaskStatus = z.looseObject({
     .optional(),
 });
 export type TaskStatus = z.infer<typeof TaskStatus>;
+
+/** SYNO.Backup.Task get: the task's whole config; only `source` and `schedule` are read (task-source.ts). */
+export const TaskGet = z.looseObject({ source: z.unknown().optional(), schedule: z.unknown().optional() });
 
 export const TargetInfo = z.looseObject({
   is_online: z.boolean().optional(),

@@ -3,14 +3,16 @@
  * result, progress, state and integrity-check result; the trusted-device token kept in state_dir.
  * A NAS that cannot be reached or read makes only this source unknown — never the rest.
  */
+import { lookup } from "node:dns/promises";
 import path from "node:path";
 import type { SynologySourceConfig } from "../../config/load.js";
-import type { CopyTarget, SourceHealth } from "../../evidence.js";
+import type { CopyTarget, HyperBackupTaskEvidence, SourceHealth } from "../../evidence.js";
 import type { Logger } from "../../log.js";
 import { JsonFile } from "../../state/json-file.js";
 import { DsmClient } from "./client.js";
 import { DsmError } from "./errors.js";
 import type { TaskListItem, TaskStatus } from "./schemas.js";
+import { parseTaskSchedule, parseTaskSource, type TaskFolders, type TaskSchedule } from "./task-source.js";
 import { parseNasTime } from "./time.js";
 import { phrase } from "../../words/phrase.js";
 
@@ -38,6 +40,20 @@ export interface HyperBackupTask {
   offsite: boolean;
   maxAgeMs: number;
 }
+
+/** What a task backs up and when (task-source.ts); folders null = unknown. */
+export interface TaskDetail {
+  folders: TaskFolders;
+  excludes: string[];
+  schedule: TaskSchedule;
+}
+
+/**
+ * How long a Task get answer stands, for a DSM whose task list carries no source: a task's folders
+ * change by hand, rarely; a task get per task on every poll (every few seconds while one runs) would not pay.
+ */
+export const TASK_GET_TTL_MS = 60 * 60_000;
+const LOOKUP_TIMEOUT_MS = 5000;
 
 export function deviceTokenFile(stateDir: string, source: string): JsonFile<{ device_token?: string }> {
   return new JsonFile(path.join(stateDir, `dsm-${source}.json`), {});
@@ -70,6 +86,17 @@ export class SynologySource {
   private readonly tokenFile: JsonFile<{ device_token?: string }>;
   private lastLoggedError: string | undefined;
   private knownToken: string | undefined;
+  /** Each task's folders, excludes and schedule, by task id. */
+  private details = new Map<number, TaskDetail>();
+  /** Task get answers (source, schedule) for a DSM whose list has no source, by task id, with when they were read. */
+  private taskGets = new Map<
+    number,
+    { atMs: number; source: unknown; schedule: unknown } | { atMs: number; failed: true }
+  >();
+  /** Detail problems already logged at warn. */
+  private readonly loggedDetail = new Set<string>();
+  /** The NAS as PVE storages may name it: the url's host, what it resolves to, the config's `hosts`. */
+  private hosts: string[];
 
   constructor(
     readonly cfg: SynologySourceConfig,
@@ -85,6 +112,7 @@ export class SynologySource {
     if (stored) onSecret(stored);
     this.knownToken = stored;
     this.onSecret = onSecret;
+    this.hosts = [...new Set([urlHost(cfg.url), ...(cfg.hosts ?? [])])];
     this.client = new DsmClient({
       url: cfg.url,
       username: cfg.username,
@@ -161,6 +189,7 @@ export class SynologySource {
       this.onSecret(stored);
       this.client.resetLogin(stored);
     }
+    const resolving = this.resolveHosts();
     try {
       const list = await this.client.listTasks();
       let log: { event: string; time: string }[] = [];
@@ -172,8 +201,10 @@ export class SynologySource {
         this.log.debug({ err: (e as Error).message }, "Hyper Backup log not readable; integrity results unknown");
       }
       const tasks: HyperBackupTask[] = [];
+      const details = new Map<number, TaskDetail>();
       for (const item of list.task_list) {
         const st = await this.client.taskStatus(item.task_id);
+        details.set(item.task_id, await this.detailOf(item, st));
         tasks.push(
           this.toTask(
             item,
@@ -183,6 +214,8 @@ export class SynologySource {
         );
       }
       this.tasks = tasks;
+      this.details = details;
+      for (const id of this.taskGets.keys()) if (!details.has(id)) this.taskGets.delete(id);
       if (!this.health.up || this.health.degraded) this.log.info({ tasks: tasks.length }, "Synology source reachable");
       this.health = { name: this.name, kind: "synology", up: true, degraded: false, lastSuccessMs: this.now() };
       this.lastLoggedError = undefined;
@@ -209,8 +242,125 @@ export class SynologySource {
         this.lastLoggedError = err.message;
       }
     } finally {
+      await resolving;
       this.lastRefreshRequests = this.client.requestCount - before;
     }
+  }
+
+  /**
+   * A task's folders, excludes and schedule: from the list's `source` and `schedule` when it carries
+   * them, else from Task get (at most every TASK_GET_TTL_MS), the schedule else from the status.
+   * Never fails the NAS: a wrong shape or a refused Task get leaves the folders unknown (logged once).
+   */
+  private async detailOf(item: TaskListItem, st: TaskStatus): Promise<TaskDetail> {
+    let source = item.source;
+    let getSchedule: unknown;
+    if (source === undefined) {
+      const now = this.now();
+      let got = this.taskGets.get(item.task_id);
+      if (!got || now - got.atMs >= TASK_GET_TTL_MS) {
+        try {
+          const g = await this.client.taskGet(item.task_id);
+          got = { atMs: now, source: g.source, schedule: g.schedule };
+        } catch (e) {
+          if (e instanceof DsmError && (e.kind === "network" || e.kind === "timeout" || e.kind === "tls")) throw e;
+          this.detailProblem(item, `SYNO.Backup.Task get refused (${(e as Error).message})`);
+          got = { atMs: now, failed: true };
+        }
+        this.taskGets.set(item.task_id, got);
+      }
+      if (!("failed" in got)) {
+        source = got.source;
+        getSchedule = got.schedule;
+      }
+    }
+    let folders: TaskFolders = null;
+    let excludes: string[] = [];
+    if (source !== undefined) {
+      try {
+        ({ folders, excludes } = parseTaskSource(source));
+      } catch (e) {
+        this.detailProblem(item, `unexpected ${(e as Error).message}`);
+      }
+    }
+    const schedule =
+      parseTaskSchedule(item.schedule) ?? parseTaskSchedule(getSchedule) ?? parseTaskSchedule(st.schedule);
+    return { folders, excludes, schedule };
+  }
+
+  private detailProblem(item: TaskListItem, what: string): void {
+    const msg = `Hyper Backup task '${item.name}': ${what}; the folders it backs up are unknown (only the config's protects link it)`;
+    const key = `${item.task_id}:${what}`;
+    if (this.loggedDetail.has(key)) this.log.debug(msg);
+    else {
+      this.loggedDetail.add(key);
+      this.log.warn(msg);
+    }
+  }
+
+  /** The url's host and the addresses it resolves to now (just the host when it does not resolve). Never throws. */
+  private async resolveHosts(): Promise<void> {
+    const host = urlHost(this.cfg.url);
+    let addresses: string[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const found = await Promise.race([
+        lookup(host, { all: true }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error("DNS lookup timed out")), LOOKUP_TIMEOUT_MS);
+        }),
+      ]);
+      addresses = found.map((a) => a.address);
+    } catch (e) {
+      this.log.debug(
+        { err: (e as Error).message, host },
+        "NAS host does not resolve; PVE storages are matched by its name",
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+    this.hosts = [...new Set([host, ...addresses, ...(this.cfg.hosts ?? [])])];
+  }
+
+  /** The NAS as PVE storages may name it (see `hosts`). */
+  get nasHosts(): string[] {
+    return this.hosts;
+  }
+
+  /** Each task with what it backs up, for the coverage rules (configured tasks, unknown, until the NAS was read once). */
+  hyperBackupEvidence(): HyperBackupTaskEvidence[] {
+    const common = { source: this.name, nasHosts: [...this.hosts] };
+    if (!this.tasks.length && !this.readable)
+      return this.cfg.tasks.map((t) => ({
+        ...common,
+        // A task configured by name has no id known yet.
+        taskId: /^\d+$/.test(t.match) ? Number(t.match) : 0,
+        name: t.match,
+        folders: null,
+        excludes: [],
+        configuredStorages: t.storages.length ? [...t.storages] : null,
+        schedule: null,
+        lastSuccessMs: null,
+        offsite: t.offsite,
+        readable: false,
+        integrity: null,
+      }));
+    return this.tasks.map((t) => {
+      const d = this.details.get(t.taskId);
+      return {
+        ...common,
+        taskId: t.taskId,
+        name: t.name,
+        folders: d?.folders ?? null,
+        excludes: d?.excludes ?? [],
+        configuredStorages: t.protects.length ? [...t.protects] : null,
+        schedule: d?.schedule ?? null,
+        lastSuccessMs: t.lastSuccessMs,
+        offsite: t.offsite,
+        readable: this.readable,
+        integrity: t.integrity ? { timeMs: t.integrity.timeMs, ok: t.integrity.ok } : null,
+      };
+    });
   }
 
   /** Runs a Hyper Backup task now (Web API SYNO.Backup.Task backup). */
@@ -250,5 +400,14 @@ export class SynologySource {
 
   async close(): Promise<void> {
     await this.client.close();
+  }
+}
+
+/** The url's host name, without the brackets of an IPv6 literal. */
+function urlHost(url: string): string {
+  try {
+    return new URL(url).hostname.replace(/^\[(.*)\]$/, "$1");
+  } catch {
+    return url;
   }
 }
