@@ -39,7 +39,16 @@ export class GuestDiskReads {
     return this.read_ ? toGuestDisks(this.source, this.disks) : undefined;
   }
 
-  async read(jobs: BackupJob[], jobsReadable: boolean, guests: ReadonlyMap<number, GuestInfo>): Promise<void> {
+  /**
+   * One round. `online` says which nodes can answer a guest's config: a guest on an offline node
+   * keeps what an earlier round read (its node would answer 5xx after retries and their backoff).
+   */
+  async read(
+    jobs: BackupJob[],
+    jobsReadable: boolean,
+    guests: ReadonlyMap<number, GuestInfo>,
+    online: (node: string) => boolean = () => true,
+  ): Promise<void> {
     const next = new Map<number, { disks: GuestDisks["disks"]; from: GuestDisks["from"] }>();
     const listed = new Set<number>();
     try {
@@ -67,8 +76,13 @@ export class GuestDiskReads {
           }
           for (const v of parsed.gone) listed.add(v);
         }
-      const wanted = [...guests.values()]
-        .filter((g) => !listed.has(g.vmid))
+      const unlisted = [...guests.values()].filter((g) => !listed.has(g.vmid));
+      for (const g of unlisted) {
+        const prev = this.disks.get(g.vmid);
+        if (!online(g.node) && prev?.from === "config") next.set(g.vmid, prev);
+      }
+      const wanted = unlisted
+        .filter((g) => online(g.node))
         .sort(
           (a, b) => (this.configAskedMs.get(a.vmid) ?? -1) - (this.configAskedMs.get(b.vmid) ?? -1) || a.vmid - b.vmid,
         );

@@ -260,3 +260,34 @@ describe("GuestDiskReads", () => {
     expect(reads.all()!.length).toBe(MAX_CONFIG_READS + 10);
   });
 });
+
+describe("GuestDiskReads on an offline node", () => {
+  it("does not ask for the config of a guest whose node is offline; keeps what it knew", async () => {
+    const g = (vmid: number, node: string): GuestInfo => ({
+      source: "pve",
+      vmid,
+      name: `g${vmid}`,
+      type: "qemu",
+      node,
+      tags: [],
+      template: false,
+    });
+    const paths: string[] = [];
+    const http = {
+      get: async (path: string) => {
+        paths.push(path);
+        return { scsi0: "nas:vm-1-disk-0" };
+      },
+    } as unknown as PveHttp;
+    const reads = new GuestDiskReads("pve", http, createLogger("silent"));
+    const guests = new Map([
+      [1, g(1, "pve1")],
+      [2, g(2, "pve2")],
+    ]);
+    await reads.read([], true, guests);
+    expect(paths.length).toBe(2);
+    await reads.read([], true, guests, (n) => n !== "pve2");
+    expect(paths.slice(2)).toEqual(["/nodes/pve1/qemu/1/config"]);
+    expect(reads.all()!.map((d) => d.vmid)).toEqual([1, 2]);
+  });
+});

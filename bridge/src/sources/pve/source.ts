@@ -311,7 +311,8 @@ export class PveSource {
     this.metaDue = false;
     // Not after every backup's end (which makes the jobs due): disks change with guests, not backups.
     if (this.disksDue || this.now() - this.lastDisksMs >= this.metaIntervalMs()) {
-      await this.disks.read(this.meta.jobs, this.meta.jobsReadable, this.guests);
+      const offline = new Set(this.offlineNodes);
+      await this.disks.read(this.meta.jobs, this.meta.jobsReadable, this.guests, (n) => !offline.has(n));
       this.lastDisksMs = this.now();
       this.disksDue = false;
     }
