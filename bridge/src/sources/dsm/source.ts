@@ -54,6 +54,8 @@ export interface TaskDetail {
  */
 export const TASK_GET_TTL_MS = 60 * 60_000;
 const LOOKUP_TIMEOUT_MS = 5000;
+/** The NAS's addresses are looked up again after this long (not on every fast poll of a running task). */
+const RESOLVE_EVERY_MS = 5 * 60_000;
 
 export function deviceTokenFile(stateDir: string, source: string): JsonFile<{ device_token?: string }> {
   return new JsonFile(path.join(stateDir, `dsm-${source}.json`), {});
@@ -97,6 +99,8 @@ export class SynologySource {
   private readonly loggedDetail = new Set<string>();
   /** The NAS as PVE storages may name it: the url's host, what it resolves to, the config's `hosts`. */
   private hosts: string[];
+  /** When the url's host last resolved (0: not yet, or it failed): at most once per RESOLVE_EVERY_MS. */
+  private resolvedMs = 0;
 
   constructor(
     readonly cfg: SynologySourceConfig,
@@ -300,6 +304,7 @@ export class SynologySource {
 
   /** The url's host and the addresses it resolves to now (just the host when it does not resolve). Never throws. */
   private async resolveHosts(): Promise<void> {
+    if (this.resolvedMs && this.now() - this.resolvedMs < RESOLVE_EVERY_MS) return;
     const host = urlHost(this.cfg.url);
     let addresses: string[] = [];
     let timer: NodeJS.Timeout | undefined;
@@ -311,6 +316,7 @@ export class SynologySource {
         }),
       ]);
       addresses = found.map((a) => a.address);
+      this.resolvedMs = this.now();
     } catch (e) {
       this.log.debug(
         { err: (e as Error).message, host },
