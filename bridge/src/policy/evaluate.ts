@@ -248,6 +248,11 @@ function evaluateGuest(
   const newestMs = byHb ? hbMs : newest?.ctimeMs;
   const hbTasks = hb?.wholeTasks.length ? hb.wholeTasks : (hb?.copies[0]?.tasks ?? []);
   const hbWho = { tasks: [...new Set(hbTasks.map((t) => t.name))], nas: hbTasks[0]?.source };
+  // The tasks as phrases ("Hyper Backup task “VMs daily” on nas"), for reasons in any language.
+  const hbSaid = {
+    count: hbTasks.length,
+    tasks: hbTasks.map((t) => phrase("target.hyperbackup", { task: t.name, nas: t.source })),
+  };
   // A NAS we cannot read holds the only copy we know of: unknown, never a false missing or stale.
   const hbUnknown =
     !!hb?.covered && hb.unreadable && (!newest || (!!tier?.protect && now >= newest.ctimeMs + tier.maxAgeMs));
@@ -297,7 +302,7 @@ function evaluateGuest(
   } else if (newestMs === undefined) {
     status = "missing";
     statusPhrase = hb?.covered
-      ? phrase("status.missing.hyperbackup", { count: hbWho.tasks.length, tasks: hbWho.tasks, nas: hbWho.nas })
+      ? phrase("status.missing.hyperbackup", hbSaid)
       : archives.length && acceptsVzdump(tier)
         ? phrase("status.missing.unverified", { count: archives.length })
         : phrase("status.missing");
@@ -314,9 +319,7 @@ function evaluateGuest(
     statusPhrase = byHb
       ? phrase("status.ok.hyperbackup", {
           newest: iso(newestMs),
-          count: hbWho.tasks.length,
-          tasks: hbWho.tasks,
-          nas: hbWho.nas,
+          ...hbSaid,
           ...fallbackJobs,
         })
       : phrase("status.ok", { newest: iso(newestMs), ...fallbackJobs });
@@ -327,7 +330,7 @@ function evaluateGuest(
         until: iso(changesAt),
         tier: tier.id,
         max: tier.maxAgeMs,
-        ...(byHb ? { count: hbWho.tasks.length, tasks: hbWho.tasks, nas: hbWho.nas } : {}),
+        ...(byHb ? hbSaid : {}),
         ...fallbackJobs,
       });
     }

@@ -83,7 +83,7 @@ const ROWS: Row[] = [
     key: "status.ok.hyperbackup.until",
     unprotected: null,
     reason:
-      /Hyper Backup task VMs daily on nas copied this guest's disks on Thu 26 Nov, 02:00 \(a file copy, not a point-in-time image\); without a newer copy it turns stale on Fri 27 Nov, 04:00 \(tier P0 allows 1 day and 2 hours\)\. Backup job backup-p0-daily stays disabled as the manual fallback\./,
+      /Hyper Backup task “VMs daily” on nas copied this guest's disks on Thu 26 Nov, 02:00 \(a file copy, not a point-in-time image\); without a newer copy it turns stale on Fri 27 Nov, 04:00 \(tier P0 allows 1 day and 2 hours\)\. Backup job backup-p0-daily stays disabled as the manual fallback\./,
     protection: { by: "hyperbackup", consistency: "file-copy", tasks: ["VMs daily"], nas: "nas" },
   },
   {

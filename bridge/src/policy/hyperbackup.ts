@@ -82,7 +82,11 @@ function below(root: { full?: string; folder?: string }, rel: string): { full?: 
 }
 
 /** Where a disk's file lies on the NAS, both as a full path (NFS export) and share-relative (CIFS). */
-export function nasPaths(disk: GuestDisk, vmid: number, mount: StorageMount): { full?: string; folder?: string } | null {
+export function nasPaths(
+  disk: GuestDisk,
+  vmid: number,
+  mount: StorageMount,
+): { full?: string; folder?: string } | null {
   if (!disk.storage || disk.passthrough) return null;
   const root = storageRoot(mount);
   if (!root) return null;

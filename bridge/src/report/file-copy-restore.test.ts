@@ -66,6 +66,8 @@ describe("report: restoring from a Hyper Backup file copy", () => {
     expect(md).toContain("`qm stop 100`");
   });
   it("says where to find the configuration when the bridge could not read it", () => {
-    expect(section()).toContain("copy `/etc/pve/qemu-server/100.conf` from node n1 somewhere safe");
+    expect(section()).toContain(
+      "has not read its configuration (yet, or without VM.Audit on the guest); copy `/etc/pve/qemu-server/100.conf` from node n1 somewhere safe",
+    );
   });
 });

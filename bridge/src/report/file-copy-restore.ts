@@ -92,7 +92,7 @@ function taskText(t: HyperBackupTaskEvidence, timeZone: string | undefined): str
 function configBlock(disks: GuestDisks, conf: string, node: string): string[] {
   if (!disks.config)
     return [
-      `Its configuration could not be read by the bridge (it needs VM.Audit on the guest); copy ${code(conf)} from node ${cell(node)} somewhere safe.`,
+      `The bridge has not read its configuration (yet, or without VM.Audit on the guest); copy ${code(conf)} from node ${cell(node)} somewhere safe.`,
       "",
     ];
   const lines = Object.entries(disks.config)

@@ -92,7 +92,7 @@ export function whenToUseSection(input: ReportInput, out: string[]): void {
   out.push("In this setup:", "");
   for (const [task, guests] of byTask)
     out.push(
-      `- Hyper Backup task ${cell(`“${task}”`)} copies the disks of ${guests.map(cell).join(", ")}: their regular backup, as file copies; ` +
+      `- Hyper Backup task ${cell(`“${task}”`)} copies the disks of ${andList(guests.map(cell))}: their regular backup, as file copies; ` +
         "the vzdump jobs that select them are the fallback.",
     );
   for (const t of tasks)
@@ -103,6 +103,9 @@ export function whenToUseSection(input: ReportInput, out: string[]): void {
     );
   out.push("");
 }
+
+/** "a", "a and b", "a, b and c". */
+const andList = (xs: string[]) => (xs.length < 2 ? xs.join("") : `${xs.slice(0, -1).join(", ")} and ${xs.at(-1)}`);
 
 /** By-hand integrity check of a file archive, as the bridge runs it over SSH (verify-commands.ts). */
 function byHand(format: string): string | null {

@@ -179,7 +179,8 @@ export class SynologySource {
       scheduleEnabled: st.schedule?.schedule_enable ?? null,
       integrity,
       protects: c?.storages ?? [],
-      offsite: c?.offsite ?? true,
+      // Not configured: a local folder or USB disk (transfer type image_local, DSM 6 "local") is on site.
+      offsite: c?.offsite ?? !/^(image_)?local$/.test(item.transfer_type ?? ""),
       maxAgeMs: c?.maxAgeMs ?? this.cfg.defaultMaxAgeMs,
     };
   }

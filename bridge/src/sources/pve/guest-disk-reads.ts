@@ -1,8 +1,9 @@
 /**
  * Reads the guests' disks on the jobs' slow cadence (never in an idle poll): one
  * GET /cluster/backup/{id}/included_volumes per job (Sys.Audit on /, like the job list), then
- * GET /nodes/{node}/{qemu|lxc}/{vmid}/config (VM.Audit) only for guests no job's answer listed,
- * at most MAX_CONFIG_READS of them per round (the longest unread first: a cluster of thousands of
+ * GET /nodes/{node}/{qemu|lxc}/{vmid}/config (VM.Audit) only for guests no job's answer listed
+ * and for guests with a disk on a network storage (NFS/CIFS: a Hyper Backup file copy of such a disk
+ * holds no configuration, so the report keeps the one PVE has), at most MAX_CONFIG_READS of them per round (the longest unread first: a cluster of thousands of
  * guests that no job selects is covered over several rounds). Never fatal: a refused or malformed
  * answer leaves those guests' disks unknown and is logged once; a network failure ends the round
  * and keeps what was known.
@@ -19,8 +20,19 @@ export const MAX_CONFIG_READS = 50;
 const anyAnswer = z.unknown();
 const configSchema = z.record(z.string(), z.unknown());
 
+type Entry = { disks: GuestDisks["disks"]; from: GuestDisks["from"]; config?: Record<string, string | number> };
+
+/** A config's values as the report prints them (strings and numbers; anything else as JSON). */
+function plainConfig(config: Record<string, unknown>): Record<string, string | number> {
+  return Object.fromEntries(
+    Object.entries(config)
+      .filter(([k]) => k !== "digest")
+      .map(([k, v]) => [k, typeof v === "string" || typeof v === "number" ? v : JSON.stringify(v)]),
+  );
+}
+
 export class GuestDiskReads {
-  private disks = new Map<number, { disks: GuestDisks["disks"]; from: GuestDisks["from"] }>();
+  private disks = new Map<number, Entry>();
   /** When each guest's config was last asked for (ms), to read the longest unread first. */
   private configAskedMs = new Map<number, number>();
   private read_ = false;
@@ -48,8 +60,9 @@ export class GuestDiskReads {
     jobsReadable: boolean,
     guests: ReadonlyMap<number, GuestInfo>,
     online: (node: string) => boolean = () => true,
+    networkStorages: ReadonlySet<string> = new Set(),
   ): Promise<void> {
-    const next = new Map<number, { disks: GuestDisks["disks"]; from: GuestDisks["from"] }>();
+    const next = new Map<number, Entry>();
     const listed = new Set<number>();
     try {
       if (jobsReadable)
@@ -76,10 +89,12 @@ export class GuestDiskReads {
           }
           for (const v of parsed.gone) listed.add(v);
         }
-      const unlisted = [...guests.values()].filter((g) => !listed.has(g.vmid));
+      const onNetwork = (vmid: number) =>
+        next.get(vmid)?.disks.some((d) => d.storage && networkStorages.has(d.storage));
+      const unlisted = [...guests.values()].filter((g) => !listed.has(g.vmid) || onNetwork(g.vmid));
       for (const g of unlisted) {
         const prev = this.disks.get(g.vmid);
-        if (!online(g.node) && prev?.from === "config") next.set(g.vmid, prev);
+        if (!online(g.node)) keep(next, g.vmid, prev);
       }
       const wanted = unlisted
         .filter((g) => online(g.node))
@@ -91,7 +106,7 @@ export class GuestDiskReads {
         const prev = this.disks.get(g.vmid);
         if (i >= MAX_CONFIG_READS) {
           // Read in a later round; what an earlier round read from its config stands until then.
-          if (prev?.from === "config") next.set(g.vmid, prev);
+          keep(next, g.vmid, prev);
           continue;
         }
         this.configAskedMs.set(g.vmid, now);
@@ -100,7 +115,13 @@ export class GuestDiskReads {
             `/nodes/${encodeURIComponent(g.node)}/${g.type}/${g.vmid}/config`,
             configSchema,
           );
-          next.set(g.vmid, { disks: disksFromConfig(g.type, config), from: "config" });
+          const listedDisks = next.get(g.vmid);
+          next.set(
+            g.vmid,
+            listedDisks
+              ? { ...listedDisks, config: plainConfig(config) }
+              : { disks: disksFromConfig(g.type, config), from: "config", config: plainConfig(config) },
+          );
         } catch (e) {
           this.problem(
             e,
@@ -131,4 +152,16 @@ export class GuestDiskReads {
       this.log.warn(message());
     }
   }
+}
+
+/**
+ * What an earlier round read stands for a guest not read now: its config-derived disks, or the
+ * config beside the disks a job's answer listed this round.
+ */
+function keep(next: Map<number, Entry>, vmid: number, prev: Entry | undefined): void {
+  if (!prev) return;
+  const now = next.get(vmid);
+  if (now) {
+    if (prev.config) next.set(vmid, { ...now, config: prev.config });
+  } else if (prev.from === "config") next.set(vmid, prev);
 }

@@ -204,7 +204,27 @@ describe("GuestDiskReads", () => {
       vmid: 200,
       from: "config",
       disks: [{ key: "rootfs", storage: "nas-nfs", volume: "nas-nfs:200/vm-200-disk-0.raw" }],
+      config: { rootfs: "nas-nfs:200/vm-200-disk-0.raw,size=4G" },
     });
+  });
+
+  it("also reads the config of a listed guest with a disk on a network storage, and keeps it beside the listed disks", async () => {
+    const { http, paths } = fakeHttp({
+      "/cluster/backup/daily/included_volumes": included,
+      "/nodes/pve1/lxc/101/config": { rootfs: "nas-nfs:101/vm-101-disk-0.raw,size=8G", hostname: "ct", digest: "d" },
+    });
+    const reads = new GuestDiskReads("pve", http, silent);
+    const guests = new Map([100, 102].map((v) => [v, guest(v)] as const));
+    guests.set(101, guest(101, "lxc"));
+    await reads.read([job("daily")], true, guests, () => true, new Set(["nas-nfs"]));
+    // 100's only nas-nfs disk has backup=no (not a disk the backup holds); 101's rootfs is on nas-nfs.
+    expect(paths).toEqual(["/cluster/backup/daily/included_volumes", "/nodes/pve1/lxc/101/config"]);
+    const ct = reads.all()!.find((g) => g.vmid === 101)!;
+    expect(ct.from).toBe("included_volumes");
+    expect(ct.config).toEqual({ rootfs: "nas-nfs:101/vm-101-disk-0.raw,size=8G", hostname: "ct" });
+    // Its node offline next round: the config read before stands.
+    await reads.read([job("daily")], true, guests, () => false, new Set(["nas-nfs"]));
+    expect(reads.all()!.find((g) => g.vmid === 101)!.config?.hostname).toBe("ct");
   });
 
   it("a refused or malformed answer leaves those guests unknown and is logged once", async () => {

@@ -138,9 +138,9 @@ export function parseIncludedVolumes(answer: unknown): IncludedVolumes {
 /** The evidence's rows, sorted by vmid. */
 export function toGuestDisks(
   source: string,
-  byVmid: ReadonlyMap<number, { disks: GuestDisk[]; from: GuestDisks["from"] }>,
+  byVmid: ReadonlyMap<number, { disks: GuestDisk[]; from: GuestDisks["from"]; config?: GuestDisks["config"] }>,
 ): GuestDisks[] {
   return [...byVmid.entries()]
     .sort(([a], [b]) => a - b)
-    .map(([vmid, d]) => ({ source, vmid, disks: d.disks, from: d.from }));
+    .map(([vmid, d]) => ({ source, vmid, disks: d.disks, from: d.from, ...(d.config ? { config: d.config } : {}) }));
 }

@@ -312,7 +312,10 @@ export class PveSource {
     // Not after every backup's end (which makes the jobs due): disks change with guests, not backups.
     if (this.disksDue || this.now() - this.lastDisksMs >= this.metaIntervalMs()) {
       const offline = new Set(this.offlineNodes);
-      await this.disks.read(this.meta.jobs, this.meta.jobsReadable, this.guests, (n) => !offline.has(n));
+      const network = new Set(
+        (this.meta.storageMounts ?? []).filter((m) => m.type === "nfs" || m.type === "cifs").map((m) => m.storage),
+      );
+      await this.disks.read(this.meta.jobs, this.meta.jobsReadable, this.guests, (n) => !offline.has(n), network);
       this.lastDisksMs = this.now();
       this.disksDue = false;
     }

@@ -55,13 +55,13 @@ export const de: Phrasebook = {
     "status.unknown.nas":
       "Das Synology-NAS {nas} ist gerade nicht lesbar, und seine Hyper-Backup-Aufgabe „{task}“ hält die Kopien dieses Gastes.",
     "status.missing.hyperbackup":
-      "Es gibt keine Sicherung dieses Gastes: {count|plural:die Hyper-Backup-Aufgabe:die Hyper-Backup-Aufgaben} {tasks|list} auf {nas} {count|plural:kopiert:kopieren} seine Festplatten, {count|plural:hat:haben} aber noch nie eine Sicherung abgeschlossen.",
+      "Es gibt keine Sicherung dieses Gastes: {tasks|phrases} {count|plural:kopiert:kopieren} seine Festplatten, {count|plural:hat:haben} aber noch nie eine Sicherung abgeschlossen.",
     "status.stale.hyperbackup":
       "Hyper Backup auf {nas} hat die Festplatten dieses Gastes zuletzt am {newest|time} kopiert; das ist länger her, als Stufe {tier} erlaubt ({max|duration}).",
     "status.ok.hyperbackup":
-      "Die Festplatten dieses Gastes wurden am {newest|time} von {count|plural:der Hyper-Backup-Aufgabe:den Hyper-Backup-Aufgaben} {tasks|list} auf {nas} kopiert (eine Dateikopie, kein Abbild eines Zeitpunkts).[ {fallbackCount|plural:Der Sicherungsauftrag:Die Sicherungsaufträge} {fallback|list} {fallbackCount|plural:bleibt:bleiben} als manueller Notbehelf deaktiviert.]",
+      "Die Festplatten dieses Gastes wurden am {newest|time} kopiert von: {tasks|phrases} (eine Dateikopie, kein Abbild eines Zeitpunkts).[ {fallbackCount|plural:Der Sicherungsauftrag:Die Sicherungsaufträge} {fallback|list} {fallbackCount|plural:bleibt:bleiben} als manueller Notbehelf deaktiviert.]",
     "status.ok.hyperbackup.until":
-      "Die Festplatten dieses Gastes wurden am {newest|time} von {count|plural:der Hyper-Backup-Aufgabe:den Hyper-Backup-Aufgaben} {tasks|list} auf {nas} kopiert (eine Dateikopie, kein Abbild eines Zeitpunkts); ohne neuere Kopie gilt sie ab {until|time} als veraltet (Stufe {tier} erlaubt {max|duration}).[ {fallbackCount|plural:Der Sicherungsauftrag:Die Sicherungsaufträge} {fallback|list} {fallbackCount|plural:bleibt:bleiben} als manueller Notbehelf deaktiviert.]",
+      "Die Festplatten dieses Gastes wurden am {newest|time} kopiert von: {tasks|phrases} (eine Dateikopie, kein Abbild eines Zeitpunkts); ohne neuere Kopie gilt sie ab {until|time} als veraltet (Stufe {tier} erlaubt {max|duration}).[ {fallbackCount|plural:Der Sicherungsauftrag:Die Sicherungsaufträge} {fallback|list} {fallbackCount|plural:bleibt:bleiben} als manueller Notbehelf deaktiviert.]",
 
     untiered:
       "Keine Stufe zugewiesen: unter guests in der Konfiguration eintragen oder den Gast in Proxmox mit backup-p0, backup-p1, backup-p2 oder nobackup markieren.",

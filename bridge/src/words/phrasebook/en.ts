@@ -45,13 +45,13 @@ export const en: Phrasebook = {
     "status.unknown.nas":
       "The Synology NAS {nas} can't be read now, and its Hyper Backup task “{task}” holds this guest's copies.",
     "status.missing.hyperbackup":
-      "No backup of this guest exists: {count|plural:Hyper Backup task:Hyper Backup tasks} {tasks|list} on {nas} {count|plural:copies:copy} its disks but {count|plural:has:have} never completed.",
+      "No backup of this guest exists: {tasks|phrases} {count|plural:copies:copy} its disks but {count|plural:has:have} never completed.",
     "status.stale.hyperbackup":
       "Hyper Backup on {nas} last copied this guest's disks on {newest|time}, longer ago than tier {tier} allows ({max|duration}).",
     "status.ok.hyperbackup":
-      "{count|plural:Hyper Backup task:Hyper Backup tasks} {tasks|list} on {nas} copied this guest's disks on {newest|time} (a file copy, not a point-in-time image).[ {fallbackCount|plural:Backup job:Backup jobs} {fallback|list} {fallbackCount|plural:stays:stay} disabled as the manual fallback.]",
+      "{tasks|phrases} copied this guest's disks on {newest|time} (a file copy, not a point-in-time image).[ {fallbackCount|plural:Backup job:Backup jobs} {fallback|list} {fallbackCount|plural:stays:stay} disabled as the manual fallback.]",
     "status.ok.hyperbackup.until":
-      "{count|plural:Hyper Backup task:Hyper Backup tasks} {tasks|list} on {nas} copied this guest's disks on {newest|time} (a file copy, not a point-in-time image); without a newer copy it turns stale on {until|time} (tier {tier} allows {max|duration}).[ {fallbackCount|plural:Backup job:Backup jobs} {fallback|list} {fallbackCount|plural:stays:stay} disabled as the manual fallback.]",
+      "{tasks|phrases} copied this guest's disks on {newest|time} (a file copy, not a point-in-time image); without a newer copy it turns stale on {until|time} (tier {tier} allows {max|duration}).[ {fallbackCount|plural:Backup job:Backup jobs} {fallback|list} {fallbackCount|plural:stays:stay} disabled as the manual fallback.]",
 
     untiered:
       "No tier is assigned: give it one under guests in the config, or tag it backup-p0, backup-p1, backup-p2 or nobackup in Proxmox.",
