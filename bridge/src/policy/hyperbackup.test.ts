@@ -430,3 +430,15 @@ describe("Hyper Backup tasks as copies of vzdump archives, found without protect
     expect(g.last_offsite).toBe(new Date(NOW - 2 * H).toISOString());
   });
 });
+
+describe("a folder missing on the NAS under a valid one", () => {
+  it("the valid parent folder still holds the disk", () => {
+    const t = task({
+      folders: [
+        { folderPath: "/proxmox/images/100", fullPath: "/volume1/proxmox/images/100", valid: false },
+        { folderPath: "/proxmox", fullPath: "/volume1/proxmox", valid: true },
+      ],
+    });
+    expect(guestHyperBackup(P0(), DISKS_100, [NFS], [t])!.covered).toBe(true);
+  });
+});

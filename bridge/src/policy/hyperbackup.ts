@@ -98,9 +98,9 @@ export function nasPaths(
 function taskHolds(task: HyperBackupTaskEvidence, at: { full?: string; folder?: string }): "yes" | DiskGap["why"] {
   const matches = (p: string) =>
     p.startsWith("/volume") ? !!at.full && under(at.full, p) : !!at.folder && under(at.folder, p);
-  const folder = task.folders?.find((f) => matches(f.fullPath) || matches(f.folderPath));
-  if (!folder) return "not_in_task";
-  if (!folder.valid) return "missing";
+  const holding = task.folders?.filter((f) => matches(f.fullPath) || matches(f.folderPath)) ?? [];
+  if (!holding.length) return "not_in_task";
+  if (!holding.some((f) => f.valid)) return "missing";
   if (task.excludes.some(matches)) return "excluded";
   return "yes";
 }
