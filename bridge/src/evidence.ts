@@ -74,6 +74,10 @@ export interface BackupJob {
   pool?: string;
   node?: string;
   storage?: string;
+  /** vzdump's `mode`, `compress` and `notes-template` as the job sets them (a manual backup of its guest uses them too). */
+  mode?: string;
+  compress?: string;
+  notesTemplate?: string;
   pruneBackups?: Record<string, number>;
   comment?: string;
   /** `repeat-missed`: PVE runs a run missed while the node was down when it is back. */

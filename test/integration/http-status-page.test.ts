@@ -174,6 +174,7 @@ describe("status page HTML", () => {
             last_attempt: null,
             changes_at: null,
             fallback: null,
+            protection: null,
           },
         ],
         orphans: [],

@@ -68,6 +68,7 @@ export function baseGuestState(vmid: number, o: Partial<GuestState> = {}): Guest
     last_attempt: null,
     changes_at: null,
     fallback: null,
+    protection: null,
     ...o,
   };
 }

@@ -40,11 +40,15 @@ export async function backupGuest(
     );
   }
   const b = source.cfg.backup;
+  // The job that selects the guest says how it is backed up (not its prune-backups, which needs
+  // Datastore.Allocate: the storage's retention applies); the config's backup settings otherwise.
+  const info = source.guest(g.vmid);
+  const job = info ? source.guestJob(info) : undefined;
   const options = {
     storage: opts.storage ?? b.storage,
-    mode: opts.mode ?? b.mode,
-    compress: b.compress,
-    notesTemplate: b.notesTemplate,
+    mode: opts.mode ?? job?.mode ?? b.mode,
+    compress: job?.compress ?? b.compress,
+    notesTemplate: job?.notesTemplate ?? b.notesTemplate,
     ...(opts.requestId ? { requestId: opts.requestId } : {}),
   };
   // Released here unless handed to the task's end (onTaskEvent) or to the SSH session's end.

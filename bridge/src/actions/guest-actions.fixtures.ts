@@ -8,7 +8,7 @@ import { baseGuestState, baseTier, START, useSandboxDir } from "./actions-kit.fi
 import { ManualClock } from "backup2mqtt-lab";
 import { vi } from "vitest";
 import type { Config, ProxmoxSourceConfig } from "../config/load.js";
-import type { Archive, GuestInfo, SourceHealth } from "../evidence.js";
+import type { Archive, BackupJob, GuestInfo, SourceHealth } from "../evidence.js";
 import { createLogger } from "../log.js";
 import type { GuestState } from "../policy/types.js";
 import type { PveSource, TaskEvent } from "../sources/pve/source.js";
@@ -80,6 +80,11 @@ class FakeSource {
   defaultBackupStorage() {
     return this.cfg.backup.storage;
   }
+  guestJob() {
+    return this.job;
+  }
+  /** The job that selects every guest, as a test sets it (none by default). */
+  job: BackupJob | undefined = undefined;
   async refresh() {}
 }
 

@@ -147,6 +147,28 @@ describe("GuestActions.backup: from the press to the task's end", () => {
     });
   }
 
+  it("runs vzdump with the mode, compress and notes-template of the job that selects the guest (a disabled job is the manual fallback), never its prune-backups", async () => {
+    const h = setup();
+    h.pve.job = {
+      source: "pve",
+      id: "backup-p0-daily",
+      enabled: false,
+      vmids: [100],
+      storage: "synology",
+      mode: "stop",
+      compress: "lzo",
+      notesTemplate: "{{guestname}} manual",
+      pruneBackups: { "keep-daily": 7 },
+    };
+    const pending = h.actions.backup("home_100", {}, "home_assistant");
+    await vi.advanceTimersByTimeAsync(200);
+    expect(await pending).toMatchObject({ ok: true });
+    // storage: the config's (set here) wins; without it PveSource.defaultBackupStorage takes the job's.
+    expect(h.pve.backupCalls).toEqual([
+      { vmid: 100, opts: { storage: "local", mode: "stop", compress: "lzo", notesTemplate: "{{guestname}} manual" } },
+    ]);
+  });
+
   it("the end of a task this bridge did not start (a scheduled job) is not audited and frees no guard", async () => {
     const h = setup();
     await h.press("home_100");

@@ -48,6 +48,7 @@ const guest = (vmid: number, name: string, tier: string, fallback: GuestFallback
     last_attempt: null,
     changes_at: null,
     fallback,
+    protection: null,
   }) as GuestState;
 
 const REASON = "The backup of 27 Nov failed; the bridge backs it up itself.";

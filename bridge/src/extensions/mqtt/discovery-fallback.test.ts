@@ -42,6 +42,7 @@ const guest = {
   last_attempt: null,
   changes_at: null,
   fallback: null,
+  protection: null,
 } as GuestState;
 
 const components = (c: DiscoveryContext, g: GuestState) =>

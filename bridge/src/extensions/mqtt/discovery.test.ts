@@ -43,6 +43,7 @@ const guest: GuestState = {
   last_attempt: null,
   changes_at: null,
   fallback: null,
+  protection: null,
 };
 
 describe("guest discovery payload", () => {

@@ -1,5 +1,5 @@
 import type { ProxmoxSourceConfig } from "../../config/load.js";
-import type { Archive, GuestInfo, SourceHealth } from "../../evidence.js";
+import type { Archive, BackupJob, GuestInfo, SourceHealth } from "../../evidence.js";
 import type { Logger } from "../../log.js";
 import { BackupEnds } from "./backup-ends.js";
 import { BackupContent } from "./content.js";
@@ -265,10 +265,25 @@ export class PveSource {
 
   /** The storage a manual backup goes to: the configured one, else the target of a job that selects the guest. */
   defaultBackupStorage(guest: GuestInfo): string | undefined {
-    const job = this.meta.jobs.find(
-      (j) => j.storage && (j.vmids?.includes(guest.vmid) || (j.all && !(j.exclude ?? []).includes(guest.vmid))),
+    return this.cfg.backup.storage ?? this.guestJob(guest)?.storage ?? this.storages.find((s) => s.available)?.storage;
+  }
+
+  /**
+   * The backup job that selects a guest (an enabled one first; else a disabled one, kept as the manual
+   * fallback): Back up now and the fallback run vzdump with its mode, compress and notes-template.
+   * PVE has no "run this job for one guest" (the GUI's Run now backs up all its guests).
+   */
+  guestJob(guest: GuestInfo): BackupJob | undefined {
+    const selecting = this.meta.jobs.filter(
+      (j) =>
+        (!j.node || j.node === guest.node) &&
+        (j.vmids
+          ? j.vmids.includes(guest.vmid)
+          : j.pool
+            ? j.pool === guest.pool
+            : !!j.all && !(j.exclude ?? []).includes(guest.vmid)),
     );
-    return this.cfg.backup.storage ?? job?.storage ?? this.storages.find((s) => s.available)?.storage;
+    return selecting.find((j) => j.enabled) ?? selecting[0];
   }
 
   evidence() {
