@@ -80,6 +80,53 @@ const SAMPLES: Phrase[] = [
   { key: "hyperbackup.broken", params: { state: "broken", error: "target missing", code: 4401 } },
   { key: "text", params: { text: "as the source said it" } },
   { key: "no.such.key", params: {} },
+  // Hyper Backup as a guest's own backup (policy/hyperbackup.ts): nested phrases, a list, optional parts
+  {
+    key: "status.ok.hyperbackup.until",
+    params: {
+      newest: T,
+      until: "2026-12-01T17:19:40.000Z",
+      tier: "P0",
+      max: 93_600_000,
+      count: 2,
+      tasks: [
+        { key: "target.hyperbackup", params: { task: "VMs daily", nas: "nas" } },
+        { key: "target.hyperbackup", params: { task: "VMs offsite", nas: "nas" } },
+      ],
+      fallback: ["backup-p0-daily"],
+      fallbackCount: 1,
+    },
+  },
+  {
+    key: "status.missing.hyperbackup",
+    params: { count: 1, tasks: [{ key: "target.hyperbackup", params: { task: "VMs weekly", nas: "nas" } }] },
+  },
+  {
+    key: "unprotected.hyperbackup_not_in_task",
+    params: {
+      disk: "scsi0",
+      volume: "nas-vms:100/vm-100-disk-0.qcow2",
+      storage: "nas-vms",
+      nas: "nas",
+      folder: "/proxmox/images/100/vm-100-disk-0.qcow2",
+      why: [{ key: "unprotected.disabled", params: { count: 1, jobs: ["backup-p0-daily"] } }],
+    },
+  },
+  {
+    key: "too_few_copies",
+    params: {
+      tier: "P1",
+      want: 2,
+      max: 93_600_000,
+      found: 1,
+      counted: [
+        {
+          key: "copy.file.offsite",
+          params: { target: { key: "target.hyperbackup", params: { task: "VMs offsite", nas: "nas" } }, at: T },
+        },
+      ],
+    },
+  },
   // Watchdogs (policy/missed-jobs.ts, policy/overrun.ts)
   { key: "job_missed", params: { job: "web nightly", due: T, node: "pve1", relied: true } },
   { key: "job_missed.repeat", params: { job: "backup-1a2b", due: T, node: "pve2", relied: false } },
