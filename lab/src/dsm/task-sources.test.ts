@@ -193,7 +193,7 @@ describe("hyperbackup-primary scenario", () => {
         "image_local",
         ["/volume1/proxmox/images/101", "/volume1/proxmox/images/103", "/volume1/proxmox/images/105"],
       ],
-      ["VMs offsite", "image_remote", ["/volume1/proxmox/images/100"]],
+      ["VMs offsite", "image_remote", ["/volume1/proxmox/images/100", "/volume1/proxmox/images/102"]],
     ]);
     const weekly = await call("get", { task_id: "2" });
     expect(weekly.schedule.schedule.week_name).toBe("0");
