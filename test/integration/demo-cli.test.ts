@@ -2,53 +2,23 @@
  * What a newcomer gets from `npm start`: the compiled CLI's demo, observed over MQTT only.
  * (npm test builds first, so bridge/dist exists.)
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
-import path from "node:path";
+import { execFile } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
-import { Observer } from "../support/observer.js";
+import type { Observer } from "../support/observer.js";
+import { type DemoCli, startDemoCli } from "../support/demo-cli.js";
 
-const cli = path.resolve(import.meta.dirname, "../../bridge/dist/cli.js");
-let child: ChildProcess | undefined;
+let demo: DemoCli | undefined;
 let observer: Observer | undefined;
 
 afterEach(async () => {
-  await observer?.close();
-  if (child && child.exitCode === null) {
-    const exited = new Promise((r) => child!.once("exit", r));
-    child.kill("SIGTERM");
-    await exited;
-  }
-  child = observer = undefined;
+  await demo?.stop();
+  demo = observer = undefined;
 });
 
-/** Port 0: the demo binds free ports itself and prints them (a port picked here could be taken by a parallel test before the demo binds it). */
 async function startDemo(args: string[]) {
-  const t0 = Date.now();
-  child = spawn(
-    process.execPath,
-    [cli, "demo", "--mqtt-port", "0", "--http-port", "0", "--log-level", "warn", ...args],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let banner = "";
-  // Everything the demo writes (logs on stdout, the banner on stderr), in order.
-  const output: string[] = [];
-  child.stderr!.on("data", (d) => {
-    banner += d;
-    output.push(String(d));
-  });
-  child.stdout!.on("data", (d) => output.push(String(d)));
-  const deadline = Date.now() + 20_000;
-  while (!banner.includes("Press Ctrl+C")) {
-    if (child.exitCode !== null) throw new Error(`demo exited: ${banner}`);
-    if (Date.now() > deadline) throw new Error(`no banner: ${banner}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const url = /MQTT broker \(embedded\):\s+(mqtt:\/\/127\.0\.0\.1:\d+)/.exec(banner)?.[1];
-  const httpPort = Number(/HTTP API:\s+http:\/\/127\.0\.0\.1:(\d+)\/api\/v1\/guests/.exec(banner)?.[1]);
-  expect(url).toMatch(/^mqtt:\/\/127\.0\.0\.1:[1-9]\d*$/);
-  expect(httpPort).toBeGreaterThan(0);
-  observer = await Observer.connect(url!, ["homeassistant/device/+/config", "backup2mqtt/#"]);
-  return { t0, httpPort, banner, output };
+  demo = await startDemoCli(args, ["homeassistant/device/+/config", "backup2mqtt/#"]);
+  observer = demo.observer;
+  return { t0: demo.t0, httpPort: demo.httpPort, banner: demo.banner, output: demo.output };
 }
 
 /** Runs a command line the way a person pasting it into a shell does; resolves with its stdout. */

@@ -5,23 +5,13 @@
  * protection (a file copy); the report served over HTTP says when to use vzdump and when Hyper Backup
  * and how to restore from the file copy. (npm test builds first, so bridge/dist exists.)
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { Observer } from "../support/observer.js";
+import { type DemoCli, startDemoCli } from "../support/demo-cli.js";
 
-const cli = path.resolve(import.meta.dirname, "../../bridge/dist/cli.js");
-let child: ChildProcess | undefined;
-let observer: Observer | undefined;
-
+let demo: DemoCli | undefined;
 afterEach(async () => {
-  await observer?.close();
-  if (child && child.exitCode === null) {
-    const exited = new Promise((r) => child!.once("exit", r));
-    child.kill("SIGTERM");
-    await exited;
-  }
-  child = observer = undefined;
+  await demo?.stop();
+  demo = undefined;
 });
 
 interface GuestStateMessage {
@@ -38,28 +28,9 @@ const GUESTS = ["home_100", "home_101", "home_102", "home_103", "home_105"];
 
 describe("demo --scenario hyperbackup-primary", () => {
   it("all five guests ok, no problem, none unprotected, each backed up by Hyper Backup; the report has the guidance", async () => {
-    const t0 = Date.now();
-    child = spawn(
-      process.execPath,
-      [cli, "demo", "--scenario", "hyperbackup-primary", "--mqtt-port", "0", "--http-port", "0", "--log-level", "warn"],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let banner = "";
-    child.stderr!.on("data", (d) => {
-      banner += d;
-    });
-    child.stdout!.on("data", () => undefined);
-    while (!banner.includes("Press Ctrl+C")) {
-      if (child.exitCode !== null) throw new Error(`demo exited: ${banner}`);
-      if (Date.now() - t0 > 20_000) throw new Error(`no banner: ${banner}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const url = /MQTT broker \(embedded\):\s+(mqtt:\/\/127\.0\.0\.1:\d+)/.exec(banner)?.[1];
-    const http = /Status page:\s+(http:\/\/127\.0\.0\.1:\d+)\//.exec(banner)?.[1];
-    expect(url).toBeTruthy();
-    expect(http).toBeTruthy();
-    const o = await Observer.connect(url!, ["backup2mqtt/#"]);
-    observer = o;
+    demo = await startDemoCli(["--scenario", "hyperbackup-primary"]);
+    const o = demo.observer;
+    const http = demo.httpUrl;
     const state = (id: string) => o.json<GuestStateMessage>(`backup2mqtt/guest/${id}/state`);
     const all = await o.until(
       "five guests covered by Hyper Backup",

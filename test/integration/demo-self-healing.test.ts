@@ -5,23 +5,13 @@
  * (`job_missed`) and nextcloud the hung backup (`overrunning`). (npm test builds first, so
  * bridge/dist exists.)
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { Observer } from "../support/observer.js";
+import { type DemoCli, startDemoCli } from "../support/demo-cli.js";
 
-const cli = path.resolve(import.meta.dirname, "../../bridge/dist/cli.js");
-let child: ChildProcess | undefined;
-let observer: Observer | undefined;
-
+let demo: DemoCli | undefined;
 afterEach(async () => {
-  await observer?.close();
-  if (child && child.exitCode === null) {
-    const exited = new Promise((r) => child!.once("exit", r));
-    child.kill("SIGTERM");
-    await exited;
-  }
-  child = observer = undefined;
+  await demo?.stop();
+  demo = undefined;
 });
 
 const STATE = (id: string) => `backup2mqtt/guest/${id}/state`;
@@ -38,28 +28,8 @@ interface GuestStateMessage {
 
 describe("demo --scenario self-healing", () => {
   it("within 60 s: vaultwarden backed up by the bridge itself (fallback_started → backup_finished → ok), paperless job_missed, nextcloud overrunning", async () => {
-    const t0 = Date.now();
-    child = spawn(
-      process.execPath,
-      [cli, "demo", "--scenario", "self-healing", "--mqtt-port", "0", "--http-port", "0", "--log-level", "warn"],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let banner = "";
-    const output: string[] = [];
-    child.stderr!.on("data", (d) => {
-      banner += d;
-      output.push(String(d));
-    });
-    child.stdout!.on("data", (d) => output.push(String(d)));
-    while (!banner.includes("Press Ctrl+C")) {
-      if (child.exitCode !== null) throw new Error(`demo exited: ${banner}`);
-      if (Date.now() - t0 > 20_000) throw new Error(`no banner: ${banner}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const url = /MQTT broker \(embedded\):\s+(mqtt:\/\/127\.0\.0\.1:\d+)/.exec(banner)?.[1];
-    expect(url).toMatch(/^mqtt:\/\/127\.0\.0\.1:[1-9]\d*$/);
-    const o = await Observer.connect(url!, ["backup2mqtt/#"]);
-    observer = o;
+    demo = await startDemoCli(["--scenario", "self-healing"]);
+    const { t0, observer: o } = demo;
     const deadline = t0 + 60_000;
     const left = () => Math.max(deadline - Date.now(), 1);
     const state = (id: string) => o.json<GuestStateMessage>(STATE(id));
