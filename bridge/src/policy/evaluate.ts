@@ -1,5 +1,5 @@
 import { earliest, isoOrNull as iso } from "../util/time.js";
-import type { Archive, BackupAttempt, CopyTarget, Evidence, GuestInfo } from "../evidence.js";
+import type { Archive, BackupAttempt, CopyTarget, Evidence, GuestDisk, GuestInfo } from "../evidence.js";
 import type { Tier } from "../config/tiers.js";
 import { coverage, jobSelects } from "./coverage.js";
 import {
@@ -118,6 +118,7 @@ export function evaluate(given: PolicyInput, memo?: GuestMemo): PolicyResult {
   const sourceByName = new Map(evidence.sources.map((s) => [s.name, s]));
   const key = (source: string, vmid: number) => `${source}/${vmid}`;
   const attemptsByGuest = groupBy(evidence.attempts, (a) => key(a.source, a.vmid));
+  const disksByGuest = new Map((evidence.guestDisks ?? []).map((d) => [key(d.source, d.vmid), d.disks] as const));
   // The missed-jobs watchdog (policy/missed-jobs.ts), judged once for every job.
   const watch = missedJobs({
     jobs: evidence.jobs,
@@ -166,7 +167,7 @@ export function evaluate(given: PolicyInput, memo?: GuestMemo): PolicyResult {
     ids.add(id);
     const { tier, from } = resolveTier(guest, id, input);
     const attempts = attemptsByGuest.get(key(guest.source, guest.vmid)) ?? [];
-    const disks = evidence.guestDisks?.find((d) => d.source === guest.source && d.vmid === guest.vmid);
+    const disks = disksByGuest.get(key(guest.source, guest.vmid));
     const memoKey = memo ? JSON.stringify([guest, tier?.id ?? null, from, attempts, disks]) : "";
     let state: GuestVerdict | undefined = memo?.get(id, memoKey, now);
     if (state) memo!.hits++;
@@ -181,6 +182,7 @@ export function evaluate(given: PolicyInput, memo?: GuestMemo): PolicyResult {
         evidence.archives.of(guest.source, guest.vmid),
         attempts,
         watch.missed,
+        disks,
       );
       if (memo) {
         memo.misses++;
@@ -231,6 +233,7 @@ function evaluateGuest(
   archives: Archive[],
   attempts: BackupAttempt[],
   missed: MissedJob[] = [],
+  disks?: GuestDisk[],
 ): { state: GuestState; changesAt: number | null } {
   const { evidence, now } = input;
   const source = evidence.sources.find((s) => s.name === guest.source);
@@ -241,7 +244,9 @@ function evaluateGuest(
   // A tier that takes only Hyper Backup file copies does not count vzdump archives (tier `accepts`).
   const newest = acceptsVzdump(tier) ? good[0] : undefined;
   // Hyper Backup as the guest's own backup (policy/hyperbackup.ts): its disks' file copies.
-  const hbAll = hyperBackupOf(guest, evidence);
+  const hbAll = evidence.hyperBackup?.length
+    ? guestHyperBackup(guest, disks, evidence.storageMounts ?? [], evidence.hyperBackup)
+    : null;
   const hb = hbAll && acceptsHyperBackup(tier) ? hbAll : null;
   const hbMs = hb?.covered ? hb.lastCopyMs : null;
   const byHb = hbMs !== null && (!newest || hbMs > newest.ctimeMs);
@@ -484,13 +489,6 @@ function withDetectedCopyTargets(input: PolicyInput): PolicyInput {
     ...input,
     evidence: { ...input.evidence, offsite: { ...offsite, targets: [...offsite.targets, ...detected] } },
   };
-}
-
-/** The guest's disks as Hyper Backup copies them; null when there is nothing to judge (no NAS, no disks known). */
-function hyperBackupOf(guest: GuestInfo, evidence: Evidence): GuestHyperBackup | null {
-  if (!evidence.hyperBackup?.length) return null;
-  const disks = evidence.guestDisks?.find((d) => d.source === guest.source && d.vmid === guest.vmid);
-  return guestHyperBackup(guest, disks?.disks, evidence.storageMounts ?? [], evidence.hyperBackup);
 }
 
 /**
